@@ -1,0 +1,8 @@
+"""coursenet: backpropagation from scratch, the toolbox behind the course notebooks.
+
+Modules: ``scalar`` (plain-Python network), ``losses``, ``layers``, ``mlp``,
+``train``, ``gradcheck``, ``data``, ``plots``, ``widgets``. Import them by name,
+e.g. ``from coursenet import mlp, losses``.
+"""
+
+__version__ = "0.1.0"

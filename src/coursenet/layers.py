@@ -1,0 +1,75 @@
+"""Layers as pairs of pure functions: ``forward -> (out, cache)``, ``backward``.
+
+``backward(dout, cache)`` never recomputes the forward pass and never mutates
+its inputs. Batches are rows: ``X`` is ``(N, D)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coursenet._checks import as_float_array
+
+
+def linear_forward(X, W, b):
+    """``out = X @ W + b``.
+
+    X: (N, D) inputs, W: (D, M) weights, b: (M,) bias.
+    Returns out (N, M) and cache ``(X, W)``.
+    """
+    X = as_float_array(X, "X", ndim=2)
+    W = as_float_array(W, "W", ndim=2)
+    b = as_float_array(b, "b", ndim=1)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[1]} features (shape {X.shape}) but W expects"
+            f" {W.shape[0]} (shape {W.shape})"
+        )
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"b must have shape ({W.shape[1]},), got {b.shape}")
+    return X @ W + b, (X, W)
+
+
+def linear_backward(dout, cache):
+    """Gradients of ``X @ W + b``: returns ``(dX (N, D), dW (D, M), db (M,))``.
+
+    The bias was broadcast over the N rows in forward, so its gradient sums them.
+    """
+    X, W = cache
+    dout = as_float_array(dout, "dout", ndim=2)
+    if dout.shape != (X.shape[0], W.shape[1]):
+        raise ValueError(
+            f"dout must have shape {(X.shape[0], W.shape[1])}, got {dout.shape}"
+        )
+    dX = dout @ W.T
+    dW = X.T @ dout
+    db = dout.sum(axis=0)
+    return dX, dW, db
+
+
+def sigmoid(x):
+    """Logistic function, accurate in both tails and free of overflow warnings.
+
+    ``1 / (1 + exp(-x))`` overflows for large negative ``x``. With
+    ``e = exp(-|x|)``, which is always in (0, 1], the two branches
+    ``1 / (1 + e)`` (x >= 0) and ``e / (1 + e)`` (x < 0) never overflow.
+    """
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+def sigmoid_forward(x):
+    """Elementwise sigmoid of any shape. Returns ``out`` and cache ``out``."""
+    x = as_float_array(x, "x")
+    out = sigmoid(x)
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    """``dx = dout * s * (1 - s)``, using the cached output ``s``."""
+    s = cache
+    dout = as_float_array(dout, "dout")
+    if dout.shape != s.shape:
+        raise ValueError(f"dout must have shape {s.shape}, got {dout.shape}")
+    return dout * s * (1.0 - s)

@@ -1,0 +1,145 @@
+"""The plain-Python network: Q3's numbers, finite differences, agreement with mlp."""
+
+import ast
+import copy
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+from coursenet import mlp, scalar
+from coursenet.data import load_synth
+from coursenet.gradcheck import numerical_gradient, rel_error
+
+
+def test_scalar_module_imports_no_numpy():
+    tree = ast.parse(inspect.getsource(scalar))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert "numpy" not in imported
+    assert imported <= {"__future__", "math", "random", "tqdm"}
+
+
+def test_q3_forward_matches_the_expected_values():
+    loss, cache = scalar.forward(scalar.course_params(), [1.0, -1.0], 0)
+    s2 = 1 / (1 + math.exp(-2))  # independent closed form of sigmoid(2)
+    assert cache["k"] == pytest.approx([2, 2, 2], abs=1e-12)
+    assert cache["h"] == pytest.approx([0.8808] * 3, abs=1e-4)
+    assert cache["h"] == pytest.approx([s2] * 3, abs=1e-12)
+    assert cache["o"] == pytest.approx([-0.8808] * 2, abs=1e-4)
+    assert cache["y"] == pytest.approx([0.5, 0.5], abs=1e-12)
+    assert loss == pytest.approx(0.6931, abs=1e-4)
+    assert loss == pytest.approx(math.log(2), abs=1e-12)
+
+
+def test_q3_backward_matches_the_expected_values():
+    params = scalar.course_params()
+    _, cache = scalar.forward(params, [1.0, -1.0], 0)
+    grads = scalar.backward(params, cache)
+    assert set(grads) == set(params)
+    assert np.allclose(grads["W"], [[0, 0, 0], [0, 0, 0]], atol=1e-4)
+    assert np.allclose(grads["b"], [0, 0, 0], atol=1e-4)
+    assert np.allclose(grads["V"], [[-0.4404, 0.4404]] * 3, atol=1e-4)
+    assert np.allclose(grads["c"], [-0.5, 0.5], atol=1e-4)
+
+
+def _loss_of_flat(params, name, x, target):
+    """f(theta) for finite differences: theta is params[name] as a float64 array."""
+
+    def f(theta):
+        p = copy.deepcopy(params)
+        p[name] = theta.tolist()
+        return scalar.forward(p, x, target)[0]
+
+    return f
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_asymmetric_network_gradients_equal_finite_differences(seed):
+    params = scalar.init_params(seed=seed)
+    params["b"] = [0.1, -0.2, 0.3]
+    params["c"] = [0.05, -0.4]
+    x, target = [0.7, -1.3], 1
+    _, cache = scalar.forward(params, x, target)
+    grads = scalar.backward(params, cache)
+    for name in params:
+        theta = np.array(params[name], dtype=np.float64)
+        num = numerical_gradient(_loss_of_flat(params, name, x, target), theta)
+        assert rel_error(grads[name], num) < 1e-7, name
+        assert np.abs(num).max() > 1e-6, f"{name}: test too weak, gradient ~ 0"
+
+
+def test_scalar_gradients_equal_mlp_gradients_on_the_same_weights():
+    params = scalar.init_params(seed=5)
+    params["b"] = [0.2, -0.1, 0.0]
+    params["c"] = [-0.3, 0.3]
+    x, target = [-0.4, 1.1], 0
+    _, cache = scalar.forward(params, x, target)
+    grads = scalar.backward(params, cache)
+    np_params = {"W1": np.array(params["W"]), "b1": np.array(params["b"]),
+                 "W2": np.array(params["V"]), "b2": np.array(params["c"])}
+    loss, np_grads = mlp.loss_and_grads(np_params, np.array([x]), np.array([target]))
+    assert loss == pytest.approx(scalar.forward(params, x, target)[0], rel=1e-12)
+    for s_name, m_name in (("W", "W1"), ("b", "b1"), ("V", "W2"), ("c", "b2")):
+        assert np.allclose(grads[s_name], np_grads[m_name], rtol=1e-10, atol=1e-14)
+
+
+def test_sgd_step_moves_against_the_gradient():
+    params = scalar.init_params(seed=3)
+    before = copy.deepcopy(params)
+    _, cache = scalar.forward(params, [1.0, 2.0], 1)
+    grads = scalar.backward(params, cache)
+    scalar.sgd_step(params, grads, lr=0.1)
+    for name in params:
+        assert np.allclose(np.array(params[name]),
+                           np.array(before[name]) - 0.1 * np.array(grads[name]))
+
+
+def test_train_lowers_the_loss_and_is_reproducible():
+    (xtr, ytr), (xval, yval), _ = load_synth(num_train=2000, num_val=500)
+    runs = []
+    for _ in range(2):
+        params = scalar.init_params(seed=1)
+        runs.append(scalar.train(params, xtr, ytr, lr=0.05, epochs=3, seed=7,
+                                 X_val=xval, y_val=yval))
+    h = runs[0]
+    assert len(h.instance_loss) == 3 * 2000
+    assert len(h.epoch_train_loss) == len(h.epoch_val_loss) == 4
+    assert h.epoch_train_loss[-1] < 0.8 * h.epoch_train_loss[0]
+    assert h.epoch_val_loss[-1] < 0.8 * h.epoch_val_loss[0]
+    assert runs[0].instance_loss == runs[1].instance_loss
+    assert runs[0].params == runs[1].params
+
+
+def test_large_logits_give_a_finite_loss():
+    params = {"W": [[0.0]], "b": [0.0], "V": [[0.0, 0.0]], "c": [0.0, 1000.0]}
+    loss, cache = scalar.forward(params, [1.0], 0)
+    assert loss == pytest.approx(1000.0)
+    assert scalar.sigmoid(-1000.0) == 0.0 and scalar.sigmoid(1000.0) == 1.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"x": [1.0], "target": 0}, "x has 1 features"),
+    ({"x": [1.0, 2.0], "target": 2}, "target must be"),
+    ({"x": [1.0, 2.0], "target": -1}, "target must be"),
+])
+def test_forward_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        scalar.forward(scalar.course_params(), **kwargs)
+
+
+@pytest.mark.parametrize("lr", [0, -0.1, float("nan"), "0.1"])
+def test_bad_learning_rates_are_rejected(lr):
+    params = scalar.course_params()
+    with pytest.raises(ValueError, match="lr must be"):
+        scalar.train(params, [[1.0, 2.0]], [0], lr=lr)
+
+
+def test_train_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="1 rows but y has 2"):
+        scalar.train(scalar.course_params(), [[1.0, 2.0]], [0, 1], lr=0.1)
