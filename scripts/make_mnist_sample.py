@@ -11,7 +11,8 @@ coursenet itself:
 The split is fixed and stratified: per class, a fixed-seed permutation sends
 one fifth of the digits to "test" (1,000 in all); the remaining 4,000 are
 "train", ordered so that their last 500 (the validation set of
-``load_mnist(final=False)``) are stratified too.
+``load_mnist(final=False)``) are stratified too. Within each part the order is
+shuffled (the source is sorted by class), so any prefix mixes the digits.
 """
 
 import argparse
@@ -57,7 +58,9 @@ def main():
     rng = np.random.default_rng(20261126)
     train, test = stratified_split(labels, 0.2, rng)
     fit, val = stratified_split(labels[train], 500 / len(train), rng)
-    train = np.concatenate([train[fit], train[val]])  # validation rows last
+    # the source file is sorted by class: shuffle so that any prefix is mixed
+    train = np.concatenate([rng.permutation(train[fit]), rng.permutation(train[val])])
+    test = rng.permutation(test)  # validation rows last in train, as in MNIST
     np.savez_compressed(
         OUT,
         train_images=images[train], train_labels=labels[train],

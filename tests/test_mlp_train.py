@@ -154,7 +154,8 @@ def test_compare_prints_one_line(capsys):
 
 def test_rel_error_floor_and_shape_check():
     assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
-    assert rel_error([1.0, 0.0], [1.0, 1e-3]) == pytest.approx(1e-3 / (1 + np.hypot(1, 1e-3)))
+    expected = 1e-3 / (1 + np.hypot(1, 1e-3))  # ||a - b|| / (||a|| + ||b||)
+    assert rel_error([1.0, 0.0], [1.0, 1e-3]) == pytest.approx(expected)
     with pytest.raises(ValueError, match="cannot compare"):
         rel_error(np.zeros(2), np.zeros(3))
     with pytest.raises(TypeError, match="float64"):

@@ -81,8 +81,7 @@ def test_scalar_gradients_equal_mlp_gradients_on_the_same_weights():
     x, target = [-0.4, 1.1], 0
     _, cache = scalar.forward(params, x, target)
     grads = scalar.backward(params, cache)
-    np_params = {"W1": np.array(params["W"]), "b1": np.array(params["b"]),
-                 "W2": np.array(params["V"]), "b2": np.array(params["c"])}
+    np_params = mlp.from_scalar(params)
     loss, np_grads = mlp.loss_and_grads(np_params, np.array([x]), np.array([target]))
     assert loss == pytest.approx(scalar.forward(params, x, target)[0], rel=1e-12)
     for s_name, m_name in (("W", "W1"), ("b", "b1"), ("V", "W2"), ("c", "b2")):

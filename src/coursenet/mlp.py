@@ -16,7 +16,7 @@ from coursenet.layers import (
     sigmoid_backward,
     sigmoid_forward,
 )
-from coursenet.losses import softmax_cross_entropy
+from coursenet.losses import softmax, softmax_cross_entropy
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -107,3 +107,14 @@ def accuracy(params, X, y):
     X = as_float_array(X, "X", ndim=2)
     y = as_labels(y, "y", X.shape[0], np.asarray(params["W2"]).shape[1])
     return float((predict(params, X) == y).mean())
+
+
+def probabilities(params, X):
+    """Softmax probabilities ``(N, C)``."""
+    return softmax(forward(params, X)[0])
+
+
+def from_scalar(params, dtype=np.float64):
+    """The plain-Python network's ``{W, b, V, c}`` as ``{W1, b1, W2, b2}`` arrays."""
+    return {"W1": np.array(params["W"], dtype), "b1": np.array(params["b"], dtype),
+            "W2": np.array(params["V"], dtype), "b2": np.array(params["c"], dtype)}
