@@ -142,3 +142,30 @@ def test_bad_learning_rates_are_rejected(lr):
 def test_train_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="1 rows but y has 2"):
         scalar.train(scalar.course_params(), [[1.0, 2.0]], [0, 1], lr=0.1)
+
+
+def test_fused_sgd_instance_equals_forward_backward_step():
+    fused = scalar.init_params(seed=4, num_inputs=3, num_hiddens=4, num_outputs=3)
+    fused["b"] = [0.1, -0.3, 0.2, 0.0]
+    staged = copy.deepcopy(fused)
+    rows = [([0.5, -1.0, 2.0], 2), ([-0.3, 0.8, 0.1], 0), ([40.0, -60.0, 5.0], 1)]
+    for x, t in rows * 3:
+        loss, cache = scalar.forward(staged, x, t)
+        scalar.sgd_step(staged, scalar.backward(staged, cache), 0.3)
+        assert scalar.sgd_instance(fused, x, t, 0.3) == pytest.approx(loss, rel=1e-12)
+    for name in fused:
+        assert np.allclose(fused[name], staged[name], rtol=1e-12, atol=1e-15), name
+
+
+def test_mean_loss_is_the_mean_of_forward_losses():
+    params = scalar.init_params(seed=2)
+    (X, y), _, _ = load_synth(num_train=50, num_val=0)
+    losses = [scalar.forward(params, row, int(t))[0] for row, t in zip(X, y)]
+    assert scalar.mean_loss(params, X, y) == pytest.approx(np.mean(losses), rel=1e-12)
+
+
+def test_train_rejects_out_of_range_labels_and_wrong_widths():
+    with pytest.raises(ValueError, match="target must be"):
+        scalar.train(scalar.course_params(), [[1.0, 2.0]], [2], lr=0.1)
+    with pytest.raises(ValueError, match="rows of 3 features"):
+        scalar.train(scalar.course_params(), [[1.0, 2.0, 3.0]], [0], lr=0.1)

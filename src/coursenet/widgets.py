@@ -96,7 +96,7 @@ def _lr_slider(value, lo, hi):
         continuous_update=False, style={"description_width": "initial"})
 
 
-def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=100,
+def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300,
                            lr=0.1, batch_sizes=(16, 32, 64, 128), batch_size=32,
                            epochs_choices=(1, 2, 3, 5), epochs=2, seed=0):
     """The Q7 explorer: retrain the MNIST MLP on ``subset`` rows per setting.
