@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.coursenet-installed
+LAB_ARGS ?=  # e.g. make lab LAB_ARGS="--no-browser --port 8890"
 
 .PHONY: setup lab test bench clean
 
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: setup
 	$(BIN)/ruff check .
