@@ -285,3 +285,18 @@ def test_cache_dir_comes_from_the_environment(monkeypatch, tmp_path):
     assert data.default_cache_dir() == tmp_path / "here"
     monkeypatch.delenv(data.CACHE_ENV)
     assert data.default_cache_dir().name == "coursenet"
+
+
+def test_offline_switch_uses_the_cache_or_the_sample(fake_mnist, server, tmp_path,
+                                                     monkeypatch):
+    files, _ = fake_mnist
+    server.routes["good"] = (200, files)
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    with pytest.warns(data.SampleDataWarning):
+        (xtr, _), _, _ = load(tmp_path, [server.url("good")])
+    assert len(xtr) == 3500 and server.requests == []  # nothing was fetched
+    monkeypatch.delenv(data.OFFLINE_ENV)
+    load(tmp_path, [server.url("good")], source="full")  # fills the cache
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    (xtr, _), _, _ = load(tmp_path, [server.url("good")], source="full")
+    assert len(xtr) == NUM_TRAIN - 5 and len(server.requests) == 4

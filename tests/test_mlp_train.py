@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from coursenet import mlp, train
+from coursenet import _blas, mlp, train
 from coursenet.gradcheck import compare, numerical_gradient, rel_error
 
 
@@ -62,14 +62,21 @@ def _reference_sgd_steps(params, X, y, lr, batch_size, order):
     return params, losses
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])
-def test_fast_sgd_equals_the_reference_including_the_partial_batch(dtype, tol):
+def test_fast_sgd_equals_the_reference_including_the_partial_batch(dtype, tol, fused,
+                                                                   monkeypatch):
+    if fused and not _blas.available(dtype):
+        pytest.skip("numpy's BLAS does not expose cblas gemm here")
+    if not fused:
+        monkeypatch.setattr(_blas, "available", lambda dtype: False)
     params, X, y = _problem(n=45, d=12, h=8, c=4, seed=3, dtype=dtype)
     history = train.sgd(params, (X, y), lr=0.5, batch_size=16, epochs=1, seed=9,
                         progress=False)
     order = np.random.default_rng(9).permutation(len(X))
     ref_params, ref_losses = _reference_sgd_steps(params, X, y, 0.5, 16, order)
     assert history.steps_per_epoch == 3  # 16 + 16 + 13 rows
+    assert train.Trainer(params, 16).fused == fused
     assert np.allclose(history.step_loss, ref_losses, rtol=tol, atol=tol)
     for k in mlp.PARAM_NAMES:
         assert history.params[k].dtype == dtype
@@ -160,3 +167,16 @@ def test_rel_error_floor_and_shape_check():
         rel_error(np.zeros(2), np.zeros(3))
     with pytest.raises(TypeError, match="float64"):
         numerical_gradient(lambda z: 0.0, np.zeros(2, dtype=np.float32))
+
+
+def test_blas_update_adds_into_the_output():
+    if not _blas.available(np.float32):
+        pytest.skip("numpy's BLAS does not expose cblas gemm here")
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        A = rng.normal(size=(7, 5)).astype(dtype)
+        B = rng.normal(size=(7, 3)).astype(dtype)
+        C = rng.normal(size=(5, 3)).astype(dtype)
+        expected = C + 2.0 * (A.T @ B)
+        _blas.add_AtB(C, A[:7], B, alpha=2.0)
+        assert np.allclose(C, expected, rtol=1e-5)

@@ -52,6 +52,7 @@ MNIST_NUM_VAL = 5_000  # the last 5,000 training images are the validation set
 SAMPLE_NUM_VAL = 500  # the same idea for the bundled sample (stratified)
 SOURCES = ("auto", "full", "sample")
 CACHE_ENV = "COURSENET_DATA"
+OFFLINE_ENV = "COURSENET_OFFLINE"  # set to 1: never try to download
 _CHUNK = 1 << 16
 
 
@@ -225,6 +226,8 @@ def fetch_mnist(cache_dir=None, *, mirrors=None, timeout=10.0, progress=True):
     positive_number(timeout, "timeout")
     cache = _cache(cache_dir)
     mirrors = list(MIRRORS if mirrors is None else mirrors)
+    if os.environ.get(OFFLINE_ENV):
+        mirrors = []
     paths = {}
     for name, sha256 in MNIST_FILES.items():
         path = cache / name
@@ -247,6 +250,8 @@ def fetch_mnist(cache_dir=None, *, mirrors=None, timeout=10.0, progress=True):
             paths[name] = path
             break
         else:
+            if not mirrors:
+                errors.append(f"no download attempted (${OFFLINE_ENV} is set)")
             raise DownloadError(f"could not download {name}:\n  " + "\n  ".join(errors))
     return paths
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from coursenet import _blas
 from coursenet._checks import as_float_array, as_labels, positive_number
 from coursenet.mlp import PARAM_NAMES, check_params
 
@@ -95,6 +96,8 @@ class Trainer:
         self.db1 = np.empty(H, dtype)
         self.db2 = np.empty(C, dtype)
         self.lse = np.empty((B, 1), dtype)
+        # W1 += X^T (-dK) inside one BLAS call when possible (see coursenet._blas)
+        self.fused = _blas.available(dtype) and W1.flags.c_contiguous
 
     def step(self, X, y, idx, lr):
         """One SGD step on rows ``idx`` of ``X``; returns the batch's mean loss."""
@@ -135,13 +138,15 @@ class Trainer:
         dH *= Hid
         Hid -= 1.0
         dH *= Hid  # dH * s * (s - 1) = -dK, with no temporary array
-        np.dot(Xb.T, dH, out=self.dW1)  # = -dW1
         np.sum(dH, axis=0, out=self.db1)  # = -db1
-
         W2 -= self.dW2
         b2 -= self.db2
-        W1 += self.dW1  # minus a negated gradient
-        b1 += self.db1
+        b1 += self.db1  # minus a negated gradient
+        if self.fused:
+            _blas.add_AtB(W1, Xb, dH)  # W1 += Xb^T (-dK): product and update at once
+        else:
+            np.dot(Xb.T, dH, out=self.dW1)  # = -dW1
+            W1 += self.dW1
         return loss
 
 
