@@ -54,3 +54,15 @@ def test_the_bundled_sample_ships_with_the_package():
     patterns = project["tool"]["setuptools"]["package-data"]["coursenet"]
     sample = ROOT / "src/coursenet/_data/mnist_sample.npz"
     assert sample.exists() and any(sample.match(p) for p in patterns)
+
+
+def test_jupyterlab_shows_widgets_without_extra_steps():
+    """The environment `make lab` builds has the widget front end JupyterLab loads."""
+    import sys
+    from importlib.metadata import version
+
+    assert version("jupyterlab_widgets")
+    assert version("ipywidgets").split(".")[0] == "8"
+    extension = (Path(sys.prefix) / "share/jupyter/labextensions/@jupyter-widgets"
+                 / "jupyterlab-manager" / "package.json")
+    assert extension.exists(), f"missing {extension}"

@@ -91,13 +91,13 @@ class Trainer:
         self.H = np.empty((B, H), dtype)  # hidden activations, then reused
         self.Z = np.empty((B, C), dtype)  # logits -> probs -> scaled dlogits
         self.dH = np.empty((B, H), dtype)
-        self.dW1 = np.empty((D, H), dtype)
         self.dW2 = np.empty((H, C), dtype)
         self.db1 = np.empty(H, dtype)
         self.db2 = np.empty(C, dtype)
         self.lse = np.empty((B, 1), dtype)
         # W1 += X^T (-dK) inside one BLAS call when possible (see coursenet._blas)
         self.fused = _blas.available(dtype) and W1.flags.c_contiguous
+        self.dW1 = None if self.fused else np.empty((D, H), dtype)
 
     def step(self, X, y, idx, lr):
         """One SGD step on rows ``idx`` of ``X``; returns the batch's mean loss."""
