@@ -204,7 +204,7 @@ def run_gemm_peak(repeats):
     out = np.empty_like(A)
     np.dot(A, B, out=out)
     times = []
-    for _ in range(max(repeats, 5)):
+    for _ in range(max(repeats, 10)):
         start = time.perf_counter()
         np.dot(A, B, out=out)
         times.append(time.perf_counter() - start)
