@@ -102,12 +102,3 @@ def softmax_cross_entropy(logits, y):
     dlogits[rows, y] -= 1.0  # subtract at the label column: no one-hot matrix
     dlogits /= n
     return loss, dlogits
-
-
-def one_hot(y, num_classes: int):
-    """``(N, num_classes)`` float64 rows with a 1 at each label."""
-    y = np.asarray(y)
-    y = as_labels(y, "y", y.shape[0] if y.ndim else -1, num_classes)
-    out = np.zeros((len(y), num_classes))
-    out[np.arange(len(y)), y] = 1.0
-    return out

@@ -56,11 +56,6 @@ class History:
     epoch_val_acc: list = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def steps(self) -> np.ndarray:
-        """Step index of every entry of ``step_loss``."""
-        return np.arange(len(self.step_loss))
-
     def summary(self) -> str:
         parts = [f"lr={self.lr:g}", f"batch={self.batch_size}",
                  f"epochs={self.epochs}",
@@ -85,7 +80,6 @@ class Trainer:
         C = W2.shape[1]
         dtype = W1.dtype
         B = batch_size
-        self.dtype = dtype
         self.rows = np.arange(B)
         self.Xb = np.empty((B, D), dtype)
         self.H = np.empty((B, H), dtype)  # hidden activations, then reused
