@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.coursenet-installed
 LAB_ARGS ?=  # e.g. make lab LAB_ARGS="--no-browser --port 8890"
 
-.PHONY: setup lab test bench clean
+.PHONY: setup lab test bench notebooks clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py
+
+# re-execute every notebook in place (after changing a notebook or the package)
+notebooks: setup
+	$(BIN)/python scripts/execute_notebooks.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis

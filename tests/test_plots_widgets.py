@@ -129,3 +129,14 @@ def test_scalar_explorer():
     ex.controls["epochs"].value = 2
     assert len(ex.result.instance_loss) == 400
     assert "epochs = 2" in ex.status.value
+
+
+def test_explorer_displays_as_a_widget_with_a_picture_fallback():
+    (X, y), _, _ = load_synth(num_train=100, num_val=0)
+    ex = widgets.scalar_explorer(X, y, subset=100, lr=0.1, epochs=1)
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    import base64
+
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG)
+    assert "learning rate = 0.1" in bundle["text/plain"]

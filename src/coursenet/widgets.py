@@ -12,6 +12,7 @@ and ``explorer.image.value`` (PNG bytes).
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 
@@ -83,10 +84,14 @@ class Explorer:
     def _on_change(self, change):
         self.update()
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a picture of the current plot for where the
+        widget cannot run (a saved notebook reopened, a static viewer)."""
+        bundle = self.widget._repr_mimebundle_(**kwargs) or {}
+        bundle["image/png"] = base64.b64encode(bytes(self.image.value)).decode()
+        bundle["text/plain"] = (f"{type(self).__name__}: {self.status.value} (run the"
+                                " cell in JupyterLab to use the controls)")
+        return bundle
 
 
 def _lr_slider(value, lo, hi):
