@@ -270,25 +270,35 @@ def training_table(args):
     peak = spawn(args, "gemm")["gflops"]
     print(f"numpy float32 GEMM peak (2048^3, {args.threads} threads):"
           f" {peak:.0f} GFLOP/s; one epoch = {EPOCH_FLOP / 1e9:.1f} GFLOP\n")
-    rows, notes = [], {}
-    for impl in args.implementations:
+    # rounds interleave the implementations, so that a slow spell of this
+    # (shared, noisy) machine does not land on one implementation only
+    times, notes, skipped = {}, {}, set()
+    for _ in range(args.rounds):
         for bs in args.batch_sizes:
-            result = spawn(args, impl, bs)
-            if "skipped" in result:
-                notes[impl] = result["skipped"]
-                break
-            times = sorted(result.pop("times"))
-            rows.append((impl, bs, times[len(times) // 2]))
-            notes.setdefault(impl, ", ".join(f"{k} {v}" for k, v in result.items()))
-    ours = {bs: t for impl, bs, t in rows if impl == "coursenet"}
+            for impl in args.implementations:
+                if impl in skipped:
+                    continue
+                result = spawn(args, impl, bs)
+                if "skipped" in result:
+                    notes[impl] = result["skipped"]
+                    skipped.add(impl)
+                    continue
+                times.setdefault((impl, bs), []).extend(result.pop("times"))
+                notes.setdefault(impl, ", ".join(f"{k} {v}" for k, v in result.items()))
+    median = {key: sorted(t)[len(t) // 2] for key, t in times.items()}
     print(f"{'implementation':<17}{'batch':>6}{'s/epoch':>9}{'GFLOP/s':>9}"
           f"{'% peak':>8}{'x coursenet':>12}")
-    for impl, bs, t in rows:
-        gflops = EPOCH_FLOP / t / 1e9
-        ratio = f"{t / ours[bs]:.2f}" if bs in ours else "-"
-        print(f"{impl:<17}{bs:>6}{t:9.3f}{gflops:9.1f}{100 * gflops / peak:7.0f}%"
-              f"{ratio:>12}")
-    print(f"\n(median of {args.repeats} epochs per row)")
+    for impl in args.implementations:
+        for bs in args.batch_sizes:
+            if (impl, bs) not in median:
+                continue
+            t = median[impl, bs]
+            gflops = EPOCH_FLOP / t / 1e9
+            ours = median.get(("coursenet", bs))
+            ratio = f"{t / ours:.2f}" if ours else "-"
+            print(f"{impl:<17}{bs:>6}{t:9.3f}{gflops:9.1f}"
+                  f"{100 * gflops / peak:7.0f}%{ratio:>12}")
+    print(f"\n(median of {args.rounds} rounds x {args.repeats} epochs per row)")
     for impl, note in notes.items():
         if note:
             print(f"  {impl}: {note}")
@@ -321,7 +331,10 @@ def notebook_times():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed epochs per run")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="runs of every implementation, interleaved")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--implementations", nargs="+", default=IMPLEMENTATIONS,
                         choices=IMPLEMENTATIONS)
