@@ -1,5 +1,6 @@
 """Every backward against a numerical VJP; the three softmax gradients agree."""
 
+import os
 import warnings
 
 import numpy as np
@@ -13,7 +14,9 @@ from coursenet.gradcheck import numerical_gradient, numerical_vjp, rel_error
 dims = st.integers(min_value=1, max_value=6)
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 scales = st.floats(min_value=0.1, max_value=5.0)
-check = settings(max_examples=25, deadline=None)
+# COURSENET_EXAMPLES=2000 for a long hunt; 25 keeps the suite quick
+check = settings(max_examples=int(os.environ.get("COURSENET_EXAMPLES", 25)),
+                 deadline=None)
 
 
 def assert_matches_fd(analytic, numerical):
