@@ -68,6 +68,10 @@ def test_scale_pixels_and_minibatches():
     assert all(np.array_equal(bx[:, 0], by) for bx, by in batches)
     with pytest.raises(ValueError, match="batch_size"):
         list(data.minibatches(X, y, 0))
+    with pytest.raises(ValueError, match="10 rows but y has 9"):
+        list(data.minibatches(X, y[:9], 4))
+    with pytest.raises(TypeError, match="pixel numbers"):
+        data.scale_pixels(np.array([["a", "b"]]))
 
 
 @pytest.mark.parametrize("final, sizes", [(False, (3500, 500)), (True, (4000, 1000))])

@@ -19,7 +19,7 @@ import math
 import random
 
 __all__ = ["course_params", "init_params", "forward", "backward", "sgd_step",
-           "train", "sigmoid", "softmax", "ScalarHistory", "sgd_instance",
+           "train", "sigmoid", "ScalarHistory", "sgd_instance",
            "mean_loss"]
 
 
@@ -29,14 +29,6 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
-
-
-def softmax(o: list[float]) -> list[float]:
-    """Probabilities from logits; shifting by the max keeps ``exp`` finite."""
-    top = max(o)
-    exps = [math.exp(v - top) for v in o]
-    total = sum(exps)
-    return [e / total for e in exps]
 
 
 def course_params() -> dict:
