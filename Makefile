@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.coursenet-installed
 LAB_ARGS ?=  # e.g. make lab LAB_ARGS="--no-browser --port 8890"
 
-.PHONY: setup lab test bench notebooks clean
+.PHONY: setup lab test bench notebooks student clean
 
 setup: $(STAMP)
 
@@ -27,9 +27,15 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py
 
-# re-execute every notebook in place (after changing a notebook or the package)
+# re-execute every notebook in place (after changing a notebook or the package),
+# then regenerate the student edition from them
 notebooks: setup
 	$(BIN)/python scripts/execute_notebooks.py
+	$(BIN)/python scripts/make_student.py
+
+# student/ (the workbook) from notebooks/ (the worked solutions); never edit by hand
+student: setup
+	$(BIN)/python scripts/make_student.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis
