@@ -176,7 +176,8 @@ def _array(value, what):
         _fail(f"{what} is None", "did you forget the `return` statement?",
               "returned_none")
     if isinstance(value, (str, bytes, Mapping, set)) or callable(value):
-        _fail(f"{what} is a {type(value).__name__} ({_short(value, 40)}), not numbers",
+        _fail(f"{what} is {_short(value, 40)} of type {type(value).__name__}, not"
+              " numbers",
               "return a list of floats or a numpy array", "wrong_type")
     try:
         raw = np.asarray(value)
@@ -235,7 +236,8 @@ def _grads(value, like, what, batch=None):
                   f" dict with keys {keys}",
                   f"return {{{', '.join(f'{k!r}: d{k}' for k in keys)}}}", "wrong_type")
         _array(value, what)  # None, a string, ...: named there
-        _fail(f"{what} is a {type(value).__name__}, expected a dict with keys {keys}",
+        _fail(f"{what} is {_short(value, 40)} of type {type(value).__name__},"
+              f" expected a dict with keys {keys}",
               "return a dict: one gradient per parameter, under its name",
               "wrong_type")
     missing = [k for k in keys if k not in value]
@@ -334,17 +336,20 @@ def _onehot(c, num_classes):
 # --------------------------------------------------------------------------
 
 
-def _prob_cases(seed):
+def _prob_cases(seed, with_class=True):
     """The course's y = softmax(o) (two equal logits) and random asymmetric ones."""
     o_course = np.array(scalar.forward(scalar.course_params(), [1.0, -1.0], 0)[1]["o"])
-    cases = [_Case("the course's example (y = [0.5, 0.5], c = 0)",
+    cases = [_Case("the course's example (y = [0.5, 0.5]"
+                   + (", c = 0)" if with_class else ")"),
                    {"o": o_course, "y": _softmax(o_course), "c": 0})]
     rng = np.random.default_rng(seed)
     for num_classes, c in ((3, 2), (5, 0), (4, 1), (6, 5)):
         o = rng.normal(0.0, 1.5, num_classes)
         if c == 0:
             c = np.int64(0)  # labels often come out of numpy arrays
-        cases.append(_Case(f"a random case (C = {num_classes}, c = {int(c)})",
+        text = f"C = {num_classes}, c = {int(c)}" if with_class \
+            else f"C = {num_classes}"
+        cases.append(_Case(f"a random case ({text})",
                            {"o": o, "y": _softmax(o), "c": c}))
     return cases
 
@@ -359,6 +364,9 @@ _LOSS_GRAD_MISTAKES = [
     Mistake("minus_y", "dl/dy_c is -y_c instead of -1/y_c",
             "the derivative of log y is 1/y, not y",
             lambda d: -_onehot(d["c"], len(d["y"])) * d["y"]),
+    Mistake("minus_y", "dl/dy_i = -y_i for every class: the derivative of log y is"
+            " 1/y, and only y_c appears in the loss",
+            "dl/dy_i = -1/y_c for i = c, 0 elsewhere", lambda d: -d["y"]),
     Mistake("loss_value", "dl/dy_c is -log y_c: the loss itself, not its derivative",
             "differentiate -log y_c with respect to y_c: -1/y_c",
             lambda d: -_onehot(d["c"], len(d["y"])) * np.log(d["y"])),
@@ -459,7 +467,7 @@ def check_softmax_jacobian(fn):
     def body():
         _need_function(fn, "check_softmax_jacobian", "your Jacobian function")
         who = _name(fn, "your function")
-        cases = _prob_cases(seed=2)
+        cases = _prob_cases(seed=2, with_class=False)
         refs = [losses.softmax_jacobian(d["y"][None])[0] for _, d in cases]
         o = cases[2].data["o"].copy()  # referee: one column of J per logit
         numeric = np.stack([gradcheck.numerical_gradient(
@@ -888,7 +896,7 @@ _BATCH_LOSS_MISTAKES = [
 ]
 
 
-def _check_losses(got, cases, mistakes, who):
+def _check_losses(got, cases, mistakes, who, hint):
     refs = [losses.cross_entropy(d["O"], d["y"]) for _, d in cases]
     if all(_same(np.float64(g), r) for g, r in zip(got, refs)):
         return
@@ -896,8 +904,7 @@ def _check_losses(got, cases, mistakes, who):
     for g, r, (text, _) in zip(got, refs, cases):
         if not _same(np.float64(g), r):
             _fail(f"the loss from {who} is {g:.6g} on {text}, expected {r:.6g}",
-                  "k = x W + b, h = sigmoid(k), o = h V + c, y = softmax(o),"
-                  " loss = -log y[target]", "loss")
+                  hint, "loss")
 
 
 # --------------------------------------------------------------------------
@@ -943,7 +950,9 @@ def check_scalar_network(forward, backward):
                       "wrong_type")
             got.append(_number(out[0], f"the loss from {fwd}"))
             caches.append(out[1])
-        _check_losses(got, cases, _LOSS_MISTAKES, fwd)
+        _check_losses(got, cases, _LOSS_MISTAKES, fwd,
+                      "k = x W + b, h = sigmoid(k), o = h V + c, y = softmax(o),"
+                      " loss = -log y[target]")
         outs = []
         for (text, d), cache, ref in zip(cases, caches, refs):
             value = _call(backward, (_as_lists(d["params"]), cache), bwd, text)
@@ -1098,8 +1107,8 @@ def check_vector_backward(fn):
         refs = [mlp.loss_and_grads(d["params"], d["X"], d["y"])[1] for _, d in cases]
         _referee_network(cases[1].data, refs[1])
         outs = []
-        for (text, d), ref in zip(cases, refs):
-            c = d["y"][0] if text.endswith("(c = 2)") else int(d["y"][0])
+        for i, ((text, d), ref) in enumerate(zip(cases, refs)):
+            c = d["y"][0] if i % 2 else int(d["y"][0])  # np.int64 or int
             value = _call(fn, (_copy_params(d["params"]), d["X"][0].copy(), c),
                           who, text)
             outs.append(_grads(value, ref, f"what {who} returned"))
@@ -1149,7 +1158,9 @@ def check_batched_backward(fn):
         got = []
         for value, (_, d) in zip(values, cases):
             got.append(_batch_loss(value, len(d["y"]), who))
-        _check_losses(got, cases, _BATCH_LOSS_MISTAKES, who)
+        _check_losses(got, cases, _BATCH_LOSS_MISTAKES, who,
+                      "K = X W1 + b1, H = sigmoid(K), O = H W2 + b2, then the mean"
+                      " over the rows of -log softmax(O)[n, y_n]")
         order = sorted(range(len(cases)), key=lambda i: -len(cases[i].data["y"]))
         outs = [None] * len(cases)
         for i in order:  # the largest batch first: its shapes say the most
