@@ -832,3 +832,10 @@ def test_checks_are_deterministic(capsys):
                                                make_backward(layer2="k")).message
                 for _ in range(2)]
     assert messages[0] == messages[1]
+
+
+def test_a_forgotten_argument_is_reported_not_raised():
+    result = exercises.check_scalar_network(forward_loops)
+    assert not result and "second argument" in result.message
+    assert "pass the function itself" in result.message
+    assert not exercises.check_loss_grad()

@@ -378,7 +378,7 @@ _LOSS_GRAD_MISTAKES = [
 ]
 
 
-def check_loss_grad(fn):
+def check_loss_grad(fn=None):
     """Q1: ``fn(y, c)`` returns ``dl/dy`` (length C) of ``l = -log y_c``.
 
     ``y`` is a probability vector (a float numpy array), ``c`` the true class.
@@ -458,7 +458,7 @@ _JACOBIAN_MISTAKES = [
 ]
 
 
-def check_softmax_jacobian(fn):
+def check_softmax_jacobian(fn=None):
     """Q1: ``fn(y)`` returns the ``(C, C)`` Jacobian ``J[i, j] = dy_i/do_j``.
 
     ``y`` is the softmax output (a float numpy array). Lists of lists are fine.
@@ -542,7 +542,7 @@ _LARGE_LOGITS = [("o = [0, 1000], c = 0", [0.0, 1000.0], 0),
                  ("o = [1000, 0, -1000], c = 2", [1000.0, 0.0, -1000.0], 2)]
 
 
-def check_logit_grad(fn):
+def check_logit_grad(fn=None):
     """Q2: ``fn(o, c)`` returns ``dl/do`` (length C) from the logits ``o``.
 
     Must stay finite and right at logits like ``[0, 1000]``.
@@ -916,7 +916,7 @@ def _as_lists(params):
     return {_SCALAR_KEYS[k]: v.tolist() for k, v in params.items()}
 
 
-def check_scalar_network(forward, backward):
+def check_scalar_network(forward=None, backward=None):
     """Q3: ``forward(params, x, target) -> (loss, cache)``, ``backward(params, cache)``.
 
     ``params`` holds plain lists (``W`` D x H, ``b``, ``V`` H x C, ``c``), ``x`` a
@@ -1035,7 +1035,7 @@ def _read_params(params, like, who):
     return out
 
 
-def check_sgd_step(fn):
+def check_sgd_step(fn=None):
     """Q4: ``fn(params, grads, lr)`` updates the scalar ``params`` in place.
 
     ``params`` and ``grads`` are dicts of lists (``W``, ``b``, ``V``, ``c``). The
@@ -1092,7 +1092,7 @@ def _converts_to(value, ref):
 # --------------------------------------------------------------------------
 
 
-def check_vector_backward(fn):
+def check_vector_backward(fn=None):
     """Q5: ``fn(params, x, c)`` returns the gradients of one instance's loss.
 
     ``params`` has float64 arrays ``W1 (D, H)``, ``b1 (H,)``, ``W2 (H, C)``,
@@ -1132,7 +1132,7 @@ def _first_row_grads(d):
     return mlp.loss_and_grads(d["params"], d["X"][:1], d["y"][:1])[1]
 
 
-def check_batched_backward(fn):
+def check_batched_backward(fn=None):
     """Q6: ``fn(params, X, y)`` returns ``(mean loss, grads)`` for a batch.
 
     ``X`` is ``(N, D)``, ``y`` integer labels ``(N,)``; ``grads`` has the keys and
