@@ -839,3 +839,17 @@ def test_a_forgotten_argument_is_reported_not_raised():
     assert not result and "second argument" in result.message
     assert "pass the function itself" in result.message
     assert not exercises.check_loss_grad()
+
+
+def test_a_wrong_reference_is_caught_by_finite_differences(monkeypatch):
+    """The reference is refereed each time a check runs: a bug there is no ✓."""
+    right = mlp.loss_and_grads
+
+    def off_by_one_percent(params, X, y):
+        loss, grads = right(params, X, y)
+        return loss, {**grads, "W1": grads["W1"] * 1.01}
+
+    monkeypatch.setattr(mlp, "loss_and_grads", off_by_one_percent)
+    result = exercises.check_vector_backward(vector_backward_jacobian)
+    assert not result and "disagrees with finite differences" in result.message
+    assert "the check itself failed" in result.message

@@ -401,8 +401,8 @@ def check_loss_grad(fn=None):
         if all(_same(o, r) for o, r in zip(outs, refs)):
             return (f"✓ {who}: dl/dy = -1/y_c at the true class and 0 elsewhere,"
                     f" right on {len(cases)} cases (C = 2 to 6)")
-        _match(outs, [d for _, d in cases], _LOSS_GRAD_MISTAKES)
         datas = [d for _, d in cases]
+        _match(outs, datas, _LOSS_GRAD_MISTAKES)
         if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   "the loss -log y_c does not depend on the other y_i: their"
@@ -926,10 +926,10 @@ def check_scalar_network(forward=None, backward=None):
     """
 
     def body():
-        for fn, which in ((forward, "first"), (backward, "second")):
-            _need_function(fn, "check_scalar_network",
-                           f"your {'forward' if which == 'first' else 'backward'}"
-                           f" function as its {which} argument")
+        _need_function(forward, "check_scalar_network",
+                       "your forward function as its first argument")
+        _need_function(backward, "check_scalar_network",
+                       "your backward function as its second argument")
         fwd, bwd = _name(forward, "forward"), _name(backward, "backward")
         cases = _instance_cases(seed=3)
         refs = []
@@ -938,8 +938,8 @@ def check_scalar_network(forward=None, backward=None):
             cache = scalar.forward(lists, d["X"][0].tolist(), int(d["y"][0]))[1]
             refs.append({k: np.array(v) for k, v in
                          scalar.backward(lists, cache).items()})
-        _referee_network(cases[1].data, {k: refs[1][s]
-                                         for k, s in _SCALAR_KEYS.items()})
+        _referee_network(cases[1].data, {k: refs[1][name]
+                                         for k, name in _SCALAR_KEYS.items()})
         got, caches = [], []
         for text, d in cases:
             out = _call(forward, (_as_lists(d["params"]), d["X"][0].tolist(),
@@ -978,10 +978,9 @@ def check_scalar_network(forward=None, backward=None):
 def _sgd_cases(seed):
     """The course's parameters and gradients, then random ones (every entry != 0)."""
     course = _course_params()
-    case = _instance_cases(seed)[0].data
     cases = [_Case("the course's parameters and gradients (lr = 0.1)",
                    {"params": course, "lr": 0.1, "grads":
-                    mlp.loss_and_grads(course, case["X"], case["y"])[1]})]
+                    mlp.loss_and_grads(course, [[1.0, -1.0]], [0])[1]})]
     rng = np.random.default_rng(seed)
     for sizes, lr in (((3, 4, 5), 0.5), ((2, 3, 2), 0.03)):
         cases.append(_Case(
