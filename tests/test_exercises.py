@@ -110,8 +110,18 @@ def loss_grad_spoils_its_input(y, c):
     return g
 
 
+def loss_grad_fractions(y, c):
+    """An object array (Fractions): converts to floats, so it counts."""
+    from fractions import Fraction
+
+    g = np.array([Fraction(0)] * len(y), dtype=object)
+    g[c] = Fraction(-1.0 / y[c])
+    return g
+
+
 @pytest.mark.parametrize("fn", [loss_grad_loops, loss_grad_vectorised, loss_grad_row,
-                                loss_grad_tuple, loss_grad_spoils_its_input])
+                                loss_grad_tuple, loss_grad_spoils_its_input,
+                                loss_grad_fractions])
 def test_loss_grad_right_in_any_style(fn):
     assert_passed(exercises.check_loss_grad(fn))
 
@@ -348,6 +358,9 @@ def backward_numpy_tuples(params, cache):
     (forward_loops, make_backward()),
     (scalar.forward, scalar.backward),
     (forward_numpy_inside, backward_numpy_tuples),
+    (forward_numpy_inside, lambda params, cache: {
+        k: np.asarray(v).tolist() for k, v in backward_numpy_tuples(
+            params, cache).items()}),
 ])
 def test_scalar_network_right_in_any_style(forward, backward):
     assert_passed(exercises.check_scalar_network(forward, backward))
@@ -853,3 +866,10 @@ def test_a_wrong_reference_is_caught_by_finite_differences(monkeypatch):
     result = exercises.check_vector_backward(vector_backward_jacobian)
     assert not result and "disagrees with finite differences" in result.message
     assert "the check itself failed" in result.message
+
+
+def test_ipython_displays_nothing_for_a_result():
+    """As a cell's last expression the result adds no Out[] to the printed line."""
+    formatters = pytest.importorskip("IPython.core.formatters")
+    result = exercises.check_loss_grad(loss_grad_vectorised)
+    assert formatters.DisplayFormatter().format(result) == ({}, {})

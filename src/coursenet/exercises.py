@@ -181,6 +181,8 @@ def _array(value, what):
               "return a list of floats or a numpy array", "wrong_type")
     try:
         raw = np.asarray(value)
+        if raw.dtype.kind == "O":  # e.g. Fractions, or floats mixed with None
+            raw = raw.astype(np.float64)
     except Exception:  # ragged nested lists raise ValueError in numpy >= 1.24
         raw = None
     if raw is None or raw.dtype.kind not in "biuf":
