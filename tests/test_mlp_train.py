@@ -155,8 +155,21 @@ def test_sgd_rejects_bad_data():
 def test_compare_prints_one_line(capsys):
     result = compare("dW", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]))
     line = capsys.readouterr().out.strip()
-    assert line.startswith("dW") and "exact: False" in line and "approx: True" in line
+    assert "\n" not in line and line.startswith("✓ dW ")
+    assert "exact" not in line  # a last-bit difference must not read as a failure
+    assert "max abs diff: 1.0e-09" in line and "rel error: 2.2e-10" in line
+    assert result.approx and not result.exact
     assert result.max_abs_diff == pytest.approx(1e-9, rel=1e-3)
+
+
+def test_compare_marks_a_disagreement_with_a_cross(capsys):
+    result = compare("db", [[1.0, 2.0]], [[1.0, 2.5]])  # nested lists, a real bug
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("✗ db ") and "max abs diff: 5.0e-01" in line
+    assert not result.approx
+    assert result.rel_error == pytest.approx(0.5 / (5**0.5 + 7.25**0.5))
+    assert compare("db", [1.0], [1.0], show=False).exact
+    assert capsys.readouterr().out == ""
 
 
 def test_rel_error_floor_and_shape_check():

@@ -66,10 +66,14 @@ class Comparison(NamedTuple):
 
 
 def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
-    """Print (and return) one line: exact?, allclose?, max abs diff, rel error.
+    """Print (and return) one line: ✓ or ✗ (allclose?), max abs diff, rel error.
 
     ``analytic`` and ``reference`` may be arrays or nested lists (the scalar
-    network's gradients).
+    network's gradients). The line leads with the verdict a learner needs: ✓
+    when the two agree within ``rtol``/``atol`` (``np.allclose``), ✗ when they
+    do not. Bit-for-bit equality is kept in the result (``.exact``) but not
+    printed: two correct float computations in a different order differ in
+    the last bits, and "exact: False" would read as a failure.
     """
     a = np.asarray(analytic, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
@@ -88,8 +92,9 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
 
 
 def format_comparison(c: Comparison) -> str:
-    return (f"{c.name:<16s} exact: {str(c.exact):<5s}  approx: {str(c.approx):<5s}"
-            f"  max abs diff: {c.max_abs_diff:.1e}  rel error: {c.rel_error:.1e}")
+    mark = "✓" if c.approx else "✗"
+    return (f"{mark} {c.name:<16s}  max abs diff: {c.max_abs_diff:.1e}"
+            f"  rel error: {c.rel_error:.1e}")
 
 
 def _check_float64(x):
