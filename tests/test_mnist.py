@@ -32,7 +32,7 @@ def idx_bytes(array, code=0x08):
 
 @pytest.fixture
 def fake_mnist(monkeypatch):
-    """Small IDX files with their checksums and sizes pinned in place of the real ones."""
+    """Small IDX files, their checksums and sizes pinned in place of the real ones."""
     rng = np.random.default_rng(1)
     arrays = {
         "train-images-idx3-ubyte.gz": rng.integers(0, 256, (NUM_TRAIN, 28, 28)),

@@ -113,7 +113,7 @@ def default_cache_dir() -> Path:
 
 def load_mnist(final=False, flatten=True, source="auto", cache_dir=None, *,
                mirrors=None, timeout=10.0, progress=True):
-    """MNIST as ``(xtrain, ytrain), (xval, yval), 10``: uint8 pixels 0-255, int64 labels.
+    """MNIST as ``(xtrain, ytrain), (xval, yval), 10``: uint8 pixels, int64 labels.
 
     final=False: the first 55,000 training images to train on and the last
         5,000 as validation. final=True: all 60,000 training images and the
