@@ -53,6 +53,9 @@ def init_params(seed=0, num_inputs=2, num_hiddens=3, num_outputs=2, std=1.0) -> 
                         ("num_outputs", num_outputs)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if isinstance(std, bool) or not isinstance(std, numbers.Real) \
+            or not math.isfinite(std) or std <= 0:
+        raise ValueError(f"std must be a finite number > 0, got {std!r}")
     rng = random.Random(seed)
     return {
         "W": [[rng.gauss(0.0, std) for _ in range(num_hiddens)]
