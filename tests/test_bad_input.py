@@ -127,6 +127,11 @@ CASES = [
      TypeError, ["flatten", "True or False", "'yes'"]),
     ("COURSENET_OFFLINE=maybe", _offline_maybe,
      ValueError, ["COURSENET_OFFLINE", "'maybe'", "false"]),
+    ("fetch_mnist mirrors as one string (was split into characters)",
+     lambda: mnist.fetch_mnist("/nonexistent", mirrors="http://127.0.0.1:9/"),
+     TypeError, ["mirrors", "list of base URLs", "'http://127.0.0.1:9/'"]),
+    ("load_mnist timeout=0", lambda: mnist.fetch_mnist("/nonexistent", timeout=0),
+     ValueError, ["timeout", "> 0"]),
     ("IDX dimensions overflowing int64", _absurd_idx,
      ValueError, ["(65536, 65536, 65536, 65536)", "18446744073709551616 bytes"]),
     # --- scalar network

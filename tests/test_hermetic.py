@@ -25,3 +25,17 @@ def test_child_processes_such_as_notebook_kernels_inherit_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["True", str(os.environ.get("COURSENET_DATA"))]
+
+
+def test_a_notebook_kernel_sees_it():
+    """What nbval does: start a Jupyter kernel from this environment and run a cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import os\nfrom coursenet import mnist\n"
+        "print(mnist.offline(), os.environ.get('COURSENET_DATA'))"))
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    out = nb.cells[0].outputs[0]["text"].split()
+    assert out == ["True", str(os.environ.get("COURSENET_DATA"))]

@@ -138,8 +138,9 @@ def _chunks(params, X, batch_size):
 
 def predict(params, X, batch_size=EVAL_CHUNK):
     """Predicted class ids ``(N,)`` (int64), computed in chunks to bound memory."""
-    out = np.empty(len(X), dtype=np.int64)
-    for start, logits in chunked_logits(params, X, batch_size):
+    chunks = chunked_logits(params, X, batch_size)  # checks X (and is lazy)
+    out = np.empty(np.shape(X)[0], dtype=np.int64)
+    for start, logits in chunks:
         out[start:start + len(logits)] = logits.argmax(axis=1)
     return out
 
@@ -147,9 +148,10 @@ def predict(params, X, batch_size=EVAL_CHUNK):
 def evaluate(params, X, y, batch_size=EVAL_CHUNK):
     """Mean cross-entropy loss and accuracy ``(loss, acc)`` on ``(X, y)``, in chunks."""
     chunks = chunked_logits(params, X, batch_size)
-    if len(X) == 0:
+    n = np.shape(X)[0]
+    if n == 0:
         raise ValueError("X is empty: cannot average a loss over 0 rows")
-    y = as_labels(y, "y", len(X), np.shape(params["W2"])[1])
+    y = as_labels(y, "y", n, np.shape(params["W2"])[1])
     return _evaluate(chunks, y)
 
 

@@ -209,6 +209,10 @@ def fetch_mnist(cache_dir=None, *, mirrors=None, timeout=10.0, progress=True):
     """
     positive_number(timeout, "timeout")
     cache = _cache(cache_dir)
+    if isinstance(mirrors, (str, bytes)) or (mirrors is not None and not all(
+            isinstance(m, str) for m in mirrors)):
+        raise TypeError("mirrors must be a list of base URLs (strings), got"
+                        f" {mirrors!r}")
     mirrors = list(MIRRORS if mirrors is None else mirrors)
     is_offline = offline()
     if is_offline:

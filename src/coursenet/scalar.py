@@ -242,7 +242,7 @@ def _evaluate(params, X, y):
 
 
 def train(params: dict, train_data, y=None, *, lr, epochs=1, seed=0, val_data=None,
-          progress=True, callback=None, copy=True, X_val=None,
+          progress=False, callback=None, copy=True, X_val=None,
           y_val=None) -> History:
     """SGD one instance at a time, shuffling without replacement each epoch.
 
@@ -254,6 +254,8 @@ def train(params: dict, train_data, y=None, *, lr, epochs=1, seed=0, val_data=No
     ``callback(history)`` is called after every step and every epoch's
     evaluation. A NaN or infinite loss or parameter raises
     :class:`DivergedError`. Returns a :class:`History` with ``batch_size=1``.
+    ``progress`` defaults to False here (an epoch of the small network takes
+    well under a second, and notebooks check this function's printed output).
 
     The older form ``train(params, X, y, X_val=..., y_val=...)`` still works.
     """
