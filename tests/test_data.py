@@ -67,6 +67,7 @@ def test_sample_split_semantics(final, sizes):
     assert num_cls == 10
     assert (len(xtr), len(xte)) == sizes
     assert xtr.shape[1] == 784 and xtr.dtype == np.uint8 and xtr.max() == 255
+    assert ytr.dtype == yte.dtype == np.int64  # signed: y - 1 cannot wrap
     assert np.bincount(yte, minlength=10).min() == sizes[1] // 10  # stratified
     images = data.load_mnist(final=final, flatten=False, source="sample")[0][0]
     assert images.shape == (sizes[0], 28, 28)

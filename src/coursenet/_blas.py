@@ -20,6 +20,7 @@ unsupported dtype, overlapping memory), so it never passes a bad pointer. Set
 from __future__ import annotations
 
 import ctypes
+import math
 import numbers
 import os
 from pathlib import Path
@@ -166,8 +167,9 @@ def add_AtB(C, A, B, alpha=1.0):
                          f" B {B.shape}; expected (m, n), (k, m), (k, n)")
     if not C.flags.writeable:
         raise ValueError("C is read-only; add_AtB updates it in place")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) \
-            or not np.isfinite(alpha):
+    if type(alpha) is not float and (isinstance(alpha, bool)
+                                     or not isinstance(alpha, numbers.Real)) \
+            or not math.isfinite(alpha):
         raise TypeError(f"alpha must be a finite real number, got {alpha!r}")
     if available(C.dtype) and _blas_layout(C) and _blas_layout(A) \
             and _blas_layout(B) and not np.may_share_memory(C, A) \
