@@ -113,6 +113,12 @@ CASES = [
      ValueError, ["num_classes", "> 0"]),
     ("learning_curve of a dict", lambda: plots.learning_curve({"step_loss": [1.0]}),
      TypeError, ["History", "dict"]),
+    ("digit_grid of 10-pixel rows", lambda: plots.digit_grid(np.zeros((3, 10))),
+     ValueError, ["images", "784", "(3, 10)"]),
+    ("decision_boundary of 3-D data",
+     lambda: plots.decision_boundary(lambda g: g[:, 0], np.zeros((5, 3)),
+                                     np.zeros(5, int)),
+     ValueError, ["X must have shape (N, 2)", "(5, 3)"]),
     # --- data
     ("scale_pixels twice",
      lambda: data.scale_pixels(data.scale_pixels(np.array([[0, 128, 255]]))),

@@ -113,8 +113,11 @@ def decision_boundary(prob_fn, X, y, ax=None, resolution=200, max_points=2000):
 
     ``prob_fn`` takes an ``(M, 2)`` array and returns ``(M,)`` probabilities.
     """
-    ax = _axes(ax, figsize=(5, 5))
     X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
+        raise ValueError("decision_boundary draws 2-D data: X must have shape (N, 2)"
+                         f" and y shape (N,), got {X.shape} and {y.shape}")
+    ax = _axes(ax, figsize=(5, 5))
     lo, hi = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
@@ -150,8 +153,11 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=1.0):
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
-    if images.ndim == 2:
+    if images.ndim == 2 and images.shape[1] == 784:
         images = images.reshape(len(images), 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError("images must be rows of 784 pixels or 28x28 images, got"
+                         f" shape {images.shape}")
     n = len(images)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.2),
