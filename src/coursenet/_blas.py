@@ -1,19 +1,29 @@
-"""``C += alpha * A^T @ B`` in one BLAS call, through the BLAS numpy already loaded.
+"""``C += alpha * A^T @ B`` in one BLAS call, through the BLAS numpy itself links.
 
 numpy's ``dot`` always overwrites its output (BLAS ``beta = 0``), so a weight
 update needs a second pass over the weights, ``W -= G``; at small batches that
 pass costs about as much as the matrix product itself. BLAS's ``gemm`` can add
-into ``C`` directly (``beta = 1``). This module finds the ``cblas_?gemm`` of the
-library numpy is linked against (never loading a second BLAS), checks it on a
-small problem against numpy, and otherwise reports itself unavailable, in which
-case :mod:`coursenet.train` uses ``np.dot`` and ``-=``. Set the environment
-variable ``COURSENET_NO_BLAS=1`` to force that fallback.
+into ``C`` directly (``beta = 1``).
+
+This module finds the ``cblas_?gemm`` of the library *numpy* is linked against:
+among the BLAS libraries threadpoolctl sees loaded (torch or scipy may have
+loaded others), the one inside numpy's own installation (its bundled OpenBLAS),
+else the only one matching numpy's build configuration; never loading a second
+BLAS. It checks the function on a small problem against numpy, and otherwise
+reports itself unavailable, in which case :mod:`coursenet.train` uses
+``np.dot`` and ``-=``. :func:`add_AtB` validates its arguments on every call and
+computes with numpy whenever the arrays do not suit BLAS (wrong layout,
+unsupported dtype, overlapping memory), so it never passes a bad pointer. Set
+``COURSENET_NO_BLAS=1`` to force the numpy path.
 """
 
 from __future__ import annotations
 
 import ctypes
+import math
+import numbers
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -24,13 +34,50 @@ _NAMES = (("scipy_cblas_", "64_", True), ("cblas_", "64_", True),
 _functions: dict | None = None
 
 
+def _numpy_dirs():
+    """Directories numpy's own shared libraries live in."""
+    root = Path(np.__file__).resolve().parent
+    return [root, root.parent / "numpy.libs", root / ".dylibs"]
+
+
+def _numpy_blas_name():
+    """numpy's build configuration's BLAS name (e.g. ``scipy-openblas``), or None."""
+    try:
+        config = np.show_config(mode="dicts")
+        return str(config["Build Dependencies"]["blas"]["name"]).lower()
+    except Exception:  # numpy < 1.26 or an unusual build: no such information
+        return None
+
+
+def choose_library(infos, numpy_dirs=None, numpy_blas=None):
+    """Pick numpy's BLAS among threadpoolctl's ``threadpool_info()`` entries.
+
+    First an entry whose file lies inside numpy's installation; else, if
+    exactly one BLAS entry matches numpy's build configuration (or exactly one
+    BLAS is loaded at all), that one; else None (ambiguous: do not guess).
+    """
+    blas = [i for i in infos if i.get("user_api") == "blas" and i.get("filepath")]
+    dirs = [Path(d) for d in (numpy_dirs if numpy_dirs is not None else _numpy_dirs())]
+    for info in blas:
+        path = Path(info["filepath"]).resolve()
+        if any(d == path.parent or d in path.parents for d in dirs):
+            return info["filepath"]
+    if numpy_blas:
+        key = numpy_blas.replace("-", "_")
+        matching = [i for i in blas
+                    if key in (i.get("prefix") or "").lower()
+                    or key in Path(i["filepath"]).name.lower()
+                    or (i.get("internal_api") or "") == key]
+        if len(matching) == 1:
+            return matching[0]["filepath"]
+        return None
+    return blas[0]["filepath"] if len(blas) == 1 else None
+
+
 def _find_library():
     from threadpoolctl import threadpool_info
 
-    for info in threadpool_info():
-        if info.get("user_api") == "blas" and info.get("filepath"):
-            return info["filepath"]
-    return None
+    return choose_library(threadpool_info(), numpy_blas=_numpy_blas_name())
 
 
 def _load():
@@ -83,16 +130,53 @@ def _call(fn, C, A, B, alpha):
 
 
 def available(dtype) -> bool:
+    """True if the BLAS path is usable for ``dtype`` (float32 or float64)."""
     global _functions
     if _functions is None:
         _functions = _load()
     return np.dtype(dtype) in _functions
 
 
+def _blas_layout(a) -> bool:
+    """Rows contiguous, a leading dimension BLAS accepts, aligned, non-empty."""
+    rows, cols = a.shape
+    step = a.strides[0]
+    return (rows > 0 and cols > 0 and a.strides[1] == a.itemsize
+            and step % a.itemsize == 0 and step >= cols * a.itemsize
+            and a.flags.aligned)
+
+
 def add_AtB(C, A, B, alpha=1.0):
     """In place: ``C += alpha * A.T @ B``. A: (k, m), B: (k, n), C: (m, n).
 
-    Rows of each array must be contiguous (``strides[1] == itemsize``), the
-    dtypes equal and :func:`available` true for them; the caller checks.
+    All three must be 2-D numpy arrays of one floating dtype with fitting
+    shapes, and ``C`` writeable (else ``TypeError``/``ValueError``). One BLAS
+    call when the BLAS path is available and the layout suits it; otherwise the
+    same result through numpy.
     """
-    _call(_functions[C.dtype], C, A, B, alpha)
+    for name, a in (("C", C), ("A", A), ("B", B)):
+        if not isinstance(a, np.ndarray) or a.ndim != 2:
+            raise TypeError(f"{name} must be a 2-D numpy array, got"
+                            f" {type(a).__name__}"
+                            + (f" with shape {a.shape}" if hasattr(a, "shape") else ""))
+    if C.dtype.kind != "f" or A.dtype != C.dtype or B.dtype != C.dtype:
+        raise TypeError(f"C, A and B must share one floating dtype, got {C.dtype},"
+                        f" {A.dtype} and {B.dtype}")
+    if A.shape[0] != B.shape[0] or C.shape != (A.shape[1], B.shape[1]):
+        raise ValueError(f"shapes do not fit C += A.T @ B: C {C.shape}, A {A.shape},"
+                         f" B {B.shape}; expected (m, n), (k, m), (k, n)")
+    if not C.flags.writeable:
+        raise ValueError("C is read-only; add_AtB updates it in place")
+    if type(alpha) is not float and (isinstance(alpha, bool)
+                                     or not isinstance(alpha, numbers.Real)) \
+            or not math.isfinite(alpha):
+        raise TypeError(f"alpha must be a finite real number, got {alpha!r}")
+    if available(C.dtype) and _blas_layout(C) and _blas_layout(A) \
+            and _blas_layout(B) and not np.may_share_memory(C, A) \
+            and not np.may_share_memory(C, B):
+        _call(_functions[C.dtype], C, A, B, float(alpha))
+    else:
+        product = A.T @ B
+        if alpha != 1:
+            product *= alpha
+        C += product

@@ -17,21 +17,39 @@ import numpy as np
 def numerical_gradient(f, x, h=1e-5):
     """Gradient of the scalar function ``f(x)`` w.r.t. the float64 array ``x``.
 
-    ``x`` is perturbed in place, one entry at a time, and restored.
+    ``x`` is perturbed in place, one entry at a time, and restored (also when
+    ``f`` raises).
     """
     _check_float64(x)
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__}")
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating)) \
+            or not np.isfinite(h) or h <= 0:
+        raise ValueError(f"h must be a finite step > 0, got {h!r}")
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: it is perturbed in place and restored")
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         i = it.multi_index
         old = x[i]
-        x[i] = old + h
-        f_plus = float(f(x))
-        x[i] = old - h
-        f_minus = float(f(x))
-        x[i] = old
+        try:
+            x[i] = old + h
+            f_plus = _scalar(f(x))
+            x[i] = old - h
+            f_minus = _scalar(f(x))
+        finally:
+            x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+def _scalar(value) -> float:
+    arr = np.asarray(value)
+    if arr.size != 1:
+        raise ValueError(f"f must return a scalar, got an array of shape {arr.shape};"
+                         " for an array-valued f use numerical_vjp")
+    return float(arr.reshape(()))
 
 
 def numerical_vjp(f, x, dout, h=1e-5):
@@ -39,8 +57,14 @@ def numerical_vjp(f, x, dout, h=1e-5):
 
     It is the gradient of the scalar ``sum(f(x) * dout)``: contracting with a
     random upstream gradient checks every entry of the Jacobian at once.
+    ``dout`` must have exactly the shape of ``f(x)`` (no broadcasting).
     """
+    _check_float64(x)
     dout = np.asarray(dout, dtype=np.float64)
+    shape = np.shape(f(x))
+    if dout.shape != shape:
+        raise ValueError(f"dout must have the shape of f(x), {shape}, got"
+                         f" {dout.shape}")
     return numerical_gradient(lambda z: np.sum(np.asarray(f(z)) * dout), x, h)
 
 

@@ -24,6 +24,9 @@ from coursenet._checks import as_float_array, as_labels
 def log_softmax(logits):
     """Log-probabilities ``(N, C)`` by max-shift and log-sum-exp (never overflows)."""
     logits = as_float_array(logits, "logits", ndim=2)
+    if logits.shape[1] == 0:
+        raise ValueError(f"logits must have at least one class (column), got shape"
+                         f" {logits.shape}")
     shifted = logits - logits.max(axis=1, keepdims=True)  # largest entry is 0
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
@@ -69,7 +72,7 @@ def cross_entropy(logits, y):
     Computed from :func:`log_softmax`, never as ``log(softmax(.))``, so logits
     like ``[0, 1000]`` give the right finite loss.
     """
-    logp = log_softmax(logits)
+    logp = _nonempty(log_softmax(logits))
     y = as_labels(y, "y", logp.shape[0], logp.shape[1])
     return float(-logp[np.arange(len(y)), y].mean())
 
@@ -82,7 +85,7 @@ def cross_entropy_backward(probs, y):
     so it is infinite when a probability underflows to 0: the fused
     :func:`softmax_cross_entropy` is the robust path.
     """
-    probs = as_float_array(probs, "probs", ndim=2)
+    probs = _nonempty(as_float_array(probs, "probs", ndim=2), "probs")
     y = as_labels(y, "y", probs.shape[0], probs.shape[1])
     n = probs.shape[0]
     dprobs = np.zeros_like(probs)
@@ -93,7 +96,7 @@ def cross_entropy_backward(probs, y):
 
 def softmax_cross_entropy(logits, y):
     """Fused loss and gradient: ``(mean loss, dlogits = (probs - onehot) / N)``."""
-    logp = log_softmax(logits)
+    logp = _nonempty(log_softmax(logits))
     y = as_labels(y, "y", logp.shape[0], logp.shape[1])
     n = logp.shape[0]
     rows = np.arange(n)
@@ -102,3 +105,10 @@ def softmax_cross_entropy(logits, y):
     dlogits[rows, y] -= 1.0  # subtract at the label column: no one-hot matrix
     dlogits /= n
     return loss, dlogits
+
+
+def _nonempty(arr, name="logits"):
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {arr.shape}): the mean"
+                         " loss over 0 rows is undefined")
+    return arr

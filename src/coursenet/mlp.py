@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursenet import scalar
 from coursenet._checks import as_float_array, as_labels, positive_number
 from coursenet.layers import (
     linear_backward,
     linear_forward,
+    sigmoid,
     sigmoid_backward,
     sigmoid_forward,
 )
 from coursenet.losses import softmax, softmax_cross_entropy
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+EVAL_CHUNK = 4096  # rows per forward pass when evaluating or predicting a whole set
 
 
 def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
@@ -46,15 +49,19 @@ def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
     }
 
 
-def check_params(params) -> dict:
-    """Check the four arrays exist and fit together; return them unchanged."""
+def check_params(params, *, training=False) -> dict:
+    """Check the four arrays exist and fit together; return them unchanged.
+
+    With ``training=True`` (what :func:`coursenet.train.sgd` needs) they must
+    also share one floating dtype and hold no NaN or infinite value.
+    """
     if not isinstance(params, dict):
         raise TypeError(
             f"params must be a dict with keys {PARAM_NAMES}, got {type(params)}")
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"params is missing {missing}; expected keys {PARAM_NAMES}")
-    W1, b1, W2, b2 = (np.asarray(params[k]) for k in PARAM_NAMES)
+    W1, b1, W2, b2 = arrays = [np.asarray(params[k]) for k in PARAM_NAMES]
     if W1.ndim != 2 or W2.ndim != 2 or b1.shape != (W1.shape[1],) \
             or W2.shape[0] != W1.shape[1] or b2.shape != (W2.shape[1],):
         raise ValueError(
@@ -62,6 +69,17 @@ def check_params(params) -> dict:
             f" W2 {W2.shape}, b2 {b2.shape};"
             " expected (D, H), (H,), (H, C), (C,)"
         )
+    if not training:
+        return params
+    dtypes = {k: a.dtype for k, a in zip(PARAM_NAMES, arrays)}
+    if any(d.kind != "f" for d in dtypes.values()) or len(set(dtypes.values())) > 1:
+        raise TypeError(
+            "params must all have the same floating dtype, got "
+            + ", ".join(f"{k} {d}" for k, d in dtypes.items())
+            + "; e.g. {k: v.astype(np.float32) for k, v in params.items()}")
+    bad = [k for k, a in zip(PARAM_NAMES, arrays) if not np.isfinite(a).all()]
+    if bad:
+        raise ValueError(f"params {bad} contain NaN or infinite values")
     return params
 
 
@@ -92,19 +110,73 @@ def loss_and_grads(params, X, y):
     return loss, backward(dlogits, cache)
 
 
-def predict(params, X, batch_size=4096):
-    """Predicted class ids ``(N,)``, computed in chunks to bound memory."""
+def chunked_logits(params, X, batch_size=EVAL_CHUNK):
+    """Yield ``(start, logits)`` for consecutive chunks of ``batch_size`` rows of X.
+
+    The one evaluator behind :func:`predict`, :func:`evaluate` and
+    :func:`coursenet.train.evaluate`: memory stays bounded by the chunk,
+    whatever the size of ``X``. Inputs are checked once, not per chunk.
+    """
+    check_params(params)
+    batch_size = int(positive_number(batch_size, "batch_size", integer=True))
     X = as_float_array(X, "X", ndim=2)
-    out = np.empty(len(X), dtype=np.int64)
+    if X.shape[1] != np.shape(params["W1"])[0]:
+        raise ValueError(f"X has {X.shape[1]} features but W1 expects"
+                         f" {np.shape(params['W1'])[0]}")
+    return _chunks(params, X, batch_size)
+
+
+def _chunks(params, X, batch_size):
+    W1, b1, W2, b2 = (np.asarray(params[k]) for k in PARAM_NAMES)
     for start in range(0, len(X), batch_size):
-        logits, _ = forward(params, X[start:start + batch_size])
-        out[start:start + batch_size] = logits.argmax(axis=1)
+        K = X[start:start + batch_size] @ W1
+        K += b1
+        logits = sigmoid(K) @ W2  # the same maths as forward, without its checks
+        logits += b2
+        yield start, logits
+
+
+def predict(params, X, batch_size=EVAL_CHUNK):
+    """Predicted class ids ``(N,)`` (int64), computed in chunks to bound memory."""
+    chunks = chunked_logits(params, X, batch_size)  # checks X (and is lazy)
+    out = np.empty(np.shape(X)[0], dtype=np.int64)
+    for start, logits in chunks:
+        out[start:start + len(logits)] = logits.argmax(axis=1)
     return out
+
+
+def evaluate(params, X, y, batch_size=EVAL_CHUNK):
+    """Mean cross-entropy loss and accuracy ``(loss, acc)`` on ``(X, y)``, in chunks."""
+    chunks = chunked_logits(params, X, batch_size)
+    n = np.shape(X)[0]
+    if n == 0:
+        raise ValueError("X is empty: cannot average a loss over 0 rows")
+    y = as_labels(y, "y", n, np.shape(params["W2"])[1])
+    return _evaluate(chunks, y)
+
+
+def _evaluate(chunks, y):
+    total_loss = 0.0
+    correct = 0
+    for start, logits in chunks:
+        yc = y[start:start + len(logits)]
+        rows = np.arange(len(yc))
+        correct += int((logits.argmax(axis=1) == yc).sum())
+        # log softmax at the label: z_y - max - log(sum(exp(z - max)))
+        top = logits.max(axis=1, keepdims=True)
+        label_logit = logits[rows, yc] - top[:, 0]
+        logits -= top
+        np.exp(logits, out=logits)
+        lse = np.log(logits.sum(axis=1))
+        total_loss += float((lse - label_logit).sum(dtype=np.float64))
+    return total_loss / len(y), correct / len(y)
 
 
 def accuracy(params, X, y):
     """Fraction of rows whose predicted class equals ``y``."""
     X = as_float_array(X, "X", ndim=2)
+    if len(X) == 0:
+        raise ValueError("X is empty: the accuracy of 0 rows is undefined")
     y = as_labels(y, "y", X.shape[0], np.asarray(params["W2"]).shape[1])
     return float((predict(params, X) == y).mean())
 
@@ -116,5 +188,6 @@ def probabilities(params, X):
 
 def from_scalar(params, dtype=np.float64):
     """The plain-Python network's ``{W, b, V, c}`` as ``{W1, b1, W2, b2}`` arrays."""
+    scalar.check_params(params)
     return {"W1": np.array(params["W"], dtype), "b1": np.array(params["b"], dtype),
             "W2": np.array(params["V"], dtype), "b2": np.array(params["c"], dtype)}

@@ -6,6 +6,7 @@ compose them; none of them trains anything.
 
 from __future__ import annotations
 
+import numbers
 import time
 
 import numpy as np
@@ -35,11 +36,19 @@ def smooth(values, window=50):
 
 def learning_curve(history, ax=None, window=None, label=None, color=None,
                    raw=True):
-    """Loss of every batch (faint) and its moving average, against the step.
+    """Loss of every step (faint) and its moving average, against the step.
 
-    Per-epoch losses on the whole training (and validation) set are drawn as
-    markers at the step where each epoch ended.
+    Draws the :class:`~coursenet.history.History` of either network: a step is
+    one minibatch for :func:`coursenet.train.sgd` and one instance for
+    :func:`coursenet.scalar.train`. Per-epoch losses on the whole training (and
+    validation) set are drawn as markers at the step where each epoch ended.
     """
+    for name in ("step_loss", "steps_per_epoch", "epoch_train_loss",
+                 "epoch_val_loss"):
+        if not hasattr(history, name):
+            raise TypeError("history must be a History from coursenet.train.sgd or"
+                            f" coursenet.scalar.train, got {type(history).__name__}"
+                            f" without .{name}")
     ax = _axes(ax)
     loss = np.asarray(history.step_loss)
     steps = np.arange(1, len(loss) + 1)
@@ -47,8 +56,10 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
         window = max(1, history.steps_per_epoch // 10)
     if raw:
         ax.plot(steps, loss, color=color or "C0", alpha=0.25, lw=0.8)
+    one = getattr(history, "batch_size", None) == 1
     ax.plot(steps, smooth(loss, window), color=color or "C0", lw=1.8,
-            label=label or f"batch loss (moving avg of {window})")
+            label=label or f"{'instance' if one else 'batch'} loss (moving avg of"
+            f" {window})")
     ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
     if label is None:
         ax.plot(ends, history.epoch_train_loss, "o--", color="C1", ms=4,
@@ -56,7 +67,8 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
         if history.epoch_val_loss:
             ax.plot(ends, history.epoch_val_loss, "s--", color="C2", ms=4,
                     label="validation loss")
-    ax.set_xlabel("step (one minibatch update)")
+    ax.set_xlabel("instance (one SGD update each)" if one
+                  else "step (one minibatch update)")
     ax.set_ylabel("mean cross-entropy loss")
     ax.legend()
     return ax
@@ -101,8 +113,11 @@ def decision_boundary(prob_fn, X, y, ax=None, resolution=200, max_points=2000):
 
     ``prob_fn`` takes an ``(M, 2)`` array and returns ``(M,)`` probabilities.
     """
-    ax = _axes(ax, figsize=(5, 5))
     X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
+        raise ValueError("decision_boundary draws 2-D data: X must have shape (N, 2)"
+                         f" and y shape (N,), got {X.shape} and {y.shape}")
+    ax = _axes(ax, figsize=(5, 5))
     lo, hi = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
@@ -138,8 +153,11 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=1.0):
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
-    if images.ndim == 2:
+    if images.ndim == 2 and images.shape[1] == 784:
         images = images.reshape(len(images), 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError("images must be rows of 784 pixels or 28x28 images, got"
+                         f" shape {images.shape}")
     n = len(images)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.2),
@@ -161,13 +179,29 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=1.0):
 
 def confusion_matrix(y_true, y_pred, num_classes=10):
     """Counts ``cm[true, predicted]`` as an ``(C, C)`` int array."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
+            or num_classes <= 0:
+        raise ValueError(f"num_classes must be an int > 0, got {num_classes!r}")
+    y_true = _class_ids(y_true, "y_true", num_classes)
+    y_pred = _class_ids(y_pred, "y_pred", num_classes)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ")
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(cm, (y_true, y_pred), 1)
     return cm
+
+
+def _class_ids(values, name, num_classes):
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class ids, got dtype {values.dtype}"
+                        " (use .astype(int) only if the values are whole numbers)")
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
+        bad = values[(values < 0) | (values >= num_classes)][0]
+        raise ValueError(f"{name} contains {int(bad)}, outside [0, {num_classes})")
+    return values.astype(np.int64)
 
 
 def plot_confusion_matrix(cm, ax=None):

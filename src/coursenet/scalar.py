@@ -16,11 +16,17 @@ use the same keys and shapes.
 from __future__ import annotations
 
 import math
+import numbers
 import random
+import time
+
+from coursenet.history import DivergedError, History, all_finite
 
 __all__ = ["course_params", "init_params", "forward", "backward", "sgd_step",
-           "train", "sigmoid", "ScalarHistory", "sgd_instance",
-           "mean_loss"]
+           "train", "sigmoid", "History", "ScalarHistory", "DivergedError",
+           "sgd_instance", "mean_loss", "evaluate", "check_params"]
+
+PARAM_NAMES = ("W", "b", "V", "c")
 
 
 def sigmoid(x: float) -> float:
@@ -47,6 +53,9 @@ def init_params(seed=0, num_inputs=2, num_hiddens=3, num_outputs=2, std=1.0) -> 
                         ("num_outputs", num_outputs)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if isinstance(std, bool) or not isinstance(std, numbers.Real) \
+            or not math.isfinite(std) or std <= 0:
+        raise ValueError(f"std must be a finite number > 0, got {std!r}")
     rng = random.Random(seed)
     return {
         "W": [[rng.gauss(0.0, std) for _ in range(num_hiddens)]
@@ -64,11 +73,10 @@ def forward(params: dict, x, target: int):
     ``cache`` is a dict of every intermediate value (``x, k, h, o, y, target``),
     which :func:`backward` uses and the notebooks print.
     """
+    num_inputs, _, num_classes = check_params(params)
     W, b, V, c = params["W"], params["b"], params["V"], params["c"]
-    x = [float(v) for v in x]
-    if len(x) != len(W):
-        raise ValueError(f"x has {len(x)} features but W has {len(W)} rows")
-    _check_target(target, len(c))
+    x = _as_row(x, "x", num_inputs)
+    target = _check_target(target, num_classes)
     k, h, o, y, loss = _forward(W, b, V, c, x, target)
     return loss, {"x": x, "k": k, "h": h, "o": o, "y": y, "target": target}
 
@@ -106,8 +114,18 @@ def backward(params: dict, cache: dict) -> dict:
     ``do_m = y_m - [m == target]``; each linear layer passes ``dW = input * dout``
     and sends ``sum_m dout_m * weight`` back; sigmoid multiplies by ``h (1 - h)``.
     """
+    num_inputs, num_hiddens, num_classes = check_params(params)
     V = params["V"]
-    x, h, y, target = cache["x"], cache["h"], cache["y"], cache["target"]
+    try:
+        x, h, y, target = cache["x"], cache["h"], cache["y"], cache["target"]
+    except (KeyError, TypeError):
+        raise TypeError("cache must be the dict that forward returned (keys x, k,"
+                        f" h, o, y, target), got {type(cache).__name__}") from None
+    if (len(x), len(h), len(y)) != (num_inputs, num_hiddens, num_classes):
+        raise ValueError(
+            f"cache holds {len(x)} inputs, {len(h)} hidden units and {len(y)}"
+            f" classes but params have {num_inputs}, {num_hiddens} and"
+            f" {num_classes}: pass the params that forward used")
     do = list(y)
     do[target] -= 1.0
     dV = [[h_j * do_m for do_m in do] for h_j in h]
@@ -121,7 +139,14 @@ def backward(params: dict, cache: dict) -> dict:
 
 def sgd_step(params: dict, grads: dict, lr: float) -> None:
     """In place: ``p -= lr * dp`` for every weight and bias."""
-    _check_lr(lr)
+    lr = _check_lr(lr)
+    shape = check_params(params)
+    if check_params(grads, "grads") != shape:
+        raise ValueError(f"grads have shapes {_shapes(grads)} but params have"
+                         f" {_shapes(params)}; they must match")
+    if not all_finite(grads[name] for name in PARAM_NAMES):
+        raise DivergedError("grads contain NaN or infinite values: training has"
+                            " diverged; try a smaller learning rate")
     for name in ("W", "V"):
         for row, grow in zip(params[name], grads[name]):
             for j, g in enumerate(grow):
@@ -190,66 +215,182 @@ def sgd_instance(params: dict, x, target: int, lr: float) -> float:
     return loss
 
 
-class ScalarHistory(dict):
-    """What :func:`train` returns: a dict with attribute access.
-
-    Keys: ``instance_loss`` (one per update), ``epoch_train_loss`` and
-    ``epoch_val_loss`` (mean loss over the whole set after each epoch; the
-    epoch-0 entry is before training), ``params`` (the trained parameters).
-    """
-
-    __getattr__ = dict.__getitem__
+ScalarHistory = History  # the old name: the scalar network has the same History
 
 
 def mean_loss(params: dict, X, y) -> float:
     """Mean loss over a data set (no updates)."""
-    X, y = _as_rows(X, y, len(params["W"]), len(params["c"]))
+    return evaluate(params, X, y)[0]
+
+
+def evaluate(params: dict, X, y):
+    """Mean loss and accuracy ``(loss, acc)`` over a data set (no updates)."""
+    num_inputs, _, num_classes = check_params(params)
+    X, y = _as_rows(X, y, num_inputs, num_classes)
+    return _evaluate(params, X, y)
+
+
+def _evaluate(params, X, y):
     W, b, V, c = params["W"], params["b"], params["V"], params["c"]
     total = 0.0
+    correct = 0
     for x, t in zip(X, y):
-        total += _forward(W, b, V, c, x, t)[4]
-    return total / len(X)
+        _, _, o, _, loss = _forward(W, b, V, c, x, t)
+        total += loss
+        correct += o.index(max(o)) == t  # argmax; the first of ties, as numpy
+    return total / len(X), correct / len(X)
 
 
-def train(params: dict, X, y, *, lr=0.01, epochs=1, seed=0, X_val=None, y_val=None,
-          progress=False) -> ScalarHistory:
+def train(params: dict, train_data, y=None, *, lr, epochs=1, seed=0, val_data=None,
+          progress=False, callback=None, copy=True, X_val=None,
+          y_val=None) -> History:
     """SGD one instance at a time, shuffling without replacement each epoch.
 
+    The same signature as :func:`coursenet.train.sgd` (without a batch size):
+    ``train(params, (X, y), lr=..., epochs=..., seed=..., val_data=(Xv, yv))``.
     ``X`` is a sequence of feature rows (lists, or a numpy array) and ``y`` the
-    integer labels. ``params`` is updated in place (pass a copy to keep it).
+    integer labels. ``params`` is copied first unless ``copy=False`` (then
+    updated in place); the trained parameters are ``history.params``.
+    ``callback(history)`` is called after every step and every epoch's
+    evaluation. A NaN or infinite loss or parameter raises
+    :class:`DivergedError`. Returns a :class:`History` with ``batch_size=1``.
+    ``progress`` defaults to False here (an epoch of the small network takes
+    well under a second, and notebooks check this function's printed output).
+
+    The older form ``train(params, X, y, X_val=..., y_val=...)`` still works.
     """
-    _check_lr(lr)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+    lr = _check_lr(lr)
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
+            or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    shape = (len(params["W"]), len(params["c"]))
-    X, y = _as_rows(X, y, *shape)
-    has_val = X_val is not None
+    epochs = int(epochs)
+    if not isinstance(copy, bool):
+        raise TypeError(f"copy must be True or False, got {copy!r}")
+    shape = check_params(params)
+    X, y = _pair(train_data, y, "train_data")
+    X, y = _as_rows(X, y, shape[0], shape[2])
+    if X_val is not None or y_val is not None:
+        if val_data is not None:
+            raise TypeError("give val_data=(X, y) or X_val/y_val, not both")
+        val_data = (X_val, y_val)
+    has_val = val_data is not None
     if has_val:
-        X_val, y_val = _as_rows(X_val, y_val, *shape)
+        X_val, y_val = _pair(val_data, None, "val_data")
+        X_val, y_val = _as_rows(X_val, y_val, shape[0], shape[2])
+    if not all_finite(params[name] for name in PARAM_NAMES):
+        raise ValueError("params contain NaN or infinite values")
+    if copy:
+        params = {name: [list(row) for row in params[name]] if name in ("W", "V")
+                  else list(params[name]) for name in PARAM_NAMES}
     rng = random.Random(seed)
     order = list(range(len(X)))
-    history = ScalarHistory(instance_loss=[],
-                            epoch_train_loss=[mean_loss(params, X, y)],
-                            epoch_val_loss=[mean_loss(params, X_val, y_val)]
-                            if has_val else [], params=params)
-    bar = _progress(epochs * len(X)) if progress else None
-    for _ in range(epochs):
-        rng.shuffle(order)
-        losses = history["instance_loss"]
-        for n in order:
-            losses.append(sgd_instance(params, X[n], y[n], lr))
-        if bar is not None:
-            bar.update(len(X))
-        history["epoch_train_loss"].append(mean_loss(params, X, y))
+    history = History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
+                      steps_per_epoch=len(X), params=params)
+    start = time.perf_counter()
+
+    def record_epoch(epoch):
+        if not all_finite(params[name] for name in PARAM_NAMES):
+            raise DivergedError(
+                f"training diverged: a parameter became NaN or infinite by the end"
+                f" of epoch {epoch} with lr={lr:g}; try a smaller learning rate")
+        loss, acc = _evaluate(params, X, y)
+        history.epoch_train_loss.append(loss)
+        history.epoch_train_acc.append(acc)
         if has_val:
-            history["epoch_val_loss"].append(mean_loss(params, X_val, y_val))
-        if not math.isfinite(history["epoch_train_loss"][-1]):
-            raise FloatingPointError(
-                f"training diverged (loss is {history['epoch_train_loss'][-1]})"
-                f" with lr={lr}: try a smaller learning rate")
-    if bar is not None:
-        bar.close()
+            loss, acc = _evaluate(params, X_val, y_val)
+            history.epoch_val_loss.append(loss)
+            history.epoch_val_acc.append(acc)
+        if callback is not None:
+            callback(history)
+
+    bar = _progress(epochs * len(X)) if progress else None
+    try:
+        record_epoch(0)
+        losses = history.step_loss
+        isfinite = math.isfinite
+        for epoch in range(epochs):
+            rng.shuffle(order)
+            for n in order:
+                loss = sgd_instance(params, X[n], y[n], lr)
+                if not isfinite(loss):
+                    raise DivergedError(
+                        f"training diverged: the loss became {loss} at epoch"
+                        f" {epoch + 1}, step {len(losses)} with lr={lr:g}; try a"
+                        " smaller learning rate")
+                losses.append(loss)
+                if callback is not None:
+                    callback(history)
+            if bar is not None:
+                bar.update(len(X))
+            record_epoch(epoch + 1)
+    finally:
+        if bar is not None:
+            bar.close()
+    history.seconds = time.perf_counter() - start
     return history
+
+
+def check_params(params, name="params"):
+    """Check ``{W: D x H, b: H, V: H x C, c: C}`` of numbers; return ``(D, H, C)``."""
+    if not isinstance(params, dict):
+        raise TypeError(f"{name} must be a dict with keys {PARAM_NAMES}, got"
+                        f" {type(params).__name__}")
+    missing = [k for k in PARAM_NAMES if k not in params]
+    if missing:
+        raise ValueError(f"{name} is missing {missing}; expected keys {PARAM_NAMES}")
+    W, b, V, c = (params[k] for k in PARAM_NAMES)
+    try:
+        D, H, C = len(W), len(b), len(c)
+        widths_W = {len(row) for row in W}
+        widths_V = {len(row) for row in V}
+        rows_V = len(V)
+    except TypeError:
+        raise TypeError(f"{name}: W and V must be lists of rows, b and c lists of"
+                        f" numbers; got {_shapes(params)}") from None
+    if D == 0 or H == 0 or C == 0 or widths_W != {H} or rows_V != H \
+            or widths_V != {C}:
+        raise ValueError(
+            f"{name} shapes do not fit together: got {_shapes(params)};"
+            " expected W D x H, b H, V H x C, c C (H hidden units, C classes)")
+    return D, H, C
+
+
+def _shapes(params):
+    out = {}
+    for k in PARAM_NAMES:
+        v = params.get(k) if isinstance(params, dict) else None
+        try:
+            widths = sorted({len(row) for row in v})
+            out[k] = f"{len(v)} x {widths[0] if len(widths) == 1 else widths}"
+        except TypeError:
+            out[k] = str(len(v)) if hasattr(v, "__len__") else repr(v)
+    return ", ".join(f"{k} {s}" for k, s in out.items())
+
+
+def _pair(data, y, name):
+    if y is not None:
+        return data, y
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}"
+                        + (f" of length {len(data)}" if hasattr(data, "__len__")
+                           else ""))
+    return data
+
+
+def _as_row(x, name, num_inputs):
+    if hasattr(x, "tolist"):  # numpy arrays, without importing numpy here
+        x = x.tolist()
+    try:
+        row = [float(v) for v in x]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of {num_inputs} numbers, got"
+                        f" {x!r}") from None
+    if len(row) != num_inputs:
+        raise ValueError(f"{name} has {len(row)} features but W has {num_inputs}"
+                         " rows")
+    if not all(math.isfinite(v) for v in row):
+        raise ValueError(f"{name} contains NaN or infinite values: {row}")
+    return row
 
 
 def _as_rows(X, y, num_inputs, num_classes):
@@ -257,32 +398,42 @@ def _as_rows(X, y, num_inputs, num_classes):
         X = X.tolist()
     if hasattr(y, "tolist"):
         y = y.tolist()
-    X = [list(map(float, row)) for row in X]
-    y = [int(t) for t in y]
+    try:
+        X = [list(map(float, row)) for row in X]
+    except (TypeError, ValueError):
+        raise TypeError("X must be a sequence of rows of numbers (one row per"
+                        " instance)") from None
+    try:
+        y = [_check_target(t, num_classes, "y") for t in y]
+    except TypeError:
+        raise TypeError("y must be a sequence of int class ids") from None
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     if not X:
         raise ValueError("X is empty: need at least one instance")
-    for t in set(y):
-        _check_target(t, num_classes)
     for row in X:
         if len(row) != num_inputs:
             raise ValueError(f"X has rows of {len(row)} features but W has"
                              f" {num_inputs} rows")
+    if not all(math.isfinite(v) for row in X for v in row):
+        raise ValueError("X contains NaN or infinite values")
     return X, y
 
 
-def _check_target(target, num_classes):
-    if isinstance(target, bool) or not isinstance(target, int) \
+def _check_target(target, num_classes, name="target"):
+    """An int class id in ``[0, num_classes)``: Python or numpy ints, not bools."""
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) \
             or not 0 <= target < num_classes:
-        raise ValueError(f"target must be an int class id in [0, {num_classes}),"
+        raise ValueError(f"{name} must be an int class id in [0, {num_classes}),"
                          f" got {target!r}")
+    return int(target)
 
 
 def _check_lr(lr):
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) \
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) \
             or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    return float(lr)
 
 
 def _progress(total):

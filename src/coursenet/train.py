@@ -1,118 +1,130 @@
 """Minibatch SGD for the MLP of :mod:`coursenet.mlp`, fast and allocation-free.
 
-The maths is exactly :func:`coursenet.mlp.loss_and_grads` (a test compares the
+The maths is exactly :func:`coursenet.mlp.loss_and_grads` followed by
+``p -= lr * grad`` (``tests/test_mlp_train.py::
+test_fast_sgd_equals_the_reference_including_the_partial_batch`` compares the
 two step by step); the code differs only in how it uses memory:
 
 * every array of a step lives in buffers allocated once per batch size, and
   ``np.dot(..., out=buffer)`` writes into them;
-* ``lr / B`` is folded into the small output gradient ``dlogits`` (B x 10), so
-  every weight gradient comes out already scaled and the update is ``W -= G``;
+* ``lr / B`` is folded into the small output gradient (B x 10), so every
+  weight gradient comes out already scaled and the update is ``W -= G``;
 * no one-hot matrix: 1 is subtracted at each row's label column;
 * the data are never copied to another dtype: float32 parameters want float32
   inputs (see :func:`coursenet.data.scale_pixels`).
 
-Training returns a :class:`History`; plotting it is :mod:`coursenet.plots`'s job.
+Training returns a :class:`~coursenet.history.History` (the same type as the
+plain-Python network's :func:`coursenet.scalar.train`); plotting it is
+:mod:`coursenet.plots`'s job.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from coursenet import _blas
+from coursenet import _blas, mlp
 from coursenet._checks import as_float_array, as_labels, positive_number
-from coursenet.mlp import PARAM_NAMES, check_params
+from coursenet.history import DivergedError, History
+from coursenet.mlp import EVAL_CHUNK, PARAM_NAMES, check_params
 
-EVAL_CHUNK = 4096  # rows per forward pass when evaluating a whole set
-
-
-class DivergedError(FloatingPointError):
-    """The loss became NaN or infinite during training."""
-
-
-@dataclass
-class History:
-    """Everything a run produced, as plain data.
-
-    ``step_loss[t]`` is the mean loss of minibatch ``t`` (before its update).
-    ``epoch_*`` lists have ``epochs + 1`` entries: index 0 is before training,
-    index ``e`` after epoch ``e``, all evaluated on the whole set with the
-    weights of that moment. Validation lists are empty without ``val_data``.
-    """
-
-    lr: float
-    batch_size: int
-    epochs: int
-    seed: object
-    steps_per_epoch: int
-    params: dict
-    step_loss: list = field(default_factory=list)
-    epoch_train_loss: list = field(default_factory=list)
-    epoch_train_acc: list = field(default_factory=list)
-    epoch_val_loss: list = field(default_factory=list)
-    epoch_val_acc: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        parts = [f"lr={self.lr:g}", f"batch={self.batch_size}",
-                 f"epochs={self.epochs}",
-                 f"train loss {self.epoch_train_loss[-1]:.4f}",
-                 f"train acc {self.epoch_train_acc[-1]:.2%}"]
-        if self.epoch_val_loss:
-            parts += [f"val loss {self.epoch_val_loss[-1]:.4f}",
-                      f"val acc {self.epoch_val_acc[-1]:.2%}"]
-        return ", ".join(parts)
+__all__ = ["sgd", "evaluate", "Trainer", "History", "DivergedError", "check_data",
+           "EVAL_CHUNK"]
 
 
 class Trainer:
     """Reusable buffers for SGD steps of one batch size on one set of parameters.
 
+    The optimised twin of :func:`coursenet.mlp.loss_and_grads` + ``p -= lr * g``;
+    ``tests/test_mlp_train.py::test_fast_sgd_equals_the_reference_including_the_partial_batch``
+    pins the two together (float32 and float64, fused and unfused update).
     ``params`` are updated in place. Use :func:`sgd` unless you need the steps.
     """
 
     def __init__(self, params, batch_size):
+        check_params(params, training=True)
+        batch_size = int(positive_number(batch_size, "batch_size", integer=True))
         self.params = params
         W1, W2 = params["W1"], params["W2"]
         D, H = W1.shape
         C = W2.shape[1]
-        dtype = W1.dtype
-        B = batch_size
+        self.dtype = dtype = W1.dtype
+        self.batch_size = B = batch_size
         self.rows = np.arange(B)
-        self.Xb = np.empty((B, D), dtype)
-        self.H = np.empty((B, H), dtype)  # hidden activations, then reused
-        self.Z = np.empty((B, C), dtype)  # logits -> probs -> scaled dlogits
-        self.dH = np.empty((B, H), dtype)
-        self.dW2 = np.empty((H, C), dtype)
-        self.db1 = np.empty(H, dtype)
-        self.db2 = np.empty(C, dtype)
-        self.lse = np.empty((B, 1), dtype)
-        # W1 += X^T (-dK) inside one BLAS call when possible (see coursenet._blas)
+        self.X_batch = np.empty((B, D), dtype)
+        # sigmoid(K) of the hidden layer; later 1 - sigmoid(K)
+        self.hidden = np.empty((B, H), dtype)
+        # logits -> probabilities -> lr * dloss/dlogits (the scaled output gradient)
+        self.scores = np.empty((B, C), dtype)
+        # lr * dloss/dhidden, then lr * dloss/dK (the pre-activation gradient)
+        self.hidden_grad = np.empty((B, H), dtype)
+        self.logsumexp = np.empty((B, 1), dtype)
+        self.grad_W2 = np.empty((H, C), dtype)  # lr * dloss/dW2
+        self.grad_b1 = np.empty(H, dtype)  # lr * dloss/db1
+        self.grad_b2 = np.empty(C, dtype)  # lr * dloss/db2
+        # W1 -= X^T G in one BLAS call when possible (see coursenet._blas);
+        # add_AtB re-checks its arguments on every call and falls back itself
         self.fused = _blas.available(dtype) and W1.flags.c_contiguous
-        self.dW1 = None if self.fused else np.empty((D, H), dtype)
+        self.grad_W1 = None if self.fused else np.empty((D, H), dtype)
 
     def step(self, X, y, idx, lr):
-        """One SGD step on rows ``idx`` of ``X``; returns the batch's mean loss."""
+        """One SGD step on rows ``idx`` of ``X``; returns the batch's mean loss.
+
+        Checks what :func:`sgd` checks once per run: the parameters still fit
+        the buffers, ``idx`` and the labels are in range.
+        """
+        p = self.params
+        for k in PARAM_NAMES:
+            a = p[k]
+            if not isinstance(a, np.ndarray) or a.dtype != self.dtype \
+                    or not a.flags.writeable:
+                raise TypeError(f"params[{k!r}] must stay a writeable {self.dtype}"
+                                " array while the Trainer uses it")
+        if p["W1"].shape != (self.X_batch.shape[1], self.hidden.shape[1]) \
+                or p["W2"].shape != (self.hidden.shape[1], self.scores.shape[1]):
+            raise ValueError("params changed shape since the Trainer was made")
+        if not isinstance(X, np.ndarray) or X.dtype != self.dtype or X.ndim != 2 \
+                or X.shape[1] != self.X_batch.shape[1]:
+            raise TypeError(f"X must be a 2-D {self.dtype} array with"
+                            f" {self.X_batch.shape[1]} columns")
+        idx = np.asarray(idx)
+        if idx.dtype.kind not in "iu" or idx.ndim != 1 \
+                or not 0 < len(idx) <= self.batch_size:
+            raise ValueError(f"idx must be 1 to {self.batch_size} integer row"
+                             f" indices, got {idx.dtype} shape {idx.shape}")
+        if idx.min() < 0 or idx.max() >= len(X):
+            raise IndexError(f"idx must lie in [0, {len(X)}), got range"
+                             f" [{idx.min()}, {idx.max()}]")
+        y = np.asarray(y)
+        as_labels(y[idx], "y[idx]", len(idx), self.scores.shape[1])
+        lr = float(positive_number(lr, "lr"))
+        return self._step(X, y, idx, lr)
+
+    def _step(self, X, y, idx, lr):
+        """:meth:`step` without its checks (:func:`sgd` validated the data)."""
         n = len(idx)
         p = self.params
         W1, b1, W2, b2 = p["W1"], p["b1"], p["W2"], p["b2"]
-        Xb, Hid, Z, dH, lse = self.Xb[:n], self.H[:n], self.Z[:n], self.dH[:n], \
-            self.lse[:n]
+        Xb = self.X_batch[:n]
+        S = self.hidden[:n]
+        Z = self.scores[:n]
+        G_hidden = self.hidden_grad[:n]
+        lse = self.logsumexp[:n]
         rows = self.rows[:n]
         labels = y[idx]
-        # idx are valid by construction, so 'clip' costs nothing and skips checks
+        # idx are in range (sgd draws them; step checks them): 'clip' skips a check
         np.take(X, idx, axis=0, out=Xb, mode="clip")
 
-        # forward: Hid = sigmoid(Xb W1 + b1), computed as (1 + tanh(k/2)) / 2
-        np.dot(Xb, W1, out=Hid)  # (n, H)
-        Hid += b1
-        Hid *= 0.5
-        np.tanh(Hid, out=Hid)
-        Hid *= 0.5
-        Hid += 0.5
-        np.dot(Hid, W2, out=Z)  # (n, C)
+        # forward: S = sigmoid(Xb W1 + b1), computed as (1 + tanh(K/2)) / 2
+        np.dot(Xb, W1, out=S)  # K (n, H)
+        S += b1
+        S *= 0.5
+        np.tanh(S, out=S)
+        S *= 0.5
+        S += 0.5  # S = sigmoid(K)
+        np.dot(S, W2, out=Z)  # logits (n, C)
         Z += b2
 
         # loss = mean(logsumexp(z) - z[label]), with z shifted by its row max
@@ -123,41 +135,37 @@ class Trainer:
         Z /= lse  # probabilities
         loss = float(np.log(lse[:, 0], dtype=np.float64).mean() - loss_label.mean())
 
-        # backward: dlogits = (probs - onehot) * lr / n, so grads come pre-scaled
+        # backward, every gradient already multiplied by lr:
+        # G_logits = lr * (probs - onehot) / n
         Z[rows, labels] -= 1.0
         Z *= lr / n
-        np.dot(Hid.T, Z, out=self.dW2)  # (H, C)
-        np.sum(Z, axis=0, out=self.db2)
-        np.dot(Z, W2.T, out=dH)  # (n, H)
-        dH *= Hid
-        Hid -= 1.0
-        dH *= Hid  # dH * s * (s - 1) = -dK, with no temporary array
-        np.sum(dH, axis=0, out=self.db1)  # = -db1
-        W2 -= self.dW2
-        b2 -= self.db2
-        b1 += self.db1  # minus a negated gradient
+        G_logits = Z
+        np.dot(S.T, G_logits, out=self.grad_W2)  # lr * dW2 (H, C)
+        np.sum(G_logits, axis=0, out=self.grad_b2)  # lr * db2
+        np.dot(G_logits, W2.T, out=G_hidden)  # lr * dloss/dS (n, H)
+        G_hidden *= S
+        np.subtract(1.0, S, out=S)  # S now holds 1 - sigmoid(K)
+        G_hidden *= S  # lr * dK = lr * dS * s * (1 - s)
+        G_K = G_hidden
+        np.sum(G_K, axis=0, out=self.grad_b1)  # lr * db1
+        W2 -= self.grad_W2
+        b2 -= self.grad_b2
+        b1 -= self.grad_b1
         if self.fused:
-            _blas.add_AtB(W1, Xb, dH)  # W1 += Xb^T (-dK): product and update at once
+            _blas.add_AtB(W1, Xb, G_K, alpha=-1.0)  # W1 -= Xb^T G_K in one call
         else:
-            np.dot(Xb.T, dH, out=self.dW1)  # = -dW1
-            W1 += self.dW1
+            np.dot(Xb.T, G_K, out=self.grad_W1)  # lr * dW1 (D, H)
+            W1 -= self.grad_W1
         return loss
 
 
-def evaluate(params, X, y):
-    """Mean loss and accuracy of ``params`` on ``(X, y)``, in chunks."""
-    from coursenet.losses import log_softmax
-    from coursenet.mlp import forward
+def evaluate(params, X, y, batch_size=EVAL_CHUNK):
+    """Mean loss and accuracy of ``params`` on ``(X, y)``, in chunks.
 
-    total_loss = 0.0
-    correct = 0
-    for start in range(0, len(X), EVAL_CHUNK):
-        Xc, yc = X[start:start + EVAL_CHUNK], y[start:start + EVAL_CHUNK]
-        logits, _ = forward(params, Xc)
-        logp = log_softmax(logits)
-        total_loss -= float(logp[np.arange(len(yc)), yc].sum(dtype=np.float64))
-        correct += int((logits.argmax(axis=1) == yc).sum())
-    return total_loss / len(X), correct / len(X)
+    The same evaluator as :func:`coursenet.mlp.evaluate` (and
+    :func:`coursenet.mlp.predict`); labels are checked to lie in range.
+    """
+    return mlp.evaluate(params, X, y, batch_size)
 
 
 def check_data(data, params, name):
@@ -172,7 +180,7 @@ def check_data(data, params, name):
             f"{name}: X has integer dtype {X.dtype}; scale the pixels to floats"
             " first, e.g. coursenet.data.scale_pixels(X)")
     X = as_float_array(X, f"{name} X", ndim=2)
-    W1 = params["W1"]
+    W1 = np.asarray(params["W1"])
     if X.shape[1] != W1.shape[0]:
         raise ValueError(f"{name}: X has {X.shape[1]} features but W1 expects"
                          f" {W1.shape[0]}")
@@ -182,13 +190,13 @@ def check_data(data, params, name):
             f" same dtype (e.g. X.astype(np.{W1.dtype}))")
     if len(X) == 0:
         raise ValueError(f"{name} is empty")
-    y = as_labels(y, f"{name} y", len(X), params["W2"].shape[1])
+    y = as_labels(y, f"{name} y", len(X), np.asarray(params["W2"]).shape[1])
     return X, y
 
 
 def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=None,
         progress=True, callback=None, copy=True):
-    """Train with minibatch SGD; returns a :class:`History`.
+    """Train with minibatch SGD; returns a :class:`~coursenet.history.History`.
 
     params: dict from :func:`coursenet.mlp.init_mlp`; copied first unless
         ``copy=False`` (then updated in place). The trained parameters are
@@ -199,12 +207,20 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     replacement); the last batch of an epoch may be smaller. ``seed`` (int or
     ``numpy.random.Generator``) fixes the order. ``callback(history)`` is called
     after every step and after every epoch's evaluation. A NaN or infinite loss
-    raises :class:`DivergedError`.
+    or parameter raises :class:`DivergedError`.
     """
-    check_params(params)
+    check_params(params, training=True)
     lr = float(positive_number(lr, "lr"))
     batch_size = int(positive_number(batch_size, "batch_size", integer=True))
     epochs = int(positive_number(epochs, "epochs", integer=True))
+    if not isinstance(copy, bool):
+        raise TypeError(f"copy must be True or False, got {copy!r}")
+    if not copy:
+        for k in PARAM_NAMES:
+            if not isinstance(params[k], np.ndarray) or not params[k].flags.writeable:
+                raise TypeError(f"copy=False trains params in place, so params[{k!r}]"
+                                " must be a writeable numpy array, got"
+                                f" {type(params[k]).__name__}")
     X, y = check_data(train_data, params, "train_data")
     has_val = val_data is not None
     if has_val:
@@ -217,12 +233,18 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     history = History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                       steps_per_epoch=steps_per_epoch, params=params)
 
-    def record_epoch():
-        loss, acc = evaluate(params, X, y)
+    def record_epoch(epoch):
+        bad = [k for k in PARAM_NAMES if not np.isfinite(params[k]).all()]
+        if bad:
+            raise DivergedError(
+                f"training diverged: {', '.join(bad)} became NaN or infinite by the"
+                f" end of epoch {epoch} with lr={lr:g}; try a smaller learning rate")
+        # the data were checked once above: evaluate without re-checking them
+        loss, acc = mlp._evaluate(mlp._chunks(params, X, EVAL_CHUNK), y)
         history.epoch_train_loss.append(loss)
         history.epoch_train_acc.append(acc)
         if has_val:
-            loss, acc = evaluate(params, Xv, yv)
+            loss, acc = mlp._evaluate(mlp._chunks(params, Xv, EVAL_CHUNK), yv)
             history.epoch_val_loss.append(loss)
             history.epoch_val_acc.append(acc)
         if callback is not None:
@@ -231,16 +253,16 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     start = time.perf_counter()
     trainer = Trainer(params, batch_size)
     bar = _progress_bar(epochs * steps_per_epoch) if progress else None
-    record_epoch()
-    # a diverging run overflows on its way to NaN; the explicit check below
-    # turns that into one clear error instead of a stream of numpy warnings
+    # a diverging run overflows on its way to NaN; the explicit checks turn
+    # that into one clear error instead of a stream of numpy warnings
     try:
+        record_epoch(0)
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(epochs):
                 order = rng.permutation(len(X))
                 for s in range(steps_per_epoch):
                     idx = order[s * batch_size:(s + 1) * batch_size]
-                    loss = trainer.step(X, y, idx, lr)
+                    loss = trainer._step(X, y, idx, lr)
                     if not math.isfinite(loss):
                         raise DivergedError(
                             f"training diverged: the loss became {loss} at epoch"
@@ -253,7 +275,7 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
                         bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}",
                                         refresh=False)
                         bar.update(min(20, steps_per_epoch - s))
-                record_epoch()
+                record_epoch(epoch + 1)
     finally:
         if bar is not None:
             bar.close()

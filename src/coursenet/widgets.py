@@ -13,6 +13,7 @@ and ``explorer.image.value`` (PNG bytes).
 from __future__ import annotations
 
 import base64
+import html
 import io
 import time
 
@@ -55,7 +56,12 @@ class Explorer:
                      for k, v in sorted(values.items()))
 
     def update(self):
-        """Train (or fetch from the cache) for the current values and redraw."""
+        """Train (or fetch from the cache) for the current values and redraw.
+
+        Any error of a run (divergence, bad settings, anything) is shown in
+        the picture and the status line instead of escaping, and the controls
+        stay usable: the next move trains again.
+        """
         values = self.values()
         key = self.key(values)
         cached = key in self.cache
@@ -64,22 +70,34 @@ class Explorer:
             self.status.value = f"<b>training…</b> {self._describe(values)}"
             try:
                 self.cache[key] = self._run(**values)
-            except FloatingPointError as err:  # a diverged run: say so, keep going
+            except Exception as err:  # shown to the student; the explorer goes on
                 self.cache[key] = err
         self.result = self.cache[key]
         self.seconds = time.perf_counter() - start
         fig = Figure(figsize=self.figsize, layout="constrained")
+        if not isinstance(self.result, Exception):
+            try:
+                self._draw(fig, self.result, values, self.cache)
+            except Exception as err:
+                self.result = err
+                fig.clear()
         if isinstance(self.result, Exception):
-            fig.text(0.5, 0.5, str(self.result), ha="center", va="center", wrap=True,
-                     color="C3")
-        else:
-            self._draw(fig, self.result, values, self.cache)
+            fig.text(0.5, 0.5, self._error_text(self.result), ha="center",
+                     va="center", wrap=True, color="C3")
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=80)
         self.figure = fig
         self.image.value = buf.getvalue()
-        how = "from the cache" if cached else f"trained in {self.seconds:.2f} s"
+        if isinstance(self.result, Exception):
+            error = html.escape(self._error_text(self.result))
+            how = f"<span style='color:#c00'>failed: {error}</span>"
+        else:
+            how = "from the cache" if cached else f"trained in {self.seconds:.2f} s"
         self.status.value = f"{self._describe(values)} — {how}"
+
+    @staticmethod
+    def _error_text(err):
+        return f"{type(err).__name__}: {err}"
 
     def _on_change(self, change):
         self.update()
@@ -134,7 +152,7 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
                 if not isinstance(h, Exception)
                 and dict(k)["batch_size"] == values["batch_size"]
                 and dict(k)["epochs"] == values["epochs"]]
-        lrs, accs = np.array(sorted(runs)).T
+        lrs, accs = np.array(sorted(runs)).reshape(-1, 2).T
         ax2.plot(lrs, accs, "o:", color="0.5", label="runs so far")
         ax2.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
                  label="this run")
@@ -164,14 +182,12 @@ def scalar_explorer(X, y, *, subset=2000, lr=0.05, epochs=2,
 
     def run(lr, epochs):
         params = scalar.init_params(seed=seed)
-        return scalar.train(params, rows, labels, lr=lr, epochs=epochs, seed=seed)
+        return scalar.train(params, (rows, labels), lr=lr, epochs=epochs, seed=seed,
+                            progress=False)
 
     def draw(fig, history, values, cache):
         ax1, ax2 = fig.subplots(1, 2)
-        loss = history.instance_loss
-        ax1.plot(np.arange(1, len(loss) + 1), plots.smooth(loss, 100))
-        ax1.set_xlabel("instance (one SGD update each)")
-        ax1.set_ylabel("loss, moving average of 100")
+        plots.learning_curve(history, ax=ax1, window=100)
         ax1.set_title(f"lr = {values['lr']:.3g}: final mean loss"
                       f" {history.epoch_train_loss[-1]:.3f}")
         params = mlp.from_scalar(history.params)
