@@ -74,6 +74,9 @@ def test_describe_test_data():
         "MNIST's canonical test set (10,000 images)"
     text = display.describe_test_data("sample", 1000)
     assert "1,000" in text and "training file" in text and "not the canonical" in text
+    short = display.describe_test_data("full", short=True)
+    assert short == "MNIST's canonical test set"
+    assert "not MNIST's test set" in display.describe_test_data("sample", short=True)
     with pytest.raises(ValueError, match="source must be one of .* got 'web'"):
         display.describe_test_data("web")
 

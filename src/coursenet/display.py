@@ -89,15 +89,19 @@ def sample_notice():
     return Markdown(sample_notice_text())
 
 
-def describe_test_data(source, num_test=None) -> str:
+def describe_test_data(source, num_test=None, short=False) -> str:
     """Name the held-out set that ``load_mnist(final=True)`` returns for ``source``.
 
     Full MNIST: the canonical test set. The sample: its held-out digits, which
     come from MNIST's training file (so they are *not* the canonical test set).
-    ``num_test`` (the number of test images) is quoted when given.
+    ``num_test`` (the number of test images) is quoted when given; ``short``
+    gives a phrase for a heading.
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    if short:
+        return ("MNIST's canonical test set" if source == "full" else
+                "the offline sample's held-out digits (not MNIST's test set)")
     count = "" if num_test is None else f" ({int(num_test):,} images)"
     if source == "full":
         return f"MNIST's canonical test set{count}"
