@@ -1,0 +1,100 @@
+"""coursenet.display: which data the notebooks ran on, answers, verdicts."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from IPython.display import Markdown
+
+from coursenet import data, display
+
+
+def fake_full(final=False, **kwargs):
+    """Stands in for a successful full-MNIST load (no warning)."""
+    x = np.zeros((2, 784), np.uint8)
+    return (x, np.zeros(2, np.int64)), (x, np.zeros(2, np.int64)), 10
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    out = []
+    monkeypatch.setattr(display, "_display", out.append)
+    return out
+
+
+def test_offline_fallback_is_a_notice_not_a_warning(monkeypatch, tmp_path, shown):
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning left over would fail here
+        (xtr, ytr), (xval, yval), num_cls, source = display.load_mnist_with_notice(
+            cache_dir=tmp_path)
+    assert source == "sample"
+    assert (len(xtr), len(xval), num_cls) == (3_500, 500, 10)
+    # the same arrays as the plain loader gives
+    (xref, _), _, _ = data.load_mnist(source="sample")
+    np.testing.assert_array_equal(xtr, xref)
+    assert len(shown) == 1 and isinstance(shown[0], Markdown)
+    text = shown[0].data
+    assert "sample" in text and "MNIST's *training* file" in text
+    assert not re.search(r"/\w+/", text)  # no machine path (cache, home, temp)
+
+
+def test_explicit_sample_and_no_notice(shown):
+    loaded = display.load_mnist_with_notice(final=True, source="sample", notice=False)
+    assert loaded.source == "sample"
+    assert (len(loaded.train[0]), len(loaded.val[0])) == (4_000, 1_000)
+    assert shown == []
+
+
+def test_full_data_says_full_and_shows_nothing(monkeypatch, shown):
+    monkeypatch.setattr(data, "load_mnist", fake_full)
+    loaded = display.load_mnist_with_notice()
+    assert loaded.source == "full" and loaded.num_cls == 10
+    assert shown == []
+
+
+def test_other_warnings_pass_through(monkeypatch, shown):
+    def damaged(final=False, **kwargs):
+        warnings.warn("cached file is damaged", UserWarning, stacklevel=2)
+        return fake_full(final)
+
+    monkeypatch.setattr(data, "load_mnist", damaged)
+    with pytest.warns(UserWarning, match="damaged"):
+        assert display.load_mnist_with_notice().source == "full"
+
+
+def test_notice_argument_checked():
+    with pytest.raises(TypeError, match="notice must be True or False, got 'yes'"):
+        display.load_mnist_with_notice(notice="yes")
+
+
+def test_describe_test_data():
+    assert display.describe_test_data("full", 10_000) == \
+        "MNIST's canonical test set (10,000 images)"
+    text = display.describe_test_data("sample", 1000)
+    assert "1,000" in text and "training file" in text and "not the canonical" in text
+    short = display.describe_test_data("full", short=True)
+    assert short == "MNIST's canonical test set"
+    assert "not MNIST's test set" in display.describe_test_data("sample", short=True)
+    with pytest.raises(ValueError, match="source must be one of .* got 'web'"):
+        display.describe_test_data("web")
+
+
+def test_answer_renders_markdown(shown):
+    display.answer("Answer to Q7", "  The gap is **0.14**.\n")
+    assert len(shown) == 1
+    assert shown[0].data == "### Answer to Q7\n\nThe gap is **0.14**.\n"
+    with pytest.raises(TypeError, match="body must be a string"):
+        display.answer_markdown("Answer", 3)
+    with pytest.raises(TypeError, match="title must be a non-empty string"):
+        display.answer_markdown("", "x")
+
+
+def test_verdict(capsys):
+    display.verdict("loss at init within 0.1 of ln 10", abs(2.31 - np.log(10)) < 0.1)
+    display.verdict("above 80%", np.float64(0.7) > 0.8)
+    assert capsys.readouterr().out == \
+        "loss at init within 0.1 of ln 10: True\nabove 80%: False\n"
+    with pytest.raises(TypeError, match="holds must be True or False, got 0.9"):
+        display.verdict("accuracy", 0.9)
