@@ -54,9 +54,11 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     steps = np.arange(1, len(loss) + 1)
     if window is None:
         window = max(1, history.steps_per_epoch // 10)
-    if raw:
-        ax.plot(steps, loss, color=color or "C0", alpha=0.25, lw=0.8)
     one = getattr(history, "batch_size", None) == 1
+    unit = "instance" if one else "batch"
+    if raw:
+        ax.plot(steps, loss, color=color or "C0", alpha=0.2, lw=0.3,
+                label=None if label else f"loss of each {unit}")
     ax.plot(steps, smooth(loss, window), color=color or "C0", lw=1.8,
             label=label or f"{'instance' if one else 'batch'} loss (moving avg of"
             f" {window})")
