@@ -47,15 +47,21 @@ ANSWER_PROMPT = ("**Your answer.** *Double-click this cell, replace this line wi
 BANNER_ID = "student-edition-banner"
 
 
-def banner(name: str) -> str:
+def banner(name: str, has_code: bool) -> str:
+    if has_code:
+        how = ("Write your code where a cell says `# YOUR CODE HERE` (delete the"
+               " `raise NotImplementedError()` line), then run the check cell right"
+               " below it: it prints ✓, or ✗ with what looks wrong and where to"
+               " look. Cells marked **Your answer** are for your own words and"
+               " derivations.")
+    else:
+        how = ("The exercises here are written answers: run the notebook top to"
+               " bottom, then write what the outputs show in the cells marked"
+               " **Your answer**.")
     return (
         f"> **Student edition** of `notebooks/{name}`, generated from the worked"
-        " solution by `scripts/make_student.py`.\n"
-        "> Write your code where a cell says `# YOUR CODE HERE` (delete the"
-        " `raise NotImplementedError()` line), then run the check cell right"
-        " below it: it prints ✓, or ✗ with what looks wrong and where to look."
-        " Cells marked **Your answer** are for your own words and derivations."
-        " Stuck? The worked solution is `notebooks/" + name + "`."
+        f" solution by `scripts/make_student.py`.\n> {how} Stuck? The worked"
+        f" solution is `notebooks/{name}`."
     )
 
 
@@ -133,7 +139,9 @@ def make_student(nb, name: str):
         student_cell(cell, f"{name}, cell {index}")
         for index, cell in enumerate(nb.cells)
     ]
-    top = nbformat.v4.new_markdown_cell(banner(name))
+    has_code = any(cell.cell_type == "code" and not is_answer(cell)
+                   and BEGIN in cell.source for cell in nb.cells)
+    top = nbformat.v4.new_markdown_cell(banner(name, has_code))
     top.id = BANNER_ID
     student.cells.insert(1 if student.cells else 0, top)
     return student
