@@ -193,6 +193,7 @@ def scalar_explorer(X, y, *, subset=2000, lr=0.05, epochs=2,
         params = mlp.from_scalar(history.params)
         plots.decision_boundary(lambda g: mlp.probabilities(params, g)[:, 1], X, y,
                                 ax=ax2, resolution=120, max_points=1000)
+        ax2.set_title("learned P(class 1); black line: P = 0.5")
 
     def describe(values):
         return f"learning rate = {values['lr']:.3g}, epochs = {values['epochs']}"
