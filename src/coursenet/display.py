@@ -75,10 +75,10 @@ def sample_notice_text() -> str:
         "> Full MNIST could not be loaded, so this notebook runs on a sample of"
         " 5,000 real MNIST digits, all taken from MNIST's *training* file: 3,500"
         " train / 500 validation, or 4,000 train / 1,000 held-out test digits with"
-        " `final=True`. Every number below comes from that sample; accuracies are"
-        " lower than with the full 60,000 training images. To use the full set, go"
-        " online and run `coursenet.data.load_mnist(source='full')` once (it is"
-        " cached), then re-run the notebook."
+        " `final=True`. Every number below comes from that sample; expect lower"
+        " accuracies than with full MNIST's 60,000 training images. To use the full"
+        " set, go online and run `coursenet.data.load_mnist(source='full')` once (it"
+        " is cached), then re-run the notebook."
     )
 
 
