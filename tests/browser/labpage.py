@@ -23,7 +23,9 @@ def image_src(page):
 
 
 def status_text(page):
-    return page.locator(".jp-OutputArea .widget-html-content").first.inner_text()
+    # the explorer's status line (progress bars are HTML widgets too)
+    return page.locator(".jp-OutputArea .widget-html-content",
+                        has_text="learning rate =").first.inner_text()
 
 
 def readout(page):
@@ -39,7 +41,9 @@ def wait_for_new_run(page, old_src, timeout=60_000):
     page.wait_for_function(
         """(old) => {
             const img = document.querySelector('.jp-OutputArea .widget-image');
-            const html = document.querySelector('.jp-OutputArea .widget-html-content');
+            const html = [...document.querySelectorAll(
+                '.jp-OutputArea .widget-html-content')].find(
+                e => e.innerText.includes('learning rate ='));
             return img && img.getAttribute('src') && img.getAttribute('src') !== old
                 && html && !html.innerText.includes('training…')
                 && /trained in|from the cache/.test(html.innerText);

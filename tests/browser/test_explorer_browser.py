@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_slider_retrains_and_redraws(page, lab, tmp_path):
-    page.goto(f"{lab['url']}/lab/tree/explorer.ipynb")
+    page.goto(f"{lab['url']}/lab/tree/explorer.ipynb?reset")  # a fresh workspace
     kernel_idle(page).wait_for(timeout=60_000)
 
     run_all_cells(page)
