@@ -11,14 +11,15 @@ setup: $(STAMP)
 
 # Re-install only when the dependency list changes; the package itself is
 # installed in editable mode, so code edits need no reinstall.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(wildcard jupyter-config/*.json)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# opens the course's start page; the file browser shows student/ and notebooks/
 lab: setup
-	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
+	$(BIN)/jupyter lab START_HERE.md $(LAB_ARGS)
 
 test: setup
 	$(BIN)/ruff check .

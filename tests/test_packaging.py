@@ -79,3 +79,92 @@ def test_license_and_the_samples_notice_ship_with_the_package():
     assert any(notice.match(p) for p in patterns)  # next to the .npz, in the wheel
     assert set(project["project"]["license-files"]) == {
         "LICENSE", "src/coursenet/_data/MNIST_SAMPLE_NOTICE.txt"}
+
+
+# --- the course's start page and its quiet JupyterLab -------------------------
+
+SETTINGS = {  # source in the repo -> where pip installs it in the environment
+    "jupyter-config/coursenet.json":
+        "share/jupyter/lab/settings/overrides.d/coursenet.json",
+    "jupyter-config/jupyter_lab_config.json": "etc/jupyter/jupyter_lab_config.json",
+}
+
+
+def test_quiet_lab_settings_are_installed_into_the_environment():
+    """`pip install -e .` put the settings into sys.prefix (setup.py's work-around)."""
+    import json
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    data_files = project["tool"]["setuptools"]["data-files"]
+    for source, installed in SETTINGS.items():
+        assert [source] == data_files[str(Path(installed).parent)]
+        target = Path(sys.prefix) / installed
+        assert target.exists(), f"{target} is missing: reinstall (make setup)"
+        assert json.loads(target.read_text()) == json.loads((ROOT / source).read_text())
+
+
+def test_quiet_lab_settings_name_real_settings():
+    """Every plugin and key overridden exists in JupyterLab, with a legal value."""
+    import json
+
+    overrides = json.loads((ROOT / "jupyter-config/coursenet.json").read_text())
+    schemas = Path(sys.prefix) / "share/jupyter/lab/schemas"
+    assert overrides["@jupyterlab/apputils-extension:notification"] == {
+        "fetchNews": "false", "checkForUpdates": False}
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        schema = json.loads((schemas / package / f"{name}.json").read_text())
+        for key, value in values.items():
+            prop = schema["properties"][key]
+            allowed = [c["const"] for c in prop.get("oneOf", [])] or prop.get("enum")
+            if allowed:
+                assert value in allowed, (plugin, key, value)
+            types = {"boolean": bool, "string": str, "object": dict}
+            assert isinstance(value, types[prop["type"]]), (plugin, key, value)
+    server = json.loads((ROOT / "jupyter-config/jupyter_lab_config.json").read_text())
+    from jupyterlab.labapp import LabApp
+
+    for key in server["LabApp"]:
+        assert LabApp.class_traits(config=True).get(key) is not None, key
+
+
+def test_the_start_page_links_every_lesson_in_both_editions():
+    import re
+
+    page = (ROOT / "START_HERE.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", page)
+    lessons = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert lessons
+    for name in lessons:
+        assert f"notebooks/{name}" in links and f"student/{name}" in links, name
+    for link in links:
+        if "://" in link:
+            continue
+        if link.startswith("student/") and not (ROOT / "student").exists():
+            # the workbook is generated from notebooks/ with the same names
+            assert (ROOT / "notebooks" / Path(link).name).exists() or link == "student/"
+            continue
+        assert (ROOT / link).exists(), f"START_HERE.md links to a missing {link}"
+
+
+def test_every_way_in_opens_the_start_page():
+    readme = (ROOT / "README.md").read_text()
+    assert "urlpath=lab/tree/START_HERE.md" in readme  # Binder
+    assert "jupyter lab START_HERE.md" in readme  # conda, plain pip
+    makefile = (ROOT / "Makefile").read_text()
+    assert "jupyter lab START_HERE.md" in makefile
+    ci = (ROOT / ".ci/run").read_text()
+    assert 'lab START_HERE.md' in ci and 'pip install --quiet -e ".[lab]"' in ci
+
+
+def test_supported_pythons_agree():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    versions = [c.rsplit(":: ", 1)[1] for c in project["classifiers"]
+                if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    assert versions, "no Python version classifiers"
+    oldest, newest = versions[0], versions[-1]
+    assert project["requires-python"] == f">={oldest}"
+    ci = (ROOT / ".ci/run").read_text()
+    assert f"for v in {oldest} {newest}; do" in ci
+    readme = (ROOT / "README.md").read_text()
+    assert f"Python {oldest} to {newest}" in readme

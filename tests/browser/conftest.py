@@ -1,17 +1,26 @@
 """A real JupyterLab server and a real headless Chromium for the browser tests.
 
 The server runs from this environment on 127.0.0.1 (free port, no token) in a
-temporary folder, with every Jupyter, IPython and matplotlib directory pointed
-into that folder and update checks and news turned off. Chromium is Debian's
-(``/usr/bin/chromium``, or ``$COURSENET_CHROMIUM``); Playwright only drives it
-and never downloads a browser. Without either, the tests are skipped with the
-reason.
+temporary course folder (the start page, notebook 06 and a small explorer
+notebook), with every Jupyter, IPython and matplotlib directory of the user
+pointed into that folder, so the settings it shows are the ones the project
+installs into its environment (``jupyter-config/``: no news, no update checks,
+no extension manager). Chromium is Debian's (``/usr/bin/chromium``, or
+``$COURSENET_CHROMIUM``); Playwright only drives it and never downloads a
+browser. Without either, the tests are skipped with the reason.
+
+Nothing may leave the machine: Chromium, the server and its kernels all send
+their HTTP(S) through a recording proxy on 127.0.0.1 (loopback included, so the
+record shows the routing works) that refuses every other host; each test fails
+if anything tried. ``test_offline_browser.py`` runs a whole pytest process this
+way from outside. ``$COURSENET_TEST_PROXY`` names a proxy to use instead of a
+fresh one (the outer run checks its record then).
 """
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,14 +32,38 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from recording_proxy import RecordingProxy, proxy_env
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("COURSENET_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+# Playwright already passes most of the "no background networking" switches
+# (--disable-background-networking, --disable-component-update, --disable-sync,
+# --no-first-run, --disable-default-apps, --metrics-recording-only, ...); they
+# are repeated here so the list does not depend on its version. Debian's
+# Chromium still calls home with all of them, as the recording proxy showed:
+# accounts.google.com for the signed-in accounts (ListAccounts), the component
+# updater for an on-demand component (the optimisation guide's model manifest)
+# and the autofill server as soon as a test types into a form field. Those
+# three services are pointed at a closed port on 127.0.0.1 instead.
+DEAD_END = "http://127.0.0.1:9"  # the discard port: nothing listens there
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+                 "--disable-sync", "--disable-default-apps", "--no-pings",
+                 "--disable-client-side-phishing-detection",
+                 "--disable-domain-reliability", "--metrics-recording-only",
+                 f"--gaia-url={DEAD_END}",
+                 f"--component-updater=url-source={DEAD_END}/",
+                 f"--autofill-server-url={DEAD_END}/"]
+COURSE_NOTEBOOK = "notebooks/06_mnist_experiments.ipynb"
 
 EXPLORER_CELLS = [
     new_markdown_cell("# Learning-rate explorer (browser test)"),
+    new_code_cell(
+        "# the kernel's HTTP goes through the tests' recording proxy as well\n"
+        "import os, urllib.request\n"
+        "url = os.environ['COURSENET_LAB_URL'] + '/api/status?from=kernel'\n"
+        "urllib.request.urlopen(url, timeout=10).close()"),
     new_code_cell(
         "from coursenet import widgets\n"
         "from coursenet.data import load_mnist, scale_pixels\n"
@@ -40,7 +73,6 @@ EXPLORER_CELLS = [
         "    num_hiddens=50, lr=0.3, epochs=1)\n"
         "explorer"),
 ]
-
 
 def _missing_reason():
     try:
@@ -68,27 +100,30 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _write_settings(settings_dir: Path, config_dir: Path):
-    """Switch off update checks, news and the PyPI extension manager.
+@pytest.fixture(scope="session")
+def proxy():
+    """The recording proxy every browser test talks through (``None``: outside's)."""
+    if os.environ.get("COURSENET_TEST_PROXY"):
+        yield None
+        return
+    with RecordingProxy() as p:
+        yield p
+        # after the browser, the server and the kernels are gone
+        assert not p.outside(), f"a request tried to leave the machine: {p.outside()}"
 
-    The front end reads the user settings override; the server reads
-    ``jupyter_lab_config.json`` from the temporary config directory.
-    """
-    target = settings_dir / "@jupyterlab" / "apputils-extension"
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "notification.jupyterlab-settings").write_text(json.dumps(
-        {"checkForUpdates": False, "fetchNews": "false"}))
-    (config_dir / "jupyter_lab_config.json").write_text(json.dumps({
-        "LabApp": {"news_url": None, "extension_manager": "readonly",
-                   "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
+
+def _proxy_url(proxy):
+    return proxy.url if proxy is not None else os.environ["COURSENET_TEST_PROXY"]
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, proxy):
     """Start JupyterLab; yield its base URL and folder; stop it and its kernels."""
     root = tmp_path_factory.mktemp("lab")
-    work = root / "notebooks"
-    work.mkdir()
+    work = root / "course"
+    (work / "notebooks").mkdir(parents=True)
+    shutil.copy(ROOT / "START_HERE.md", work)
+    shutil.copy(ROOT / COURSE_NOTEBOOK, work / COURSE_NOTEBOOK)
     nb = new_notebook(cells=EXPLORER_CELLS)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -97,8 +132,11 @@ def lab(tmp_path_factory):
                                            "mpl", "settings", "workspaces")}
     for d in dirs.values():
         d.mkdir()
-    _write_settings(dirs["settings"], dirs["config"])
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
     env = dict(os.environ,
+               **proxy_env(_proxy_url(proxy)),
+               COURSENET_LAB_URL=url,
                JUPYTER_CONFIG_DIR=str(dirs["config"]),
                JUPYTER_DATA_DIR=str(dirs["data"]),
                JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
@@ -108,7 +146,6 @@ def lab(tmp_path_factory):
                JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
                JUPYTER_PLATFORM_DIRS="1",
                COURSENET_OFFLINE="1")
-    port = _free_port()
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", "--ServerApp.port_retries=0",
            "--IdentityProvider.token=", "--ServerApp.password=",
@@ -118,7 +155,6 @@ def lab(tmp_path_factory):
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -154,19 +190,26 @@ def _stop(proc):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(proxy):
     from playwright.sync_api import sync_playwright
 
+    # <-loopback>: send even 127.0.0.1 through the proxy (Chromium bypasses it
+    # for loopback by default), so its record proves Chromium uses it
+    args = CHROMIUM_ARGS + [f"--proxy-server={_proxy_url(proxy)}",
+                            "--proxy-bypass-list=<-loopback>"]
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                              args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield b
         b.close()
 
 
 @pytest.fixture
-def page(browser, lab):
-    """A fresh page that may only talk to 127.0.0.1; outside requests fail the test."""
+def page(browser, lab, proxy):
+    """A fresh page that may only talk to 127.0.0.1; outside requests fail the test.
+
+    The page's own requests are checked here; everything else Chromium, the
+    server or a kernel sent is checked in the proxy's record afterwards.
+    """
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     outside = []
 
@@ -185,6 +228,10 @@ def page(browser, lab):
     yield pg
     context.close()
     assert not outside, f"JupyterLab tried to reach outside 127.0.0.1: {outside}"
+    if proxy is not None:
+        assert not proxy.outside(), f"a request tried to leave: {proxy.outside()}"
+        assert any(path.startswith("/lab") for _, _, _, path in proxy.seen()), \
+            "Chromium's requests did not go through the recording proxy"
 
 
 @pytest.hookimpl(hookwrapper=True)
