@@ -13,7 +13,9 @@ BLAS. It checks the function on a small problem against numpy, and otherwise
 reports itself unavailable, in which case :mod:`coursenet.train` uses
 ``np.dot`` and ``-=``. :func:`add_AtB` validates its arguments on every call and
 computes with numpy whenever the arrays do not suit BLAS (wrong layout,
-unsupported dtype, overlapping memory), so it never passes a bad pointer. Set
+unsupported dtype, overlapping memory), so it never passes a bad pointer.
+:func:`gemm_AtB` is the same call without the checks, for a caller that made
+them once (:class:`coursenet.train.Trainer`, per training run). Set
 ``COURSENET_NO_BLAS=1`` to force the numpy path.
 """
 

@@ -1,8 +1,12 @@
 """A two-layer perceptron: linear -> sigmoid -> linear -> softmax cross-entropy.
 
 Parameters are a dict ``{"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}``.
-This module is the readable reference; :mod:`coursenet.train` has the fast,
-buffer-reusing training loop and is tested against it.
+:func:`forward`, :func:`backward` and :func:`loss_and_grads` are the readable
+reference; :mod:`coursenet.train` has the fast, buffer-reusing training loop
+and is tested against them. The evaluation of a whole set (:func:`evaluate`,
+:func:`predict`, :func:`chunked_logits`) is written for speed too: chunks
+through two reused buffers, no softmax (``tests/test_fast_paths.py`` pins it
+to :func:`forward` and :func:`loss_and_grads`).
 """
 
 from __future__ import annotations

@@ -3,13 +3,22 @@
 The maths is exactly :func:`coursenet.mlp.loss_and_grads` followed by
 ``p -= lr * grad`` (``tests/test_mlp_train.py::
 test_fast_sgd_equals_the_reference_including_the_partial_batch`` compares the
-two step by step); the code differs only in how it uses memory:
+two step by step, ``tests/test_fast_paths.py`` too); the code differs only in
+how it uses memory and how many numpy calls it makes:
 
 * every array of a step lives in buffers allocated once per batch size, and
   ``np.dot(..., out=buffer)`` writes into them;
 * ``lr / B`` is folded into the small output gradient (B x 10), so every
   weight gradient comes out already scaled and the update is ``W -= G``;
-* no one-hot matrix: 1 is subtracted at each row's label column;
+* no one-hot matrix: ``lr / B`` is subtracted at each row's label logit,
+  found by one flat index per row;
+* row and column sums are BLAS dot products with a vector of ones (numpy's
+  reductions cost more than the sum itself at these sizes);
+* the checks run once: :func:`sgd` validates its data, the :class:`Trainer`
+  the layout of ``W1`` for the fused update (each step only re-checks that
+  ``W1`` is still that array); :meth:`Trainer.step` checks every call;
+* ``W1 -= X^T G`` is one BLAS call that adds into ``W1`` (see
+  :mod:`coursenet._blas`), not a gradient matrix and a second pass;
 * the data are never copied to another dtype: float32 parameters want float32
   inputs (see :func:`coursenet.data.scale_pixels`).
 
