@@ -21,6 +21,7 @@ count, and prints its times as JSON; the parent prints the tables:
     python benchmarks/bench_train.py                 # everything (a few minutes)
     python benchmarks/bench_train.py --no-notebooks  # sections 1-5 and 7
     python benchmarks/bench_train.py --torch-python /path/to/venv/bin/python
+    BENCH_TORCH_PYTHON=/path/to/venv/bin/python make bench   # the same
 
 PyTorch and JAX are optional and never dependencies of coursenet: they are
 timed when importable by the interpreter given (``--torch-python``,
@@ -698,8 +699,12 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--implementations", nargs="+", default=IMPLEMENTATIONS,
                         choices=IMPLEMENTATIONS)
-    parser.add_argument("--torch-python", help="interpreter that can import torch")
-    parser.add_argument("--jax-python", help="interpreter that can import jax")
+    parser.add_argument("--torch-python", default=os.environ.get("BENCH_TORCH_PYTHON"),
+                        help="interpreter that can import torch (default:"
+                        " $BENCH_TORCH_PYTHON, else this one)")
+    parser.add_argument("--jax-python", default=os.environ.get("BENCH_JAX_PYTHON"),
+                        help="interpreter that can import jax (default:"
+                        " $BENCH_JAX_PYTHON, else this one)")
     parser.add_argument("--no-notebooks", action="store_true")
     parser.add_argument("--only", nargs="+", type=int, choices=range(1, 8),
                         help="print only these sections (1 is always printed)")
