@@ -80,6 +80,17 @@ def test_evaluate_is_stable_for_huge_logits(dtype, tol):
     assert got_acc == acc
 
 
+@pytest.mark.parametrize("label_dtype", [np.uint8, np.int32, np.uint64])
+def test_any_integer_label_dtype_gives_the_same_results(label_dtype):
+    params, X, y = _problem(30, seed=8)
+    expected = mlp.evaluate(params, X, y, batch_size=8)
+    assert mlp.evaluate(params, X, y.astype(label_dtype), batch_size=8) == expected
+    runs = [train.sgd(params, (X, labels), lr=0.3, batch_size=8, epochs=1,
+                      progress=False) for labels in (y, y.astype(label_dtype))]
+    assert runs[0].step_loss == runs[1].step_loss
+    assert runs[0].epoch_train_loss == runs[1].epoch_train_loss
+
+
 def test_evaluate_with_mixed_dtypes_computes_in_the_wider_one():
     params, X, y = _problem(50, seed=3, dtype=np.float32)
     loss, acc, _ = _reference(params, X.astype(np.float64), y)

@@ -208,7 +208,7 @@ def _evaluate(chunks, y, batch_size):
         m, zy = top[:n], label[:n]
         np.max(z, axis=1, out=m)
         z -= m[:, None]
-        np.add(row_start[:n], yc, out=flat[:n])
+        np.add(row_start[:n], yc, out=flat[:n], casting="unsafe")  # yc in [0, C)
         np.take(z.reshape(-1), flat[:n], out=zy)  # z_label - max z
         np.exp(z, out=z)
         np.sum(z, axis=1, out=m)

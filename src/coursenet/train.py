@@ -170,7 +170,8 @@ class Trainer:
         # loss = mean(log(sum(exp(z - max))) - (z[label] - max)), per row
         np.maximum.reduce(Z, axis=1, out=row_max)
         Z -= max_col
-        np.add(row_start, y[idx], out=label_at)
+        # labels lie in [0, C) (checked), so any integer dtype casts safely
+        np.add(row_start, y[idx], out=label_at, casting="unsafe")
         np.take(Z_flat, label_at, out=label_logit)
         np.exp(Z, out=Z)
         np.dot(Z, self.ones_C, out=row_sum)  # row sums
