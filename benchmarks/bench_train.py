@@ -1,16 +1,31 @@
-"""How fast is one training epoch? coursenet vs a plain numpy version, PyTorch, JAX.
+"""What a student waits for: training steps, evaluations, notebooks, explorers.
 
 One epoch = 55,000 rows x 784 features through 784-300-10 (sigmoid, softmax,
 mean cross-entropy), plain SGD, reshuffled, float32. The data are random: the
 content does not change the timing. Every implementation runs in its own
 process (so no two BLAS or OpenMP runtimes share one), with the same thread
-count, and prints its times as JSON; the parent prints the table.
+count, and prints its times as JSON; the parent prints the tables:
+
+1. the machine: CPU model, numpy's BLAS and the kernel it picked, load average;
+2. steps only, one epoch: coursenet (fused and unfused W1 update), the plain
+   numpy reference, PyTorch (hand-written and autograd), JAX;
+3. coursenet's step at each batch size split into its two big GEMMs and the rest;
+4. the same work as ``train.sgd(..., epochs=3, val_data=...)`` (3 epochs + 4
+   evaluations of 55,000 + 5,000 rows), coursenet vs hand-written PyTorch, with
+   the time split between steps and evaluations;
+5. one evaluation pass over 60,000 rows vs the bare forward GEMMs;
+6. every notebook executed offline, and notebook 06 on a synthetic
+   MNIST-shaped set of 60,000 + 10,000 rows;
+7. the explorers' time per move.
 
     python benchmarks/bench_train.py                 # everything (a few minutes)
-    python benchmarks/bench_train.py --no-notebooks  # training table only
+    python benchmarks/bench_train.py --no-notebooks  # sections 1-5 and 7
+    python benchmarks/bench_train.py --torch-python /path/to/venv/bin/python
+    BENCH_TORCH_PYTHON=/path/to/venv/bin/python make bench   # the same
 
-PyTorch and JAX are optional: they are timed when importable, skipped with a
-note otherwise. They are never dependencies of coursenet.
+PyTorch and JAX are optional and never dependencies of coursenet: they are
+timed when importable by the interpreter given (``--torch-python``,
+``--jax-python``; default: this one), skipped with a note otherwise.
 """
 
 from __future__ import annotations
@@ -27,10 +42,14 @@ import time
 from pathlib import Path
 
 N, D, H, C = 55_000, 784, 300, 10
+N_VAL = 5_000
+EPOCHS = 3  # the same-work comparison: 3 epochs + 4 evaluations
 # forward X@W1 and H@W2, backward dW2, dH and dW1: multiply-adds x 2
 EPOCH_FLOP = 4 * N * D * H + 6 * N * H * C
-IMPLEMENTATIONS = ("coursenet", "numpy-reference", "torch-manual", "torch-autograd",
-                   "jax-scan")
+EVAL_FLOP = 2 * (N + N_VAL) * (D * H + H * C)  # one forward pass over both sets
+IMPLEMENTATIONS = ("coursenet", "coursenet-unfused", "numpy-reference",
+                   "torch-manual", "torch-autograd", "jax-scan")
+SAME_WORK = ("coursenet-sgd", "torch-sgd")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,16 +57,17 @@ ROOT = Path(__file__).resolve().parents[1]
 # workers: each runs in a fresh process
 
 
-def make_data():
+def make_data(n=N, seed=0):
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    X = rng.random((N, D), dtype=np.float32)
-    y = rng.integers(0, C, size=N)
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, D), dtype=np.float32)
+    y = rng.integers(0, C, size=n)
     return X, y
 
 
-def run_coursenet(batch_size, repeats, lr=0.1):
+def run_coursenet(batch_size, repeats, fused=None, lr=0.1):
+    """The loop :func:`coursenet.train.sgd` runs, without its evaluations."""
     import numpy as np
 
     from coursenet import mlp, train
@@ -55,27 +75,119 @@ def run_coursenet(batch_size, repeats, lr=0.1):
     X, y = make_data()
     times = []
     rng = np.random.default_rng(0)
-    trainer = train.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size)
+    trainer = train.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size, fused=fused)
     for _ in range(repeats):
         start = time.perf_counter()
         order = rng.permutation(N)
         for s in range(0, N, batch_size):
-            trainer.step(X, y, order[s:s + batch_size], lr)
+            trainer._step(X, y, order[s:s + batch_size], lr)  # what sgd calls
         times.append(time.perf_counter() - start)
-    # memory: what one more epoch allocates on top of the data (numpy reports
-    # its buffers to tracemalloc); not part of the timed epochs
-    import tracemalloc
+    extra = {"fused BLAS update": trainer.fused}
+    if fused is None:
+        extra["step split"] = step_split(trainer, X, y, batch_size, lr, rng)
+        # memory: what one more epoch allocates on top of the data (numpy
+        # reports its buffers to tracemalloc); not part of the timed epochs
+        import tracemalloc
 
-    tracemalloc.start()
-    trainer = train.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size)
+        tracemalloc.start()
+        trainer = train.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size)
+        order = rng.permutation(N)
+        for s in range(0, N, batch_size):
+            trainer._step(X, y, order[s:s + batch_size], lr)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        extra["peak extra memory per epoch (MB, incl. parameters)"] = round(peak / 1e6,
+                                                                           2)
+    return times, extra
+
+
+def step_split(trainer, X, y, batch_size, lr, rng):
+    """Microseconds per full step: all of it, its two big GEMMs alone, the rest.
+
+    The GEMMs are timed on the Trainer's own buffers, as the step calls them
+    (``K = Xb W1`` and the W1 update), over as many calls as one epoch.
+    """
+    import numpy as np
+
+    from coursenet import _blas
+
+    steps = N // batch_size
     order = rng.permutation(N)
-    for s in range(0, N, batch_size):
-        trainer.step(X, y, order[s:s + batch_size], lr)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return times, {"fused BLAS update": trainer.fused,
-                   "peak extra memory per epoch (MB, incl. parameters)":
-                   round(peak / 1e6, 2), "data (MB)": round(X.nbytes / 1e6, 1)}
+    W1 = trainer.params["W1"]
+    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.hidden_grad
+    np.take(X, order[:batch_size], axis=0, out=Xb)
+    G[:] = 1e-12  # a tiny update: W1 stays as it is
+    best = {"step": [], "2 GEMMs": []}
+    for _ in range(3):
+        start = time.perf_counter()
+        for s in range(steps):
+            trainer._step(X, y, order[s * batch_size:(s + 1) * batch_size], lr)
+        best["step"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        if trainer.fused:
+            fn = _blas.gemm_function(W1.dtype)
+            for _ in range(steps):
+                np.dot(Xb, W1, out=S)
+                _blas.gemm_AtB(fn, W1, Xb, G, -1.0)
+        else:
+            for _ in range(steps):
+                np.dot(Xb, W1, out=S)
+                np.dot(Xb.T, G, out=trainer.grad_W1)
+                W1 -= trainer.grad_W1
+        best["2 GEMMs"].append(time.perf_counter() - start)
+    step, gemm = (min(best[k]) / steps * 1e6 for k in ("step", "2 GEMMs"))
+    return {"step": round(step, 1), "2 GEMMs": round(gemm, 1),
+            "rest": round(step - gemm, 1)}
+
+
+def run_coursenet_sgd(batch_size, repeats, lr=0.1):
+    """train.sgd with validation data; evaluations timed inside the same run."""
+    import numpy as np
+
+    from coursenet import mlp, train
+
+    X, y = make_data()
+    Xv, yv = make_data(N_VAL, seed=1)
+    spent = []
+    evaluate = mlp._evaluate
+
+    def timed(*args):  # wraps the one evaluator sgd calls
+        start = time.perf_counter()
+        result = evaluate(*args)
+        spent.append(time.perf_counter() - start)
+        return result
+
+    mlp._evaluate = timed
+    totals, evals = [], []
+    for r in range(repeats):
+        spent.clear()
+        history = train.sgd(mlp.init_mlp(D, H, C, seed=r), (X, y), lr=lr,
+                            batch_size=batch_size, epochs=EPOCHS, seed=r,
+                            val_data=(Xv, yv), progress=False)
+        totals.append(history.seconds)
+        evals.append(sum(spent))
+    mlp._evaluate = evaluate
+    # one evaluation pass over both sets, and the bare forward GEMMs it needs
+    params = history.params
+    W1, W2 = params["W1"], params["W2"]
+    hidden = np.empty((mlp.EVAL_CHUNK, H), np.float32)
+    logits = np.empty((mlp.EVAL_CHUNK, C), np.float32)
+    one_pass, gemms = [], []
+    for _ in range(5):
+        start = time.perf_counter()
+        mlp.evaluate(params, X, y)
+        mlp.evaluate(params, Xv, yv)
+        one_pass.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for data in (X, Xv):
+            for s in range(0, len(data), mlp.EVAL_CHUNK):
+                chunk = data[s:s + mlp.EVAL_CHUNK]
+                np.dot(chunk, W1, out=hidden[:len(chunk)])
+                np.dot(hidden[:len(chunk)], W2, out=logits[:len(chunk)])
+        gemms.append(time.perf_counter() - start)
+    return totals, {"evaluations": evals, "one evaluation pass": min(one_pass),
+                    "forward GEMMs alone": min(gemms),
+                    "evaluations per run": EPOCHS + 1}
 
 
 def run_numpy_reference(batch_size, repeats, lr=0.1):
@@ -100,16 +212,60 @@ def run_numpy_reference(batch_size, repeats, lr=0.1):
     return times, {}
 
 
-def run_torch(batch_size, repeats, threads, autograd, lr=0.1):
+def _torch_setup(threads):
     import torch
 
     torch.set_num_threads(threads)
-    X, y = make_data()
-    X, y = torch.from_numpy(X), torch.from_numpy(y)
     g = torch.Generator().manual_seed(0)
     W1 = torch.randn(D, H, generator=g) / D ** 0.5
     W2 = torch.randn(H, C, generator=g) / H ** 0.5
     b1, b2 = torch.zeros(H), torch.zeros(C)
+    return torch, g, [W1, b1, W2, b2]
+
+
+def _torch_manual_epoch(torch, X, y, params, order, batch_size, lr):
+    """The same maths as coursenet's step, by hand, in place, no autograd."""
+    W1, b1, W2, b2 = params
+    losses = []
+    with torch.no_grad():
+        for s in range(0, len(X), batch_size):
+            idx = order[s:s + batch_size]
+            Xb, yb = X[idx], y[idx]
+            Hid = torch.sigmoid(torch.addmm(b1, Xb, W1))
+            logits = torch.addmm(b2, Hid, W2)
+            logp = torch.log_softmax(logits, dim=1)
+            rows = torch.arange(len(idx))
+            losses.append(-logp[rows, yb].mean())  # the loss sgd records
+            P = logp.exp_()
+            P[rows, yb] -= 1.0
+            P *= lr / len(idx)
+            dH = P @ W2.T
+            W2.sub_(Hid.T @ P)
+            b2.sub_(P.sum(0))
+            dK = dH.mul_(Hid).mul_(1 - Hid)
+            W1.addmm_(Xb.T, dK, alpha=-1.0)
+            b1.sub_(dK.sum(0))
+    return [float(v) for v in losses]  # as sgd does: one Python float per step
+
+
+def _torch_evaluate(torch, params, X, y, chunk=4096):
+    """Mean loss and accuracy in chunks, as a student would write it in torch."""
+    W1, b1, W2, b2 = params
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for s in range(0, len(X), chunk):
+            logits = torch.addmm(b2, torch.sigmoid(torch.addmm(b1, X[s:s + chunk], W1)),
+                                 W2)
+            total += float(torch.nn.functional.cross_entropy(
+                logits, y[s:s + chunk], reduction="sum"))
+            correct += int((logits.argmax(1) == y[s:s + chunk]).sum())
+    return total / len(X), correct / len(X)
+
+
+def run_torch(batch_size, repeats, threads, autograd, lr=0.1):
+    torch, g, params = _torch_setup(threads)
+    X, y = make_data()
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
     times = []
     if autograd:
         model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.Sigmoid(),
@@ -126,25 +282,34 @@ def run_torch(batch_size, repeats, threads, autograd, lr=0.1):
                 opt.step()
             times.append(time.perf_counter() - start)
     else:
-        with torch.no_grad():
-            for _ in range(repeats):
-                start = time.perf_counter()
-                order = torch.randperm(N, generator=g)
-                for s in range(0, N, batch_size):
-                    idx = order[s:s + batch_size]
-                    Xb, yb = X[idx], y[idx]
-                    Hid = torch.sigmoid(torch.addmm(b1, Xb, W1))
-                    P = torch.softmax(torch.addmm(b2, Hid, W2), dim=1)
-                    P[torch.arange(len(idx)), yb] -= 1.0
-                    P *= lr / len(idx)
-                    dH = P @ W2.T
-                    W2.sub_(Hid.T @ P)
-                    b2.sub_(P.sum(0))
-                    dK = dH.mul_(Hid).mul_(1 - Hid)
-                    W1.addmm_(Xb.T, dK, alpha=-1.0)
-                    b1.sub_(dK.sum(0))
-                times.append(time.perf_counter() - start)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            order = torch.randperm(N, generator=g)
+            _torch_manual_epoch(torch, X, y, params, order, batch_size, lr)
+            times.append(time.perf_counter() - start)
     return times, {"torch": torch.__version__, "torch threads": torch.get_num_threads()}
+
+
+def run_torch_sgd(batch_size, repeats, threads, lr=0.1):
+    """The same work as train.sgd: evaluate, then (an epoch, evaluate) x EPOCHS."""
+    torch, g, params = _torch_setup(threads)
+    X, y = (torch.from_numpy(a) for a in make_data())
+    Xv, yv = (torch.from_numpy(a) for a in make_data(N_VAL, seed=1))
+    totals, evals = [], []
+    for _ in range(repeats):
+        spent = 0.0
+        start = time.perf_counter()
+        for epoch in range(EPOCHS + 1):
+            if epoch:
+                _torch_manual_epoch(torch, X, y, params, torch.randperm(N, generator=g),
+                                    batch_size, lr)
+            t = time.perf_counter()
+            _torch_evaluate(torch, params, X, y)
+            _torch_evaluate(torch, params, Xv, yv)
+            spent += time.perf_counter() - t
+        totals.append(time.perf_counter() - start)
+        evals.append(spent)
+    return totals, {"evaluations": evals, "torch": torch.__version__}
 
 
 def run_jax(batch_size, repeats, lr=0.1):
@@ -211,15 +376,92 @@ def run_gemm_peak(repeats):
     return 2 * 2048 ** 3 / min(times) / 1e9
 
 
+# the synthetic MNIST-shaped set: the bundled sample's 5,000 real digits, tiled
+# to 70,000 images, every copy shifted by a different (dy, dx) so none repeats
+SYNTHETIC_MNIST = """\
+import numpy as _np
+import coursenet.data as _data
+import coursenet.mnist as _mnist
+
+_load_mnist = _mnist.load_mnist
+
+def _synthetic_mnist(final=False, flatten=True, **_ignored):
+    (a, ya), (b, yb), _ = _load_mnist(final=True, flatten=False, source="sample")
+    digits, labels = _np.concatenate([a, b]), _np.concatenate([ya, yb])
+    shifts = [(dy, dx) for dy in (0, 1, -1, 2) for dx in (0, 1, -1, 2)][:14]
+    x = _np.concatenate([_np.roll(digits, s, axis=(1, 2)) for s in shifts])
+    y = _np.concatenate([labels] * len(shifts))
+    (x, y), (xt, yt) = (x[:60_000], y[:60_000]), (x[60_000:], y[60_000:])
+    if not final:
+        (x, y), (xt, yt) = (x[:55_000], y[:55_000]), (x[55_000:], y[55_000:])
+    if flatten:
+        x, xt = x.reshape(len(x), -1), xt.reshape(len(xt), -1)
+    return (x, y), (xt, yt), 10
+
+_data.load_mnist = _mnist.load_mnist = _synthetic_mnist
+"""
+
+
+def run_explorers():
+    """Seconds per move of both explorers, with the notebooks' settings."""
+    import numpy as np
+
+    namespace = {}
+    exec(SYNTHETIC_MNIST, namespace)
+    from coursenet import widgets
+    from coursenet.data import load_synth, scale_pixels
+
+    (x, y), (xv, yv), _ = namespace["_synthetic_mnist"]()
+    X, Xv = scale_pixels(x), scale_pixels(xv)
+    moves = {}
+    start = time.perf_counter()
+    lr_explorer = widgets.learning_rate_explorer((X, y), (Xv, yv), subset=5000,
+                                                 lr=0.3, epochs=2)
+    moves["06 learning-rate explorer: first draw (lr 0.3, batch 32, 2 epochs)"] = \
+        time.perf_counter() - start
+    c = lr_explorer.controls
+    for label, control, value in (
+            ("lr 0.1", c["lr"], 0.1), ("lr 1", c["lr"], 1.0),
+            ("batch 16", c["batch_size"], 16), ("epochs 5 (batch 16: the slowest)",
+                                                 c["epochs"], 5),
+            ("batch 128", c["batch_size"], 128), ("lr 10 (diverges)", c["lr"], 10.0),
+            ("back to lr 1 (cached)", c["lr"], 1.0)):
+        start = time.perf_counter()
+        control.value = value
+        moves[f"06 learning-rate explorer: {label}"] = time.perf_counter() - start
+    (xs, ys), _, _ = load_synth()
+    start = time.perf_counter()
+    scalar = widgets.scalar_explorer(xs, ys, subset=5000, lr=0.1, epochs=5)
+    moves["03 scalar explorer: first draw (lr 0.1, 5 epochs)"] = \
+        time.perf_counter() - start
+    for label, control, value in (("lr 0.3", scalar.controls["lr"], 0.3),
+                                  ("epochs 1", scalar.controls["epochs"], 1),
+                                  ("lr 1", scalar.controls["lr"], 1.0)):
+        start = time.perf_counter()
+        control.value = value
+        moves[f"03 scalar explorer: {label}"] = time.perf_counter() - start
+    assert np.isfinite(list(moves.values())).all()
+    return moves
+
+
 def worker(args):
     if args.worker == "gemm":
         print(json.dumps({"gflops": run_gemm_peak(args.repeats)}))
         return
+    if args.worker == "explorers":
+        print(json.dumps({"moves": run_explorers()}))
+        return
     try:
         if args.worker == "coursenet":
             times, extra = run_coursenet(args.batch_size, args.repeats)
+        elif args.worker == "coursenet-unfused":
+            times, extra = run_coursenet(args.batch_size, args.repeats, fused=False)
+        elif args.worker == "coursenet-sgd":
+            times, extra = run_coursenet_sgd(args.batch_size, args.repeats)
         elif args.worker == "numpy-reference":
             times, extra = run_numpy_reference(args.batch_size, args.repeats)
+        elif args.worker == "torch-sgd":
+            times, extra = run_torch_sgd(args.batch_size, args.repeats, args.threads)
         elif args.worker.startswith("torch"):
             times, extra = run_torch(args.batch_size, args.repeats, args.threads,
                                      autograd=args.worker == "torch-autograd")
@@ -235,97 +477,212 @@ def worker(args):
 # the parent: spawn, collect, print
 
 
-def spawn(args, what, batch_size=0):
+def interpreter(args, what):
+    if what.startswith("torch") and args.torch_python:
+        return args.torch_python
+    if what.startswith("jax") and args.jax_python:
+        return args.jax_python
+    return sys.executable
+
+
+def spawn(args, what, batch_size=0, repeats=None):
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(args.threads)
-    cmd = [sys.executable, __file__, "--worker", what, "--batch-size",
-           str(batch_size), "--repeats", str(args.repeats), "--threads",
+    cmd = [interpreter(args, what), __file__, "--worker", what, "--batch-size",
+           str(batch_size), "--repeats", str(repeats or args.repeats), "--threads",
            str(args.threads)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
-        return {"skipped": "failed: " + out.stderr.strip().splitlines()[-1]}
+        lines = out.stderr.strip().splitlines() or ["(no message)"]
+        return {"skipped": "failed: " + lines[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags():
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
+                      if ln.startswith("flags")), []))
+    return ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16") if f in flags)
 
 
 def environment(args):
     import numpy as np
     from threadpoolctl import threadpool_info
 
-    lines = [f"python {platform.python_version()}, numpy {np.__version__},"
-             f" {os.cpu_count()} CPUs, {args.threads} threads per run"]
+    from coursenet import _blas
+
+    lines = [f"CPU: {cpu_model()} ({os.cpu_count()} CPUs; {cpu_flags()})",
+             f"python {platform.python_version()}, numpy {np.__version__},"
+             f" {args.threads} threads per run"]
+    chosen = _blas.choose_library(threadpool_info())
     for info in threadpool_info():
+        mark = " <- numpy's, used by coursenet" if info["filepath"] == chosen else ""
         lines.append(f"{info['user_api']}: {info['internal_api']}"
-                     f" {info.get('version')} ({info.get('architecture')}),"
-                     f" {info['num_threads']} threads")
+                     f" {info.get('version')}, kernel {info.get('architecture')},"
+                     f" {info['num_threads']} threads{mark}")
     lines.append("load average (1, 5, 15 min): "
                  + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
-            lines.append(f"note: {var}={os.environ[var]} is set (slows numpy's BLAS)")
+            lines.append(f"note: {var}={os.environ[var]} is set (changes numpy's BLAS)")
     return lines
 
 
-def training_table(args):
-    peak = spawn(args, "gemm")["gflops"]
-    print(f"numpy float32 GEMM peak (2048^3, {args.threads} threads):"
-          f" {peak:.0f} GFLOP/s; one epoch = {EPOCH_FLOP / 1e9:.1f} GFLOP\n")
-    # rounds interleave the implementations, so that a slow spell of this
-    # (shared, noisy) machine does not land on one implementation only
-    times, notes, skipped = {}, {}, set()
+def interleaved(args, what, batch_sizes, repeats=None):
+    """Every (implementation, batch) run once per round, rounds interleaved, so
+    that a slow spell of a shared machine does not land on one row only."""
+    results, notes, skipped = {}, {}, set()
     for _ in range(args.rounds):
-        for bs in args.batch_sizes:
-            for impl in args.implementations:
+        for bs in batch_sizes:
+            for impl in what:
                 if impl in skipped:
                     continue
-                result = spawn(args, impl, bs)
+                result = spawn(args, impl, bs, repeats)
                 if "skipped" in result:
                     notes[impl] = result["skipped"]
                     skipped.add(impl)
                     continue
-                times.setdefault((impl, bs), []).extend(result.pop("times"))
-                notes.setdefault(impl, ", ".join(f"{k} {v}" for k, v in result.items()))
-    median = {key: sorted(t)[len(t) // 2] for key, t in times.items()}
-    print(f"{'implementation':<17}{'batch':>6}{'s/epoch':>9}{'GFLOP/s':>9}"
+                results.setdefault((impl, bs), []).append(result)
+    return results, notes
+
+
+def training_table(args, peak):
+    print(f"## 2. Steps only: one epoch (55,000 rows, {EPOCH_FLOP / 1e9:.1f} GFLOP)\n")
+    results, notes = interleaved(args, args.implementations, args.batch_sizes)
+    times = {k: [t for r in v for t in r["times"]] for k, v in results.items()}
+    best = {k: min(t) for k, t in times.items()}  # noise only ever adds time
+    print(f"{'implementation':<19}{'batch':>6}{'s/epoch':>9}{'GFLOP/s':>9}"
           f"{'% peak':>8}{'x coursenet':>12}")
     for impl in args.implementations:
         for bs in args.batch_sizes:
-            if (impl, bs) not in median:
+            if (impl, bs) not in best:
                 continue
-            t = median[impl, bs]
+            t = best[impl, bs]
             gflops = EPOCH_FLOP / t / 1e9
-            ours = median.get(("coursenet", bs))
+            ours = best.get(("coursenet", bs))
             ratio = f"{t / ours:.2f}" if ours else "-"
-            print(f"{impl:<17}{bs:>6}{t:9.3f}{gflops:9.1f}"
+            print(f"{impl:<19}{bs:>6}{t:9.3f}{gflops:9.1f}"
                   f"{100 * gflops / peak:7.0f}%{ratio:>12}")
-    print(f"\n(median of {args.rounds} rounds x {args.repeats} epochs per row)")
+    print(f"\n(best of {args.rounds} rounds x {args.repeats} epochs per row, each"
+          " round in a fresh process)")
     for impl, note in notes.items():
-        if note:
-            print(f"  {impl}: {note}")
+        print(f"  {impl}: {note}")
+    for impl in args.implementations:
+        first = next((r[0] for (i, _), r in results.items() if i == impl), None)
+        if first:
+            info = {k: v for k, v in first.items() if k not in ("times", "step split")}
+            if info:
+                print(f"  {impl}: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    if "coursenet" in args.implementations:
+        print("\n## 3. coursenet's step in microseconds (best of 3 epochs)\n")
+        print(f"{'batch':>6}{'whole step':>12}{'2 big GEMMs':>13}{'the rest':>10}")
+        for bs in args.batch_sizes:
+            splits = [r["step split"] for r in results.get(("coursenet", bs), [])]
+            if splits:
+                split = min(splits, key=lambda d: d["step"])
+                print(f"{bs:>6}{split['step']:12.1f}{split['2 GEMMs']:13.1f}"
+                      f"{split['rest']:10.1f}")
+        print("(the GEMMs: K = Xb W1 and the W1 update, timed alone on the same"
+              " buffers)")
+
+
+def same_work_table(args):
+    print(f"\n## 4. The same work as train.sgd(epochs={EPOCHS}, val_data=...):"
+          f" {EPOCHS} epochs + {EPOCHS + 1} evaluations of {N:,} + {N_VAL:,} rows\n")
+    results, notes = interleaved(args, SAME_WORK, args.batch_sizes, repeats=1)
+    print(f"{'implementation':<15}{'batch':>6}{'total s':>9}{'steps s':>9}"
+          f"{'evals s':>9}{'total/steps':>12}{'x torch':>9}")
+    rows = {}
+    for (impl, bs), runs in results.items():  # the fastest run, with its split
+        rows[impl, bs] = min((t, e) for r in runs
+                             for t, e in zip(r["times"], r["evaluations"]))
+    for bs in args.batch_sizes:
+        for impl in SAME_WORK:
+            if (impl, bs) not in rows:
+                continue
+            total, evals = rows[impl, bs]
+            torch_total = rows.get(("torch-sgd", bs), (None,))[0]
+            ratio = f"{total / torch_total:.2f}" if torch_total else "-"
+            print(f"{impl:<15}{bs:>6}{total:9.3f}{total - evals:9.3f}{evals:9.3f}"
+                  f"{total / (total - evals):12.2f}{ratio:>9}")
+    print(f"\n(best of {args.rounds} rounds; 'steps' = total - evaluations, in the"
+          " same run)")
+    for impl, note in notes.items():
+        print(f"  {impl}: {note}")
+    ours = [r for (impl, _), rs in results.items() if impl == "coursenet-sgd"
+            for r in rs]
+    if ours:
+        one = min(r["one evaluation pass"] for r in ours)
+        gemm = min(r["forward GEMMs alone"] for r in ours)
+        print(f"\n## 5. One evaluation pass over {N + N_VAL:,} rows"
+              f" ({EVAL_FLOP / 1e9:.1f} GFLOP)\n")
+        print(f"  mlp.evaluate (train + validation set): {one:.3f} s,"
+              f" {EVAL_FLOP / one / 1e9:.0f} GFLOP/s")
+        print(f"  its two GEMMs alone, same chunks:      {gemm:.3f} s,"
+              f" {EVAL_FLOP / gemm / 1e9:.0f} GFLOP/s"
+              f"  (evaluation = {one / gemm:.2f} x the forward GEMMs)")
+
+
+def run_notebook(path, tmp, env, prelude=None):
+    """Seconds to execute a copy of ``path`` (with ``prelude`` as a first cell)."""
+    import nbformat
+
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
+    copy = Path(tmp) / path.name
+    nb = nbformat.read(path, as_version=4)
+    if prelude:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(prelude))
+    nbformat.write(nb, copy)
+    start = time.perf_counter()
+    out = subprocess.run([jupyter, "nbconvert", "--to", "notebook", "--execute",
+                          "--ExecutePreprocessor.timeout=600", "--output", str(copy),
+                          str(copy)], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    return seconds, "" if out.returncode == 0 else "  FAILED: " + (
+        out.stderr.strip().splitlines() or ["?"])[-1][:120]
 
 
 def notebook_times():
-    """Wall time of every notebook, executed offline on a copy."""
-    print("\nnotebooks, executed offline (bundled MNIST sample):")
-    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
-    if jupyter is None:
+    print("\n## 6. Notebooks, executed offline (nbconvert, kernel start included)\n")
+    if shutil.which("jupyter", path=str(Path(sys.executable).parent)) is None:
         print("  skipped: jupyter is not installed in this environment")
         return
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, COURSENET_OFFLINE="1", COURSENET_DATA=tmp)
         total = 0.0
         for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-            copy = Path(tmp) / nb.name
-            shutil.copy(nb, copy)
-            start = time.perf_counter()
-            out = subprocess.run([jupyter, "nbconvert", "--to", "notebook",
-                                  "--execute", "--output", str(copy), str(copy)],
-                                 env=env, capture_output=True, text=True)
-            seconds = time.perf_counter() - start
+            seconds, status = run_notebook(nb, tmp, env)
             total += seconds
-            status = "" if out.returncode == 0 else "  FAILED"
-            print(f"  {nb.name:<32}{seconds:6.1f} s{status}")
-        print(f"  {'all':<32}{total:6.1f} s")
+            print(f"  {nb.name:<40}{seconds:6.1f} s{status}  (bundled sample)")
+        print(f"  {'all':<40}{total:6.1f} s")
+        nb = ROOT / "notebooks" / "06_mnist_experiments.ipynb"
+        seconds, status = run_notebook(nb, tmp, env, prelude=SYNTHETIC_MNIST)
+        print(f"  {nb.name:<40}{seconds:6.1f} s{status}  (synthetic MNIST-shaped:"
+              " 55,000 + 5,000 rows, final run 60,000 + 10,000)")
+
+
+def explorer_table(args):
+    print("\n## 7. Explorers: seconds per move (train + draw)\n")
+    result = spawn(args, "explorers")
+    if "skipped" in result:
+        print(f"  {result['skipped']}")
+        return
+    for move, seconds in result["moves"].items():
+        print(f"  {move:<72}{seconds:6.2f} s")
 
 
 def main():
@@ -338,17 +695,39 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--implementations", nargs="+", default=IMPLEMENTATIONS,
                         choices=IMPLEMENTATIONS)
+    parser.add_argument("--torch-python", default=os.environ.get("BENCH_TORCH_PYTHON"),
+                        help="interpreter that can import torch (default:"
+                        " $BENCH_TORCH_PYTHON, else this one)")
+    parser.add_argument("--jax-python", default=os.environ.get("BENCH_JAX_PYTHON"),
+                        help="interpreter that can import jax (default:"
+                        " $BENCH_JAX_PYTHON, else this one)")
     parser.add_argument("--no-notebooks", action="store_true")
+    parser.add_argument("--only", nargs="+", type=int, choices=range(1, 8),
+                        help="print only these sections (1 is always printed)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
-    print("\n".join(environment(args)) + "\n")
-    training_table(args)
-    if not args.no_notebooks:
+    sections = set(args.only or range(1, 8))
+    if args.no_notebooks:
+        sections.discard(6)
+    print("## 1. Machine\n")
+    print("\n".join(environment(args)))
+    peak = spawn(args, "gemm")["gflops"]
+    print(f"numpy float32 GEMM peak (2048^3, {args.threads} threads):"
+          f" {peak:.0f} GFLOP/s\n")
+    if sections & {2, 3}:
+        training_table(args, peak)
+    if sections & {4, 5}:
+        same_work_table(args)
+    if 6 in sections:
         notebook_times()
+    if 7 in sections:
+        explorer_table(args)
+    print("\nload average at the end (1, 5, 15 min): "
+          + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ BLAS. It checks the function on a small problem against numpy, and otherwise
 reports itself unavailable, in which case :mod:`coursenet.train` uses
 ``np.dot`` and ``-=``. :func:`add_AtB` validates its arguments on every call and
 computes with numpy whenever the arrays do not suit BLAS (wrong layout,
-unsupported dtype, overlapping memory), so it never passes a bad pointer. Set
+unsupported dtype, overlapping memory), so it never passes a bad pointer.
+:func:`gemm_AtB` is the same call without the checks, for a caller that made
+them once (:class:`coursenet.train.Trainer`, per training run). Set
 ``COURSENET_NO_BLAS=1`` to force the numpy path.
 """
 
@@ -135,6 +137,27 @@ def available(dtype) -> bool:
     if _functions is None:
         _functions = _load()
     return np.dtype(dtype) in _functions
+
+
+def gemm_function(dtype):
+    """The ``cblas_?gemm`` for ``dtype`` (see :func:`gemm_AtB`); None if unavailable."""
+    return _functions.get(np.dtype(dtype)) if available(dtype) else None
+
+
+def fits_blas(a) -> bool:
+    """True if ``a`` is a 2-D floating numpy array whose layout BLAS can take."""
+    return (isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.kind == "f"
+            and _blas_layout(a))
+
+
+def gemm_AtB(fn, C, A, B, alpha):
+    """``C += alpha * A.T @ B`` through ``fn`` from :func:`gemm_function`, unchecked.
+
+    For callers that checked once what :func:`add_AtB` checks on every call
+    (:class:`coursenet.train.Trainer` does, and re-checks that ``C`` is still
+    the array it checked); anything else must use :func:`add_AtB`.
+    """
+    _call(fn, C, A, B, alpha)
 
 
 def _blas_layout(a) -> bool:

@@ -1,8 +1,12 @@
 """A two-layer perceptron: linear -> sigmoid -> linear -> softmax cross-entropy.
 
 Parameters are a dict ``{"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}``.
-This module is the readable reference; :mod:`coursenet.train` has the fast,
-buffer-reusing training loop and is tested against it.
+:func:`forward`, :func:`backward` and :func:`loss_and_grads` are the readable
+reference; :mod:`coursenet.train` has the fast, buffer-reusing training loop
+and is tested against them. The evaluation of a whole set (:func:`evaluate`,
+:func:`predict`, :func:`chunked_logits`) is written for speed too: chunks
+through two reused buffers, no softmax (``tests/test_fast_paths.py`` pins it
+to :func:`forward` and :func:`loss_and_grads`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from coursenet._checks import as_float_array, as_labels, positive_number
 from coursenet.layers import (
     linear_backward,
     linear_forward,
-    sigmoid,
     sigmoid_backward,
     sigmoid_forward,
 )
@@ -116,6 +119,8 @@ def chunked_logits(params, X, batch_size=EVAL_CHUNK):
     The one evaluator behind :func:`predict`, :func:`evaluate` and
     :func:`coursenet.train.evaluate`: memory stays bounded by the chunk,
     whatever the size of ``X``. Inputs are checked once, not per chunk.
+    ``logits`` is a view of a buffer that the next chunk overwrites: copy it
+    to keep it.
     """
     check_params(params)
     batch_size = int(positive_number(batch_size, "batch_size", integer=True))
@@ -127,13 +132,36 @@ def chunked_logits(params, X, batch_size=EVAL_CHUNK):
 
 
 def _chunks(params, X, batch_size):
-    W1, b1, W2, b2 = (np.asarray(params[k]) for k in PARAM_NAMES)
-    for start in range(0, len(X), batch_size):
-        K = X[start:start + batch_size] @ W1
-        K += b1
-        logits = sigmoid(K) @ W2  # the same maths as forward, without its checks
-        logits += b2
-        yield start, logits
+    """:func:`forward`'s maths for a whole set, chunk by chunk, in two buffers.
+
+    Computes in the parameters' dtype (float32 stays float32). The hidden
+    buffer (chunk x H) and the logits buffer (chunk x C) are allocated once and
+    reused for every chunk; the rows of X are read where they are, not copied.
+    The sigmoid is folded into the weights, which costs two passes over the
+    hidden layer instead of five:
+    ``sigmoid(k) = (1 + tanh(k / 2)) / 2``, so with ``T = tanh(X W1/2 + b1/2)``
+    the logits are ``T (W2/2) + (b2 + colsum(W2)/2)``.
+    """
+    dtype = np.result_type(X.dtype, *(np.asarray(params[k]).dtype
+                                      for k in PARAM_NAMES))
+    W1, b1, W2, b2 = (np.asarray(params[k], dtype) for k in PARAM_NAMES)
+    half_W1, half_b1, half_W2 = 0.5 * W1, 0.5 * b1, 0.5 * W2  # halving is exact
+    bias2 = b2 + 0.5 * W2.sum(axis=0, dtype=np.float64).astype(dtype)
+    n = len(X)
+    rows = min(batch_size, n)
+    hidden = np.empty((rows, W1.shape[1]), dtype)
+    logits = np.empty((rows, W2.shape[1]), dtype)
+    for start in range(0, n, batch_size):
+        chunk = X[start:start + batch_size]
+        if chunk.dtype != dtype:
+            chunk = chunk.astype(dtype)  # mixed dtypes only: one cast per chunk
+        h, z = hidden[:len(chunk)], logits[:len(chunk)]
+        np.dot(chunk, half_W1, out=h)
+        h += half_b1
+        np.tanh(h, out=h)  # h = 2 sigmoid(K) - 1
+        np.dot(h, half_W2, out=z)
+        z += bias2
+        yield start, z
 
 
 def predict(params, X, batch_size=EVAL_CHUNK):
@@ -141,7 +169,7 @@ def predict(params, X, batch_size=EVAL_CHUNK):
     chunks = chunked_logits(params, X, batch_size)  # checks X (and is lazy)
     out = np.empty(np.shape(X)[0], dtype=np.int64)
     for start, logits in chunks:
-        out[start:start + len(logits)] = logits.argmax(axis=1)
+        np.argmax(logits, axis=1, out=out[start:start + len(logits)])
     return out
 
 
@@ -152,23 +180,40 @@ def evaluate(params, X, y, batch_size=EVAL_CHUNK):
     if n == 0:
         raise ValueError("X is empty: cannot average a loss over 0 rows")
     y = as_labels(y, "y", n, np.shape(params["W2"])[1])
-    return _evaluate(chunks, y)
+    return _evaluate(chunks, y, batch_size)
 
 
-def _evaluate(chunks, y):
+def _evaluate(chunks, y, batch_size):
+    """Mean loss and accuracy over the chunks, with per-chunk buffers reused.
+
+    No softmax: the accuracy needs only the argmax, and the loss of a row is
+    ``log(sum(exp(z - max z))) - (z_label - max z)`` (log-sum-exp).
+    """
+    rows = min(batch_size, len(y))
+    row_start = np.arange(rows, dtype=np.int64)  # flat index of each row's start...
+    flat = np.empty(rows, np.int64)  # ...and of its label's logit
+    pred = np.empty(rows, np.intp)
+    hit = np.empty(rows, bool)
     total_loss = 0.0
     correct = 0
-    for start, logits in chunks:
-        yc = y[start:start + len(logits)]
-        rows = np.arange(len(yc))
-        correct += int((logits.argmax(axis=1) == yc).sum())
-        # log softmax at the label: z_y - max - log(sum(exp(z - max)))
-        top = logits.max(axis=1, keepdims=True)
-        label_logit = logits[rows, yc] - top[:, 0]
-        logits -= top
-        np.exp(logits, out=logits)
-        lse = np.log(logits.sum(axis=1))
-        total_loss += float((lse - label_logit).sum(dtype=np.float64))
+    top = label = None
+    for start, z in chunks:
+        n, num_classes = z.shape
+        if top is None:
+            top, label = np.empty(rows, z.dtype), np.empty(rows, z.dtype)
+            row_start *= num_classes
+        yc = y[start:start + n]
+        np.argmax(z, axis=1, out=pred[:n])
+        correct += int(np.count_nonzero(np.equal(pred[:n], yc, out=hit[:n])))
+        m, zy = top[:n], label[:n]
+        np.max(z, axis=1, out=m)
+        z -= m[:, None]
+        np.add(row_start[:n], yc, out=flat[:n], casting="unsafe")  # yc in [0, C)
+        np.take(z.reshape(-1), flat[:n], out=zy)  # z_label - max z
+        np.exp(z, out=z)
+        np.sum(z, axis=1, out=m)
+        np.log(m, out=m)
+        total_loss += float(np.sum(m, dtype=np.float64) - np.sum(zy, dtype=np.float64))
     return total_loss / len(y), correct / len(y)
 
 

@@ -3,13 +3,22 @@
 The maths is exactly :func:`coursenet.mlp.loss_and_grads` followed by
 ``p -= lr * grad`` (``tests/test_mlp_train.py::
 test_fast_sgd_equals_the_reference_including_the_partial_batch`` compares the
-two step by step); the code differs only in how it uses memory:
+two step by step, ``tests/test_fast_paths.py`` too); the code differs only in
+how it uses memory and how many numpy calls it makes:
 
 * every array of a step lives in buffers allocated once per batch size, and
   ``np.dot(..., out=buffer)`` writes into them;
 * ``lr / B`` is folded into the small output gradient (B x 10), so every
   weight gradient comes out already scaled and the update is ``W -= G``;
-* no one-hot matrix: 1 is subtracted at each row's label column;
+* no one-hot matrix: ``lr / B`` is subtracted at each row's label logit,
+  found by one flat index per row;
+* row and column sums are BLAS dot products with a vector of ones (numpy's
+  reductions cost more than the sum itself at these sizes);
+* the checks run once: :func:`sgd` validates its data, the :class:`Trainer`
+  the layout of ``W1`` for the fused update (each step only re-checks that
+  ``W1`` is still that array); :meth:`Trainer.step` checks every call;
+* ``W1 -= X^T G`` is one BLAS call that adds into ``W1`` (see
+  :mod:`coursenet._blas`), not a gradient matrix and a second pass;
 * the data are never copied to another dtype: float32 parameters want float32
   inputs (see :func:`coursenet.data.scale_pixels`).
 
@@ -41,33 +50,56 @@ class Trainer:
     ``tests/test_mlp_train.py::test_fast_sgd_equals_the_reference_including_the_partial_batch``
     pins the two together (float32 and float64, fused and unfused update).
     ``params`` are updated in place. Use :func:`sgd` unless you need the steps.
+
+    ``fused=None`` updates ``W1`` inside its gradient's matrix product (one
+    BLAS call, see :mod:`coursenet._blas`) when numpy's BLAS allows it;
+    ``fused=False`` always computes the gradient first, then ``W1 -= grad``.
     """
 
-    def __init__(self, params, batch_size):
+    def __init__(self, params, batch_size, fused=None):
         check_params(params, training=True)
         batch_size = int(positive_number(batch_size, "batch_size", integer=True))
+        if fused not in (None, True, False):
+            raise TypeError(f"fused must be None, True or False, got {fused!r}")
         self.params = params
         W1, W2 = params["W1"], params["W2"]
         D, H = W1.shape
         C = W2.shape[1]
         self.dtype = dtype = W1.dtype
         self.batch_size = B = batch_size
-        self.rows = np.arange(B)
         self.X_batch = np.empty((B, D), dtype)
         # sigmoid(K) of the hidden layer; later 1 - sigmoid(K)
         self.hidden = np.empty((B, H), dtype)
-        # logits -> probabilities -> lr * dloss/dlogits (the scaled output gradient)
+        # logits -> exp(logits - row max) -> lr * dloss/dlogits (scaled gradient)
         self.scores = np.empty((B, C), dtype)
         # lr * dloss/dhidden, then lr * dloss/dK (the pre-activation gradient)
         self.hidden_grad = np.empty((B, H), dtype)
-        self.logsumexp = np.empty((B, 1), dtype)
+        self.row_max = np.empty(B, dtype)  # max logit of each row
+        self.row_sum = np.empty(B, dtype)  # sum of exp(logits - row max)
+        self.row_scale = np.empty(B, dtype)  # log(row_sum), then lr / n / row_sum
+        self.label_logit = np.empty(B, dtype)  # logit at the label - row max
+        self.label_at = np.empty(B, np.intp)  # flat index of each row's label logit
+        self.row_start = np.arange(B, dtype=np.intp) * C  # flat index of each row
+        self.ones = np.ones(max(B, C), dtype)  # sums as BLAS dot products
+        self.ones_C = self.ones[:C]
         self.grad_W2 = np.empty((H, C), dtype)  # lr * dloss/dW2
         self.grad_b1 = np.empty(H, dtype)  # lr * dloss/db1
         self.grad_b2 = np.empty(C, dtype)  # lr * dloss/db2
-        # W1 -= X^T G in one BLAS call when possible (see coursenet._blas);
-        # add_AtB re-checks its arguments on every call and falls back itself
-        self.fused = _blas.available(dtype) and W1.flags.c_contiguous
+        self._views = {}
+        # W1 -= X^T G in one BLAS call when possible (see coursenet._blas). The
+        # layout is checked here, once; each step re-checks only that W1 is
+        # still the same array with the same layout, else add_AtB (which checks
+        # everything and falls back) does the update.
+        can_fuse = _blas.available(dtype) and _blas.fits_blas(W1) and not (
+            np.may_share_memory(W1, self.X_batch)
+            or np.may_share_memory(W1, self.hidden_grad))
+        if fused and not can_fuse:
+            raise ValueError("fused=True needs numpy's BLAS (cblas gemm) and a"
+                             " C-contiguous W1; use fused=None to fall back")
+        self.fused = can_fuse if fused is None else bool(fused)
         self.grad_W1 = None if self.fused else np.empty((D, H), dtype)
+        self._fused_W1 = (W1, W1.shape, W1.strides) if self.fused else None
+        self._gemm = _blas.gemm_function(dtype) if self.fused else None
 
     def step(self, X, y, idx, lr):
         """One SGD step on rows ``idx`` of ``X``; returns the batch's mean loss.
@@ -102,18 +134,26 @@ class Trainer:
         lr = float(positive_number(lr, "lr"))
         return self._step(X, y, idx, lr)
 
+    def _buffers(self, n):
+        """The first ``n`` rows of every per-row buffer (views made once per n)."""
+        views = self._views.get(n)
+        if views is None:
+            views = self._views[n] = (
+                self.X_batch[:n], self.hidden[:n], self.scores[:n],
+                self.scores[:n].reshape(-1), self.hidden_grad[:n],
+                self.row_max[:n], self.row_sum[:n], self.row_scale[:n],
+                self.row_max[:n, None], self.row_scale[:n, None],
+                self.label_logit[:n],
+                self.label_at[:n], self.row_start[:n], self.ones[:n])
+        return views
+
     def _step(self, X, y, idx, lr):
         """:meth:`step` without its checks (:func:`sgd` validated the data)."""
         n = len(idx)
+        Xb, S, Z, Z_flat, G_hidden, row_max, row_sum, row_scale, max_col, scale_col, \
+            label_logit, label_at, row_start, ones = self._buffers(n)
         p = self.params
         W1, b1, W2, b2 = p["W1"], p["b1"], p["W2"], p["b2"]
-        Xb = self.X_batch[:n]
-        S = self.hidden[:n]
-        Z = self.scores[:n]
-        G_hidden = self.hidden_grad[:n]
-        lse = self.logsumexp[:n]
-        rows = self.rows[:n]
-        labels = y[idx]
         # idx are in range (sgd draws them; step checks them): 'clip' skips a check
         np.take(X, idx, axis=0, out=Xb, mode="clip")
 
@@ -127,32 +167,43 @@ class Trainer:
         np.dot(S, W2, out=Z)  # logits (n, C)
         Z += b2
 
-        # loss = mean(logsumexp(z) - z[label]), with z shifted by its row max
-        Z -= Z.max(axis=1, keepdims=True)
-        loss_label = Z[rows, labels].astype(np.float64)
+        # loss = mean(log(sum(exp(z - max))) - (z[label] - max)), per row
+        np.maximum.reduce(Z, axis=1, out=row_max)
+        Z -= max_col
+        # labels lie in [0, C) (checked), so any integer dtype casts safely
+        np.add(row_start, y[idx], out=label_at, casting="unsafe")
+        np.take(Z_flat, label_at, out=label_logit)
         np.exp(Z, out=Z)
-        np.sum(Z, axis=1, keepdims=True, out=lse)
-        Z /= lse  # probabilities
-        loss = float(np.log(lse[:, 0], dtype=np.float64).mean() - loss_label.mean())
+        np.dot(Z, self.ones_C, out=row_sum)  # row sums
+        np.log(row_sum, out=row_scale)
+        loss = (float(np.add.reduce(row_scale, dtype=np.float64))
+                - float(np.add.reduce(label_logit, dtype=np.float64))) / n
 
         # backward, every gradient already multiplied by lr:
-        # G_logits = lr * (probs - onehot) / n
-        Z[rows, labels] -= 1.0
-        Z *= lr / n
+        # G_logits = lr * (probs - onehot) / n, probs = exp(z - max) / row_sum
+        np.divide(lr / n, row_sum, out=row_scale)
+        Z *= scale_col
+        Z_flat[label_at] -= lr / n
         G_logits = Z
         np.dot(S.T, G_logits, out=self.grad_W2)  # lr * dW2 (H, C)
-        np.sum(G_logits, axis=0, out=self.grad_b2)  # lr * db2
+        np.dot(ones, G_logits, out=self.grad_b2)  # lr * db2 (column sums)
         np.dot(G_logits, W2.T, out=G_hidden)  # lr * dloss/dS (n, H)
         G_hidden *= S
         np.subtract(1.0, S, out=S)  # S now holds 1 - sigmoid(K)
         G_hidden *= S  # lr * dK = lr * dS * s * (1 - s)
         G_K = G_hidden
-        np.sum(G_K, axis=0, out=self.grad_b1)  # lr * db1
+        np.dot(ones, G_K, out=self.grad_b1)  # lr * db1
         W2 -= self.grad_W2
         b2 -= self.grad_b2
         b1 -= self.grad_b1
-        if self.fused:
-            _blas.add_AtB(W1, Xb, G_K, alpha=-1.0)  # W1 -= Xb^T G_K in one call
+        fused = self._fused_W1
+        if fused is not None and W1 is fused[0] and W1.shape == fused[1] \
+                and W1.strides == fused[2] and W1.flags.writeable:
+            # W1 -= Xb^T G_K in one BLAS call; the layouts were checked in
+            # __init__ (Xb and G_K are this Trainer's own buffers)
+            _blas.gemm_AtB(self._gemm, W1, Xb, G_K, -1.0)
+        elif self.fused:  # W1 was replaced or changed: checked, may fall back
+            _blas.add_AtB(W1, Xb, G_K, alpha=-1.0)
         else:
             np.dot(Xb.T, G_K, out=self.grad_W1)  # lr * dW1 (D, H)
             W1 -= self.grad_W1
@@ -240,11 +291,12 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
                 f"training diverged: {', '.join(bad)} became NaN or infinite by the"
                 f" end of epoch {epoch} with lr={lr:g}; try a smaller learning rate")
         # the data were checked once above: evaluate without re-checking them
-        loss, acc = mlp._evaluate(mlp._chunks(params, X, EVAL_CHUNK), y)
+        loss, acc = mlp._evaluate(mlp._chunks(params, X, EVAL_CHUNK), y, EVAL_CHUNK)
         history.epoch_train_loss.append(loss)
         history.epoch_train_acc.append(acc)
         if has_val:
-            loss, acc = mlp._evaluate(mlp._chunks(params, Xv, EVAL_CHUNK), yv)
+            loss, acc = mlp._evaluate(mlp._chunks(params, Xv, EVAL_CHUNK), yv,
+                                      EVAL_CHUNK)
             history.epoch_val_loss.append(loss)
             history.epoch_val_acc.append(acc)
         if callback is not None:
