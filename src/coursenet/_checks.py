@@ -35,7 +35,8 @@ def as_float_array(value, name: str, ndim: int | None = None) -> np.ndarray:
             + (" (a single instance is a batch of one: use x[None, :])" if ndim == 2
                and arr.ndim == 1 else "")
         )
-    if not np.all(np.isfinite(arr)):
+    # min and max propagate NaN and reach +-inf: no (N, D) boolean temporary
+    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
     return arr
