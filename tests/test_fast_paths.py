@@ -11,6 +11,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from reference import reference_sgd_steps
 
 from coursenet import _blas, mlp, train
 
@@ -117,17 +118,6 @@ def test_evaluate_allocates_no_per_chunk_temporaries():
     assert hidden_bytes <= peak < 1.5 * hidden_bytes
 
 
-def _reference_steps(params, X, y, lr, batches):
-    p = {k: v.astype(np.float64) for k, v in params.items()}
-    losses = []
-    for idx in batches:
-        loss, grads = mlp.loss_and_grads(p, X[idx].astype(np.float64), y[idx])
-        losses.append(loss)
-        for k in p:
-            p[k] -= lr * grads[k]
-    return p, losses
-
-
 @pytest.mark.parametrize("fused", [None, False])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
 def test_trainer_steps_equal_the_reference(dtype, tol, fused):
@@ -139,7 +129,7 @@ def test_trainer_steps_equal_the_reference(dtype, tol, fused):
     if fused is None:
         assert trainer.fused == _blas.available(dtype)
     losses = [trainer._step(X, y, idx, 0.7) for idx in batches]
-    ref, ref_losses = _reference_steps(params, X, y, 0.7, batches)
+    ref, ref_losses = reference_sgd_steps(params, X, y, 0.7, batches)
     assert np.allclose(losses, ref_losses, rtol=tol, atol=tol)
     for k in mlp.PARAM_NAMES:
         assert np.allclose(trainer.params[k], ref[k], rtol=tol, atol=tol), k
@@ -178,7 +168,7 @@ def test_a_callback_replacing_W1_mid_run_still_gets_the_right_update(replace):
     history = train.sgd(params, (X, y), lr=0.5, batch_size=4, epochs=1, seed=2,
                         progress=False, callback=swap)
     order = np.random.default_rng(2).permutation(24)
-    ref, ref_losses = _reference_steps(params, X, y, 0.5,
+    ref, ref_losses = reference_sgd_steps(params, X, y, 0.5,
                                        [order[s:s + 4] for s in range(0, 24, 4)])
     assert swapped and history.params["W1"] is swapped[0]
     assert np.allclose(history.step_loss, ref_losses, rtol=1e-10)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from reference import batches_of, reference_sgd_steps
 
 from coursenet import _blas, mlp, train
 from coursenet.gradcheck import compare, numerical_gradient, rel_error
@@ -49,19 +50,6 @@ def test_init_is_seeded_and_leaves_global_state_alone():
     assert np.array_equal(np.random.get_state()[1], state)
 
 
-def _reference_sgd_steps(params, X, y, lr, batch_size, order):
-    """The straightforward implementation: mlp.loss_and_grads, then p -= lr * g."""
-    params = {k: v.astype(np.float64) for k, v in params.items()}
-    losses = []
-    for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
-        loss, grads = mlp.loss_and_grads(params, X[idx].astype(np.float64), y[idx])
-        losses.append(loss)
-        for k in params:
-            params[k] -= lr * grads[k]
-    return params, losses
-
-
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])
 def test_fast_sgd_equals_the_reference_including_the_partial_batch(dtype, tol, fused,
@@ -74,7 +62,8 @@ def test_fast_sgd_equals_the_reference_including_the_partial_batch(dtype, tol, f
     history = train.sgd(params, (X, y), lr=0.5, batch_size=16, epochs=1, seed=9,
                         progress=False)
     order = np.random.default_rng(9).permutation(len(X))
-    ref_params, ref_losses = _reference_sgd_steps(params, X, y, 0.5, 16, order)
+    ref_params, ref_losses = reference_sgd_steps(params, X, y, 0.5,
+                                                 batches_of(order, 16))
     assert history.steps_per_epoch == 3  # 16 + 16 + 13 rows
     assert train.Trainer(params, 16).fused == fused
     assert np.allclose(history.step_loss, ref_losses, rtol=tol, atol=tol)
@@ -150,8 +139,8 @@ def test_sgd_reshuffles_every_epoch():
     rng = np.random.default_rng(3)
     ref, losses = dict(params), []
     for _ in range(2):
-        ref, epoch_losses = _reference_sgd_steps(ref, X, y, 0.5, 5,
-                                                 rng.permutation(len(X)))
+        ref, epoch_losses = reference_sgd_steps(
+            ref, X, y, 0.5, batches_of(rng.permutation(len(X)), 5))
         losses += epoch_losses
     assert np.allclose(history.step_loss, losses, rtol=1e-10, atol=1e-12)
     for k in mlp.PARAM_NAMES:
@@ -335,7 +324,7 @@ def test_trainer_rechecks_the_layout_on_every_step():
     order = np.arange(16)
     for s in (0, 8):
         trainer.step(X, y, order[s:s + 8], 0.5)
-    ref, _ = _reference_sgd_steps(params, X, y, 0.5, 8, order)
+    ref, _ = reference_sgd_steps(params, X, y, 0.5, batches_of(order, 8))
     for k in mlp.PARAM_NAMES:
         assert rel_error(trainer.params[k], ref[k]) < 1e-10, k
 
