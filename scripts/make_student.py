@@ -15,8 +15,9 @@ instructor who uses nbgrader can take them as they are:
 - a code cell tagged ``answer`` (a model answer computed from the outputs above
   it) becomes a markdown answer prompt, since the student writes that answer.
 
-A student notebook with local changes (git sees it modified: a student's work)
-is never overwritten without ``--force``.
+A student notebook that shows a student's work (a cell's output or execution
+count, or fewer stubs and answer prompts than a fresh copy) is never
+overwritten without ``--force``.
 
 Everything else is kept; outputs and execution counts are cleared and a short
 banner says how to work through the notebook. The output depends only on the
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import subprocess
 import sys
 from pathlib import Path
 
@@ -157,15 +157,26 @@ def solution_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def locally_modified(path: Path) -> bool:
-    """Whether git sees ``path`` changed since the last commit (a student's work)."""
+def _stubs_and_prompts(nb) -> int:
+    return sum(cell.source.count(CODE_STUB[1]) + cell.source.count(ANSWER_PROMPT)
+               for cell in nb.cells)
+
+
+def shows_work(current: str, fresh: str) -> bool:
+    """Whether the stored student notebook ``current`` holds a student's work.
+
+    Generated notebooks are never executed and keep every stub and prompt, so
+    an output, an execution count or a replaced stub/prompt means someone
+    worked in it (then regenerating would destroy that work).
+    """
     try:
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--", str(path)], cwd=ROOT,
-            capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return False  # not a git checkout: nothing to compare with
-    return any(line[:2].strip() not in ("", "??") for line in status.splitlines())
+        nb = nbformat.reads(current, as_version=4)
+    except Exception:  # unreadable: not ours to overwrite silently
+        return True
+    ran = any(cell.cell_type == "code" and (cell.outputs or cell.execution_count)
+              for cell in nb.cells)
+    fresh_nb = nbformat.reads(fresh, as_version=4)
+    return ran or _stubs_and_prompts(nb) < _stubs_and_prompts(fresh_nb)
 
 
 def main(argv=None) -> int:
@@ -173,7 +184,7 @@ def main(argv=None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="report files that differ instead of writing them")
     parser.add_argument("--force", action="store_true",
-                        help="overwrite student notebooks that have local changes")
+                        help="overwrite student notebooks that show a student's work")
     args = parser.parse_args(argv)
     out_dir = ROOT / "student"
     stale, kept = [], []
@@ -185,7 +196,7 @@ def main(argv=None) -> int:
             continue
         if args.check:
             stale.append(target.name)
-        elif current is not None and not args.force and locally_modified(target):
+        elif current is not None and not args.force and shows_work(current, text):
             kept.append(target.name)
         else:
             out_dir.mkdir(exist_ok=True)
@@ -195,8 +206,9 @@ def main(argv=None) -> int:
         print(f"student/ is out of date with notebooks/: {', '.join(stale)}."
               " Run `make student`.", file=sys.stderr)
     if kept:
-        print(f"kept {', '.join(kept)} in student/: local changes (a student's"
-              " work?). Commit or move them, or pass --force to overwrite them.",
+        print(f"kept {', '.join(kept)} in student/: they show a student's work"
+              " (outputs, or code and answers in place of the stubs). Move them, or"
+              " pass --force to overwrite them.",
               file=sys.stderr)
     return 1 if stale or kept else 0
 

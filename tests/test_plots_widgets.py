@@ -44,6 +44,10 @@ def test_mean_std_band():
     curves = [np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])]
     ax = plots.mean_std_band(curves)
     assert np.allclose(ax.lines[0].get_ydata(), [2, 2, 2])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    # sample std (ddof=1) of (1, 3) is sqrt(2): the band spans 2 ± 1.414 at step 1
+    assert np.isclose(band.max(), 2 + np.sqrt(2))
+    assert np.isclose(band.min(), 2 - np.sqrt(2))
     with pytest.raises(ValueError, match="at least two curves"):
         plots.mean_std_band([np.ones(3)])
 

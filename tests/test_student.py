@@ -246,3 +246,24 @@ def test_unfinished_student_notebook_reaches_its_first_check(path):
     text = "".join(out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
                    for out in nb.cells[stop].outputs)
     assert "not implemented yet" in text, text
+
+
+def test_regeneration_keeps_a_students_work():
+    """A fresh copy may be replaced; a run or edited one is the student's work."""
+    solution = notebook(markdown("# t"), code(EXERCISE, **solution_meta()),
+                        markdown("why?", **solution_meta("q_why")))
+    fresh = nbformat.writes(make_student.make_student(solution, "t.ipynb"))
+    assert not make_student.shows_work(fresh, fresh)
+
+    ran = nbformat.reads(fresh, as_version=4)
+    ran.cells[2].execution_count = 1
+    assert make_student.shows_work(nbformat.writes(ran), fresh)
+
+    coded = nbformat.reads(fresh, as_version=4)
+    coded.cells[2].source = coded.cells[2].source.replace(
+        "raise NotImplementedError()", "return 2 * v", 1)
+    assert make_student.shows_work(nbformat.writes(coded), fresh)
+
+    written = nbformat.reads(fresh, as_version=4)
+    written.cells[3].source = "Because the loss depends on y_c only."
+    assert make_student.shows_work(nbformat.writes(written), fresh)

@@ -93,17 +93,21 @@ def epoch_curves(history, ax=None, metric="loss"):
 
 
 def mean_std_band(curves, ax=None, label="mean", color="C0", window=1):
-    """Mean of several equally long curves with a ± one standard deviation band."""
+    """Mean of several equally long curves with a ± one standard deviation band.
+
+    The std is the sample std across curves (``ddof=1``). ``window > 1`` first
+    smooths each curve with :func:`smooth`; the default draws them raw.
+    """
     ax = _axes(ax)
     curves = np.asarray([smooth(c, window) for c in curves])
     if curves.ndim != 2 or len(curves) < 2:
         raise ValueError("mean_std_band needs at least two curves of equal length,"
                          f" got array of shape {curves.shape}")
-    mean, std = curves.mean(axis=0), curves.std(axis=0)
+    mean, std = curves.mean(axis=0), curves.std(axis=0, ddof=1)
     steps = np.arange(1, curves.shape[1] + 1)
-    ax.plot(steps, mean, color=color, label=f"{label} (n={len(curves)})")
-    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.25,
-                    label="± 1 std")
+    ax.plot(steps, mean, color=color, lw=1, label=f"{label} (n={len(curves)})")
+    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.3,
+                    label="± 1 std (ddof=1)")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
