@@ -1,0 +1,70 @@
+"""Checks for the course's exercises: run a student's function, name the mistake.
+
+For an instructor: each ``check_*`` takes the student's function(s) and runs them
+on several cases: the course's own example and random *asymmetric* cases of other
+sizes (the symmetric 2-3-2 network of Q3 has two equal columns in ``V``, so its
+first-layer gradients are exactly zero and it cannot see a first-layer bug). The
+answers are compared with an independent reference: the package's functions
+(:mod:`coursenet.losses`, :mod:`coursenet.scalar`, :mod:`coursenet.mlp`), which are
+themselves refereed by central differences (:mod:`coursenet.gradcheck`) on one
+case every time a check runs.
+
+A wrong answer is then compared with the answer each *known mistake* would give.
+Every check has a table of small functions, one per mistake (``dl/dy_i = -1/y_i``
+for every class, a branch ``if target:`` that is false for class 0, a sigmoid
+derivative taken from ``k`` instead of ``h``, ...). The first mistake that
+reproduces the student's numbers on every case is the diagnosis; for the networks
+the tables are combined, so two mistakes at once are recognised too. When no
+mistake matches, the message names the worst entry ("max abs diff 0.31 at
+W1[2, 0]") and the part of the network to look at. Adding a diagnosis means
+adding a row to a table and a test that triggers it (``tests/test_exercises.py``).
+
+Each check prints exactly one line, ``✓ ...``, ``✗ <diagnosis>. Hint: ...`` or
+``… <name> is not implemented yet``, and returns a :class:`CheckResult` (truthy
+iff passed). It never raises because of the student's code: exceptions, ``None``,
+wrong types, wrong key sets and wrong shapes are reported by name. The student's
+functions get fresh copies of every input, so a function that writes into its
+arguments cannot spoil the next case. Numbers are compared with
+``rtol = 1e-4, atol = 1e-6``, loose enough for a float32 answer and far tighter
+than any of the known mistakes.
+
+The package: :mod:`._core` holds the shared machinery (running the student's
+function, comparing, the mistake tables' format and matching order, the
+workbook helpers :func:`needs_your_code` and :func:`from_notebook`);
+:mod:`._networks` the network cases and mistake variants shared by Q3-Q6; one
+module per notebook (``nb01`` ... ``nb06``) holds that notebook's checks.
+"""
+
+from coursenet.exercises._core import (
+    ATOL,
+    RTOL,
+    CheckResult,
+    Mistake,
+    from_notebook,
+    needs_your_code,
+)
+from coursenet.exercises.nb01 import (
+    check_logit_grad,
+    check_loss_grad,
+    check_softmax_jacobian,
+)
+from coursenet.exercises.nb02 import check_scalar_network
+from coursenet.exercises.nb03 import check_sgd_step
+from coursenet.exercises.nb04 import check_vector_backward
+from coursenet.exercises.nb05 import check_batched_backward
+
+__all__ = [
+    "ATOL",
+    "RTOL",
+    "CheckResult",
+    "Mistake",
+    "from_notebook",
+    "needs_your_code",
+    "check_loss_grad",
+    "check_softmax_jacobian",
+    "check_logit_grad",
+    "check_scalar_network",
+    "check_sgd_step",
+    "check_vector_backward",
+    "check_batched_backward",
+]

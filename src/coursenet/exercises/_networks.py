@@ -1,0 +1,335 @@
+"""The networks of Q3-Q6: cases, and one backward pass with switchable mistakes."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from coursenet import gradcheck, layers, losses, mlp, scalar
+from coursenet.exercises._core import (
+    Mistake,
+    _Case,
+    _fail,
+    _match,
+    _referee,
+    _same,
+    _worst,
+)
+
+# --------------------------------------------------------------------------
+# The networks (Q3-Q6): cases, and one backward pass with switchable mistakes
+# --------------------------------------------------------------------------
+
+_SCALAR_KEYS = {"W1": "W", "b1": "b", "W2": "V", "b2": "c"}  # mlp name -> scalar name
+
+
+def _course_params():
+    return mlp.from_scalar(scalar.course_params())
+
+
+def _random_params(rng, num_inputs, num_hiddens, num_outputs):
+    """Asymmetric weights of unit scale and non-zero biases (zeros hide bias bugs)."""
+    return {"W1": rng.normal(0.0, 1.0, (num_inputs, num_hiddens)),
+            "b1": rng.normal(0.0, 0.5, num_hiddens),
+            "W2": rng.normal(0.0, 1.0, (num_hiddens, num_outputs)),
+            "b2": rng.normal(0.0, 0.5, num_outputs)}
+
+
+def _network_case(text, params, X, y):
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+    O = mlp.forward(params, X)[0]
+    return _Case(text, {"params": params, "X": X, "y": y, "O": O,
+                        "P": losses.softmax(O)})
+
+
+def _instance_cases(seed):
+    """One instance each: the course's example, then random asymmetric networks."""
+    cases = [_network_case("the course's example (2-3-2, x = [1, -1], c = 0)",
+                           _course_params(), [[1.0, -1.0]], [0])]
+    rng = np.random.default_rng(seed)
+    for sizes, c in (((3, 4, 5), 0), ((2, 3, 2), 1), ((4, 2, 3), 2),
+                     ((3, 5, 4), 3)):
+        text = f"a random {'-'.join(map(str, sizes))} network (c = {c})"
+        cases.append(_network_case(text, _random_params(rng, *sizes),
+                                   rng.normal(0.0, 1.0, (1, sizes[0])), [c]))
+    return cases
+
+
+def _batch_cases(seed):
+    """Batches: the course's example as N = 1 and N = 3, then random networks."""
+    course = _course_params()
+    cases = [_network_case("the course's example as a batch of N = 1", course,
+                           [[1.0, -1.0]], [0]),
+             _network_case("the course's network, N = 3", course,
+                           [[1.0, -1.0], [0.5, 2.0], [-1.0, 0.3]], [0, 1, 0])]
+    rng = np.random.default_rng(seed)
+    for sizes, n in (((3, 4, 5), 6), ((4, 6, 3), 5), ((5, 3, 10), 8)):
+        y = rng.integers(0, sizes[2], n)
+        y[1] = 0  # class 0 in every batch: `if target:` mistakes show there
+        text = f"a random {'-'.join(map(str, sizes))} network, N = {n}"
+        cases.append(_network_case(text, _random_params(rng, *sizes),
+                                   rng.normal(0.0, 1.0, (n, sizes[0])), y))
+    return cases
+
+
+def _copy_params(params):
+    return {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+
+
+def _referee_network(d, ref):
+    """The reference gradients must agree with central differences of the loss."""
+    params = _copy_params(d["params"])
+
+    def loss(_):
+        return losses.cross_entropy(mlp.forward(params, d["X"])[0], d["y"])
+
+    for key in mlp.PARAM_NAMES:
+        _referee(ref[key], gradcheck.numerical_gradient(loss, params[key]),
+                 f"gradient of {key}")
+
+
+def _onehots(y, num_classes):
+    return np.eye(num_classes)[y]
+
+
+def _every_class(O, P, y):
+    return P.shape[1] * P - 1  # dl/dy_i = -1/y_i for all i, through the Jacobian
+
+
+def _label_columns(O, P, y):
+    dO = P.copy()
+    dO[:, y] -= 1  # the batched mistake: every row, every label's column
+    return dO
+
+
+# dl/do row by row, from the logits O, probabilities P and labels y (N, C).
+# Each entry: (diagnosis, hint, rule); "right" first.
+_OUTPUT_RULES = {
+    "right": ("", "", lambda O, P, y: P - _onehots(y, P.shape[1])),
+    "flipped_sign": (
+        "dl/do has the wrong sign (onehot - y), so every gradient points uphill",
+        "dl/do = y - onehot(target): the loss falls when the target's logit rises",
+        lambda O, P, y: _onehots(y, P.shape[1]) - P),
+    "if_target": (
+        "the gradients are wrong exactly when the target is class 0: looks like a"
+        " branch `if target:` that is false for class 0, so class 0 never gets"
+        " its -1",
+        "compare the class index with the target (`if m == target:`): class 0 is a"
+        " class, not 'no target'",
+        lambda O, P, y: P - _onehots(y, P.shape[1]) * (y != 0)[:, None]),
+    "every_class": (
+        "looks like dl/dy_i = -1/y_i for every class, not only the target, pushed"
+        " through the softmax Jacobian",
+        "the loss -log y_target depends on y_target alone: dl/dy_i = 0 for every"
+        " other class, and dl/do = y - onehot(target)", _every_class),
+    "every_class_if_target": (
+        "looks like dl/dy_i = -1/y_i for every class AND a branch `if target:`"
+        " that is false for class 0 (every gradient is 0 when the target is 0)",
+        "dl/dy_i = -1/y_i only for i == target (compare the index with the"
+        " target; class 0 is a class), which gives dl/do = y - onehot(target)",
+        lambda O, P, y: _every_class(O, P, y) * (y != 0)[:, None]),
+    "no_softmax": (
+        "dl/do = o - onehot(target): the softmax is missing",
+        "dl/do = softmax(o) - onehot(target)",
+        lambda O, P, y: O - _onehots(y, P.shape[1])),
+    "no_onehot": (
+        "dl/do = y: the -1 at the target class is missing",
+        "dl/do = y - onehot(target)", lambda O, P, y: P),
+    "diagonal_only": (
+        "only the target's entry of dl/do is non-zero: the softmax derivative was"
+        " taken elementwise, y(1 - y), where the Jacobian diag(y) - y yᵀ is needed",
+        "every y_i depends on every o_j: dl/do = Jᵀ dl/dy, which simplifies to"
+        " y - onehot(target)",
+        lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
+}
+_COLUMNS_RULE = {"label_columns": (
+    "dlogits[:, y] -= 1 subtracts 1 in every row at every label of the batch",
+    "index one entry per row: dlogits[np.arange(N), y] -= 1", _label_columns)}
+
+
+def _sigmoid_twice(K, H):
+    S = layers.sigmoid(H)
+    return S * (1 - S)
+
+
+# dh/dk of the sigmoid, from its input K and output H.
+_HIDDEN_RULES = {
+    "right": ("", "", lambda K, H: H * (1 - H)),
+    "sigmoid_from_k": (
+        "the sigmoid derivative is taken from k, k(1 - k), instead of from"
+        " h = sigmoid(k)", "dh/dk = h(1 - h), with h the sigmoid's output",
+        lambda K, H: K * (1 - K)),
+    "sigmoid_twice": (
+        "the sigmoid derivative is sigmoid(h)(1 - sigmoid(h)): the sigmoid is"
+        " applied twice", "h is sigmoid(k) already: dh/dk = h(1 - h)",
+        _sigmoid_twice),
+    "no_sigmoid_derivative": (
+        "the sigmoid's derivative is missing: dk = dh",
+        "dk = dh * h(1 - h)", lambda K, H: np.ones_like(H)),
+}
+
+# The batch reduction: the loss is a mean, so dl/do carries 1/N.
+_SCALE_RULES = {
+    "right": ("", "", lambda n: 1.0 / n),
+    "summed": (
+        "the gradients are N times too large: summed over the batch, not"
+        " averaged", "the loss is a mean over the batch, so dlogits ="
+        " (P - onehot) / N", lambda n: 1.0),
+    "divided_twice": (
+        "the gradients are N times too small: divided by N twice",
+        "divide by N once: in dlogits, or at the end, not both",
+        lambda n: 1.0 / n ** 2),
+}
+
+_FIRST_LAYER_NOTE = ("passes the course's example, fails on an asymmetric network:"
+                     " check the first layer")
+
+
+def _variant_grads(d, output="right", hidden="right", scale="right"):
+    """The gradients as a student with these mistakes computes them (mlp names)."""
+    W1, b1, W2, b2 = (d["params"][k] for k in mlp.PARAM_NAMES)
+    X, y = d["X"], d["y"]
+    K = X @ W1 + b1  # (N, H)
+    H = layers.sigmoid(K)
+    O = H @ W2 + b2  # (N, C)
+    P = losses.softmax(O)
+    rules = {**_OUTPUT_RULES, **_COLUMNS_RULE}
+    dO = rules[output][2](O, P, y) * _SCALE_RULES[scale][2](len(X))
+    dK = (dO @ W2.T) * _HIDDEN_RULES[hidden][2](K, H)
+    return {"W1": X.T @ dK, "b1": dK.sum(0), "W2": H.T @ dO, "b2": dO.sum(0)}
+
+
+def _network_mistakes(course_ok, keys=None, batched=False):
+    """Every combination of the known mistakes, single mistakes first."""
+    outputs = {**_OUTPUT_RULES, **(_COLUMNS_RULE if batched else {})}
+    axes = [("output", outputs), ("hidden", _HIDDEN_RULES)]
+    if batched:
+        axes.append(("scale", _SCALE_RULES))
+    combos = [c for c in itertools.product(*(list(table) for _, table in axes))
+              if any(choice != "right" for choice in c)]
+    combos.sort(key=lambda c: sum(choice != "right" for choice in c))
+    mistakes = []
+    for combo in combos:
+        chosen = [(table[choice], choice) for (_, table), choice
+                  in zip(axes, combo) if choice != "right"]
+        diagnosis = "; and ".join(entry[0] for entry, _ in chosen)
+        if course_ok and combo[0] == "right" and combo[1] != "right":
+            diagnosis = f"{_FIRST_LAYER_NOTE}: {diagnosis}"
+        kwargs = {name: choice for (name, _), choice in zip(axes, combo)}
+        mistakes.append(Mistake(
+            "+".join(choice for _, choice in chosen), diagnosis,
+            "; ".join(entry[1] for entry, _ in chosen),
+            lambda d, kw=kwargs: _renamed(_variant_grads(d, **kw), keys)))
+    return mistakes
+
+
+def _renamed(grads, keys):
+    return grads if keys is None else {keys[k]: v for k, v in grads.items()}
+
+
+def _network_fallback(outs, refs, cases, names, course_ok):
+    """No known mistake matched: say which layer is off and where the worst entry is."""
+    first, second = names[:2], names[2:]
+    texts = [t for t, _ in cases]
+    wrong = [k for k in names
+             if not all(_same(o[k], r[k]) for o, r in zip(outs, refs))]
+    worst = _worst(outs, refs, texts)
+    if all(not np.any(o[k]) for o in outs for k in names):
+        _fail("every gradient is 0", "did the backward pass run to the end and"
+              " return what it computed?", "all_zero")
+    flat_out = np.concatenate([o[k].ravel() for o in outs for k in names])
+    flat_ref = np.concatenate([np.ravel(r[k]) for r in refs for k in names])
+    factor = flat_out @ flat_ref / (flat_ref @ flat_ref)
+    if _same(flat_out, factor * flat_ref):
+        _fail(f"every gradient is {factor:.3g} times the right one",
+              "look for a constant factor: the loss is -log y_target (a mean over"
+              " the batch), dl/do = y - onehot(target)", "scaled")
+    if set(wrong) <= set(first):
+        diagnosis = (_FIRST_LAYER_NOTE if course_ok
+                     else "the first-layer gradients are wrong")
+        _fail(f"{diagnosis} ({', '.join(wrong)}): {worst}",
+              "the course's network has two equal columns in its second-layer"
+              " weights, so its first-layer gradients are exactly 0 and hide bugs"
+              " there: dh = (second-layer weights) @ do, dk = dh * h(1 - h),"
+              " dW = outer(x, dk), db = dk", "first_layer")
+    wrong_class = _wrong_class(outs, cases, second[1])
+    if wrong_class:
+        _fail(wrong_class, "dl/do = y - onehot(target): subtract 1 at the target"
+              " class", "wrong_class")
+    if second[1] not in wrong and second[0] in wrong:
+        _fail(f"d{second[1]} is right but d{second[0]} is wrong: {worst}",
+              "the second-layer weight gradient is outer(h, do): the hidden"
+              " activation after the sigmoid times dl/do", "second_layer_weights")
+    _fail(f"the gradients do not match the reference ({', '.join(wrong)}): {worst}",
+          "dl/do = y - onehot(target), then back through each layer: dW = outer("
+          "input, dout), db = dout, d input = W @ dout, and the sigmoid's h(1 - h)")
+
+
+def _wrong_class(outs, cases, bias):
+    """Single instances only: does dl/do subtract 1 at a class other than target?"""
+    found = []
+    for out, (text, d) in zip(outs, cases):
+        P, y = d["P"], d["y"]
+        if len(y) != 1:
+            return None
+        if _same(out[bias], P[0] - _onehots(y, P.shape[1])[0]):
+            continue
+        others = [j for j in range(P.shape[1]) if j != y[0]
+                  and _same(out[bias], P[0] - _onehots([j], P.shape[1])[0])]
+        if not others:
+            return None
+        found.append(f"class {others[0]} instead of the target {int(y[0])} on {text}")
+    return f"dl/do subtracts 1 at the wrong class: {found[0]}" if found else None
+
+
+def _picked(d):
+    return d["P"][np.arange(len(d["y"])), d["y"]]
+
+
+_LOSS_MISTAKES = [
+    Mistake("loss_sign", "the loss has the wrong sign (log y_target is negative)",
+            "loss = -log y_target", lambda d: np.mean(np.log(_picked(d)))),
+    Mistake("loss_log_base", "the loss uses log10 instead of the natural log",
+            "use math.log / np.log", lambda d: -np.mean(np.log10(_picked(d)))),
+    Mistake("loss_log_base", "the loss uses log2 instead of the natural log",
+            "use math.log / np.log", lambda d: -np.mean(np.log2(_picked(d)))),
+    Mistake("loss_no_softmax", "the loss is -o_target: the softmax is missing",
+            "y = softmax(o), then loss = -log y_target",
+            lambda d: -np.mean(d["O"][np.arange(len(d["y"])), d["y"]])),
+    Mistake("loss_no_log", "the loss is 1 - y_target: the log is missing",
+            "loss = -log y_target", lambda d: np.mean(1 - _picked(d))),
+    Mistake("loss_no_log", "the loss is -y_target: the log is missing",
+            "loss = -log y_target", lambda d: -np.mean(_picked(d))),
+    Mistake("loss_all_classes", "the loss sums -log y_i over every class",
+            "only the target class counts: loss = -log y_target",
+            lambda d: -np.mean(np.log(d["P"]).sum(1))),
+]
+
+_BATCH_LOSS_MISTAKES = [
+    Mistake("loss_summed", "the loss is summed over the batch, not averaged",
+            "return the mean over the N rows", lambda d: -np.sum(np.log(_picked(d)))),
+    Mistake("loss_first_row", "the loss is that of the first row only",
+            "average -log y_target over all N rows",
+            lambda d: -np.log(_picked(d)[0])),
+    Mistake("loss_block", "the loss averages -log P[:, y], an N×N block, not one"
+            " entry per row", "pick one entry per row: P[np.arange(N), y]",
+            lambda d: -np.mean(np.log(d["P"][:, d["y"]]))),
+    *_LOSS_MISTAKES,
+]
+
+
+def _check_losses(got, cases, mistakes, who, hint):
+    refs = [losses.cross_entropy(d["O"], d["y"]) for _, d in cases]
+    if all(_same(np.float64(g), r) for g, r in zip(got, refs)):
+        return
+    _match([np.float64(g) for g in got], [d for _, d in cases], mistakes)
+    for g, r, (text, _) in zip(got, refs, cases):
+        if not _same(np.float64(g), r):
+            _fail(f"the loss from {who} is {g:.6g} on {text}, expected {r:.6g}",
+                  hint, "loss")
+
+
+def _as_lists(params):
+    """mlp-named float arrays -> the scalar network's names and nested lists."""
+    return {_SCALAR_KEYS[k]: v.tolist() for k, v in params.items()}

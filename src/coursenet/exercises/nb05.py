@@ -1,0 +1,110 @@
+"""Checks for notebook 05 (Q6): the batched backward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from coursenet import mlp
+from coursenet.exercises._core import (
+    Mistake,
+    _array,
+    _call,
+    _fail,
+    _finite,
+    _grads,
+    _match,
+    _name,
+    _need_function,
+    _number,
+    _run,
+    _same,
+    _short,
+)
+from coursenet.exercises._networks import (
+    _BATCH_LOSS_MISTAKES,
+    _batch_cases,
+    _check_losses,
+    _copy_params,
+    _network_fallback,
+    _network_mistakes,
+    _referee_network,
+)
+
+# --------------------------------------------------------------------------
+# Q6: the batched backward pass
+# --------------------------------------------------------------------------
+
+
+def _first_row_grads(d):
+    return mlp.loss_and_grads(d["params"], d["X"][:1], d["y"][:1])[1]
+
+
+def check_batched_backward(fn=None):
+    """Q6: ``fn(params, X, y)`` returns ``(mean loss, grads)`` for a batch.
+
+    ``X`` is ``(N, D)``, ``y`` integer labels ``(N,)``; ``grads`` has the keys and
+    shapes of ``params`` (``W1 (D, H)``, ``b1 (H,)``, ``W2 (H, C)``, ``b2 (C,)``).
+    """
+
+    def body():
+        _need_function(fn, "check_batched_backward", "your batched backward function")
+        who = _name(fn, "your function")
+        cases = _batch_cases(seed=6)
+        refs = [mlp.loss_and_grads(d["params"], d["X"], d["y"])[1] for _, d in cases]
+        _referee_network(cases[2].data, refs[2])
+        values = []
+        for i, (text, d) in enumerate(cases):
+            args = (_copy_params(d["params"]), d["X"].copy(), d["y"].copy())
+            if i == 0:  # N = 1
+                values.append(_call(fn, args, who, text))
+            else:
+                values.append(_call(
+                    fn, args, who, text, said="runs on one instance (N = 1) but"
+                    " raised", hint="a batch is X (N, D): every line must handle"
+                    " all N rows at once (X @ W1, X.T @ dK, sums over axis 0)"))
+        got = []
+        for value, (_, d) in zip(values, cases):
+            got.append(_batch_loss(value, len(d["y"]), who))
+        _check_losses(got, cases, _BATCH_LOSS_MISTAKES, who,
+                      "K = X W1 + b1, H = sigmoid(K), O = H W2 + b2, then the mean"
+                      " over the rows of -log softmax(O)[n, y_n]")
+        order = sorted(range(len(cases)), key=lambda i: -len(cases[i].data["y"]))
+        outs = [None] * len(cases)
+        for i in order:  # the largest batch first: its shapes say the most
+            text, d = cases[i]
+            outs[i] = _grads(values[i][1], refs[i], f"the grads from {who}",
+                             batch=len(d["y"]))
+            _finite(outs[i], f"the grads from {who}", text)
+        if all(_same(o, r) for o, r in zip(outs, refs)):
+            return (f"✓ {who}: the mean loss and every gradient are right on"
+                    f" {len(cases)} batches (N = 1 to 8, the course's network and"
+                    " random asymmetric ones)")
+        datas = [d for _, d in cases]
+        first_row = Mistake(
+            "first_row_only", "right for N = 1, but on a batch the gradients are"
+            " those of the first row only", "a batch is X (N, D): use every row"
+            " (X @ W1, X.T @ dK, sums over axis 0), not X[0]", _first_row_grads)
+        course_ok = _same(outs[0], refs[0])
+        _match(outs, datas, [first_row, *_network_mistakes(course_ok, batched=True)])
+        _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok)
+
+    return _run(body)
+
+
+def _batch_loss(value, n, who):
+    """The first element of ``(loss, grads)``, as a float."""
+    if isinstance(value, Mapping):
+        _fail(f"{who} returned only the grads dict; expected (mean loss, grads)",
+              "return loss, grads", "wrong_type")
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        _array(value, f"what {who} returned")  # None, a string, ...: named there
+        _fail(f"{who} returned {_short(value, 50)}; expected a pair (mean loss,"
+              " grads)", "return loss, grads", "wrong_type")
+    if isinstance(value[0], Mapping):
+        _fail(f"{who} returned (grads, loss); expected (loss, grads)",
+              "swap them: return loss, grads", "wrong_type")
+    loss = _array(value[0], f"the loss from {who}")
+    if n > 1 and loss.shape == (n,):
+        _fail(f"the loss from {who} is a vector of {n} per-instance losses",
+              "return their mean: one number", "per_instance_loss")
+    return _number(loss, f"the loss from {who}")
