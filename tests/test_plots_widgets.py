@@ -185,10 +185,10 @@ def test_learning_curve_draws_both_networks():
 def test_scalar_explorer():
     (X, y), _, _ = load_synth(num_train=200, num_val=0)
     ex = widgets.scalar_explorer(X, y, subset=200, lr=0.1, epochs=1)
-    assert len(ex.result.instance_loss) == 200
+    assert len(ex.result.step_loss) == 200
     assert np.allclose(ex.figure.axes[0].lines[0].get_ydata(), ex.result.step_loss)
     ex.controls["epochs"].value = 2
-    assert len(ex.result.instance_loss) == 400
+    assert len(ex.result.step_loss) == 400
     assert "epochs = 2" in ex.status.value
 
 

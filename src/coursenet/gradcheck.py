@@ -99,8 +99,8 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
     printed: two correct float computations in a different order differ in
     the last bits, and "exact: False" would read as a failure.
     """
-    a = np.asarray(analytic, dtype=np.float64)
-    r = np.asarray(reference, dtype=np.float64)
+    a = _numbers(analytic, "analytic")
+    r = _numbers(reference, "reference")
     if a.shape != r.shape:
         raise ValueError(f"{name}: shapes differ, {a.shape} vs {r.shape}")
     result = Comparison(
@@ -113,6 +113,26 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
     if show:
         print(format_comparison(result))
     return result
+
+
+def _numbers(value, name):
+    """``value`` as a float64 array, or an error that says what is wrong with it."""
+    if isinstance(value, dict):
+        raise TypeError(
+            f"{name} is a dict (keys {list(value)}); compare one array at a time,"
+            f" e.g. compare('dW', grads['W'], reference['W']) for each key")
+    try:
+        arr = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} is a ragged nested list (rows of different"
+                         " lengths); compare arrays of one shape") from None
+    if arr.dtype == object:
+        raise ValueError(f"{name} is a ragged nested list (rows of different"
+                         " lengths) or holds non-numbers; compare arrays of one"
+                         " shape")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
 
 
 def format_comparison(c: Comparison) -> str:
