@@ -15,9 +15,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-import time
-
 import numbers
+import time
 
 import ipywidgets as widgets
 import numpy as np
