@@ -15,7 +15,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from coursenet import gradcheck, mlp, plots, scalar, train, widgets  # noqa: E402
+from coursenet import (  # noqa: E402
+    gradcheck,
+    layers,
+    losses,
+    mlp,
+    plots,
+    scalar,
+    train,
+    widgets,
+)
 
 RNG = np.random.default_rng(0)
 X32 = RNG.random((12, 6)).astype(np.float32)
@@ -267,3 +276,131 @@ def test_bad_input_is_a_clear_error(name, call, error, words):
     message = str(info.value)
     for word in words:
         assert word in message, f"{name}: {word!r} not in {message!r}"
+
+
+# --- the sweep: every public function's arguments (cases found by probing) --
+
+P64 = mlp.init_mlp(4, 3, 2, dtype=np.float64)
+X64 = RNG.random((6, 4))
+Y2 = RNG.integers(0, 2, 6)
+
+
+def _tiny_history():
+    return train.sgd(mlp.init_mlp(4, 3, 2), (X64.astype(np.float32), Y2), lr=0.1,
+                     epochs=1, progress=False)
+
+
+SWEEP = [
+    ("linear_backward cache None", lambda: layers.linear_backward(np.ones((6, 3)),
+                                                                  None),
+     TypeError, ["cache", "linear_forward", "NoneType"]),
+    ("linear_backward cache of 3", lambda: layers.linear_backward(
+        np.ones((6, 3)), (X64, np.ones((4, 3)), np.zeros(3))),
+     TypeError, ["cache", "(X, W)"]),
+    ("sigmoid_backward cache None", lambda: layers.sigmoid_backward(np.ones(3), None),
+     TypeError, ["cache", "sigmoid_forward"]),
+    ("mlp.backward cache None", lambda: mlp.backward(np.ones((6, 2)), None),
+     TypeError, ["cache", "mlp.forward"]),
+    ("layers.sigmoid of a string", lambda: layers.sigmoid("a"),
+     TypeError, ["x", "numbers", "<U1"]),
+    ("layers.sigmoid of None", lambda: layers.sigmoid(None),
+     TypeError, ["x", "numbers"]),
+    ("scalar.sigmoid of a string", lambda: scalar.sigmoid("a"),
+     TypeError, ["x", "number", "'a'"]),
+    ("cross_entropy_backward probs > 1",
+     lambda: losses.cross_entropy_backward(np.full((1, 2), 2.0), [0]),
+     ValueError, ["probs", "[0, 1]"]),
+    ("cross_entropy_backward probs < 0",
+     lambda: losses.cross_entropy_backward(np.full((1, 2), -0.5), [0]),
+     ValueError, ["probs", "[0, 1]"]),
+    ("init_mlp seed='abc'", lambda: mlp.init_mlp(4, 3, 2, seed="abc"),
+     TypeError, ["seed", "'abc'", "Generator"]),
+    ("init_mlp seed=-1", lambda: mlp.init_mlp(4, 3, 2, seed=-1),
+     ValueError, ["seed", "-1"]),
+    ("init_mlp seed=1.5", lambda: mlp.init_mlp(4, 3, 2, seed=1.5),
+     TypeError, ["seed", "1.5"]),
+    ("init_mlp dtype='bogus'", lambda: mlp.init_mlp(4, 3, 2, dtype="bogus"),
+     TypeError, ["dtype", "'bogus'"]),
+    ("mlp.check_params training='yes'",
+     lambda: mlp.check_params(P64, training="yes"),
+     TypeError, ["training", "True or False"]),
+    ("rel_error of dicts", lambda: gradcheck.rel_error({"a": 1}, {"a": 1}),
+     TypeError, ["a", "dict", "one array at a time"]),
+    ("rel_error ragged", lambda: gradcheck.rel_error([[1], [1, 2]], [[1], [1, 2]]),
+     ValueError, ["ragged"]),
+    ("rel_error floor=0 (0/0)", lambda: gradcheck.rel_error([0.0], [0.0], floor=0),
+     ValueError, ["floor", "> 0", "0"]),
+    ("numerical_vjp f not callable",
+     lambda: gradcheck.numerical_vjp(3, np.zeros(3), np.ones(3)),
+     TypeError, ["f", "function", "int"]),
+    ("numerical_gradient f returns a string",
+     lambda: gradcheck.numerical_gradient(lambda z: "a", np.zeros(3)),
+     TypeError, ["f", "number", "'a'"]),
+    ("compare rtol=-1", lambda: gradcheck.compare("g", [1.0], [1.0], rtol=-1,
+                                                  show=False),
+     ValueError, ["rtol", ">= 0", "-1"]),
+    ("compare show='no'", lambda: gradcheck.compare("g", [1.0], [1.0], show="no"),
+     TypeError, ["show", "True or False"]),
+    ("compare name=3", lambda: gradcheck.compare(3, [1.0], [1.0], show=False),
+     TypeError, ["name", "string", "3"]),
+    ("learning_curve raw='no'", lambda: plots.learning_curve(_tiny_history(),
+                                                             raw="no"),
+     TypeError, ["raw", "True or False"]),
+    ("epoch_curves ax=3", lambda: plots.epoch_curves(_tiny_history(), ax=3),
+     TypeError, ["ax", "matplotlib Axes", "int"]),
+    ("LivePlot every=-1", lambda: plots.LivePlot(every=-1),
+     ValueError, ["every", "seconds", "-1"]),
+    ("LivePlot every='x'", lambda: plots.LivePlot(every="x"),
+     ValueError, ["every", "'x'"]),
+    ("LivePlot window=0", lambda: plots.LivePlot(window=0),
+     ValueError, ["window", "0"]),
+    ("LivePlot called with a dict", lambda: plots.LivePlot()({"step_loss": []}),
+     TypeError, ["History", "dict"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", SWEEP, ids=[c[0] for c in SWEEP])
+def test_sweep_bad_input_is_a_clear_error(name, call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    plt.close("all")
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{name}: {word!r} not in {message!r}"
+
+
+def test_smooth_takes_a_generator_and_numpy_scalars():
+    assert plots.smooth((float(i) for i in range(4)), 2).tolist() == \
+        [0.0, 0.5, 1.5, 2.5]
+    assert plots.smooth(np.arange(3), np.int64(1)).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_editing_a_sigmoid_output_in_place_does_not_corrupt_its_backward():
+    """Layer caches hold copies of outputs (a cache that *is* the output would
+    change with it) and references to inputs (documented: do not edit them)."""
+    x = RNG.normal(size=(3, 4))
+    out, cache = layers.sigmoid_forward(x)
+    expected = layers.sigmoid_backward(np.ones_like(out), cache)
+    out *= 0.0  # e.g. dropout written in place
+    assert np.allclose(layers.sigmoid_backward(np.ones_like(out), cache), expected)
+    assert np.allclose(expected, layers.sigmoid(x) * (1 - layers.sigmoid(x)))
+
+
+def test_editing_mlp_logits_in_place_does_not_corrupt_its_backward():
+    logits, cache = mlp.forward(P64, X64)
+    dlogits = RNG.normal(size=logits.shape)
+    expected = mlp.backward(dlogits, cache)
+    logits[:] = 0.0
+    got = mlp.backward(dlogits, cache)
+    for k in mlp.PARAM_NAMES:
+        assert np.array_equal(got[k], expected[k]), k
+
+
+def test_editing_a_linear_output_in_place_does_not_corrupt_its_backward():
+    W, b = RNG.normal(size=(4, 3)), RNG.normal(size=3)
+    out, cache = layers.linear_forward(X64, W, b)
+    dout = RNG.normal(size=out.shape)
+    expected = layers.linear_backward(dout, cache)
+    out += 5.0
+    for got, want in zip(layers.linear_backward(dout, cache), expected):
+        assert np.array_equal(got, want)
