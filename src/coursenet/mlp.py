@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from coursenet import _fast_eval
-from coursenet._checks import as_float_array, as_labels, positive_number
+from coursenet._checks import (
+    as_float_array,
+    as_labels,
+    check_bool,
+    check_seed,
+    positive_number,
+)
 from coursenet.layers import (
     linear_backward,
     linear_forward,
@@ -38,9 +44,8 @@ def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
     for name, value in (("num_inputs", num_inputs), ("num_hiddens", num_hiddens),
                         ("num_outputs", num_outputs)):
         positive_number(value, name, integer=True)
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    check_seed(seed)
+    dtype = _float_dtype(dtype)
     rng = np.random.default_rng(seed)
     W1 = rng.standard_normal((num_inputs, num_hiddens)) / np.sqrt(num_inputs)
     W2 = rng.standard_normal((num_hiddens, num_outputs)) / np.sqrt(num_hiddens)
@@ -52,12 +57,24 @@ def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
     }
 
 
+def _float_dtype(dtype):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating numpy dtype (e.g. np.float32),"
+                        f" got {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    return dtype
+
+
 def check_params(params, *, training=False) -> dict:
     """Check the four arrays exist and fit together; return them unchanged.
 
     With ``training=True`` (what :func:`coursenet.train.sgd` needs) they must
     also share one floating dtype and hold no NaN or infinite value.
     """
+    check_bool(training, "training")
     if not isinstance(params, dict):
         raise TypeError(
             f"params must be a dict with keys {PARAM_NAMES}, got {type(params)}")
@@ -87,7 +104,12 @@ def check_params(params, *, training=False) -> dict:
 
 
 def forward(params, X):
-    """Logits ``(N, C)`` for inputs ``X (N, D)``, and the cache for :func:`backward`."""
+    """Logits ``(N, C)`` for inputs ``X (N, D)``, and the cache for :func:`backward`.
+
+    The cache holds the layers' caches (see :mod:`coursenet.layers`): editing
+    the returned logits in place cannot change the backward pass; editing
+    ``X`` or the parameters between forward and backward would.
+    """
     check_params(params)
     X = as_float_array(X, "X", ndim=2)
     K, lin1 = linear_forward(X, params["W1"], params["b1"])  # (N, H)
@@ -98,6 +120,9 @@ def forward(params, X):
 
 def backward(dlogits, cache):
     """Gradients of every parameter given ``dlogits (N, C)``: the forward in reverse."""
+    if not isinstance(cache, tuple) or len(cache) != 3:
+        raise TypeError("cache must be the (linear, sigmoid, linear) caches that"
+                        f" mlp.forward returned, got {type(cache).__name__}")
     lin1, sig, lin2 = cache
     dH, dW2, db2 = linear_backward(dlogits, lin2)
     dK = sigmoid_backward(dH, sig)
@@ -176,9 +201,7 @@ def from_scalar(params, dtype=np.float64):
                          f" {tuple(names)}, got "
                          + (f"keys {sorted(params)}" if isinstance(params, dict)
                             else type(params).__name__))
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    dtype = _float_dtype(dtype)
     arrays = {}
     for old, new in names.items():
         try:

@@ -14,6 +14,9 @@ import numpy as np
 
 def _axes(ax, figsize=(6, 4)):
     if ax is not None:
+        if not hasattr(ax, "plot") or not hasattr(ax, "set_xlabel"):
+            raise TypeError("ax must be a matplotlib Axes (e.g. from"
+                            f" plt.subplots()) or None, got {type(ax).__name__}")
         return ax
     import matplotlib.pyplot as plt
 
@@ -51,6 +54,8 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     """
     _check_history(history, ("step_loss", "steps_per_epoch", "epoch_train_loss",
                              "epoch_val_loss"))
+    if not isinstance(raw, bool):
+        raise TypeError(f"raw must be True or False, got {raw!r}")
     ax = _axes(ax)
     loss = np.asarray(history.step_loss)
     steps = np.arange(1, len(loss) + 1)
@@ -88,12 +93,13 @@ def _check_history(history, names):
 
 def _numbers_1d(values, name):
     """A 1-D float64 array from a sequence of numbers, or a clear error."""
-    if isinstance(values, (str, bytes)) or np.ndim(values) == 0 and not \
-            hasattr(values, "__len__"):
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be a sequence of numbers, got"
                         f" {type(values).__name__}")
+    if not hasattr(values, "__len__"):  # a generator
+        values = list(values)
     try:
-        arr = np.asarray(list(values) if not hasattr(values, "__len__") else values)
+        arr = np.asarray(values)
     except ValueError:
         raise ValueError(f"{name} is ragged: rows of different lengths") from None
     if arr.dtype.kind not in "fiub":
@@ -326,6 +332,13 @@ class LivePlot:
     def __init__(self, every=0.5, window=None):
         import matplotlib.pyplot as plt
 
+        if isinstance(every, bool) or not isinstance(every, numbers.Real) \
+                or not np.isfinite(every) or every < 0:
+            raise ValueError(f"every must be a number of seconds >= 0, got {every!r}")
+        if window is not None and (isinstance(window, bool)
+                                   or not isinstance(window, numbers.Integral)
+                                   or window < 1):
+            raise ValueError(f"window must be None or an int >= 1, got {window!r}")
         self.every = every
         self.window = window
         self.fig, self.ax = plt.subplots(figsize=(7, 3.5))
@@ -335,6 +348,8 @@ class LivePlot:
         self.history = None
 
     def __call__(self, history):
+        _check_history(history, ("step_loss", "steps_per_epoch", "epochs",
+                                 "epoch_train_loss", "epoch_val_loss"))
         self.history = history
         now = time.perf_counter()
         if now - self._last >= self.every:

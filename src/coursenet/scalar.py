@@ -31,6 +31,12 @@ PARAM_NAMES = ("W", "b", "V", "c")
 
 def sigmoid(x: float) -> float:
     """``1 / (1 + exp(-x))`` written so that ``exp`` never overflows."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"x must be a number, got {x!r}")
+    return _sigmoid(x)
+
+
+def _sigmoid(x):
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
@@ -94,7 +100,7 @@ def _forward(W, b, V, c, x, target):
             k[j] += x_i * W_i[j]
     h = list(k)
     for j in range(len(h)):
-        h[j] = sigmoid(k[j])
+        h[j] = _sigmoid(k[j])
     o = list(c)  # o_m = c_m + sum_j h_j V_jm
     for h_j, V_j in zip(h, V):
         for m in range(len(o)):

@@ -15,12 +15,17 @@ the same maths in preallocated buffers (pinned to :func:`sgd_step` by
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from coursenet import _fast_eval, mlp
-from coursenet._checks import as_float_array, as_labels, positive_number
+from coursenet._checks import (
+    as_float_array,
+    as_labels,
+    check_bool,
+    check_seed,
+    positive_number,
+)
 from coursenet._fast_step import Trainer
 from coursenet.history import DivergedError, History, run_epochs
 from coursenet.mlp import PARAM_NAMES, check_params, evaluate
@@ -63,10 +68,9 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     lr = float(positive_number(lr, "lr"))
     batch_size = int(positive_number(batch_size, "batch_size", integer=True))
     epochs = int(positive_number(epochs, "epochs", integer=True))
-    _check_seed(seed)
-    for flag, value in (("copy", copy), ("progress", progress)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    check_seed(seed)
+    check_bool(copy, "copy")
+    check_bool(progress, "progress")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be a function called with the History"
                         f" (e.g. plots.LivePlot()), got {callback!r}")
@@ -142,16 +146,6 @@ def _check_data(data, params, name):
         raise ValueError(f"{name} is empty")
     y = as_labels(y, f"{name} y", len(X), np.asarray(params["W2"]).shape[1])
     return X, y
-
-
-def _check_seed(seed):
-    if isinstance(seed, np.random.Generator):
-        return
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int >= 0 or a numpy.random.Generator, got"
-                        f" {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
 
 
 def _progress_bar(total):
