@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
-EVAL_CHUNK = 4096  # rows per forward pass when evaluating or predicting a whole set
 
-
-def chunks(params, X, batch_size=EVAL_CHUNK):
+def chunks(params, X, batch_size):
     """Yield ``(start, logits)`` for consecutive chunks of ``batch_size`` rows of X.
 
     :func:`coursenet.mlp.forward`'s logits, chunk by chunk, in two buffers.
@@ -27,9 +24,9 @@ def chunks(params, X, batch_size=EVAL_CHUNK):
     ``sigmoid(k) = (1 + tanh(k / 2)) / 2``, so with ``T = tanh(X W1/2 + b1/2)``
     the logits are ``T (W2/2) + (b2 + colsum(W2)/2)``.
     """
-    dtype = np.result_type(X.dtype, *(np.asarray(params[k]).dtype
-                                      for k in PARAM_NAMES))
-    W1, b1, W2, b2 = (np.asarray(params[k], dtype) for k in PARAM_NAMES)
+    names = ("W1", "b1", "W2", "b2")
+    dtype = np.result_type(X.dtype, *(np.asarray(params[k]).dtype for k in names))
+    W1, b1, W2, b2 = (np.asarray(params[k], dtype) for k in names)
     half_W1, half_b1, half_W2 = 0.5 * W1, 0.5 * b1, 0.5 * W2  # halving is exact
     bias2 = b2 + 0.5 * W2.sum(axis=0, dtype=np.float64).astype(dtype)
     n = len(X)
@@ -49,7 +46,7 @@ def chunks(params, X, batch_size=EVAL_CHUNK):
         yield start, z
 
 
-def loss_and_accuracy(logit_chunks, y, batch_size=EVAL_CHUNK):
+def loss_and_accuracy(logit_chunks, y, batch_size):
     """Mean loss and accuracy over the chunks of :func:`chunks`, buffers reused.
 
     No softmax: the accuracy needs only the argmax, and the loss of a row is
@@ -83,7 +80,7 @@ def loss_and_accuracy(logit_chunks, y, batch_size=EVAL_CHUNK):
     return total_loss / len(y), correct / len(y)
 
 
-def predict_into(params, X, out, batch_size=EVAL_CHUNK):
+def predict_into(params, X, out, batch_size):
     """Argmax of :func:`chunks`' logits written into ``out`` (N,)."""
     for start, logits in chunks(params, X, batch_size):
         np.argmax(logits, axis=1, out=out[start:start + len(logits)])

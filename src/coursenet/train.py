@@ -118,8 +118,8 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
 
 
 def _evaluate(params, X, y):
-    chunks = _fast_eval.chunks(params, X, _fast_eval.EVAL_CHUNK)
-    return _fast_eval.loss_and_accuracy(chunks, y, _fast_eval.EVAL_CHUNK)
+    chunks = _fast_eval.chunks(params, X, mlp.EVAL_CHUNK)
+    return _fast_eval.loss_and_accuracy(chunks, y, mlp.EVAL_CHUNK)
 
 
 def _check_data(data, params, name):
