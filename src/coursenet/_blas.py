@@ -10,7 +10,7 @@ among the BLAS libraries threadpoolctl sees loaded (torch or scipy may have
 loaded others), the one inside numpy's own installation (its bundled OpenBLAS),
 else the only one matching numpy's build configuration; never loading a second
 BLAS. It checks the function on a small problem against numpy, and otherwise
-reports itself unavailable, in which case :mod:`coursenet.train` uses
+reports itself unavailable, in which case :mod:`coursenet._fast_step` uses
 ``np.dot`` and ``-=``. :func:`add_AtB` validates its arguments on every call and
 computes with numpy whenever the arrays do not suit BLAS (wrong layout,
 unsupported dtype, overlapping memory), so it never passes a bad pointer.
@@ -211,7 +211,7 @@ def gemm_AtB(fn, C, A, B, alpha):
     """``C += alpha * A.T @ B`` through ``fn`` from :func:`gemm_function`, unchecked.
 
     For callers that checked once what :func:`add_AtB` checks on every call
-    (:class:`coursenet.train.Trainer` does, and re-checks that ``C`` is still
+    (:class:`coursenet._fast_step.Trainer` does, and re-checks that ``C`` is still
     the array it checked); anything else must use :func:`add_AtB`.
     """
     _call(fn, C, A, B, alpha)
