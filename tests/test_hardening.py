@@ -404,3 +404,13 @@ def test_editing_a_linear_output_in_place_does_not_corrupt_its_backward():
     out += 5.0
     for got, want in zip(layers.linear_backward(dout, cache), expected):
         assert np.array_equal(got, want)
+
+
+def test_train_sgd_step_refuses_a_read_only_parameter_before_updating_any():
+    params = {k: v.copy() for k, v in P64.items()}
+    params["b2"].flags.writeable = False
+    before = {k: v.copy() for k, v in params.items()}
+    with pytest.raises(TypeError, match=r"params\['b2'\].*writeable"):
+        train.sgd_step(params, X64, Y2, 0.1)
+    for k in mlp.PARAM_NAMES:
+        assert np.array_equal(params[k], before[k]), k

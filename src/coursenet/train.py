@@ -9,7 +9,8 @@ shuffles the rows every epoch, walks them in batches, and returns a
 
 For speed, :func:`sgd` runs each step through :class:`coursenet._fast_step.Trainer`,
 the same maths in preallocated buffers (pinned to :func:`sgd_step` by
-``tests/test_fast_paths.py``), and evaluates through :func:`coursenet.mlp.evaluate`.
+``tests/test_fast_paths.py``), and evaluates with :func:`coursenet.mlp.evaluate`'s
+chunked evaluator (:mod:`coursenet._fast_eval`) without re-checking the data.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ __all__ = ["sgd", "sgd_step", "evaluate", "DivergedError"]
 def sgd_step(params, X, y, lr):
     """One SGD step on the batch ``(X (B, D), y (B,))``, in place; returns its loss.
 
-    The loss is the batch's mean cross-entropy before the update.
+    The loss is the batch's mean cross-entropy before the update. Everything
+    is checked before the first parameter changes.
     """
     check_params(params, training=True)
+    _check_writeable(params)
     lr = float(positive_number(lr, "lr"))
     loss, grads = mlp.loss_and_grads(params, X, y)
     for name in PARAM_NAMES:
@@ -75,11 +78,7 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
         raise TypeError("callback must be a function called with the History"
                         f" (e.g. plots.LivePlot()), got {callback!r}")
     if not copy:
-        for k in PARAM_NAMES:
-            if not isinstance(params[k], np.ndarray) or not params[k].flags.writeable:
-                raise TypeError(f"copy=False trains params in place, so params[{k!r}]"
-                                " must be a writeable numpy array, got"
-                                f" {type(params[k]).__name__}")
+        _check_writeable(params, "copy=False trains params in place, so ")
     X, y = _check_data(train_data, params, "train_data")
     if val_data is not None:
         X_val, y_val = _check_data(val_data, params, "val_data")
@@ -120,6 +119,15 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
 def _evaluate(params, X, y):
     chunks = _fast_eval.chunks(params, X, mlp.EVAL_CHUNK)
     return _fast_eval.loss_and_accuracy(chunks, y, mlp.EVAL_CHUNK)
+
+
+def _check_writeable(params, why=""):
+    for k in PARAM_NAMES:
+        if not isinstance(params[k], np.ndarray) or not params[k].flags.writeable:
+            raise TypeError(f"{why}params[{k!r}] must be a writeable numpy array,"
+                            f" got {type(params[k]).__name__}"
+                            + (" (read-only)" if isinstance(params[k], np.ndarray)
+                               else ""))
 
 
 def _check_data(data, params, name):
