@@ -161,3 +161,10 @@ def test_each_public_name_has_one_import_path():
 def test_load_mnist_rejects_bad_options(kwargs, error, message):
     with pytest.raises(error, match=message):
         data.load_mnist(**kwargs)
+
+
+def test_scale_pixels_names_a_bad_dtype_argument():
+    with pytest.raises(TypeError, match="dtype must be a floating type, got 'abc'"):
+        data.scale_pixels(np.zeros((1, 2), np.uint8), dtype="abc")
+    with pytest.raises(TypeError, match="X must hold pixel numbers .* complex"):
+        data.scale_pixels(np.zeros((1, 2), complex))

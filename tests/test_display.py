@@ -115,3 +115,16 @@ def test_verdict(capsys):
         "loss at init within 0.1 of ln 10: True\nabove 80%: False\n"
     with pytest.raises(TypeError, match="holds must be True or False, got 0.9"):
         display.verdict("accuracy", 0.9)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"num_test": "many"}, TypeError, ["num_test", "'many'"]),
+    ({"num_test": -3}, ValueError, ["num_test", "-3"]),
+    ({"num_test": 2.5}, TypeError, ["num_test", "2.5"]),
+    ({"short": "yes"}, TypeError, ["short", "True or False"]),
+])
+def test_describe_test_data_checks_its_arguments(kwargs, error, words):
+    with pytest.raises(error) as info:
+        display.describe_test_data("full", **kwargs)
+    for word in words:
+        assert word in str(info.value)

@@ -73,7 +73,10 @@ def scale_pixels(X, dtype=np.float32):
     that are already in [0, 1]. Booleans are refused too (is True 1 or 255?).
     """
     X = np.asarray(X)
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating type, got {dtype!r}") from None
     if dtype.kind != "f":
         raise TypeError(f"dtype must be a floating type, got {dtype}")
     if X.dtype.kind not in "uif":

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coursenet import data
+from coursenet._checks import non_negative_int
 
 _SOURCES = ("full", "sample")  # what MnistLoad.source can be
 
@@ -101,6 +102,10 @@ def describe_test_data(source, num_test=None, short=False) -> str:
     with coursenet). ``num_test`` (the number of test images) is quoted when
     given; ``short`` gives a phrase for a heading.
     """
+    if not isinstance(short, (bool, np.bool_)):
+        raise TypeError(f"short must be True or False, got {short!r}")
+    if num_test is not None:
+        num_test = non_negative_int(num_test, "num_test")
     if isinstance(source, data.Dataset):
         title = source.title
     elif isinstance(source, str) and source in _SOURCES:
@@ -112,7 +117,7 @@ def describe_test_data(source, num_test=None, short=False) -> str:
     name = f"{title}'s{canonical} test set"
     if short or num_test is None:
         return name
-    return f"{name} ({int(num_test):,} images)"
+    return f"{name} ({num_test:,} images)"
 
 
 def answer_markdown(title, body):
