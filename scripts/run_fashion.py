@@ -75,6 +75,13 @@ def main(argv=None):
         client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(
                                     args.notebook.resolve().parent)}})
+        slow = []  # (seconds, cell index): where the time goes, for the CI log
+        began = {}
+        client.on_cell_start = lambda cell, cell_index: began.__setitem__(
+            cell_index, time.perf_counter())
+        client.on_cell_executed = lambda cell, cell_index, **_: slow.append(
+            (time.perf_counter() - began.get(cell_index, time.perf_counter()),
+             cell_index))
         print(f"== running {args.notebook.name} on full-size Fashion-MNIST"
               f" ({full_train:,} training images)", flush=True)
         start = time.perf_counter()
@@ -110,7 +117,9 @@ def main(argv=None):
                             " coursenet.data.load_dataset()?")
         if result["test_acc"] is None:
             problems.append("the notebook defines no test_acc (its test accuracy)")
-    print(f"== {args.notebook.name} on Fashion-MNIST: {seconds:.0f} s", flush=True)
+    print(f"== {args.notebook.name} on Fashion-MNIST: {seconds:.0f} s; slowest cells: "
+          + ", ".join(f"{i} ({t:.0f} s)" for t, i in sorted(slow, reverse=True)[:5]),
+          flush=True)
     if result is not None and result["test_acc"] is not None:
         print(f"== test accuracy {result['test_acc']:.2%} on"
               f" {result['num_test'] or 0:,} Fashion-MNIST test images")
