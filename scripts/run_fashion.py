@@ -94,7 +94,7 @@ def main(argv=None):
     if args.keep is not None:
         nbformat.write(nb, args.keep)
 
-    problems, result = [], None
+    problems, result, verdicts = [], None, []
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
             kind, text = out.get("output_type"), out.get("text", "")
@@ -103,7 +103,11 @@ def main(argv=None):
                 problems.append(f"cell {index}: {name}: {value}")
             elif kind == "stream" and out.get("name") == "stderr":
                 problems.append(f"cell {index} wrote to stderr: {text[:500]}")
-            elif kind == "stream" and MARK in text:
+            elif kind == "stream" and out.get("name") == "stdout":
+                # coursenet.display.verdict prints "<claim>: True|False"
+                verdicts += [line for line in text.splitlines()
+                             if line.endswith((": True", ": False"))]
+            if kind == "stream" and MARK in text:
                 line = out["text"].split(MARK, 1)[1].splitlines()[0]
                 result = json.loads(line)
     if failure is not None and not problems:
@@ -123,6 +127,9 @@ def main(argv=None):
     if result is not None and result["test_acc"] is not None:
         print(f"== test accuracy {result['test_acc']:.2%} on"
               f" {result['num_test'] or 0:,} Fashion-MNIST test images")
+    false = [v for v in verdicts if v.endswith(": False")]
+    print(f"== verdicts: {len(verdicts) - len(false)} true, {len(false)} false"
+          + "".join(f"\n   {v}" for v in false))
     if problems:
         print("== FAILED:\n" + "\n".join(problems), file=sys.stderr)
         return 1

@@ -41,9 +41,12 @@ LOAD = ("from coursenet import data\n"
 
 def test_a_notebook_that_uses_the_switch_passes(tmp_path, monkeypatch, capsys):
     assert run(tmp_path, monkeypatch, LOAD,
-               "test_acc = float((ytest == 3).mean())") == 0
+               "test_acc = float((ytest == 3).mean())",
+               "from coursenet.display import verdict\n"
+               "verdict('ten classes', len(ds.classes) == 10)") == 0
     out = capsys.readouterr().out
     assert "test accuracy 10.00% on 10,000 Fashion-MNIST test images" in out
+    assert "verdicts: 1 true, 0 false" in out
 
 
 def test_a_notebook_that_ignores_the_switch_fails(tmp_path, monkeypatch, capsys):
