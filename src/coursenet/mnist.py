@@ -491,7 +491,7 @@ def _download(url, path, sha256, size, timeout, progress):
                     # read1: whatever has arrived, so a slow server cannot keep
                     # one call busy past the deadline
                     chunk = response.read1(min(_CHUNK, size + 1 - received))
-                    if not chunk or watchdog.expired:
+                    if not chunk:
                         break
                     out.write(chunk)
                     blob += chunk
@@ -501,9 +501,9 @@ def _download(url, path, sha256, size, timeout, progress):
                     if received > size:
                         raise DownloadError(
                             f"too long: more than the {size} bytes the file has")
-        if watchdog.expired:
-            raise DownloadError(_too_slow(watchdog, received, size))
         if received != size:
+            if watchdog.expired:
+                raise DownloadError(_too_slow(watchdog, received, size))
             raise DownloadError(f"truncated: got {received} of {size} bytes")
         digest = _sha256(blob)
         if digest != sha256:
