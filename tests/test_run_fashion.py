@@ -57,6 +57,16 @@ def test_a_notebook_that_ignores_the_switch_fails(tmp_path, monkeypatch, capsys)
     assert "trained on 4500 images, not the full 55,000" in capsys.readouterr().err
 
 
+def test_a_false_verdict_fails_the_run(tmp_path, monkeypatch, capsys):
+    assert run(tmp_path, monkeypatch, LOAD, "test_acc = 0.5\n"
+               "from coursenet.display import verdict\n"
+               "verdict('test accuracy above 80%', test_acc > 0.8)") == 1
+    captured = capsys.readouterr()
+    assert "verdicts: 0 true, 1 false" in captured.out
+    assert "does not hold on Fashion-MNIST: test accuracy above 80%: False" in \
+        captured.err
+
+
 def test_errors_and_stderr_fail_the_run(tmp_path, monkeypatch, capsys):
     assert run(tmp_path, monkeypatch, LOAD, "import sys; sys.stderr.write('oops')",
                "test_acc = 0.9") == 1
