@@ -902,3 +902,17 @@ def test_load_dataset_unknown_names_are_clear_errors(monkeypatch, env, name, wor
         data.load_dataset(name, source="sample")
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.skipif(not (mnist.DEBIAN_FASHION_DIR / "t10k-labels-idx1-ubyte.gz")
+                    .exists(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_debians_fashion_files_rebuild_zalandos_published_md5s(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts/check_fashion_checksums.py"
+    spec = importlib.util.spec_from_file_location("check_fashion_checksums", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main() == 0
+    assert "Debian's files are Zalando's; the pins hold" in capsys.readouterr().out

@@ -90,7 +90,8 @@ BUNDLED_MNIST = {name: (MNIST_FILES[name], MNIST_SIZES[name])
 
 # Zalando's Fashion-MNIST files as its repository and its S3 bucket serve them.
 # Zalando publishes MD5s (8d4fb7e6..., 25c81989..., bef4ecab..., bb300cfd...);
-# the SHA-256s below are of files with exactly those MD5s.
+# the SHA-256s below are of files with exactly those MD5s, rebuilt from Debian's
+# copies by scripts/check_fashion_checksums.py (which shows how).
 FASHION_FILES = {
     "train-images-idx3-ubyte.gz":
         "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
