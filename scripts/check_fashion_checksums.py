@@ -49,8 +49,9 @@ def rebuild(debian_gz: bytes, name: str) -> bytes:
     return header + debian_gz[10:]
 
 
-def main():
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else mnist.DEBIAN_FASHION_DIR
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    folder = Path(argv[0]) if argv else mnist.DEBIAN_FASHION_DIR
     ok = True
     for name, md5 in ZALANDO_MD5.items():
         debian = (folder / name).read_bytes()
