@@ -228,23 +228,34 @@ def _renamed(grads, keys):
     return grads if keys is None else {keys[k]: v for k, v in grads.items()}
 
 
-def _network_fallback(outs, refs, cases, names, course_ok):
-    """No known mistake matched: say which layer is off and where the worst entry is."""
+def _network_fallback(outs, refs, cases, names, course_ok, batched=False):
+    """No known mistake matched: say which layer is off and where the worst entry is.
+
+    ``batched``: the check feeds batches (only then may a hint mention one).
+    """
     first, second = names[:2], names[2:]
     texts = [t for t, _ in cases]
     wrong = [k for k in names
              if not all(_same(o[k], r[k]) for o, r in zip(outs, refs))]
     worst = _worst(outs, refs, texts)
-    if all(not np.any(o[k]) for o in outs for k in names):
-        _fail("every gradient is 0", "did the backward pass run to the end and"
-              " return what it computed?", "all_zero")
     flat_out = np.concatenate([o[k].ravel() for o in outs for k in names])
     flat_ref = np.concatenate([np.ravel(r[k]) for r in refs for k in names])
+    largest = float(np.abs(flat_out).max()) if flat_out.size else 0.0
+    if largest <= 1e-12 * max(1.0, float(np.abs(flat_ref).max())):
+        rounding = "" if largest == 0 else \
+            f" (up to rounding: the largest is {largest:.1e})"
+        _fail(f"every gradient is 0{rounding}", "if dl/dy is the same number for"
+              " every class (e.g. -1/y_target in every entry), dl/do = dl/dy J is"
+              " exactly 0, because J sends a constant vector to 0 (adding one"
+              " number to every logit leaves the softmax unchanged); otherwise,"
+              " did the backward pass run to the end and return what it"
+              " computed?", "all_zero")
     factor = flat_out @ flat_ref / (flat_ref @ flat_ref)
     if _same(flat_out, factor * flat_ref):
+        mean = " (a mean over the batch)" if batched else ""
         _fail(f"every gradient is {factor:.3g} times the right one",
-              "look for a constant factor: the loss is -log y_target (a mean over"
-              " the batch), dl/do = y - onehot(target)", "scaled")
+              f"look for a constant factor: the loss is -log y_target{mean};"
+              " compare your dl/do with the check of notebook 01", "scaled")
     if set(wrong) <= set(first):
         diagnosis = (_FIRST_LAYER_NOTE if course_ok
                      else "the first-layer gradients are wrong")
