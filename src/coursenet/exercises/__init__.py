@@ -40,6 +40,7 @@ from coursenet.exercises._core import (
     RTOL,
     CheckResult,
     Mistake,
+    expected_to_fail,
     from_notebook,
     needs_your_code,
 )
@@ -48,7 +49,13 @@ from coursenet.exercises.nb01 import (
     check_loss_grad,
     check_softmax_jacobian,
 )
-from coursenet.exercises.nb02 import check_scalar_network
+from coursenet.exercises.nb02 import (
+    check_backprop,
+    check_backward,
+    check_forward,
+    check_scalar_loss_grad,
+    check_scalar_network,
+)
 from coursenet.exercises.nb03 import check_sgd_step
 from coursenet.exercises.nb04 import check_vector_backward
 from coursenet.exercises.nb05 import check_batched_backward
@@ -58,11 +65,16 @@ __all__ = [
     "RTOL",
     "CheckResult",
     "Mistake",
+    "expected_to_fail",
     "from_notebook",
     "needs_your_code",
     "check_loss_grad",
     "check_softmax_jacobian",
     "check_logit_grad",
+    "check_forward",
+    "check_scalar_loss_grad",
+    "check_backprop",
+    "check_backward",
     "check_scalar_network",
     "check_sgd_step",
     "check_vector_backward",

@@ -165,9 +165,27 @@ def _record(mistake):
             file.write(mistake + "\n")
 
 
+_DEMONSTRATING = []
+
+
 def _grading():
-    """True while nbgrader autogrades or validates a notebook."""
-    return os.environ.get("NBGRADER_EXECUTION", "").lower() in {"autograde", "validate"}
+    """True while nbgrader autogrades or validates a notebook (outside a
+    :class:`expected_to_fail` block)."""
+    return not _DEMONSTRATING and os.environ.get(
+        "NBGRADER_EXECUTION", "").lower() in {"autograde", "validate"}
+
+
+class expected_to_fail:  # noqa: N801 - used as ``with exercises.expected_to_fail():``
+    """A check run on purpose on wrong code (a spot-the-bug) never raises, not
+    even under nbgrader: its ✗ line is the lesson, not the student's score."""
+
+    def __enter__(self):
+        _DEMONSTRATING.append(True)
+        return self
+
+    def __exit__(self, *exc):
+        _DEMONSTRATING.pop()
+        return False
 
 
 def _name(fn, default):

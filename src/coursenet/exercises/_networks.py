@@ -103,6 +103,15 @@ def _label_columns(O, P, y):
     return dO
 
 
+def _other_branch(O, P, y):
+    """A real student's Q3: dl/dy_i = -1/y_i for every i, then a branch on the
+    label (`if y:`) keeps the other class's entry (drops class 1's for label 1,
+    class 0's for label 0); pushed through the Jacobian."""
+    g = -1.0 / P
+    g[np.arange(len(y)), (np.asarray(y) != 0).astype(int)] = 0.0
+    return P * (g - (g * P).sum(axis=1, keepdims=True))
+
+
 # dl/do row by row, from the logits O, probabilities P and labels y (N, C).
 # Each entry: (diagnosis, hint, rule); "right" first.
 _OUTPUT_RULES = {
@@ -129,6 +138,14 @@ _OUTPUT_RULES = {
         "dl/dy_i = -1/y_i only for i == target (compare the index with the"
         " target; class 0 is a class), which gives dl/do = y - onehot(target)",
         lambda O, P, y: _every_class(O, P, y) * (y != 0)[:, None]),
+    "other_branch": (
+        "looks like dl/dy_i = -1/y_i for every class, then a branch on the label"
+        " (`if y:`) that keeps the wrong class's entry: with 2 classes these are"
+        " the gradients of the other class's loss, and on the course's example"
+        " every sign is flipped while the magnitudes match",
+        "compare signs, not only magnitudes: raising the target's logit must lower"
+        " the loss, so dl/do is negative at the target and positive elsewhere",
+        _other_branch),
     "no_softmax": (
         "dl/do = o - onehot(target): the softmax is missing",
         "dl/do = softmax(o) - onehot(target)",

@@ -216,7 +216,7 @@ def _jacobian_hint(outs, datas, texts=None):
 
 
 def _yi_squared(d):
-    """The i ≠ j case with e^{o_i} e^{o_i} for e^{o_i} e^{o_j}: -y_i² off the diagonal."""
+    """i ≠ j with e^{o_i} e^{o_i} for e^{o_i} e^{o_j}: -y_i² off the diagonal."""
     y = d["y"]
     J = -np.repeat(y[:, None] ** 2, len(y), axis=1)
     np.fill_diagonal(J, y * (1 - y))
