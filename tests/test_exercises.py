@@ -340,18 +340,19 @@ def make_backward(output="right", hidden="right", layer2="h", zero_first=False,
 
 
 def forward_numpy_inside(params, x, target):
-    """numpy arrays inside, plain floats and lists out."""
+    """numpy arrays inside and in the cache dict, a numpy float out."""
     W, b, V, c = (np.array(params[n]) for n in "WbVc")
     k = np.asarray(x) @ W + b
     h = 1 / (1 + np.exp(-k))
     o = h @ V + c
     y = softmax(o)
-    return np.float64(-np.log(y[target])), (np.asarray(x), h, y, target)
+    return np.float64(-np.log(y[target])), {"x": np.asarray(x), "k": k, "h": h,
+                                            "o": o, "y": y, "target": target}
 
 
 def backward_numpy_tuples(params, cache):
     """Returns tuples instead of lists."""
-    x, h, y, target = cache
+    x, h, y, target = (cache[key] for key in ("x", "h", "y", "target"))
     do = y - np.eye(len(y))[target]
     dh = np.array(params["V"]) @ do
     dk = dh * h * (1 - h)

@@ -415,8 +415,8 @@ def _shape_problem(key, got, want, batch=None, case=None):
         return (f"the gradient of {key} has shape {got}{on}, expected {want}: it"
                 " looks transposed",
                 "a gradient has its parameter's shape; for a weight that is (inputs,"
-                " outputs): dW = np.outer(x, dout) for one instance, X.T @ dout for"
-                " a batch")
+                " outputs): " + ("X.T @ dout for a batch" if batch else
+                                 "dW[i][j] = x[i] * dout[j], np.outer(x, dout)"))
     if len(want) == 1 and batch and batch > 1 and got == (batch, want[0]):
         return (f"the gradient of {key} has shape {got}{on}: one row per instance,"
                 " not summed over the batch",
