@@ -347,3 +347,65 @@ def test_demonstration_checks_never_raise_under_nbgrader(monkeypatch):
     with exercises.expected_to_fail():
         result = exercises.check_backward(forward, backward_report)
     assert not result.passed
+
+
+# --------------------------------------------------------------------------
+# The staged checks of notebook 02 name the stage and the mistake
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, stored, mistake", [
+    ("y", "o", "cache_y_is_o"), ("k", "h", "cache_k_is_h"), ("h", "k", "cache_h_is_k"),
+])
+def test_forward_names_a_cache_entry_that_holds_another_value(key, stored, mistake):
+    def forward_mixed_up(params, x, target):
+        loss, c = forward(params, x, target)
+        return loss, dict(c, **{key: c[stored]})
+
+    assert_failed(exercises.check_forward(forward_mixed_up), mistake,
+                  f"cache['{key}']")
+
+
+def backprop_with(do_rule=None, dk_rule=None):
+    """backprop as in the solution, with the step to dl/do or dl/dk replaced."""
+    def wrong(params, cache, dl_dy):
+        y = cache["y"]
+        right = backprop(params, cache, dl_dy)
+        do = do_rule(y, dl_dy) if do_rule else right["do"]
+        h = cache["h"]
+        dh = [sum(params["V"][j][m] * do[m] for m in range(len(do)))
+              for j in range(len(h))]
+        dk = dk_rule(cache, dh) if dk_rule else \
+            [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]
+        return {"dy": list(dl_dy), "do": do, "dh": dh, "dk": dk,
+                "W": [[xi * v for v in dk] for xi in cache["x"]], "b": list(dk),
+                "V": [[hj * v for v in do] for hj in h], "c": list(do)}
+    return wrong
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (backprop_with(lambda y, g: list(g)), "no_jacobian", ["softmax step"]),
+    (backprop_with(lambda y, g: [gi * yi * (1 - yi) for gi, yi in zip(g, y)]),
+     "diagonal_only", ["diagonal"]),
+    (backprop_with(lambda y, g: [-sum(g[i] * y[i] * ((i == m) - y[m])
+                                      for i in range(len(y))) for m in range(len(y))]),
+     "flipped_sign", ["wrong sign"]),
+    (backprop_with(lambda y, g: [sum(g[i] * y[i] * ((i == m) - y[m])
+                                     for i in range(len(y))) + 0.1
+                                 for m in range(len(y))]),
+     "wrong_do", ["dl/do is wrong", "sums to"]),
+    (backprop_with(dk_rule=lambda c, dh: [d * k * (1 - k) for d, k in zip(dh, c["k"])]),
+     "sigmoid_from_k", ["dl/dh is right", "from k"]),
+    (backprop_with(dk_rule=lambda c, dh: list(dh)), "no_sigmoid_derivative",
+     ["dl/dh is right"]),
+])
+def test_backprop_names_the_first_wrong_stage(fn, mistake, words):
+    assert_failed(exercises.check_backprop(fn), mistake, *words)
+
+
+def test_loss_grad_names_if_c_with_every_class():
+    def loss_grad_if_c_every(y, c):
+        return np.array([-1 / v if c else 0.0 for v in y])
+
+    assert_failed(exercises.check_loss_grad(loss_grad_if_c_every),
+                  "every_class_if_target", "`if c:`")
