@@ -106,7 +106,7 @@ WRONG = {  # grade_id -> (what replaces the solution region, or a whole cell)
     "q1_softmax_jacobian": "return np.diag(y * (1 - y))",           # scalar only
     "q2_logit_grad": "e = np.exp(o - np.max(o))\nreturn e / e.sum()",  # no onehot
     "q3_loss_grad": "return [-1 / v for v in y]",                   # every class
-    "q3_fix_the_bug": "dl_dy = [-1 / p_i for p_i in p]",            # half fixed
+    "q3_fix_the_bug": "if target:\n    dl_dy[1] = 0.0\nelse:\n    dl_dy[0] = 0.0",
     "q4_sgd_step": ("params = copy.deepcopy(params)\n"
                     "for name in ('W', 'V'):\n"
                     "    for row, grad_row in zip(params[name], grads[name]):\n"
@@ -118,8 +118,9 @@ WRONG = {  # grade_id -> (what replaces the solution region, or a whole cell)
 }
 EDITS = {  # grade_id -> (a line of the solution, what replaces it)
     "q3_forward": ("loss = -math.log(y[target])", "loss = -math.log10(y[target])"),
-    "q3_backprop": ("do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
-                    "do = [y[m] - (m == cache['target']) for m in range(C)]"),
+    "q3_backprop": (  # ignores its dl_dy argument: the Q2 shortcut
+        "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+        "do = [y[m] - (m == cache['target']) for m in range(C)]"),
 }
 SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 
