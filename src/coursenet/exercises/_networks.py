@@ -156,7 +156,7 @@ _OUTPUT_RULES = {
     "diagonal_only": (
         "only the target's entry of dl/do is non-zero: the softmax derivative was"
         " taken elementwise, y(1 - y), where the Jacobian diag(y) - y yᵀ is needed",
-        "every y_i depends on every o_j: dl/do = Jᵀ dl/dy, which simplifies to"
+        "every y_i depends on every o_j: dl/do = dl/dy J (rows), which simplifies to"
         " y - onehot(target)",
         lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
 }
