@@ -19,6 +19,7 @@ import numpy as np
 from coursenet import layers, scalar
 from coursenet.exercises._core import (
     _call,
+    _Case,
     _fail,
     _finite,
     _grads,
@@ -51,6 +52,12 @@ _CACHE_WHAT = {"x": "the input", "k": "the hidden pre-activations k = x W + b",
                "target": "the true class"}
 _FORWARD_HINT = ("k = x W + b, h = sigmoid(k), o = h V + c, y = softmax(o),"
                  " loss = -log y[target]")
+
+
+def _cases(seed):
+    """Notebook 02's cases; its class is ``target`` (``c`` is the output bias)."""
+    return [_Case(text.replace("c = ", "target = "), d)
+            for text, d in _instance_cases(seed)]
 
 
 def _reference_cache(d):
@@ -134,7 +141,7 @@ def check_forward(forward=None):
     def body():
         _need_function(forward, "check_forward", "your forward function")
         fwd = _name(forward, "forward")
-        cases = _instance_cases(seed=3)
+        cases = _cases(seed=3)
         _forward_outputs(forward, cases, fwd)
         return (f"✓ {fwd}: the loss and every cached value are right on the"
                 f" course's example and on {len(cases) - 1} random networks")
@@ -235,7 +242,7 @@ def check_backprop(fn=None):
     def body():
         _need_function(fn, "check_backprop", "your backprop function")
         who = _name(fn, "backprop")
-        cases = _instance_cases(seed=6)
+        cases = _cases(seed=6)
         rng = np.random.default_rng(6)
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         gs = [rng.normal(0.0, 1.0, d["P"].shape[1]) for d in datas]
@@ -279,7 +286,7 @@ def check_backward(forward=None, backward=None):
         _need_function(backward, "check_backward",
                        "your backward function as its second argument")
         fwd, bwd = _name(forward, "forward"), _name(backward, "backward")
-        cases = _instance_cases(seed=3)
+        cases = _cases(seed=3)
         refs = []
         for _, d in cases:  # the reference: coursenet.scalar, refereed below
             lists = _as_lists(d["params"])
