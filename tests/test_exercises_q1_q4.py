@@ -409,3 +409,19 @@ def test_loss_grad_names_if_c_with_every_class():
 
     assert_failed(exercises.check_loss_grad(loss_grad_if_c_every),
                   "every_class_if_target", "`if c:`")
+
+
+def test_sgd_step_may_change_params_but_not_grads():
+    def sgd_step_scales_grads(params, grads, lr):
+        for name in params:
+            rows = params[name] if isinstance(params[name][0], list) \
+                else [params[name]]
+            grad_rows = grads[name] if isinstance(grads[name][0], list) \
+                else [grads[name]]
+            for row, grad_row in zip(rows, grad_rows):
+                for j in range(len(row)):
+                    grad_row[j] *= lr           # "scale first", into grads
+                    row[j] -= grad_row[j]
+
+    assert_failed(exercises.check_sgd_step(sgd_step_scales_grads), "changed_input",
+                  "`grads`")
