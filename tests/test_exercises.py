@@ -106,8 +106,13 @@ def loss_grad_tuple(y, c):
 
 def loss_grad_spoils_its_input(y, c):
     g = loss_grad_vectorised(y, c)
-    y[:] = 0.0  # writes into its argument: the next case must not notice
+    y[:] = 0.0  # writes into its argument: later cells would see zeros
     return g
+
+
+def test_loss_grad_that_writes_into_y_is_named():
+    assert_diagnosed(exercises.check_loss_grad(loss_grad_spoils_its_input),
+                     "changed_input", "`y`", "in place", "[0., 0.]")
 
 
 def loss_grad_fractions(y, c):
@@ -120,8 +125,7 @@ def loss_grad_fractions(y, c):
 
 
 @pytest.mark.parametrize("fn", [loss_grad_loops, loss_grad_vectorised, loss_grad_row,
-                                loss_grad_tuple, loss_grad_spoils_its_input,
-                                loss_grad_fractions])
+                                loss_grad_tuple, loss_grad_fractions])
 def test_loss_grad_right_in_any_style(fn):
     assert_passed(exercises.check_loss_grad(fn))
 
@@ -133,7 +137,7 @@ def onehot(c, n):
 LOSS_GRAD_MISTAKES = [
     (lambda y, c: -1 / y, "every_class", ["-1/y_i for every class"]),
     (lambda y, c: onehot(c, y) / y[c], "flipped_sign", ["wrong sign"]),
-    (lambda y, c: -onehot(c, y) * y[c], "minus_y", ["-y_c instead of -1/y_c"]),
+    (lambda y, c: -onehot(c, y) * y[c], "minus_y", ["-y_c", "a rate of -2"]),
     (lambda y, c: [-v for v in y], "minus_y", ["-y_i for every class"]),
     (lambda y, c: -onehot(c, y) * np.log(y[c]), "loss_value", ["the loss itself"]),
     (lambda y, c: y - onehot(c, y), "logit_grad", ["logits", "Q2"]),
@@ -192,7 +196,7 @@ JACOBIAN_MISTAKES = [
     (jacobian_offdiagonal_plus, "offdiagonal_sign", ["off-diagonal", "wrong sign"]),
     (lambda y: -jacobian_numpy(y), "flipped_sign", ["wrong sign"]),
     (lambda y: -np.outer(y, y), "outer_only", ["diagonal misses"]),
-    (lambda y: np.diag(y), "diag_y", ["-y yᵀ term is missing"]),
+    (lambda y: np.diag(y), "diag_y", ["off the diagonal are 0", "row 0 sums to"]),
     (lambda y: jacobian_numpy(softmax(y)), "softmax_again", ["softmax(y)"]),
     (lambda y: y * (1 - y), "elementwise", ["vector y(1 - y)", "full"]),
     (lambda y: jacobian_package(y)[None], "wrong_shape", ["shape (1, 2, 2)"]),
@@ -247,7 +251,8 @@ def logit_grad_naive(o, c):
 LOGIT_GRAD_MISTAKES = [
     (lambda o, c: -logit_grad_stable(o, c), "flipped_sign", ["wrong sign"]),
     (lambda o, c: o - onehot(c, o), "no_softmax", ["softmax is missing"]),
-    (lambda o, c: softmax(o), "no_onehot", ["-1 at the true class is missing"]),
+    (lambda o, c: softmax(o), "no_onehot", ["not treated differently",
+                                            "sums to 1"]),
     (lambda o, c: (softmax(o) - 1) * onehot(c, o), "diagonal_only",
      ["elementwise", "Jacobian"]),
     (lambda o, c: jacobian_numpy(softmax(o)).T @ (-1 / softmax(o)), "every_class",
@@ -335,18 +340,19 @@ def make_backward(output="right", hidden="right", layer2="h", zero_first=False,
 
 
 def forward_numpy_inside(params, x, target):
-    """numpy arrays inside, plain floats and lists out."""
+    """numpy arrays inside and in the cache dict, a numpy float out."""
     W, b, V, c = (np.array(params[n]) for n in "WbVc")
     k = np.asarray(x) @ W + b
     h = 1 / (1 + np.exp(-k))
     o = h @ V + c
     y = softmax(o)
-    return np.float64(-np.log(y[target])), (np.asarray(x), h, y, target)
+    return np.float64(-np.log(y[target])), {"x": np.asarray(x), "k": k, "h": h,
+                                            "o": o, "y": y, "target": target}
 
 
 def backward_numpy_tuples(params, cache):
     """Returns tuples instead of lists."""
-    x, h, y, target = cache
+    x, h, y, target = (cache[key] for key in ("x", "h", "y", "target"))
     do = y - np.eye(len(y))[target]
     dh = np.array(params["V"]) @ do
     dk = dh * h * (1 - h)
@@ -366,13 +372,14 @@ def test_scalar_network_right_in_any_style(forward, backward):
     assert_passed(exercises.check_scalar_network(forward, backward))
 
 
-def test_scalar_network_does_not_let_a_backward_spoil_the_next_case():
+def test_scalar_network_names_a_backward_that_writes_into_params():
     def backward(params, cache):
         grads = scalar.backward(params, cache)
         params["V"][0][0] = 1e9  # writes into its argument
         return grads
 
-    assert_passed(exercises.check_scalar_network(scalar.forward, backward))
+    assert_diagnosed(exercises.check_scalar_network(scalar.forward, backward),
+                     "changed_input", "`params`", "['V']", "in place")
 
 
 SCALAR_MISTAKES = [

@@ -20,11 +20,25 @@ W1[2, 0]") and the part of the network to look at. Adding a diagnosis means
 adding a row to a table and a test that triggers it (``tests/test_exercises.py``).
 
 Each check prints exactly one line, ``✓ ...``, ``✗ <diagnosis>. Hint: ...`` or
-``… <name> is not implemented yet``, and returns a :class:`CheckResult` (truthy
-iff passed). It never raises because of the student's code: exceptions, ``None``,
-wrong types, wrong key sets and wrong shapes are reported by name. The student's
-functions get fresh copies of every input, so a function that writes into its
-arguments cannot spoil the next case. Numbers are compared with
+``… <name> is not implemented yet`` (naming the innermost unfinished stub), and
+returns a :class:`CheckResult` (truthy iff passed). It never raises because of
+the student's code: exceptions (``SystemExit`` included), ``None``, wrong types,
+wrong key sets and wrong shapes are reported by name, and a student's object
+whose ``__repr__`` fails is reported as theirs. The student's functions get fresh
+copies of every input, and a function that writes into one of its arguments
+fails, with the argument named and what changed (only ``sgd_step`` is asked to
+change ``params``). Under nbgrader (``NBGRADER_EXECUTION`` = autograde or
+validate) a check that did not pass raises ``AssertionError`` with its line,
+except inside :class:`expected_to_fail` (a spot-the-bug demonstration).
+
+Notebook 02's network is checked in stages, in the order of the lesson:
+:func:`check_forward` (the loss and the cache dict), :func:`check_scalar_loss_grad`,
+:func:`check_backprop` (fed a random dl/dy, every stage compared with
+``dl/dy J`` and the layers below) and :func:`check_backward` (the parameters;
+also called :func:`check_scalar_network`). Hints for Q1 and Q2 describe
+properties of the right answer (rows of J sum to 0, dl/do sums to 0, a finite
+difference's value) with the student's own numbers, never the formula that the
+written question asks for. Numbers are compared with
 ``rtol = 1e-4, atol = 1e-6``, loose enough for a float32 answer and far tighter
 than any of the known mistakes.
 
@@ -40,6 +54,7 @@ from coursenet.exercises._core import (
     RTOL,
     CheckResult,
     Mistake,
+    expected_to_fail,
     from_notebook,
     needs_your_code,
 )
@@ -48,7 +63,13 @@ from coursenet.exercises.nb01 import (
     check_loss_grad,
     check_softmax_jacobian,
 )
-from coursenet.exercises.nb02 import check_scalar_network
+from coursenet.exercises.nb02 import (
+    check_backprop,
+    check_backward,
+    check_forward,
+    check_scalar_loss_grad,
+    check_scalar_network,
+)
 from coursenet.exercises.nb03 import check_sgd_step
 from coursenet.exercises.nb04 import check_vector_backward
 from coursenet.exercises.nb05 import check_batched_backward
@@ -58,11 +79,16 @@ __all__ = [
     "RTOL",
     "CheckResult",
     "Mistake",
+    "expected_to_fail",
     "from_notebook",
     "needs_your_code",
     "check_loss_grad",
     "check_softmax_jacobian",
     "check_logit_grad",
+    "check_forward",
+    "check_scalar_loss_grad",
+    "check_backprop",
+    "check_backward",
     "check_scalar_network",
     "check_sgd_step",
     "check_vector_backward",

@@ -7,29 +7,59 @@ How a check works, in the order it happens:
    Hint: ...`` (failed), ``… <name> is not implemented yet`` (todo). It never
    raises because of the student's code (see :func:`_call`).
 2. ``_call(fn, args, who, case)`` calls one student function on one case, on
-   fresh copies of the inputs, and turns whatever it raises into a message.
+   fresh copies of the inputs, turns whatever it raises into a message
+   (``BaseException`` too, ``SystemExit`` included; only ``KeyboardInterrupt``
+   passes), and fails when the function changed one of its arguments in place
+   (naming the argument and what changed), unless the exercise asks for that
+   (``may_change``: ``sgd_step``'s ``params``).
 3. ``_array``/``_vector``/``_number``/``_grads`` turn what the student returned
    into float64 arrays or say exactly why they can't (None, a string, a
    ragged list, a wrong key, a wrong shape).
 4. The answers are compared with a reference (``_same``: ``rtol = RTOL``,
    ``atol = ATOL``), the reference itself refereed by central differences
    (``_referee``).
-5. A wrong answer is matched against a table of :class:`Mistake` rows in
-   order (``_match``): the first row whose answer reproduces the student's on
+5. The matching order. Before any table: what the student returned must be
+   usable (not None, numbers, the right keys, the right shape: ``_array``,
+   ``_grads``, whose messages name the case and its sizes), finite
+   (``_finite``) and inputs unchanged (``_call``). Then a wrong answer is
+   matched against the check's table of :class:`Mistake` rows in order
+   (``_match``): the first row whose answer reproduces the student's on
    *every* case is the diagnosis. Put specific mistakes before general ones.
-6. When no row matches, ``_worst`` names the entry furthest off.
+6. When no row matches, a check may test properties of the right answer
+   (rows of J sum to 0, dl/do sums to 0, ...; their hints describe the
+   property and the student's own numbers, never the formula a written
+   question asks for), then ``_worst`` names the entry furthest off.
 
-How to add a diagnosis: write the mistake as a student would, as a test in
-``tests/test_exercises.py`` that asserts the check names it (watch it fail);
-then add a ``Mistake(id, diagnosis, hint, answer)`` row to the check's table in
-its notebook's module (``nb01`` ... ``nb06``), where ``answer(case_data)``
-computes what the mistaken code returns on that case. Every mistake id must be
-triggered by some test (``tests/test_exercises.py`` checks this).
+How to add a diagnosis, worked through for Q1's ``if c:`` mistake:
+
+1. Write the mistake as a student would, as a test that asserts the check
+   names it, and watch it fail (the check calls it something else)::
+
+       def loss_grad_if_c(y, c):
+           g = np.zeros(len(y))
+           if c:                      # meant: "if this is the true class"
+               g[c] = -1 / y[c]
+           return g
+
+       def test_loss_grad_if_c():
+           assert exercises.check_loss_grad(loss_grad_if_c).mistake == "if_target"
+
+2. Add a ``Mistake(id, diagnosis, hint, answer)`` row to the check's table in
+   its notebook's module (``nb01`` ... ``nb06``); ``answer(case_data)``
+   computes what the mistaken code returns on one case (here
+   ``-onehot(c) / y_c`` when ``c != 0``, else zeros). Put it before any more
+   general row that would also match. The diagnosis says what the code did;
+   the hint says where to look or which property is violated.
+3. Run the test: it passes. Every mistake id of every table must be triggered
+   by some test: ``tests/test_exercises_mistake_ids.py`` runs the exercise
+   tests with :data:`RECORD_ENV` set and fails on an id no test produced.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import inspect
 import json
 import linecache
 import os
@@ -43,6 +73,11 @@ import numpy as np
 from coursenet import gradcheck, losses
 
 RTOL, ATOL = 1e-4, 1e-6
+
+#: When this environment variable names a file, every mistake id a check
+#: reports is appended to it (one per line): the tests use it to prove that
+#: every row of every table is reachable.
+RECORD_ENV = "COURSENET_RECORD_MISTAKES"
 
 # --------------------------------------------------------------------------
 # The result, and how a check ends
@@ -95,12 +130,24 @@ def _run(body):
         result = CheckResult("passed", body())
     except _Stop as stop:
         result = CheckResult(stop.status, stop.message, stop.mistake)
-    except Exception as exc:  # a bug in this module, not in the student's code
-        result = CheckResult(
-            "failed",
-            f"✗ the check itself failed ({type(exc).__name__}: {exc}). Hint: this is"
-            " a bug in coursenet.exercises, not in your code; please report it",
-        )
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        where = _where(exc)
+        if where:  # raised in the student's code: e.g. a returned object's __repr__
+            result = CheckResult(
+                "failed", f"✗ something your code returned raised"
+                f" {type(exc).__name__}: {_text(exc)}{where} when the check used it."
+                " Hint: return plain numbers (floats, lists of floats, numpy"
+                " arrays) or a dict of them", "raised")
+        else:  # a bug in this module, not in the student's code
+            result = CheckResult(
+                "failed",
+                f"✗ the check itself failed ({type(exc).__name__}: {_text(exc)})."
+                " Hint: this is a bug in coursenet.exercises, not in your code;"
+                " please report it",
+            )
+    _record(result.mistake)
     print(result.message)
     if _grading() and not result.passed:
         # nbgrader scores a test cell by whether it raised: under autograde and
@@ -111,9 +158,34 @@ def _run(body):
     return result
 
 
+def _record(mistake):
+    path = os.environ.get(RECORD_ENV)
+    if mistake and path:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(mistake + "\n")
+
+
+_DEMONSTRATING = []
+
+
 def _grading():
-    """True while nbgrader autogrades or validates a notebook."""
-    return os.environ.get("NBGRADER_EXECUTION", "").lower() in {"autograde", "validate"}
+    """True while nbgrader autogrades or validates a notebook (outside a
+    :class:`expected_to_fail` block)."""
+    return not _DEMONSTRATING and os.environ.get(
+        "NBGRADER_EXECUTION", "").lower() in {"autograde", "validate"}
+
+
+class expected_to_fail:  # noqa: N801 - used as ``with exercises.expected_to_fail():``
+    """A check run on purpose on wrong code (a spot-the-bug) never raises, not
+    even under nbgrader: its ✗ line is the lesson, not the student's score."""
+
+    def __enter__(self):
+        _DEMONSTRATING.append(True)
+        return self
+
+    def __exit__(self, *exc):
+        _DEMONSTRATING.pop()
+        return False
 
 
 def _name(fn, default):
@@ -130,8 +202,26 @@ def _need_function(fn, check, what):
 
 
 def _short(value, limit=70):
-    text = repr(value)
+    """``repr(value)``, cut to ``limit``; a repr that raises is not our bug."""
+    try:
+        text = repr(value)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the student's object's __repr__
+        text = (f"<a {type(value).__name__} object whose __repr__ raised"
+                f" {type(exc).__name__}>")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _text(exc):
+    """``str(exc)``'s first line, cut; an exception whose __str__ raises too."""
+    try:
+        message = (str(exc).strip().splitlines() or [""])[0]
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001
+        message = "(its message could not be printed)"
+    return message if len(message) <= 120 else message[:117] + "..."
 
 
 _NUMPY_DIR = os.path.dirname(np.__file__)
@@ -146,24 +236,131 @@ def _where(exc):
     return ""
 
 
-def _call(fn, args, who, case, said="raised",
-          hint="call it yourself on that input to see the whole traceback"):
-    """Call the student's function quietly; turn any exception into a message."""
+def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
+    """Call the student's function quietly; turn any exception into a message.
+
+    ``args`` are the check's own fresh copies. After the call each argument is
+    compared with a copy taken before it: an argument changed in place fails the
+    check (naming it and what changed), except the positions in ``may_change``.
+    """
+    before = [_snapshot(a) for a in args]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return fn(*args)
+            out = fn(*args)
+    except KeyboardInterrupt:
+        raise
     except NotImplementedError as exc:
         stub = _innermost(exc) or who
         raise _Stop(
             f"… {stub} is not implemented yet (replace `raise NotImplementedError()`"
             " with your code)", status="todo") from None
-    except Exception as exc:
-        message = (str(exc).strip().splitlines() or [""])[0]
-        if len(message) > 120:
-            message = message[:117] + "..."
-        raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {message}{_where(exc)}"
+    except BaseException as exc:  # noqa: BLE001 - SystemExit too: never escape
+        if hint is None:
+            hint = _raised_hint(exc, fn, args)
+        raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}{_where(exc)}"
                     f" on {case}. Hint: {hint}", mistake="raised") from None
+    for index, (old, new) in enumerate(zip(before, args)):
+        if index in may_change or old is _UNCOPYABLE:
+            continue
+        change = _difference(old, new)
+        if change:
+            name = _parameter(fn, index)
+            _fail(f"{who} changed its argument `{name}` in place on {case}: {change}",
+                  _mutation_hint(name, old), "changed_input")
+    return out
+
+
+_UNCOPYABLE = object()
+
+
+def _snapshot(value):
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - then it cannot be compared either
+        return _UNCOPYABLE
+
+
+def _parameter(fn, index):
+    """The name of ``fn``'s ``index``-th parameter, as the student wrote it."""
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    return names[index] if index < len(names) else f"argument {index + 1}"
+
+
+def _difference(old, new, where=""):
+    """How ``new`` differs from ``old`` (a copy taken before the call), or ''."""
+    if isinstance(old, Mapping):
+        if not isinstance(new, Mapping):
+            return f"{where or 'it'} is now a {type(new).__name__}"
+        gone = [k for k in old if k not in new]
+        added = [k for k in new if k not in old]
+        if gone or added:
+            return (f"{where or 'it'} now has keys {list(new)}"
+                    f" (was {list(old)})")
+        for key in old:
+            change = _difference(old[key], new[key], f"{where}[{key!r}]")
+            if change:
+                return change
+        return ""
+    try:
+        a = np.asarray(old, dtype=np.float64)
+        b = np.asarray(new, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - not numbers: compare as objects
+        try:
+            return "" if old == new else f"{where or 'it'} was changed"
+        except Exception:  # noqa: BLE001
+            return ""
+    if a.shape != b.shape:
+        return f"{where or 'it'} had shape {a.shape}, now {b.shape}"
+    changed = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    if not changed.any():
+        return ""
+    if a.size <= 6:
+        return (f"{where or 'it'} was {_numbers(a)}, after the call it is"
+                f" {_numbers(b)}")
+    return (f"{int(changed.sum())} of the {a.size} entries of {where or 'it'}"
+            " were overwritten")
+
+
+def _numbers(arr):
+    text = np.array2string(np.asarray(arr), precision=4, separator=", ",
+                           max_line_width=10**6)
+    return " ".join(text.split())
+
+
+def _mutation_hint(name, old):
+    if isinstance(old, np.ndarray):
+        return (f"writing into {name} (or into `g = {name}`, which is not a copy"
+                f" but the same array) changes the caller's {name}, and later"
+                f" cells see the spoiled values. Start from a new array"
+                f" (np.zeros(len({name})) or {name}.copy())")
+    if isinstance(old, Mapping):
+        return (f"the caller still needs {name} as it was (later cells read it):"
+                " compute new lists instead of changing the ones in it")
+    return (f"writing into {name} (or into `g = {name}`, which is not a copy but"
+            f" the same list) changes the caller's {name}: build a new list"
+            f" ([0.0] * len({name}), or list({name}))")
+
+
+def _raised_hint(exc, fn, args):
+    """A hint that is true for the case the check used (not the student's own)."""
+    if isinstance(exc, KeyError) and exc.args:
+        key = exc.args[0]
+        dicts = [(_parameter(fn, i), a) for i, a in enumerate(args)
+                 if isinstance(a, Mapping)]
+        known = "; ".join(f"`{name}` has keys {list(d)}" for name, d in dicts)
+        if known:
+            return (f"it looked up the key {key!r}; the check gave it {known}")
+        return f"it looked up the key {key!r} in a dict that has no such key"
+    if isinstance(exc, SystemExit):
+        return ("something in it called sys.exit() or exit(): a function should"
+                " return its result (or raise an error), not stop Python")
+    return ("the line named above is where it stopped; run the function on a"
+            " small input of your own to see the whole traceback")
 
 
 # --------------------------------------------------------------------------
@@ -201,36 +398,40 @@ def _number(value, what):
     return float(arr.reshape(()))
 
 
-def _vector(value, length, what):
+def _vector(value, length, what, case=None):
     """A length-``length`` vector; a (1, C) row or a (C, 1) column is accepted too."""
     arr = _array(value, what)
     if arr.shape in ((length,), (1, length), (length, 1)):
         return arr.reshape(length)
-    _fail(f"{what} has shape {arr.shape}, expected ({length},): one entry per class",
-          "return one number per class", "wrong_shape")
+    on = f" on {case}" if case else ""
+    _fail(f"{what} has shape {arr.shape}{on}, expected ({length},): one entry per"
+          " class", "return one number per class", "wrong_shape")
 
 
-def _shape_problem(key, got, want, batch=None):
-    """Diagnosis and hint for a gradient of the wrong shape."""
+def _shape_problem(key, got, want, batch=None, case=None):
+    """Diagnosis and hint for a gradient of the wrong shape (on ``case``)."""
+    on = f" on {case}" if case else ""
     if len(got) == 2 and got == want[::-1]:
-        return (f"the gradient of {key} has shape {got}, expected {want}: it looks"
-                " transposed",
+        return (f"the gradient of {key} has shape {got}{on}, expected {want}: it"
+                " looks transposed",
                 "a gradient has its parameter's shape; for a weight that is (inputs,"
-                " outputs): dW = np.outer(x, dout) for one instance, X.T @ dout for"
-                " a batch")
+                " outputs): " + ("X.T @ dout for a batch" if batch else
+                                 "dW[i][j] = x[i] * dout[j], np.outer(x, dout)"))
     if len(want) == 1 and batch and batch > 1 and got == (batch, want[0]):
-        return (f"the gradient of {key} has shape {got}: one row per instance, not"
-                " summed over the batch",
+        return (f"the gradient of {key} has shape {got}{on}: one row per instance,"
+                " not summed over the batch",
                 "the bias is added to every row, so its gradient sums the rows:"
                 " db = dout.sum(axis=0)")
     if len(want) == 1 and got in ((1, want[0]), (want[0], 1)):
-        return (f"the gradient of {key} has shape {got}, expected {want}: an extra"
-                " axis", "drop it (sum(axis=0) without keepdims=True, or .ravel())")
-    return (f"the gradient of {key} has shape {got}, expected {want}, the shape of"
-            f" params[{key!r}]", "every gradient has the shape of its parameter")
+        return (f"the gradient of {key} has shape {got}{on}, expected {want}: an"
+                " extra axis", "drop it (sum(axis=0) without keepdims=True, or"
+                " .ravel())")
+    return (f"the gradient of {key} has shape {got}{on}, expected {want}, the shape"
+            f" of params[{key!r}] there", "every gradient has the shape of its"
+            " parameter")
 
 
-def _grads(value, like, what, batch=None):
+def _grads(value, like, what, batch=None, case=None):
     """The student's gradients as arrays with exactly ``like``'s keys and shapes."""
     keys = list(like)
     if not isinstance(value, Mapping):
@@ -256,7 +457,7 @@ def _grads(value, like, what, batch=None):
     for key in keys:
         arr = _array(value[key], f"{what}[{key!r}]")
         if arr.shape != like[key].shape:
-            _fail(*_shape_problem(key, arr.shape, like[key].shape, batch),
+            _fail(*_shape_problem(key, arr.shape, like[key].shape, batch, case),
                   "wrong_shape")
         out[key] = arr
     return out
@@ -276,7 +477,12 @@ def _finite(out, what, case):
 
 
 class Mistake(NamedTuple):
-    """A known mistake: ``answer(case)`` is what the mistake would return."""
+    """A known mistake: ``answer(case)`` is what the mistake would return.
+
+    ``hint`` is a string, or a function ``hint(outs, cases, texts)`` of the
+    student's answers, the cases' data and names that returns one (to quote
+    their numbers).
+    """
 
     id: str
     diagnosis: str
@@ -291,12 +497,16 @@ def _same(a, b):
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
 
 
-def _match(outs, cases, mistakes):
-    """Fail with the first mistake that reproduces every answer of the student's."""
+def _match(outs, cases, mistakes, texts=None):
+    """Fail with the first mistake that reproduces every answer of the student's.
+
+    ``texts`` (how messages name the cases) go to a callable hint.
+    """
     with np.errstate(all="ignore"):
         for m in mistakes:
             if all(_same(out, m.answer(case)) for out, case in zip(outs, cases)):
-                _fail(m.diagnosis, m.hint, m.id)
+                hint = m.hint(outs, cases, texts) if callable(m.hint) else m.hint
+                _fail(m.diagnosis, hint, m.id)
 
 
 def _worst(outs, refs, cases, label=""):
@@ -440,8 +650,10 @@ def from_notebook(filename, *names, folder=None):
         linecache.cache[label] = (len(source), None, source.splitlines(True), label)
         try:
             exec(compile(tree, label, "exec"), namespace)  # noqa: S102
-        except Exception as exc:  # the student's cell: report, go on
-            problems.append(f"cell {index} raised {type(exc).__name__}: {exc}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the student's cell: report, go on
+            problems.append(f"cell {index} raised {type(exc).__name__}: {_text(exc)}")
     found = []
     for name in names:
         fn = namespace.get(name)

@@ -103,6 +103,15 @@ def _label_columns(O, P, y):
     return dO
 
 
+def _other_branch(O, P, y):
+    """A real student's Q3: dl/dy_i = -1/y_i for every i, then a branch on the
+    label (`if y:`) keeps the other class's entry (drops class 1's for label 1,
+    class 0's for label 0); pushed through the Jacobian."""
+    g = -1.0 / P
+    g[np.arange(len(y)), (np.asarray(y) != 0).astype(int)] = 0.0
+    return P * (g - (g * P).sum(axis=1, keepdims=True))
+
+
 # dl/do row by row, from the logits O, probabilities P and labels y (N, C).
 # Each entry: (diagnosis, hint, rule); "right" first.
 _OUTPUT_RULES = {
@@ -129,6 +138,14 @@ _OUTPUT_RULES = {
         "dl/dy_i = -1/y_i only for i == target (compare the index with the"
         " target; class 0 is a class), which gives dl/do = y - onehot(target)",
         lambda O, P, y: _every_class(O, P, y) * (y != 0)[:, None]),
+    "other_branch": (
+        "looks like dl/dy_i = -1/y_i for every class, then a branch on the label"
+        " (`if y:`) that keeps the wrong class's entry: with 2 classes these are"
+        " the gradients of the other class's loss, and on the course's example"
+        " every sign is flipped while the magnitudes match",
+        "compare signs, not only magnitudes: raising the target's logit must lower"
+        " the loss, so dl/do is negative at the target and positive elsewhere",
+        _other_branch),
     "no_softmax": (
         "dl/do = o - onehot(target): the softmax is missing",
         "dl/do = softmax(o) - onehot(target)",
@@ -139,7 +156,7 @@ _OUTPUT_RULES = {
     "diagonal_only": (
         "only the target's entry of dl/do is non-zero: the softmax derivative was"
         " taken elementwise, y(1 - y), where the Jacobian diag(y) - y yᵀ is needed",
-        "every y_i depends on every o_j: dl/do = Jᵀ dl/dy, which simplifies to"
+        "every y_i depends on every o_j: dl/do = dl/dy J (rows), which simplifies to"
         " y - onehot(target)",
         lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
 }
@@ -228,23 +245,34 @@ def _renamed(grads, keys):
     return grads if keys is None else {keys[k]: v for k, v in grads.items()}
 
 
-def _network_fallback(outs, refs, cases, names, course_ok):
-    """No known mistake matched: say which layer is off and where the worst entry is."""
+def _network_fallback(outs, refs, cases, names, course_ok, batched=False):
+    """No known mistake matched: say which layer is off and where the worst entry is.
+
+    ``batched``: the check feeds batches (only then may a hint mention one).
+    """
     first, second = names[:2], names[2:]
     texts = [t for t, _ in cases]
     wrong = [k for k in names
              if not all(_same(o[k], r[k]) for o, r in zip(outs, refs))]
     worst = _worst(outs, refs, texts)
-    if all(not np.any(o[k]) for o in outs for k in names):
-        _fail("every gradient is 0", "did the backward pass run to the end and"
-              " return what it computed?", "all_zero")
     flat_out = np.concatenate([o[k].ravel() for o in outs for k in names])
     flat_ref = np.concatenate([np.ravel(r[k]) for r in refs for k in names])
+    largest = float(np.abs(flat_out).max()) if flat_out.size else 0.0
+    if largest <= 1e-12 * max(1.0, float(np.abs(flat_ref).max())):
+        rounding = "" if largest == 0 else \
+            f" (up to rounding: the largest is {largest:.1e})"
+        _fail(f"every gradient is 0{rounding}", "if dl/dy is the same number for"
+              " every class (e.g. -1/y_target in every entry), dl/do = dl/dy J is"
+              " exactly 0, because J sends a constant vector to 0 (adding one"
+              " number to every logit leaves the softmax unchanged); otherwise,"
+              " did the backward pass run to the end and return what it"
+              " computed?", "all_zero")
     factor = flat_out @ flat_ref / (flat_ref @ flat_ref)
     if _same(flat_out, factor * flat_ref):
+        mean = " (a mean over the batch)" if batched else ""
         _fail(f"every gradient is {factor:.3g} times the right one",
-              "look for a constant factor: the loss is -log y_target (a mean over"
-              " the batch), dl/do = y - onehot(target)", "scaled")
+              f"look for a constant factor: the loss is -log y_target{mean};"
+              " compare your dl/do with the check of notebook 01", "scaled")
     if set(wrong) <= set(first):
         diagnosis = (_FIRST_LAYER_NOTE if course_ok
                      else "the first-layer gradients are wrong")

@@ -47,28 +47,116 @@ def _prob_cases(seed, with_class=True):
     return cases
 
 
+def _num(value):
+    return f"{float(value) + 0.0:.4g}"
+
+
+def _vec(values):
+    return "[" + ", ".join(_num(v) for v in np.ravel(values)) + "]"
+
+
+def _loss_grad_hint(outs, datas, texts=None):
+    """The first property of dl/dy that the student's answers break, with numbers.
+
+    Properties of the right answer, not the formula Q1 asks for.
+    """
+    texts = texts or [f"case {i + 1}" for i in range(len(datas))]
+    for out, d, text in zip(outs, datas, texts):
+        c = int(d["c"])
+        others = [i for i in range(len(out)) if i != c and out[i] != 0]
+        if others:
+            return (f"the loss -log y_c does not change when another y_i changes,"
+                    f" so dl/dy_i for i ≠ c is the slope of a flat line; on {text}"
+                    f" your entry {others[0]} is {_num(out[others[0]])}")
+    for out, d, text in zip(outs, datas, texts):
+        c = int(d["c"])
+        slope = gradcheck.numerical_gradient(
+            lambda y, c=c: -np.log(y[c]), d["y"].copy())[c]
+        if not np.isclose(out[c], slope, rtol=1e-4, atol=1e-6):
+            sign = (" (raising y_c lowers the loss, so it is negative)"
+                    if out[c] >= 0 else "")
+            return (f"nudge y_c a little and watch -log y_c: on {text} (y_c ="
+                    f" {_num(d['y'][c])}) it changes at a rate of {_num(slope)} per"
+                    f" unit of y_c{sign}; your entry at c is {_num(out[c])}")
+    return "compare each entry with a finite difference of -log y_c"
+
+
+def _if_c(d, every_class=False):
+    """``if c:`` where ``if i == c:`` was meant: nothing happens for class 0."""
+    if int(d["c"]) == 0:
+        return np.zeros(len(d["y"]))
+    if every_class:
+        return -1.0 / d["y"]
+    return -_onehot(d["c"], len(d["y"])) / d["y"]
+
+
 _LOSS_GRAD_MISTAKES = [
+    Mistake("if_target",
+            "dl/dy is all zeros when the true class is 0 and right otherwise:"
+            " looks like a branch `if c:`, which is false for class 0",
+            "`if c:` asks whether c is non-zero, not whether i is the true class:"
+            " compare the index with c (`if i == c:`); class 0 is a class",
+            lambda d: _if_c(d)),
+    Mistake("every_class_if_target",
+            "dl/dy is all zeros when the true class is 0, and -1/y_i in every entry"
+            " otherwise: looks like a branch `if c:` (false for class 0, true for"
+            " every i otherwise)",
+            "`if c:` asks whether c is non-zero, not whether i is the true class:"
+            " compare the index with c (`if i == c:`); class 0 is a class",
+            lambda d: _if_c(d, every_class=True)),
     Mistake("every_class", "dl/dy_i is -1/y_i for every class, not only for i = c",
-            "the loss -log y_c depends on y_c alone, so dl/dy_i = 0 for every i ≠ c",
-            lambda d: -1.0 / d["y"]),
-    Mistake("flipped_sign", "dl/dy has the wrong sign (+1/y_c at the true class)",
-            "d(-log y)/dy = -1/y: raising y_c lowers the loss",
+            _loss_grad_hint, lambda d: -1.0 / d["y"]),
+    Mistake("flipped_sign", "dl/dy has the wrong sign (positive at the true class)",
+            "raising y_c lowers the loss -log y_c, so dl/dy_c must be negative",
             lambda d: _onehot(d["c"], len(d["y"])) / d["y"]),
-    Mistake("minus_y", "dl/dy_c is -y_c instead of -1/y_c",
-            "the derivative of log y is 1/y, not y",
+    Mistake("minus_y", "dl/dy_c is -y_c: the derivative of log taken as the"
+            " identity", _loss_grad_hint,
             lambda d: -_onehot(d["c"], len(d["y"])) * d["y"]),
-    Mistake("minus_y", "dl/dy_i = -y_i for every class: the derivative of log y is"
-            " 1/y, and only y_c appears in the loss",
-            "dl/dy_i = -1/y_c for i = c, 0 elsewhere", lambda d: -d["y"]),
+    Mistake("minus_y", "dl/dy_i = -y_i for every class: the derivative of log taken"
+            " as the identity, and every class counted", _loss_grad_hint,
+            lambda d: -d["y"]),
     Mistake("loss_value", "dl/dy_c is -log y_c: the loss itself, not its derivative",
-            "differentiate -log y_c with respect to y_c: -1/y_c",
+            _loss_grad_hint,
             lambda d: -_onehot(d["c"], len(d["y"])) * np.log(d["y"])),
     Mistake("logit_grad",
-            "this is y - onehot(c), the gradient with respect to the logits o (Q2)",
-            "Q1 asks for the gradient with respect to the probabilities y:"
-            " -1/y_c at i = c, 0 elsewhere",
+            "this looks like the gradient with respect to the logits o (Q2's"
+            " question), not the probabilities y",
+            "Q1 asks how the loss changes with each probability y_i; the loss"
+            " -log y_c contains y_c alone",
             lambda d: d["y"] - _onehot(d["c"], len(d["y"]))),
 ]
+
+
+def _loss_grad_body(fn, check, as_list=False, class_name="c"):
+    """Q1's dl/dy check; ``as_list``: pass y as a list (notebook 02's version)."""
+    _need_function(fn, check, "your dl/dy function")
+    who = _name(fn, "your function")
+    cases = _prob_cases(seed=1)
+    refs = [losses.cross_entropy_backward(d["y"][None], [d["c"]])[0]
+            for _, d in cases]
+    d = cases[1].data  # referee: -log y_c by central differences
+    _referee(refs[1], gradcheck.numerical_gradient(
+        lambda y: -np.log(y[d["c"]]), d["y"].copy()), "dl/dy")
+    outs = []
+    for text, d in cases:
+        text = text.replace("c = ", f"{class_name} = ")
+        y = d["y"].tolist() if as_list else d["y"].copy()
+        c = int(d["c"]) if as_list else d["c"]
+        value = _call(fn, (y, c), who, text)
+        outs.append(_vector(value, len(d["y"]), f"what {who} returned", text))
+        _finite(outs[-1], f"what {who} returned", text)
+    if all(_same(o, r) for o, r in zip(outs, refs)):
+        return (f"✓ {who}: dl/dy is right on {len(cases)} cases (C = 2 to 6,"
+                f" {class_name} = 0 included)")
+    datas = [d for _, d in cases]
+    texts = [t.replace("c = ", f"{class_name} = ") for t, _ in cases]
+    _match(outs, datas, _LOSS_GRAD_MISTAKES, texts)
+    if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
+        _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
+              _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
+    worst = _worst(outs, refs, texts, "dl/dy")
+    _fail(f"dl/dy does not match the reference: {worst}",
+          _loss_grad_hint(outs, datas, texts))
 
 
 def check_loss_grad(fn=None):
@@ -76,35 +164,7 @@ def check_loss_grad(fn=None):
 
     ``y`` is a probability vector (a float numpy array), ``c`` the true class.
     """
-
-    def body():
-        _need_function(fn, "check_loss_grad", "your dl/dy function")
-        who = _name(fn, "your function")
-        cases = _prob_cases(seed=1)
-        refs = [losses.cross_entropy_backward(d["y"][None], [d["c"]])[0]
-                for _, d in cases]
-        d = cases[1].data  # referee: -log y_c by central differences
-        _referee(refs[1], gradcheck.numerical_gradient(
-            lambda y: -np.log(y[d["c"]]), d["y"].copy()), "dl/dy")
-        outs = []
-        for text, d in cases:
-            value = _call(fn, (d["y"].copy(), d["c"]), who, text)
-            outs.append(_vector(value, len(d["y"]), f"what {who} returned"))
-            _finite(outs[-1], f"what {who} returned", text)
-        if all(_same(o, r) for o, r in zip(outs, refs)):
-            return (f"✓ {who}: dl/dy = -1/y_c at the true class and 0 elsewhere,"
-                    f" right on {len(cases)} cases (C = 2 to 6)")
-        datas = [d for _, d in cases]
-        _match(outs, datas, _LOSS_GRAD_MISTAKES)
-        if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
-            _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
-                  "the loss -log y_c does not depend on the other y_i: their"
-                  " derivative is 0", "nonzero_elsewhere")
-        worst = _worst(outs, refs, [t for t, _ in cases], "dl/dy")
-        _fail(f"dl/dy does not match the reference: {worst}",
-              "dl/dy_i = -1/y_c for i = c and 0 otherwise")
-
-    return _run(body)
+    return _run(lambda: _loss_grad_body(fn, "check_loss_grad"))
 
 
 # --------------------------------------------------------------------------
@@ -116,37 +176,91 @@ def _jacobian(y):
     return np.diag(y) - np.outer(y, y)
 
 
+def _jacobian_hint(outs, datas, texts=None):
+    """The first property of the softmax Jacobian the student's answers break."""
+    texts = texts or [f"case {i + 1}" for i in range(len(datas))]
+    tol = 1e-6
+    for out, text in zip(outs, texts):
+        rows = out.sum(axis=1)
+        i = int(np.argmax(np.abs(rows)))
+        if abs(rows[i]) > tol:
+            return (f"every row of J must sum to 0 (adding one number to every logit"
+                    f" leaves each y_i unchanged); on {text} your row {i} sums to"
+                    f" {_num(rows[i])}")
+    for out, text in zip(outs, texts):
+        cols = out.sum(axis=0)
+        j = int(np.argmax(np.abs(cols)))
+        if abs(cols[j]) > tol:
+            return (f"every column of J must sum to 0 (the y_i always add up to 1,"
+                    f" so their changes cancel); on {text} your column {j} sums to"
+                    f" {_num(cols[j])}")
+    for out, text in zip(outs, texts):
+        off = out - np.diag(np.diag(out))
+        if np.any(off > tol) or np.any(np.diag(out) < -tol):
+            i, j = np.unravel_index(int(np.argmax(off)), off.shape) \
+                if np.any(off > tol) else (int(np.argmin(np.diag(out))),) * 2
+            return (f"raising o_j raises y_j and takes probability from every other"
+                    f" class: the diagonal of J is positive, every other entry"
+                    f" negative; on {text} your J[{i}, {j}] is {_num(out[i, j])}")
+    for out, d, text in zip(outs, datas, texts):
+        o = d["o"]
+        numeric = np.stack([gradcheck.numerical_gradient(
+            lambda z, i=i: _softmax(z)[i], o.copy()) for i in range(len(o))])
+        diff = np.abs(out - numeric)
+        if diff.max() > 1e-5:
+            i, j = np.unravel_index(int(diff.argmax()), diff.shape)
+            return (f"nudge o_{j} and watch y_{i}: on {text} finite differences give"
+                    f" J[{i}, {j}] = {_num(numeric[i, j])}; yours is"
+                    f" {_num(out[i, j])}")
+    return "compare each entry with a finite difference of the softmax"
+
+
+def _yi_squared(d):
+    """i ≠ j with e^{o_i} e^{o_i} for e^{o_i} e^{o_j}: -y_i² off the diagonal."""
+    y = d["y"]
+    J = -np.repeat(y[:, None] ** 2, len(y), axis=1)
+    np.fill_diagonal(J, y * (1 - y))
+    return J
+
+
 # J = diag(y) - y y^T is symmetric, so a transposed answer is a right answer.
 _JACOBIAN_MISTAKES = [
     Mistake("diagonal_only",
-            "only the diagonal y_i(1 - y_i) is filled in: the scalar derivative",
+            "only the diagonal is filled in: the scalar derivative of y_i with"
+            " respect to its own logit, 0 elsewhere",
             "every y_i depends on every o_j (softmax divides by a sum over all"
-            " logits): off the diagonal dy_i/do_j = -y_i y_j",
-            lambda d: np.diag(d["y"] * (1 - d["y"]))),
+            " logits): the entries off the diagonal are not 0", lambda d:
+            np.diag(d["y"] * (1 - d["y"]))),
+    Mistake("offdiag_yi_squared",
+            "off the diagonal your J[i, j] is -y_i², the same in every column: in"
+            " the i ≠ j case the numerator e^{o_i} e^{o_j} was written"
+            " e^{o_i} e^{o_i}", _jacobian_hint, _yi_squared),
+    Mistake("offdiag_yi_squared",
+            "off the diagonal your J[i, j] is -y_j², the same in every row: in"
+            " the i ≠ j case the numerator e^{o_i} e^{o_j} was written with one"
+            " exponent twice", _jacobian_hint, lambda d: _yi_squared(d).T),
     Mistake("one_minus_everywhere",
             "y_i(1 - y_j) in every entry: the i = j formula used for i ≠ j too",
-            "treat i = j and i ≠ j separately: y_i(1 - y_i) on the diagonal,"
-            " -y_i y_j off it", lambda d: np.outer(d["y"], 1 - d["y"])),
+            _jacobian_hint, lambda d: np.outer(d["y"], 1 - d["y"])),
     Mistake("one_minus_everywhere",
             "y_j(1 - y_i) in every entry: the i = j formula used for i ≠ j too",
-            "treat i = j and i ≠ j separately: y_i(1 - y_i) on the diagonal,"
-            " -y_i y_j off it", lambda d: np.outer(1 - d["y"], d["y"])),
-    Mistake("offdiagonal_sign", "the off-diagonal entries have the wrong sign"
-            " (+y_i y_j)", "for i ≠ j, dy_i/do_j = -y_i y_j: raising another logit"
-            " lowers y_i",
+            _jacobian_hint, lambda d: np.outer(1 - d["y"], d["y"])),
+    Mistake("offdiagonal_sign", "the off-diagonal entries have the wrong sign",
+            "raising another logit o_j takes probability away from y_i: the"
+            " off-diagonal entries are negative",
             lambda d: np.outer(d["y"], d["y"]) + np.diag(d["y"] - 2 * d["y"] ** 2)),
     Mistake("flipped_sign", "every entry has the wrong sign",
-            "J = diag(y) - y yᵀ: positive on the diagonal, negative off it",
-            lambda d: -_jacobian(d["y"])),
-    Mistake("outer_only", "J = -y yᵀ: the diagonal misses its +y_i term",
-            "for i = j the quotient rule gives an extra y_i: y_i - y_i² ="
-            " y_i(1 - y_i)", lambda d: -np.outer(d["y"], d["y"])),
-    Mistake("diag_y", "J = diag(y): the -y yᵀ term is missing",
-            "J = diag(y) - np.outer(y, y)", lambda d: np.diag(d["y"])),
+            "raising o_i raises y_i: the diagonal of J is positive, the other"
+            " entries negative", lambda d: -_jacobian(d["y"])),
+    Mistake("outer_only", "J = -y yᵀ: the diagonal misses a term",
+            "for i = j the numerator of y_i depends on o_i too (quotient rule):"
+            " the diagonal must be positive", lambda d: -np.outer(d["y"], d["y"])),
+    Mistake("diag_y", "J = diag(y): the entries off the diagonal are 0 and the"
+            " diagonal is too large", _jacobian_hint, lambda d: np.diag(d["y"])),
     Mistake("softmax_again",
             "this is the Jacobian at softmax(y): your function applies softmax to"
             " its input, but it gets the softmax output y already",
-            "build J from y directly: diag(y) - np.outer(y, y)",
+            "build J from y directly, without another softmax",
             lambda d: _jacobian(_softmax(d["y"]))),
 ]
 
@@ -175,8 +289,9 @@ def check_softmax_jacobian(fn=None):
                     and _same(out, d["y"] * (1 - d["y"])):
                 _fail(f"{who} returned the vector y(1 - y), the elementwise"
                       f" derivative; Q1 asks for the full ({num_classes},"
-                      f" {num_classes}) Jacobian", "off the diagonal, dy_i/do_j ="
-                      " -y_i y_j: J = diag(y) - np.outer(y, y)", "elementwise")
+                      f" {num_classes}) Jacobian", "every y_i depends on every"
+                      " o_j, so the entries off the diagonal are not 0: treat"
+                      " i ≠ j as its own case", "elementwise")
             if out.shape != (num_classes, num_classes):
                 _fail(f"{who} returned shape {out.shape} on {text}, expected"
                       f" ({num_classes}, {num_classes})",
@@ -185,12 +300,13 @@ def check_softmax_jacobian(fn=None):
             _finite(out, f"what {who} returned", text)
             outs.append(out)
         if all(_same(o, r) for o, r in zip(outs, refs)):
-            return (f"✓ {who}: J = diag(y) - y yᵀ, right on {len(cases)} cases"
+            return (f"✓ {who}: the Jacobian is right on {len(cases)} cases"
                     " (C = 2 to 6)")
-        _match(outs, [d for _, d in cases], _JACOBIAN_MISTAKES)
-        worst = _worst(outs, refs, [t for t, _ in cases], "J")
+        datas, texts = [d for _, d in cases], [t for t, _ in cases]
+        _match(outs, datas, _JACOBIAN_MISTAKES, texts)
+        worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
-              "J[i, j] = y_i(1 - y_i) if i = j, -y_i y_j otherwise")
+              _jacobian_hint(outs, datas, texts))
 
     return _run(body)
 
@@ -205,25 +321,49 @@ def _every_class_logit_grad(d):
     return len(d["y"]) * d["y"] - 1
 
 
+def _logit_grad_hint(outs, datas, texts=None):
+    """The first property of dl/do the student's answers break, with numbers."""
+    texts = texts or [f"case {i + 1}" for i in range(len(datas))]
+    for out, text in zip(outs, texts):
+        if abs(out.sum()) > 1e-6:
+            return (f"dl/do must sum to 0 (adding one number to every logit leaves"
+                    f" the softmax, so the loss, unchanged); on {text} yours sums"
+                    f" to {_num(out.sum())}")
+    for out, d, text in zip(outs, datas, texts):
+        c = int(d["c"])
+        if out[c] >= 0 or np.any(np.delete(out, c) < 0):
+            return (f"raising the true class's logit lowers the loss and raising any"
+                    f" other raises it: dl/do is negative at c and positive"
+                    f" elsewhere; on {text} (c = {c}) yours is {_vec(out)}")
+    for out, d, text in zip(outs, datas, texts):
+        numeric = gradcheck.numerical_gradient(
+            lambda o, c=d["c"]: losses.cross_entropy(o[None], [c]), d["o"].copy())
+        if not np.allclose(out, numeric, rtol=1e-4, atol=1e-6):
+            return (f"finite differences of the loss give {_vec(numeric)} on {text};"
+                    f" yours is {_vec(out)}")
+    return "compare each entry with a finite difference of the loss"
+
+
 _LOGIT_GRAD_MISTAKES = [
-    Mistake("flipped_sign", "dl/do has the wrong sign (onehot - y)",
-            "dl/do_i = y_i - [i = c]: the true class's logit should go up",
-            lambda d: _onehot(d["c"], len(d["y"])) - d["y"]),
-    Mistake("no_softmax", "dl/do = o - onehot(c): the softmax is missing",
-            "dl/do = softmax(o) - onehot(c)",
+    Mistake("flipped_sign", "dl/do has the wrong sign: positive at the true class",
+            "raising the true class's logit lowers the loss, so dl/do_c is"
+            " negative", lambda d: _onehot(d["c"], len(d["y"])) - d["y"]),
+    Mistake("no_softmax", "dl/do is computed from the logits o as if they were the"
+            " probabilities: the softmax is missing", _logit_grad_hint,
             lambda d: d["o"] - _onehot(d["c"], len(d["y"]))),
-    Mistake("no_onehot", "dl/do = softmax(o): the -1 at the true class is missing",
-            "dl/do_i = y_i - [i = c]", lambda d: d["y"]),
+    Mistake("no_onehot", "dl/do = softmax(o): the true class is not treated"
+            " differently from the others", _logit_grad_hint, lambda d: d["y"]),
     Mistake("diagonal_only",
-            "only the true class's entry is non-zero (y_c - 1): the softmax"
-            " derivative was taken elementwise, y(1 - y), instead of the Jacobian",
-            "every y_i depends on every o_j: dl/do_j = sum_i dl/dy_i J[i, j] with"
-            " J = diag(y) - y yᵀ, which gives y - onehot(c)",
+            "only the true class's entry is non-zero: the softmax derivative was"
+            " taken elementwise, y(1 - y), instead of the Jacobian",
+            "every y_i depends on every o_j: a change of one logit reaches the loss"
+            " through every y_i (the multivariate chain rule)",
             lambda d: (d["y"] - 1) * _onehot(d["c"], len(d["y"]))),
     Mistake("every_class",
             "dl/do = C y - 1: looks like dl/dy_i = -1/y_i for every class, pushed"
-            " through the Jacobian", "dl/dy_i = 0 for i ≠ c (Q1); then dl/do ="
-            " y - onehot(c)", _every_class_logit_grad),
+            " through the Jacobian", "the loss -log y_c does not depend on the other"
+            " y_i (Q1): only one term of the chain rule's sum is non-zero",
+            _every_class_logit_grad),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
@@ -256,32 +396,34 @@ def check_logit_grad(fn=None):
         outs = []
         for text, d in cases:
             value = _call(fn, (d["o"].copy(), d["c"]), who, text)
-            outs.append(_vector(value, len(d["o"]), what))
+            outs.append(_vector(value, len(d["o"]), what, text))
             _finite(outs[-1], what, text)
         if not all(_same(o, r) for o, r in zip(outs, refs)):
-            _match(outs, [d for _, d in cases], _LOGIT_GRAD_MISTAKES)
-            worst = _worst(outs, refs, [t for t, _ in cases], "dl/do")
+            datas, texts = [d for _, d in cases], [t for t, _ in cases]
+            _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
+            worst = _worst(outs, refs, texts, "dl/do")
             _fail(f"dl/do does not match the reference: {worst}",
-                  "dl/do_i = softmax(o)_i - [i = c]")
+                  _logit_grad_hint(outs, datas, texts))
         for text, o, c in _LARGE_LOGITS:
             o = np.array(o)
-            out = _vector(_call(fn, (o.copy(), c), who, text), len(o), what)
+            out = _vector(_call(fn, (o.copy(), c), who, text), len(o), what, text)
             ref = losses.softmax_cross_entropy(o[None], [c])[1][0]
             if not np.all(np.isfinite(out)):
                 _fail(f"right for moderate logits, but at {text} {who} returns"
                       f" {np.array2string(out, precision=3)}: exp(1000) overflows"
                       " (or y underflows to 0 and -1/y_c is infinite)",
                       "softmax(o) = softmax(o - max(o)): subtract the largest logit"
-                      " before exp, and use the simplified y - onehot(c)",
-                      "overflow")
+                      " before exp, and use your simplified Q2 result rather than"
+                      " dividing by a probability", "overflow")
             if not _same(out, ref):
                 _fail(f"right for moderate logits, but at {text} {who} returns"
                       f" {np.array2string(out, precision=3)}, expected"
                       f" {np.array2string(ref, precision=3)}",
-                      "subtract max(o) before exp, and use y - onehot(c) rather"
-                      " than dividing by a probability that rounds to 0",
+                      "subtract max(o) before exp, and use your simplified Q2"
+                      " result rather than dividing by a probability that rounds"
+                      " to 0",
                       "large_logits")
-        return (f"✓ {who}: dl/do = y - onehot(c), right on {len(cases)} cases"
-                " and finite at logits like [0, 1000]")
+        return (f"✓ {who}: dl/do is right on {len(cases)} cases and finite at"
+                " logits like [0, 1000]")
 
     return _run(body)

@@ -112,7 +112,8 @@ def check_sgd_step(fn=None):
         for (text, d), before in zip(cases, befores):
             params = _as_lists(d["params"])  # the student's own copies
             grads = _as_lists(d["grads"])
-            returned.append(_call(fn, (params, grads, d["lr"]), who, text))
+            returned.append(_call(fn, (params, grads, d["lr"]), who, text,
+                                  may_change=(0,)))
             outs.append(_read_params(params, before, who))
         if all(_same(o, r) for o, r in zip(outs, refs)):
             return (f"✓ {who}: p -= lr * dp for every weight and bias, in place,"
@@ -124,6 +125,12 @@ def check_sgd_step(fn=None):
                       "update params in place: params['W'][i][j] -= lr *"
                       " grads['W'][i][j] (or assign params[name] = ...)",
                       "returns_new_params")
+            if _copies(fn):
+                _fail(f"params did not change after {who}: it updates a copy",
+                      "copy.deepcopy(params) (or .copy(), or list(row)) makes new"
+                      " lists; the step then changes those, and the caller's params"
+                      " stay as they were. Update the lists inside params itself",
+                      "updates_a_copy")
             _fail(f"params did not change after {who}",
                   "`for w in row: w -= lr * g` only rebinds the loop variable w;"
                   " write into the list: row[j] -= lr * g", "unchanged")
@@ -135,6 +142,21 @@ def check_sgd_step(fn=None):
               "every entry of every parameter: p -= lr * dp")
 
     return _run(body)
+
+
+def _names_used(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names_used(const)
+    return names
+
+
+def _copies(fn):
+    """Whether ``fn``'s code calls something named like a copy."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and bool(
+        _names_used(code) & {"deepcopy", "copy"})
 
 
 def _converts_to(value, ref):

@@ -1,0 +1,427 @@
+"""Issue 15's false passes and misleading messages in the checks of Q1-Q4.
+
+Each wrong answer is written as a student wrote it (or would), independently of
+the checks' tables; each test failed on the checks before they were fixed.
+"""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from coursenet import exercises, scalar
+
+
+def assert_failed(result, mistake=None, *words, absent=()):
+    assert not result.passed, result.message
+    assert result.message.startswith("✗"), result.message
+    if mistake is not None:
+        assert result.mistake == mistake, result.message
+    for word in words:
+        assert word in result.message, (word, result.message)
+    for word in absent:
+        assert word not in result.message, (word, result.message)
+
+
+# --------------------------------------------------------------------------
+# Notebook 02's functions, written as in the worked solution (plain Python)
+# --------------------------------------------------------------------------
+
+
+def sigmoid(k):
+    return 1 / (1 + math.exp(-k))
+
+
+def forward(params, x, target):
+    W, b, V, c = params["W"], params["b"], params["V"], params["c"]
+    k = [sum(x[i] * W[i][j] for i in range(len(x))) + b[j] for j in range(len(b))]
+    h = [sigmoid(v) for v in k]
+    o = [sum(h[j] * V[j][m] for j in range(len(h))) + c[m] for m in range(len(c))]
+    top = max(o)
+    e = [math.exp(v - top) for v in o]
+    y = [v / sum(e) for v in e]
+    return -math.log(y[target]), {"x": x, "k": k, "h": h, "o": o, "y": y,
+                                  "target": target}
+
+
+def loss_grad(y, target):
+    return [-1 / y[m] if m == target else 0.0 for m in range(len(y))]
+
+
+def backprop(params, cache, dl_dy):
+    V, x, h, y = params["V"], cache["x"], cache["h"], cache["y"]
+    C = len(y)
+    J = [[y[i] * ((1.0 if i == m else 0.0) - y[m]) for m in range(C)]
+         for i in range(C)]
+    do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]
+    dh = [sum(V[j][m] * do[m] for m in range(C)) for j in range(len(h))]
+    dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]
+    return {"dy": list(dl_dy), "do": do, "dh": dh, "dk": dk,
+            "W": [[xi * d for d in dk] for xi in x], "b": list(dk),
+            "V": [[hj * d for d in do] for hj in h], "c": list(do)}
+
+
+def backward(params, cache):
+    d = backprop(params, cache, loss_grad(cache["y"], cache["target"]))
+    return {name: d[name] for name in ("W", "b", "V", "c")}
+
+
+def test_the_right_staged_functions_pass():
+    assert exercises.check_forward(forward)
+    assert exercises.check_scalar_loss_grad(loss_grad)
+    assert exercises.check_backprop(backprop)
+    assert exercises.check_backward(forward, backward)
+    assert exercises.check_scalar_network(forward, backward)
+
+
+# --------------------------------------------------------------------------
+# False passes
+# --------------------------------------------------------------------------
+
+
+def loss_grad_alias(y, c):
+    """`g = y; g[:] = 0`: g is y, so the caller's y is zeroed."""
+    yc = y[c]
+    g = y
+    g[:] = 0
+    g[c] = -1 / yc
+    return g
+
+
+def test_an_input_changed_in_place_is_named():
+    assert_failed(exercises.check_loss_grad(loss_grad_alias), "changed_input",
+                  "`y`", "in place", "after the call")
+
+
+def test_a_backward_that_writes_into_its_cache_is_named():
+    def backward_subtracts_in_cache(params, cache):
+        y = cache["y"]
+        y[cache["target"]] -= 1                 # "dl/do = y - onehot", in place
+        do = y
+        d = backprop(params, cache, [0.0] * len(y))
+        h = cache["h"]
+        dh = [sum(params["V"][j][m] * do[m] for m in range(len(do)))
+              for j in range(len(h))]
+        dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]
+        return {"W": [[xi * v for v in dk] for xi in cache["x"]], "b": dk,
+                "V": [[hj * v for v in do] for hj in h], "c": list(do)} or d
+
+    assert_failed(exercises.check_backward(forward, backward_subtracts_in_cache),
+                  "changed_input", "`cache`", "['y']")
+
+
+def backprop_ignores_dl_dy(params, cache, dl_dy):
+    """The Q2 shortcut inside backprop: right gradients, argument unused."""
+    y, target = cache["y"], cache["target"]
+    out = backprop(params, cache, loss_grad(y, target))
+    out["dy"] = list(dl_dy)
+    return out
+
+
+def test_a_backprop_that_ignores_dl_dy_fails_its_check():
+    assert_failed(exercises.check_backprop(backprop_ignores_dl_dy), "ignores_dl_dy",
+                  "ignores its dl_dy")
+
+
+def test_a_wrong_loss_grad_is_caught_by_its_own_check():
+    def loss_grad_every_class(y, target):
+        return [-1 / v for v in y]
+
+    def backward_unused(params, cache):          # never calls loss_grad
+        return {k: v for k, v in scalar.backward(params, cache).items()}
+
+    assert exercises.check_backward(forward, backward_unused)  # both are fine
+    assert_failed(exercises.check_scalar_loss_grad(loss_grad_every_class),
+                  "every_class")
+
+
+def test_a_tuple_cache_fails_the_forward_and_backward_checks():
+    def forward_tuple(params, x, target):
+        loss, c = forward(params, x, target)
+        return loss, (c["x"], c["k"], c["h"], c["o"], c["y"], target)
+
+    def backward_tuple(params, cache):
+        x, k, h, o, y, target = cache
+        return backward(params, {"x": x, "k": k, "h": h, "o": o, "y": y,
+                                 "target": target})
+
+    for result in (exercises.check_forward(forward_tuple),
+                   exercises.check_backward(forward_tuple, backward_tuple)):
+        assert_failed(result, "cache_not_dict", "tuple", "cache['y']")
+
+
+def test_a_cache_with_a_wrong_value_is_named():
+    def forward_caches_k_as_h(params, x, target):
+        loss, c = forward(params, x, target)
+        return loss, dict(c, h=c["k"])
+
+    assert_failed(exercises.check_forward(forward_caches_k_as_h), "cache_h_is_k")
+
+
+# --------------------------------------------------------------------------
+# Misleading messages
+# --------------------------------------------------------------------------
+
+
+def backward_constant_dl_dy(params, cache):
+    """-1/y_target in every entry: dl/dy J is 0 up to rounding."""
+    y, t = cache["y"], cache["target"]
+    d = backprop(params, cache, [-1 / y[t]] * len(y))
+    return {name: d[name] for name in ("W", "b", "V", "c")}
+
+
+def test_exact_zeros_are_called_zero_and_explained_without_a_batch():
+    result = exercises.check_backward(forward, backward_constant_dl_dy)
+    assert_failed(result, "all_zero", "every gradient is 0", "constant vector to 0",
+                  absent=("times the right one", "batch"))
+
+
+def test_a_scaled_answer_outside_a_batch_gets_no_batch_hint():
+    def backward_doubled(params, cache):
+        return {k: np.array(v) * 2 for k, v in backward(params, cache).items()}
+
+    assert_failed(exercises.check_backward(forward, backward_doubled), "scaled",
+                  "2 times", absent=("batch",))
+
+
+def test_sgd_step_that_updates_a_deep_copy_gets_its_own_hint():
+    def sgd_step(params, grads, lr):
+        params = copy.deepcopy(params)
+        for name in params:
+            for i, row in enumerate(params[name]):
+                if isinstance(row, list):
+                    for j in range(len(row)):
+                        row[j] -= lr * grads[name][i][j]
+                else:
+                    params[name][i] -= lr * grads[name][i]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "updates_a_copy", "deepcopy",
+                  absent=("for w in row",))
+
+
+def test_a_key_error_hint_names_the_dicts_the_check_passed():
+    def backward_wrong_key(params, cache):
+        h = cache["hidden"]
+        return h
+
+    result = exercises.check_backward(forward, backward_wrong_key)
+    assert_failed(result, "raised", "KeyError", "'hidden'",
+                  "['x', 'k', 'h', 'o', 'y', 'target']",
+                  absent=("call it yourself on that input",))
+
+
+def test_shape_messages_name_the_case_and_its_sizes():
+    def backward_transposed_v(params, cache):
+        g = backward(params, cache)
+        g["V"] = [list(col) for col in zip(*g["V"])]
+        return g
+
+    result = exercises.check_backward(forward, backward_transposed_v)
+    assert_failed(result, "wrong_shape", "transposed",
+                  "on the course's example (2-3-2", absent=("batch",))
+
+    def backward_drops_a_row(params, cache):
+        g = backward(params, cache)
+        g["W"] = g["W"][:2]
+        return g
+
+    result = exercises.check_backward(forward, backward_drops_a_row)
+    assert_failed(result, "wrong_shape", "(2, 4)", "expected (3, 4)",
+                  "on a random 3-4-5 network")
+
+
+def test_check_loss_grad_names_the_if_c_mistake():
+    def loss_grad_if_c(y, c):
+        g = np.zeros(len(y))
+        if c:                                   # meant: "is this the true class?"
+            g[c] = -1 / y[c]
+        return g
+
+    assert_failed(exercises.check_loss_grad(loss_grad_if_c), "if_target", "`if c:`",
+                  "class 0")
+
+
+@pytest.mark.parametrize("escape", [SystemExit, GeneratorExit])
+def test_a_base_exception_from_student_code_is_reported(escape):
+    def loss_grad_exits(y, c):
+        raise escape(3)
+
+    result = exercises.check_loss_grad(loss_grad_exits)
+    assert_failed(result, "raised", escape.__name__)
+
+
+def test_keyboard_interrupt_still_stops_a_check():
+    def loss_grad_interrupted(y, c):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        exercises.check_loss_grad(loss_grad_interrupted)
+
+
+def test_a_broken_repr_is_not_called_a_coursenet_bug():
+    class Gradient:
+        def __repr__(self):
+            raise ValueError("no repr")
+
+    result = exercises.check_loss_grad(lambda y, c: Gradient())
+    assert_failed(result, None, "__repr__", absent=("bug in coursenet",))
+
+
+def test_a_broken_str_of_an_exception_is_not_called_a_coursenet_bug():
+    class Odd(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    def loss_grad_odd(y, c):
+        raise Odd()
+
+    assert_failed(exercises.check_loss_grad(loss_grad_odd), "raised", "Odd",
+                  absent=("bug in coursenet",))
+
+
+# --------------------------------------------------------------------------
+# The real report's mistakes, and hints that do not give the formulas away
+# --------------------------------------------------------------------------
+
+
+def backward_report(params, cache):
+    """The report's Q3: -1/y_i for every class, then `if y:` (y the label)."""
+    p, y = cache["y"], cache["target"]
+    dl_dy = [-1 / v for v in p]
+    if y:
+        dl_dy[1] = 0.0
+    else:
+        dl_dy[0] = 0.0
+    d = backprop(params, cache, dl_dy)
+    return {name: d[name] for name in ("W", "b", "V", "c")}
+
+
+def test_the_reports_q3_flips_every_sign_on_the_course_example():
+    grads = backward_report(scalar.course_params(),
+                            forward(scalar.course_params(), [1.0, -1.0], 0)[1])
+    assert np.allclose(grads["V"], [[0.4404, -0.4404]] * 3, atol=1e-4)
+    assert_failed(exercises.check_backward(forward, backward_report),
+                  "other_branch", "`if y:`", "compare signs")
+
+
+def test_the_reports_q1_slip_is_named():
+    def jacobian_slip(y):                       # e^{o_i} e^{o_i} for i != j
+        C = len(y)
+        return np.array([[y[i] * (1 - y[i]) if i == j else -y[i] * y[i]
+                          for j in range(C)] for i in range(C)])
+
+    assert_failed(exercises.check_softmax_jacobian(jacobian_slip),
+                  "offdiag_yi_squared", "e^{o_i} e^{o_i}")
+
+
+FORMULAS = ["-1/y_c for i = c", "diag(y) - np.outer", "-y_i y_j", "y - onehot(c)",
+            "softmax(o)_i - [i = c]", "y_i(1 - y_i) if i = j"]
+
+
+@pytest.mark.parametrize("check, wrong", [
+    (exercises.check_loss_grad, lambda y, c: np.full(len(y), 0.3)),
+    (exercises.check_loss_grad, lambda y, c: -1 / y),
+    (exercises.check_softmax_jacobian, lambda y: np.eye(len(y)) * 0.1),
+    (exercises.check_softmax_jacobian, lambda y: np.diag(y * (1 - y))),
+    (exercises.check_logit_grad, lambda o, c: np.ones(len(o))),
+    (exercises.check_logit_grad, lambda o, c: np.exp(o) / np.exp(o).sum()),
+])
+def test_q1_q2_hints_describe_properties_not_the_formulas(check, wrong):
+    result = check(wrong)
+    assert not result.passed
+    hint = result.message.split("Hint:", 1)[1]
+    for formula in FORMULAS:
+        assert formula not in hint, (formula, result.message)
+
+
+def test_a_jacobian_hint_quotes_the_students_row_sum():
+    result = exercises.check_softmax_jacobian(lambda y: np.diag(y) * 0.9)
+    assert_failed(result, None, "row 0 sums to")
+
+
+def test_demonstration_checks_never_raise_under_nbgrader(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(AssertionError):
+        exercises.check_backward(forward, backward_report)
+    with exercises.expected_to_fail():
+        result = exercises.check_backward(forward, backward_report)
+    assert not result.passed
+
+
+# --------------------------------------------------------------------------
+# The staged checks of notebook 02 name the stage and the mistake
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, stored, mistake", [
+    ("y", "o", "cache_y_is_o"), ("k", "h", "cache_k_is_h"), ("h", "k", "cache_h_is_k"),
+])
+def test_forward_names_a_cache_entry_that_holds_another_value(key, stored, mistake):
+    def forward_mixed_up(params, x, target):
+        loss, c = forward(params, x, target)
+        return loss, dict(c, **{key: c[stored]})
+
+    assert_failed(exercises.check_forward(forward_mixed_up), mistake,
+                  f"cache['{key}']")
+
+
+def backprop_with(do_rule=None, dk_rule=None):
+    """backprop as in the solution, with the step to dl/do or dl/dk replaced."""
+    def wrong(params, cache, dl_dy):
+        y = cache["y"]
+        right = backprop(params, cache, dl_dy)
+        do = do_rule(y, dl_dy) if do_rule else right["do"]
+        h = cache["h"]
+        dh = [sum(params["V"][j][m] * do[m] for m in range(len(do)))
+              for j in range(len(h))]
+        dk = dk_rule(cache, dh) if dk_rule else \
+            [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]
+        return {"dy": list(dl_dy), "do": do, "dh": dh, "dk": dk,
+                "W": [[xi * v for v in dk] for xi in cache["x"]], "b": list(dk),
+                "V": [[hj * v for v in do] for hj in h], "c": list(do)}
+    return wrong
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (backprop_with(lambda y, g: list(g)), "no_jacobian", ["softmax step"]),
+    (backprop_with(lambda y, g: [gi * yi * (1 - yi) for gi, yi in zip(g, y)]),
+     "diagonal_only", ["diagonal"]),
+    (backprop_with(lambda y, g: [-sum(g[i] * y[i] * ((i == m) - y[m])
+                                      for i in range(len(y))) for m in range(len(y))]),
+     "flipped_sign", ["wrong sign"]),
+    (backprop_with(lambda y, g: [sum(g[i] * y[i] * ((i == m) - y[m])
+                                     for i in range(len(y))) + 0.1
+                                 for m in range(len(y))]),
+     "wrong_do", ["dl/do is wrong", "sums to"]),
+    (backprop_with(dk_rule=lambda c, dh: [d * k * (1 - k) for d, k in zip(dh, c["k"])]),
+     "sigmoid_from_k", ["dl/dh is right", "from k"]),
+    (backprop_with(dk_rule=lambda c, dh: list(dh)), "no_sigmoid_derivative",
+     ["dl/dh is right"]),
+])
+def test_backprop_names_the_first_wrong_stage(fn, mistake, words):
+    assert_failed(exercises.check_backprop(fn), mistake, *words)
+
+
+def test_loss_grad_names_if_c_with_every_class():
+    def loss_grad_if_c_every(y, c):
+        return np.array([-1 / v if c else 0.0 for v in y])
+
+    assert_failed(exercises.check_loss_grad(loss_grad_if_c_every),
+                  "every_class_if_target", "`if c:`")
+
+
+def test_sgd_step_may_change_params_but_not_grads():
+    def sgd_step_scales_grads(params, grads, lr):
+        for name in params:
+            rows = params[name] if isinstance(params[name][0], list) \
+                else [params[name]]
+            grad_rows = grads[name] if isinstance(grads[name][0], list) \
+                else [grads[name]]
+            for row, grad_row in zip(rows, grad_rows):
+                for j in range(len(row)):
+                    grad_row[j] *= lr           # "scale first", into grads
+                    row[j] -= grad_row[j]
+
+    assert_failed(exercises.check_sgd_step(sgd_step_scales_grads), "changed_input",
+                  "`grads`")

@@ -1,0 +1,210 @@
+"""The workbook as a student meets it: Run All on notebooks 01-03.
+
+- A fresh workbook (student/, every exercise a stub) runs top to bottom with
+  no error output: checks say "not implemented yet", cells that need the
+  student's code say "⏸ skipped", everything else runs.
+- Filled with wrong answers that run (mistakes students make), no check shows
+  ✓, no answer kept in the workbook claims agreement, and notebook 03's
+  training uses the student's own functions (a step that updates a copy
+  leaves the loss where it started).
+- The worked solutions' stored checks all show ✓.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = ["01_local_gradients.ipynb", "02_scalar_backprop.ipynb",
+         "03_scalar_training.ipynb"]
+
+
+def execute(path):
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def text_of(cell):
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif "data" in out:
+            data = out["data"]
+            parts.append(data.get("text/markdown", "") or data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def errors(nb):
+    return [(i, out.get("ename"), out.get("evalue"))
+            for i, cell in enumerate(nb.cells) for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"
+            or (out.get("output_type") == "stream" and out.get("name") == "stderr"
+                and "Traceback" in out.get("text", ""))]
+
+
+def is_check(cell):
+    return cell.cell_type == "code" and "exercises.check_" in cell.source \
+        and "expected_to_fail" not in cell.source
+
+
+def check_lines(nb):
+    return [line for cell in nb.cells if is_check(cell)
+            for line in text_of(cell).splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------
+# A fresh workbook
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fresh")
+    for name in NAMES:
+        shutil.copy(ROOT / "student" / name, folder / name)
+    return {name: execute(folder / name) for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_fresh_workbook_runs_all_without_an_error(fresh, name):
+    nb = fresh[name]
+    assert errors(nb) == [], errors(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "Run All stopped early"
+    lines = check_lines(nb)
+    assert lines and all(line.startswith("…") and "not implemented yet" in line
+                         for line in lines), lines
+    print(f"\n{name}: {len(code)} code cells run;"
+          f" {sum('⏸ skipped' in text_of(c) for c in code)} skipped a block;"
+          " the checks print:\n  " + "\n  ".join(lines))
+
+
+def test_fresh_cells_that_need_the_students_code_say_which_exercise(fresh):
+    skipped = [text_of(c) for nb in fresh.values() for c in nb.cells
+               if "⏸ skipped" in text_of(c)]
+    assert skipped
+    for text in skipped:
+        assert re.search(r"⏸ skipped: `\w+`", text), text
+        assert "`<module>`" not in text and "an exercise" not in text, text
+    carried = "".join(text_of(c) for c in fresh["03_scalar_training.ipynb"].cells)
+    assert "from 02_scalar_backprop.ipynb" in carried
+
+
+# --------------------------------------------------------------------------
+# Wrong answers that run
+# --------------------------------------------------------------------------
+
+WRONG = {  # grade_id -> (what replaces the solution region, or a whole cell)
+    "q1_loss_grad": "return -1 / y",                                # every class
+    "q1_softmax_jacobian": "return np.diag(y * (1 - y))",           # scalar only
+    "q2_logit_grad": "e = np.exp(o - np.max(o))\nreturn e / e.sum()",  # no onehot
+    "q3_loss_grad": "return [-1 / v for v in y]",                   # every class
+    "q3_fix_the_bug": "if target:\n    dl_dy[1] = 0.0\nelse:\n    dl_dy[0] = 0.0",
+    "q4_sgd_step": ("params = copy.deepcopy(params)\n"
+                    "for name in ('W', 'V'):\n"
+                    "    for row, grad_row in zip(params[name], grads[name]):\n"
+                    "        for j, g in enumerate(grad_row):\n"
+                    "            row[j] -= lr * g\n"
+                    "for name in ('b', 'c'):\n"
+                    "    for j, g in enumerate(grads[name]):\n"
+                    "        params[name][j] -= lr * g"),
+}
+EDITS = {  # grade_id -> (a line of the solution, what replaces it)
+    "q3_forward": ("loss = -math.log(y[target])", "loss = -math.log10(y[target])"),
+    "q3_backprop": (  # ignores its dl_dy argument: the Q2 shortcut
+        "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+        "do = [y[m] - (m == cache['target']) for m in range(C)]"),
+}
+SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
+
+
+def fill_wrong(nb, name):
+    """The solution notebook as a student with these mistakes would run it."""
+    kept = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        tags = cell.metadata.get("tags", [])
+        if "answer" in tags and "workbook-keep" not in tags:
+            continue  # the workbook shows a prompt there, not our answer
+        if name.startswith("03") and cell.cell_type == "code" and not meta \
+                and re.search(r"\bruns\b|\btable\b|widgets\.", cell.source):
+            continue  # 03's learning-rate study runs the package only: skip, for time
+        if cell.cell_type == "code" and meta.get("solution") and gid in WRONG:
+            def wrong(match, text=WRONG[gid]):
+                pad = match.group(1)
+                return "\n".join(pad + line for line in text.splitlines())
+            cell.source = SOLUTION.sub(wrong, cell.source)
+        elif gid in EDITS:
+            old, new = EDITS[gid]
+            assert old in cell.source, (gid, old)
+            cell.source = cell.source.replace(old, new)
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+@pytest.fixture(scope="module")
+def wrong(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wrong")
+    for name in NAMES:
+        nb = fill_wrong(nbformat.read(ROOT / "notebooks" / name, as_version=4), name)
+        nbformat.write(nb, folder / name)
+    return {name: execute(folder / name) for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_answers_run_and_no_check_passes(wrong, name):
+    nb = wrong[name]
+    assert errors(nb) == [], errors(nb)
+    lines = check_lines(nb)
+    assert lines and not [line for line in lines if line.startswith("✓")], lines
+    assert all(line.startswith("✗") for line in lines), lines
+
+
+def test_no_answer_kept_in_the_workbook_claims_agreement(wrong):
+    answers = [text_of(c) for nb in wrong.values() for c in nb.cells
+               if "workbook-keep" in c.metadata.get("tags", [])]
+    assert answers
+    for text in answers:
+        assert "Every value matches" not in text, text
+        assert "agrees with finite" not in text, text
+        assert "**not**" in text, text
+
+
+def test_notebook_03_trains_the_students_own_functions(wrong):
+    """An sgd_step that updates a copy: the student's run does not learn."""
+    out = "".join(text_of(c) for c in wrong["03_scalar_training.ipynb"].cells)
+    losses = re.search(r"mean training loss per epoch: +\[([^\]]+)\]", out)
+    assert losses, out[-2000:]
+    values = [float(v) for v in losses.group(1).split()]
+    assert len(values) == 4 and max(values) - min(values) < 1e-9, values
+    assert "Using your `forward`, `backward` from 02_scalar_backprop.ipynb" in out
+
+
+# --------------------------------------------------------------------------
+# The worked solutions
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_worked_solutions_pass_every_check(name):
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    cells = nb.cells
+    lines = check_lines(nb)
+    assert lines and all(line.startswith("✓") for line in lines), lines
+    graded = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert all(c.metadata["nbgrader"].get("points") for c in graded)
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            assert meta.get("grade") and meta.get("points"), cell.source[:80]
+        if is_check(cell) and cell.cell_type == "code":
+            assert meta.get("grade") and meta.get("locked"), cell.source
