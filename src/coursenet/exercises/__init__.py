@@ -52,6 +52,7 @@ from coursenet.exercises.nb02 import check_scalar_network
 from coursenet.exercises.nb03 import check_sgd_step
 from coursenet.exercises.nb04 import check_vector_backward
 from coursenet.exercises.nb05 import check_batched_backward
+from coursenet.exercises.nb06 import check_minibatch_loop
 
 __all__ = [
     "ATOL",
@@ -67,4 +68,5 @@ __all__ = [
     "check_sgd_step",
     "check_vector_backward",
     "check_batched_backward",
+    "check_minibatch_loop",
 ]
