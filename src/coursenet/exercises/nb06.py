@@ -138,10 +138,11 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
         _check_params(got, params, ref_params, train_data, val_data, who)
         _check_evals(history, ref_evals, _steps_of(history, who), who)
-        return (f"✓ {who}: a fresh order every epoch, {_EPOCHS} × {math.ceil(_N / _B)}"
-                f" batches including the last partial one, the same parameters as the"
-                f" reference loop, one mean loss per batch and {_EPOCHS + 1} evaluations"
-                " of the training and validation sets")
+        per = math.ceil(_N / _B)
+        return (f"✓ {who}: a fresh order every epoch, {_EPOCHS} × {per} batches"
+                " including the last partial one, the same parameters as the"
+                f" reference loop, one mean loss per batch and {_EPOCHS + 1}"
+                " evaluations of the training and validation sets")
 
     return _run(body)
 
@@ -275,9 +276,9 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
              " averaged",
              "batched_backward already returns the mean's gradient: step by lr *"
              " grads[name]"),
-            ("twice", "divided_twice", "steps as many times too small as the batch has rows,"
-             " as if divided by the batch size once more", "step by lr * grads[name]: the mean is"
-             " already in batched_backward")):
+            ("twice", "divided_twice", "steps as many times too small as the"
+             " batch has rows, as if divided by the batch size once more",
+             "step by lr * grads[name]: the mean is already in batched_backward")):
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
                                   _SEED, scale=scale)
         if same(got, scaled):
