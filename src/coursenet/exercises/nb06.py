@@ -344,3 +344,41 @@ def _check_evals(history, ref_evals, steps, who):
                         " with the parameters of that moment (index 0 before"
                         " training, index e after epoch e), e.g. loss, acc ="
                         " mlp.evaluate(params, X, c)", mistake="evals")
+
+
+# --------------------------------------------------------------------------
+# The workbook: cells that use what an earlier, skipped cell would have made
+# --------------------------------------------------------------------------
+
+
+def requires(*blocks):
+    """Skip this ``needs_your_code`` block too if an earlier one was skipped.
+
+    A cell that only *uses* the results of a run of the student's code (a plot
+    of ``history``, say) is written::
+
+        with exercises.needs_your_code():
+            exercises.requires(first_run)   # first_run: the earlier block
+            ...
+
+    When the earlier block was skipped because ``minibatch_sgd`` is unfinished,
+    this raises ``NotImplementedError`` from a frame named after that function,
+    so the block skips with the same one-line message naming it.
+    """
+    for block in blocks:
+        name = getattr(block, "skipped", None)
+        if not hasattr(block, "skipped"):
+            raise TypeError("requires(...) takes the `with exercises.needs_your_code()"
+                            f" as block:` objects of earlier cells, got {block!r}")
+        if name:
+            _unfinished(name)()
+
+
+def _unfinished(name):
+    def unfinished():
+        raise NotImplementedError(f"`{name}` is not written yet")
+
+    label = name if name.isidentifier() else "an_exercise"
+    unfinished.__code__ = unfinished.__code__.replace(
+        co_name=label, co_qualname=label, co_filename="<your exercise>")
+    return unfinished
