@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["04_tensor_backprop.ipynb", "05_batched_backprop.ipynb",
          "06_mnist_experiments.ipynb"]
-STUB = re.compile(r"^( *)# YOUR CODE HERE\n\1raise NotImplementedError\(\)", re.M)
+REGION = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^\1### END SOLUTION", re.M | re.S)
 
 
 def run(path):
@@ -110,20 +110,26 @@ WRONG = {  # notebook: [(stub number, wrong body)], as a student would write the
 
 
 def fill(nb, answers):
-    stubs = [(i, c) for i, c in enumerate(nb.cells)
-             if c.cell_type == "code" and STUB.search(c.source)]
+    """Replace the worked solutions by the wrong answers, in exercise order.
+
+    Built from the solution notebooks, so that the computed answers a workbook
+    keeps (tagged ``workbook-keep``) are there and run on the wrong code too.
+    """
+    regions = [(i, c) for i, c in enumerate(nb.cells)
+               if c.cell_type == "code" and REGION.search(c.source)]
     for number, body in answers:
-        _, cell = stubs[number]
-        indent = STUB.search(cell.source).group(1)
+        _, cell = regions[number]
+        indent = REGION.search(cell.source).group(1)
         code = "\n".join(indent + line if line else line for line in body.splitlines())
-        cell.source = STUB.sub(lambda m, code=code: code, cell.source, count=1)
+        cell.source = REGION.sub(lambda m, code=code: code, cell.source, count=1)
+        cell.outputs = []
 
 
 @pytest.fixture(scope="module")
 def wrong(tmp_path_factory):
     folder = tmp_path_factory.mktemp("wrong")
     for name in NAMES:
-        nb = nbformat.read(ROOT / "student" / name, as_version=4)
+        nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
         fill(nb, WRONG[name])
         nbformat.write(nb, folder / name)
     return {name: run(folder / name) for name in NAMES}
@@ -133,6 +139,7 @@ def wrong(tmp_path_factory):
 def test_wrong_answers_never_get_a_tick_and_run_all_goes_on(wrong, name):
     nb = wrong[name]
     assert errors(nb) == []
+    assert check_cells(nb)
     for cell in check_cells(nb):
         text = text_of(cell)
         assert text.startswith("✗"), (cell.source, text)
