@@ -71,8 +71,9 @@ from coursenet.exercises.nb02 import (
     check_scalar_network,
 )
 from coursenet.exercises.nb03 import check_sgd_step
-from coursenet.exercises.nb04 import check_vector_backward
+from coursenet.exercises.nb04 import check_softmax_backward, check_vector_backward
 from coursenet.exercises.nb05 import check_batched_backward
+from coursenet.exercises.nb06 import check_minibatch_loop, requires
 
 __all__ = [
     "ATOL",
@@ -82,6 +83,7 @@ __all__ = [
     "expected_to_fail",
     "from_notebook",
     "needs_your_code",
+    "requires",
     "check_loss_grad",
     "check_softmax_jacobian",
     "check_logit_grad",
@@ -91,6 +93,8 @@ __all__ = [
     "check_backward",
     "check_scalar_network",
     "check_sgd_step",
+    "check_softmax_backward",
     "check_vector_backward",
     "check_batched_backward",
+    "check_minibatch_loop",
 ]
