@@ -633,10 +633,15 @@ def batched_row_loop(params, X, y):
     return total / len(X), {k: v.tolist() for k, v in grads.items()}
 
 
-@pytest.mark.parametrize("fn", [make_batched(), batched_einsum, batched_row_loop,
+@pytest.mark.parametrize("fn", [make_batched(), batched_einsum,
                                 make_batched(dtype=np.float32), mlp.loss_and_grads])
 def test_batched_backward_right_in_any_style(fn):
     assert_passed(exercises.check_batched_backward(fn))
+
+
+def test_batched_backward_right_numbers_from_a_row_loop_are_not_vectorised():
+    result = exercises.check_batched_backward(batched_row_loop)
+    assert not result.passed and "not vectorised" in result.message
 
 
 def instance(batched):
