@@ -261,3 +261,32 @@ def test_supported_pythons_agree():
     assert f"for v in {oldest} {newest}; do" in ci
     readme = (ROOT / "README.md").read_text()
     assert f"Python {oldest} to {newest}" in readme
+
+
+# --- Zero to JupyterHub: the values file agrees with the course ---------------
+
+def test_z2jh_values_open_the_course_as_make_lab_does():
+    """(The keys are checked against the chart's schema by hand:
+    deploy/z2jh/README.md, "Checking this file".)"""
+    values = yaml.safe_load((ROOT / "deploy/z2jh/values.yaml").read_text())
+    single = values["singleuser"]
+    makefile = (ROOT / "Makefile").read_text()
+    default_url = re.search(r"--LabApp\.default_url=(\S+)", makefile).group(1)
+    assert single["defaultUrl"] == default_url == "/lab/tree/START_HERE.md"
+    assert (ROOT / default_url.removeprefix("/lab/tree/")).exists()
+    hook = " ".join(single["lifecycleHooks"]["postStart"]["exec"]["command"])
+    for linked in ("START_HERE.md", "notebooks", "student"):
+        assert linked in hook and (ROOT / linked).exists(), linked
+    server = single["extraFiles"]["jupyter-server-config"]["data"]
+    assert server["CourseContentsManager"]["read_only_dirs"] == ["notebooks"]
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0
+
+    def megabytes(size):
+        number, unit = re.fullmatch(r"(\d+)([MG])", size).groups()
+        return int(number) * (1000 if unit == "G" else 1)
+
+    memory = single["memory"]
+    assert megabytes(memory["guarantee"]) < megabytes(memory["limit"])
+    threads = {single["extraEnv"][k] for k in ("OMP_NUM_THREADS",
+                                                "OPENBLAS_NUM_THREADS")}
+    assert threads == {str(single["cpu"]["limit"])}  # BLAS threads = the CPU limit
