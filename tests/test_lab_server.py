@@ -59,7 +59,9 @@ def test_solutions_are_read_only_and_the_workbook_is_not(course):
     refused(manager.rename("notebooks", "solutions"), "notebooks")
     refused(manager.create_checkpoint("notebooks/02_x.ipynb"), "notebooks/02_x.ipynb")
     refused(manager.new_untitled("notebooks", type="notebook"), "notebooks/")
+    assert run(manager.list_checkpoints("notebooks/02_x.ipynb")) == []
     assert (course / "notebooks/02_x.ipynb").read_bytes() == original
+    # nothing was written there, not even an empty .ipynb_checkpoints folder
     assert sorted(p.name for p in (course / "notebooks").iterdir()) == ["02_x.ipynb"]
 
     # the workbook saves as usual, and "Save As" of a solution into it works

@@ -85,6 +85,13 @@ class CourseContentsManager(AsyncLargeFileManager):
         self._refuse(new_path, "replace")
         return await super().rename_file(old_path, new_path)
 
+    async def list_checkpoints(self, path):
+        # jupyter_server creates the .ipynb_checkpoints folder to list it: a
+        # read-only folder has none and gets none
+        if self.is_read_only(path):
+            return []
+        return await super().list_checkpoints(path)
+
     async def create_checkpoint(self, path):
         self._refuse(path, "checkpoint")
         return await super().create_checkpoint(path)

@@ -108,8 +108,11 @@ def test_course_notebook_runs_and_its_explorer_redraws(page, lab, tmp_path):
     prompts = page.evaluate("""() => [...document.querySelectorAll(
         '.jp-Notebook .jp-CodeCell')].map(c => c.querySelector('.jp-InputPrompt')
         .textContent.trim())""")
-    assert len(prompts) == code_cells and all(
-        re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"not every cell ran: {prompts}"
+    # (a prompt may be blank while its cell is scrolled out of view; the
+    # counts are consecutive, so the last one says how many cells ran)
+    counts = [int(p[1:-2]) for p in prompts if re.fullmatch(r"\[\d+\]:", p)]
+    assert len(prompts) == code_cells and max(counts) == code_cells, \
+        f"not every cell ran: {prompts}"
     assert (lab["root"] / name).read_bytes() == original, f"running {name} rewrote it"
 
     wait_for_new_run(page, None)
@@ -126,3 +129,45 @@ def test_course_notebook_runs_and_its_explorer_redraws(page, lab, tmp_path):
     assert printed_lr(page) == pytest.approx(after, rel=2e-3)
     assert re.search(r"trained in|from the cache", status_text(page))
     page.screenshot(path=str(tmp_path / "notebook06.png"))
+
+    # closing the run solution: Lab offers to discard (it cannot save it); the
+    # kernel goes with the tab; the file on disk is still the original, and
+    # reopened it shows its stored outputs, no "Loading widget..." placeholder
+    sessions = [s for s in _api(lab, "/api/sessions") if s["path"] == name]
+    assert sessions, f"no session for {name}"
+    kernel = sessions[0]["kernel"]["id"]
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_role("button", name=re.compile("Discard")).click()
+    dialog.wait_for(state="detached")
+    page.wait_for_function(  # the kernel is gone (asked from the page: no sleep)
+        """async ([kernel]) => {
+            const r = await fetch('/api/kernels');
+            return !(await r.json()).some(k => k.id === kernel);
+        }""", arg=[kernel], timeout=30_000)
+    assert (lab["root"] / name).read_bytes() == original, f"closing {name} rewrote it"
+    page.locator(".jp-RenderedMarkdown a[href*='06_mnist_experiments']",
+                 has_text="solutions").click()
+    tab.wait_for()
+    activate_until_current = page.locator(".lm-TabBar-tab.jp-mod-current",
+                                          has_text="06_mnist_experiments.ipynb")
+    for _ in range(30):
+        tab.click()
+        try:
+            activate_until_current.wait_for(timeout=1_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output").first\
+        .wait_for()
+    text = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").text_content()
+    assert "Loading widget" not in text
+    page.screenshot(path=str(tmp_path / "notebook06_reopened.png"))
+
+
+def _api(lab, path):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(lab["url"] + path, timeout=10) as r:
+        return json.load(r)
