@@ -204,7 +204,7 @@ def _free_port():
 
 
 def test_make_lab_without_a_browser_prints_a_link_to_the_start_page(
-        page, proxied_env):
+        page, proxied_env, tmp_path):
     if not (ROOT / "Makefile").exists() or not _which("make"):
         pytest.skip("needs make")
     port = _free_port()
