@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -235,6 +236,7 @@ def test_make_lab_without_a_browser_prints_a_link_to_the_start_page(
         urls = re.findall(rf"(http://127\.0\.0\.1:{port}/\S+)", "".join(lines))
         assert urls and all(urlsplit(u).path == "/lab/tree/START_HERE.md"
                             for u in urls), urls
+        _wait_for_status(f"http://127.0.0.1:{port}")  # (the URL is printed early)
         page.goto(urls[0])
         heading = page.locator(".jp-RenderedMarkdown h1").first
         heading.wait_for(timeout=60_000)
@@ -247,6 +249,20 @@ def test_make_lab_without_a_browser_prints_a_link_to_the_start_page(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+
+
+def _wait_for_status(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/status", timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers (403: no token given here)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _which(name):
