@@ -97,8 +97,12 @@ def test_folder_links_open_the_folder_in_the_file_browser(page, lab, folder, tmp
                         has=page.locator("code", has_text=re.compile(rf"^{folder}/$")))
     assert link.count() == 1, f"START_HERE.md has no single `{folder}/` link"
     link.click()
-    # the file browser now lists the folder's notebooks (and not the top folder)
-    page.locator(".jp-DirListing-item", has_text="01_local_gradients.ipynb").wait_for()
+    # the file browser now lists the folder's notebooks (and not the top folder);
+    # without the fix, an error dialog opens instead ("... is a directory")
+    listed = page.locator(".jp-DirListing-item", has_text="01_local_gradients.ipynb")
+    listed.or_(page.locator(".jp-Dialog")).first.wait_for()
+    if page.locator(".jp-Dialog").count():
+        pytest.fail(f"a dialog opened: {page.locator('.jp-Dialog').inner_text()!r}")
     page.locator(".jp-BreadCrumbs", has_text=folder).wait_for()
     assert page.locator(".jp-DirListing-item", has_text="START_HERE.md").count() == 0
     no_dialog(page)
