@@ -21,7 +21,8 @@ numbers were taken; memory and CPU depend on the shapes, not on the pictures.
 Without it, the notebooks use the bundled 5,000-digit sample (what they do
 offline). Nothing here reaches the network: ``COURSENET_OFFLINE=1``.
 
-The numbers are what ``deploy/z2jh/README.md``'s sizing table is built from.
+The numbers are what ``deploy/z2jh/README.md``'s sizing table is built from (the
+raw output of the runs it quotes: ``deploy/z2jh/measurements.md``).
 """
 
 from __future__ import annotations
