@@ -11,15 +11,18 @@ setup: $(STAMP)
 
 # Re-install only when the dependency list changes; the package itself is
 # installed in editable mode, so code edits need no reinstall.
-$(STAMP): pyproject.toml setup.py $(wildcard jupyter-config/*.json)
+$(STAMP): pyproject.toml setup.py $(wildcard jupyter-config/*.json jupyter-config/*/*.json jupyter-config/*/*/*.js)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# opens the course's start page; the file browser shows student/ and notebooks/
+# opens the course's start page; the file browser shows student/ and notebooks/.
+# default_url: the address the server prints (and / redirects to) is the start
+# page too, so `make lab LAB_ARGS=--no-browser` on a remote machine or in a
+# container prints a link that opens the course, not the Launcher.
 lab: setup
-	$(BIN)/jupyter lab START_HERE.md $(LAB_ARGS)
+	$(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
 
 test: setup
 	$(BIN)/ruff check .

@@ -1,13 +1,15 @@
 """A real JupyterLab server and a real headless Chromium for the browser tests.
 
 The server runs from this environment on 127.0.0.1 (free port, no token) in a
-temporary course folder (the start page, notebook 06 and a small explorer
-notebook), with every Jupyter, IPython and matplotlib directory of the user
-pointed into that folder, so the settings it shows are the ones the project
-installs into its environment (``jupyter-config/``: no news, no update checks,
-no extension manager). Chromium is Debian's (``/usr/bin/chromium``, or
-``$COURSENET_CHROMIUM``); Playwright only drives it and never downloads a
-browser. Without either, the tests are skipped with the reason.
+temporary copy of the course (the start page, the README, both editions of
+the notebooks, and a small explorer notebook), with every Jupyter, IPython and
+matplotlib directory of the user pointed into that folder, so the settings it
+shows are the ones the project installs into its environment
+(``jupyter-config/``: no news, no update checks, no extension manager, kernels
+shut down on close, notebooks/ read-only, folder links that open folders).
+Chromium is Debian's (``/usr/bin/chromium``, or ``$COURSENET_CHROMIUM``);
+Playwright only drives it and never downloads a browser. Without either, the
+tests are skipped with the reason.
 
 Nothing may leave the machine: Chromium, the server and its kernels all send
 their HTTP(S) through a recording proxy on 127.0.0.1 (loopback included, so the
@@ -55,7 +57,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
                  f"--gaia-url={DEAD_END}",
                  f"--component-updater=url-source={DEAD_END}/",
                  f"--autofill-server-url={DEAD_END}/"]
-COURSE_NOTEBOOK = "notebooks/06_mnist_experiments.ipynb"
+VIEWPORT = {"width": 1366, "height": 768}  # a common laptop screen
 
 EXPLORER_CELLS = [
     new_markdown_cell("# Learning-rate explorer (browser test)"),
@@ -116,36 +118,53 @@ def _proxy_url(proxy):
     return proxy.url if proxy is not None else os.environ["COURSENET_TEST_PROXY"]
 
 
+def jupyter_env(root: Path, proxy_url: str, **extra) -> dict:
+    """The environment of a Jupyter server the tests start: offline, proxied,
+    every Jupyter, IPython and matplotlib directory of the user under ``root``."""
+    dirs = {name: root / name for name in ("config", "data", "runtime", "ipython",
+                                           "mpl", "settings", "workspaces")}
+    for d in dirs.values():
+        d.mkdir(exist_ok=True)
+    return dict(os.environ,
+                **proxy_env(proxy_url),
+                JUPYTER_CONFIG_DIR=str(dirs["config"]),
+                JUPYTER_DATA_DIR=str(dirs["data"]),
+                JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+                IPYTHONDIR=str(dirs["ipython"]),
+                MPLCONFIGDIR=str(dirs["mpl"]),
+                JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+                JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+                JUPYTER_PLATFORM_DIRS="1",
+                COURSENET_OFFLINE="1",
+                **extra)
+
+
+@pytest.fixture
+def proxied_env(proxy, tmp_path):
+    """``jupyter_env`` for a server a test starts itself (in ``tmp_path``)."""
+    return lambda **extra: jupyter_env(tmp_path, _proxy_url(proxy), **extra)
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory, proxy):
     """Start JupyterLab; yield its base URL and folder; stop it and its kernels."""
     root = tmp_path_factory.mktemp("lab")
     work = root / "course"
-    (work / "notebooks").mkdir(parents=True)
-    shutil.copy(ROOT / "START_HERE.md", work)
-    shutil.copy(ROOT / COURSE_NOTEBOOK, work / COURSE_NOTEBOOK)
+    work.mkdir()
+    # the course as a student gets it: start page, README (and its picture),
+    # both editions; the solutions keep their read-only rule (root_dir/notebooks)
+    for name in ("START_HERE.md", "README.md"):
+        shutil.copy(ROOT / name, work)
+    for folder in ("notebooks", "student", "docs"):
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, work / folder)
     nb = new_notebook(cells=EXPLORER_CELLS)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, work / "explorer.ipynb")
-    dirs = {name: root / name for name in ("config", "data", "runtime", "ipython",
-                                           "mpl", "settings", "workspaces")}
-    for d in dirs.values():
-        d.mkdir()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ,
-               **proxy_env(_proxy_url(proxy)),
-               COURSENET_LAB_URL=url,
-               JUPYTER_CONFIG_DIR=str(dirs["config"]),
-               JUPYTER_DATA_DIR=str(dirs["data"]),
-               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
-               IPYTHONDIR=str(dirs["ipython"]),
-               MPLCONFIGDIR=str(dirs["mpl"]),
-               JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
-               JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
-               JUPYTER_PLATFORM_DIRS="1",
-               COURSENET_OFFLINE="1")
+    env = jupyter_env(root, _proxy_url(proxy), COURSENET_LAB_URL=url)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
            f"--port={port}", "--ServerApp.port_retries=0",
            "--IdentityProvider.token=", "--ServerApp.password=",
@@ -210,7 +229,7 @@ def page(browser, lab, proxy):
     The page's own requests are checked here; everything else Chromium, the
     server or a kernel sent is checked in the proxy's record afterwards.
     """
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     outside = []
 
     def guard(route):
