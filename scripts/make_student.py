@@ -54,8 +54,8 @@ ANSWER_PROMPT = ("**Your answer.** *Double-click this cell, replace this line wi
 BANNER_ID = "student-edition-banner"
 
 
-class GenerationError(RuntimeError):
-    """nbgrader refused to generate the release (its messages are included)."""
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed (its error lines are in the message)."""
 
 
 def banner(name: str, has_code: bool) -> str:
@@ -94,7 +94,7 @@ def _nbgrader_env(scratch: Path) -> dict[str, str]:
 def nbgrader(args: list[str], course: Path, scratch: Path, timeout: float = 600):
     """Run ``nbgrader ARGS`` in the course directory ``course``; return the run.
 
-    Raises GenerationError with nbgrader's error lines when it fails.
+    Raises NbgraderError with nbgrader's error lines when it fails.
     """
     run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
                          env=_nbgrader_env(scratch), capture_output=True, text=True,
@@ -106,7 +106,7 @@ def nbgrader(args: list[str], course: Path, scratch: Path, timeout: float = 600)
         errors = converting[-1:] + [
             line.strip() for line in lines
             if "ERROR" in line or "ValidationError" in line or "Error:" in line]
-        raise GenerationError(f"nbgrader {args[0]} failed (exit {run.returncode}):\n"
+        raise NbgraderError(f"nbgrader {args[0]} failed (exit {run.returncode}):\n"
                               + "\n".join(errors or lines[-20:]))
     return run
 
@@ -150,11 +150,11 @@ def release(notebooks: list[Path]) -> dict[str, nbformat.NotebookNode]:
         try:
             nbgrader(["generate_assignment", ASSIGNMENT, "--no-db", "--force"],
                      course, scratch)
-        except GenerationError as error:
+        except NbgraderError as error:
             problems = [f"notebooks/{path.name}: {problem}" for path in notebooks
                         if (problem := metadata_problem(path))]
             if problems:
-                raise GenerationError("\n".join(["invalid nbgrader metadata:",
+                raise NbgraderError("\n".join(["invalid nbgrader metadata:",
                                                   *problems])) from error
             raise
         out = course / "release" / ASSIGNMENT
@@ -222,7 +222,7 @@ def main(argv=None, root: Path = ROOT) -> int:
     out_dir = root / "student"
     try:
         rendered = render_all(solution_notebooks(root))
-    except GenerationError as error:
+    except NbgraderError as error:
         print(f"make_student: {error}", file=sys.stderr)
         return 2
     stale, kept = [], []

@@ -246,7 +246,7 @@ def rendered():
     """The student edition of notebooks/, generated now into memory."""
     try:
         return make_student.render_all(SOLUTIONS)
-    except make_student.GenerationError as error:
+    except make_student.NbgraderError as error:
         if "invalid nbgrader metadata" in str(error):
             # the notebooks before NOTEBOOK_CONVENTIONS: nbgrader refuses them,
             # so there is no release to compare with (turns on by itself)
