@@ -263,6 +263,23 @@ def test_student_edition_is_in_sync(path, rendered):
         " run `make student`")
 
 
+def test_readme_points_table_is_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = make_student.points_table(SOLUTIONS)
+    assert make_student.readme_with_table(readme, table) == readme, (
+        "README.md's points table is out of date: run `make student`")
+
+
+def test_points_table_counts_every_graded_cell(generated):
+    root, _ = generated
+    table = make_student.points_table(make_student.solution_notebooks(root))
+    assert "| `01_small` | `q1_twice_check` 1 | `q1_why` 2 | 3 |" in table
+    assert "| `02_words` | — | `q2_why` 1 | 1 |" in table
+    assert table.endswith("| **total** | **1** | **3** | **4** |")
+    with pytest.raises(ValueError, match="markers"):
+        make_student.readme_with_table("no markers", table)
+
+
 def test_student_folder_holds_only_generated_notebooks():
     assert sorted(p.name for p in (ROOT / "student").glob("*.ipynb")) == \
         sorted(p.name for p in SOLUTIONS)

@@ -13,3 +13,8 @@ c.CourseDirectory.course_id = "coursenet"
 # One folder every user can write to (nbgrader's exchange):
 #   install -d -m 0777 /srv/nbgrader/exchange
 c.Exchange.root = os.environ.get("COURSENET_EXCHANGE", "/srv/nbgrader/exchange")
+
+# An instructor's nbgrader commands and Formgrader work on ~/course (made by
+# deploy/singleuser.py) from any folder.
+if os.environ.get("COURSENET_ROLE") == "instructor":
+    c.CourseDirectory.root = os.path.join(os.path.expanduser("~"), "course")

@@ -48,6 +48,7 @@ STUDENTS = ("alice", "bob", "carol")
 INSTRUCTOR = "instructor"
 PASSWORD = "course-test-password"  # the test authenticator's shared password
 TOKEN = "coursenet-hub-test-token-0123456789abcdef"  # the test's admin service
+IDLE_TIMEOUT = 120  # s; the culler looks every IDLE_TIMEOUT / 2 s
 
 
 # --- quick: the configuration and the copy into a home ---------------------------
@@ -201,7 +202,9 @@ class Hub:
                                   os.environ["PATH"]]),
             COURSENET_HUB_URL=self.url, COURSENET_INSTRUCTORS=INSTRUCTOR,
             COURSENET_EXCHANGE=str(self.exchange), COURSENET_COURSE_DIR=str(course),
-            COURSENET_OFFLINE="1")
+            COURSENET_OFFLINE="1",
+            # short enough to see the culler stop idle servers within the test
+            COURSENET_IDLE_TIMEOUT=str(IDLE_TIMEOUT))
         for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
             self.env.pop(name, None)
         self.log_path = tmp / "hub.log"
@@ -411,6 +414,11 @@ def test_a_class_on_one_machine(tmp_path):
                 (course / "source" / "student").glob("*.ipynb")))
             assert submission.code_score == 0  # nothing written yet
             assert [s.id for s in gb.students] == ["alice"]
+        # bob's server has been idle since it started: the culler stops it
+        _wait("the idle culler to stop bob's server",
+              lambda: not hub.api("GET", "/users/bob")["servers"], 2 * IDLE_TIMEOUT)
+        assert "Culling server bob" in hub.log_path.read_text(errors="replace")
+        times["bob culled"] = time.perf_counter() - start
         print("hub times (s since start):",
               {k: round(v, 1) for k, v in times.items()})
     except BaseException:
