@@ -354,47 +354,56 @@ def test_a_class_on_one_machine(tmp_path):
                                          "--proxy-bypass-list=<-loopback>"])
             page = browser.new_page(viewport={"width": 1366, "height": 768})
             page.set_default_timeout(60_000)
-            # a student logs in and lands on the start page
-            page.goto(hub.url + "/hub/login")
-            page.fill("#username_input", "alice")
-            page.fill("#password_input", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_url(re.compile(r"/user/alice/lab/tree/START_HERE\.md"),
-                              timeout=120_000)
-            page.locator(".jp-RenderedMarkdown").get_by_text(
-                re.compile("start here", re.I)).first.wait_for()
-            times["alice on the start page"] = time.perf_counter() - start
-            home = hub.homes / "alice"
-            assert (home / "student" / "01_local_gradients.ipynb").exists()
-            assert not (home / "notebooks").exists()  # no solutions for students
+            try:
+                # a student logs in and lands on the start page
+                page.goto(hub.url + "/hub/login")
+                page.fill("#username_input", "alice")
+                page.fill("#password_input", PASSWORD)
+                page.click("#login_submit")
+                page.wait_for_url(re.compile(r"/user/alice/lab/tree/START_HERE\.md"),
+                                  timeout=120_000)
+                page.locator(".jp-RenderedMarkdown").get_by_text(
+                    re.compile("start here", re.I)).first.wait_for()
+                times["alice on the start page"] = time.perf_counter() - start
+                home = hub.homes / "alice"
+                assert (home / "student" / "01_local_gradients.ipynb").exists()
+                assert not (home / "notebooks").exists()  # no solutions for students
 
-            # opens the workbook and runs it up to the first check
-            page.goto(hub.url + "/user/alice/lab/tree/student/01_local_gradients.ipynb")
-            page.locator(".jp-StatusBar-TextItem",
-                         has_text=re.compile(r"\| Idle")).wait_for(timeout=120_000)
-            page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
-            page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
-            page.locator(".jp-OutputArea-output").get_by_text(
-                "not implemented yet").first.wait_for(timeout=120_000)
-            times["alice ran a check"] = time.perf_counter() - start
+                # opens the workbook and runs it up to the first check
+                page.goto(hub.url
+                          + "/user/alice/lab/tree/student/01_local_gradients.ipynb")
+                page.locator(".jp-StatusBar-TextItem",
+                             has_text=re.compile(r"\| Idle")).wait_for(timeout=120_000)
+                page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+                page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
+                page.locator(".jp-OutputArea-output").get_by_text(
+                    "not implemented yet").first.wait_for(timeout=120_000)
+                times["alice ran a check"] = time.perf_counter() - start
 
-            # submits with nbgrader in a JupyterLab terminal
-            page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
-            page.locator('.lm-Menu-item[data-command="launcher:create"]').click()
-            page.locator(".jp-LauncherCard", has_text="Terminal").first.click()
-            terminal = page.locator(".jp-Terminal").last
-            terminal.wait_for()
-            terminal.click()
-            page.wait_for_timeout(1000)  # the shell's prompt (xterm draws no DOM text)
-            page.keyboard.type("cd ~ && nbgrader submit student > submit.log 2>&1;"
-                               " echo $? > submit.status\n")
-            inbound = hub.exchange / "coursenet" / "inbound"
-            _wait("alice's submission in the exchange",
-                  lambda: (home / "submit.status").exists(), 120)
-            assert (home / "submit.status").read_text().strip() == "0", \
-                (home / "submit.log").read_text()
-            assert [p.name.split("+")[0] for p in inbound.iterdir()] == ["alice"]
-            times["alice submitted"] = time.perf_counter() - start
+                # submits with nbgrader in a JupyterLab terminal
+                page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
+                page.locator('.lm-Menu-item[data-command="launcher:create"]').click()
+                page.locator(".jp-LauncherCard", has_text="Terminal").first.click()
+                terminal = page.locator(".jp-Terminal").last
+                terminal.wait_for()
+                terminal.click()
+                # xterm draws on a canvas, so there is no prompt text to wait
+                # for; a moment for the shell to start
+                page.wait_for_timeout(1000)
+                page.keyboard.type("cd ~ && nbgrader submit student > submit.log 2>&1;"
+                                   " echo $? > submit.status\n")
+                inbound = hub.exchange / "coursenet" / "inbound"
+                _wait("alice's submission in the exchange",
+                      lambda: (home / "submit.status").exists(), 120)
+                assert (home / "submit.status").read_text().strip() == "0", \
+                    (home / "submit.log").read_text()
+                assert [p.name.split("+")[0] for p in inbound.iterdir()] == ["alice"]
+                times["alice submitted"] = time.perf_counter() - start
+            except BaseException:
+                shot = tmp_path / "hub-failure.png"
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot of the failing page: {shot}")
+                raise
             browser.close()
         assert not proxy.outside(), f"a request tried to leave: {proxy.outside()}"
         assert any(host == "127.0.0.1" for _, host, _, _ in proxy.seen())
