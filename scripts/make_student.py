@@ -28,6 +28,9 @@ What nbgrader does not do, this script does afterwards (and nothing else):
    execution count, or fewer stubs and answer prompts than a fresh copy) is
    never overwritten without ``--force``.
 
+It also rewrites the points table of README.md's instructors section (between
+its markers) from the notebooks' nbgrader metadata.
+
 The output depends only on the input (nbgrader keeps the solutions' cell ids
 and its checksums are content hashes), so ``--check`` compares byte for byte.
 """
