@@ -37,7 +37,8 @@ notebooks: setup
 	$(BIN)/python scripts/execute_notebooks.py
 	$(BIN)/python scripts/make_student.py
 
-# student/ (the workbook) from notebooks/ (the worked solutions); never edit by hand
+# student/ (the workbook): nbgrader's release of notebooks/ (the worked
+# solutions) plus a banner, and the README's points table; never edit by hand
 student: setup
 	$(BIN)/python scripts/make_student.py
 

@@ -4,47 +4,61 @@
     python scripts/make_student.py --check    # exit 1 if student/ is out of date
     python scripts/make_student.py --force    # also overwrite edited student files
 
-The solution notebooks mark the exercises with nbgrader's conventions, so an
-instructor who uses nbgrader can take them as they are:
+The workbook is nbgrader's release of the solution notebooks. This script runs
+``nbgrader generate_assignment`` (with the course's settings,
+``deploy/nbgrader_config.py``) on a copy of notebooks/ in a temporary course
+directory, so nbgrader does all of the standard work: solution regions become
+``# YOUR CODE HERE`` / ``raise NotImplementedError()`` stubs, written answers
+become the course's answer prompt (``ClearSolutions.text_stub``), hidden tests
+are removed, graded and locked cells are locked with their checksums, outputs
+are cleared; a notebook whose nbgrader metadata is invalid is refused with
+nbgrader's own message.
 
-- code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
-  ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` at the same indentation
-  (the ``def`` line and the docstring around the region stay);
-- a markdown cell whose metadata says ``nbgrader.solution`` (a written answer,
-  such as a derivation) becomes an empty answer prompt;
-- a code cell tagged ``answer`` (a model answer computed from the outputs above
-  it) becomes a markdown answer prompt, since the student writes that answer.
+What nbgrader does not do, this script does afterwards (and nothing else):
 
-A student notebook that shows a student's work (a cell's output or execution
-count, or fewer stubs and answer prompts than a fresh copy) is never
-overwritten without ``--force``.
+1. a **banner** cell after each notebook's title says how to work through it
+   and where its worked solution is (nbgrader's ``IncludeHeaderFooter`` can only
+   put the same cells first in every notebook, before the title);
+2. the **nbval** cell tags (``nbval-*``) are dropped: they tell ``make test``
+   which printed numbers of the solutions to compare, and mean nothing in a
+   notebook the student fills in (nbgrader's checksums do not cover tags);
+3. cell ``execution`` metadata (run timestamps) and the stored widget state are
+   dropped, so that the output depends on the notebooks' content only;
+4. a student notebook that shows a student's work (a cell's output or
+   execution count, or fewer stubs and answer prompts than a fresh copy) is
+   never overwritten without ``--force``.
 
-Everything else is kept; outputs and execution counts are cleared and a short
-banner says how to work through the notebook. The output depends only on the
-input (no dates, no random ids), so ``--check`` can compare files byte for byte.
+It also rewrites the points table of README.md's instructors section (between
+its markers) from the notebooks' nbgrader metadata.
 
-Why not nbgrader's own ``ClearSolutions`` preprocessor: nbgrader brings its
-JupyterLab extensions into the environment the students open, and it cannot
-turn a computed answer cell into a written-answer prompt. The rules above are
-the subset of nbgrader's that the course uses.
+The output depends only on the input (nbgrader keeps the solutions' cell ids
+and its checksums are content hashes), so ``--check`` compares byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
+NBGRADER_CONFIG = ROOT / "deploy" / "nbgrader_config.py"
+ASSIGNMENT = "student"  # deploy/nbgrader_config.py says why
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 ANSWER_PROMPT = ("**Your answer.** *Double-click this cell, replace this line with"
                  " your answer, then press Shift+Enter.*")
 BANNER_ID = "student-edition-banner"
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed (its error lines are in the message)."""
 
 
 def banner(name: str, has_code: bool) -> str:
@@ -60,101 +74,161 @@ def banner(name: str, has_code: bool) -> str:
                " **Your answer**.")
     return (
         f"> **Student edition** of `notebooks/{name}`, generated from the worked"
-        f" solution by `scripts/make_student.py`.\n> {how} Stuck? The worked"
+        f" solution by `make student` (nbgrader).\n> {how} Stuck? The worked"
         f" solution is `notebooks/{name}`."
     )
 
 
-class SolutionMarkerError(ValueError):
-    """A solution region is opened but not closed, or closed but not opened."""
-
-
-def strip_solution(source: str, where: str = "cell") -> tuple[str, int]:
-    """Replace every solution region of ``source``; return the text and the count."""
-    out, inside, regions = [], False, 0
-    for number, line in enumerate(source.splitlines(), 1):
-        marker = line.strip()
-        if marker == BEGIN:
-            if inside:
-                raise SolutionMarkerError(
-                    f"{where}, line {number}: {BEGIN!r} inside an open region")
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend(indent + stub for stub in CODE_STUB)
-            inside, regions = True, regions + 1
-        elif marker == END:
-            if not inside:
-                raise SolutionMarkerError(
-                    f"{where}, line {number}: {END!r} without {BEGIN!r}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise SolutionMarkerError(f"{where}: {BEGIN!r} is never closed by {END!r}")
-    return "\n".join(out), regions
-
-
-def is_solution(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("solution", False))
-
-
-def is_answer(cell) -> bool:
-    return cell.cell_type == "code" and "answer" in cell.metadata.get("tags", [])
-
-
-def answer_prompt(cell):
-    """A markdown written-answer cell in place of ``cell`` (same id and grade id)."""
-    prompt = nbformat.v4.new_markdown_cell(ANSWER_PROMPT)
-    prompt.id = cell.id
-    nbgrader = dict(cell.metadata.get("nbgrader", {}), solution=True, grade=False)
-    prompt.metadata = {"nbgrader": nbgrader}
-    return prompt
-
-
-def student_cell(cell, where: str):
-    cell = copy.deepcopy(cell)
-    tags = [t for t in cell.metadata.get("tags", []) if not t.startswith("nbval-")]
-    if tags:
-        cell.metadata["tags"] = tags
-    else:
-        cell.metadata.pop("tags", None)
-    cell.metadata.pop("execution", None)
-    if is_answer(cell):
-        return answer_prompt(cell)
-    if cell.cell_type == "markdown" and is_solution(cell):
-        cell.source = ANSWER_PROMPT
-    elif cell.cell_type == "code":
-        cell.source, regions = strip_solution(cell.source, where)
-        if regions:  # nbgrader's marking of a cell it changed
-            cell.metadata.setdefault("nbgrader", {})["solution"] = True
-        cell.outputs = []
-        cell.execution_count = None
-    return cell
-
-
-def make_student(nb, name: str):
-    """The student edition of the solution notebook ``nb`` (a new notebook)."""
-    student = copy.deepcopy(nb)
-    student.metadata.pop("widgets", None)
-    student.cells = [
-        student_cell(cell, f"{name}, cell {index}")
-        for index, cell in enumerate(nb.cells)
-    ]
-    has_code = any(cell.cell_type == "code" and not is_answer(cell)
-                   and BEGIN in cell.source for cell in nb.cells)
-    top = nbformat.v4.new_markdown_cell(banner(name, has_code))
-    top.id = BANNER_ID
-    student.cells.insert(1 if student.cells else 0, top)
-    return student
-
-
-def render(path: Path) -> str:
-    """The student edition of the notebook at ``path``, as the text to store."""
-    nb = nbformat.read(path, as_version=4)
-    return nbformat.writes(make_student(nb, path.name)) + "\n"
-
-
 def solution_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _nbgrader_env(scratch: Path) -> dict[str, str]:
+    """The environment for nbgrader: this interpreter's tools first on PATH
+    (nbgrader runs ``alembic`` by name), and no user Jupyter config, so that
+    only the course's nbgrader_config.py counts."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    env["JUPYTER_CONFIG_DIR"] = str(scratch / "jupyter-config")
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    return env
+
+
+def nbgrader(args: list[str], course: Path, scratch: Path, timeout: float = 600):
+    """Run ``nbgrader ARGS`` in the course directory ``course``; return the run.
+
+    Raises NbgraderError with nbgrader's error lines when it fails.
+    """
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+                         env=_nbgrader_env(scratch), capture_output=True, text=True,
+                         timeout=timeout)
+    if run.returncode != 0:
+        lines = run.stderr.splitlines()
+        # nbgrader logs each notebook before converting it: name the last one
+        converting = [line.strip() for line in lines if "Converting notebook" in line]
+        errors = converting[-1:] + [
+            line.strip() for line in lines
+            if "ERROR" in line or "ValidationError" in line or "Error:" in line]
+        raise NbgraderError(f"nbgrader {args[0]} failed (exit {run.returncode}):\n"
+                              + "\n".join(errors or lines[-20:]))
+    return run
+
+
+def metadata_problem(path: Path) -> str | None:
+    """nbgrader's metadata validator on the notebook at ``path``: its message, or
+    None when valid. nbgrader's own failure names neither the notebook nor the
+    grade id (its check runs after the answer text is replaced), so the error
+    of ``release`` adds this."""
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+
+    nb = nbformat.read(path, as_version=4)
+    try:
+        MetadataValidator().validate_nb(nb)
+    except ValidationError as error:
+        message = str(error.message if hasattr(error, "message") else error)
+        for cell in nb.cells:  # name the grade id when the message quotes a cell
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.source and cell.source in message and "grade_id" in meta:
+                message = message.replace(cell.source,
+                                          f"grade_id {meta['grade_id']!r}")
+        return message
+    return None
+
+
+def make_course(course: Path, notebooks: list[Path]) -> Path:
+    """An nbgrader course directory with ``notebooks`` as the assignment's source."""
+    source = course / "source" / ASSIGNMENT
+    source.mkdir(parents=True)
+    for path in notebooks:
+        shutil.copyfile(path, source / path.name)
+    shutil.copyfile(NBGRADER_CONFIG, course / "nbgrader_config.py")
+    return course
+
+
+def release(notebooks: list[Path]) -> dict[str, nbformat.NotebookNode]:
+    """nbgrader's release of ``notebooks`` (one assignment), by notebook name."""
+    with tempfile.TemporaryDirectory(prefix="coursenet-nbgrader-") as tmp:
+        scratch = Path(tmp)
+        course = make_course(scratch / "course", notebooks)
+        try:
+            nbgrader(["generate_assignment", ASSIGNMENT, "--no-db", "--force"],
+                     course, scratch)
+        except NbgraderError as error:
+            problems = [f"notebooks/{path.name}: {problem}" for path in notebooks
+                        if (problem := metadata_problem(path))]
+            if problems:
+                raise NbgraderError("\n".join(["invalid nbgrader metadata:",
+                                                  *problems])) from error
+            raise
+        out = course / "release" / ASSIGNMENT
+        return {path.name: nbformat.read(out / path.name, as_version=4)
+                for path in notebooks}
+
+
+NBVAL_TAG = re.compile(r"^nbval-")
+
+
+def student_edition(nb, name: str):
+    """Post-process nbgrader's release ``nb`` of notebook ``name`` (in place)."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        tags = [t for t in cell.metadata.get("tags", []) if not NBVAL_TAG.match(t)]
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+        cell.metadata.pop("execution", None)
+    has_code = any(cell.cell_type == "code" and CODE_STUB[1] in cell.source
+                   for cell in nb.cells)
+    top = nbformat.v4.new_markdown_cell(banner(name, has_code))
+    top.id = BANNER_ID
+    nb.cells.insert(1 if nb.cells else 0, top)
+    return nb
+
+
+def render_all(notebooks: list[Path]) -> dict[str, str]:
+    """The student edition of every notebook in ``notebooks``, as text to store."""
+    released = release(notebooks)
+    return {name: nbformat.writes(student_edition(nb, name)) + "\n"
+            for name, nb in released.items()}
+
+
+TABLE_BEGIN = "<!-- points table: generated by `make student`, do not edit -->"
+TABLE_END = "<!-- end of points table -->"
+
+
+def points_table(notebooks: list[Path]) -> str:
+    """The README's points table: every graded cell of ``notebooks``, by kind."""
+    rows = ["| notebook | autograded checks (grade id: points) |"
+            " written answers, graded by hand | points |",
+            "|---|---|---|---:|"]
+    totals = [0.0, 0.0]
+    for path in notebooks:
+        checks, written = [], []
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            points = float(meta.get("points", 0))
+            kind = 0 if cell.cell_type == "code" else 1
+            (checks, written)[kind].append(f"`{meta['grade_id']}` {points:g}")
+            totals[kind] += points
+        total = sum(float(item.rsplit(" ", 1)[1]) for item in checks + written)
+        rows.append(f"| `{path.stem}` | {', '.join(checks) or '—'} |"
+                    f" {', '.join(written) or '—'} | {total:g} |")
+    rows.append(f"| **total** | **{totals[0]:g}** | **{totals[1]:g}** |"
+                f" **{sum(totals):g}** |")
+    return "\n".join(rows)
+
+
+def readme_with_table(readme: str, table: str) -> str:
+    """``readme`` with the text between the table markers replaced by ``table``."""
+    head, begin, rest = readme.partition(TABLE_BEGIN)
+    _, end, tail = rest.partition(TABLE_END)
+    if not begin or not end:
+        raise ValueError(f"README.md lacks the markers {TABLE_BEGIN!r} ..."
+                         f" {TABLE_END!r} around the points table")
+    return f"{head}{TABLE_BEGIN}\n{table}\n{TABLE_END}{tail}"
 
 
 def _stubs_and_prompts(nb) -> int:
@@ -179,29 +253,43 @@ def shows_work(current: str, fresh: str) -> bool:
     return ran or _stubs_and_prompts(nb) < _stubs_and_prompts(fresh_nb)
 
 
-def main(argv=None) -> int:
+def main(argv=None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="report files that differ instead of writing them")
     parser.add_argument("--force", action="store_true",
                         help="overwrite student notebooks that show a student's work")
     args = parser.parse_args(argv)
-    out_dir = ROOT / "student"
+    out_dir = root / "student"
+    try:
+        rendered = render_all(solution_notebooks(root))
+    except NbgraderError as error:
+        print(f"make_student: {error}", file=sys.stderr)
+        return 2
     stale, kept = [], []
-    for path in solution_notebooks():
-        target = out_dir / path.name
-        text = render(path)
+    readme_path = root / "README.md"
+    if readme_path.exists():  # the instructors' points table (README.md)
+        readme = readme_path.read_text(encoding="utf-8")
+        updated = readme_with_table(readme, points_table(solution_notebooks(root)))
+        if updated != readme:
+            if args.check:
+                stale.append("README.md's points table")
+            else:
+                readme_path.write_text(updated, encoding="utf-8")
+                print("wrote the points table in README.md")
+    for name, text in rendered.items():
+        target = out_dir / name
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if text == current:
             continue
         if args.check:
-            stale.append(target.name)
+            stale.append(name)
         elif current is not None and not args.force and shows_work(current, text):
-            kept.append(target.name)
+            kept.append(name)
         else:
             out_dir.mkdir(exist_ok=True)
             target.write_text(text, encoding="utf-8")
-            print(f"wrote student/{target.name}")
+            print(f"wrote student/{name}")
     if stale:
         print(f"student/ is out of date with notebooks/: {', '.join(stale)}."
               " Run `make student`.", file=sys.stderr)
