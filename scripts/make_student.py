@@ -24,7 +24,13 @@ What nbgrader does not do, this script does afterwards (and nothing else):
    notebook the student fills in (nbgrader's checksums do not cover tags);
 3. cell ``execution`` metadata (run timestamps) and the stored widget state are
    dropped, so that the output depends on the notebooks' content only;
-4. a student notebook that shows a student's work (a cell's output or
+4. a **model answer** computed in the solutions (a code cell tagged
+   ``answer``) is dropped, unless it is also tagged ``workbook-keep`` (it then
+   computes only from the student's own outputs and says when they disagree):
+   nbgrader keeps every ungraded code cell as it is, and a model answer would
+   state the results before the student writes them in the graded answer cell
+   that follows it;
+5. a student notebook that shows a student's work (a cell's output or
    execution count, or fewer stubs and answer prompts than a fresh copy) is
    never overwritten without ``--force``.
 
@@ -168,9 +174,16 @@ def release(notebooks: list[Path]) -> dict[str, nbformat.NotebookNode]:
 NBVAL_TAG = re.compile(r"^nbval-")
 
 
+def is_model_answer(cell) -> bool:
+    """A solution-only computed answer: tagged ``answer``, not ``workbook-keep``."""
+    tags = cell.metadata.get("tags", [])
+    return cell.cell_type == "code" and "answer" in tags and "workbook-keep" not in tags
+
+
 def student_edition(nb, name: str):
     """Post-process nbgrader's release ``nb`` of notebook ``name`` (in place)."""
     nb.metadata.pop("widgets", None)
+    nb.cells = [cell for cell in nb.cells if not is_model_answer(cell)]
     for cell in nb.cells:
         tags = [t for t in cell.metadata.get("tags", []) if not NBVAL_TAG.match(t)]
         if tags:

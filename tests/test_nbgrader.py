@@ -30,7 +30,7 @@ import pytest
 
 pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
 from nbgrader.api import Gradebook  # noqa: E402
-from nbgrader.nbgraderformat import MetadataValidator, ValidationError  # noqa: E402
+from nbgrader.nbgraderformat import MetadataValidator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location(
@@ -43,12 +43,6 @@ ASSIGNMENT = make_student.ASSIGNMENT
 BEGIN = "### BEGIN SOLUTION"
 # The notebooks before NOTEBOOK_CONVENTIONS.md (merged from the workbook
 # helpers' branch) fail nbgrader's validator here; make these strict then.
-OLD_NOTEBOOKS = {
-    "01_local_gradients.ipynb":
-        "q1_derivation and q2_derivation are markdown solution cells without"
-        " grade: true and points (nbgrader: 'Markdown solution cell is not"
-        " marked as a grade cell')",
-}
 
 
 def nbgrader_meta(cell):
@@ -68,11 +62,7 @@ def graded_code_points(paths) -> float:
 
 # --- the metadata, with nbgrader's own validator ---------------------------------
 
-@pytest.mark.parametrize("path", [
-    pytest.param(path, marks=pytest.mark.xfail(
-        reason=OLD_NOTEBOOKS[path.name], strict=False, raises=ValidationError))
-    if path.name in OLD_NOTEBOOKS else path
-    for path in SOLUTIONS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_nbgrader_metadata_is_valid(path):
     MetadataValidator().validate_nb(nbformat.read(path, as_version=4))
 

@@ -105,6 +105,10 @@ def small_course(root: Path):
                  **meta("q1_why", solution=True, grade=True, points=2)),
         markdown("Some lesson text.", tags=["nbval-ignore-output"]))
     write_notebook(root / "notebooks" / "02_words.ipynb", markdown("# 02 · Words"),
+                   code("print('Answer: the model answer, computed')",
+                        tags=["answer"]),
+                   code("print('Your numbers agree: ...')",
+                        tags=["answer", "workbook-keep"]),
                    markdown("the model answer",
                             **meta("q2_why", solution=True, grade=True, points=1)))
     return root
@@ -162,7 +166,22 @@ def test_banner_after_the_title_and_written_answers_become_prompts(generated):
     assert "tags" not in small.cells[5].metadata
     words = read(root / "student" / "02_words.ipynb")
     assert "written answers" in words.cells[1].source  # no code exercise there
-    assert words.cells[2].source == make_student.ANSWER_PROMPT
+    assert words.cells[-1].source == make_student.ANSWER_PROMPT
+
+
+def test_model_answers_are_dropped_unless_kept_for_the_workbook(generated):
+    root, _ = generated
+    sources = [cell.source for cell in read(root / "student" / "02_words.ipynb").cells]
+    assert not any("the model answer, computed" in s for s in sources)
+    assert any("Your numbers agree" in s for s in sources)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_no_model_answer_cell_in_the_real_workbook(path):
+    student = nbformat.read(ROOT / "student" / path.name, as_version=4)
+    for cell in student.cells:
+        tags = cell.metadata.get("tags", [])
+        assert not ("answer" in tags and "workbook-keep" not in tags), cell.source[:80]
 
 
 def test_the_prompt_is_nbgraders_text_stub_from_the_course_config():
