@@ -5,6 +5,7 @@ Run: ``.venv/bin/python benchmarks/hand_mutants.py``. Every mutant is restored
 afterwards (also on error). Prints KILLED or SURVIVED per mutant.
 """
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -19,8 +20,13 @@ M = [
  ("digit_grid without images", "src/coursenet/plots.py", '        ax.imshow(images[i], cmap="gray_r")\n', "", "digit_grid"),
  ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,\n                color="white" if v > cm.max() / 2 else "black")\n', "        pass\n", "confusion_plot"),
 ]
+# a SIGTERM (e.g. from `timeout`) must still restore the file: raise instead
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+only = sys.argv[1:]  # optional: run the mutants whose name contains one of these
 survivors = 0
 for name, path, old, new, k in M:
+    if only and not any(word in name for word in only):
+        continue
     p = root / path
     src = p.read_text()
     assert src.count(old) == 1, (name, src.count(old))

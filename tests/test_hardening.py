@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 
 from coursenet import (  # noqa: E402
     gradcheck,
+    history,
     layers,
     losses,
     mlp,
@@ -356,7 +357,25 @@ SWEEP = [
      ValueError, ["window", "0"]),
     ("LivePlot called with a dict", lambda: plots.LivePlot()({"step_loss": []}),
      TypeError, ["History", "dict"]),
+    ("scalar.backward cache None",
+     lambda: scalar.backward(scalar.course_params(), None),
+     TypeError, ["cache", "forward returned", "NoneType"]),
+    ("scalar.sgd_step NaN gradient", lambda: scalar.sgd_step(
+        scalar.course_params(), {**_grads(), "c": [math.nan, 0.0]}, 0.1),
+     history.DivergedError, ["grads", "NaN", "smaller learning rate"]),
+    ("scalar.sgd_step read-only float array", lambda: scalar.sgd_step(
+        {**scalar.course_params(), "b": _readonly([0.0, 0.0, 0.0])}, _grads(), 0.1),
+     TypeError, ["params['b']", "read-only numpy array", "float64"]),
+    ("scalar.sgd_step integer array", lambda: scalar.sgd_step(
+        {**scalar.course_params(), "c": np.array([0, 0])}, _grads(), 0.1),
+     TypeError, ["params['c']", "numpy array of dtype int64", "truncate"]),
 ]
+
+
+def _readonly(values):
+    a = np.array(values)
+    a.flags.writeable = False
+    return a
 
 
 @pytest.mark.parametrize("name, call, error, words", SWEEP, ids=[c[0] for c in SWEEP])
