@@ -208,3 +208,42 @@ def test_the_worked_solutions_pass_every_check(name):
             assert meta.get("grade") and meta.get("points"), cell.source[:80]
         if is_check(cell) and cell.cell_type == "code":
             assert meta.get("grade") and meta.get("locked"), cell.source
+
+
+# --------------------------------------------------------------------------
+# The order of questions and answers (the notebook side of the review of 01-03)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_computed_answer_follows_its_question(name):
+    """An `answer` cell (a prompt in the workbook) comes right after the
+    markdown cell that states its question, and before its graded cell."""
+    cells = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
+    answers = [i for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])]
+    assert answers
+    for i in answers:
+        before, after = cells[i - 1], cells[i + 1]
+        assert before.cell_type == "markdown" and "**Question.**" in before.source, \
+            (name, i, before.source[:120])
+        assert after.metadata.get("nbgrader", {}).get("grade"), (name, i + 1)
+
+
+def test_notebook_02_does_not_explain_the_bug_before_the_question():
+    cells = nbformat.read(ROOT / "notebooks" / NAMES[1], as_version=4).cells
+
+    def index(predicate):
+        hits = [i for i, c in enumerate(cells) if predicate(c)]
+        assert len(hits) == 1, hits
+        return hits[0]
+
+    written = index(lambda c: c.metadata.get("nbgrader", {}).get("grade_id")
+                    == "q3_spot_the_bug")
+    demo = index(lambda c: c.cell_type == "code" and "expected_to_fail" in c.source)
+    report = index(lambda c: c.cell_type == "code"
+                   and "def backward_report" in c.source)
+    assert report < written < demo, (report, written, demo)
+    before = "\n".join(c.source for c in cells[report - 1:written])
+    for giveaway in ("EVERY class", "drop class", "kept the other class",
+                     "for **every** class"):
+        assert giveaway not in before, giveaway

@@ -223,7 +223,7 @@ def _yi_squared(d):
     return J
 
 
-# J = diag(y) - y y^T is symmetric, so a transposed answer is a right answer.
+# J = diag(y) - y^T y (y a row) is symmetric, so a transposed answer is a right answer.
 _JACOBIAN_MISTAKES = [
     Mistake("diagonal_only",
             "only the diagonal is filled in: the scalar derivative of y_i with"
@@ -252,7 +252,7 @@ _JACOBIAN_MISTAKES = [
     Mistake("flipped_sign", "every entry has the wrong sign",
             "raising o_i raises y_i: the diagonal of J is positive, the other"
             " entries negative", lambda d: -_jacobian(d["y"])),
-    Mistake("outer_only", "J = -y yᵀ: the diagonal misses a term",
+    Mistake("outer_only", "J = -yᵀ y: the diagonal misses a term",
             "for i = j the numerator of y_i depends on o_i too (quotient rule):"
             " the diagonal must be positive", lambda d: -np.outer(d["y"], d["y"])),
     Mistake("diag_y", "J = diag(y): the entries off the diagonal are 0 and the"
