@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import threading
 
 import nbformat
 import pytest
@@ -22,7 +23,23 @@ def course(tmp_path):
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run ``coro`` to completion on a loop of its own, in a thread: another test
+    in the same session (the nbgrader and hub tests import tornado/jupyter_server)
+    may leave an event loop running in this thread, where asyncio.run refuses."""
+    result = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the test's thread below
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def notebook_model(manager, path):
