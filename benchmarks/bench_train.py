@@ -70,12 +70,12 @@ def run_coursenet(batch_size, repeats, fused=None, lr=0.1):
     """The loop :func:`coursenet.train.sgd` runs, without its evaluations."""
     import numpy as np
 
-    from coursenet import mlp, train
+    from coursenet import _fast_step, mlp
 
     X, y = make_data()
     times = []
     rng = np.random.default_rng(0)
-    trainer = train.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size, fused=fused)
+    trainer = _fast_step.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size, fused=fused)
     for _ in range(repeats):
         start = time.perf_counter()
         order = rng.permutation(N)
@@ -90,7 +90,7 @@ def run_coursenet(batch_size, repeats, fused=None, lr=0.1):
         import tracemalloc
 
         tracemalloc.start()
-        trainer = train.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size)
+        trainer = _fast_step.Trainer(mlp.init_mlp(D, H, C, seed=0), batch_size)
         order = rng.permutation(N)
         for s in range(0, N, batch_size):
             trainer._step(X, y, order[s:s + batch_size], lr)
@@ -144,12 +144,12 @@ def run_coursenet_sgd(batch_size, repeats, lr=0.1):
     """train.sgd with validation data; evaluations timed inside the same run."""
     import numpy as np
 
-    from coursenet import mlp, train
+    from coursenet import _fast_eval, mlp, train
 
     X, y = make_data()
     Xv, yv = make_data(N_VAL, seed=1)
     spent = []
-    evaluate = mlp._evaluate
+    evaluate = _fast_eval.loss_and_accuracy
 
     def timed(*args):  # wraps the one evaluator sgd calls
         start = time.perf_counter()
@@ -157,7 +157,7 @@ def run_coursenet_sgd(batch_size, repeats, lr=0.1):
         spent.append(time.perf_counter() - start)
         return result
 
-    mlp._evaluate = timed
+    _fast_eval.loss_and_accuracy = timed
     totals, evals = [], []
     for r in range(repeats):
         spent.clear()
@@ -166,7 +166,7 @@ def run_coursenet_sgd(batch_size, repeats, lr=0.1):
                             val_data=(Xv, yv), progress=False)
         totals.append(history.seconds)
         evals.append(sum(spent))
-    mlp._evaluate = evaluate
+    _fast_eval.loss_and_accuracy = evaluate
     # one evaluation pass over both sets, and the bare forward GEMMs it needs
     params = history.params
     W1, W2 = params["W1"], params["W2"]

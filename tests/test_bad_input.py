@@ -11,7 +11,18 @@ import os
 import numpy as np
 import pytest
 
-from coursenet import _blas, data, gradcheck, losses, mlp, mnist, plots, scalar, train
+from coursenet import (
+    _blas,
+    _fast_step,
+    data,
+    gradcheck,
+    losses,
+    mlp,
+    mnist,
+    plots,
+    scalar,
+    train,
+)
 
 RNG = np.random.default_rng(0)
 X32 = RNG.random((10, 6)).astype(np.float32)
@@ -51,7 +62,7 @@ def _absurd_idx():
 
 
 def _trainer_step(idx=None, y=None):
-    t = train.Trainer(params(), 4)
+    t = _fast_step.Trainer(params(), 4)
     t.step(X32, Y if y is None else y, np.array([0, 1] if idx is None else idx), 0.1)
 
 
@@ -92,7 +103,7 @@ CASES = [
      lambda: train.sgd({k: v.tolist() for k, v in P64.items()}, (X32, Y), lr=0.1,
                        copy=False, progress=False),
      TypeError, ["copy=False", "writeable numpy array", "list"]),
-    ("Trainer batch_size=0", lambda: train.Trainer(P32, 0),
+    ("Trainer batch_size=0", lambda: _fast_step.Trainer(P32, 0),
      ValueError, ["batch_size", "> 0"]),
     ("step idx out of range", lambda: _trainer_step(idx=[0, 10]),
      IndexError, ["idx", "[0, 10)", "10"]),
@@ -165,11 +176,6 @@ CASES = [
     ("scalar.train flat X", lambda: scalar.train(scalar.course_params(),
                                                  ([1.0, 2.0], [0, 1]), lr=0.1),
      TypeError, ["X", "rows of numbers"]),
-    ("scalar.train both val forms",
-     lambda: scalar.train(scalar.course_params(), ([[1.0, 2.0]], [0]), lr=0.1,
-                          val_data=([[1.0, 2.0]], [0]), X_val=[[1.0, 2.0]],
-                          y_val=[0]),
-     TypeError, ["val_data", "X_val", "not both"]),
     ("scalar.train train_data not a pair",
      lambda: scalar.train(scalar.course_params(), [[1.0, 2.0]], lr=0.1),
      TypeError, ["train_data", "pair (X, y)"]),

@@ -2,7 +2,7 @@
 
 ``mlp.evaluate`` / ``mlp.predict`` (chunk buffers reused, sigmoid folded into
 the weights, log-sum-exp, no softmax) are pinned to ``mlp.loss_and_grads`` and
-``mlp.forward`` on the whole set at once; ``train.Trainer`` to
+``mlp.forward`` on the whole set at once; ``_fast_step.Trainer`` to
 ``mlp.loss_and_grads`` + ``p -= lr * g``. float64 agrees to 1e-10, float32
 (computed in float32) to about 1e-4 of a float64 reference.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from reference import reference_sgd_steps
 
-from coursenet import _blas, mlp, train
+from coursenet import _blas, _fast_eval, _fast_step, mlp, train
 
 
 def _problem(n, d=6, h=5, c=4, seed=0, dtype=np.float64, scale=1.0):
@@ -48,7 +48,7 @@ def test_evaluate_equals_the_reference_in_chunks(n, chunk, dtype, tol):
     assert isinstance(got_loss, float) and isinstance(got_acc, float)
     assert np.array_equal(mlp.predict(params, X, batch_size=chunk), logits.argmax(1))
     starts, pieces = [], []
-    for start, z in mlp.chunked_logits(params, X, batch_size=chunk):
+    for start, z in _fast_eval.chunks(params, X, batch_size=chunk):
         assert z.dtype == dtype  # float32 stays float32
         starts.append(start)
         pieces.append(z.copy())  # the buffer is reused by the next chunk
@@ -125,7 +125,8 @@ def test_trainer_steps_equal_the_reference(dtype, tol, fused):
     params, X, y = _problem(40, d=9, h=7, c=5, seed=4, dtype=dtype)
     order = np.random.default_rng(1).permutation(40)
     batches = [order[:16], order[16:32], order[32:], order[5:21]]
-    trainer = train.Trainer({k: v.copy() for k, v in params.items()}, 16, fused=fused)
+    trainer = _fast_step.Trainer({k: v.copy() for k, v in params.items()}, 16,
+                                 fused=fused)
     if fused is None:
         assert trainer.fused == _blas.available(dtype)
     losses = [trainer._step(X, y, idx, 0.7) for idx in batches]
@@ -135,13 +136,30 @@ def test_trainer_steps_equal_the_reference(dtype, tol, fused):
         assert np.allclose(trainer.params[k], ref[k], rtol=tol, atol=tol), k
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_trainer_steps_equal_the_readable_sgd_step(dtype, tol):
+    """_fast_step.Trainer is pinned to train.sgd_step, the course's step."""
+    params, X, y = _problem(30, d=7, h=6, c=4, seed=9, dtype=dtype)
+    readable = {k: v.copy() for k, v in params.items()}
+    trainer = _fast_step.Trainer({k: v.copy() for k, v in params.items()}, 8)
+    order = np.random.default_rng(3).permutation(30)
+    for s in range(0, 30, 8):
+        idx = order[s:s + 8]
+        fast_loss = trainer._step(X, y, idx, 0.4)
+        loss = train.sgd_step(readable, X[idx], y[idx], 0.4)
+        assert fast_loss == pytest.approx(loss, rel=tol, abs=tol)
+    for k in mlp.PARAM_NAMES:
+        assert readable[k].dtype == dtype
+        assert np.allclose(trainer.params[k], readable[k], rtol=tol, atol=tol), k
+
+
 def test_fused_true_needs_the_blas_path(monkeypatch):
     params, _, _ = _problem(4, dtype=np.float32)
     monkeypatch.setattr(_blas, "available", lambda dtype: False)
     with pytest.raises(ValueError, match="fused=True needs"):
-        train.Trainer(params, 4, fused=True)
+        _fast_step.Trainer(params, 4, fused=True)
     with pytest.raises(TypeError, match="fused must be None, True or False"):
-        train.Trainer(params, 4, fused="yes")
+        _fast_step.Trainer(params, 4, fused="yes")
 
 
 @pytest.mark.parametrize("replace", ["fortran", "strided", "same layout"])

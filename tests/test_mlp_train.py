@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from reference import batches_of, reference_sgd_steps
 
-from coursenet import _blas, mlp, train
+from coursenet import _blas, _fast_step, mlp, train
 from coursenet.gradcheck import compare, numerical_gradient, rel_error
 
 
@@ -65,7 +65,7 @@ def test_fast_sgd_equals_the_reference_including_the_partial_batch(dtype, tol, f
     ref_params, ref_losses = reference_sgd_steps(params, X, y, 0.5,
                                                  batches_of(order, 16))
     assert history.steps_per_epoch == 3  # 16 + 16 + 13 rows
-    assert train.Trainer(params, 16).fused == fused
+    assert _fast_step.Trainer(params, 16).fused == fused
     assert np.allclose(history.step_loss, ref_losses, rtol=tol, atol=tol)
     for k in mlp.PARAM_NAMES:
         assert history.params[k].dtype == dtype
@@ -319,7 +319,7 @@ def test_trainer_rechecks_the_layout_on_every_step():
     """The Trainer decides 'fused' at construction; W1 replaced afterwards by a
     Fortran-ordered array still gets the right update (add_AtB falls back)."""
     params, X, y = _problem(n=16, d=5, h=4, c=3, seed=8)
-    trainer = train.Trainer({k: v.copy() for k, v in params.items()}, 8)
+    trainer = _fast_step.Trainer({k: v.copy() for k, v in params.items()}, 8)
     trainer.params["W1"] = np.asfortranarray(trainer.params["W1"])
     order = np.arange(16)
     for s in (0, 8):

@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 
 from coursenet import mlp, plots, train, widgets  # noqa: E402
 from coursenet.data import load_mnist, load_synth, scale_pixels  # noqa: E402
+from coursenet.history import History  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -129,14 +130,14 @@ def test_explorer_shows_a_diverged_run_and_stays_usable(mnist_small):
         plots.learning_curve(history, ax=fig.subplots())
 
     ex = widgets.Explorer(controls, run, draw, lambda v: f"lr = {v['lr']:.3g}")
-    assert isinstance(ex.result, train.History)
+    assert isinstance(ex.result, History)
     ex.controls["lr"].value = 1e30  # float32 overflows: a real divergence
     assert isinstance(ex.result, train.DivergedError)
     assert "failed: DivergedError" in ex.status.value
     assert "<b>training…</b>" not in ex.status.value
     assert bytes(ex.image.value).startswith(PNG)
     ex.controls["lr"].value = 0.01  # and the explorer goes on
-    assert isinstance(ex.result, train.History)
+    assert isinstance(ex.result, History)
     assert "trained in" in ex.status.value
 
 
@@ -185,10 +186,10 @@ def test_learning_curve_draws_both_networks():
 def test_scalar_explorer():
     (X, y), _, _ = load_synth(num_train=200, num_val=0)
     ex = widgets.scalar_explorer(X, y, subset=200, lr=0.1, epochs=1)
-    assert len(ex.result.instance_loss) == 200
+    assert len(ex.result.step_loss) == 200
     assert np.allclose(ex.figure.axes[0].lines[0].get_ydata(), ex.result.step_loss)
     ex.controls["epochs"].value = 2
-    assert len(ex.result.instance_loss) == 400
+    assert len(ex.result.step_loss) == 400
     assert "epochs = 2" in ex.status.value
 
 

@@ -16,9 +16,9 @@ from coursenet.gradcheck import numerical_gradient, rel_error
 
 
 def test_scalar_module_imports_no_numpy():
-    from coursenet import history
+    from coursenet import _fast_scalar, history
 
-    for module in (scalar, history):
+    for module in (scalar, history, _fast_scalar):
         tree = ast.parse(inspect.getsource(module))
         imported = set()
         for node in ast.walk(tree):
@@ -28,7 +28,8 @@ def test_scalar_module_imports_no_numpy():
                 imported.add(node.module or "")
         assert "numpy" not in {m.split(".")[0] for m in imported}
         assert imported <= {"__future__", "math", "numbers", "random", "time",
-                            "tqdm.auto", "dataclasses", "coursenet.history"}
+                            "tqdm.auto", "dataclasses", "coursenet.history",
+                            "coursenet._fast_scalar"}
     # and for real: importing it (and training) loads no numpy
     code = ("import sys; from coursenet import scalar;"
             " scalar.train(scalar.course_params(), ([[1.0, 2.0]], [0]), lr=0.1,"
@@ -117,14 +118,14 @@ def test_train_lowers_the_loss_and_is_reproducible():
     runs = []
     for _ in range(2):
         params = scalar.init_params(seed=1)
-        runs.append(scalar.train(params, xtr, ytr, lr=0.05, epochs=3, seed=7,
-                                 X_val=xval, y_val=yval))
+        runs.append(scalar.train(params, (xtr, ytr), lr=0.05, epochs=3, seed=7,
+                                 val_data=(xval, yval)))
     h = runs[0]
-    assert len(h.instance_loss) == 3 * 2000
+    assert len(h.step_loss) == 3 * 2000
     assert len(h.epoch_train_loss) == len(h.epoch_val_loss) == 4
     assert h.epoch_train_loss[-1] < 0.8 * h.epoch_train_loss[0]
     assert h.epoch_val_loss[-1] < 0.8 * h.epoch_val_loss[0]
-    assert runs[0].instance_loss == runs[1].instance_loss
+    assert runs[0].step_loss == runs[1].step_loss
     assert runs[0].params == runs[1].params
 
 
@@ -149,12 +150,12 @@ def test_forward_rejects_bad_input(kwargs, message):
 def test_bad_learning_rates_are_rejected(lr):
     params = scalar.course_params()
     with pytest.raises(ValueError, match="lr must be"):
-        scalar.train(params, [[1.0, 2.0]], [0], lr=lr)
+        scalar.train(params, ([[1.0, 2.0]], [0]), lr=lr)
 
 
 def test_train_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="1 rows but y has 2"):
-        scalar.train(scalar.course_params(), [[1.0, 2.0]], [0, 1], lr=0.1)
+        scalar.train(scalar.course_params(), ([[1.0, 2.0]], [0, 1]), lr=0.1)
 
 
 def test_fused_sgd_instance_equals_forward_backward_step():
@@ -179,6 +180,6 @@ def test_mean_loss_is_the_mean_of_forward_losses():
 
 def test_train_rejects_out_of_range_labels_and_wrong_widths():
     with pytest.raises(ValueError, match="y must be an int class id"):
-        scalar.train(scalar.course_params(), [[1.0, 2.0]], [2], lr=0.1)
+        scalar.train(scalar.course_params(), ([[1.0, 2.0]], [2]), lr=0.1)
     with pytest.raises(ValueError, match="rows of 3 features"):
-        scalar.train(scalar.course_params(), [[1.0, 2.0, 3.0]], [0], lr=0.1)
+        scalar.train(scalar.course_params(), ([[1.0, 2.0, 3.0]], [0]), lr=0.1)

@@ -10,13 +10,22 @@ among the BLAS libraries threadpoolctl sees loaded (torch or scipy may have
 loaded others), the one inside numpy's own installation (its bundled OpenBLAS),
 else the only one matching numpy's build configuration; never loading a second
 BLAS. It checks the function on a small problem against numpy, and otherwise
-reports itself unavailable, in which case :mod:`coursenet.train` uses
+reports itself unavailable, in which case :mod:`coursenet._fast_step` uses
 ``np.dot`` and ``-=``. :func:`add_AtB` validates its arguments on every call and
 computes with numpy whenever the arrays do not suit BLAS (wrong layout,
 unsupported dtype, overlapping memory), so it never passes a bad pointer.
 :func:`gemm_AtB` is the same call without the checks, for a caller that made
-them once (:class:`coursenet.train.Trainer`, per training run). Set
-``COURSENET_NO_BLAS=1`` to force the numpy path.
+them once (:class:`coursenet._fast_step.Trainer`, per training run). Set
+``COURSENET_NO_BLAS=1`` (or true/yes/on) to force the numpy path; ``0`` (or
+false/no/off, or unset) leaves it on.
+
+The BLAS integer width (32-bit LP64 or 64-bit ILP64) is read from numpy's own
+build configuration (``numpy.show_config(mode="dicts")``: OpenBLAS's
+``USE64BITINT`` flag, or ``ilp64``/``lp64`` in the library's name), never
+guessed from a symbol's name: a wrong width would crash the interpreter, which
+no self-test can catch. When the configuration does not say, the BLAS path is
+off. Any exception while finding, loading or testing the library turns the
+BLAS path off as well.
 """
 
 from __future__ import annotations
@@ -30,10 +39,50 @@ from pathlib import Path
 import numpy as np
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-# (symbol prefix, suffix, 64-bit integers?) in the order they are tried
-_NAMES = (("scipy_cblas_", "64_", True), ("cblas_", "64_", True),
-          ("scipy_cblas_", "", False), ("cblas_", "", False))
+NO_BLAS_ENV = "COURSENET_NO_BLAS"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+# (symbol prefix, suffix) tried in order for each integer width; an ILP64
+# library may export the 64-bit gemm with or without the "64_" suffix
+_NAMES = {64: (("scipy_cblas_", "64_"), ("cblas_", "64_"), ("scipy_cblas_", ""),
+               ("cblas_", "")),
+          32: (("scipy_cblas_", ""), ("cblas_", ""))}
 _functions: dict | None = None
+
+
+def disabled() -> bool:
+    """True if ``$COURSENET_NO_BLAS`` asks for the numpy path (parsed like
+    ``$COURSENET_OFFLINE``: 1/true/yes/on or 0/false/no/off/empty)."""
+    value = os.environ.get(NO_BLAS_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"${NO_BLAS_ENV} must be one of {_TRUE + _FALSE[1:]}, got"
+                     f" {os.environ[NO_BLAS_ENV]!r}")
+
+
+def blas_int_bits(config=None):
+    """64 or 32: the integer width of numpy's BLAS, from numpy's build config.
+
+    ``config`` is ``numpy.show_config(mode="dicts")`` (read when None). Returns
+    None when the configuration does not say (then the BLAS path stays off).
+    """
+    try:
+        if config is None:
+            config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        flags = str(blas.get("openblas configuration", "")).upper()
+        name = str(blas.get("name", "")).lower()
+    except Exception:  # numpy < 1.26 or an unusual build: no such information
+        return None
+    if flags:
+        return 64 if "USE64BITINT" in flags.split() else 32
+    if "ilp64" in name:
+        return 64
+    if "lp64" in name:
+        return 32
+    return None
 
 
 def _numpy_dirs():
@@ -83,30 +132,38 @@ def _find_library():
 
 
 def _load():
-    if os.environ.get("COURSENET_NO_BLAS"):
+    if disabled():  # a malformed value is an error, not a silent choice
         return {}
     try:
-        path = _find_library()
-        if path is None:
-            return {}
-        lib = ctypes.CDLL(path)  # already loaded by numpy: the same copy
-    except (ImportError, OSError):
+        return _load_gemm()
+    except Exception:  # anything at all: the numpy path always works
         return {}
-    for prefix, suffix, ilp64 in _NAMES:
+
+
+def _load_gemm():
+    bits = blas_int_bits()
+    if bits is None:
+        return {}
+    path = _find_library()
+    if path is None:
+        return {}
+    lib = ctypes.CDLL(path)  # already loaded by numpy: the same copy
+    integer = ctypes.c_int64 if bits == 64 else ctypes.c_int32
+    for prefix, suffix in _NAMES[bits]:
         found = {}
         for dtype, letter, scalar in ((np.float32, "s", ctypes.c_float),
                                       (np.float64, "d", ctypes.c_double)):
             fn = getattr(lib, f"{prefix}{letter}gemm{suffix}", None)
             if fn is None:
                 break
-            integer = ctypes.c_int64 if ilp64 else ctypes.c_int
             fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer,
                            integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p,
                            integer, scalar, ctypes.c_void_p, integer]
             fn.restype = None
             found[np.dtype(dtype)] = fn
-        if len(found) == 2 and _self_test(found):
-            return found
+        if len(found) == 2:
+            # the first names found are the library's gemm: test them, no others
+            return found if _self_test(found) else {}
     return {}
 
 
@@ -154,7 +211,7 @@ def gemm_AtB(fn, C, A, B, alpha):
     """``C += alpha * A.T @ B`` through ``fn`` from :func:`gemm_function`, unchecked.
 
     For callers that checked once what :func:`add_AtB` checks on every call
-    (:class:`coursenet.train.Trainer` does, and re-checks that ``C`` is still
+    (:class:`coursenet._fast_step.Trainer` does, and re-checks that ``C`` is still
     the array it checked); anything else must use :func:`add_AtB`.
     """
     _call(fn, C, A, B, alpha)

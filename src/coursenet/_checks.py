@@ -83,5 +83,23 @@ def non_negative_int(value, name: str) -> int:
     return int(value)
 
 
+def check_seed(seed, name: str = "seed"):
+    """An int >= 0 or a ``numpy.random.Generator`` (what ``default_rng`` takes)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= 0 or a numpy.random.Generator,"
+                        f" got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {seed!r}")
+    return seed
+
+
+def check_bool(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _first(arr: np.ndarray):
     return arr.flat[0] if arr.size else None

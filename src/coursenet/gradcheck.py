@@ -46,6 +46,8 @@ def numerical_gradient(f, x, h=1e-5):
 
 def _scalar(value) -> float:
     arr = np.asarray(value)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"f must return a number, got {value!r}")
     if arr.size != 1:
         raise ValueError(f"f must return a scalar, got an array of shape {arr.shape};"
                          " for an array-valued f use numerical_vjp")
@@ -60,7 +62,9 @@ def numerical_vjp(f, x, dout, h=1e-5):
     ``dout`` must have exactly the shape of ``f(x)`` (no broadcasting).
     """
     _check_float64(x)
-    dout = np.asarray(dout, dtype=np.float64)
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__}")
+    dout = _numbers(dout, "dout")
     shape = np.shape(f(x))
     if dout.shape != shape:
         raise ValueError(f"dout must have the shape of f(x), {shape}, got"
@@ -73,8 +77,12 @@ def rel_error(a, b, floor=1e-8):
 
     The floor keeps two (nearly) zero gradients from dividing 0 by 0.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = _numbers(a, "a")
+    b = _numbers(b, "b")
+    if isinstance(floor, bool) or not isinstance(floor, (int, float, np.floating)) \
+            or not np.isfinite(floor) or floor <= 0:
+        raise ValueError(f"floor must be a finite number > 0 (it keeps 0 / 0 out),"
+                         f" got {floor!r}")
     if a.shape != b.shape:
         raise ValueError(f"cannot compare shapes {a.shape} and {b.shape}")
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b),
@@ -99,8 +107,16 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
     printed: two correct float computations in a different order differ in
     the last bits, and "exact: False" would read as a failure.
     """
-    a = np.asarray(analytic, dtype=np.float64)
-    r = np.asarray(reference, dtype=np.float64)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string (the line's label), got {name!r}")
+    for tol_name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) \
+                or not np.isfinite(tol) or tol < 0:
+            raise ValueError(f"{tol_name} must be a finite number >= 0, got {tol!r}")
+    if not isinstance(show, bool):
+        raise TypeError(f"show must be True or False, got {show!r}")
+    a = _numbers(analytic, "analytic")
+    r = _numbers(reference, "reference")
     if a.shape != r.shape:
         raise ValueError(f"{name}: shapes differ, {a.shape} vs {r.shape}")
     result = Comparison(
@@ -113,6 +129,26 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
     if show:
         print(format_comparison(result))
     return result
+
+
+def _numbers(value, name):
+    """``value`` as a float64 array, or an error that says what is wrong with it."""
+    if isinstance(value, dict):
+        raise TypeError(
+            f"{name} is a dict (keys {list(value)}); compare one array at a time,"
+            f" e.g. compare('dW', grads['W'], reference['W']) for each key")
+    try:
+        arr = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} is a ragged nested list (rows of different"
+                         " lengths); compare arrays of one shape") from None
+    if arr.dtype == object:
+        raise ValueError(f"{name} is a ragged nested list (rows of different"
+                         " lengths) or holds non-numbers; compare arrays of one"
+                         " shape")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
 
 
 def format_comparison(c: Comparison) -> str:

@@ -2,13 +2,15 @@
 
 Plain Python (no numpy), so the plain-Python network of :mod:`coursenet.scalar`
 can use it too. :func:`coursenet.scalar.train` (one instance per step) and
-:func:`coursenet.train.sgd` (one minibatch per step) fill the same fields, and
+:func:`coursenet.train.sgd` (one minibatch per step) fill the same fields
+through the same loop, :func:`run_epochs`, and
 :func:`coursenet.plots.learning_curve` draws either.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 
@@ -41,19 +43,6 @@ class History:
     epoch_val_acc: list = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def instance_loss(self) -> list:
-        """``step_loss`` under the scalar network's name (one instance per step)."""
-        return self.step_loss
-
-    def __getitem__(self, name):
-        """``history["epoch_train_loss"]``: dict-style access, as the old scalar
-        history allowed."""
-        if not isinstance(name, str) or name.startswith("_") \
-                or not hasattr(self, name):
-            raise KeyError(name)
-        return getattr(self, name)
-
     def summary(self) -> str:
         """One line: the settings and the last epoch's numbers."""
         parts = [f"lr={self.lr:g}", f"batch={self.batch_size}",
@@ -79,11 +68,73 @@ class History:
 
 
 def all_finite(values) -> bool:
-    """True if every number in a nested list of floats is finite (no numpy)."""
+    """True if every number in nested lists (or numpy arrays) is finite, no numpy.
+
+    ``values`` may be nested to any depth (the scalar network's ``W`` is a list
+    of rows); numpy arrays are read through ``.tolist()``.
+    """
     for v in values:
-        if isinstance(v, list):
+        if hasattr(v, "tolist"):
+            v = v.tolist()
+        if isinstance(v, (list, tuple)):
             if not all_finite(v):
                 return False
         elif not math.isfinite(v):
             return False
     return True
+
+
+def run_epochs(history, batches, step, evaluate, nonfinite, *, callback=None,
+               bar=None):
+    """The SGD loop both networks share; fills ``history`` and returns it.
+
+    For each of ``history.epochs`` epochs: ``for batch in batches():`` (a fresh
+    shuffle each call), ``loss = step(batch)`` (one update; the batch's loss
+    before it), recorded in ``history.step_loss``. Before training and after
+    each epoch: ``nonfinite()`` names the parameters holding NaN or inf (then
+    :class:`DivergedError`), ``evaluate()`` returns ``(train loss, train acc,
+    val loss, val acc)`` (the last two None without validation data).
+    ``callback(history)`` runs after every step and every evaluation;
+    ``bar`` (a tqdm bar, or None) advances by one per step.
+    """
+    lr = history.lr
+
+    def end_of_epoch(epoch):
+        bad = nonfinite()
+        if bad:
+            raise DivergedError(
+                f"training diverged: {', '.join(bad)} became NaN or infinite by"
+                f" the end of epoch {epoch} with lr={lr:g}; try a smaller"
+                " learning rate")
+        train_loss, train_acc, val_loss, val_acc = evaluate()
+        history.epoch_train_loss.append(train_loss)
+        history.epoch_train_acc.append(train_acc)
+        if val_loss is not None:
+            history.epoch_val_loss.append(val_loss)
+            history.epoch_val_acc.append(val_acc)
+        if callback is not None:
+            callback(history)
+
+    start = time.perf_counter()
+    losses = history.step_loss
+    try:
+        end_of_epoch(0)
+        for epoch in range(1, history.epochs + 1):
+            for batch in batches():
+                loss = step(batch)
+                if not math.isfinite(loss):
+                    raise DivergedError(
+                        f"training diverged: the loss became {loss} at epoch"
+                        f" {epoch}, step {len(losses)} with lr={lr:g}; try a"
+                        " smaller learning rate")
+                losses.append(loss)
+                if callback is not None:
+                    callback(history)
+                if bar is not None:
+                    bar.update(1)
+            end_of_epoch(epoch)
+    finally:
+        if bar is not None:
+            bar.close()
+    history.seconds = time.perf_counter() - start
+    return history

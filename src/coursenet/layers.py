@@ -2,6 +2,12 @@
 
 ``backward(dout, cache)`` never recomputes the forward pass and never mutates
 its inputs. Batches are rows: ``X`` is ``(N, D)``.
+
+What a cache holds: a layer's *output* is never cached by reference (sigmoid
+caches a copy), so editing an output in place (``out *= mask``) cannot change
+the backward pass. Its *inputs* are cached by reference, without a copy, as
+CS231n's layers do: do not modify ``X`` or ``W`` in place between forward and
+backward (an SGD update comes after the backward pass).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ def linear_forward(X, W, b):
     """``out = X @ W + b``.
 
     X: (N, D) inputs, W: (D, M) weights, b: (M,) bias.
-    Returns out (N, M) and cache ``(X, W)``.
+    Returns out (N, M) and cache ``(X, W)`` (references to the inputs).
     """
     X = as_float_array(X, "X", ndim=2)
     W = as_float_array(W, "W", ndim=2)
@@ -35,6 +41,11 @@ def linear_backward(dout, cache):
 
     The bias was broadcast over the N rows in forward, so its gradient sums them.
     """
+    if not isinstance(cache, tuple) or len(cache) != 2:
+        raise TypeError("cache must be the (X, W) that linear_forward returned, got"
+                        f" {type(cache).__name__}"
+                        + (f" of length {len(cache)}" if isinstance(cache, tuple)
+                           else ""))
     X, W = cache
     dout = as_float_array(dout, "dout", ndim=2)
     if dout.shape != (X.shape[0], W.shape[1]):
@@ -55,19 +66,28 @@ def sigmoid(x):
     ``1 / (1 + e)`` (x >= 0) and ``e / (1 + e)`` (x < 0) never overflow.
     """
     x = np.asarray(x)
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"x must hold numbers, got {type(x).__name__} of dtype"
+                        f" {x.dtype}")
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def sigmoid_forward(x):
-    """Elementwise sigmoid of any shape. Returns ``out`` and cache ``out``."""
+    """Elementwise sigmoid of any shape. Returns ``out`` and cache, a copy of ``out``.
+
+    A copy, so that editing ``out`` in place cannot change the backward pass.
+    """
     x = as_float_array(x, "x")
     out = sigmoid(x)
-    return out, out
+    return out, out.copy()
 
 
 def sigmoid_backward(dout, cache):
     """``dx = dout * s * (1 - s)``, using the cached output ``s``."""
+    if not isinstance(cache, np.ndarray):
+        raise TypeError("cache must be the array that sigmoid_forward returned, got"
+                        f" {type(cache).__name__}")
     s = cache
     dout = as_float_array(dout, "dout")
     if dout.shape != s.shape:

@@ -86,6 +86,9 @@ def cross_entropy_backward(probs, y):
     :func:`softmax_cross_entropy` is the robust path.
     """
     probs = _nonempty(as_float_array(probs, "probs", ndim=2), "probs")
+    if probs.min() < 0 or probs.max() > 1:
+        raise ValueError("probs must be probabilities in [0, 1] (softmax's output),"
+                         f" got values from {probs.min():g} to {probs.max():g}")
     y = as_labels(y, "y", probs.shape[0], probs.shape[1])
     n = probs.shape[0]
     dprobs = np.zeros_like(probs)

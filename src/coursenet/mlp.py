@@ -1,20 +1,26 @@
 """A two-layer perceptron: linear -> sigmoid -> linear -> softmax cross-entropy.
 
 Parameters are a dict ``{"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}``.
-:func:`forward`, :func:`backward` and :func:`loss_and_grads` are the readable
-reference; :mod:`coursenet.train` has the fast, buffer-reusing training loop
-and is tested against them. The evaluation of a whole set (:func:`evaluate`,
-:func:`predict`, :func:`chunked_logits`) is written for speed too: chunks
-through two reused buffers, no softmax (``tests/test_fast_paths.py`` pins it
-to :func:`forward` and :func:`loss_and_grads`).
+:func:`forward`, :func:`backward` and :func:`loss_and_grads` are the course's
+network, composed from :mod:`coursenet.layers` and :mod:`coursenet.losses`.
+:func:`evaluate` and :func:`predict` check their arguments here and run the
+whole set through :mod:`coursenet._fast_eval`, the fast twin of
+:func:`forward` (chunks through reused buffers, no softmax), which
+``tests/test_fast_paths.py`` pins to this module.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from coursenet import scalar
-from coursenet._checks import as_float_array, as_labels, positive_number
+from coursenet import _fast_eval
+from coursenet._checks import (
+    as_float_array,
+    as_labels,
+    check_bool,
+    check_seed,
+    positive_number,
+)
 from coursenet.layers import (
     linear_backward,
     linear_forward,
@@ -24,7 +30,7 @@ from coursenet.layers import (
 from coursenet.losses import softmax, softmax_cross_entropy
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
-EVAL_CHUNK = 4096  # rows per forward pass when evaluating or predicting a whole set
+EVAL_CHUNK = 4096  # rows per pass when evaluating or predicting a whole set
 
 
 def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
@@ -38,9 +44,8 @@ def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
     for name, value in (("num_inputs", num_inputs), ("num_hiddens", num_hiddens),
                         ("num_outputs", num_outputs)):
         positive_number(value, name, integer=True)
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    check_seed(seed)
+    dtype = _float_dtype(dtype)
     rng = np.random.default_rng(seed)
     W1 = rng.standard_normal((num_inputs, num_hiddens)) / np.sqrt(num_inputs)
     W2 = rng.standard_normal((num_hiddens, num_outputs)) / np.sqrt(num_hiddens)
@@ -52,12 +57,24 @@ def init_mlp(num_inputs=784, num_hiddens=300, num_outputs=10, seed=0,
     }
 
 
+def _float_dtype(dtype):
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating numpy dtype (e.g. np.float32),"
+                        f" got {dtype!r}") from None
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    return dtype
+
+
 def check_params(params, *, training=False) -> dict:
     """Check the four arrays exist and fit together; return them unchanged.
 
     With ``training=True`` (what :func:`coursenet.train.sgd` needs) they must
     also share one floating dtype and hold no NaN or infinite value.
     """
+    check_bool(training, "training")
     if not isinstance(params, dict):
         raise TypeError(
             f"params must be a dict with keys {PARAM_NAMES}, got {type(params)}")
@@ -87,7 +104,12 @@ def check_params(params, *, training=False) -> dict:
 
 
 def forward(params, X):
-    """Logits ``(N, C)`` for inputs ``X (N, D)``, and the cache for :func:`backward`."""
+    """Logits ``(N, C)`` for inputs ``X (N, D)``, and the cache for :func:`backward`.
+
+    The cache holds the layers' caches (see :mod:`coursenet.layers`): editing
+    the returned logits in place cannot change the backward pass; editing
+    ``X`` or the parameters between forward and backward would.
+    """
     check_params(params)
     X = as_float_array(X, "X", ndim=2)
     K, lin1 = linear_forward(X, params["W1"], params["b1"])  # (N, H)
@@ -98,6 +120,9 @@ def forward(params, X):
 
 def backward(dlogits, cache):
     """Gradients of every parameter given ``dlogits (N, C)``: the forward in reverse."""
+    if not isinstance(cache, tuple) or len(cache) != 3:
+        raise TypeError("cache must be the (linear, sigmoid, linear) caches that"
+                        f" mlp.forward returned, got {type(cache).__name__}")
     lin1, sig, lin2 = cache
     dH, dW2, db2 = linear_backward(dlogits, lin2)
     dK = sigmoid_backward(dH, sig)
@@ -113,112 +138,44 @@ def loss_and_grads(params, X, y):
     return loss, backward(dlogits, cache)
 
 
-def chunked_logits(params, X, batch_size=EVAL_CHUNK):
-    """Yield ``(start, logits)`` for consecutive chunks of ``batch_size`` rows of X.
-
-    The one evaluator behind :func:`predict`, :func:`evaluate` and
-    :func:`coursenet.train.evaluate`: memory stays bounded by the chunk,
-    whatever the size of ``X``. Inputs are checked once, not per chunk.
-    ``logits`` is a view of a buffer that the next chunk overwrites: copy it
-    to keep it.
-    """
+def _checked_X(params, X, batch_size):
     check_params(params)
     batch_size = int(positive_number(batch_size, "batch_size", integer=True))
     X = as_float_array(X, "X", ndim=2)
     if X.shape[1] != np.shape(params["W1"])[0]:
         raise ValueError(f"X has {X.shape[1]} features but W1 expects"
                          f" {np.shape(params['W1'])[0]}")
-    return _chunks(params, X, batch_size)
-
-
-def _chunks(params, X, batch_size):
-    """:func:`forward`'s maths for a whole set, chunk by chunk, in two buffers.
-
-    Computes in the parameters' dtype (float32 stays float32). The hidden
-    buffer (chunk x H) and the logits buffer (chunk x C) are allocated once and
-    reused for every chunk; the rows of X are read where they are, not copied.
-    The sigmoid is folded into the weights, which costs two passes over the
-    hidden layer instead of five:
-    ``sigmoid(k) = (1 + tanh(k / 2)) / 2``, so with ``T = tanh(X W1/2 + b1/2)``
-    the logits are ``T (W2/2) + (b2 + colsum(W2)/2)``.
-    """
-    dtype = np.result_type(X.dtype, *(np.asarray(params[k]).dtype
-                                      for k in PARAM_NAMES))
-    W1, b1, W2, b2 = (np.asarray(params[k], dtype) for k in PARAM_NAMES)
-    half_W1, half_b1, half_W2 = 0.5 * W1, 0.5 * b1, 0.5 * W2  # halving is exact
-    bias2 = b2 + 0.5 * W2.sum(axis=0, dtype=np.float64).astype(dtype)
-    n = len(X)
-    rows = min(batch_size, n)
-    hidden = np.empty((rows, W1.shape[1]), dtype)
-    logits = np.empty((rows, W2.shape[1]), dtype)
-    for start in range(0, n, batch_size):
-        chunk = X[start:start + batch_size]
-        if chunk.dtype != dtype:
-            chunk = chunk.astype(dtype)  # mixed dtypes only: one cast per chunk
-        h, z = hidden[:len(chunk)], logits[:len(chunk)]
-        np.dot(chunk, half_W1, out=h)
-        h += half_b1
-        np.tanh(h, out=h)  # h = 2 sigmoid(K) - 1
-        np.dot(h, half_W2, out=z)
-        z += bias2
-        yield start, z
+    return X, batch_size
 
 
 def predict(params, X, batch_size=EVAL_CHUNK):
-    """Predicted class ids ``(N,)`` (int64), computed in chunks to bound memory."""
-    chunks = chunked_logits(params, X, batch_size)  # checks X (and is lazy)
-    out = np.empty(np.shape(X)[0], dtype=np.int64)
-    for start, logits in chunks:
-        np.argmax(logits, axis=1, out=out[start:start + len(logits)])
-    return out
+    """Predicted class ids ``(N,)`` (int64): the argmax of :func:`forward`'s logits.
+
+    Computed ``batch_size`` rows at a time, so memory stays bounded whatever
+    the size of ``X``.
+    """
+    X, batch_size = _checked_X(params, X, batch_size)
+    out = np.empty(len(X), dtype=np.int64)
+    return _fast_eval.predict_into(params, X, out, batch_size)
 
 
 def evaluate(params, X, y, batch_size=EVAL_CHUNK):
-    """Mean cross-entropy loss and accuracy ``(loss, acc)`` on ``(X, y)``, in chunks."""
-    chunks = chunked_logits(params, X, batch_size)
-    n = np.shape(X)[0]
-    if n == 0:
-        raise ValueError("X is empty: cannot average a loss over 0 rows")
-    y = as_labels(y, "y", n, np.shape(params["W2"])[1])
-    return _evaluate(chunks, y, batch_size)
+    """Mean cross-entropy loss and accuracy ``(loss, acc)`` on ``(X, y)``.
 
-
-def _evaluate(chunks, y, batch_size):
-    """Mean loss and accuracy over the chunks, with per-chunk buffers reused.
-
-    No softmax: the accuracy needs only the argmax, and the loss of a row is
-    ``log(sum(exp(z - max z))) - (z_label - max z)`` (log-sum-exp).
+    The same numbers as :func:`loss_and_grads`'s loss and
+    ``(predict(params, X) == y).mean()``, computed ``batch_size`` rows at a time.
     """
-    rows = min(batch_size, len(y))
-    row_start = np.arange(rows, dtype=np.int64)  # flat index of each row's start...
-    flat = np.empty(rows, np.int64)  # ...and of its label's logit
-    pred = np.empty(rows, np.intp)
-    hit = np.empty(rows, bool)
-    total_loss = 0.0
-    correct = 0
-    top = label = None
-    for start, z in chunks:
-        n, num_classes = z.shape
-        if top is None:
-            top, label = np.empty(rows, z.dtype), np.empty(rows, z.dtype)
-            row_start *= num_classes
-        yc = y[start:start + n]
-        np.argmax(z, axis=1, out=pred[:n])
-        correct += int(np.count_nonzero(np.equal(pred[:n], yc, out=hit[:n])))
-        m, zy = top[:n], label[:n]
-        np.max(z, axis=1, out=m)
-        z -= m[:, None]
-        np.add(row_start[:n], yc, out=flat[:n], casting="unsafe")  # yc in [0, C)
-        np.take(z.reshape(-1), flat[:n], out=zy)  # z_label - max z
-        np.exp(z, out=z)
-        np.sum(z, axis=1, out=m)
-        np.log(m, out=m)
-        total_loss += float(np.sum(m, dtype=np.float64) - np.sum(zy, dtype=np.float64))
-    return total_loss / len(y), correct / len(y)
+    X, batch_size = _checked_X(params, X, batch_size)
+    if len(X) == 0:
+        raise ValueError("X is empty: cannot average a loss over 0 rows")
+    y = as_labels(y, "y", len(X), np.shape(params["W2"])[1])
+    chunks = _fast_eval.chunks(params, X, batch_size)
+    return _fast_eval.loss_and_accuracy(chunks, y, batch_size)
 
 
 def accuracy(params, X, y):
     """Fraction of rows whose predicted class equals ``y``."""
+    check_params(params)
     X = as_float_array(X, "X", ndim=2)
     if len(X) == 0:
         raise ValueError("X is empty: the accuracy of 0 rows is undefined")
@@ -232,7 +189,32 @@ def probabilities(params, X):
 
 
 def from_scalar(params, dtype=np.float64):
-    """The plain-Python network's ``{W, b, V, c}`` as ``{W1, b1, W2, b2}`` arrays."""
-    scalar.check_params(params)
-    return {"W1": np.array(params["W"], dtype), "b1": np.array(params["b"], dtype),
-            "W2": np.array(params["V"], dtype), "b2": np.array(params["c"], dtype)}
+    """The plain-Python network's ``{W, b, V, c}`` as ``{W1, b1, W2, b2}`` arrays.
+
+    ``W`` (D x H lists) becomes ``W1``, ``b`` ``b1``, ``V`` ``W2`` and ``c``
+    ``b2``: the same network, so :func:`forward` gives the scalar network's
+    logits.
+    """
+    names = {"W": "W1", "b": "b1", "V": "W2", "c": "b2"}
+    if not isinstance(params, dict) or not set(names) <= set(params):
+        raise ValueError("params must be the plain-Python network's dict with keys"
+                         f" {tuple(names)}, got "
+                         + (f"keys {sorted(params)}" if isinstance(params, dict)
+                            else type(params).__name__))
+    dtype = _float_dtype(dtype)
+    arrays = {}
+    for old, new in names.items():
+        try:
+            value = np.asarray(params[old])
+        except ValueError:
+            raise ValueError(f"params[{old!r}] is ragged: its rows have different"
+                             " lengths") from None
+        arrays[new] = as_float_array(value, f"params[{old!r}]").astype(dtype)
+    try:
+        check_params(arrays)
+    except ValueError:
+        shapes = ", ".join(f"{old} {' x '.join(map(str, arrays[new].shape))}"
+                           for old, new in names.items())
+        raise ValueError(f"params shapes do not fit together: got {shapes};"
+                         " expected W D x H, b H, V H x C, c C") from None
+    return arrays

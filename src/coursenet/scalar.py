@@ -18,19 +18,25 @@ from __future__ import annotations
 import math
 import numbers
 import random
-import time
 
-from coursenet.history import DivergedError, History, all_finite
+from coursenet._fast_scalar import sgd_instance
+from coursenet.history import DivergedError, History, all_finite, run_epochs
 
 __all__ = ["course_params", "init_params", "forward", "backward", "sgd_step",
-           "train", "sigmoid", "History", "ScalarHistory", "DivergedError",
-           "sgd_instance", "mean_loss", "evaluate", "check_params"]
+           "sgd_instance", "train", "sigmoid", "mean_loss", "evaluate",
+           "check_params", "PARAM_NAMES"]
 
 PARAM_NAMES = ("W", "b", "V", "c")
 
 
 def sigmoid(x: float) -> float:
     """``1 / (1 + exp(-x))`` written so that ``exp`` never overflows."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"x must be a number, got {x!r}")
+    return _sigmoid(x)
+
+
+def _sigmoid(x):
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
@@ -48,10 +54,13 @@ def course_params() -> dict:
 
 
 def init_params(seed=0, num_inputs=2, num_hiddens=3, num_outputs=2, std=1.0) -> dict:
-    """Weights drawn from N(0, std^2), biases zero; ``seed`` seeds a private RNG."""
+    """Weights drawn from N(0, std^2), biases zero; ``seed`` (an int) seeds a
+    private RNG."""
+    _check_seed(seed)
     for name, value in (("num_inputs", num_inputs), ("num_hiddens", num_hiddens),
                         ("num_outputs", num_outputs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                or value <= 0:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if isinstance(std, bool) or not isinstance(std, numbers.Real) \
             or not math.isfinite(std) or std <= 0:
@@ -71,7 +80,9 @@ def forward(params: dict, x, target: int):
     """One instance forward to the loss. Returns ``(loss, cache)``.
 
     ``cache`` is a dict of every intermediate value (``x, k, h, o, y, target``),
-    which :func:`backward` uses and the notebooks print.
+    which :func:`backward` uses and the notebooks print. Its lists are new
+    lists, not the caller's: editing ``x`` afterwards cannot change a backward
+    pass.
     """
     num_inputs, _, num_classes = check_params(params)
     W, b, V, c = params["W"], params["b"], params["V"], params["c"]
@@ -89,7 +100,7 @@ def _forward(W, b, V, c, x, target):
             k[j] += x_i * W_i[j]
     h = list(k)
     for j in range(len(h)):
-        h[j] = sigmoid(k[j])
+        h[j] = _sigmoid(k[j])
     o = list(c)  # o_m = c_m + sum_j h_j V_jm
     for h_j, V_j in zip(h, V):
         for m in range(len(o)):
@@ -104,7 +115,7 @@ def _forward(W, b, V, c, x, target):
         y[m] /= total
     # -log y_target = log(total) - (o_target - top): finite even if y underflows
     loss = math.log(total) + top - o[target]
-    return k, h, o, y, loss
+    return k, h, o, y, float(loss)
 
 
 def backward(params: dict, cache: dict) -> dict:
@@ -138,84 +149,31 @@ def backward(params: dict, cache: dict) -> dict:
 
 
 def sgd_step(params: dict, grads: dict, lr: float) -> None:
-    """In place: ``p -= lr * dp`` for every weight and bias."""
+    """In place: ``p -= lr * dp`` for every weight and bias.
+
+    Everything is checked before the first number changes (a half-applied
+    step would be a corrupted network): ``lr``, the shapes of both dicts, that
+    every gradient is a finite number and that every parameter can be updated
+    in place as a float (lists, or float numpy arrays; not tuples or integer
+    arrays).
+    """
     lr = _check_lr(lr)
     shape = check_params(params)
     if check_params(grads, "grads") != shape:
         raise ValueError(f"grads have shapes {_shapes(grads)} but params have"
                          f" {_shapes(params)}; they must match")
+    _check_updatable(params)
     if not all_finite(grads[name] for name in PARAM_NAMES):
         raise DivergedError("grads contain NaN or infinite values: training has"
                             " diverged; try a smaller learning rate")
     for name in ("W", "V"):
-        for row, grow in zip(params[name], grads[name]):
-            for j, g in enumerate(grow):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
                 row[j] -= lr * g
     for name in ("b", "c"):
         vec = params[name]
         for j, g in enumerate(grads[name]):
             vec[j] -= lr * g
-
-
-def sgd_instance(params: dict, x, target: int, lr: float) -> float:
-    """One SGD update on one instance, in place; returns the loss before it.
-
-    The same maths as ``forward`` + ``backward`` + ``sgd_step`` (a test checks
-    it), fused for speed: plain loops over the same lists, no intermediate
-    gradient lists for the weights, and ``lr`` folded into the output gradient.
-    (List comprehensions cost a function call each in CPython, so the hot loop
-    avoids them.) It does not validate its input: :func:`train` does.
-    """
-    W, b, V, c = params["W"], params["b"], params["V"], params["c"]
-    exp = math.exp
-    hidden = range(len(b))
-    classes = range(len(c))
-    h = b[:]  # k = x W + b, then h = sigmoid(k) in the same list
-    for x_i, W_i in zip(x, W):
-        for j in hidden:
-            h[j] += x_i * W_i[j]
-    for j in hidden:
-        k_j = h[j]
-        if k_j >= 0:
-            h[j] = 1.0 / (1.0 + exp(-k_j))
-        else:
-            e = exp(k_j)
-            h[j] = e / (1.0 + e)
-    o = c[:]  # o = h V + c
-    for h_j, V_j in zip(h, V):
-        for m in classes:
-            o[m] += h_j * V_j[m]
-    top = max(o)
-    loss = top - o[target]
-    total = 0.0
-    for m in classes:  # o becomes exp(o - top)
-        o[m] = exp(o[m] - top)
-        total += o[m]
-    loss += math.log(total)
-    do = o  # then lr * (y - onehot): the output gradient, pre-scaled
-    scale = lr / total
-    for m in classes:
-        do[m] *= scale
-    do[target] -= lr
-    dk = h[:]
-    for j, V_j in enumerate(V):  # dh uses V before its update
-        h_j = h[j]
-        dh_j = 0.0
-        for m in classes:
-            dh_j += V_j[m] * do[m]
-            V_j[m] -= h_j * do[m]
-        dk[j] = dh_j * h_j * (1.0 - h_j)
-    for m in classes:
-        c[m] -= do[m]
-    for x_i, W_i in zip(x, W):
-        for j in hidden:
-            W_i[j] -= x_i * dk[j]
-    for j in hidden:
-        b[j] -= dk[j]
-    return loss
-
-
-ScalarHistory = History  # the old name: the scalar network has the same History
 
 
 def mean_loss(params: dict, X, y) -> float:
@@ -241,97 +199,80 @@ def _evaluate(params, X, y):
     return total / len(X), correct / len(X)
 
 
-def train(params: dict, train_data, y=None, *, lr, epochs=1, seed=0, val_data=None,
-          progress=False, callback=None, copy=True, X_val=None,
-          y_val=None) -> History:
+def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
+          progress=False, callback=None, copy=True) -> History:
     """SGD one instance at a time, shuffling without replacement each epoch.
 
     The same signature as :func:`coursenet.train.sgd` (without a batch size):
     ``train(params, (X, y), lr=..., epochs=..., seed=..., val_data=(Xv, yv))``.
     ``X`` is a sequence of feature rows (lists, or a numpy array) and ``y`` the
-    integer labels. ``params`` is copied first unless ``copy=False`` (then
-    updated in place); the trained parameters are ``history.params``.
-    ``callback(history)`` is called after every step and every epoch's
-    evaluation. A NaN or infinite loss or parameter raises
-    :class:`DivergedError`. Returns a :class:`History` with ``batch_size=1``.
-    ``progress`` defaults to False here (an epoch of the small network takes
-    well under a second, and notebooks check this function's printed output).
-
-    The older form ``train(params, X, y, X_val=..., y_val=...)`` still works.
+    integer labels. ``params`` (lists, or float numpy arrays) is copied into
+    lists first unless ``copy=False`` (then updated in place); the trained
+    parameters are ``history.params``. ``seed`` is an int. ``callback(history)``
+    is called after every step and every epoch's evaluation. A NaN or infinite
+    loss or parameter raises :class:`~coursenet.history.DivergedError`. Returns
+    a :class:`~coursenet.history.History` with ``batch_size=1``. ``progress``
+    defaults to False here (an epoch of the small network takes well under a
+    second, and notebooks check this function's printed output).
     """
     lr = _check_lr(lr)
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
             or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     epochs = int(epochs)
-    if not isinstance(copy, bool):
-        raise TypeError(f"copy must be True or False, got {copy!r}")
+    _check_seed(seed)
+    for flag, value in (("copy", copy), ("progress", progress)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be a function called with the History"
+                        f" (e.g. plots.LivePlot()), got {callback!r}")
     shape = check_params(params)
-    X, y = _pair(train_data, y, "train_data")
+    X, y = _pair(train_data, "train_data")
     X, y = _as_rows(X, y, shape[0], shape[2])
-    if X_val is not None or y_val is not None:
-        if val_data is not None:
-            raise TypeError("give val_data=(X, y) or X_val/y_val, not both")
-        val_data = (X_val, y_val)
-    has_val = val_data is not None
-    if has_val:
-        X_val, y_val = _pair(val_data, None, "val_data")
+    if val_data is not None:
+        X_val, y_val = _pair(val_data, "val_data")
         X_val, y_val = _as_rows(X_val, y_val, shape[0], shape[2])
     if not all_finite(params[name] for name in PARAM_NAMES):
         raise ValueError("params contain NaN or infinite values")
     if copy:
-        params = {name: [list(row) for row in params[name]] if name in ("W", "V")
-                  else list(params[name]) for name in PARAM_NAMES}
+        params = {name: [[float(v) for v in row] for row in params[name]]
+                  if name in ("W", "V") else [float(v) for v in params[name]]
+                  for name in PARAM_NAMES}
+    else:
+        _check_updatable(params)
     rng = random.Random(seed)
     order = list(range(len(X)))
     history = History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
                       steps_per_epoch=len(X), params=params)
-    start = time.perf_counter()
 
-    def record_epoch(epoch):
-        if not all_finite(params[name] for name in PARAM_NAMES):
-            raise DivergedError(
-                f"training diverged: a parameter became NaN or infinite by the end"
-                f" of epoch {epoch} with lr={lr:g}; try a smaller learning rate")
+    def shuffled():
+        rng.shuffle(order)
+        return order
+
+    def step(n):
+        return sgd_instance(params, X[n], y[n], lr)
+
+    def evaluate_all():
         loss, acc = _evaluate(params, X, y)
-        history.epoch_train_loss.append(loss)
-        history.epoch_train_acc.append(acc)
-        if has_val:
-            loss, acc = _evaluate(params, X_val, y_val)
-            history.epoch_val_loss.append(loss)
-            history.epoch_val_acc.append(acc)
-        if callback is not None:
-            callback(history)
+        if val_data is None:
+            return loss, acc, None, None
+        return (loss, acc) + _evaluate(params, X_val, y_val)
 
-    bar = _progress(epochs * len(X)) if progress else None
-    try:
-        record_epoch(0)
-        losses = history.step_loss
-        isfinite = math.isfinite
-        for epoch in range(epochs):
-            rng.shuffle(order)
-            for n in order:
-                loss = sgd_instance(params, X[n], y[n], lr)
-                if not isfinite(loss):
-                    raise DivergedError(
-                        f"training diverged: the loss became {loss} at epoch"
-                        f" {epoch + 1}, step {len(losses)} with lr={lr:g}; try a"
-                        " smaller learning rate")
-                losses.append(loss)
-                if callback is not None:
-                    callback(history)
-            if bar is not None:
-                bar.update(len(X))
-            record_epoch(epoch + 1)
-    finally:
-        if bar is not None:
-            bar.close()
-    history.seconds = time.perf_counter() - start
-    return history
+    def nonfinite():
+        return [name for name in PARAM_NAMES if not all_finite(params[name])]
+
+    return run_epochs(history, shuffled, step, evaluate_all, nonfinite,
+                      callback=callback,
+                      bar=_progress(epochs * len(X)) if progress else None)
 
 
 def check_params(params, name="params"):
-    """Check ``{W: D x H, b: H, V: H x C, c: C}`` of numbers; return ``(D, H, C)``."""
+    """Check ``{W: D x H, b: H, V: H x C, c: C}`` of numbers; return ``(D, H, C)``.
+
+    Lists of floats (or of ints) are the course's form; numpy arrays of the
+    same shapes pass too. Every entry must be a real number (not a bool).
+    """
     if not isinstance(params, dict):
         raise TypeError(f"{name} must be a dict with keys {PARAM_NAMES}, got"
                         f" {type(params).__name__}")
@@ -352,7 +293,36 @@ def check_params(params, name="params"):
         raise ValueError(
             f"{name} shapes do not fit together: got {_shapes(params)};"
             " expected W D x H, b H, V H x C, c C (H hidden units, C classes)")
+    for key in PARAM_NAMES:
+        rows = params[key] if key in ("W", "V") else [params[key]]
+        for row in rows:
+            for v in row:
+                if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                    raise TypeError(f"{name}[{key!r}] must hold numbers, found"
+                                    f" {v!r} ({type(v).__name__})")
     return D, H, C
+
+
+def _check_updatable(params, name="params"):
+    """Every row of W and V and the vectors b and c can take ``v -= ...`` in place
+    as floats: lists, or float numpy arrays (no numpy import needed to tell)."""
+    for key in PARAM_NAMES:
+        value = params[key]
+        parts = [value] if key in ("b", "c") else [value, *value]
+        for part in parts:
+            kind = getattr(getattr(part, "dtype", None), "kind", None)
+            if kind is not None:
+                if kind != "f" or not part.flags.writeable:
+                    raise TypeError(
+                        f"{name}[{key!r}] must be updatable in place as floats,"
+                        f" got a {'read-only ' if kind == 'f' else ''}numpy array of"
+                        f" dtype {part.dtype} (an int array would truncate the"
+                        " update); use lists or float arrays")
+            elif part is value or key in ("W", "V"):
+                if not isinstance(part, list):
+                    raise TypeError(
+                        f"{name}[{key!r}] must be a list (updated in place), got a"
+                        f" {type(part).__name__}: {part!r}")
 
 
 def _shapes(params):
@@ -367,9 +337,7 @@ def _shapes(params):
     return ", ".join(f"{k} {s}" for k, s in out.items())
 
 
-def _pair(data, y, name):
-    if y is not None:
-        return data, y
+def _pair(data, name):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}"
                         + (f" of length {len(data)}" if hasattr(data, "__len__")
@@ -427,6 +395,11 @@ def _check_target(target, num_classes, name="target"):
         raise ValueError(f"{name} must be an int class id in [0, {num_classes}),"
                          f" got {target!r}")
     return int(target)
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {seed!r}")
 
 
 def _check_lr(lr):

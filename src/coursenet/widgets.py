@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import numbers
 import time
 
 import ipywidgets as widgets
@@ -113,10 +114,40 @@ class Explorer:
 
 
 def _lr_slider(value, lo, hi):
+    # a slider clamps a value outside its range without a word: refuse it here
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not lo <= value <= hi:
+        raise ValueError(f"lr must be a number in [{lo:g}, {hi:g}] (the slider's"
+                         f" range), got {value!r}")
     return widgets.FloatLogSlider(
         value=value, base=10, min=np.log10(lo), max=np.log10(hi), step=0.05,
         description="learning rate", readout_format=".3g",
         continuous_update=False, style={"description_width": "initial"})
+
+
+def _choice(value, options, name):
+    """``value`` must be one of ``options`` (a dropdown cannot show anything else)."""
+    options = tuple(options)
+    if not options:
+        raise ValueError(f"the list of {name} choices is empty")
+    if isinstance(value, bool) or value not in options:
+        raise ValueError(f"{name} must be one of {options} (the dropdown's"
+                         f" choices), got {value!r}")
+    return options
+
+
+def _subset(subset):
+    if isinstance(subset, bool) or not isinstance(subset, numbers.Integral):
+        raise TypeError(f"subset must be an int (rows to train on), got {subset!r}")
+    if subset <= 0:
+        raise ValueError(f"subset must be > 0 (rows to train on), got {subset!r}")
+    return int(subset)
+
+
+def _pair(data, name):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}")
+    return data
 
 
 def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300,
@@ -128,9 +159,12 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
     panel is the run's learning curve; the right one collects the final
     validation accuracy of every run so far against its learning rate.
     """
-    X, y = train_data
+    subset = _subset(subset)
+    batch_sizes = _choice(batch_size, batch_sizes, "batch_size")
+    epochs_choices = _choice(epochs, epochs_choices, "epochs")
+    X, y = _pair(train_data, "train_data")
     X, y = X[:subset], y[:subset]
-    Xv, yv = val_data
+    Xv, yv = _pair(val_data, "val_data")
     controls = {
         "lr": _lr_slider(lr, 1e-3, 10.0),
         "batch_size": widgets.Dropdown(options=list(batch_sizes), value=batch_size,
@@ -172,6 +206,8 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
 def scalar_explorer(X, y, *, subset=2000, lr=0.05, epochs=2,
                     epochs_choices=(1, 2, 3, 5), seed=0):
     """The Q4 explorer: the plain-Python 2-3-2 network trained on ``subset`` rows."""
+    subset = _subset(subset)
+    epochs_choices = _choice(epochs, epochs_choices, "epochs")
     X, y = np.asarray(X)[:subset], np.asarray(y)[:subset]
     rows, labels = X.tolist(), y.tolist()
     controls = {

@@ -1,0 +1,35 @@
+# ruff: noqa: E501  (the mutants are exact source lines)
+"""Apply issue 17's hand-made mutants one at a time; each must fail its test.
+
+Run: ``.venv/bin/python benchmarks/hand_mutants.py``. Every mutant is restored
+afterwards (also on error). Prints KILLED or SURVIVED per mutant.
+"""
+import pathlib
+import subprocess
+import sys
+
+root = pathlib.Path(__file__).resolve().parents[1]
+M = [
+ ("W1 std fan_out", "src/coursenet/mlp.py", "W1 = rng.standard_normal((num_inputs, num_hiddens)) / np.sqrt(num_inputs)", "W1 = rng.standard_normal((num_inputs, num_hiddens)) / np.sqrt(num_hiddens)", "init_std"),
+ ("scalar accuracy argmin", "src/coursenet/scalar.py", "correct += o.index(max(o)) == t", "correct += o.index(min(o)) == t", "scalar_accuracy"),
+ ("all_finite ignores nested", "src/coursenet/history.py", "            if not all_finite(v):\n                return False", "            if False:\n                return False", "nested"),
+ ("blas self-test comparison removed", "src/coursenet/_blas.py", "        if not np.allclose(C, expected, rtol=1e-5, atol=1e-6):\n            return False", "", "self_test"),
+ ("blas overlap checks removed", "src/coursenet/_blas.py", "and _blas_layout(B) and not np.may_share_memory(C, A) \\\n            and not np.may_share_memory(C, B):", "and _blas_layout(B):", "overlapping"),
+ ("scatter_classes returns early", "src/coursenet/plots.py", "    X, y = X[:max_points], y[:max_points]\n", "    X, y = X[:max_points], y[:max_points]\n    return ax\n", "scatter_classes_draws"),
+ ("digit_grid without images", "src/coursenet/plots.py", '        ax.imshow(images[i], cmap="gray_r")\n', "", "digit_grid"),
+ ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,\n                color="white" if v > cm.max() / 2 else "black")\n', "        pass\n", "confusion_plot"),
+]
+survivors = 0
+for name, path, old, new, k in M:
+    p = root / path
+    src = p.read_text()
+    assert src.count(old) == 1, (name, src.count(old))
+    p.write_text(src.replace(old, new))
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "tests/test_mutants.py", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-k", k], cwd=root, capture_output=True, text=True)
+        last = r.stdout.strip().splitlines()[-1]
+        survivors += r.returncode == 0
+        print(f"{name:38s} -> {'KILLED' if r.returncode else 'SURVIVED'}: {last}")
+    finally:
+        p.write_text(src)
+sys.exit(1 if survivors else 0)
