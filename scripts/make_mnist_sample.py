@@ -10,9 +10,13 @@ coursenet itself:
 
 The split is fixed and stratified: per class, a fixed-seed permutation sends
 one fifth of the digits to "test" (1,000 in all); the remaining 4,000 are
-"train", ordered so that their last 500 (the validation set of
-``load_mnist(final=False)``) are stratified too. Within each part the order is
-shuffled (the source is sorted by class), so any prefix mixes the digits.
+"train", ordered so that their last 500 are stratified too. Within each part
+the order is shuffled (the source is sorted by class), so any prefix mixes the
+digits. ``coursenet.data.load_mnist`` uses all 5,000 as the sample's training
+set: "train"'s first 3,500, then the 1,000 of "test", then "train"'s last 500,
+which stay the validation set of ``final=False`` (4,500 train / 500
+validation). With ``final=True`` the sample is tested on MNIST's canonical
+10,000 test digits, bundled beside it (``MNIST_TEST_NOTICE.txt``).
 """
 
 import argparse

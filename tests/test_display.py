@@ -10,7 +10,7 @@ from IPython.display import Markdown
 from coursenet import data, display
 
 
-def fake_full(final=False, **kwargs):
+def fake_full(final=False, flatten=True, **kwargs):
     """Stands in for a successful full-MNIST load (no warning)."""
     x = np.zeros((2, 784), np.uint8)
     return (x, np.zeros(2, np.int64)), (x, np.zeros(2, np.int64)), 10
@@ -24,26 +24,28 @@ def shown(monkeypatch):
 
 
 def test_offline_fallback_is_a_notice_not_a_warning(monkeypatch, tmp_path, shown):
-    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    monkeypatch.setenv("COURSENET_OFFLINE", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning left over would fail here
         (xtr, ytr), (xval, yval), num_cls, source = display.load_mnist_with_notice(
             cache_dir=tmp_path)
     assert source == "sample"
-    assert (len(xtr), len(xval), num_cls) == (3_500, 500, 10)
+    assert (len(xtr), len(xval), num_cls) == (4_500, 500, 10)
     # the same arrays as the plain loader gives
     (xref, _), _, _ = data.load_mnist(source="sample")
     np.testing.assert_array_equal(xtr, xref)
     assert len(shown) == 1 and isinstance(shown[0], Markdown)
     text = shown[0].data
     assert "sample" in text and "MNIST's *training* file" in text
+    assert "4,500 train / 500 validation" in text
+    assert "MNIST's canonical 10,000 test digits" in text
     assert not re.search(r"/\w+/", text)  # no machine path (cache, home, temp)
 
 
 def test_explicit_sample_and_no_notice(shown):
     loaded = display.load_mnist_with_notice(final=True, source="sample", notice=False)
     assert loaded.source == "sample"
-    assert (len(loaded.train[0]), len(loaded.val[0])) == (4_000, 1_000)
+    assert (len(loaded.train[0]), len(loaded.val[0])) == (5_000, 10_000)
     assert shown == []
 
 
@@ -55,7 +57,7 @@ def test_full_data_says_full_and_shows_nothing(monkeypatch, shown):
 
 
 def test_other_warnings_pass_through(monkeypatch, shown):
-    def damaged(final=False, **kwargs):
+    def damaged(final=False, flatten=True, **kwargs):
         warnings.warn("cached file is damaged", UserWarning, stacklevel=2)
         return fake_full(final)
 
@@ -70,15 +72,30 @@ def test_notice_argument_checked():
 
 
 def test_describe_test_data():
-    assert display.describe_test_data("full", 10_000) == \
-        "MNIST's canonical test set (10,000 images)"
-    text = display.describe_test_data("sample", 1000)
-    assert "1,000" in text and "training file" in text and "not the canonical" in text
-    short = display.describe_test_data("full", short=True)
-    assert short == "MNIST's canonical test set"
-    assert "not MNIST's test set" in display.describe_test_data("sample", short=True)
+    # full or sample: final=True tests on MNIST's canonical test set either way
+    for source in ("full", "sample"):
+        assert display.describe_test_data(source, 10_000) == \
+            "MNIST's canonical test set (10,000 images)"
+        assert display.describe_test_data(source, short=True) == \
+            "MNIST's canonical test set"
     with pytest.raises(ValueError, match="source must be one of .* got 'web'"):
         display.describe_test_data("web")
+    x = np.zeros((1, 784), np.uint8)
+    y = np.zeros(1, np.int64)
+    fashion = data.Dataset((x, y), (x, y), 10, "full", "fashion-mnist",
+                           data.FASHION_CLASSES)
+    assert display.describe_test_data(fashion, 10_000) == \
+        "Fashion-MNIST's test set (10,000 images)"
+
+
+def test_data_notice_shows_only_for_the_sample(shown):
+    sample = data.load_dataset("mnist", source="sample")
+    display.data_notice(sample)
+    assert len(shown) == 1 and "bundled MNIST sample" in shown[0].data
+    display.data_notice(sample._replace(source="full"))
+    assert len(shown) == 1
+    with pytest.raises(TypeError, match="dataset must be what .*load_dataset"):
+        display.data_notice((1, 2, 3))
 
 
 def test_answer_renders_markdown(shown):
@@ -98,3 +115,16 @@ def test_verdict(capsys):
         "loss at init within 0.1 of ln 10: True\nabove 80%: False\n"
     with pytest.raises(TypeError, match="holds must be True or False, got 0.9"):
         display.verdict("accuracy", 0.9)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"num_test": "many"}, TypeError, ["num_test", "'many'"]),
+    ({"num_test": -3}, ValueError, ["num_test", "-3"]),
+    ({"num_test": 2.5}, TypeError, ["num_test", "2.5"]),
+    ({"short": "yes"}, TypeError, ["short", "True or False"]),
+])
+def test_describe_test_data_checks_its_arguments(kwargs, error, words):
+    with pytest.raises(error) as info:
+        display.describe_test_data("full", **kwargs)
+    for word in words:
+        assert word in str(info.value)

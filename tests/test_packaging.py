@@ -78,7 +78,8 @@ def test_license_and_the_samples_notice_ship_with_the_package():
     patterns = project["tool"]["setuptools"]["package-data"]["coursenet"]
     assert any(notice.match(p) for p in patterns)  # next to the .npz, in the wheel
     assert set(project["project"]["license-files"]) == {
-        "LICENSE", "src/coursenet/_data/MNIST_SAMPLE_NOTICE.txt"}
+        "LICENSE", "src/coursenet/_data/MNIST_SAMPLE_NOTICE.txt",
+        "src/coursenet/_data/MNIST_TEST_NOTICE.txt"}
 
 
 # --- the course's start page and its quiet JupyterLab -------------------------

