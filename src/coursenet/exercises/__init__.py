@@ -50,8 +50,9 @@ from coursenet.exercises.nb01 import (
 )
 from coursenet.exercises.nb02 import check_scalar_network
 from coursenet.exercises.nb03 import check_sgd_step
-from coursenet.exercises.nb04 import check_vector_backward
+from coursenet.exercises.nb04 import check_softmax_backward, check_vector_backward
 from coursenet.exercises.nb05 import check_batched_backward
+from coursenet.exercises.nb06 import check_minibatch_loop, requires
 
 __all__ = [
     "ATOL",
@@ -60,11 +61,14 @@ __all__ = [
     "Mistake",
     "from_notebook",
     "needs_your_code",
+    "requires",
     "check_loss_grad",
     "check_softmax_jacobian",
     "check_logit_grad",
     "check_scalar_network",
     "check_sgd_step",
+    "check_softmax_backward",
     "check_vector_backward",
     "check_batched_backward",
+    "check_minibatch_loop",
 ]

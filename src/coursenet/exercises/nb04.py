@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from coursenet import mlp
 from coursenet.exercises._core import (
+    CheckResult,
+    Mistake,
+    _array,
     _call,
+    _fail,
     _finite,
     _grads,
     _match,
@@ -12,6 +18,9 @@ from coursenet.exercises._core import (
     _need_function,
     _run,
     _same,
+    _softmax,
+    _Stop,
+    _worst,
 )
 from coursenet.exercises._networks import (
     _copy_params,
@@ -26,14 +35,172 @@ from coursenet.exercises._networks import (
 # --------------------------------------------------------------------------
 
 
-def check_vector_backward(fn=None):
+def _softmax_cases(seed):
+    """(text, y, dl/dy): upstream gradients that are NOT one-hot, so that no
+    shortcut through the true class can pass."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for C in (2, 3, 5, 10):
+        y = _softmax(rng.normal(0.0, 1.5, C))
+        g = rng.normal(0.0, 1.0, C)
+        cases.append((f"a random y with C = {C} and a random dl/dy", y, g))
+    y = _softmax(rng.normal(0.0, 1.0, 4))
+    cases.append(("the dl/dy of the loss -log y_2 (C = 4)", y,
+                  -np.eye(4)[2] / y[2]))
+    return cases
+
+
+def _vjp(y, g):
+    return g @ (np.diag(y) - np.outer(y, y))  # J is symmetric: g J = J g
+
+
+_SOFTMAX_MISTAKES = [
+    Mistake("diagonal_only", "only the diagonal of the Jacobian was used: dl/dy *"
+            " y * (1 - y), elementwise",
+            "every y_i depends on every o_j: build the whole C×C matrix J (np.diag"
+            " and np.outer) and multiply the vector by it",
+            lambda d: d["g"] * d["y"] * (1 - d["y"])),
+    Mistake("plus_outer", "the off-diagonal entries have the wrong sign: J ="
+            " diag(y) + y yᵀ", "dy_i/do_j = -y_i y_j for i ≠ j",
+            lambda d: d["g"] @ (np.diag(d["y"]) + np.outer(d["y"], d["y"]))),
+    Mistake("no_diag", "the diagonal part is missing: only -y yᵀ was applied",
+            "J = diag(y) - y yᵀ: the diagonal adds y_i to entry (i, i)",
+            lambda d: -d["g"] @ np.outer(d["y"], d["y"])),
+]
+
+
+def check_softmax_backward(fn=None):
+    """Q5: ``fn(y, dl_dy)`` returns dl/do = dl/dy · J, J = ∂y/∂o of the softmax.
+
+    ``y`` is a probability vector ``(C,)`` (the softmax output), ``dl_dy`` any
+    upstream gradient ``(C,)``; returns ``(C,)``. Checked with random, not
+    one-hot, upstream gradients.
+    """
+
+    def body():
+        _need_function(fn, "check_softmax_backward", "your softmax_backward")
+        who = _name(fn, "your function")
+        cases = _softmax_cases(seed=55)
+        outs, refs = [], []
+        for text, y, g in cases:
+            value = _call(fn, (y.copy(), g.copy()), who, text)
+            arr = _array(value, f"what {who} returned")
+            C = len(y)
+            if arr.shape == (C, C):
+                _fail(f"{who} returned a {C}×{C} matrix on {text}; expected the"
+                      f" vector dl/do ({C},)", "that matrix is the Jacobian J itself:"
+                      " return dl_dy multiplied by it", "returned_matrix")
+            if arr.shape not in ((C,), (1, C), (C, 1)):
+                _fail(f"{who} returned shape {arr.shape} on {text}; expected ({C},)",
+                      "return one number per class", "wrong_shape")
+            outs.append(arr.reshape(C))
+            refs.append(_vjp(y, g))
+            _finite(outs[-1], f"what {who} returned", text)
+        if all(_same(o, r) for o, r in zip(outs, refs)):
+            return (f"✓ {who}: dl/do = J·dl/dy on {len(cases)} cases (random y and"
+                    " random upstream gradients, C = 2 to 10)")
+        datas = [{"y": y, "g": g} for _, y, g in cases]
+        _match(outs, datas, _SOFTMAX_MISTAKES)
+        worst = _worst(outs, refs, [text for text, _, _ in cases], "dl_do")
+        _fail(f"{who} does not return J·dl/dy ({worst})",
+              "J = diag(y) - y yᵀ (C×C, symmetric); return J @ dl_dy", "wrong")
+
+    return _run(body)
+
+
+class _Spy:
+    """Wraps the student's softmax_backward and notes every call's arguments."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, []
+        self.__name__ = getattr(fn, "__name__", "softmax_backward")
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append([np.array(a, dtype=np.float64, copy=True)
+                           for a in list(args) + list(kwargs.values())])
+        return self.fn(*args, **kwargs)
+
+
+def _uses_jacobian(fn, uses, who, run):
+    """Run ``run()`` with ``uses`` in fn's globals replaced by a spy; its calls."""
+    space = getattr(fn, "__globals__", None)
+    names = [k for k, v in (space or {}).items() if v is uses]
+    if not names:
+        _fail(f"{who} cannot see your {_name(uses, 'softmax_backward')} (it is not"
+              " a global name of the notebook that defines it)",
+              "define both in the notebook and call softmax_backward inside"
+              f" {who}", "no_softmax_backward")
+    spy = _Spy(uses)
+    try:
+        for k in names:
+            space[k] = spy
+        result = run()
+    finally:
+        for k in names:
+            space[k] = uses
+    return result, spy.calls
+
+
+def check_vector_backward(fn=None, uses=None):
     """Q5: ``fn(params, x, c)`` returns the gradients of one instance's loss.
 
     ``params`` has float64 arrays ``W1 (D, H)``, ``b1 (H,)``, ``W2 (H, C)``,
     ``b2 (C,)``; ``x`` is ``(D,)``, ``c`` an int. Returns a dict with the same
-    keys and shapes.
+    keys and shapes. With ``uses=softmax_backward`` the check also requires that
+    ``fn`` goes through that function once per call, with ``y`` the softmax
+    output and ``dl/dy = -onehot(c) / y_c`` (the explicit Jacobian path Q5 asks
+    for); the shortcut ``y - onehot(c)`` then does not pass.
     """
+    if uses is None:
+        return _check_vector_backward(fn)
+    if not callable(uses):
+        return _run(lambda: _fail(
+            f"uses= needs your softmax_backward function, got {type(uses).__name__}",
+            "pass the function itself: uses=softmax_backward", "wrong_type"))
+    calls = []
 
+    def run():
+        result, spied = _uses_jacobian(
+            fn, uses, _name(fn, "your function"),
+            lambda: _check_vector_backward(fn, quiet=True))
+        calls.extend(spied)
+        return result
+
+    def body():
+        _need_function(fn, "check_vector_backward", "your backward function")
+        who = _name(fn, "your function")
+        result = run()
+        if not result.passed:
+            raise _Stop(result.message, result.status, result.mistake)
+        sb = _name(uses, "softmax_backward")
+        cases = _instance_cases(seed=5)
+        if len(calls) < len(cases):
+            _fail(f"{who} gives the right gradients but does not call {sb}: it"
+                  " skips the explicit Jacobian that Q5 asks for",
+                  f"compute dl/dy (-1/y_c at the true class, 0 elsewhere) and pass"
+                  f" it through {sb}(y, dl_dy); the shortcut y - onehot(c) comes"
+                  " after the check", "skips_jacobian")
+        for text, d in cases:
+            y, c = d["P"][0], int(d["y"][0])
+            mine = [a for a in calls if len(a) > 1 and a[0].shape == y.shape
+                    and np.allclose(a[0], y, rtol=1e-6, atol=1e-9)]
+            right = -np.eye(len(y))[c] / y[c]
+            if not mine:
+                _fail(f"{who} calls {sb}, but not with y = softmax(o) (on {text})",
+                      f"pass the probabilities y of forward's cache: {sb}(y, dl_dy)",
+                      "wrong_upstream")
+            if not all(a[1].shape == y.shape and np.allclose(
+                    a[1], right, rtol=1e-6, atol=1e-9) for a in mine):
+                _fail(f"{who} calls {sb}, but not with dl/dy = -1/y_c at the true"
+                      f" class and 0 elsewhere (on {text})",
+                      f"pass the loss's own gradient: {sb}(y, dl_dy)",
+                      "wrong_upstream")
+        return (result.message + f", through {sb} (the explicit Jacobian)")
+
+    return _run(body)
+
+
+def _check_vector_backward(fn=None, quiet=False):
     def body():
         _need_function(fn, "check_vector_backward", "your backward function")
         who = _name(fn, "your function")
@@ -54,4 +221,14 @@ def check_vector_backward(fn=None):
         _match(outs, [d for _, d in cases], _network_mistakes(course_ok))
         _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok)
 
+    if quiet:
+        return _quiet(body)
     return _run(body)
+
+
+def _quiet(body):
+    """``_run`` without printing or raising: the result for a wrapping check."""
+    try:
+        return CheckResult("passed", body())
+    except _Stop as stop:
+        return CheckResult(stop.status, stop.message, stop.mistake)

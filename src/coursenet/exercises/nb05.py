@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+
+import numpy as np
+from threadpoolctl import threadpool_limits
 
 from coursenet import mlp
 from coursenet.exercises._core import (
@@ -39,11 +43,15 @@ def _first_row_grads(d):
     return mlp.loss_and_grads(d["params"], d["X"][:1], d["y"][:1])[1]
 
 
-def check_batched_backward(fn=None):
-    """Q6: ``fn(params, X, y)`` returns ``(mean loss, grads)`` for a batch.
+def check_batched_backward(fn=None, timed=True):
+    """Q6: ``fn(params, X, c)`` returns ``(mean loss, grads)`` for a batch.
 
-    ``X`` is ``(N, D)``, ``y`` integer labels ``(N,)``; ``grads`` has the keys and
-    shapes of ``params`` (``W1 (D, H)``, ``b1 (H,)``, ``W2 (H, C)``, ``b2 (C,)``).
+    ``X`` is ``(N, D)``, ``c`` integer class labels ``(N,)``; ``grads`` has the
+    keys and shapes of ``params`` (``W1 (D, H)``, ``b1 (H,)``, ``W2 (H, C)``,
+    ``b2 (C,)``). With ``timed`` (the default) a right answer must also be
+    vectorised: one call on a batch of ``TIMED_N`` rows must be at least
+    ``MIN_SPEEDUP`` times faster than ``TIMED_N`` calls of one row each (see
+    :func:`batch_speedup`); a Python loop over the rows is about 1×.
     """
 
     def body():
@@ -76,9 +84,23 @@ def check_batched_backward(fn=None):
                              batch=len(d["y"]))
             _finite(outs[i], f"the grads from {who}", text)
         if all(_same(o, r) for o, r in zip(outs, refs)):
+            speed = ""
+            if timed:
+                speedup, batch_s, singles_s = batch_speedup(fn)
+                if speedup < MIN_SPEEDUP:
+                    _fail(f"right numbers, but not vectorised: one call on a batch"
+                          f" of {TIMED_N} took {batch_s * 1e3:.1f} ms, {TIMED_N}"
+                          f" calls on one row each {singles_s * 1e3:.1f} ms: only"
+                          f" {speedup:.1f}× faster (a whole-batch version is"
+                          f" {MIN_SPEEDUP:g}× or more; median of {TIMED_REPEATS}"
+                          " runs)", "no Python loop over the rows: each line must"
+                          " handle all N rows at once (X @ W1, H.T @ dO, dO.sum(axis"
+                          "=0))", "not_vectorised")
+                speed = (f"; vectorised: more than {MIN_SPEEDUP:g}× faster than row"
+                         " by row")
             return (f"✓ {who}: the mean loss and every gradient are right on"
                     f" {len(cases)} batches (N = 1 to 8, the course's network and"
-                    " random asymmetric ones)")
+                    f" random asymmetric ones){speed}")
         datas = [d for _, d in cases]
         first_row = Mistake(
             "first_row_only", "right for N = 1, but on a batch the gradients are"
@@ -108,3 +130,39 @@ def _batch_loss(value, n, who):
         _fail(f"the loss from {who} is a vector of {n} per-instance losses",
               "return their mean: one number", "per_instance_loss")
     return _number(loss, f"the loss from {who}")
+
+
+TIMED_N, TIMED_REPEATS, MIN_SPEEDUP = 256, 5, 10.0
+
+
+def batch_speedup(fn, n=TIMED_N, repeats=TIMED_REPEATS, sizes=(64, 32, 10)):
+    """How much faster ``fn`` is on a batch than row by row, on the same rows.
+
+    Times one call ``fn(params, X, c)`` on ``n`` rows against ``n`` calls on one
+    row each (the student's own function both times), ``repeats`` times in
+    turns; returns ``(median speed-up, median batch seconds, median row-by-row
+    seconds)``. A vectorised answer gains from the batch (typically 20× or
+    more here); a Python loop over the rows gains about nothing.
+    """
+    rng = np.random.default_rng(66)
+    params = {"W1": rng.normal(0, 0.3, sizes[:2]), "b1": rng.normal(0, 0.1, sizes[1]),
+              "W2": rng.normal(0, 0.3, sizes[1:]), "b2": rng.normal(0, 0.1, sizes[2])}
+    X = rng.normal(0.0, 1.0, (n, sizes[0]))
+    c = rng.integers(0, sizes[2], n)
+    rows = [(X[i:i + 1], c[i:i + 1]) for i in range(n)]
+    batch, singles = [], []
+    with threadpool_limits(limits=1, user_api="blas"):  # one core: less noise
+        fn(params, X, c)  # warm up
+        for _ in range(repeats):
+            batch.append(_seconds(fn, [(params, X, c)]))
+            singles.append(_seconds(fn, [(params, Xi, ci) for Xi, ci in rows]))
+    b, s = float(np.median(batch)), float(np.median(singles))
+    return s / max(b, 1e-9), b, s
+
+
+def _seconds(fn, calls):
+    start = time.perf_counter()
+    for args in calls:
+        fn(*args)
+    return time.perf_counter() - start
+

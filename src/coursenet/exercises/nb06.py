@@ -1,0 +1,384 @@
+"""Checks for notebook 06 (Q7): the student's minibatch SGD loop.
+
+The loop is checked on a small float64 problem (37 training rows, batches of
+8, so the last batch of an epoch has 5 rows; 3 epochs), with the package's
+:func:`coursenet.mlp.loss_and_grads` standing in for the student's
+``batched_backward`` while the check runs: a mistake in Q6 does not show up
+here, and every call the loop makes is recorded. From the recorded batches the
+check sees the order in which the loop visited the rows, so each mistake of
+the loop itself gets its own diagnosis (no shuffling, one permutation for all
+epochs, the last partial batch dropped, labels shuffled apart from their
+images, ...). Then the trained parameters must equal those of the reference
+loop (the same permutations, ``np.random.default_rng(seed).permutation(N)``
+drawn at the start of every epoch, as :func:`coursenet.train.sgd` draws them),
+and the history must hold one mean loss per batch and ``epochs + 1``
+evaluations of the whole training and validation sets.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from coursenet import mlp
+from coursenet.exercises._core import (
+    _call,
+    _fail,
+    _name,
+    _need_function,
+    _run,
+    _Stop,
+)
+from coursenet.exercises._networks import _copy_params, _random_params
+
+_N, _NV, _B, _EPOCHS, _LR, _SEED = 37, 11, 8, 3, 0.5, 3
+_SIZES = (6, 5, 4)  # D, H, C
+
+
+def _problem():
+    rng = np.random.default_rng(606)
+    D, H, C = _SIZES
+    params = _random_params(rng, D, H, C)
+    X = rng.normal(0.0, 1.0, (_N, D))
+    c = rng.integers(0, C, _N)
+    c[:C] = np.arange(C)  # every class occurs
+    Xv = rng.normal(0.0, 1.0, (_NV, D))
+    cv = rng.integers(0, C, _NV)
+    return params, (X, c), (Xv, cv)
+
+
+def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
+               scale=None):
+    """The loop the exercise asks for; ``scale`` (mistakes): ``"sum"`` multiplies
+    each step by its batch's size, ``"twice"`` divides it by that size."""
+    params = _copy_params(params)
+    X, c = train_data
+    rng = np.random.default_rng(seed)
+    step_loss, evals = [], []
+
+    def record():
+        evals.append((*mlp.evaluate(params, X, c), *mlp.evaluate(params, *val_data)))
+
+    record()
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss, grads = mlp.loss_and_grads(params, X[idx], c[idx])
+            factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx)}[scale]
+            for name in params:
+                params[name] -= factor * lr * grads[name]
+            step_loss.append(loss)
+        record()
+    return params, step_loss, np.array(evals)
+
+
+class _Spy:
+    """Stands in for ``batched_backward``: the package's gradients, every call noted."""
+
+    def __init__(self, X):
+        self.rows = {X[i].tobytes(): i for i in range(len(X))}
+        self.calls = []  # (row indices or None, labels, loss)
+
+    def __call__(self, params, Xb, cb, *rest):
+        Xb = np.asarray(Xb, dtype=np.float64)
+        if Xb.ndim == 1:
+            Xb = Xb[None]
+        idx = [self.rows.get(np.ascontiguousarray(row).tobytes()) for row in Xb]
+        loss, grads = mlp.loss_and_grads(params, Xb, cb)
+        self.calls.append((idx, np.array(cb).reshape(-1), loss))
+        return loss, grads
+
+
+def _find_name(fn, name):
+    space = getattr(fn, "__globals__", None)
+    if not isinstance(space, dict) or name not in space:
+        _fail(f"{_name(fn, 'your loop')} cannot see a function `{name}`",
+              f"define or import `{name}` in the notebook (it comes from notebook"
+              " 05) and call it in your loop", "no_backward")
+    return space
+
+
+def check_minibatch_loop(fn=None, uses="batched_backward"):
+    """Q7: ``fn(params, train_data, val_data, lr, batch_size, epochs, seed)``.
+
+    ``fn`` trains ``params`` in place with minibatch SGD, calling the notebook's
+    ``batched_backward`` (the name ``uses``) once per batch, and returns a
+    :class:`coursenet.history.History` (or any object with the same fields:
+    ``step_loss``, ``epoch_train_loss``, ``epoch_train_acc``, ``epoch_val_loss``,
+    ``epoch_val_acc``).
+    """
+
+    def body():
+        _need_function(fn, "check_minibatch_loop", "your training loop")
+        who = _name(fn, "your loop")
+        space = _find_name(fn, uses)
+        params, train_data, val_data = _problem()
+        X, c = train_data
+        ref_params, ref_steps, ref_evals = _reference(
+            params, train_data, val_data, _LR, _B, _EPOCHS, _SEED)
+        spy = _Spy(X)
+        mine = _copy_params(params)
+        args = (mine, (X.copy(), c.copy()), (val_data[0].copy(), val_data[1].copy()),
+                _LR, _B, _EPOCHS, _SEED)
+        saved = space[uses]
+        space[uses] = spy
+        try:
+            history = _call(fn, args, who, _case_text())
+        finally:
+            space[uses] = saved
+        if not np.array_equal(args[1][0], X) or not np.array_equal(args[1][1], c):
+            _fail(f"{who} changed train_data in place (the rows or labels are no"
+                  " longer in their original order)",
+                  "shuffle an index array (order = rng.permutation(N)) and take"
+                  " X[idx], c[idx]; leave X and c as they are", "changed_data")
+        _check_batches(spy, c, who)
+        _check_steps(history, spy, who)
+        got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
+        _check_params(got, params, ref_params, train_data, val_data, who)
+        _check_evals(history, ref_evals, _steps_of(history, who), who)
+        per = math.ceil(_N / _B)
+        return (f"✓ {who}: a fresh order every epoch, {_EPOCHS} × {per} batches"
+                " including the last partial one, the same parameters as the"
+                f" reference loop, one mean loss per batch and {_EPOCHS + 1}"
+                " evaluations of the training and validation sets")
+
+    return _run(body)
+
+
+def _case_text():
+    D, H, C = _SIZES
+    return (f"a {D}-{H}-{C} network, N = {_N} training rows, batch_size = {_B},"
+            f" epochs = {_EPOCHS}, lr = {_LR}, seed = {_SEED}")
+
+
+def _check_batches(spy, c, who):
+    """The order in which the loop visited the rows, against the exercise's."""
+    case = _case_text()
+    if not spy.calls:
+        _fail(f"{who} never called batched_backward on {case}",
+              "compute each batch's loss and gradients with loss, grads ="
+              " batched_backward(params, X[idx], c[idx])", "no_backward")
+    if any(i is None for idx, _, _ in spy.calls for i in idx):
+        _fail(f"{who} called batched_backward with rows that are not rows of the"
+              " training X", "pass the batch's rows unchanged: X[idx]", "not_rows")
+    sizes = [len(idx) for idx, _, _ in spy.calls]
+    for idx, labels, _ in spy.calls:
+        if len(labels) != len(idx) or not np.array_equal(labels, c[idx]):
+            _fail(f"{who} passed labels that do not belong to the batch's rows",
+                  "index the images and the labels with the same indices:"
+                  " X[idx], c[idx] (shuffling X and c separately pairs images with"
+                  " the wrong labels)", "labels_apart")
+    full, last = _N // _B, _N % _B
+    if set(sizes) == {1} and len(sizes) >= _N:
+        _fail(f"{who} called batched_backward on one row at a time ({len(sizes)}"
+              f" calls) on {case}",
+              "pass the whole batch in one call: batched_backward(params, X[idx],"
+              " c[idx]); its loss is already the batch's mean", "one_row_calls")
+    if sizes == [_B] * (full * _EPOCHS):
+        _fail(f"{who} dropped the last, partial batch of every epoch ({last} of the"
+              f" {_N} rows were never used per epoch) on {case}",
+              "let the batches run to the end: for start in range(0, N, batch_size),"
+              " and the last X[order[start:start + batch_size]] is simply shorter",
+              "drop_last")
+    if any(s > _B for s in sizes):
+        _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
+              f" on {case}", "take batch_size rows per step: order[start:start +"
+              " batch_size]", "batch_size")
+    seen = np.concatenate([idx for idx, _, _ in spy.calls]).astype(np.int64)
+    if len(seen) != _N * _EPOCHS:
+        _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
+              f" each of the {_N} rows once per epoch, {_N * _EPOCHS} for {_EPOCHS}"
+              f" epochs, on {case}",
+              "one epoch = one pass over all N rows, in batches of batch_size",
+              "row_count")
+    epochs = seen.reshape(_EPOCHS, _N)
+    for e, order in enumerate(epochs):
+        if not np.array_equal(np.sort(order), np.arange(_N)):
+            _fail(f"epoch {e + 1} of {who} visits some rows twice and misses others:"
+                  " the batches were drawn with replacement",
+                  "shuffle once per epoch and cut the shuffled order into batches:"
+                  " order = rng.permutation(N)", "with_replacement")
+    if np.array_equal(epochs[0], np.arange(_N)):
+        _fail(f"{who} visits the rows in their stored order: no shuffling",
+              "at the start of every epoch draw order = rng.permutation(N) and"
+              " take the batches from it", "no_shuffle")
+    if all(np.array_equal(o, epochs[0]) for o in epochs[1:]):
+        _fail(f"{who} visits the rows in the same shuffled order in every epoch",
+              "draw a new permutation at the start of every epoch, from one"
+              " generator made once before the epochs: rng ="
+              " np.random.default_rng(seed) (a generator re-made from the seed"
+              " inside the loop repeats its first permutation)", "same_permutation")
+    rng = np.random.default_rng(_SEED)
+    expected = [rng.permutation(_N) for _ in range(_EPOCHS)]
+    if not all(np.array_equal(o, r) for o, r in zip(epochs, expected)):
+        _fail(f"{who} shuffles every epoch, but not in the order the seed gives on"
+              f" {case}",
+              "make one generator from the seed before the epochs, rng ="
+              " np.random.default_rng(seed), and draw order = rng.permutation(N)"
+              " at the start of each epoch (so that a run can be repeated exactly)",
+              "other_order")
+
+
+def _steps_of(history, who):
+    try:
+        return np.asarray(history.step_loss, dtype=np.float64).reshape(-1)
+    except AttributeError:
+        _fail(f"{who} returned {type(history).__name__}, not the history",
+              "return history (the History the exercise cell makes)", "wrong_type")
+    except (TypeError, ValueError):
+        _fail(f"history.step_loss from {who} is not a list of numbers",
+              "append one float per batch: history.step_loss.append(loss)",
+              "wrong_type")
+
+
+def _check_steps(history, spy, who):
+    steps = _steps_of(history, who)
+    losses = np.array([loss for _, _, loss in spy.calls])
+    sizes = np.array([len(idx) for idx, _, _ in spy.calls])
+    per_epoch = math.ceil(_N / _B)
+    if len(steps) == _EPOCHS and len(losses) != _EPOCHS:
+        _fail(f"history.step_loss from {who} has {len(steps)} entries, one per epoch;"
+              f" expected one per batch, {per_epoch} per epoch",
+              "append the loss of every batch, right after its backward pass",
+              "loss_per_epoch")
+    if len(steps) != len(losses):
+        _fail(f"history.step_loss from {who} has {len(steps)} entries for"
+              f" {len(losses)} batches", "append exactly one loss per batch",
+              "step_count")
+    if np.allclose(steps, losses * sizes, rtol=1e-9, atol=1e-12) \
+            and not np.allclose(steps, losses):
+        _fail(f"history.step_loss from {who} holds the sum of each batch's losses",
+              "record the batch's mean loss, as batched_backward returns it",
+              "summed_loss")
+    if not np.allclose(steps, losses, rtol=1e-9, atol=1e-12):
+        _fail(f"history.step_loss from {who} is not the loss batched_backward"
+              " returned for each batch", "append the loss of every batch as"
+              " batched_backward returns it (before that step's update)",
+              "step_loss")
+
+
+def _check_params(got, start, ref_params, train_data, val_data, who):
+    def same(a, b):
+        return all(np.allclose(a[k], b[k], rtol=1e-7, atol=1e-10) for k in b)
+
+    if same(got, ref_params):
+        return
+    if same(got, start):
+        _fail(f"the params passed to {who} did not change",
+              "update them in place, for name in params: params[name] -= lr *"
+              " grads[name] (params = {...} makes a new dict the caller never sees)",
+              "not_in_place")
+    for scale, mistake, text, hint in (
+            ("sum", "summed", "steps as many times too large as the batch has rows"
+             f" ({_B} here), as if the gradients were summed over the batch, not"
+             " averaged",
+             "batched_backward already returns the mean's gradient: step by lr *"
+             " grads[name]"),
+            ("twice", "divided_twice", "steps as many times too small as the"
+             " batch has rows, as if divided by the batch size once more",
+             "step by lr * grads[name]: the mean is already in batched_backward")):
+        scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
+                                  _SEED, scale=scale)
+        if same(got, scaled):
+            _fail(f"the batches are right, but {who} takes {text}", hint, mistake)
+    worst = max((float(np.max(np.abs(got[k] - ref_params[k]))), k)
+                for k in ref_params)
+    _fail(f"the batches are right, but the trained parameters differ from the"
+          f" reference loop's (max abs diff {worst[0]:.3g} in {worst[1]})",
+          "after each batch update every parameter: params[name] -= lr *"
+          " grads[name]", "params")
+
+
+_EVAL_FIELDS = ("epoch_train_loss", "epoch_train_acc", "epoch_val_loss",
+                "epoch_val_acc")
+
+
+def _check_evals(history, ref_evals, steps, who):
+    got = []
+    for field in _EVAL_FIELDS:
+        value = getattr(history, field, None)
+        try:
+            got.append(np.asarray(value, dtype=np.float64).reshape(-1))
+        except (TypeError, ValueError):
+            _fail(f"history.{field} from {who} is not a list of numbers",
+                  f"append one float per evaluation: history.{field}.append(...)",
+                  "wrong_type")
+    lengths = {len(g) for g in got}
+    want = _EPOCHS + 1
+    if lengths == {_EPOCHS}:
+        _fail(f"{who} evaluates {_EPOCHS} times, after each epoch; expected {want}"
+              " evaluations", "evaluate once before the first epoch too (epoch 0,"
+              " the untrained network), then after every epoch", "no_epoch0")
+    if lengths != {want}:
+        counts = ", ".join(f"{f} {len(g)}" for f, g in zip(_EVAL_FIELDS, got))
+        _fail(f"the history of {who} has {counts} entries; expected {want} each"
+              f" (before training and after each of the {_EPOCHS} epochs)",
+              "evaluate the whole training set and the whole validation set once"
+              " before training and once after every epoch", "eval_count")
+    train_loss, train_acc, val_loss, val_acc = got
+    ref = ref_evals.T
+    if np.allclose(val_loss, train_loss) and not np.allclose(ref[2], ref[0]):
+        _fail(f"{who} records the same numbers for validation as for training:"
+              " the validation entries were computed on the training set",
+              "evaluate the validation data for epoch_val_*: mlp.evaluate(params,"
+              " X_val, c_val)", "val_on_train")
+    if np.allclose(val_loss, ref[0]) and np.allclose(train_loss, ref[2]):
+        _fail(f"{who} swapped the training and validation entries",
+              "epoch_train_* are computed on train_data, epoch_val_* on val_data",
+              "swapped_evals")
+    per = math.ceil(_N / _B)
+    means = [np.mean(steps[e * per:(e + 1) * per]) for e in range(_EPOCHS)]
+    if np.allclose(train_loss[1:], means) and not np.allclose(ref[0][1:], means):
+        _fail(f"epoch_train_loss from {who} is the mean of each epoch's batch losses,"
+              " measured while the weights were still changing",
+              "after each epoch evaluate the whole training set with the weights of"
+              " that moment: loss, acc = mlp.evaluate(params, X, c)",
+              "mean_of_batches")
+    for vals, refs, field in zip(got, ref, _EVAL_FIELDS):
+        if not np.allclose(vals, refs, rtol=1e-7, atol=1e-9):
+            k = int(np.argmax(np.abs(vals - refs)))
+            raise _Stop(f"✗ history.{field}[{k}] from {who} is {vals[k]:.6g},"
+                        f" expected {refs[k]:.6g}. Hint: evaluate the whole set"
+                        " with the parameters of that moment (index 0 before"
+                        " training, index e after epoch e), e.g. loss, acc ="
+                        " mlp.evaluate(params, X, c)", mistake="evals")
+
+
+# --------------------------------------------------------------------------
+# The workbook: cells that use what an earlier, skipped cell would have made
+# --------------------------------------------------------------------------
+
+
+def requires(*blocks):
+    """Skip this ``needs_your_code`` block too if an earlier one was skipped.
+
+    A cell that only *uses* the results of a run of the student's code (a plot
+    of ``history``, say) is written::
+
+        with exercises.needs_your_code():
+            exercises.requires(first_run)   # first_run: the earlier block
+            ...
+
+    When the earlier block was skipped because ``minibatch_sgd`` is unfinished,
+    this raises ``NotImplementedError`` from a frame named after that function,
+    so the block skips with the same one-line message naming it.
+    """
+    for block in blocks:
+        name = getattr(block, "skipped", None)
+        if not hasattr(block, "skipped"):
+            raise TypeError("requires(...) takes the `with exercises.needs_your_code()"
+                            f" as block:` objects of earlier cells, got {block!r}")
+        if name:
+            _unfinished(name)()
+
+
+def _unfinished(name):
+    def unfinished():
+        raise NotImplementedError(f"`{name}` is not written yet")
+
+    label = name if name.isidentifier() else "an_exercise"
+    unfinished.__code__ = unfinished.__code__.replace(
+        co_name=label, co_qualname=label, co_filename="<your exercise>")
+    return unfinished

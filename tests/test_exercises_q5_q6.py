@@ -1,0 +1,252 @@
+"""Q5's explicit Jacobian and Q6's vectorisation: the checks cannot be fooled by
+the shortcut or by a Python loop over the rows. Wrong answers are written as a
+student would write them, in a notebook-like namespace."""
+
+import numpy as np
+import pytest
+
+from coursenet import exercises, mlp
+from coursenet.exercises import nb05
+
+
+def assert_passed(result):
+    assert result.passed, result.message
+    assert result.message.startswith("✓")
+
+
+def assert_diagnosed(result, mistake, *words):
+    assert not result.passed, result.message
+    assert result.message.startswith("✗") and "Hint:" in result.message
+    assert result.mistake == mistake, result.message
+    for word in words:
+        assert word in result.message, (word, result.message)
+
+
+# --------------------------------------------------------------------------
+# Q5: softmax_backward(y, dl_dy), and vector_backward going through it
+# --------------------------------------------------------------------------
+
+NOTEBOOK_04 = '''
+import numpy as np
+
+def sigmoid(k):
+    return 1 / (1 + np.exp(-k))
+
+def forward(params, x, c):
+    k = x @ params["W1"] + params["b1"]
+    h = sigmoid(k)
+    o = h @ params["W2"] + params["b2"]
+    e = np.exp(o - o.max())
+    y = e / e.sum()
+    return -np.log(y[c]), (x, h, y)
+
+def softmax_backward(y, dl_dy):
+    J = np.diag(y) - np.outer(y, y)
+    return dl_dy @ J
+
+def below_softmax(params, x, h, do):
+    dk = (params["W2"] @ do) * h * (1 - h)
+    return {"W1": np.outer(x, dk), "b1": dk, "W2": np.outer(h, do), "b2": do}
+
+def dl_dy_of(y, c):
+    dy = np.zeros_like(y)
+    dy[c] = -1.0 / y[c]
+    return dy
+'''
+
+VECTOR_BACKWARDS = {
+    "right": '''
+def vector_backward(params, x, c):
+    _, (x, h, y) = forward(params, x, c)
+    return below_softmax(params, x, h, softmax_backward(y, dl_dy_of(y, c)))
+''',
+    "shortcut": '''
+def vector_backward(params, x, c):
+    _, (x, h, y) = forward(params, x, c)
+    do = y.copy()
+    do[c] -= 1
+    return below_softmax(params, x, h, do)
+''',
+    "inline_jacobian": '''
+def vector_backward(params, x, c):
+    _, (x, h, y) = forward(params, x, c)
+    J = np.diag(y) - np.outer(y, y)
+    return below_softmax(params, x, h, J @ dl_dy_of(y, c))
+''',
+    "shortcut_through_it": '''
+def vector_backward(params, x, c):
+    _, (x, h, y) = forward(params, x, c)
+    softmax_backward(y, dl_dy_of(y, c))  # called, but its result is not used
+    do = y.copy()
+    do[c] -= 1
+    return below_softmax(params, x, h, softmax_backward(y, -np.eye(len(y))[c]) * 0
+                         + do)
+''',
+    "elementwise": '''
+def vector_backward(params, x, c):
+    _, (x, h, y) = forward(params, x, c)
+    dy = dl_dy_of(y, c)
+    return below_softmax(params, x, h, dy * y * (1 - y))
+''',
+}
+
+
+def notebook_04(answer):
+    space = {}
+    exec(NOTEBOOK_04 + VECTOR_BACKWARDS[answer], space)  # noqa: S102
+    return space
+
+
+def test_the_jacobian_path_passes_and_says_so():
+    nb = notebook_04("right")
+    result = exercises.check_vector_backward(nb["vector_backward"],
+                                             uses=nb["softmax_backward"])
+    assert_passed(result)
+    assert "through softmax_backward" in result.message
+    assert nb["softmax_backward"].__name__ == "softmax_backward"  # restored
+
+
+@pytest.mark.parametrize("answer", ["shortcut", "inline_jacobian"])
+def test_right_numbers_without_softmax_backward_do_not_pass(answer):
+    nb = notebook_04(answer)
+    fn = nb["vector_backward"]
+    assert_passed(exercises.check_vector_backward(fn))  # the numbers are right
+    assert_diagnosed(exercises.check_vector_backward(fn, uses=nb["softmax_backward"]),
+                     "skips_jacobian", "does not call softmax_backward")
+
+
+def test_calling_softmax_backward_with_another_upstream_gradient_is_named():
+    nb = notebook_04("shortcut_through_it")
+    assert_diagnosed(exercises.check_vector_backward(
+        nb["vector_backward"], uses=nb["softmax_backward"]), "wrong_upstream",
+        "not with dl/dy = -1/y_c")
+
+
+def test_a_wrong_number_is_diagnosed_before_the_path():
+    nb = notebook_04("elementwise")
+    assert_diagnosed(exercises.check_vector_backward(
+        nb["vector_backward"], uses=nb["softmax_backward"]), "diagonal_only",
+        "elementwise")
+
+
+def test_uses_must_be_visible_to_the_function():
+    nb = notebook_04("right")
+
+    def softmax_backward(y, g):  # a different function of the same name
+        return g
+
+    assert_diagnosed(exercises.check_vector_backward(nb["vector_backward"],
+                                                     uses=softmax_backward),
+                     "no_softmax_backward", "cannot see")
+
+
+def jacobian_matmul(y, dl_dy):
+    return (np.diag(y) - np.outer(y, y)).T @ dl_dy
+
+
+def jacobian_loops(y, dl_dy):
+    out = []
+    for j in range(len(y)):
+        out.append(sum(dl_dy[i] * (y[i] * (i == j) - y[i] * y[j])
+                       for i in range(len(y))))
+    return out
+
+
+@pytest.mark.parametrize("fn", [jacobian_matmul, jacobian_loops,
+                                lambda y, g: y * (g - g @ y)])
+def test_softmax_backward_right_in_any_style(fn):
+    assert_passed(exercises.check_softmax_backward(fn))
+
+
+SOFTMAX_MISTAKES = [
+    (lambda y, g: g * y * (1 - y), "diagonal_only", ["only the diagonal"]),
+    (lambda y, g: (np.diag(y) + np.outer(y, y)) @ g, "plus_outer", ["wrong sign"]),
+    (lambda y, g: -np.outer(y, y) @ g, "no_diag", ["diagonal part is missing"]),
+    (lambda y, g: np.diag(y) - np.outer(y, y), "returned_matrix", ["matrix"]),
+    (lambda y, g: np.append(g, 0), "wrong_shape", ["expected ("]),
+    (lambda y, g: g, "wrong", ["does not return J·dl/dy", "max abs diff"]),
+]
+
+
+@pytest.mark.parametrize("fn, mistake, words", SOFTMAX_MISTAKES)
+def test_softmax_backward_mistakes_are_named(fn, mistake, words):
+    assert_diagnosed(exercises.check_softmax_backward(fn), mistake, *words)
+
+
+def test_softmax_backward_is_checked_with_upstream_gradients_that_are_not_one_hot():
+    def shortcut(y, dl_dy):  # y - onehot(c), with c read off the one-hot dl/dy
+        c = int(np.argmin(dl_dy))
+        return y - np.eye(len(y))[c]
+
+    result = exercises.check_softmax_backward(shortcut)
+    assert not result.passed, result.message
+
+
+# --------------------------------------------------------------------------
+# Q6: a Python loop over the rows gives right numbers but is not vectorised
+# --------------------------------------------------------------------------
+
+
+def forward_batch(params, X, c):
+    K = X @ params["W1"] + params["b1"]
+    H = 1 / (1 + np.exp(-K))
+    O = H @ params["W2"] + params["b2"]
+    Z = O - O.max(axis=1, keepdims=True)
+    logsum = np.log(np.exp(Z).sum(axis=1))
+    P = np.exp(Z - logsum[:, None])
+    return np.mean(logsum - Z[np.arange(len(c)), c]), (X, H, P)
+
+
+def batched_vectorised(params, X, c):
+    loss, (X, H, P) = forward_batch(params, X, c)
+    dO = P.copy()
+    dO[np.arange(len(c)), c] -= 1
+    dO /= len(c)
+    dK = dO @ params["W2"].T * H * (1 - H)
+    return loss, {"W1": X.T @ dK, "b1": dK.sum(0), "W2": H.T @ dO, "b2": dO.sum(0)}
+
+
+def batched_loop(params, X, c):
+    """The forward pass given, the backward one row at a time (right numbers)."""
+    loss, (X, H, P) = forward_batch(params, X, c)
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    for n in range(len(c)):
+        do = P[n].copy()
+        do[c[n]] -= 1
+        do /= len(c)
+        dk = params["W2"] @ do * H[n] * (1 - H[n])
+        grads["W2"] += np.outer(H[n], do)
+        grads["b2"] += do
+        grads["W1"] += np.outer(X[n], dk)
+        grads["b1"] += dk
+    return loss, grads
+
+
+def test_a_vectorised_answer_passes_with_its_speed_up():
+    result = exercises.check_batched_backward(batched_vectorised)
+    assert_passed(result)
+    assert "vectorised:" in result.message
+
+
+def test_a_loop_over_the_rows_is_not_vectorised():
+    assert_diagnosed(exercises.check_batched_backward(batched_loop),
+                     "not_vectorised", "not vectorised", "× faster",
+                     "no Python loop over the rows")
+
+
+def test_the_loop_is_still_right_without_the_timing():
+    assert_passed(exercises.check_batched_backward(batched_loop, timed=False))
+
+
+def test_batch_speedup_separates_the_two_clearly():
+    """The printed numbers behind the threshold (a benchmark, not a timed assert:
+    only the order of the two is asserted, with a factor of 3 to spare)."""
+    fast = nb05.batch_speedup(batched_vectorised)[0]
+    slow = nb05.batch_speedup(batched_loop)[0]
+    print(f"speed-up: vectorised {fast:.1f}×, loop {slow:.1f}×,"
+          f" threshold {nb05.MIN_SPEEDUP}×")
+    assert slow < nb05.MIN_SPEEDUP < fast / 3
+
+
+def test_package_reference_counts_as_vectorised():
+    assert_passed(exercises.check_batched_backward(mlp.loss_and_grads))

@@ -1,0 +1,395 @@
+"""Q7's check of the student's minibatch SGD loop: right loops pass, each typical
+mistake of a loop is named. Every wrong loop here is written as a student would
+write it, calling the notebook's ``batched_backward`` (defined below, as carried
+over from notebook 05)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from coursenet import exercises, mlp, train
+
+
+def batched_backward(params, X, c):  # what notebook 05 hands over (right)
+    return mlp.loss_and_grads(params, X, c)
+
+
+def new_history(params, X, lr, batch_size, epochs, seed):
+    return train.History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+                         steps_per_epoch=math.ceil(len(X) / batch_size),
+                         params=params)
+
+
+def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
+              evals="whole", labels="together", epoch0=True, in_place=True):
+    """The loop of Q7 with one switch per mistake."""
+
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        X, c = train_data
+        Xv, cv = val_data
+        history = new_history(params, X, lr, batch_size, epochs, seed)
+        rng = np.random.default_rng(seed)
+        N = len(X)
+        if labels == "apart":  # shuffles images and labels separately
+            X, c = X.copy(), c.copy()
+        fixed = rng.permutation(N) if shuffle == "once" else None
+
+        def record_epoch(epoch_losses):
+            tl, ta = mlp.evaluate(params, X, c)
+            if evals == "batch_mean" and epoch_losses:
+                tl = float(np.mean(epoch_losses))
+            vl, va = (tl, ta) if evals == "val_on_train" else mlp.evaluate(params,
+                                                                            Xv, cv)
+            history.epoch_train_loss.append(tl)
+            history.epoch_train_acc.append(ta)
+            history.epoch_val_loss.append(vl)
+            history.epoch_val_acc.append(va)
+
+        if epoch0:
+            record_epoch([])
+        for _ in range(epochs):
+            if shuffle == "fresh":
+                order = rng.permutation(N)
+            elif shuffle == "none":
+                order = np.arange(N)
+            elif shuffle == "once":
+                order = fixed
+            elif shuffle == "reseeded":
+                order = np.random.default_rng(seed).permutation(N)
+            elif shuffle == "replacement":
+                order = rng.integers(0, N, N)
+            if labels == "apart":
+                rng.shuffle(X)
+                rng.shuffle(c)
+                order = np.arange(N)
+            stop = N - batch_size + 1 if last == "drop" else N
+            epoch_losses = []
+            for start in range(0, stop, batch_size):
+                idx = order[start:start + batch_size]
+                loss, grads = batched_backward(params, X[idx], c[idx])
+                factor = len(idx) if scale == "sum" else 1
+                if in_place:
+                    for name in params:
+                        params[name] -= lr * factor * grads[name]
+                else:
+                    params = {k: params[k] - lr * grads[k] for k in params}
+                history.step_loss.append(loss * len(idx) if record == "sum"
+                                         else loss)
+                epoch_losses.append(loss)
+            record_epoch(epoch_losses)
+        return history
+
+    return minibatch_sgd
+
+
+def loop_with_per_row_calls(params, train_data, val_data, lr, batch_size, epochs,
+                            seed):
+    """Calls batched_backward once per instance and sums the gradients."""
+    X, c = train_data
+    history = new_history(params, X, lr, batch_size, epochs, seed)
+    rng = np.random.default_rng(seed)
+    history.epoch_train_loss.append(0.0)
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            total = {k: 0 for k in params}
+            for i in order[start:start + batch_size]:
+                loss, g = batched_backward(params, X[i:i + 1], c[i:i + 1])
+                for k in params:
+                    total[k] = total[k] + g[k]
+            for k in params:
+                params[k] -= lr * total[k]
+            history.step_loss.append(loss)
+    return history
+
+
+def loop_with_inline_gradient(params, train_data, val_data, lr, batch_size, epochs,
+                              seed):
+    """Right in every other way, but never calls batched_backward."""
+    X, c = train_data
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            _, g = mlp.loss_and_grads(params, X[idx], c[idx])
+            for k in params:
+                params[k] -= lr * g[k]
+    return None
+
+
+def train_sgd_loop(params, train_data, val_data, lr, batch_size, epochs, seed):
+    """The same loop through Python sets and lists: right, in another style."""
+    X, c = train_data
+    history = new_history(params, X, lr, batch_size, epochs, seed)
+    rng = np.random.default_rng(seed)
+    for epoch in range(epochs + 1):
+        if epoch:
+            order = list(rng.permutation(len(X)))
+            while order:
+                idx, order = np.array(order[:batch_size]), order[batch_size:]
+                loss, grads = batched_backward(params, X[idx], c[idx])
+                for name, g in grads.items():
+                    params[name] -= lr * g
+                history.step_loss.append(float(loss))
+        for (Xs, cs), part in (((X, c), "train"), (val_data, "val")):
+            loss, acc = mlp.evaluate(params, Xs, cs)
+            getattr(history, f"epoch_{part}_loss").append(loss)
+            getattr(history, f"epoch_{part}_acc").append(acc)
+    return history
+
+
+def assert_diagnosed(result, mistake, *words):
+    assert not result.passed, result.message
+    assert result.message.startswith("✗") and "Hint:" in result.message
+    assert result.mistake == mistake, result.message
+    for word in words:
+        assert word in result.message, (word, result.message)
+
+
+@pytest.mark.parametrize("fn", [make_loop(), train_sgd_loop])
+def test_right_loops_pass(fn):
+    result = exercises.check_minibatch_loop(fn)
+    assert result.passed, result.message
+    assert "including the last partial one" in result.message
+
+
+def test_the_reference_loop_equals_train_sgd():
+    """The check's reference is the package's train.sgd (float64, same seed)."""
+    from coursenet.exercises import nb06
+
+    params, train_data, val_data = nb06._problem()
+    ref, steps, evals = nb06._reference(params, train_data, val_data, 0.5, 8, 3, 3)
+    history = train.sgd(params, train_data, lr=0.5, batch_size=8, epochs=3, seed=3,
+                        val_data=val_data, progress=False)
+    for k in ref:
+        np.testing.assert_allclose(ref[k], history.params[k], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(steps, history.step_loss, rtol=1e-10)
+    np.testing.assert_allclose(evals[:, 2], history.epoch_val_loss, rtol=1e-10)
+    assert len(steps) == 3 * math.ceil(37 / 8)
+
+
+LOOP_MISTAKES = [
+    (make_loop(shuffle="none"), "no_shuffle", ["stored order"]),
+    (make_loop(shuffle="once"), "same_permutation", ["same shuffled order"]),
+    (make_loop(shuffle="reseeded"), "same_permutation", ["re-made from the seed"]),
+    (make_loop(shuffle="replacement"), "with_replacement", ["with replacement"]),
+    (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),
+    (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
+    (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
+    (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),
+    (make_loop(evals="batch_mean"), "mean_of_batches", ["mean of each epoch's"]),
+    (make_loop(epoch0=False), "no_epoch0", ["before the first epoch"]),
+    (make_loop(labels="apart"), "labels_apart", ["do not belong"]),
+    (make_loop(in_place=False), "not_in_place", ["did not change"]),
+    (loop_with_per_row_calls, "one_row_calls", ["one row at a time"]),
+    (loop_with_inline_gradient, "no_backward", ["never called batched_backward"]),
+]
+
+
+@pytest.mark.parametrize("fn, mistake, words", LOOP_MISTAKES)
+def test_loop_mistakes_are_named(fn, mistake, words):
+    assert_diagnosed(exercises.check_minibatch_loop(fn), mistake, *words)
+
+
+def test_a_loop_that_reshuffles_with_another_seed_scheme_is_told_the_order():
+    def fn(params, train_data, val_data, lr, batch_size, epochs, seed):
+        X, c = train_data
+        history = new_history(params, X, lr, batch_size, epochs, seed)
+        for epoch in range(epochs):
+            order = np.random.default_rng(seed + epoch).permutation(len(X))
+            for start in range(0, len(X), batch_size):
+                idx = order[start:start + batch_size]
+                loss, grads = batched_backward(params, X[idx], c[idx])
+        return history
+
+    assert_diagnosed(exercises.check_minibatch_loop(fn), "other_order",
+                     "np.random.default_rng(seed)")
+
+
+def test_the_stub_is_not_implemented_and_the_name_is_restored():
+    def minibatch_sgd(*args):
+        raise NotImplementedError()
+
+    result = exercises.check_minibatch_loop(minibatch_sgd)
+    assert result.status == "todo"
+    assert batched_backward.__name__ == "batched_backward"
+    assert globals()["batched_backward"] is batched_backward
+
+
+def test_without_batched_backward_in_reach_the_check_says_so():
+    namespace = {}
+    exec("def loop(*args):\n    return None\n", namespace)  # noqa: S102
+    assert_diagnosed(exercises.check_minibatch_loop(namespace["loop"]),
+                     "no_backward", "cannot see a function `batched_backward`")
+
+
+def loop_then(change):
+    """The right loop, then ``change(history, params, train_data)`` before returning."""
+    right = make_loop()
+
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        history = right(params, train_data, val_data, lr, batch_size, epochs, seed)
+        return change(history, params, train_data, lr)
+
+    return minibatch_sgd
+
+
+def halve_steps(history, params, train_data, lr):
+    return history
+
+
+def divided_twice(params, train_data, val_data, lr, batch_size, epochs, seed):
+    X, c = train_data
+    history = new_history(params, X, lr, batch_size, epochs, seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss, grads = batched_backward(params, X[idx], c[idx])
+            for name in params:
+                params[name] -= lr * grads[name] / len(idx)
+            history.step_loss.append(loss)
+        for Xs, cs, part in ((X, c, "train"), (*val_data, "val")):
+            loss, acc = mlp.evaluate(params, Xs, cs)
+            getattr(history, f"epoch_{part}_loss").append(loss)
+            getattr(history, f"epoch_{part}_acc").append(acc)
+    return history
+
+
+def other_update(params, train_data, val_data, lr, batch_size, epochs, seed):
+    history = make_loop()(params, train_data, val_data, lr, batch_size, epochs, seed)
+    params["b1"] += 0.1  # e.g. a momentum term, or a stray update
+    return history
+
+
+def mutating_loop(params, train_data, val_data, lr, batch_size, epochs, seed):
+    history = make_loop()(params, train_data, val_data, lr, batch_size, epochs, seed)
+    train_data[0][:] = train_data[0][::-1].copy()
+    return history
+
+
+def transformed_rows(params, train_data, val_data, lr, batch_size, epochs, seed):
+    X, c = train_data
+    return make_loop()(params, (X * 1.0000001, c), val_data, lr, batch_size,
+                       epochs, seed)
+
+
+def big_batches(params, train_data, val_data, lr, batch_size, epochs, seed):
+    return make_loop()(params, train_data, val_data, lr, 2 * batch_size, epochs, seed)
+
+
+def one_epoch_only(params, train_data, val_data, lr, batch_size, epochs, seed):
+    return make_loop()(params, train_data, val_data, lr, batch_size, 1, seed)
+
+
+def epoch_losses_only(history, params, train_data, lr):
+    per = history.steps_per_epoch
+    history.step_loss = [float(np.mean(history.step_loss[i:i + per]))
+                         for i in range(0, len(history.step_loss), per)]
+    return history
+
+
+def shifted_losses(history, params, train_data, lr):
+    history.step_loss = history.step_loss[1:] + [0.0]
+    return history
+
+
+def missing_loss(history, params, train_data, lr):
+    history.step_loss.pop()
+    return history
+
+
+def swapped(history, params, train_data, lr):
+    h = history
+    h.epoch_train_loss, h.epoch_val_loss = h.epoch_val_loss, h.epoch_train_loss
+    h.epoch_train_acc, h.epoch_val_acc = h.epoch_val_acc, h.epoch_train_acc
+    return h
+
+
+def extra_eval(history, params, train_data, lr):
+    history.epoch_val_loss.append(0.0)
+    return history
+
+
+def stale_eval(history, params, train_data, lr):
+    history.epoch_val_acc[2] = 0.5
+    return history
+
+
+def text_losses(history, params, train_data, lr):
+    history.step_loss = ["a"] * len(history.step_loss)
+    return history
+
+
+def text_evals(history, params, train_data, lr):
+    history.epoch_train_acc = [{"a": 1}]
+    return history
+
+
+MORE_MISTAKES = [
+    (divided_twice, "divided_twice", ["too small"]),
+    (other_update, "params", ["max abs diff", "in b1"]),
+    (mutating_loop, "changed_data", ["changed train_data in place"]),
+    (transformed_rows, "not_rows", ["not rows of the training X"]),
+    (big_batches, "batch_size", ["batches of up to 16 rows"]),
+    (one_epoch_only, "row_count", ["37 rows", "111"]),
+    (loop_then(epoch_losses_only), "loss_per_epoch", ["one per epoch"]),
+    (loop_then(shifted_losses), "step_loss", ["not the loss batched_backward"]),
+    (loop_then(missing_loss), "step_count", ["14 entries for 15 batches"]),
+    (loop_then(swapped), "swapped_evals", ["swapped"]),
+    (loop_then(extra_eval), "eval_count", ["epoch_val_loss 5"]),
+    (loop_then(stale_eval), "evals", ["epoch_val_acc[2]"]),
+    (loop_then(text_losses), "wrong_type", ["step_loss"]),
+    (loop_then(text_evals), "wrong_type", ["epoch_train_acc"]),
+    (loop_then(lambda h, p, d, lr: None), "wrong_type", ["NoneType, not the"]),
+]
+
+
+@pytest.mark.parametrize("fn, mistake, words", MORE_MISTAKES)
+def test_more_loop_mistakes_are_named(fn, mistake, words):
+    assert_diagnosed(exercises.check_minibatch_loop(fn), mistake, *words)
+
+
+def test_every_mistake_id_of_the_loop_check_is_triggered_by_a_test():
+    import inspect
+    import re
+
+    from coursenet.exercises import nb06
+
+    source = inspect.getsource(nb06).split("# The workbook:")[0]  # the checks
+    ids = set(re.findall(r'"([a-z_0-9]+)"\)', source)) & set(
+        re.findall(r'"([a-z_0-9]+)"', source))
+    ids = {i for i in ids if re.search(rf'[ ,(]"{i}"\)', source)}
+    ids |= set(re.findall(r'mistake="([a-z_0-9]+)"', source))
+    ids |= {"summed", "divided_twice"}
+    ids -= {f"epoch_{p}_{m}" for p in ("train", "val") for m in ("loss", "acc")}
+    tested = {row[1] for row in LOOP_MISTAKES + MORE_MISTAKES}
+    tested |= {"other_order", "no_backward"}
+    assert "drop_last" in ids and "evals" in ids
+    assert ids - {"todo"} <= tested, ids - tested
+
+
+def test_requires_skips_with_the_name_of_the_unfinished_function(capsys):
+    def minibatch_sgd(*args):
+        raise NotImplementedError()
+
+    with exercises.needs_your_code() as first_run:
+        minibatch_sgd()
+    ran = []
+    with exercises.needs_your_code() as later:
+        exercises.requires(first_run)
+        ran.append(True)
+    assert ran == [] and later.skipped == "minibatch_sgd"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("⏸ skipped: `minibatch_sgd` is not written yet")
+    with exercises.needs_your_code() as done:
+        pass
+    with exercises.needs_your_code():
+        exercises.requires(done)
+        ran.append(True)
+    assert ran == [True]
+    with pytest.raises(TypeError, match="needs_your_code"):
+        exercises.requires(None)
