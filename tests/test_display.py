@@ -24,13 +24,15 @@ def shown(monkeypatch):
 
 
 def test_offline_fallback_is_a_notice_not_a_warning(monkeypatch, tmp_path, shown):
+    # what notebooks 04-06 do: load_dataset, then data_notice
     monkeypatch.setenv("COURSENET_OFFLINE", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning left over would fail here
-        (xtr, ytr), (xval, yval), num_cls, source = display.load_mnist_with_notice(
-            cache_dir=tmp_path)
-    assert source == "sample"
-    assert (len(xtr), len(xval), num_cls) == (4_500, 500, 10)
+        dataset = data.load_dataset("mnist", cache_dir=tmp_path)
+        display.data_notice(dataset)
+    xtr, xval = dataset.train[0], dataset.val[0]
+    assert dataset.source == "sample"
+    assert (len(xtr), len(xval), dataset.num_cls) == (4_500, 500, 10)
     # the same arrays as the plain loader gives
     (xref, _), _, _ = data.load_mnist(source="sample")
     np.testing.assert_array_equal(xtr, xref)
@@ -42,17 +44,20 @@ def test_offline_fallback_is_a_notice_not_a_warning(monkeypatch, tmp_path, shown
     assert not re.search(r"/\w+/", text)  # no machine path (cache, home, temp)
 
 
-def test_explicit_sample_and_no_notice(shown):
-    loaded = display.load_mnist_with_notice(final=True, source="sample", notice=False)
-    assert loaded.source == "sample"
-    assert (len(loaded.train[0]), len(loaded.val[0])) == (5_000, 10_000)
+def test_final_sample_is_tested_on_the_canonical_test_set(shown):
+    final = data.load_dataset("mnist", final=True, source="sample")
+    assert final.source == "sample"
+    assert (len(final.train[0]), len(final.val[0])) == (5_000, 10_000)
+    assert display.describe_test_data(final, len(final.val[0])) == \
+        "MNIST's canonical test set (10,000 images)"
     assert shown == []
 
 
 def test_full_data_says_full_and_shows_nothing(monkeypatch, shown):
     monkeypatch.setattr(data, "load_mnist", fake_full)
-    loaded = display.load_mnist_with_notice()
-    assert loaded.source == "full" and loaded.num_cls == 10
+    dataset = data.load_dataset("mnist")
+    display.data_notice(dataset)
+    assert dataset.source == "full" and dataset.num_cls == 10
     assert shown == []
 
 
@@ -63,12 +68,13 @@ def test_other_warnings_pass_through(monkeypatch, shown):
 
     monkeypatch.setattr(data, "load_mnist", damaged)
     with pytest.warns(UserWarning, match="damaged"):
-        assert display.load_mnist_with_notice().source == "full"
+        assert data.load_dataset("mnist").source == "full"
 
 
-def test_notice_argument_checked():
-    with pytest.raises(TypeError, match="notice must be True or False, got 'yes'"):
-        display.load_mnist_with_notice(notice="yes")
+def test_the_old_loader_is_gone():
+    # notebooks 04-06 load with data.load_dataset + display.data_notice
+    assert not hasattr(display, "load_mnist_with_notice")
+    assert not hasattr(display, "MnistLoad")
 
 
 def test_describe_test_data():

@@ -9,8 +9,6 @@ text that names the data is computed here, not written by hand:
   the loader's :class:`~coursenet.data.SampleDataWarning`, whose text names the
   cache directory of the machine that ran it, which a stored notebook must not
   carry.
-* :func:`load_mnist_with_notice` is notebooks 04 and 05's one call for both:
-  ``load_dataset("mnist", ...)`` then :func:`data_notice`.
 * :func:`describe_test_data` names the held-out data of ``final=True`` runs.
 * :func:`answer` renders an "Answer to Qn" as Markdown from computed values.
 * :func:`verdict` prints one line ``"<claim>: True"`` for nbval to check.
@@ -21,41 +19,12 @@ without it. The loading itself is :mod:`coursenet.data`'s.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from coursenet import data
 from coursenet._checks import non_negative_int
 
-_SOURCES = ("full", "sample")  # what MnistLoad.source can be
-
-
-class MnistLoad(NamedTuple):
-    """What :func:`load_mnist_with_notice` returns: the course's tuple plus ``source``.
-
-    Unpack it as ``(xtrain, ytrain), (xval, yval), num_cls, source = ...``.
-    """
-
-    train: tuple
-    val: tuple
-    num_cls: int
-    source: str  # "full" or "sample"
-
-
-def load_mnist_with_notice(final=False, *, notice=True, **kwargs):
-    """``coursenet.data.load_dataset("mnist", final, **kwargs)`` + :func:`data_notice`.
-
-    Returns ``(xtrain, ytrain), (xval, yval), num_cls, source`` (a
-    :class:`MnistLoad`), ``source`` being ``"sample"`` when the bundled offline
-    sample is in use and ``"full"`` otherwise; the notice is shown if ``notice``.
-    """
-    if not isinstance(notice, bool):
-        raise TypeError(f"notice must be True or False, got {notice!r}")
-    dataset = data.load_dataset("mnist", final, **kwargs)
-    if notice:
-        data_notice(dataset)
-    return MnistLoad(dataset.train, dataset.val, dataset.num_cls, dataset.source)
+_SOURCES = ("full", "sample")  # what Dataset.source can be
 
 
 def data_notice(dataset):
@@ -155,6 +124,5 @@ def _display(obj):
     display(obj)
 
 
-__all__ = ["load_mnist_with_notice", "MnistLoad", "data_notice", "sample_notice_text",
-           "sample_notice", "describe_test_data", "answer_markdown", "answer",
-           "verdict"]
+__all__ = ["data_notice", "sample_notice_text", "sample_notice", "describe_test_data",
+           "answer_markdown", "answer", "verdict"]
