@@ -2,7 +2,7 @@
 
 import asyncio
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
@@ -23,23 +23,15 @@ def course(tmp_path):
 
 
 def run(coro):
-    """Run ``coro`` to completion on a loop of its own, in a thread: another test
-    in the same session (the nbgrader and hub tests import tornado/jupyter_server)
-    may leave an event loop running in this thread, where asyncio.run refuses."""
-    result = {}
+    """Run ``coro`` to completion on this module's own event loop, in one worker
+    thread: another test in the same session may leave an event loop running in
+    the main thread, where asyncio refuses to start a second one, and the
+    contents manager's notary (sqlite) must stay in the thread that created it."""
+    return _WORKER.submit(_LOOP.run_until_complete, coro).result()
 
-    def target():
-        try:
-            result["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the test's thread below
-            result["error"] = exc
 
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
+_WORKER = ThreadPoolExecutor(max_workers=1)
+_LOOP = asyncio.new_event_loop()
 
 
 def notebook_model(manager, path):
