@@ -885,3 +885,22 @@ def test_ipython_displays_nothing_for_a_result():
     formatters = pytest.importorskip("IPython.core.formatters")
     result = exercises.check_loss_grad(loss_grad_vectorised)
     assert formatters.DisplayFormatter().format(result) == ({}, {})
+
+
+@pytest.mark.parametrize("scale", [1.005, 0.995])
+def test_an_answer_half_a_percent_off_does_not_pass(scale):
+    """The tolerance (rtol 1e-4) is far tighter than a 0.5% error: a Q2 answer
+    that is off by a constant factor 1.005 must not get a tick."""
+
+    def logit_grad(o, c):
+        y = softmax(o)
+        y[c] -= 1.0
+        return scale * y
+
+    def loss_grad(y, c):
+        g = np.zeros_like(y)
+        g[c] = -scale / y[c]
+        return g
+
+    assert not exercises.check_logit_grad(logit_grad).passed
+    assert not exercises.check_loss_grad(loss_grad).passed
