@@ -380,6 +380,8 @@ def _unfinished(name):
         raise NotImplementedError(f"`{name}` is not written yet")
 
     label = name if name.isidentifier() else "an_exercise"
-    unfinished.__code__ = unfinished.__code__.replace(
-        co_name=label, co_qualname=label, co_filename="<your exercise>")
+    changes = {"co_name": label, "co_filename": "<your exercise>"}
+    if hasattr(unfinished.__code__, "co_qualname"):  # Python 3.11 and later
+        changes["co_qualname"] = label
+    unfinished.__code__ = unfinished.__code__.replace(**changes)
     return unfinished
