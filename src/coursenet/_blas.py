@@ -33,15 +33,14 @@ from __future__ import annotations
 import ctypes
 import math
 import numbers
-import os
 from pathlib import Path
 
 import numpy as np
 
+from coursenet._checks import env_flag
+
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 NO_BLAS_ENV = "COURSENET_NO_BLAS"
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
 # (symbol prefix, suffix) tried in order for each integer width; an ILP64
 # library may export the 64-bit gemm with or without the "64_" suffix
 _NAMES = {64: (("scipy_cblas_", "64_"), ("cblas_", "64_"), ("scipy_cblas_", ""),
@@ -53,13 +52,7 @@ _functions: dict | None = None
 def disabled() -> bool:
     """True if ``$COURSENET_NO_BLAS`` asks for the numpy path (parsed like
     ``$COURSENET_OFFLINE``: 1/true/yes/on or 0/false/no/off/empty)."""
-    value = os.environ.get(NO_BLAS_ENV, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"${NO_BLAS_ENV} must be one of {_TRUE + _FALSE[1:]}, got"
-                     f" {os.environ[NO_BLAS_ENV]!r}")
+    return env_flag(NO_BLAS_ENV)
 
 
 def blas_int_bits(config=None):

@@ -8,6 +8,7 @@ the argument, what it got and what it expected.
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -103,3 +104,19 @@ def check_bool(value, name: str) -> bool:
 
 def _first(arr: np.ndarray):
     return arr.flat[0] if arr.size else None
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool:
+    """The yes/no environment variable ``name``: 1/true/yes/on or
+    0/false/no/off/empty (unset is no); anything else is a ValueError naming it."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"${name} must be one of {_TRUE + _FALSE[1:]}, got"
+                     f" {os.environ[name]!r}")

@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coursenet._checks import positive_number
+from coursenet._checks import env_flag, positive_number
 
 # name -> SHA-256 and size in bytes of MNIST's canonical gzipped IDX files, as
 # published by the mirrors (the sizes are those of LeCun's original files)
@@ -139,8 +139,6 @@ OFFLINE_ENV = "COURSENET_OFFLINE"
 FASHION_DIR_ENV = "COURSENET_FASHION_DIR"
 MIN_RATE = 20_000  # bytes/s: a mirror slower than this on average is abandoned
 STALE_PART_SECONDS = 600  # a .part file untouched this long belongs to a dead process
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
 _CHUNK = 1 << 16
 # every way a network, a server or a proxy can fail one download
 _MIRROR_FAILURES = (OSError, http.client.HTTPException, ValueError, EOFError)
@@ -152,13 +150,7 @@ class DownloadError(OSError):
 
 def offline() -> bool:
     """True if ``$COURSENET_OFFLINE`` asks never to download."""
-    value = os.environ.get(OFFLINE_ENV, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"${OFFLINE_ENV} must be one of {_TRUE + _FALSE[1:]}, got"
-                     f" {os.environ[OFFLINE_ENV]!r}")
+    return env_flag(OFFLINE_ENV)
 
 
 def default_cache_dir() -> Path:
