@@ -6,6 +6,7 @@ the checks' tables; each test failed on the checks before they were fixed.
 
 import copy
 import math
+import re
 
 import numpy as np
 import pytest
@@ -311,8 +312,11 @@ def test_the_reports_q1_slip_is_named():
         return np.array([[y[i] * (1 - y[i]) if i == j else -y[i] * y[i]
                           for j in range(C)] for i in range(C)])
 
-    assert_failed(exercises.check_softmax_jacobian(jacobian_slip),
-                  "offdiag_yi_squared", "e^{o_i} e^{o_i}")
+    result = exercises.check_softmax_jacobian(jacobian_slip)
+    assert_failed(result, "offdiag_yi_squared", "same in every column of row i",
+                  "sum to 0")
+    # the diagnosis describes the slip's effect, never the numerator Q1 asks for
+    assert "e^{o_j}" not in result.message and "y_j" not in result.message
 
 
 FORMULAS = ["-1/y_c for i = c", "diag(y) - np.outer", "-y_i y_j", "y - onehot(c)",
@@ -409,6 +413,32 @@ def test_loss_grad_names_if_c_with_every_class():
 
     assert_failed(exercises.check_loss_grad(loss_grad_if_c_every),
                   "every_class_if_target", "`if c:`")
+
+
+def loss_grad_of_the_report(y, c):
+    """The real report's dl/dy: -1/y_i everywhere, then `if c:` zeroes one entry."""
+    dl_dy = [-1 / p for p in y]
+    if c:
+        dl_dy[1] = 0.0
+    else:
+        dl_dy[0] = 0.0
+    return dl_dy
+
+
+def test_loss_grad_names_the_reports_if_c_branch():
+    assert_failed(exercises.check_loss_grad(loss_grad_of_the_report),
+                  "report_if_target", "`if c:`", "zeroes")
+
+
+def test_scalar_loss_grad_names_the_class_target_not_c():
+    # in notebook 02 c is the output bias: the messages call the class `target`
+    result = exercises.check_scalar_loss_grad(loss_grad_of_the_report)
+    assert_failed(result, "report_if_target", "`if target:`", "-log y_target")
+    assert not re.search(r"(?<![A-Za-z0-9])c(?![A-Za-z0-9])", result.message), \
+        result.message
+    result = exercises.check_scalar_loss_grad(lambda y, t: [0.5] * len(y))
+    assert not re.search(r"(?<![A-Za-z0-9])c(?![A-Za-z0-9])", result.message), \
+        result.message
 
 
 def test_sgd_step_may_change_params_but_not_grads():

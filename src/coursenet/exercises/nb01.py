@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from coursenet import gradcheck, losses, scalar
@@ -20,6 +22,7 @@ from coursenet.exercises._core import (
     _run,
     _same,
     _softmax,
+    _Stop,
     _vector,
     _worst,
 )
@@ -81,6 +84,14 @@ def _loss_grad_hint(outs, datas, texts=None):
     return "compare each entry with a finite difference of -log y_c"
 
 
+def _report_branch(d):
+    """The real report's Q3 code: -1/y_i for every class, then a branch on the
+    class (``if c: dl[1] = 0 else: dl[0] = 0``) that zeroes the wrong entry."""
+    dl = -1.0 / d["y"]
+    dl[1 if int(d["c"]) else 0] = 0.0
+    return dl
+
+
 def _if_c(d, every_class=False):
     """``if c:`` where ``if i == c:`` was meant: nothing happens for class 0."""
     if int(d["c"]) == 0:
@@ -104,6 +115,13 @@ _LOSS_GRAD_MISTAKES = [
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
             " compare the index with c (`if i == c:`); class 0 is a class",
             lambda d: _if_c(d, every_class=True)),
+    Mistake("report_if_target",
+            "dl/dy is -1/y_i in every entry except one that a branch on c zeroes:"
+            " for class 0 the zeroed entry is the true class's own, so only the"
+            " other classes' entries are left (a real report's `if c:` branch)",
+            "`if c:` asks whether c is non-zero, not which entry is the true"
+            " class's; the loss -log y_c has a slope in one entry only, at c",
+            _report_branch),
     Mistake("every_class", "dl/dy_i is -1/y_i for every class, not only for i = c",
             _loss_grad_hint, lambda d: -1.0 / d["y"]),
     Mistake("flipped_sign", "dl/dy has the wrong sign (positive at the true class)",
@@ -150,13 +168,22 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
                 f" {class_name} = 0 included)")
     datas = [d for _, d in cases]
     texts = [t.replace("c = ", f"{class_name} = ") for t, _ in cases]
-    _match(outs, datas, _LOSS_GRAD_MISTAKES, texts)
-    if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
-        _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
-              _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
-    worst = _worst(outs, refs, texts, "dl/dy")
-    _fail(f"dl/dy does not match the reference: {worst}",
-          _loss_grad_hint(outs, datas, texts))
+    try:
+        _match(outs, datas, _LOSS_GRAD_MISTAKES, texts)
+        if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
+            _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
+                  _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
+        worst = _worst(outs, refs, texts, "dl/dy")
+        _fail(f"dl/dy does not match the reference: {worst}",
+              _loss_grad_hint(outs, datas, texts))
+    except _Stop as stop:
+        # notebook 02 calls the class `target` (there c is the output bias)
+        stop.message = _CLASS_SYMBOL.sub(class_name, stop.message)
+        raise
+
+
+# the class index c in a message: y_c, i ≠ c, `if c:`, e_c; not C, c_bias or words
+_CLASS_SYMBOL = re.compile(r"(?<![A-Za-z0-9])c(?![A-Za-z0-9])")
 
 
 def check_loss_grad(fn=None):
@@ -232,13 +259,13 @@ _JACOBIAN_MISTAKES = [
             " logits): the entries off the diagonal are not 0", lambda d:
             np.diag(d["y"] * (1 - d["y"]))),
     Mistake("offdiag_yi_squared",
-            "off the diagonal your J[i, j] is -y_i², the same in every column: in"
-            " the i ≠ j case the numerator e^{o_i} e^{o_j} was written"
-            " e^{o_i} e^{o_i}", _jacobian_hint, _yi_squared),
+            "off the diagonal your J[i, j] is the same in every column of row i"
+            " (it depends on i only, not on the logit o_j you nudge)",
+            _jacobian_hint, _yi_squared),
     Mistake("offdiag_yi_squared",
-            "off the diagonal your J[i, j] is -y_j², the same in every row: in"
-            " the i ≠ j case the numerator e^{o_i} e^{o_j} was written with one"
-            " exponent twice", _jacobian_hint, lambda d: _yi_squared(d).T),
+            "off the diagonal your J[i, j] is the same in every row of column j"
+            " (it depends on j only, not on the output y_i you watch)",
+            _jacobian_hint, lambda d: _yi_squared(d).T),
     Mistake("one_minus_everywhere",
             "y_i(1 - y_j) in every entry: the i = j formula used for i ≠ j too",
             _jacobian_hint, lambda d: np.outer(d["y"], 1 - d["y"])),
