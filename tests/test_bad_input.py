@@ -76,7 +76,7 @@ CASES = [
      TypeError, ["batch_size", "integer", "2.5"]),
     ("predict wrong width", lambda: mlp.predict(P32, X32[:, :5]),
      ValueError, ["5 features", "W1 expects 6"]),
-    ("evaluate label -1", lambda: train.evaluate(P32, X32, np.r_[Y[:-1], -1]),
+    ("evaluate label -1", lambda: mlp.evaluate(P32, X32, np.r_[Y[:-1], -1]),
      ValueError, ["label -1", "[0, 3)"]),
     ("mlp.evaluate empty", lambda: mlp.evaluate(P32, X32[:0], Y[:0]),
      ValueError, ["empty", "0 rows"]),

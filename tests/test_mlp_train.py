@@ -6,6 +6,7 @@ from reference import batches_of, reference_sgd_steps
 
 from coursenet import _blas, _fast_step, mlp, train
 from coursenet.gradcheck import compare, numerical_gradient, rel_error
+from coursenet.history import DivergedError
 
 
 def _problem(n=7, d=5, h=4, c=3, seed=0, dtype=np.float64):
@@ -108,13 +109,13 @@ def test_different_seeds_give_different_orders():
 def test_divergence_stops_with_advice():
     params, X, y = _problem(n=64, d=5, h=4, c=3, seed=0)
     X = X * 1e3
-    with pytest.raises(train.DivergedError, match="smaller learning rate"):
+    with pytest.raises(DivergedError, match="smaller learning rate"):
         train.sgd(params, (X, y), lr=1e300, batch_size=8, epochs=3, progress=False)
 
 
 def test_a_float32_run_that_really_diverges_is_a_diverged_error():
     params, X, y = _problem(n=40, d=6, h=4, c=3, seed=0, dtype=np.float32)
-    with pytest.raises(train.DivergedError, match="loss became nan at epoch 1"):
+    with pytest.raises(DivergedError, match="loss became nan at epoch 1"):
         train.sgd(params, (X, y), lr=1e30, batch_size=5, epochs=3, progress=False)
 
 
@@ -126,7 +127,7 @@ def test_divergence_on_the_last_step_of_an_epoch_is_a_diverged_error():
     params, X, y = _problem(n=12, d=5, h=4, c=3, seed=0, dtype=np.float32)
     params["b2"][:] = 3e38  # near float32's largest: shifts every logit equally
     y = np.zeros_like(y)  # one class: b2[0] += lr * (1 - 1/3) overflows
-    with pytest.raises(train.DivergedError, match="b2 became NaN or infinite by the"
+    with pytest.raises(DivergedError, match="b2 became NaN or infinite by the"
                        " end of epoch 1"):
         train.sgd(params, (X, y), lr=1e38, batch_size=12, epochs=1, progress=False)
 
@@ -179,7 +180,6 @@ def test_evaluation_and_prediction_over_several_chunks():
         got_loss, got_acc = mlp.evaluate(params, X, y, batch_size=chunk)
         assert got_loss == pytest.approx(loss, rel=1e-12)
         assert got_acc == (pred == y).mean()
-    assert train.evaluate(params, X, y) == mlp.evaluate(params, X, y)
     assert mlp.predict(params, X).dtype == np.int64
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coursenet import _fast_eval
+from coursenet import _fast_eval, layers, losses
 from coursenet._checks import (
     as_float_array,
     as_labels,
@@ -21,13 +21,6 @@ from coursenet._checks import (
     check_seed,
     positive_number,
 )
-from coursenet.layers import (
-    linear_backward,
-    linear_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-)
-from coursenet.losses import softmax, softmax_cross_entropy
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 EVAL_CHUNK = 4096  # rows per pass when evaluating or predicting a whole set
@@ -112,9 +105,9 @@ def forward(params, X):
     """
     check_params(params)
     X = as_float_array(X, "X", ndim=2)
-    K, lin1 = linear_forward(X, params["W1"], params["b1"])  # (N, H)
-    Hid, sig = sigmoid_forward(K)  # (N, H)
-    logits, lin2 = linear_forward(Hid, params["W2"], params["b2"])  # (N, C)
+    K, lin1 = layers.linear_forward(X, params["W1"], params["b1"])  # (N, H)
+    Hid, sig = layers.sigmoid_forward(K)  # (N, H)
+    logits, lin2 = layers.linear_forward(Hid, params["W2"], params["b2"])  # (N, C)
     return logits, (lin1, sig, lin2)
 
 
@@ -124,9 +117,9 @@ def backward(dlogits, cache):
         raise TypeError("cache must be the (linear, sigmoid, linear) caches that"
                         f" mlp.forward returned, got {type(cache).__name__}")
     lin1, sig, lin2 = cache
-    dH, dW2, db2 = linear_backward(dlogits, lin2)
-    dK = sigmoid_backward(dH, sig)
-    _, dW1, db1 = linear_backward(dK, lin1)
+    dH, dW2, db2 = layers.linear_backward(dlogits, lin2)
+    dK = layers.sigmoid_backward(dH, sig)
+    _, dW1, db1 = layers.linear_backward(dK, lin1)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
@@ -134,7 +127,7 @@ def loss_and_grads(params, X, y):
     """Mean cross-entropy over the batch and the gradient of every parameter."""
     logits, cache = forward(params, X)
     y = as_labels(y, "y", logits.shape[0], logits.shape[1])
-    loss, dlogits = softmax_cross_entropy(logits, y)
+    loss, dlogits = losses.softmax_cross_entropy(logits, y)
     return loss, backward(dlogits, cache)
 
 
@@ -185,7 +178,7 @@ def accuracy(params, X, y):
 
 def probabilities(params, X):
     """Softmax probabilities ``(N, C)``."""
-    return softmax(forward(params, X)[0])
+    return losses.softmax(forward(params, X)[0])
 
 
 def from_scalar(params, dtype=np.float64):

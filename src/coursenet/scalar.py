@@ -20,7 +20,10 @@ import numbers
 import random
 
 from coursenet._fast_scalar import sgd_instance
-from coursenet.history import DivergedError, History, all_finite, run_epochs
+from coursenet.history import DivergedError as _DivergedError
+from coursenet.history import History as _History
+from coursenet.history import all_finite as _all_finite
+from coursenet.history import run_epochs as _run_epochs
 
 __all__ = ["course_params", "init_params", "forward", "backward", "sgd_step",
            "sgd_instance", "train", "sigmoid", "mean_loss", "evaluate",
@@ -163,8 +166,8 @@ def sgd_step(params: dict, grads: dict, lr: float) -> None:
         raise ValueError(f"grads have shapes {_shapes(grads)} but params have"
                          f" {_shapes(params)}; they must match")
     _check_updatable(params)
-    if not all_finite(grads[name] for name in PARAM_NAMES):
-        raise DivergedError("grads contain NaN or infinite values: training has"
+    if not _all_finite(grads[name] for name in PARAM_NAMES):
+        raise _DivergedError("grads contain NaN or infinite values: training has"
                             " diverged; try a smaller learning rate")
     for name in ("W", "V"):
         for row, grad_row in zip(params[name], grads[name]):
@@ -200,7 +203,7 @@ def _evaluate(params, X, y):
 
 
 def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
-          progress=False, callback=None, copy=True) -> History:
+          progress=False, callback=None, copy=True) -> _History:
     """SGD one instance at a time, shuffling without replacement each epoch.
 
     The same signature as :func:`coursenet.train.sgd` (without a batch size):
@@ -233,7 +236,7 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
     if val_data is not None:
         X_val, y_val = _pair(val_data, "val_data")
         X_val, y_val = _as_rows(X_val, y_val, shape[0], shape[2])
-    if not all_finite(params[name] for name in PARAM_NAMES):
+    if not _all_finite(params[name] for name in PARAM_NAMES):
         raise ValueError("params contain NaN or infinite values")
     if copy:
         params = {name: [[float(v) for v in row] for row in params[name]]
@@ -243,7 +246,7 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
         _check_updatable(params)
     rng = random.Random(seed)
     order = list(range(len(X)))
-    history = History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
+    history = _History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
                       steps_per_epoch=len(X), params=params)
 
     def shuffled():
@@ -260,9 +263,9 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
         return (loss, acc) + _evaluate(params, X_val, y_val)
 
     def nonfinite():
-        return [name for name in PARAM_NAMES if not all_finite(params[name])]
+        return [name for name in PARAM_NAMES if not _all_finite(params[name])]
 
-    return run_epochs(history, shuffled, step, evaluate_all, nonfinite,
+    return _run_epochs(history, shuffled, step, evaluate_all, nonfinite,
                       callback=callback,
                       bar=_progress(epochs * len(X)) if progress else None)
 

@@ -27,13 +27,14 @@ from coursenet._checks import (
     check_seed,
     positive_number,
 )
-from coursenet._fast_step import Trainer
-from coursenet.history import DivergedError, History, run_epochs
-from coursenet.mlp import PARAM_NAMES, check_params, evaluate
+from coursenet._fast_step import Trainer as _Trainer
+from coursenet.history import History
+from coursenet.history import run_epochs as _run_epochs
 
-# ``train.evaluate`` (the notebooks use it) is :func:`coursenet.mlp.evaluate`;
-# ``train.DivergedError`` is :class:`coursenet.history.DivergedError`.
-__all__ = ["sgd", "sgd_step", "evaluate", "DivergedError"]
+# One import path per public name: evaluate is mlp.evaluate, DivergedError is
+# history.DivergedError. History stays importable from here only because
+# notebook 06 and tests/test_exercises_q7.py still write train.History.
+__all__ = ["sgd", "sgd_step"]
 
 
 def sgd_step(params, X, y, lr):
@@ -42,11 +43,11 @@ def sgd_step(params, X, y, lr):
     The loss is the batch's mean cross-entropy before the update. Everything
     is checked before the first parameter changes.
     """
-    check_params(params, training=True)
+    mlp.check_params(params, training=True)
     _check_writeable(params)
     lr = float(positive_number(lr, "lr"))
     loss, grads = mlp.loss_and_grads(params, X, y)
-    for name in PARAM_NAMES:
+    for name in mlp.PARAM_NAMES:
         params[name] -= lr * grads[name]
     return loss
 
@@ -65,9 +66,9 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     replacement); the last batch of an epoch may be smaller. ``seed`` (an int
     >= 0 or a ``numpy.random.Generator``) fixes the order. ``callback(history)``
     is called after every step and after every epoch's evaluation. A NaN or
-    infinite loss or parameter raises :class:`DivergedError`.
+    infinite loss or parameter raises :class:`~coursenet.history.DivergedError`.
     """
-    check_params(params, training=True)
+    mlp.check_params(params, training=True)
     lr = float(positive_number(lr, "lr"))
     batch_size = int(positive_number(batch_size, "batch_size", integer=True))
     epochs = int(positive_number(epochs, "epochs", integer=True))
@@ -83,13 +84,13 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     if val_data is not None:
         X_val, y_val = _check_data(val_data, params, "val_data")
     if copy:
-        params = {k: np.array(params[k]) for k in PARAM_NAMES}
+        params = {k: np.array(params[k]) for k in mlp.PARAM_NAMES}
     rng = np.random.default_rng(seed)
     batch_size = min(batch_size, len(X))
     steps_per_epoch = math.ceil(len(X) / batch_size)
     history = History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                       steps_per_epoch=steps_per_epoch, params=params)
-    fast = Trainer(params, batch_size)  # sgd_step's maths in reused buffers
+    fast = _Trainer(params, batch_size)  # sgd_step's maths in reused buffers
 
     def batches():
         order = rng.permutation(len(X))
@@ -106,13 +107,13 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
         return (loss, acc) + _evaluate(params, X_val, y_val)
 
     def nonfinite():
-        return [k for k in PARAM_NAMES if not np.isfinite(params[k]).all()]
+        return [k for k in mlp.PARAM_NAMES if not np.isfinite(params[k]).all()]
 
     bar = _progress_bar(epochs * steps_per_epoch) if progress else None
     # a diverging run overflows on its way to NaN; run_epochs' checks turn that
     # into one clear error instead of a stream of numpy warnings
     with np.errstate(over="ignore", invalid="ignore"):
-        return run_epochs(history, batches, step, evaluate_all, nonfinite,
+        return _run_epochs(history, batches, step, evaluate_all, nonfinite,
                           callback=callback, bar=bar)
 
 
@@ -122,7 +123,7 @@ def _evaluate(params, X, y):
 
 
 def _check_writeable(params, why=""):
-    for k in PARAM_NAMES:
+    for k in mlp.PARAM_NAMES:
         if not isinstance(params[k], np.ndarray) or not params[k].flags.writeable:
             raise TypeError(f"{why}params[{k!r}] must be a writeable numpy array,"
                             f" got {type(params[k]).__name__}"
