@@ -68,7 +68,7 @@ def _choice(value, name, options):
     return value
 
 
-def _log_scale(ax, values):
+def _log_scale(ax, values, minor_labels=True):
     """Log y axis over ``values`` with plain-number tick labels (0.01, 0.1, 1).
 
     Ticks read as numbers, never ``2×10⁰``; when the axis spans less than two
@@ -85,7 +85,7 @@ def _log_scale(ax, values):
     ax.set_ylim(low / 1.5, high * 1.5)
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     ax.yaxis.set_major_formatter(plain)
-    if np.log10(high / low) < 2:
+    if minor_labels and np.log10(high / low) < 2:
         ax.yaxis.set_minor_formatter(FuncFormatter(
             lambda v, _: f"{v:g}" if round(v / 10 ** np.floor(np.log10(v)))
             in (2, 5) else ""))
@@ -104,7 +104,8 @@ def _legend(ax, where, **kwargs):
     if where is None:
         return None
     if where == "below":
-        return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+        kwargs.setdefault("ncol", 2)
+        return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16),
                          **kwargs)
     if where == "right":
         return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), **kwargs)
@@ -180,9 +181,9 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
             ax.plot(steps, loss, color=raw_color, lw=0.7, alpha=0.6,
                     label=None if label else "loss of each batch")
     smoothed = smooth(loss, window)
-    ax.plot(steps, smoothed, color=line_color, lw=2,
+    ax.plot(steps, smoothed, color=line_color, lw=1.6,
             label=label or f"moving average of {window:,} {unit}"
-            f"{'s' if window > 1 else ''}")
+            f"{('es' if unit == 'batch' else 's') if window > 1 else ''}")
     ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
     shown = [loss if raw else smoothed]
     if label is None:
@@ -201,8 +202,27 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     ax.set_xlabel("instance (one SGD update each)" if one
                   else "step (one minibatch update)")
     ax.set_ylabel("cross-entropy loss" + (" (log scale)" if log else ""))
-    _legend(ax, legend)
+    _show_dots_in_legend(_legend(ax, legend))
     return ax
+
+
+def _show_dots_in_legend(legend):
+    """The key of a faint cloud of small dots is itself faint and small: make
+    the dots in the legend large and opaque."""
+    if legend is None:
+        return
+    for handle in legend.legend_handles:
+        if getattr(handle, "get_marker", lambda: None)() == ".":
+            handle.set_markersize(9)
+            handle.set_alpha(1)
+
+
+def _plain_log_x(ax):
+    """Plain-number tick labels (0.01, 0.1, 1) on a log x axis."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _check_history(history, names):
@@ -290,20 +310,21 @@ def mean_std_band(curves, ax=None, label="mean", color="C0", window=1,
                     label="± 1 std (ddof=1)")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.legend()
+    inset = std_ax == "inset"
+    # a falling curve leaves the lower left empty; the inset takes the upper right
+    ax.legend(loc="lower left" if inset else "best")
     if std_ax is not None:
-        inset = std_ax == "inset"
-        sax = ax.inset_axes([0.5, 0.5, 0.47, 0.4]) if inset else std_ax
+        sax = ax.inset_axes([0.47, 0.47, 0.5, 0.38]) if inset else std_ax
         sax.plot(steps, std, color=color, lw=1)
         if _spans_decades(std):
-            _log_scale(sax, std)
-        sax.set_title(f"std across the {len(curves)} curves (ddof=1)",
+            _log_scale(sax, std, minor_labels=not inset)
+        sax.set_title(f"std across the {len(curves)} curves",
                       fontsize=9 if inset else None)
         if inset:
             sax.tick_params(labelsize=9)
         else:
             sax.set_xlabel("step")
-            sax.set_ylabel("std")
+            sax.set_ylabel("std (ddof=1)")
     return ax
 
 
@@ -360,10 +381,13 @@ def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=20
         pts = Xs[cs == cls]
         ax.scatter(pts[:, 0], pts[:, 1], s=10, linewidths=0.5, label=f"class {cls}",
                    **style)
-    if colorbar:
-        ax.figure.colorbar(shade, ax=ax, label="P(class 1)", ticks=[0, 0.5, 1])
-    if legend:
-        ax.legend(loc="upper right", markerscale=1.5, framealpha=0.9)
+    if colorbar:   # beside the axes, exactly as tall as the (square) plot
+        cax = ax.inset_axes([1.04, 0, 0.05, 1])
+        ax.figure.colorbar(shade, cax=cax, label="P(class 1)",
+                           ticks=[0, 0.25, 0.5, 0.75, 1])
+    if legend:     # under the plot: no point is hidden
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                  markerscale=1.5)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")

@@ -267,7 +267,9 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
 
     def draw(fig, history, values, cache):
         ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
-        plots.learning_curve(history, ax=ax1)
+        plots.learning_curve(history, ax=ax1, legend=None)
+        plots._show_dots_in_legend(ax1.legend(loc="upper center",
+                                              bbox_to_anchor=(0.5, -0.16)))
         ax1.set_title(f"lr = {values['lr']:.3g}, batch {values['batch_size']}")
         runs = [(dict(k)["lr"], h.epoch_val_acc[-1]) for k, h in cache.items()
                 if not isinstance(h, Exception)
@@ -278,10 +280,11 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
         ax2.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
                  label="this run")
         ax2.set_xscale("log")
+        plots._plain_log_x(ax2)
         ax2.set_xlabel("learning rate")
         ax2.set_ylabel("validation accuracy")
         ax2.set_title(f"after {values['epochs']} epoch(s)")
-        ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
     def describe(values):
         return (f"learning rate = {values['lr']:.3g}, batch size ="
@@ -321,15 +324,17 @@ def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
                             progress=False)
 
     def draw(fig, history, values, cache):
-        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
-        plots.learning_curve(history, ax=ax1, window=100)
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+        plots.learning_curve(history, ax=ax1, window=100, legend=None)
+        plots._show_dots_in_legend(ax1.legend(loc="upper center",
+                                              bbox_to_anchor=(0.5, -0.16)))
         ax1.set_title(f"lr = {values['lr']:.3g}: whole-set loss"
                       f" {history.epoch_train_loss[-1]:.3f} after epoch"
                       f" {len(history.epoch_train_loss) - 1}")
         params = mlp.from_scalar(history.params)
         plots.decision_boundary(lambda g: mlp.probabilities(params, g)[:, 1], X,
                                 labels, ax=ax2, resolution=120, max_points=1000)
-        ax2.set_title("learned P(class 1); black line: P = 0.5")
+        ax2.set_title("learned P(class 1)\nblack line: P = 0.5")
 
     def describe(values):
         return (f"learning rate = {values['lr']:.3g}, epochs = {values['epochs']},"
