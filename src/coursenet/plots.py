@@ -367,10 +367,12 @@ def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=20
                          f" ({len(grid)}, 2) grid, got shape {p.shape} dtype"
                          f" {p.dtype}; e.g. lambda g: mlp.probabilities(params,"
                          " g)[:, 1]")
-    if not np.isfinite(p).all() or p.min() < 0 or p.max() > 1:
-        raise ValueError("prob_fn must return probabilities in [0, 1], got values"
-                         f" from {np.nanmin(p):g} to {np.nanmax(p):g}"
-                         + (" and NaN" if np.isnan(p).any() else ""))
+    finite = p[np.isfinite(p)]
+    if finite.size < p.size or p.min() < 0 or p.max() > 1:
+        seen = (f"values from {finite.min():g} to {finite.max():g}" if finite.size
+                else "no finite value")
+        raise ValueError(f"prob_fn must return probabilities in [0, 1], got {seen}"
+                         + (" and NaN or inf" if finite.size < p.size else ""))
     ax = _axes(ax, figsize=(6, 5))
     p = p.reshape(g0.shape)
     shade = ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r",
