@@ -1,17 +1,27 @@
 """Softmax and cross-entropy: stable forward passes, Jacobian, VJP, fused gradient.
 
-Shapes: ``logits`` and probabilities ``probs`` are ``(N, C)`` (rows are
-instances), labels ``y`` are integer class ids ``(N,)``. Losses are **means**
-over the batch, so every gradient here carries a factor ``1/N``.
+Notation (notebook 01's card). Rows are instances: the logits ``o`` and the
+probabilities ``y = softmax(o)`` of a batch are ``(N, C)`` arrays, one row per
+instance. The true class of row ``n`` is its class index ``c_n``, an integer in
+``0 .. C-1``; a batch's class indices have shape ``(N,)``. (In the signatures
+below the class indices are the argument ``y``, the name numpy code usually
+gives labels; it never holds probabilities.) Losses are **means** over the
+batch, ``l = -(1/N) sum_n log y[n, c_n]``, so every gradient here carries a
+factor ``1/N``.
+
+Gradients are rows, like the quantities they belong to, so the chain rule
+reads left to right: ``∇ₒl = ∇ᵧl J`` with ``J[i, j] = ∂y_i/∂o_j``. For one row
+``y``, ``J = diag(y) - yᵀy`` (``yᵀy`` is the ``C x C`` outer product of the row
+with itself); ``J`` is symmetric.
 
 Three ways to backpropagate through softmax + cross-entropy, checked against
 each other in the tests and in notebook 01:
 
-1. staged, explicit: ``dl/dprobs`` (:func:`cross_entropy_backward`) times the
-   Jacobian ``J = diag(y) - y y^T`` (:func:`softmax_jacobian`);
-2. staged, as a vector-Jacobian product without building ``J``
+1. staged, explicit: ``∇ᵧl`` (:func:`cross_entropy_backward`) times the
+   Jacobian ``J`` (:func:`softmax_jacobian`), ``∇ₒl = ∇ᵧl J`` row by row;
+2. staged, as a vector-Jacobian product ``∇ᵧl J`` without building ``J``
    (:func:`softmax_backward`);
-3. fused: ``dl/dlogits = (probs - onehot) / N`` (:func:`softmax_cross_entropy`).
+3. fused: ``∇ₒl = (y - onehot(c)) / N`` (:func:`softmax_cross_entropy`).
 """
 
 from __future__ import annotations
@@ -22,7 +32,11 @@ from coursenet._checks import as_float_array, as_labels
 
 
 def log_softmax(logits):
-    """Log-probabilities ``(N, C)`` by max-shift and log-sum-exp (never overflows)."""
+    """``log y`` for logits ``o`` ``(N, C)``, by max-shift and log-sum-exp.
+
+    Row by row, ``log y_i = o_i - max(o) - log sum_j exp(o_j - max(o))``:
+    never overflows, and a tiny ``y_i`` keeps its exact logarithm.
+    """
     logits = as_float_array(logits, "logits", ndim=2)
     if logits.shape[1] == 0:
         raise ValueError(f"logits must have at least one class (column), got shape"
@@ -32,15 +46,21 @@ def log_softmax(logits):
 
 
 def softmax(logits):
-    """Probabilities ``(N, C)``, rows summing to 1, as ``exp(log_softmax)``."""
+    """Probabilities ``y = softmax(o)``, ``(N, C)``, each row summing to 1.
+
+    ``y_i = exp(o_i) / sum_j exp(o_j)`` row by row, computed as
+    ``exp(log_softmax(o))``.
+    """
     return np.exp(log_softmax(logits))
 
 
 def softmax_jacobian(probs):
-    """Jacobians ``(N, C, C)`` of softmax, one per row: ``J[n] = diag(y) - y y^T``.
+    """Jacobians ``(N, C, C)`` of softmax, one per row: ``J[n] = diag(y) - yᵀy``.
 
-    ``J[n, i, j] = dy_i / do_j`` for row ``n``: ``y_i (1 - y_i)`` on the diagonal,
-    ``-y_i y_j`` off it. The matrix is symmetric.
+    ``probs`` holds the rows ``y`` (``(N, C)``). ``J[n, i, j] = ∂y_i/∂o_j`` for
+    row ``n`` (``i`` the output, ``j`` the logit): ``y_i (1 - y_i)`` on the
+    diagonal, ``-y_i y_j`` off it. The matrix is symmetric, so the row product
+    ``∇ᵧl J`` equals ``J ∇ᵧl`` written for a column.
     """
     probs = as_float_array(probs, "probs", ndim=2)
     outer = probs[:, :, None] * probs[:, None, :]  # (N, C, C)
@@ -51,10 +71,12 @@ def softmax_jacobian(probs):
 
 
 def softmax_backward(dprobs, probs):
-    """Vector-Jacobian product through softmax: ``dlogits[n] = J[n]^T dprobs[n]``.
+    """Vector-Jacobian product through softmax: row ``n`` of the result is
+    ``∇ₒl = ∇ᵧl J[n]`` for ``∇ᵧl = dprobs[n]``.
 
-    Without building ``J``: ``y * (g - sum(g * y))`` row by row. ``dprobs`` and
-    ``probs`` are ``(N, C)``; returns ``dlogits`` ``(N, C)``.
+    Without building ``J``: with ``g = ∇ᵧl`` (a row) and ``y`` the row of
+    ``probs``, ``(∇ₒl)_j = y_j (g_j - sum_i g_i y_i)``. ``dprobs`` and ``probs``
+    are ``(N, C)``; returns ``dlogits`` (``∇ₒl`` row by row), ``(N, C)``.
     """
     probs = as_float_array(probs, "probs", ndim=2)
     dprobs = as_float_array(dprobs, "dprobs", ndim=2)
@@ -67,10 +89,12 @@ def softmax_backward(dprobs, probs):
 
 
 def cross_entropy(logits, y):
-    """Mean cross-entropy ``-(1/N) sum_n log softmax(logits)[n, y_n]`` (a float).
+    """Mean cross-entropy ``l = -(1/N) sum_n log y[n, c_n]`` (a float).
 
-    Computed from :func:`log_softmax`, never as ``log(softmax(.))``, so logits
-    like ``[0, 1000]`` give the right finite loss.
+    ``logits`` are the rows ``o`` ``(N, C)``; ``y`` holds the class indices
+    ``c`` ``(N,)`` (integers, not probabilities). Computed from
+    :func:`log_softmax`, never as ``log(softmax(.))``, so logits like
+    ``[0, 1000]`` give the right finite loss.
     """
     logp = _nonempty(log_softmax(logits))
     y = as_labels(y, "y", logp.shape[0], logp.shape[1])
@@ -78,12 +102,14 @@ def cross_entropy(logits, y):
 
 
 def cross_entropy_backward(probs, y):
-    """Gradient of the mean loss ``-(1/N) sum log probs[n, y_n]`` w.r.t. ``probs``.
+    """``∇ᵧl`` row by row: the gradient of ``l = -(1/N) sum_n log y[n, c_n]``
+    with respect to the probabilities ``y`` (``probs``, ``(N, C)``).
 
-    Q1's ``dl/dy_i = -1 / y_c`` for ``i = c`` and 0 otherwise, divided by ``N``
-    because the loss is a mean. Returns ``(N, C)``. It divides by a probability,
-    so it is infinite when a probability underflows to 0: the fused
-    :func:`softmax_cross_entropy` is the robust path.
+    ``y`` (the argument) holds the class indices ``c`` ``(N,)``. Q1's
+    ``∂l/∂y_i = -1 / y_c`` for ``i = c`` and 0 otherwise, divided by ``N``
+    because the loss is a mean. Returns ``(N, C)``. It divides by a
+    probability, so it is infinite when a probability underflows to 0: the
+    fused :func:`softmax_cross_entropy` is the robust path.
     """
     probs = _nonempty(as_float_array(probs, "probs", ndim=2), "probs")
     if probs.min() < 0 or probs.max() > 1:
@@ -98,7 +124,13 @@ def cross_entropy_backward(probs, y):
 
 
 def softmax_cross_entropy(logits, y):
-    """Fused loss and gradient: ``(mean loss, dlogits = (probs - onehot) / N)``."""
+    """Fused loss and gradient: ``(l, ∇ₒl)`` with ``∇ₒl = (y - onehot(c)) / N``.
+
+    ``logits`` are the rows ``o`` ``(N, C)``, ``y`` (the argument) the class
+    indices ``c`` ``(N,)``; ``y - onehot(c)`` is the probabilities minus 1 at
+    each row's true class. Returns the mean loss (a float) and ``dlogits``
+    ``(N, C)``.
+    """
     logp = _nonempty(log_softmax(logits))
     y = as_labels(y, "y", logp.shape[0], logp.shape[1])
     n = logp.shape[0]

@@ -1,7 +1,13 @@
 """Pictures of training runs and data. Every function draws data it is given.
 
 Functions take an optional matplotlib ``ax`` and return it, so notebooks can
-compose them; none of them trains anything.
+compose them; none of them trains anything. Notation (notebook 01's card):
+rows are instances, ``y`` means the softmax's probabilities, so the class of
+each instance is an integer *class index* ``c`` (arguments ``labels``).
+
+Sizes are for a laptop: every figure made here is at most 9.3 inches wide
+(930 px at 100 dpi, JupyterLab's output area at 1366x768), and its text is at
+least 9 pt (12 px at 100 dpi).
 """
 
 from __future__ import annotations
@@ -10,6 +16,15 @@ import numbers
 import time
 
 import numpy as np
+
+#: the course's two classes, the same in every figure: class 0 navy (white
+#: edge), class 1 gold (dark edge); both stand out on the red/blue shading of
+#: :func:`decision_boundary`.
+CLASS_STYLE = {0: {"color": "navy", "edgecolors": "white"},
+               1: {"color": "gold", "edgecolors": "0.15"}}
+
+#: widest figure the package makes, in inches (at 100 dpi: 930 px)
+MAX_WIDTH = 9.3
 
 
 def _axes(ax, figsize=(6, 4)):
@@ -21,6 +36,80 @@ def _axes(ax, figsize=(6, 4)):
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=figsize)[1]
+
+
+def _int_at_least(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _color(value, name):
+    """``value`` if matplotlib takes it as a colour, else a clear error."""
+    from matplotlib.colors import is_color_like
+
+    if value is not None and (isinstance(value, bool) or not is_color_like(value)):
+        raise ValueError(f"{name} must be a matplotlib colour (e.g. 'C0', 'navy',"
+                         f" '0.5') or None, got {value!r}")
+    return value
+
+
+def _text(value, name):
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None, got"
+                        f" {type(value).__name__} {value!r}")
+    return value
+
+
+def _choice(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def _log_scale(ax, values, minor_labels=True):
+    """Log y axis over ``values`` with plain-number tick labels (0.01, 0.1, 1).
+
+    Ticks read as numbers, never ``2×10⁰``; when the axis spans less than two
+    decades the 2 and 5 minor ticks are labelled too.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    values = values[np.isfinite(values) & (values > 0)]
+    ax.set_yscale("log")
+    if values.size == 0:
+        return
+    low, high = max(values.min(), 1e-4), values.max()
+    low = min(low, high / 10)
+    ax.set_ylim(low / 1.5, high * 1.5)
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    if minor_labels and np.log10(high / low) < 2:
+        ax.yaxis.set_minor_formatter(FuncFormatter(
+            lambda v, _: f"{v:g}" if round(v / 10 ** np.floor(np.log10(v)))
+            in (2, 5) else ""))
+    else:
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _spans_decades(values, decades=1.0):
+    values = values[np.isfinite(values) & (values > 0)]
+    return values.size > 0 and np.log10(values.max() / values.min()) >= decades
+
+
+def _legend(ax, where, **kwargs):
+    """``where``: 'below' (under the axes, never on a curve), 'right' (beside
+    it), 'best' (matplotlib's least-covering corner) or None (no legend)."""
+    if where is None:
+        return None
+    if where == "below":
+        kwargs.setdefault("ncol", 2)
+        return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                         **kwargs)
+    if where == "right":
+        return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), **kwargs)
+    return ax.legend(loc="best", **kwargs)
 
 
 def smooth(values, window=50):
@@ -44,43 +133,96 @@ def smooth(values, window=50):
 
 
 def learning_curve(history, ax=None, window=None, label=None, color=None,
-                   raw=True):
-    """Loss of every step (faint) and its moving average, against the step.
+                   raw=True, yscale="auto", legend="below"):
+    """Loss of every step, its moving average, and the whole-set loss per epoch.
 
     Draws the :class:`~coursenet.history.History` of either network: a step is
     one minibatch for :func:`coursenet.train.sgd` and one instance for
-    :func:`coursenet.scalar.train`. Per-epoch losses on the whole training (and
-    validation) set are drawn as markers at the step where each epoch ended.
+    :func:`coursenet.scalar.train`. ``raw=True`` draws the loss of each step
+    (grey: dots for single instances, a thin line for batches); the moving
+    average of ``window`` steps (default: a tenth of an epoch) is the solid
+    line. The losses on the whole training (and validation) set are measured
+    once per epoch, so they are drawn as markers only, at the step where each
+    epoch ended: nothing is measured between them.
+
+    ``yscale``: ``"auto"`` (log when the drawn losses span a decade or more,
+    with plain-number ticks), ``"log"`` or ``"linear"``. ``legend``:
+    ``"below"`` the axes (never on a curve), ``"right"``, ``"best"`` or None.
+    ``label``/``color`` name and colour one run among several on one ``ax``
+    (then the epoch markers are left out).
     """
     _check_history(history, ("step_loss", "steps_per_epoch", "epoch_train_loss",
                              "epoch_val_loss"))
     if not isinstance(raw, bool):
         raise TypeError(f"raw must be True or False, got {raw!r}")
-    ax = _axes(ax)
-    loss = np.asarray(history.step_loss)
-    steps = np.arange(1, len(loss) + 1)
+    _text(label, "label")
+    _color(color, "color")
+    _choice(yscale, "yscale", ("auto", "log", "linear"))
+    if legend is not None:
+        _choice(legend, "legend", ("below", "right", "best"))
+    loss = _numbers_1d(history.step_loss, "history.step_loss")
+    if loss.size == 0:
+        raise ValueError("history.step_loss is empty: the run has no steps to draw")
     if window is None:
         window = max(1, history.steps_per_epoch // 10)
+    window = _int_at_least(window, "window", 1)
+    ax = _axes(ax)
+    steps = np.arange(1, len(loss) + 1)
     one = getattr(history, "batch_size", None) == 1
     unit = "instance" if one else "batch"
+    line_color = color or "C0"
+    raw_color = "0.45" if label is None else line_color
     if raw:
-        ax.plot(steps, loss, color=color or "C0", alpha=0.2, lw=0.3,
-                label=None if label else f"loss of each {unit}")
-    ax.plot(steps, smooth(loss, window), color=color or "C0", lw=1.8,
-            label=label or f"{'instance' if one else 'batch'} loss (moving avg of"
-            f" {window})")
+        if one:   # single instances: a cloud of dots, not a solid slab
+            ax.plot(steps, loss, ".", ls="none", ms=2.5, mew=0, alpha=0.45,
+                    color=raw_color,
+                    label=None if label else "loss of one instance (each dot)")
+        else:
+            ax.plot(steps, loss, color=raw_color, lw=0.7, alpha=0.6,
+                    label=None if label else "loss of each batch")
+    smoothed = smooth(loss, window)
+    ax.plot(steps, smoothed, color=line_color, lw=1.6,
+            label=label or f"moving average of {window:,} {unit}"
+            f"{('es' if unit == 'batch' else 's') if window > 1 else ''}")
     ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
+    shown = [loss if raw else smoothed]
     if label is None:
-        ax.plot(ends, history.epoch_train_loss, "o--", color="C1", ms=4,
-                label="train loss (whole set)")
+        ax.plot(ends, history.epoch_train_loss, "o", ls="none", color="C1", ms=8,
+                mfc="none", mew=2,
+                label="whole training set (evaluated once per epoch)")
+        shown.append(np.asarray(history.epoch_train_loss, dtype=float))
         if history.epoch_val_loss:
-            ax.plot(ends, history.epoch_val_loss, "s--", color="C2", ms=4,
-                    label="validation loss")
+            ax.plot(ends, history.epoch_val_loss, "s", ls="none", color="C2", ms=5,
+                    label="validation set (evaluated once per epoch)")
+            shown.append(np.asarray(history.epoch_val_loss, dtype=float))
+    shown = np.concatenate(shown)
+    log = yscale == "log" or (yscale == "auto" and _spans_decades(shown))
+    if log:
+        _log_scale(ax, shown)
     ax.set_xlabel("instance (one SGD update each)" if one
                   else "step (one minibatch update)")
-    ax.set_ylabel("mean cross-entropy loss")
-    ax.legend()
+    ax.set_ylabel("cross-entropy loss" + (" (log scale)" if log else ""))
+    _show_dots_in_legend(_legend(ax, legend))
     return ax
+
+
+def _show_dots_in_legend(legend):
+    """The key of a faint cloud of small dots is itself faint and small: make
+    the dots in the legend large and opaque."""
+    if legend is None:
+        return
+    for handle in legend.legend_handles:
+        if getattr(handle, "get_marker", lambda: None)() == ".":
+            handle.set_markersize(9)
+            handle.set_alpha(1)
+
+
+def _plain_log_x(ax):
+    """Plain-number tick labels (0.01, 0.1, 1) on a log x axis."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _check_history(history, names):
@@ -128,22 +270,39 @@ def epoch_curves(history, ax=None, metric="loss"):
     return ax
 
 
-def mean_std_band(curves, ax=None, label="mean", color="C0", window=1):
+def mean_std_band(curves, ax=None, label="mean", color="C0", window=1,
+                  std_ax=None):
     """Mean of several equally long curves with a ± one standard deviation band.
 
     The std is the sample std across curves (``ddof=1``). ``window > 1`` first
     smooths each curve with :func:`smooth`; the default draws them raw.
+
+    Late in training the band can be too thin to see under a linear axis. To
+    show it, ``std_ax`` also draws the std itself against the step (log y axis
+    when it spans a decade): give an Axes (e.g. a small third panel), or
+    ``"inset"`` for a small inset in the upper right of ``ax``. Returns ``ax``.
     """
-    if isinstance(curves, (str, bytes)) or not hasattr(curves, "__iter__"):
+    if isinstance(curves, (str, bytes, dict)) or not hasattr(curves, "__iter__"):
         raise TypeError("curves must be a list of curves (sequences of numbers),"
                         f" got {type(curves).__name__}")
-    curves = [smooth(c, window) for c in curves]
-    lengths = [len(c) for c in curves]
+    _text(label, "label")
+    _color(color, "color")
+    if isinstance(std_ax, str):
+        _choice(std_ax, "std_ax", ("inset",))
+    elif std_ax is not None:
+        _axes(std_ax)
+    window = _int_at_least(window, "window", 1)
+    curves = list(curves)
+    lengths = []
+    for i, curve in enumerate(curves):
+        curve = _numbers_1d(curve, f"curves[{i}]")
+        lengths.append(len(curve))
+        curves[i] = curve
     if len(curves) < 2 or len(set(lengths)) != 1 or lengths[0] == 0:
         raise ValueError("mean_std_band needs at least two curves of equal length"
                          f" (non-empty), got lengths {lengths}")
+    curves = np.asarray([smooth(c, window) for c in curves])
     ax = _axes(ax)
-    curves = np.asarray(curves)
     mean, std = curves.mean(axis=0), curves.std(axis=0, ddof=1)
     steps = np.arange(1, curves.shape[1] + 1)
     ax.plot(steps, mean, color=color, lw=1, label=f"{label} (n={len(curves)})")
@@ -151,32 +310,53 @@ def mean_std_band(curves, ax=None, label="mean", color="C0", window=1):
                     label="± 1 std (ddof=1)")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.legend()
+    inset = std_ax == "inset"
+    # a falling curve leaves the lower left empty; the inset takes the upper right
+    ax.legend(loc="lower left" if inset else "best")
+    if std_ax is not None:
+        sax = ax.inset_axes([0.47, 0.47, 0.5, 0.38]) if inset else std_ax
+        sax.plot(steps, std, color=color, lw=1)
+        if _spans_decades(std):
+            _log_scale(sax, std, minor_labels=not inset)
+        sax.set_title(f"std across the {len(curves)} curves",
+                      fontsize=9 if inset else None)
+        if inset:
+            sax.tick_params(labelsize=9)
+        else:
+            sax.set_xlabel("step")
+            sax.set_ylabel("std (ddof=1)")
     return ax
 
 
-def decision_boundary(prob_fn, X, y, ax=None, resolution=200, max_points=2000):
+def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=2000,
+                      colorbar=True, legend=True):
     """Shade ``prob_fn(grid) -> P(class 1)`` over the plane, with the data on top.
 
-    ``prob_fn`` takes an ``(M, 2)`` array and returns ``(M,)`` probabilities.
+    ``prob_fn`` takes an ``(M, 2)`` array of rows and returns ``(M,)``
+    probabilities in [0, 1], e.g. ``lambda g: mlp.probabilities(params, g)[:,
+    1]``. ``labels`` are the class indices ``c`` (0 or 1) of the rows of ``X``,
+    drawn in the course's class colours (:data:`CLASS_STYLE`). The black line
+    is P = 0.5; ``colorbar`` adds the colour key of the shading and ``legend``
+    the key of the points.
     """
     if not callable(prob_fn):
         raise TypeError("prob_fn must be a function of an (M, 2) array returning"
                         f" (M,) probabilities, got {type(prob_fn).__name__}")
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
+    X, labels = np.asarray(X), np.asarray(labels)
+    if X.ndim != 2 or X.shape[1] != 2 or labels.shape != (len(X),):
         raise ValueError("decision_boundary draws 2-D data: X must have shape (N, 2)"
-                         f" and y shape (N,), got {X.shape} and {y.shape}")
+                         f" and labels shape (N,), got {X.shape} and {labels.shape}")
     if len(X) == 0:
         raise ValueError("X is empty: no points to draw a boundary around")
     if X.dtype.kind not in "fiu" or not np.isfinite(X).all():
-        raise ValueError(f"X must hold finite numbers, got dtype {X.dtype}")
-    for name, value, low in (("resolution", resolution, 2),
-                             ("max_points", max_points, 1)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    ax = _axes(ax, figsize=(5, 5))
+        raise ValueError(f"X must hold finite numbers, got dtype {X.dtype}"
+                         + (" with NaN or inf" if X.dtype.kind == "f" else ""))
+    _two_classes(labels)
+    resolution = _int_at_least(resolution, "resolution", 2)
+    max_points = _int_at_least(max_points, "max_points", 1)
+    for name, value in (("colorbar", colorbar), ("legend", legend)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
     lo, hi = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
@@ -187,46 +367,89 @@ def decision_boundary(prob_fn, X, y, ax=None, resolution=200, max_points=2000):
                          f" ({len(grid)}, 2) grid, got shape {p.shape} dtype"
                          f" {p.dtype}; e.g. lambda g: mlp.probabilities(params,"
                          " g)[:, 1]")
+    finite = p[np.isfinite(p)]
+    if finite.size < p.size or p.min() < 0 or p.max() > 1:
+        seen = (f"values from {finite.min():g} to {finite.max():g}" if finite.size
+                else "no finite value")
+        raise ValueError(f"prob_fn must return probabilities in [0, 1], got {seen}"
+                         + (" and NaN or inf" if finite.size < p.size else ""))
+    ax = _axes(ax, figsize=(6, 5))
     p = p.reshape(g0.shape)
-    ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+    shade = ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r",
+                        alpha=0.45)
     ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1.5)
-    show = slice(0, max_points)
-    ax.scatter(X[show, 0], X[show, 1], c=y[show], cmap="RdBu_r", s=4,
-               edgecolors="none")
+    Xs, cs = X[:max_points], labels[:max_points]
+    for cls, style in CLASS_STYLE.items():
+        pts = Xs[cs == cls]
+        ax.scatter(pts[:, 0], pts[:, 1], s=10, linewidths=0.5, label=f"class {cls}",
+                   **style)
+    if colorbar:   # beside the axes, exactly as tall as the (square) plot
+        cax = ax.inset_axes([1.04, 0, 0.05, 1])
+        ax.figure.colorbar(shade, cax=cax, label="P(class 1)",
+                           ticks=[0, 0.25, 0.5, 0.75, 1])
+    if legend:     # under the plot: no point is hidden
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                  markerscale=1.5)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
     return ax
 
 
-def scatter_classes(X, y, ax=None, max_points=3000):
-    """2-D points coloured by class, one colour per class present in ``y``."""
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
+def _two_classes(labels):
+    if labels.dtype.kind not in "iu":
+        raise TypeError("labels must hold integer class indices 0 or 1, got dtype"
+                        f" {labels.dtype}")
+    bad = labels[(labels != 0) & (labels != 1)]
+    if bad.size:
+        raise ValueError("labels must be class indices 0 or 1 (P(class 1) is"
+                         f" drawn), got class {int(bad[0])}")
+
+
+def scatter_classes(X, labels, ax=None, max_points=3000):
+    """2-D rows of ``X`` coloured by class index, one colour per class present.
+
+    Classes 0 and 1 get the course's colours (:data:`CLASS_STYLE`, navy and
+    gold); any other set of classes the default colour cycle.
+    """
+    X, labels = np.asarray(X), np.asarray(labels)
+    if X.ndim != 2 or X.shape[1] != 2 or labels.shape != (len(X),):
         raise ValueError("scatter_classes draws 2-D data: X must have shape (N, 2)"
-                         f" and y shape (N,), got {X.shape} and {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"y must hold integer class ids, got dtype {y.dtype}")
-    if isinstance(max_points, bool) or not isinstance(max_points, numbers.Integral) \
-            or max_points < 1:
-        raise ValueError(f"max_points must be an int >= 1, got {max_points!r}")
+                         f" and labels shape (N,), got {X.shape} and {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError("labels must hold integer class indices, got dtype"
+                        f" {labels.dtype}")
+    if len(X) == 0:
+        raise ValueError("X is empty (shape (0, 2)): no points to draw")
+    if X.dtype.kind not in "fiu" or not np.isfinite(X).all():
+        raise ValueError(f"X must hold finite numbers, got dtype {X.dtype}"
+                         + (" with NaN or inf" if X.dtype.kind == "f" else ""))
+    if labels.min() < 0:
+        raise ValueError(f"labels must be class indices >= 0, got {labels.min()}")
+    max_points = _int_at_least(max_points, "max_points", 1)
     ax = _axes(ax, figsize=(5, 5))
-    X, y = X[:max_points], y[:max_points]
-    # the course's two classes keep their colours (blue 0, red 1)
-    colors = ["C0", "C3"] if set(np.unique(y).tolist()) <= {0, 1} else None
-    for i, cls in enumerate(np.unique(y)):
-        pts = X[y == cls]
-        ax.scatter(pts[:, 0], pts[:, 1], s=3, label=f"class {cls}",
-                   color=colors[int(cls)] if colors else f"C{i % 10}")
+    X, c = X[:max_points], labels[:max_points]
+    classes = np.unique(c)
+    course = set(classes.tolist()) <= {0, 1}
+    for i, cls in enumerate(classes):
+        pts = X[c == cls]
+        style = CLASS_STYLE[int(cls)] if course else {"color": f"C{i % 10}"}
+        ax.scatter(pts[:, 0], pts[:, 1], s=8, linewidths=0.4, label=f"class {cls}",
+                   **style)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.legend(markerscale=4)
+    ax.legend(loc="upper right", markerscale=2)
     return ax
 
 
-def digit_grid(images, labels=None, preds=None, ncols=10, size=1.0):
-    """A grid of 28x28 digits; titles show the label (and prediction if given)."""
+def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11):
+    """A grid of 28x28 digits; titles show the label (and prediction if given).
+
+    With ``preds``, each title reads ``true→pred``, dark when right and red
+    (bold) when wrong. ``size`` is the width of one image in inches; the
+    default fits the row into :data:`MAX_WIDTH` (at most 1 inch an image).
+    """
     import matplotlib.pyplot as plt
 
     images = np.asarray(images)
@@ -241,19 +464,32 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=1.0):
     n = len(images)
     if n == 0:
         raise ValueError(f"images holds no images (shape {given})")
-    for name, value in (("ncols", ncols),):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if not np.isfinite(images).all():
+        raise ValueError("images hold NaN or inf pixels: nothing to show there")
+    ncols = _int_at_least(ncols, "ncols", 1)
+    if size is None:
+        size = min(1.0, MAX_WIDTH / ncols)
     if isinstance(size, bool) or not isinstance(size, numbers.Real) \
             or not np.isfinite(size) or size <= 0:
-        raise ValueError(f"size must be a number > 0, got {size!r}")
+        raise ValueError(f"size must be a number > 0 (inches) or None, got {size!r}")
+    if isinstance(fontsize, bool) or not isinstance(fontsize, numbers.Real) \
+            or not fontsize > 0:
+        raise ValueError(f"fontsize must be a number > 0 (points), got {fontsize!r}")
     for name, value in (("labels", labels), ("preds", preds)):
-        if value is not None and len(value) != n:
+        if value is None:
+            continue
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+            raise TypeError(f"{name} must be a sequence with one entry per image,"
+                            f" got {type(value).__name__} {value!r}")
+        if len(value) != n:
             raise ValueError(f"{name} has {len(value)} entries for {n} images;"
                              " give one per image")
+    if preds is not None and labels is None:
+        raise ValueError("preds given without labels: a title true→pred needs"
+                         " both (give labels=...)")
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.2),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size,
+                                                    nrows * size * 1.25),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -262,10 +498,11 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=1.0):
         ax.imshow(images[i], cmap="gray_r")
         if labels is not None and preds is not None:
             ok = labels[i] == preds[i]
-            ax.set_title(f"{labels[i]}→{preds[i]}", fontsize=9,
-                         color="k" if ok else "C3")
+            ax.set_title(f"{labels[i]}→{preds[i]}", fontsize=fontsize,
+                         color="k" if ok else "#c00000",
+                         fontweight="normal" if ok else "bold")
         elif labels is not None:
-            ax.set_title(str(labels[i]), fontsize=9)
+            ax.set_title(str(labels[i]), fontsize=fontsize)
     fig.tight_layout()
     return fig
 
@@ -297,8 +534,17 @@ def _class_ids(values, name, num_classes):
     return values.astype(np.int64)
 
 
-def plot_confusion_matrix(cm, ax=None):
-    """Heat map of a confusion matrix with the counts written in the cells."""
+def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
+                          fontsize=10):
+    """Heat map of a confusion matrix ``cm[true c, predicted]`` with the counts.
+
+    The colour scale is a square root of the count, so that small off-diagonal
+    counts stay visible next to the large diagonal. ``class_names`` label the
+    ticks. ``totals=True`` writes how often each class was *predicted* (the
+    column sums) along the top and prints them in one line.
+    """
+    from matplotlib.colors import PowerNorm
+
     cm = np.asarray(cm)
     if cm.dtype.kind not in "iuf":
         raise TypeError(f"cm must hold counts (numbers), got dtype {cm.dtype}; make"
@@ -309,15 +555,42 @@ def plot_confusion_matrix(cm, ax=None):
     if not np.isfinite(cm).all() or cm.min() < 0:
         raise ValueError("cm must hold counts >= 0, got values from"
                          f" {cm.min()} to {cm.max()}")
-    ax = _axes(ax, figsize=(5.5, 5))
-    ax.imshow(cm, cmap="Blues")
+    if class_names is not None:
+        if isinstance(class_names, (str, bytes)) \
+                or not hasattr(class_names, "__len__") or len(class_names) != len(cm):
+            raise ValueError(f"class_names must give {len(cm)} names (one per row of"
+                             f" cm), got {class_names!r}")
+        class_names = [str(name) for name in class_names]
+    if not isinstance(totals, bool):
+        raise TypeError(f"totals must be True or False, got {totals!r}")
+    if isinstance(fontsize, bool) or not isinstance(fontsize, numbers.Real) \
+            or not fontsize > 0:
+        raise ValueError(f"fontsize must be a number > 0 (points), got {fontsize!r}")
+    ax = _axes(ax, figsize=(7, 6))
+    norm = PowerNorm(0.5, vmin=0, vmax=max(cm.max(), 1))
+    ax.imshow(cm, cmap="Blues", norm=norm)
+    text = (lambda v: str(v)) if cm.dtype.kind in "iu" else (lambda v: f"{v:.2g}")
     for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                color="white" if v > cm.max() / 2 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+        ax.text(j, i, text(v), ha="center", va="center", fontsize=fontsize,
+                color="white" if norm(v) > 0.6 else "black")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
     ax.set_xticks(range(len(cm)))
     ax.set_yticks(range(len(cm)))
+    if class_names is not None:
+        long = max(len(name) for name in class_names) > 2
+        ax.set_xticklabels(class_names, rotation=45 if long else 0,
+                           ha="right" if long else "center")
+        ax.set_yticklabels(class_names)
+    if totals:
+        sums = cm.sum(axis=0)
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(range(len(cm)))
+        top.set_xticklabels([text(v) for v in sums], fontsize=fontsize - 1)
+        top.set_xlabel("predicted this often (column totals)")
+        names = class_names or [str(k) for k in range(len(cm))]
+        print("predicted totals: " + ", ".join(f"{name} {text(v)}"
+                                               for name, v in zip(names, sums)))
     return ax
 
 

@@ -27,20 +27,49 @@ from coursenet.train import sgd
 
 
 class Explorer:
-    """Controls -> ``run(**values)`` (cached) -> ``draw(fig, result, values)``."""
+    """Controls -> ``run(**values)`` (cached) -> ``draw(fig, result, values, cache)``.
 
-    def __init__(self, controls, run, draw, describe, figsize=(10, 3.8)):
+    ``controls`` maps each keyword of ``run`` to an ipywidgets control;
+    ``describe(values)`` gives the one-line status. The picture is
+    ``figsize`` inches at ``dpi`` (default 9.2 x 4.4 in at 100 dpi: 920 px,
+    the width of JupyterLab's output area on a 1366-px laptop screen), and
+    never wider than the output area.
+    """
+
+    def __init__(self, controls, run, draw, describe, figsize=(9.2, 4.4), dpi=100):
+        if not hasattr(controls, "items"):
+            raise TypeError("controls must be a dict {name: ipywidgets control}, got"
+                            f" {type(controls).__name__}")
+        for name, control in controls.items():
+            if not isinstance(name, str) \
+                    or not isinstance(control, widgets.ValueWidget):
+                raise TypeError("controls must map names (str) to ipywidgets"
+                                f" controls, got {name!r}: {type(control).__name__}")
+        for name, fn in (("run", run), ("draw", draw), ("describe", describe)):
+            if not callable(fn):
+                raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+        if not isinstance(figsize, (tuple, list)) or len(figsize) != 2 or any(
+                isinstance(v, bool) or not isinstance(v, numbers.Real)
+                or not 0 < v <= 30 for v in figsize):
+            raise ValueError("figsize must be (width, height) in inches, each in"
+                             f" (0, 30], got {figsize!r}")
+        if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) \
+                or not 20 <= dpi <= 300:
+            raise ValueError(f"dpi must be a number in [20, 300], got {dpi!r}")
         self.controls = dict(controls)
         self._run = run
         self._draw = draw
         self._describe = describe
-        self.figsize = figsize
+        self.figsize = tuple(figsize)
+        self.dpi = dpi
         self.cache = {}
         self.result = None
         self.figure = None
         self.seconds = 0.0
         self.status = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        # scaled down (never up) to the output area's width
+        self.image = widgets.Image(format="png", layout=widgets.Layout(
+            max_width="100%", height="auto"))
         self.widget = widgets.VBox([
             widgets.HBox(list(self.controls.values())), self.status, self.image])
         for control in self.controls.values():
@@ -86,7 +115,7 @@ class Explorer:
             fig.text(0.5, 0.5, self._error_text(self.result), ha="center",
                      va="center", wrap=True, color="C3")
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
+        fig.savefig(buf, format="png", dpi=self.dpi)
         self.figure = fig
         self.image.value = buf.getvalue()
         if isinstance(self.result, Exception):
@@ -126,10 +155,19 @@ def _lr_slider(value, lo, hi):
 
 
 def _choice(value, options, name):
-    """``value`` must be one of ``options`` (a dropdown cannot show anything else)."""
+    """``value`` must be one of ``options`` (a dropdown cannot show anything else),
+    and every option an int >= 1."""
+    if isinstance(options, (str, bytes)) or not hasattr(options, "__iter__"):
+        raise TypeError(f"the {name} choices must be a tuple of ints, got"
+                        f" {type(options).__name__} {options!r}")
     options = tuple(options)
     if not options:
         raise ValueError(f"the list of {name} choices is empty")
+    for option in options:
+        if isinstance(option, bool) or not isinstance(option, numbers.Integral) \
+                or option < 1:
+            raise ValueError(f"the {name} choices must be ints >= 1, got {option!r}"
+                             f" in {options}")
     if isinstance(value, bool) or value not in options:
         raise ValueError(f"{name} must be one of {options} (the dropdown's"
                          f" choices), got {value!r}")
@@ -144,10 +182,52 @@ def _subset(subset):
     return int(subset)
 
 
+def _int(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
 def _pair(data, name):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}")
+        raise TypeError(f"{name} must be a pair (X, labels), got"
+                        f" {type(data).__name__}")
     return data
+
+
+def _rows_and_labels(X, labels, name, num_classes, columns=None):
+    """``X`` ``(N, D)`` finite numbers and ``labels`` ``(N,)`` class indices in
+    ``[0, num_classes)``, as numpy arrays, or a clear error naming ``name``."""
+    X, labels = np.asarray(X), np.asarray(labels)
+    if X.dtype.kind not in "fiu":
+        raise TypeError(f"{name} X must hold numbers, got dtype {X.dtype}")
+    if X.ndim != 2 or (columns is not None and X.shape[1] != columns):
+        want = f"(N, {columns})" if columns is not None else "(N, D)"
+        raise ValueError(f"{name} X must have shape {want}, got {X.shape}")
+    if len(X) == 0:
+        raise ValueError(f"{name} X is empty (shape {X.shape}): nothing to train on")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} X holds NaN or inf")
+    if labels.shape != (len(X),):
+        raise ValueError(f"{name} labels must have shape ({len(X)},) (one class"
+                         f" index per row of X), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name} labels must be integer class indices, got dtype"
+                        f" {labels.dtype}")
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.size:
+        raise ValueError(f"{name} labels must be class indices in [0,"
+                         f" {num_classes}) (the network has {num_classes} outputs),"
+                         f" got {int(bad[0])}")
+    return X, labels
+
+
+def _rows_note(subset, total):
+    # the explorers never shorten a request silently: they say what they use
+    if subset > total:
+        return f"all {total:,} training rows (subset={subset:,} asked for more)"
+    return f"the first {subset:,} training rows"
 
 
 def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300,
@@ -155,18 +235,25 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
                            epochs_choices=(1, 2, 3, 5), epochs=2, seed=0):
     """The Q7 explorer: retrain the MNIST MLP on ``subset`` rows per setting.
 
-    ``train_data`` and ``val_data`` are ``(X float, y int)`` pairs. The left
-    panel is the run's learning curve; the right one collects the final
-    validation accuracy of every run so far against its learning rate.
+    ``train_data`` and ``val_data`` are ``(X, labels)`` pairs: rows of pixels
+    (floats) and class indices ``c`` in 0..9. The left panel is the run's
+    learning curve; the right one collects the final validation accuracy of
+    every run so far against its learning rate. The status line says how many
+    rows were used (all of them when ``subset`` is larger).
     """
+    lr_slider = _lr_slider(lr, 1e-3, 10.0)
     subset = _subset(subset)
     batch_sizes = _choice(batch_size, batch_sizes, "batch_size")
     epochs_choices = _choice(epochs, epochs_choices, "epochs")
-    X, y = _pair(train_data, "train_data")
+    num_hiddens = _int(num_hiddens, "num_hiddens", 1)
+    seed = _int(seed, "seed", 0)
+    X, y = _rows_and_labels(*_pair(train_data, "train_data"), "train_data", 10)
+    Xv, yv = _rows_and_labels(*_pair(val_data, "val_data"), "val_data", 10,
+                              columns=X.shape[1])
+    rows = _rows_note(subset, len(X))
     X, y = X[:subset], y[:subset]
-    Xv, yv = _pair(val_data, "val_data")
     controls = {
-        "lr": _lr_slider(lr, 1e-3, 10.0),
+        "lr": lr_slider,
         "batch_size": widgets.Dropdown(options=list(batch_sizes), value=batch_size,
                                        description="batch size"),
         "epochs": widgets.Dropdown(options=list(epochs_choices), value=epochs,
@@ -179,8 +266,10 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
                    seed=seed, val_data=(Xv, yv), progress=False)
 
     def draw(fig, history, values, cache):
-        ax1, ax2 = fig.subplots(1, 2)
-        plots.learning_curve(history, ax=ax1)
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
+        plots.learning_curve(history, ax=ax1, legend=None)
+        plots._show_dots_in_legend(ax1.legend(loc="upper center",
+                                              bbox_to_anchor=(0.5, -0.16)))
         ax1.set_title(f"lr = {values['lr']:.3g}, batch {values['batch_size']}")
         runs = [(dict(k)["lr"], h.epoch_val_acc[-1]) for k, h in cache.items()
                 if not isinstance(h, Exception)
@@ -191,47 +280,64 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
         ax2.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
                  label="this run")
         ax2.set_xscale("log")
+        plots._plain_log_x(ax2)
         ax2.set_xlabel("learning rate")
         ax2.set_ylabel("validation accuracy")
         ax2.set_title(f"after {values['epochs']} epoch(s)")
-        ax2.legend()
+        ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
     def describe(values):
         return (f"learning rate = {values['lr']:.3g}, batch size ="
-                f" {values['batch_size']}, epochs = {values['epochs']}")
+                f" {values['batch_size']}, epochs = {values['epochs']}, on {rows}")
 
     return Explorer(controls, run, draw, describe)
 
 
-def scalar_explorer(X, y, *, subset=2000, lr=0.05, epochs=2,
+def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
                     epochs_choices=(1, 2, 3, 5), seed=0):
-    """The Q4 explorer: the plain-Python 2-3-2 network trained on ``subset`` rows."""
+    """The Q4 explorer: the plain-Python 2-3-2 network trained on ``subset`` rows.
+
+    ``X`` holds 2-D rows ``(N, 2)`` and ``labels`` their class indices ``c``
+    (0 or 1). Left: the loss of each instance (dots), its moving average and
+    the whole-set loss once per epoch (markers), on a log axis; right: the
+    learned P(class 1) with its colour bar and the points in the course's
+    class colours.
+    """
+    lr_slider = _lr_slider(lr, 1e-3, 3.0)
     subset = _subset(subset)
     epochs_choices = _choice(epochs, epochs_choices, "epochs")
-    X, y = np.asarray(X)[:subset], np.asarray(y)[:subset]
-    rows, labels = X.tolist(), y.tolist()
+    seed = _int(seed, "seed", 0)
+    X, labels = _rows_and_labels(X, labels, "scalar_explorer's", 2,
+                                 columns=2)
+    note = _rows_note(subset, len(X))
+    X, labels = X[:subset], labels[:subset]
+    rows, classes = X.tolist(), labels.tolist()
     controls = {
-        "lr": _lr_slider(lr, 1e-3, 3.0),
+        "lr": lr_slider,
         "epochs": widgets.Dropdown(options=list(epochs_choices), value=epochs,
                                    description="epochs"),
     }
 
     def run(lr, epochs):
         params = scalar.init_params(seed=seed)
-        return scalar.train(params, (rows, labels), lr=lr, epochs=epochs, seed=seed,
+        return scalar.train(params, (rows, classes), lr=lr, epochs=epochs, seed=seed,
                             progress=False)
 
     def draw(fig, history, values, cache):
-        ax1, ax2 = fig.subplots(1, 2)
-        plots.learning_curve(history, ax=ax1, window=100)
-        ax1.set_title(f"lr = {values['lr']:.3g}: final mean loss"
-                      f" {history.epoch_train_loss[-1]:.3f}")
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+        plots.learning_curve(history, ax=ax1, window=100, legend=None)
+        plots._show_dots_in_legend(ax1.legend(loc="upper center",
+                                              bbox_to_anchor=(0.5, -0.16)))
+        ax1.set_title(f"lr = {values['lr']:.3g}: whole-set loss"
+                      f" {history.epoch_train_loss[-1]:.3f} after epoch"
+                      f" {len(history.epoch_train_loss) - 1}")
         params = mlp.from_scalar(history.params)
-        plots.decision_boundary(lambda g: mlp.probabilities(params, g)[:, 1], X, y,
-                                ax=ax2, resolution=120, max_points=1000)
-        ax2.set_title("learned P(class 1); black line: P = 0.5")
+        plots.decision_boundary(lambda g: mlp.probabilities(params, g)[:, 1], X,
+                                labels, ax=ax2, resolution=120, max_points=1000)
+        ax2.set_title("learned P(class 1)\nblack line: P = 0.5")
 
     def describe(values):
-        return f"learning rate = {values['lr']:.3g}, epochs = {values['epochs']}"
+        return (f"learning rate = {values['lr']:.3g}, epochs = {values['epochs']},"
+                f" on {note}")
 
     return Explorer(controls, run, draw, describe)
