@@ -86,8 +86,8 @@ WRONG = {  # notebook: [(stub number, wrong body)], as a student would write the
             " 'b2': do}"),
     ],
     "05_batched_backprop.ipynb": [
-        (0, "B, rows = len(c), np.arange(len(c))\ndO = P.copy()\n"
-            "dO[rows, c] -= 1.0  # no 1/B: the gradient of the sum\n"
+        (0, "N, rows = len(c), np.arange(len(c))\ndO = Y.copy()\n"
+            "dO[rows, c] -= 1.0  # no 1/N: the gradient of the sum\n"
             "dK = dO @ params['W2'].T * H * (1 - H)\n"
             "return loss, {'W1': X.T @ dK, 'b1': dK.sum(0), 'W2': H.T @ dO,"
             " 'b2': dO.sum(0)}"),

@@ -113,9 +113,11 @@ def _other_branch(O, P, y):
 
 
 # How messages name the true class: notebook 02's code calls it `target`
-# (its student writes `if target:`); from notebook 04 on it is `c` (01's card).
-_CLASS_WORDS = {"target": {"c": "target", "the_c": "the target"},
-                "c": {"c": "c", "the_c": "the true class c"}}
+# (its student writes "if target:"); from notebook 04 on it is `c` (01's card).
+_CLASS_WORDS = {
+    "target": {"c": "target", "the_c": "the target"},  # notebook 02's words
+    "c": {"c": "c", "the_c": "the true class c"},
+}
 
 
 def _say(text, cls):
@@ -148,8 +150,8 @@ _OUTPUT_RULES = {
     "every_class_if_target": (
         "looks like dl/dy_i = -1/y_i for every class AND a branch `if {c}:`"
         " that is false for class 0 (every gradient is 0 when {the_c} is 0)",
-        "only the entry of {the_c} of dl/dy is non-zero (compare each index with"
-        " {the_c}; class 0 is a class)",
+        "dl/dy has a single non-zero entry, at {the_c} (compare each index"
+        " with {c}; class 0 is a class)",
         lambda O, P, y: _every_class(O, P, y) * (y != 0)[:, None]),
     "other_branch": (
         "looks like dl/dy_i = -1/y_i for every class, then a branch on the label"
