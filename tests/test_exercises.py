@@ -685,7 +685,7 @@ def vector_elementwise_softmax(params, x, c):
 
 VECTOR_MISTAKES = [
     (vector_elementwise_softmax, "diagonal_only", ["elementwise", "Jacobian"]),
-    (instance(make_batched(output="if_target")), "if_target", ["`if target:`"]),
+    (instance(make_batched(output="if_target")), "if_target", ["`if c:`"]),
     (instance(make_batched(hidden="from_k")), "sigmoid_from_k",
      ["passes the course's example, fails on an asymmetric network: check the"
       " first layer", "k(1 - k)"]),
@@ -717,12 +717,12 @@ BATCHED_MISTAKES = [
     (batched_first_row_only, "first_row_only", ["first row only"]),
     (batched_only_one_row, "raised", ["runs on one instance (N = 1) but raised",
                                       "ValueError"]),
-    (make_batched(output="columns"), "label_columns", ["dlogits[:, y] -= 1"]),
-    (make_batched(output="if_target"), "if_target", ["`if target:`"]),
+    (make_batched(output="columns"), "label_columns", ["dlogits[:, c] -= 1"]),
+    (make_batched(output="if_target"), "if_target", ["`if c:`"]),
     (make_batched(output="every_class_if_target"), "every_class_if_target",
      ["-1/y_i for every class AND"]),
     (make_batched(output="if_target", reduce="sum"), "if_target+summed",
-     ["`if target:`", "N times too large"]),
+     ["`if c:`", "N times too large"]),
     (make_batched(loss="sum"), "loss_summed", ["loss is summed"]),
     (make_batched(loss="block"), "loss_block", ["N×N block"]),
     (make_batched(loss="vector"), "per_instance_loss", ["per-instance losses"]),

@@ -71,7 +71,7 @@ def vector_backward(params, x, c):
 def vector_backward(params, x, c):
     _, (x, h, y) = forward(params, x, c)
     J = np.diag(y) - np.outer(y, y)
-    return below_softmax(params, x, h, J @ dl_dy_of(y, c))
+    return below_softmax(params, x, h, dl_dy_of(y, c) @ J)
 ''',
     "shortcut_through_it": '''
 def vector_backward(params, x, c):
@@ -119,7 +119,7 @@ def test_calling_softmax_backward_with_another_upstream_gradient_is_named():
     nb = notebook_04("shortcut_through_it")
     assert_diagnosed(exercises.check_vector_backward(
         nb["vector_backward"], uses=nb["softmax_backward"]), "wrong_upstream",
-        "not with dl/dy = -1/y_c")
+        "not with the loss's own dl/dy")
 
 
 def test_a_wrong_number_is_diagnosed_before_the_path():
@@ -160,17 +160,106 @@ def test_softmax_backward_right_in_any_style(fn):
 
 SOFTMAX_MISTAKES = [
     (lambda y, g: g * y * (1 - y), "diagonal_only", ["only the diagonal"]),
-    (lambda y, g: (np.diag(y) + np.outer(y, y)) @ g, "plus_outer", ["wrong sign"]),
-    (lambda y, g: -np.outer(y, y) @ g, "no_diag", ["diagonal part is missing"]),
+    (lambda y, g: (np.diag(y) + np.outer(y, y)) @ g, "plus_outer", ["wrong sign",
+                                                                    "negative"]),
+    (lambda y, g: -np.outer(y, y) @ g, "no_diag", ["diagonal part of J is missing",
+                                                   "sum to 0"]),
     (lambda y, g: np.diag(y) - np.outer(y, y), "returned_matrix", ["matrix"]),
     (lambda y, g: np.append(g, 0), "wrong_shape", ["expected ("]),
-    (lambda y, g: g, "wrong", ["does not return J·dl/dy", "max abs diff"]),
+    (lambda y, g: g, "wrong", ["differs from dl/dy·J", "max abs diff",
+                               "yours sum to"]),
 ]
 
 
 @pytest.mark.parametrize("fn, mistake, words", SOFTMAX_MISTAKES)
 def test_softmax_backward_mistakes_are_named(fn, mistake, words):
     assert_diagnosed(exercises.check_softmax_backward(fn), mistake, *words)
+
+
+# What a Q5/Q6 message must never say: the formula Q5 asks for (review B9), the
+# column-vector order or notebook 02's `target` (01's card: rows, c, e_c).
+GIVE_AWAYS = ["np.diag", "np.outer", "diag(y) -", "diag(y) +", "y yᵀ", "J @",
+              "J·dl/dy", "onehot(target)", "target", "y - onehot", "(P - onehot",
+              "outer(", "dh * h", "dW = "]
+
+
+def no_give_away(message):
+    found = [words for words in GIVE_AWAYS if words in message]
+    assert not found, (found, message)
+
+
+@pytest.mark.parametrize("fn", [f for f, _, _ in SOFTMAX_MISTAKES])
+def test_softmax_backward_hints_describe_a_property_not_the_formula(fn):
+    result = exercises.check_softmax_backward(fn)
+    assert not result.passed
+    no_give_away(result.message)
+
+
+def test_the_softmax_check_says_rows_of_j_sum_to_0_with_the_students_number():
+    def off_by_y(y, g):  # right plus y: its entries sum to 1 more than 0
+        return g @ (np.diag(y) - np.outer(y, y)) + y
+
+    result = exercises.check_softmax_backward(off_by_y)
+    assert "must sum to 0" in result.message and "yours sum to 1 on" in result.message
+
+
+def test_the_softmax_check_says_dl_dy_times_j_in_the_row_order():
+    assert "dl/do = dl/dy·J" in exercises.check_softmax_backward(
+        lambda y, g: g @ (np.diag(y) - np.outer(y, y))).message
+
+
+VECTOR_WRONG = ["shortcut_through_it", "elementwise"]
+
+
+def wrong_class_backward(params, x, c):
+    """dl/do subtracts 1 at the next class, not at c."""
+    nb = notebook_04("right")
+    _, (x, h, y) = nb["forward"](params, x, c)
+    do = y - np.eye(len(y))[(c + 1) % len(y)]
+    return nb["below_softmax"](params, x, h, do)
+
+
+def first_layer_off(params, x, c):
+    g = mlp.loss_and_grads(params, x[None], np.array([c]))[1]
+    return {**g, "W1": g["W1"] * 1.5}
+
+
+def second_layer_off(params, x, c):
+    g = mlp.loss_and_grads(params, x[None], np.array([c]))[1]
+    return {**g, "W2": g["W2"] + 0.3}
+
+
+def all_zero(params, x, c):
+    return {k: np.zeros_like(v) for k, v in params.items()}
+
+
+@pytest.mark.parametrize("fn, mistake", [
+    (wrong_class_backward, "wrong_class"), (first_layer_off, "first_layer"),
+    (second_layer_off, "second_layer_weights"), (all_zero, "all_zero")])
+def test_vector_backward_messages_keep_the_card_and_give_nothing_away(fn, mistake):
+    result = exercises.check_vector_backward(fn)
+    assert_diagnosed(result, mistake)
+    no_give_away(result.message)
+
+
+@pytest.mark.parametrize("answer", VECTOR_WRONG)
+def test_student_04_messages_keep_the_card(answer):
+    nb = notebook_04(answer)
+    result = exercises.check_vector_backward(nb["vector_backward"],
+                                             uses=nb["softmax_backward"])
+    assert not result.passed
+    no_give_away(result.message)
+
+
+def test_every_known_q5_q6_mistake_speaks_of_c_and_states_no_formula():
+    from coursenet.exercises._networks import _BATCH_LOSS_MISTAKES, _network_mistakes
+    mistakes = [*_network_mistakes(True, cls="c"),
+                *_network_mistakes(False, batched=True, cls="c"), *_BATCH_LOSS_MISTAKES]
+    assert len(mistakes) > 50
+    for m in mistakes:
+        text = m.diagnosis + " Hint: " + (m.hint if isinstance(m.hint, str) else "")
+        no_give_away(text.replace("`if c:`", ""))
+        assert "[:, y]" not in text and ", y]" not in text, text  # labels are c
 
 
 def test_softmax_backward_is_checked_with_upstream_gradients_that_are_not_one_hot():

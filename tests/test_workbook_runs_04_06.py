@@ -86,8 +86,8 @@ WRONG = {  # notebook: [(stub number, wrong body)], as a student would write the
             " 'b2': do}"),
     ],
     "05_batched_backprop.ipynb": [
-        (0, "B, rows = len(c), np.arange(len(c))\ndO = P.copy()\n"
-            "dO[rows, c] -= 1.0  # no 1/B: the gradient of the sum\n"
+        (0, "N, rows = len(c), np.arange(len(c))\ndO = Y.copy()\n"
+            "dO[rows, c] -= 1.0  # no 1/N: the gradient of the sum\n"
             "dK = dO @ params['W2'].T * H * (1 - H)\n"
             "return loss, {'W1': X.T @ dK, 'b1': dK.sum(0), 'W2': H.T @ dO,"
             " 'b2': dO.sum(0)}"),
@@ -158,3 +158,45 @@ def test_wrong_answers_are_not_called_right_in_the_kept_answers(wrong):
     assert "✗ minibatch_sgd dropped the last, partial batch" in nb06
     assert "your loop and train.sgd agree on an epoch (weights within 1e-4): False" \
         in nb06
+
+
+# --------------------------------------------------------------------------
+# 04 and 05: the student derives the backward pass before anything shows it
+# --------------------------------------------------------------------------
+
+DERIVED = {  # notebook: (written grade id, exercise grade ids, lines of the answer)
+    "04_tensor_backprop.ipynb": ("q5_derivation",
+                                 ["q5_softmax_backward", "q5_vector_backward"],
+                                 [r"h^\top \nabla_o", r"\nabla_o W_2^\top",
+                                  r"x^\top \nabla_k", "np.diag", "np.outer"]),
+    "05_batched_backprop.ipynb": ("q6_derivation", ["q6_batched_backward"],
+                                  [r"H^\top \nabla_O", r"\tfrac1N (Y - T)",
+                                   r"\mathbf 1^\top \nabla_K", "sums over the batch",
+                                   "Mind the", "bias gradient sums"]),
+}
+
+
+def grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+@pytest.mark.parametrize("name", sorted(DERIVED))
+def test_the_derivation_is_asked_before_the_exercise_and_shown_after_its_check(name):
+    written, exercises_, give_aways = DERIVED[name]
+    nb = nbformat.read(ROOT / "student" / name, as_version=4)
+    ids = [grade_id(c) for c in nb.cells]
+    ask = ids.index(written)
+    assert nb.cells[ask].cell_type == "markdown"
+    assert "**Your answer.**" in nb.cells[ask].source
+    assert nb.cells[ask].metadata["nbgrader"]["points"] >= 1
+    assert all(ask < ids.index(e) for e in exercises_)
+    last_check = ids.index(exercises_[-1] + "_check")
+    for index, cell in enumerate(nb.cells[:last_check + 1]):
+        if cell.metadata.get("nbgrader", {}).get("solution") and \
+                cell.cell_type == "code":
+            continue  # the stubs the student fills in
+        shown = [g for g in give_aways if g in cell.source]
+        assert not shown, (name, index, shown)
+    after = "".join(c.source for c in nb.cells[last_check + 1:last_check + 2])
+    assert "<summary>Check your derivation</summary>" in after
+    assert give_aways[0] in after

@@ -66,7 +66,7 @@ def _batch_cases(seed):
     rng = np.random.default_rng(seed)
     for sizes, n in (((3, 4, 5), 6), ((4, 6, 3), 5), ((5, 3, 10), 8)):
         y = rng.integers(0, sizes[2], n)
-        y[1] = 0  # class 0 in every batch: `if target:` mistakes show there
+        y[1] = 0  # class 0 in every batch: `if c:` mistakes show there
         text = f"a random {'-'.join(map(str, sizes))} network, N = {n}"
         cases.append(_network_case(text, _random_params(rng, *sizes),
                                    rng.normal(0.0, 1.0, (n, sizes[0])), y))
@@ -112,57 +112,75 @@ def _other_branch(O, P, y):
     return P * (g - (g * P).sum(axis=1, keepdims=True))
 
 
+# How messages name the true class: notebook 02's code calls it `target`
+# (its student writes "if target:"); from notebook 04 on it is `c` (01's card).
+_CLASS_WORDS = {
+    "target": {"c": "target", "the_c": "the target"},  # notebook 02's words
+    "c": {"c": "c", "the_c": "the true class c"},
+}
+
+
+def _say(text, cls):
+    """A message template with {c} (the code name) and {the_c} (in words)."""
+    return text.format(**_CLASS_WORDS[cls])
+
+
 # dl/do row by row, from the logits O, probabilities P and labels y (N, C).
-# Each entry: (diagnosis, hint, rule); "right" first.
+# Each entry: (diagnosis, hint, rule), both texts templates for _say; "right"
+# first. A hint names a property of the right answer, never its formula.
 _OUTPUT_RULES = {
     "right": ("", "", lambda O, P, y: P - _onehots(y, P.shape[1])),
     "flipped_sign": (
-        "dl/do has the wrong sign (onehot - y), so every gradient points uphill",
-        "dl/do = y - onehot(target): the loss falls when the target's logit rises",
+        "dl/do has the wrong sign (onehot({c}) - y), so every gradient points uphill",
+        "raising {the_c}'s logit must lower the loss: dl/do must be negative at"
+        " {the_c} and positive elsewhere",
         lambda O, P, y: _onehots(y, P.shape[1]) - P),
     "if_target": (
-        "the gradients are wrong exactly when the target is class 0: looks like a"
-        " branch `if target:` that is false for class 0, so class 0 never gets"
+        "the gradients are wrong exactly when {the_c} is class 0: looks like a"
+        " branch `if {c}:` that is false for class 0, so class 0 never gets"
         " its -1",
-        "compare the class index with the target (`if m == target:`): class 0 is a"
-        " class, not 'no target'",
+        "compare each entry's index with {c} (not {c} with 0): class 0 is a"
+        " class, not 'no class'",
         lambda O, P, y: P - _onehots(y, P.shape[1]) * (y != 0)[:, None]),
     "every_class": (
-        "looks like dl/dy_i = -1/y_i for every class, not only the target, pushed"
+        "looks like dl/dy_i = -1/y_i for every class, not only {the_c}, pushed"
         " through the softmax Jacobian",
-        "the loss -log y_target depends on y_target alone: dl/dy_i = 0 for every"
-        " other class, and dl/do = y - onehot(target)", _every_class),
+        "the loss -log y_{c} depends on y_{c} alone: dl/dy is 0 at every other"
+        " class", _every_class),
     "every_class_if_target": (
-        "looks like dl/dy_i = -1/y_i for every class AND a branch `if target:`"
-        " that is false for class 0 (every gradient is 0 when the target is 0)",
-        "dl/dy_i = -1/y_i only for i == target (compare the index with the"
-        " target; class 0 is a class), which gives dl/do = y - onehot(target)",
+        "looks like dl/dy_i = -1/y_i for every class AND a branch `if {c}:`"
+        " that is false for class 0 (every gradient is 0 when {the_c} is 0)",
+        "dl/dy has a single non-zero entry, at {the_c} (compare each index"
+        " with {c}; class 0 is a class)",
         lambda O, P, y: _every_class(O, P, y) * (y != 0)[:, None]),
     "other_branch": (
         "looks like dl/dy_i = -1/y_i for every class, then a branch on the label"
         " (`if y:`) that keeps the wrong class's entry: with 2 classes these are"
         " the gradients of the other class's loss, and on the course's example"
         " every sign is flipped while the magnitudes match",
-        "compare signs, not only magnitudes: raising the target's logit must lower"
-        " the loss, so dl/do is negative at the target and positive elsewhere",
+        "compare signs, not only magnitudes: raising {the_c}'s logit must lower"
+        " the loss, so dl/do is negative at {the_c} and positive elsewhere",
         _other_branch),
     "no_softmax": (
-        "dl/do = o - onehot(target): the softmax is missing",
-        "dl/do = softmax(o) - onehot(target)",
+        "dl/do = o - onehot({c}): the softmax is missing",
+        "dl/do comes from the probabilities y = softmax(o), not from the logits o",
         lambda O, P, y: O - _onehots(y, P.shape[1])),
     "no_onehot": (
-        "dl/do = y: the -1 at the target class is missing",
-        "dl/do = y - onehot(target)", lambda O, P, y: P),
+        "dl/do = y: the -1 at {the_c} is missing",
+        "the entries of dl/do must sum to 0 (each row of J sums to 0); yours sum"
+        " to 1", lambda O, P, y: P),
     "diagonal_only": (
-        "only the target's entry of dl/do is non-zero: the softmax derivative was"
-        " taken elementwise, y(1 - y), where the Jacobian diag(y) - y yᵀ is needed",
-        "every y_i depends on every o_j: dl/do = dl/dy J (rows), which simplifies to"
-        " y - onehot(target)",
+        "only {the_c}'s entry of dl/do is non-zero: the softmax derivative was"
+        " taken elementwise, y(1 - y), where the whole Jacobian J of notebook 01"
+        " is needed",
+        "every y_i depends on every o_j, so dl/do has a non-zero entry at every"
+        " class: multiply the row dl/dy by the whole C×C matrix J",
         lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
 }
 _COLUMNS_RULE = {"label_columns": (
-    "dlogits[:, y] -= 1 subtracts 1 in every row at every label of the batch",
-    "index one entry per row: dlogits[np.arange(N), y] -= 1", _label_columns)}
+    "dlogits[:, {c}] -= 1 subtracts 1 in every row at every class of the batch",
+    "each row n needs exactly one -1, at its own class {c}[n]: index one entry"
+    " per row", _label_columns)}
 
 
 def _sigmoid_twice(K, H):
@@ -175,15 +193,18 @@ _HIDDEN_RULES = {
     "right": ("", "", lambda K, H: H * (1 - H)),
     "sigmoid_from_k": (
         "the sigmoid derivative is taken from k, k(1 - k), instead of from"
-        " h = sigmoid(k)", "dh/dk = h(1 - h), with h the sigmoid's output",
+        " h = sigmoid(k)", "the sigmoid's derivative is a function of its output"
+        " h, not of its input k",
         lambda K, H: K * (1 - K)),
     "sigmoid_twice": (
         "the sigmoid derivative is sigmoid(h)(1 - sigmoid(h)): the sigmoid is"
-        " applied twice", "h is sigmoid(k) already: dh/dk = h(1 - h)",
+        " applied twice", "h is sigmoid(k) already: do not apply the"
+        " sigmoid to it again",
         _sigmoid_twice),
     "no_sigmoid_derivative": (
         "the sigmoid's derivative is missing: dk = dh",
-        "dk = dh * h(1 - h)", lambda K, H: np.ones_like(H)),
+        "dl/dk must include the sigmoid's own derivative (at most 0.25), so it"
+        " cannot equal dl/dh", lambda K, H: np.ones_like(H)),
 }
 
 # The batch reduction: the loss is a mean, so dl/do carries 1/N.
@@ -191,8 +212,8 @@ _SCALE_RULES = {
     "right": ("", "", lambda n: 1.0 / n),
     "summed": (
         "the gradients are N times too large: summed over the batch, not"
-        " averaged", "the loss is a mean over the batch, so dlogits ="
-        " (P - onehot) / N", lambda n: 1.0),
+        " averaged", "the loss is a mean over the batch: each gradient is 1/N of"
+        " the summed one", lambda n: 1.0),
     "divided_twice": (
         "the gradients are N times too small: divided by N twice",
         "divide by N once: in dlogits, or at the end, not both",
@@ -217,8 +238,12 @@ def _variant_grads(d, output="right", hidden="right", scale="right"):
     return {"W1": X.T @ dK, "b1": dK.sum(0), "W2": H.T @ dO, "b2": dO.sum(0)}
 
 
-def _network_mistakes(course_ok, keys=None, batched=False):
-    """Every combination of the known mistakes, single mistakes first."""
+def _network_mistakes(course_ok, keys=None, batched=False, cls="target"):
+    """Every combination of the known mistakes, single mistakes first.
+
+    ``cls``: how the messages name the true class in the student's code,
+    ``"target"`` (notebook 02) or ``"c"`` (notebooks 04-06).
+    """
     outputs = {**_OUTPUT_RULES, **(_COLUMNS_RULE if batched else {})}
     axes = [("output", outputs), ("hidden", _HIDDEN_RULES)]
     if batched:
@@ -230,13 +255,13 @@ def _network_mistakes(course_ok, keys=None, batched=False):
     for combo in combos:
         chosen = [(table[choice], choice) for (_, table), choice
                   in zip(axes, combo) if choice != "right"]
-        diagnosis = "; and ".join(entry[0] for entry, _ in chosen)
+        diagnosis = "; and ".join(_say(entry[0], cls) for entry, _ in chosen)
         if course_ok and combo[0] == "right" and combo[1] != "right":
             diagnosis = f"{_FIRST_LAYER_NOTE}: {diagnosis}"
         kwargs = {name: choice for (name, _), choice in zip(axes, combo)}
         mistakes.append(Mistake(
             "+".join(choice for _, choice in chosen), diagnosis,
-            "; ".join(entry[1] for entry, _ in chosen),
+            "; ".join(_say(entry[1], cls) for entry, _ in chosen),
             lambda d, kw=kwargs: _renamed(_variant_grads(d, **kw), keys)))
     return mistakes
 
@@ -245,11 +270,14 @@ def _renamed(grads, keys):
     return grads if keys is None else {keys[k]: v for k, v in grads.items()}
 
 
-def _network_fallback(outs, refs, cases, names, course_ok, batched=False):
+def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
+                      cls="target"):
     """No known mistake matched: say which layer is off and where the worst entry is.
 
-    ``batched``: the check feeds batches (only then may a hint mention one).
+    ``batched``: the check feeds batches (only then may a hint mention one);
+    ``cls``: the true class's name in the student's code (``_say``).
     """
+    words = _CLASS_WORDS[cls]
     first, second = names[:2], names[2:]
     texts = [t for t, _ in cases]
     wrong = [k for k in names
@@ -262,7 +290,8 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False):
         rounding = "" if largest == 0 else \
             f" (up to rounding: the largest is {largest:.1e})"
         _fail(f"every gradient is 0{rounding}", "if dl/dy is the same number for"
-              " every class (e.g. -1/y_target in every entry), dl/do = dl/dy J is"
+              f" every class (e.g. -1/y_{words['c']} in every entry), dl/do ="
+              " dl/dy J is"
               " exactly 0, because J sends a constant vector to 0 (adding one"
               " number to every logit leaves the softmax unchanged); otherwise,"
               " did the backward pass run to the end and return what it"
@@ -271,7 +300,7 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False):
     if _same(flat_out, factor * flat_ref):
         mean = " (a mean over the batch)" if batched else ""
         _fail(f"every gradient is {factor:.3g} times the right one",
-              f"look for a constant factor: the loss is -log y_target{mean};"
+              f"look for a constant factor: the loss is -log y_{words['c']}{mean};"
               " compare your dl/do with the check of notebook 01", "scaled")
     if set(wrong) <= set(first):
         diagnosis = (_FIRST_LAYER_NOTE if course_ok
@@ -279,23 +308,26 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False):
         _fail(f"{diagnosis} ({', '.join(wrong)}): {worst}",
               "the course's network has two equal columns in its second-layer"
               " weights, so its first-layer gradients are exactly 0 and hide bugs"
-              " there: dh = (second-layer weights) @ do, dk = dh * h(1 - h),"
-              " dW = outer(x, dk), db = dk", "first_layer")
-    wrong_class = _wrong_class(outs, cases, second[1])
+              " there: compare each first-layer gradient with finite differences"
+              " (coursenet.gradcheck.numerical_gradient) on a random network",
+              "first_layer")
+    wrong_class = _wrong_class(outs, cases, second[1], cls)
     if wrong_class:
-        _fail(wrong_class, "dl/do = y - onehot(target): subtract 1 at the target"
-              " class", "wrong_class")
+        _fail(wrong_class, f"the -1 of dl/do belongs at {words['the_c']}",
+              "wrong_class")
     if second[1] not in wrong and second[0] in wrong:
         _fail(f"d{second[1]} is right but d{second[0]} is wrong: {worst}",
-              "the second-layer weight gradient is outer(h, do): the hidden"
-              " activation after the sigmoid times dl/do", "second_layer_weights")
+              "the second-layer weight gradient is built from dl/do and the"
+              " hidden layer's output h (after the sigmoid), one entry per"
+              " (hidden unit, class) pair", "second_layer_weights")
     _fail(f"the gradients do not match the reference ({', '.join(wrong)}): {worst}",
-          "dl/do = y - onehot(target), then back through each layer: dW = outer("
-          "input, dout), db = dout, d input = W @ dout, and the sigmoid's h(1 - h)")
+          "going back from dl/do, compare each layer's gradients with finite"
+          " differences (coursenet.gradcheck.numerical_gradient) to find the first"
+          " wrong one")
 
 
-def _wrong_class(outs, cases, bias):
-    """Single instances only: does dl/do subtract 1 at a class other than target?"""
+def _wrong_class(outs, cases, bias, cls="target"):
+    """Single instances only: does dl/do subtract 1 at a class other than c?"""
     found = []
     for out, (text, d) in zip(outs, cases):
         P, y = d["P"], d["y"]
@@ -307,7 +339,8 @@ def _wrong_class(outs, cases, bias):
                   and _same(out[bias], P[0] - _onehots([j], P.shape[1])[0])]
         if not others:
             return None
-        found.append(f"class {others[0]} instead of the target {int(y[0])} on {text}")
+        found.append(f"class {others[0]} instead of"
+                     f" {_CLASS_WORDS[cls]['the_c']} {int(y[0])} on {text}")
     return f"dl/do subtracts 1 at the wrong class: {found[0]}" if found else None
 
 
@@ -315,35 +348,43 @@ def _picked(d):
     return d["P"][np.arange(len(d["y"])), d["y"]]
 
 
-_LOSS_MISTAKES = [
-    Mistake("loss_sign", "the loss has the wrong sign (log y_target is negative)",
-            "loss = -log y_target", lambda d: np.mean(np.log(_picked(d)))),
-    Mistake("loss_log_base", "the loss uses log10 instead of the natural log",
-            "use math.log / np.log", lambda d: -np.mean(np.log10(_picked(d)))),
-    Mistake("loss_log_base", "the loss uses log2 instead of the natural log",
-            "use math.log / np.log", lambda d: -np.mean(np.log2(_picked(d)))),
-    Mistake("loss_no_softmax", "the loss is -o_target: the softmax is missing",
-            "y = softmax(o), then loss = -log y_target",
-            lambda d: -np.mean(d["O"][np.arange(len(d["y"])), d["y"]])),
-    Mistake("loss_no_log", "the loss is 1 - y_target: the log is missing",
-            "loss = -log y_target", lambda d: np.mean(1 - _picked(d))),
-    Mistake("loss_no_log", "the loss is -y_target: the log is missing",
-            "loss = -log y_target", lambda d: -np.mean(_picked(d))),
-    Mistake("loss_all_classes", "the loss sums -log y_i over every class",
-            "only the target class counts: loss = -log y_target",
-            lambda d: -np.mean(np.log(d["P"]).sum(1))),
-]
+def _loss_mistakes(cls="target"):
+    """The known mistakes of the loss, naming the true class as ``cls`` does."""
+    c = _CLASS_WORDS[cls]["c"]
+    the_c = _CLASS_WORDS[cls]["the_c"]
+    return [
+        Mistake("loss_sign", f"the loss has the wrong sign (log y_{c} is negative)",
+                f"loss = -log y_{c}", lambda d: np.mean(np.log(_picked(d)))),
+        Mistake("loss_log_base", "the loss uses log10 instead of the natural log",
+                "use math.log / np.log", lambda d: -np.mean(np.log10(_picked(d)))),
+        Mistake("loss_log_base", "the loss uses log2 instead of the natural log",
+                "use math.log / np.log", lambda d: -np.mean(np.log2(_picked(d)))),
+        Mistake("loss_no_softmax", f"the loss is -o_{c}: the softmax is missing",
+                f"y = softmax(o), then loss = -log y_{c}",
+                lambda d: -np.mean(d["O"][np.arange(len(d["y"])), d["y"]])),
+        Mistake("loss_no_log", f"the loss is 1 - y_{c}: the log is missing",
+                f"loss = -log y_{c}", lambda d: np.mean(1 - _picked(d))),
+        Mistake("loss_no_log", f"the loss is -y_{c}: the log is missing",
+                f"loss = -log y_{c}", lambda d: -np.mean(_picked(d))),
+        Mistake("loss_all_classes", "the loss sums -log y_i over every class",
+                f"only {the_c} counts: loss = -log y_{c}",
+                lambda d: -np.mean(np.log(d["P"]).sum(1))),
+    ]
 
+
+_LOSS_MISTAKES = _loss_mistakes("target")  # notebook 02's words
+
+# notebook 05: a batch Y (N, C) of probabilities, true classes c (N,)
 _BATCH_LOSS_MISTAKES = [
     Mistake("loss_summed", "the loss is summed over the batch, not averaged",
             "return the mean over the N rows", lambda d: -np.sum(np.log(_picked(d)))),
     Mistake("loss_first_row", "the loss is that of the first row only",
-            "average -log y_target over all N rows",
+            "average -log y_c over all N rows",
             lambda d: -np.log(_picked(d)[0])),
-    Mistake("loss_block", "the loss averages -log P[:, y], an N×N block, not one"
-            " entry per row", "pick one entry per row: P[np.arange(N), y]",
+    Mistake("loss_block", "the loss averages -log Y[:, c], an N×N block, not one"
+            " entry per row", "pick one entry per row: Y[np.arange(N), c]",
             lambda d: -np.mean(np.log(d["P"][:, d["y"]]))),
-    *_LOSS_MISTAKES,
+    *_loss_mistakes("c"),
 ]
 
 

@@ -51,26 +51,39 @@ def _softmax_cases(seed):
 
 
 def _vjp(y, g):
-    return g @ (np.diag(y) - np.outer(y, y))  # J is symmetric: g J = J g
+    return g @ (np.diag(y) - np.outer(y, y))  # the row g times J (01's card)
+
+
+def _sum_hint(outs, cases, texts):
+    """A property of every right dl/do: its entries sum to 0 (J's rows do)."""
+    sums = [float(np.sum(o)) for o in outs]
+    i = int(np.argmax(np.abs(sums)))
+    return (f"the entries of dl/do must sum to 0 for any dl/dy (each row of J"
+            f" sums to 0); yours sum to {sums[i]:.3g} on {texts[i]}")
+
+
+def _diagonal_hint(outs, cases, texts):
+    return ("every y_i depends on every o_j, so J has off-diagonal entries: the"
+            " C×C matrix of notebook 01's Q1, not only its diagonal; "
+            + _sum_hint(outs, cases, texts))
 
 
 _SOFTMAX_MISTAKES = [
     Mistake("diagonal_only", "only the diagonal of the Jacobian was used: dl/dy *"
-            " y * (1 - y), elementwise",
-            "every y_i depends on every o_j: build the whole C×C matrix J (np.diag"
-            " and np.outer) and multiply the vector by it",
+            " y * (1 - y), elementwise", _diagonal_hint,
             lambda d: d["g"] * d["y"] * (1 - d["y"])),
-    Mistake("plus_outer", "the off-diagonal entries have the wrong sign: J ="
-            " diag(y) + y yᵀ", "dy_i/do_j = -y_i y_j for i ≠ j",
+    Mistake("plus_outer", "the off-diagonal entries of J have the wrong sign",
+            "raising o_j lowers every other probability y_i (i ≠ j): those entries"
+            " of J are negative",
             lambda d: d["g"] @ (np.diag(d["y"]) + np.outer(d["y"], d["y"]))),
-    Mistake("no_diag", "the diagonal part is missing: only -y yᵀ was applied",
-            "J = diag(y) - y yᵀ: the diagonal adds y_i to entry (i, i)",
+    Mistake("no_diag", "the diagonal part of J is missing: only the products of"
+            " two probabilities were applied", _sum_hint,
             lambda d: -d["g"] @ np.outer(d["y"], d["y"])),
 ]
 
 
 def check_softmax_backward(fn=None):
-    """Q5: ``fn(y, dl_dy)`` returns dl/do = dl/dy · J, J = ∂y/∂o of the softmax.
+    """Q5: ``fn(y, dl_dy)`` returns dl/do = dl/dy·J, J = ∂y/∂o of the softmax.
 
     ``y`` is a probability vector ``(C,)`` (the softmax output), ``dl_dy`` any
     upstream gradient ``(C,)``; returns ``(C,)``. Checked with random, not
@@ -88,8 +101,8 @@ def check_softmax_backward(fn=None):
             C = len(y)
             if arr.shape == (C, C):
                 _fail(f"{who} returned a {C}×{C} matrix on {text}; expected the"
-                      f" vector dl/do ({C},)", "that matrix is the Jacobian J itself:"
-                      " return dl_dy multiplied by it", "returned_matrix")
+                      f" vector dl/do ({C},)", "return the row dl/dy multiplied"
+                      " by that matrix, not the matrix", "returned_matrix")
             if arr.shape not in ((C,), (1, C), (C, 1)):
                 _fail(f"{who} returned shape {arr.shape} on {text}; expected ({C},)",
                       "return one number per class", "wrong_shape")
@@ -97,13 +110,18 @@ def check_softmax_backward(fn=None):
             refs.append(_vjp(y, g))
             _finite(outs[-1], f"what {who} returned", text)
         if all(_same(o, r) for o, r in zip(outs, refs)):
-            return (f"✓ {who}: dl/do = J·dl/dy on {len(cases)} cases (random y and"
+            return (f"✓ {who}: dl/do = dl/dy·J on {len(cases)} cases (random y and"
                     " random upstream gradients, C = 2 to 10)")
         datas = [{"y": y, "g": g} for _, y, g in cases]
-        _match(outs, datas, _SOFTMAX_MISTAKES)
-        worst = _worst(outs, refs, [text for text, _, _ in cases], "dl_do")
-        _fail(f"{who} does not return J·dl/dy ({worst})",
-              "J = diag(y) - y yᵀ (C×C, symmetric); return J @ dl_dy", "wrong")
+        texts = [text for text, _, _ in cases]
+        _match(outs, datas, _SOFTMAX_MISTAKES, texts)
+        worst = _worst(outs, refs, texts, "dl_do")
+        sums = [abs(float(np.sum(o))) for o in outs]
+        hint = (_sum_hint(outs, datas, texts) if max(sums) > 1e-6 else
+                "each entry (dl/do)_j sums (dl/dy)_i J_ij over the outputs i;"
+                " compare your J with the Jacobian of notebook 01 (Q1) entry by"
+                " entry")
+        _fail(f"your dl/do differs from dl/dy·J ({worst})", hint, "wrong")
 
     return _run(body)
 
@@ -177,9 +195,9 @@ def check_vector_backward(fn=None, uses=None):
         if len(calls) < len(cases):
             _fail(f"{who} gives the right gradients but does not call {sb}: it"
                   " skips the explicit Jacobian that Q5 asks for",
-                  f"compute dl/dy (-1/y_c at the true class, 0 elsewhere) and pass"
-                  f" it through {sb}(y, dl_dy); the shortcut y - onehot(c) comes"
-                  " after the check", "skips_jacobian")
+                  f"compute the loss's dl/dy yourself and pass it through"
+                  f" {sb}(y, dl_dy); the shortcut of notebook 01's Q2 comes after"
+                  " the check", "skips_jacobian")
         for text, d in cases:
             y, c = d["P"][0], int(d["y"][0])
             mine = [a for a in calls if len(a) > 1 and a[0].shape == y.shape
@@ -191,8 +209,8 @@ def check_vector_backward(fn=None, uses=None):
                       "wrong_upstream")
             if not all(a[1].shape == y.shape and np.allclose(
                     a[1], right, rtol=1e-6, atol=1e-9) for a in mine):
-                _fail(f"{who} calls {sb}, but not with dl/dy = -1/y_c at the true"
-                      f" class and 0 elsewhere (on {text})",
+                _fail(f"{who} calls {sb}, but not with the loss's own dl/dy (on"
+                      f" {text}): the loss -log y_c depends on y_c alone",
                       f"pass the loss's own gradient: {sb}(y, dl_dy)",
                       "wrong_upstream")
         return (result.message + f", through {sb} (the explicit Jacobian)")
@@ -218,8 +236,9 @@ def _check_vector_backward(fn=None, quiet=False):
             return (f"✓ {who}: every gradient is right on the course's example and"
                     f" on {len(cases) - 1} random asymmetric networks")
         course_ok = _same(outs[0], refs[0])
-        _match(outs, [d for _, d in cases], _network_mistakes(course_ok))
-        _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok)
+        _match(outs, [d for _, d in cases], _network_mistakes(course_ok, cls="c"))
+        _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok,
+                          cls="c")
 
     if quiet:
         return _quiet(body)

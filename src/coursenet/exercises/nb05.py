@@ -71,13 +71,13 @@ def check_batched_backward(fn=None, vectorised=True):
                 values.append(_call(
                     fn, args, who, text, said="runs on one instance (N = 1) but"
                     " raised", hint="a batch is X (N, D): every line must handle"
-                    " all N rows at once (X @ W1, X.T @ dK, sums over axis 0)"))
+                    " all N rows at once"))
         got = []
         for value, (_, d) in zip(values, cases):
             got.append(_batch_loss(value, len(d["y"]), who))
         _check_losses(got, cases, _BATCH_LOSS_MISTAKES, who,
                       "K = X W1 + b1, H = sigmoid(K), O = H W2 + b2, then the mean"
-                      " over the rows of -log softmax(O)[n, y_n]")
+                      " over the rows of -log softmax(O)[n, c_n]")
         order = sorted(range(len(cases)), key=lambda i: -len(cases[i].data["y"]))
         outs = [None] * len(cases)
         for i in order:  # the largest batch first: its shapes say the most
@@ -96,7 +96,7 @@ def check_batched_backward(fn=None, vectorised=True):
                           " grows with the rows, i.e. a loop over them (about"
                           " 20× slower than a whole-batch version here)",
                           "no Python loop over the rows: each line must handle all"
-                          " N rows at once (X @ W1, H.T @ dO, dO.sum(axis=0))",
+                          " N rows at once, as one matrix operation",
                           "not_vectorised")
                 speed = (f"; vectorised: {small} lines of your Python for"
                          f" {SMALL_N} rows, {large} for {LARGE_N}")
@@ -106,11 +106,14 @@ def check_batched_backward(fn=None, vectorised=True):
         datas = [d for _, d in cases]
         first_row = Mistake(
             "first_row_only", "right for N = 1, but on a batch the gradients are"
-            " those of the first row only", "a batch is X (N, D): use every row"
-            " (X @ W1, X.T @ dK, sums over axis 0), not X[0]", _first_row_grads)
+            " those of the first row only", "a batch is X (N, D): every row"
+            " contributes to the gradient of the mean loss, not X[0] alone",
+            _first_row_grads)
         course_ok = _same(outs[0], refs[0])
-        _match(outs, datas, [first_row, *_network_mistakes(course_ok, batched=True)])
-        _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok)
+        _match(outs, datas, [first_row, *_network_mistakes(course_ok, batched=True,
+                                                           cls="c")])
+        _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok,
+                          batched=True, cls="c")
 
     return _run(body)
 
