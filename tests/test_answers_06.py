@@ -2,6 +2,7 @@
 in them, run on made-up numbers, says what those numbers show."""
 
 import math
+import re
 import types
 from pathlib import Path
 
@@ -221,3 +222,28 @@ def test_q74_on_fashion_names_its_data_and_classes():
     assert "16 of the 16 misclassified examples shown were taken for it" in text
     for wrong in ("digit", "canonical", "full MNIST", "MNIST's", "written by"):
         assert wrong not in text.replace("Fashion-MNIST's", ""), (wrong, text)
+
+
+STUDENT = NB.parents[1] / "student" / NB.name
+
+
+def student_sources(path=STUDENT):
+    return [c.source for c in nbformat.read(path, as_version=4).cells]
+
+
+def test_the_student_sets_equiv_lr_and_chosen_lr_and_no_answer_is_given_away(
+        path=STUDENT):
+    """Review B4/B6: 0.96 and the choice exist only in the worked solution; the
+    workbook has plain `None` assignments the student fills in."""
+    sources = student_sources(path)
+    text = "\n".join(sources)
+    assert "0.96" not in text and "0.03 * 32" not in text
+    for name in ("EQUIV_LR", "CHOSEN_LR"):
+        cells = [s for s in sources if re.search(rf"^{name} = ", s, re.M)]
+        assert len(cells) == 1 and cells[0].startswith(f"{name} = None"), cells
+    assert "chosen instead" not in text and "smallest tied rate" not in text
+    assert "the bump explained" not in text          # review B7
+    solution = nbformat.read(NB, as_version=4).cells
+    computed = [c for c in solution if re.search(r"^CHOSEN_LR = (?!None)", c.source,
+                                                 re.M)]
+    assert len(computed) == 1 and "answer" in computed[0].metadata["tags"]
