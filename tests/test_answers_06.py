@@ -203,7 +203,8 @@ def test_q74_a_smaller_tied_rate_and_a_neighbour_within_the_spread():
     text = q74(chosen=0.3, best_acc=1.0, best_loss=1.0, test_acc=0.9,
                beats_acc={0.3: False, 3.0: True})
     assert "it is within the seed spread of the best accuracy (lr 1.0, 89.9% ± 1.1%;" \
-        " lr 0.3: 87.3% ± 0.5%) and further from the rates that fail" in text, text
+        " lr 0.3: 87.3% ± 0.5%) and further from the larger rates, which do worse" \
+        in text, text
     assert "the lowest mean validation loss is at lr 1.0 (0.384 ± 0.049, against" \
         " 0.428 ± 0.032)" in text, text
     assert "2.7 points above" in text, text
