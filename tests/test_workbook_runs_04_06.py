@@ -77,6 +77,15 @@ def test_fresh_06_names_the_unfinished_functions(fresh):
     assert "from 05_batched_backprop.ipynb" in text
 
 
+def test_fresh_06_waits_for_the_students_two_choices(fresh):
+    """EQUIV_LR and CHOSEN_LR start as None: the cells that use them say what to
+    set, in one line, and Run All goes on (review B4, B6)."""
+    text = "".join(text_of(c) for c in fresh["06_mnist_experiments.ipynb"].cells)
+    assert "EQUIV_LR is not set yet: set it in the cell above" in text
+    assert "⏸ skipped: set CHOSEN_LR (the cell before part (4))" in text
+    assert "test accuracy above 80%" not in text
+
+
 WRONG = {  # notebook: [(stub number, wrong body)], as a student would write them
     "04_tensor_backprop.ipynb": [
         (0, "return dl_dy * y * (1 - y)  # the sigmoid's pattern"),
