@@ -55,7 +55,11 @@ def _scalar(value) -> float:
 
 
 def numerical_vjp(f, x, dout, h=1e-5):
-    """Numerical vector-Jacobian product ``(df/dx)^T dout`` for array-valued ``f``.
+    """Numerical vector-Jacobian product ``dout · df/dx`` for array-valued ``f``.
+
+    In notebook 01's notation (gradients are rows): ``dout`` is the upstream
+    gradient ``∇_f l`` and the result is ``∇_x l``, entry ``k`` being
+    ``Σ_i dout_i ∂f_i/∂x_k``.
 
     It is the gradient of the scalar ``sum(f(x) * dout)``: contracting with a
     random upstream gradient checks every entry of the Jacobian at once.
