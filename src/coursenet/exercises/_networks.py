@@ -131,7 +131,7 @@ def _say(text, cls):
 _OUTPUT_RULES = {
     "right": ("", "", lambda O, P, y: P - _onehots(y, P.shape[1])),
     "flipped_sign": (
-        "dl/do has the wrong sign (onehot({c}) - y), so every gradient points uphill",
+        "dl/do has the wrong sign in every entry, so every gradient points uphill",
         "raising {the_c}'s logit must lower the loss: dl/do must be negative at"
         " {the_c} and positive elsewhere",
         lambda O, P, y: _onehots(y, P.shape[1]) - P),

@@ -166,8 +166,8 @@ def check_vector_backward(fn=None, uses=None):
     ``b2 (C,)``; ``x`` is ``(D,)``, ``c`` an int. Returns a dict with the same
     keys and shapes. With ``uses=softmax_backward`` the check also requires that
     ``fn`` goes through that function once per call, with ``y`` the softmax
-    output and ``dl/dy = -onehot(c) / y_c`` (the explicit Jacobian path Q5 asks
-    for); the shortcut ``y - onehot(c)`` then does not pass.
+    output and the loss's own ``dl/dy`` (the explicit Jacobian path Q5 asks
+    for); notebook 01's shortcut for dl/do then does not pass.
     """
     if uses is None:
         return _check_vector_backward(fn)
