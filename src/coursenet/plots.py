@@ -508,7 +508,13 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
 
 
 def confusion_matrix(y_true, y_pred, num_classes=10):
-    """Counts ``cm[true, predicted]`` as an ``(C, C)`` int array."""
+    """Counts ``cm[true class, predicted class]`` as a ``(C, C)`` int array.
+
+    ``y_true`` holds the true class index ``c`` of each instance and ``y_pred``
+    the predicted one (``argmax`` of its probabilities ``y``), both integer
+    arrays ``(N,)``; the names follow scikit-learn's, they are not
+    probabilities.
+    """
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
             or num_classes <= 0:
         raise ValueError(f"num_classes must be an int > 0, got {num_classes!r}")
@@ -596,6 +602,9 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
 
 class LivePlot:
     """A ``callback`` for :func:`coursenet.train.sgd` that redraws the curve live.
+
+    The figure is 7 x 3.5 inches with the legend under the axes
+    (:func:`learning_curve`'s defaults).
 
     Redraws at most every ``every`` seconds (drawing costs more than a step)
     and once more when :meth:`close` is called. Outside Jupyter it only keeps
