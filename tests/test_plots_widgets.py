@@ -267,6 +267,8 @@ def test_learning_curve_draws_epoch_losses_as_markers_only_and_raw_loss_visibly(
         assert line.get_linestyle() == "None" and line.get_marker() != "None"
         assert "evaluated once per epoch" in line.get_label()
     assert raw.get_alpha() >= 0.4 and raw.get_marker() == "."  # one dot an instance
+    for line in plots.epoch_curves(h).lines:   # dotted guides, never solid
+        assert line.get_linestyle() == ":" and "once per epoch" in line.get_label()
     legend = ax.get_legend()
     # the default legend sits under the axes, where it covers no curve
     assert legend._loc == 9 and legend.get_bbox_to_anchor().y1 < \

@@ -252,7 +252,11 @@ def _numbers_1d(values, name):
 
 
 def epoch_curves(history, ax=None, metric="loss"):
-    """Training vs validation ``loss`` or ``acc`` per epoch (epoch 0 = before)."""
+    """Training vs validation ``loss`` or ``acc`` per epoch (epoch 0 = before).
+
+    Each value is measured once, after its epoch: markers, joined by a dotted
+    line only to guide the eye (nothing is measured between them).
+    """
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
     _check_history(history, (f"epoch_train_{metric}", f"epoch_val_{metric}"))
@@ -260,9 +264,11 @@ def epoch_curves(history, ax=None, metric="loss"):
     train = getattr(history, f"epoch_train_{metric}")
     val = getattr(history, f"epoch_val_{metric}")
     epochs = np.arange(len(train))
-    ax.plot(epochs, train, "o-", label=f"training {metric}")
+    ax.plot(epochs, train, "o:", label=f"training {metric} (evaluated once per"
+            " epoch)")
     if val:
-        ax.plot(epochs, val, "s-", label=f"validation {metric}")
+        ax.plot(epochs, val, "s:", label=f"validation {metric} (evaluated once per"
+                " epoch)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy" if metric == "acc" else "mean cross-entropy loss")
     ax.set_xticks(epochs)
