@@ -267,6 +267,8 @@ def test_learning_curve_draws_epoch_losses_as_markers_only_and_raw_loss_visibly(
         assert line.get_linestyle() == "None" and line.get_marker() != "None"
         assert "evaluated once per epoch" in line.get_label()
     assert raw.get_alpha() >= 0.4 and raw.get_marker() == "."  # one dot an instance
+    for line in plots.epoch_curves(h).lines:   # dotted guides, never solid
+        assert line.get_linestyle() == ":" and "once per epoch" in line.get_label()
     legend = ax.get_legend()
     # the default legend sits under the axes, where it covers no curve
     assert legend._loc == 9 and legend.get_bbox_to_anchor().y1 < \
@@ -407,13 +409,13 @@ SWEEP = [
     # learning_curve
     ("learning_curve window=0", lambda: plots.learning_curve(_tiny_history(),
                                                              window=0),
-     ValueError, ["window", "0"]),
+     ValueError, ["window", "int >= 1", "0"]),
     ("learning_curve window=2.5", lambda: plots.learning_curve(_tiny_history(),
                                                                window=2.5),
      ValueError, ["window", "2.5"]),
     ("learning_curve color='notacolour'",
      lambda: plots.learning_curve(_tiny_history(), color="notacolour"),
-     ValueError, ["color", "'notacolour'"]),
+     ValueError, ["color", "matplotlib colour", "'notacolour'"]),
     ("learning_curve label=3", lambda: plots.learning_curve(_tiny_history(),
                                                             label=3),
      TypeError, ["label", "int"]),
@@ -449,7 +451,7 @@ SWEEP = [
      ValueError, ["at least two curves", "[2]"]),
     ("mean_std_band color=5", lambda: plots.mean_std_band([[1, 2], [2, 1]],
                                                           color=5),
-     ValueError, ["color", "5"]),
+     ValueError, ["color", "matplotlib colour", "5"]),
     ("mean_std_band std_ax='panel'",
      lambda: plots.mean_std_band([[1, 2], [2, 1]], std_ax="panel"),
      ValueError, ["std_ax", "'panel'", "'inset'"]),
@@ -526,7 +528,7 @@ SWEEP = [
      ValueError, ["size", "> 0", "0"]),
     ("digit_grid size=NaN",
      lambda: plots.digit_grid(np.zeros((2, 784)), size=float("nan")),
-     ValueError, ["size", "nan"]),
+     ValueError, ["size", "> 0 (inches)", "nan"]),
     ("digit_grid fontsize=-1",
      lambda: plots.digit_grid(np.zeros((2, 784)), fontsize=-1),
      ValueError, ["fontsize", "-1"]),

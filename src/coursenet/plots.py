@@ -252,7 +252,11 @@ def _numbers_1d(values, name):
 
 
 def epoch_curves(history, ax=None, metric="loss"):
-    """Training vs validation ``loss`` or ``acc`` per epoch (epoch 0 = before)."""
+    """Training vs validation ``loss`` or ``acc`` per epoch (epoch 0 = before).
+
+    Each value is measured once, after its epoch: markers, joined by a dotted
+    line only to guide the eye (nothing is measured between them).
+    """
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
     _check_history(history, (f"epoch_train_{metric}", f"epoch_val_{metric}"))
@@ -260,9 +264,11 @@ def epoch_curves(history, ax=None, metric="loss"):
     train = getattr(history, f"epoch_train_{metric}")
     val = getattr(history, f"epoch_val_{metric}")
     epochs = np.arange(len(train))
-    ax.plot(epochs, train, "o-", label=f"training {metric}")
+    ax.plot(epochs, train, "o:", label=f"training {metric} (evaluated once per"
+            " epoch)")
     if val:
-        ax.plot(epochs, val, "s-", label=f"validation {metric}")
+        ax.plot(epochs, val, "s:", label=f"validation {metric} (evaluated once per"
+                " epoch)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy" if metric == "acc" else "mean cross-entropy loss")
     ax.set_xticks(epochs)
@@ -508,7 +514,13 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
 
 
 def confusion_matrix(y_true, y_pred, num_classes=10):
-    """Counts ``cm[true, predicted]`` as an ``(C, C)`` int array."""
+    """Counts ``cm[true class, predicted class]`` as a ``(C, C)`` int array.
+
+    ``y_true`` holds the true class index ``c`` of each instance and ``y_pred``
+    the predicted one (``argmax`` of its probabilities ``y``), both integer
+    arrays ``(N,)``; the names follow scikit-learn's, they are not
+    probabilities.
+    """
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
             or num_classes <= 0:
         raise ValueError(f"num_classes must be an int > 0, got {num_classes!r}")
@@ -596,6 +608,9 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
 
 class LivePlot:
     """A ``callback`` for :func:`coursenet.train.sgd` that redraws the curve live.
+
+    The figure is 7 x 3.5 inches with the legend under the axes
+    (:func:`learning_curve`'s defaults).
 
     Redraws at most every ``every`` seconds (drawing costs more than a step)
     and once more when :meth:`close` is called. Outside Jupyter it only keeps
