@@ -16,9 +16,9 @@ M = [
  ("all_finite ignores nested", "src/coursenet/history.py", "            if not all_finite(v):\n                return False", "            if False:\n                return False", "nested"),
  ("blas self-test comparison removed", "src/coursenet/_blas.py", "        if not np.allclose(C, expected, rtol=1e-5, atol=1e-6):\n            return False", "", "self_test"),
  ("blas overlap checks removed", "src/coursenet/_blas.py", "and _blas_layout(B) and not np.may_share_memory(C, A) \\\n            and not np.may_share_memory(C, B):", "and _blas_layout(B):", "overlapping"),
- ("scatter_classes returns early", "src/coursenet/plots.py", "    X, y = X[:max_points], y[:max_points]\n", "    X, y = X[:max_points], y[:max_points]\n    return ax\n", "scatter_classes_draws"),
+ ("scatter_classes returns early", "src/coursenet/plots.py", "    X, c = X[:max_points], labels[:max_points]\n", "    X, c = X[:max_points], labels[:max_points]\n    return ax\n", "scatter_classes_draws"),
  ("digit_grid without images", "src/coursenet/plots.py", '        ax.imshow(images[i], cmap="gray_r")\n', "", "digit_grid"),
- ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,\n                color="white" if v > cm.max() / 2 else "black")\n', "        pass\n", "confusion_plot"),
+ ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, text(v), ha="center", va="center", fontsize=fontsize,\n                color="white" if norm(v) > 0.6 else "black")\n', "        pass\n", "confusion_plot"),
 ]
 # a SIGTERM (e.g. from `timeout`) must still restore the file: raise instead
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
