@@ -17,10 +17,11 @@ NOTEBOOKS = ["01_local_gradients.ipynb", "02_scalar_backprop.ipynb",
 MODULES = ["_core.py", "_networks.py", "nb01.py", "nb02.py", "nb03.py"]
 # From notebook 04 on the true class is `c` in code and messages too (02's code
 # says `target`), a batch has N rows and its probabilities are Y. Add a
-# notebook or a checks module to these lists to hold it to the same rules
-# (06_mnist_experiments.ipynb and nb06.py join after their merge).
-BATCH_NOTEBOOKS = ["04_tensor_backprop.ipynb", "05_batched_backprop.ipynb"]
-BATCH_MODULES = ["nb04.py", "nb05.py", "_networks.py"]
+# notebook or a checks module to these lists to hold it to the same rules.
+
+BATCH_NOTEBOOKS = ["04_tensor_backprop.ipynb", "05_batched_backprop.ipynb",
+                   "06_mnist_experiments.ipynb"]
+BATCH_MODULES = ["nb04.py", "nb05.py", "nb06.py", "_networks.py"]
 NOTEBOOKS += BATCH_NOTEBOOKS
 MODULES += [m for m in BATCH_MODULES if m not in MODULES]
 COLUMN_FORMS = [r"J\^\\top\s*\\nabla", r"J\^T\s*(dl|g\b|\\nabla)", r"Jᵀ\s*(dl|∇|g\b)",
