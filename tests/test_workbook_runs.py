@@ -11,42 +11,15 @@
 """
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from workbook import errors, execute, run_copies, text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["01_local_gradients.ipynb", "02_scalar_backprop.ipynb",
          "03_scalar_training.ipynb"]
-
-
-def execute(path):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nb
-
-
-def text_of(cell):
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream":
-            parts.append(out.get("text", ""))
-        elif "data" in out:
-            data = out["data"]
-            parts.append(data.get("text/markdown", "") or data.get("text/plain", ""))
-    return "".join(parts)
-
-
-def errors(nb):
-    return [(i, out.get("ename"), out.get("evalue"))
-            for i, cell in enumerate(nb.cells) for out in cell.get("outputs", [])
-            if out.get("output_type") == "error"
-            or (out.get("output_type") == "stream" and out.get("name") == "stderr"
-                and "Traceback" in out.get("text", ""))]
 
 
 def is_check(cell):
@@ -66,10 +39,7 @@ def check_lines(nb):
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fresh")
-    for name in NAMES:
-        shutil.copy(ROOT / "student" / name, folder / name)
-    return {name: execute(folder / name) for name in NAMES}
+    return run_copies(ROOT / "student", tmp_path_factory.mktemp("fresh"), NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

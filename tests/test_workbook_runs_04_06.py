@@ -3,43 +3,16 @@ with wrong-but-running answers. Run All never shows an error; no check of a
 wrong answer shows ✓; no computed answer claims agreement it did not earn."""
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from workbook import errors, execute, run_copies, text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["04_tensor_backprop.ipynb", "05_batched_backprop.ipynb",
          "06_mnist_experiments.ipynb"]
 REGION = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^\1### END SOLUTION", re.M | re.S)
-
-
-def run(path):
-    """Execute a notebook top to bottom in its folder, as Run All does."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
-    return nb
-
-
-def text_of(cell):
-    parts = []
-    for out in cell.get("outputs", []):
-        parts.append(out.get("text", ""))
-        data = out.get("data", {})
-        parts.append(str(data.get("text/markdown", data.get("text/plain", ""))))
-    return "".join(parts)
-
-
-def errors(nb):
-    return [(i, out.get("ename"), out.get("evalue"))
-            for i, cell in enumerate(nb.cells) for out in cell.get("outputs", [])
-            if out.get("output_type") == "error"]
 
 
 def check_cells(nb):
@@ -49,10 +22,7 @@ def check_cells(nb):
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fresh")
-    for name in NAMES:
-        shutil.copy(ROOT / "student" / name, folder / name)
-    return {name: run(folder / name) for name in NAMES}
+    return run_copies(ROOT / "student", tmp_path_factory.mktemp("fresh"), NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -141,7 +111,7 @@ def wrong(tmp_path_factory):
         nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
         fill(nb, WRONG[name])
         nbformat.write(nb, folder / name)
-    return {name: run(folder / name) for name in NAMES}
+    return {name: execute(folder / name, timeout=600) for name in NAMES}
 
 
 @pytest.mark.parametrize("name", NAMES)
