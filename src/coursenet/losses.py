@@ -88,24 +88,24 @@ def softmax_backward(dprobs, probs):
     return probs * (dprobs - (dprobs * probs).sum(axis=1, keepdims=True))
 
 
-def cross_entropy(logits, y):
+def cross_entropy(logits, c):
     """Mean cross-entropy ``l = -(1/N) sum_n log y[n, c_n]`` (a float).
 
-    ``logits`` are the rows ``o`` ``(N, C)``; ``y`` holds the class indices
-    ``c`` ``(N,)`` (integers, not probabilities). Computed from
+    ``logits`` are the rows ``o`` ``(N, C)``; ``c`` holds the class indices
+    ``(N,)`` (integers; ``y`` is reserved for probabilities). Computed from
     :func:`log_softmax`, never as ``log(softmax(.))``, so logits like
     ``[0, 1000]`` give the right finite loss.
     """
     logp = _nonempty(log_softmax(logits))
-    y = as_labels(y, "y", logp.shape[0], logp.shape[1])
-    return float(-logp[np.arange(len(y)), y].mean())
+    c = as_labels(c, "c", logp.shape[0], logp.shape[1])
+    return float(-logp[np.arange(len(c)), c].mean())
 
 
-def cross_entropy_backward(probs, y):
+def cross_entropy_backward(probs, c):
     """``∇ᵧl`` row by row: the gradient of ``l = -(1/N) sum_n log y[n, c_n]``
     with respect to the probabilities ``y`` (``probs``, ``(N, C)``).
 
-    ``y`` (the argument) holds the class indices ``c`` ``(N,)``. Q1's
+    ``c`` holds the class indices ``(N,)``. Q1's
     ``∂l/∂y_i = -1 / y_c`` for ``i = c`` and 0 otherwise, divided by ``N``
     because the loss is a mean. Returns ``(N, C)``. It divides by a
     probability, so it is infinite when a probability underflows to 0: the
@@ -115,29 +115,29 @@ def cross_entropy_backward(probs, y):
     if probs.min() < 0 or probs.max() > 1:
         raise ValueError("probs must be probabilities in [0, 1] (softmax's output),"
                          f" got values from {probs.min():g} to {probs.max():g}")
-    y = as_labels(y, "y", probs.shape[0], probs.shape[1])
+    c = as_labels(c, "c", probs.shape[0], probs.shape[1])
     n = probs.shape[0]
     dprobs = np.zeros_like(probs)
     with np.errstate(divide="ignore"):
-        dprobs[np.arange(n), y] = -1.0 / (n * probs[np.arange(n), y])
+        dprobs[np.arange(n), c] = -1.0 / (n * probs[np.arange(n), c])
     return dprobs
 
 
-def softmax_cross_entropy(logits, y):
+def softmax_cross_entropy(logits, c):
     """Fused loss and gradient: ``(l, ∇ₒl)`` with ``∇ₒl = (y - onehot(c)) / N``.
 
-    ``logits`` are the rows ``o`` ``(N, C)``, ``y`` (the argument) the class
-    indices ``c`` ``(N,)``; ``y - onehot(c)`` is the probabilities minus 1 at
+    ``logits`` are the rows ``o`` ``(N, C)``, ``c`` the class indices
+    ``(N,)``; ``y - onehot(c)`` is the probabilities minus 1 at
     each row's true class. Returns the mean loss (a float) and ``dlogits``
     ``(N, C)``.
     """
     logp = _nonempty(log_softmax(logits))
-    y = as_labels(y, "y", logp.shape[0], logp.shape[1])
+    c = as_labels(c, "c", logp.shape[0], logp.shape[1])
     n = logp.shape[0]
     rows = np.arange(n)
-    loss = float(-logp[rows, y].mean())
+    loss = float(-logp[rows, c].mean())
     dlogits = np.exp(logp)
-    dlogits[rows, y] -= 1.0  # subtract at the label column: no one-hot matrix
+    dlogits[rows, c] -= 1.0  # subtract at the label column: no one-hot matrix
     dlogits /= n
     return loss, dlogits
 
