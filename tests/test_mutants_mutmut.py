@@ -75,3 +75,46 @@ def test_default_cache_dir_per_platform(monkeypatch, tmp_path, platform, env, ta
     monkeypatch.setattr(mnist.sys, "platform", platform)
     got = mnist.default_cache_dir()
     assert got.as_posix() == tail.replace("HOME", tmp_path.as_posix())
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"epochs": 2.5}, TypeError, r"^epochs must be an integer, got 2\.5$"),
+    ({"seed": -1}, ValueError, r"^seed must be an int >= 0, got -1$"),
+    ({"copy": "no"}, TypeError, r"^copy must be True or False, got 'no'$"),
+    ({"progress": 1}, TypeError, r"^progress must be True or False, got 1$"),
+    ({"callback": "plot"}, TypeError, r"^callback must be a function called with"),
+])
+def test_sgd_messages_start_with_the_argument(kwargs, error, message):
+    """train.sgd: ``integer=True`` -> False (``epochs=2.5`` ran 2 epochs), and each
+    argument's name in its message -> ``XXnameXX`` (a substring check passed)."""
+    with pytest.raises(error, match=message):
+        train.sgd(_params(), (X, Y), lr=0.1, **{"progress": False, **kwargs})
+
+
+def test_sgd_defaults_are_the_documented_ones():
+    """train.sgd: ``batch_size=64, epochs=5, seed=0`` -> 65, 6, 1."""
+    rng = np.random.default_rng(1)
+    Xs = rng.random((130, 4)).astype(np.float32)
+    ys = rng.integers(0, 2, 130)
+    h = train.sgd(_params(), (Xs, ys), lr=0.1, progress=False)
+    assert (h.batch_size, h.epochs, h.seed, h.steps_per_epoch) == (64, 5, 0, 3)
+    again = train.sgd(_params(), (Xs, ys), lr=0.1, batch_size=64, epochs=5, seed=0,
+                      progress=False)
+    assert h.step_loss == again.step_loss
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_train": -1}, r"^num_train must be >= 0"),
+    ({"num_val": -1}, r"^num_val must be >= 0"),
+    ({"seed": -1}, r"^seed must be >= 0"),
+    ({"seed": 2**32}, r"^seed must be < 2\*\*32"),
+])
+def test_load_synth_messages_name_the_argument(kwargs, message):
+    """data.load_synth: each argument's name -> ``XXnameXX``; ``2**32`` -> ``2*32``."""
+    from coursenet import data
+
+    with pytest.raises(ValueError, match=message):
+        data.load_synth(**{"num_train": 3, "num_val": 2, **kwargs})
+    if kwargs == {"seed": 2**32}:
+        assert data.load_synth(3, 2, seed=2**32 - 1)[0][0].shape == (3, 2)
+        assert data.load_synth(3, 2, seed=64)[0][0].shape == (3, 2)  # > 2*32
