@@ -118,3 +118,50 @@ def test_load_synth_messages_name_the_argument(kwargs, message):
     if kwargs == {"seed": 2**32}:
         assert data.load_synth(3, 2, seed=2**32 - 1)[0][0].shape == (3, 2)
         assert data.load_synth(3, 2, seed=64)[0][0].shape == (3, 2)  # > 2*32
+
+
+def test_run_epochs_times_the_run_and_moves_the_bar_once_per_step():
+    """history.run_epochs: ``perf_counter() - start`` -> ``+ start``;
+    ``bar.update(1)`` -> ``update(2)``."""
+    class Bar:
+        def __init__(self):
+            self.n, self.closed = 0, False
+
+        def update(self, k):
+            self.n += k
+
+        def close(self):
+            self.closed = True
+
+    bar = Bar()
+    h = history.History(lr=0.1, batch_size=1, epochs=2, seed=0, steps_per_epoch=3,
+                        params={})
+    history.run_epochs(h, lambda: [0, 1, 2], lambda batch: 0.5,
+                       lambda: (1.0, 0.5, None, None), lambda: [], bar=bar)
+    assert bar.n == 6 and bar.closed
+    assert 0 <= h.seconds < 60
+
+
+@pytest.mark.parametrize("pixels, ok", [([[-1, 3]], False), ([[0, 256]], False),
+                                        ([[0, 255]], True), ([[-0.5, 2.0]], False)])
+def test_scale_pixels_bounds_each_side(pixels, ok):
+    """data.scale_pixels: ``lo < 0 or hi > 255`` -> ``and``; ``255`` -> ``256``."""
+    from coursenet import data
+
+    X = np.array(pixels)
+    if X.dtype.kind == "f":
+        X = X.astype(np.float64)
+    if ok:
+        assert data.scale_pixels(X).tolist() == [[0.0, 1.0]]
+    else:
+        with pytest.raises(ValueError, match=r"^X must hold pixels in \[0, 255\]"):
+            data.scale_pixels(X)
+
+
+@pytest.mark.parametrize("name", ["final", "flatten"])
+def test_load_fashion_mnist_names_its_flags(name):
+    """data.load_fashion_mnist: ``_check_bool(final, "final")`` -> another name."""
+    from coursenet import data
+
+    with pytest.raises(TypeError, match=rf"^{name} must be True or False, got 'x'$"):
+        data.load_fashion_mnist(**{name: "x"})
