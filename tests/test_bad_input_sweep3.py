@@ -189,3 +189,13 @@ def test_sgd_step_that_overflows_raises_and_leaves_params_untouched():
     with pytest.raises(history.DivergedError, match="infinite"):
         scalar.sgd_step(params, grads, 1e308)
     assert params == before
+
+
+@pytest.mark.parametrize("path", [None, 3])
+def test_lab_is_read_only_names_a_path_that_is_not_a_string(tmp_path, path):
+    from coursenet.lab import CourseContentsManager
+
+    manager = CourseContentsManager(root_dir=str(tmp_path))
+    with pytest.raises(TypeError, match=rf"^path must be an API path \(a str\), got"
+                       rf" {path!r}$"):
+        manager.is_read_only(path)
