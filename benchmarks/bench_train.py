@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_flags, cpu_model, load_average  # benchmarks/machine.py
+
 N, D, H, C = 55_000, 784, 300, 10
 N_VAL = 5_000
 EPOCHS = 3  # the same-work comparison: 3 epochs + 4 evaluations
@@ -498,26 +500,6 @@ def spawn(args, what, batch_size=0, repeats=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_flags():
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    flags = set(next((ln.split(":", 1)[1].split() for ln in text.splitlines()
-                      if ln.startswith("flags")), []))
-    return ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16") if f in flags)
-
-
 def environment(args):
     import numpy as np
     from threadpoolctl import threadpool_info
@@ -533,8 +515,7 @@ def environment(args):
         lines.append(f"{info['user_api']}: {info['internal_api']}"
                      f" {info.get('version')}, kernel {info.get('architecture')},"
                      f" {info['num_threads']} threads{mark}")
-    lines.append("load average (1, 5, 15 min): "
-                 + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    lines.append(f"load average (1, 5, 15 min): {load_average()}")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
             lines.append(f"note: {var}={os.environ[var]} is set (changes numpy's BLAS)")
@@ -725,8 +706,7 @@ def main():
         notebook_times()
     if 7 in sections:
         explorer_table(args)
-    print("\nload average at the end (1, 5, 15 min): "
-          + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(f"\nload average at the end (1, 5, 15 min): {load_average()}")
 
 
 if __name__ == "__main__":

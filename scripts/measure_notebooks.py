@@ -45,6 +45,9 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # machine.py, shared with bench_train
+from machine import cpu_model, load_average  # noqa: E402
+
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 # Run first in every kernel with --full-size: load_mnist, same signature and
@@ -181,16 +184,6 @@ def measure_server(workdir: Path, env):
         proc.wait(timeout=20)
 
 
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
@@ -210,9 +203,9 @@ def main(argv=None):
     cpu_count = os.cpu_count()
     data = "MNIST-sized data (Fashion-MNIST)" if args.full_size else "bundled sample"
     memory = psutil.virtual_memory().total / 2**30
-    print(f"# {_cpu_model()}, {cpu_count} CPUs, {memory:.1f} GiB, Python "
+    print(f"# {cpu_model()}, {cpu_count} CPUs, {memory:.1f} GiB, Python "
           f"{platform.python_version()}, {data}")
-    print(f"# load average at start: {os.getloadavg()}")
+    print(f"# load average at start: {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, COURSENET_OFFLINE="1", COURSENET_DATA=str(tmp / "data"),
@@ -239,7 +232,7 @@ def main(argv=None):
             rss, cpu = measure_server(srv, env)
             print(f"\njupyter lab server after serving the start page: RSS "
                   f"{rss / 2**20:.0f} MB, {cpu:.1f} CPU-seconds to start")
-    print(f"# load average at end: {os.getloadavg()}")
+    print(f"# load average at end: {load_average()}")
 
 
 if __name__ == "__main__":

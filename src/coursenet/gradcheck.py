@@ -29,9 +29,7 @@ def numerical_gradient(f, x, h=1e-5):
     if not x.flags.writeable:
         raise ValueError("x must be writeable: it is perturbed in place and restored")
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
+    for i in np.ndindex(x.shape):  # (an empty x: no entries, an empty gradient)
         old = x[i]
         try:
             x[i] = old + h
@@ -156,6 +154,9 @@ def _numbers(value, name):
 
 
 def format_comparison(c: Comparison) -> str:
+    if not isinstance(c, Comparison):
+        raise TypeError(f"c must be a Comparison (what compare returns), got"
+                        f" {type(c).__name__}")
     mark = "✓" if c.approx else "✗"
     return (f"{mark} {c.name:<16s}  max abs diff: {c.max_abs_diff:.1e}"
             f"  rel error: {c.rel_error:.1e}")

@@ -10,6 +10,7 @@ through the same loop, :func:`run_epochs`, and
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +44,34 @@ class History:
     epoch_val_acc: list = field(default_factory=list)
     seconds: float = 0.0
 
+    def __post_init__(self):
+        # checked here, so that a History can always be printed and plotted
+        if isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real):
+            raise TypeError(f"lr must be a number, got {self.lr!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        for name, low in (("batch_size", 1), ("epochs", 0), ("steps_per_epoch", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an int, got {value!r}")
+            if value < low:
+                raise ValueError(f"{name} must be an int {'> 0' if low else '>= 0'},"
+                                 f" got {value!r}")
+        if not isinstance(self.params, dict):
+            raise TypeError("params must be a dict of the trained parameters, got"
+                            f" {type(self.params).__name__}")
+        for name in _LISTS:
+            values = list(getattr(self, name))  # a tuple or generator: a list
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                    raise TypeError(f"{name} must hold numbers, found {v!r}")
+            setattr(self, name, values)
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds,
+                                                            numbers.Real):
+            raise TypeError(f"seconds must be a number, got {self.seconds!r}")
+        if not self.seconds >= 0:
+            raise ValueError(f"seconds must be >= 0, got {self.seconds!r}")
+
     def summary(self) -> str:
         """One line: the settings and the last epoch's numbers."""
         parts = [f"lr={self.lr:g}", f"batch={self.batch_size}",
@@ -67,18 +96,31 @@ class History:
         printer.text(repr(self))
 
 
+_LISTS = ("step_loss", "epoch_train_loss", "epoch_train_acc", "epoch_val_loss",
+          "epoch_val_acc")
+
+
 def all_finite(values) -> bool:
     """True if every number in nested lists (or numpy arrays) is finite, no numpy.
 
     ``values`` may be nested to any depth (the scalar network's ``W`` is a list
     of rows); numpy arrays are read through ``.tolist()``.
     """
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError("values must be (nested) lists of numbers, got"
+                        f" {values!r}")
     for v in values:
         if hasattr(v, "tolist"):
             v = v.tolist()
         if isinstance(v, (list, tuple)):
             if not all_finite(v):
                 return False
+        elif isinstance(v, numbers.Integral):
+            continue  # an int is finite, however large (math.isfinite overflows)
+        elif not isinstance(v, numbers.Real):
+            raise TypeError(f"values must be (nested) lists of numbers, found {v!r}")
         elif not math.isfinite(v):
             return False
     return True
@@ -97,16 +139,36 @@ def run_epochs(history, batches, step, evaluate, nonfinite, *, callback=None,
     ``callback(history)`` runs after every step and every evaluation;
     ``bar`` (a tqdm bar, or None) advances by one per step.
     """
+    if not isinstance(history, History):
+        raise TypeError(f"history must be a History, got {type(history).__name__}")
+    for name, fn in (("batches", batches), ("step", step), ("evaluate", evaluate),
+                     ("nonfinite", nonfinite)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function or None, got {callback!r}")
     lr = history.lr
 
     def end_of_epoch(epoch):
         bad = nonfinite()
+        if not isinstance(bad, (list, tuple)):
+            raise TypeError(f"nonfinite() must return a list of parameter names, got"
+                            f" {bad!r}")
         if bad:
             raise DivergedError(
                 f"training diverged: {', '.join(bad)} became NaN or infinite by"
                 f" the end of epoch {epoch} with lr={lr:g}; try a smaller"
                 " learning rate")
-        train_loss, train_acc, val_loss, val_acc = evaluate()
+        result = evaluate()
+        if not isinstance(result, tuple) or len(result) != 4:
+            raise TypeError("evaluate() must return 4 values (train loss, train acc,"
+                            f" val loss, val acc), got {result!r}")
+        train_loss, train_acc, val_loss, val_acc = result
+        for loss in (train_loss, val_loss):
+            if loss is not None and not math.isfinite(loss):
+                raise DivergedError(
+                    f"training diverged: the evaluated loss is {loss} at epoch"
+                    f" {epoch} with lr={lr:g}; try a smaller learning rate")
         history.epoch_train_loss.append(train_loss)
         history.epoch_train_acc.append(train_acc)
         if val_loss is not None:
@@ -122,6 +184,9 @@ def run_epochs(history, batches, step, evaluate, nonfinite, *, callback=None,
         for epoch in range(1, history.epochs + 1):
             for batch in batches():
                 loss = step(batch)
+                if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+                    raise TypeError("step(batch) must return the batch's loss (a"
+                                    f" number), got {loss!r}")
                 if not math.isfinite(loss):
                     raise DivergedError(
                         f"training diverged: the loss became {loss} at epoch"

@@ -48,6 +48,8 @@ class CourseContentsManager(AsyncLargeFileManager):
 
     def is_read_only(self, path: str) -> bool:
         """Whether API path ``path`` is in a read-only folder (symlinks resolved)."""
+        if not isinstance(path, str):
+            raise TypeError(f"path must be an API path (a str), got {path!r}")
         real = os.path.realpath(self._get_os_path(path.strip("/")))
         return any(real == r or real.startswith(r + os.sep)
                    for r in self._read_only_roots())

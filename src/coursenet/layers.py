@@ -47,6 +47,9 @@ def linear_backward(dout, cache):
                         + (f" of length {len(cache)}" if isinstance(cache, tuple)
                            else ""))
     X, W = cache
+    if not (isinstance(X, np.ndarray) and isinstance(W, np.ndarray)):
+        raise TypeError("cache must be the (X, W) that linear_forward returned (two"
+                        f" arrays), got ({type(X).__name__}, {type(W).__name__})")
     dout = as_float_array(dout, "dout", ndim=2)
     if dout.shape != (X.shape[0], W.shape[1]):
         raise ValueError(

@@ -190,6 +190,8 @@ def _check_path(value, name):
     if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
         raise TypeError(f"{name} must be a directory path (str or os.PathLike), got"
                         f" {value!r}")
+    if not os.fspath(value):  # Path("") is the current folder
+        raise ValueError(f"{name} must be a directory path, got an empty string")
     return _expand(value, name)
 
 
@@ -251,6 +253,8 @@ def fetch_fashion_mnist(cache_dir=None, *, data_dir=None, mirrors=None, timeout=
         local = _expand(env, f"${FASHION_DIR_ENV}") if env else DEBIAN_FASHION_DIR
     else:
         local = _check_path(data_dir, "data_dir")
+        if not local.is_dir():  # given on purpose: a typo must not mean a download
+            raise ValueError(f"data_dir {str(local)!r} is not a directory")
     mirrors = _check_mirrors(mirrors, FASHION_MIRRORS)
     _check_download_options(timeout, progress)
     files = {name: (sha, FASHION_SIZES[name]) for name, sha in FASHION_FILES.items()}

@@ -30,12 +30,17 @@ __all__ = ["course_params", "init_params", "forward", "backward", "sgd_step",
            "check_params", "PARAM_NAMES"]
 
 PARAM_NAMES = ("W", "b", "V", "c")
+_MAX_NUMBERS = 10_000_000  # weights of init_params: lists of Python floats
 
 
 def sigmoid(x: float) -> float:
     """``1 / (1 + exp(-x))`` written so that ``exp`` never overflows."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"x must be a number, got {x!r}")
+    try:
+        x = float(x)
+    except OverflowError:  # an int beyond float's range: saturated
+        return 1.0 if x > 0 else 0.0
     return _sigmoid(x)
 
 
@@ -65,6 +70,12 @@ def init_params(seed=0, num_inputs=2, num_hiddens=3, num_outputs=2, std=1.0) -> 
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
                 or value <= 0:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    size = num_inputs * num_hiddens + num_hiddens * num_outputs
+    if size > _MAX_NUMBERS:
+        raise ValueError(
+            f"num_inputs x num_hiddens x num_outputs = {num_inputs} x {num_hiddens}"
+            f" x {num_outputs} is too large for the plain-Python network ({size:,}"
+            f" weights; at most {_MAX_NUMBERS:,}): use coursenet.mlp.init_mlp")
     if isinstance(std, bool) or not isinstance(std, numbers.Real) \
             or not math.isfinite(std) or std <= 0:
         raise ValueError(f"std must be a finite number > 0, got {std!r}")
@@ -135,11 +146,16 @@ def backward(params: dict, cache: dict) -> dict:
     except (KeyError, TypeError):
         raise TypeError("cache must be the dict that forward returned (keys x, k,"
                         f" h, o, y, target), got {type(cache).__name__}") from None
+    x, h, y = (_cache_numbers(cache, key) for key in ("x", "h", "y"))
     if (len(x), len(h), len(y)) != (num_inputs, num_hiddens, num_classes):
         raise ValueError(
             f"cache holds {len(x)} inputs, {len(h)} hidden units and {len(y)}"
             f" classes but params have {num_inputs}, {num_hiddens} and"
             f" {num_classes}: pass the params that forward used")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) \
+            or not 0 <= target < num_classes:
+        raise ValueError(f"cache['target'] must be an int class id in"
+                         f" [0, {num_classes}), got {target!r}")
     do = list(y)
     do[target] -= 1.0
     dV = [[h_j * do_m for do_m in do] for h_j in h]
@@ -162,21 +178,29 @@ def sgd_step(params: dict, grads: dict, lr: float) -> None:
     """
     lr = _check_lr(lr)
     shape = check_params(params)
-    if check_params(grads, "grads") != shape:
+    if _check_params(grads, "grads", finite=False) != shape:
         raise ValueError(f"grads have shapes {_shapes(grads)} but params have"
                          f" {_shapes(params)}; they must match")
     _check_updatable(params)
     if not _all_finite(grads[name] for name in PARAM_NAMES):
         raise _DivergedError("grads contain NaN or infinite values: training has"
                             " diverged; try a smaller learning rate")
+    # the new values first: an update that overflows changes nothing
+    new = {}
     for name in ("W", "V"):
-        for row, grad_row in zip(params[name], grads[name]):
-            for j, g in enumerate(grad_row):
-                row[j] -= lr * g
+        new[name] = [[p - lr * g for p, g in zip(row, grad_row)]
+                     for row, grad_row in zip(params[name], grads[name])]
     for name in ("b", "c"):
-        vec = params[name]
-        for j, g in enumerate(grads[name]):
-            vec[j] -= lr * g
+        new[name] = [p - lr * g for p, g in zip(params[name], grads[name])]
+    if not _all_finite(new[name] for name in PARAM_NAMES):
+        raise _DivergedError(
+            f"lr * grads overflowed: the parameters would become infinite (lr={lr:g});"
+            " nothing was changed. Try a smaller learning rate")
+    for name in ("W", "V"):
+        for row, new_row in zip(params[name], new[name]):
+            row[:] = new_row
+    for name in ("b", "c"):
+        params[name][:] = new[name]
 
 
 def mean_loss(params: dict, X, y) -> float:
@@ -273,9 +297,14 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
 def check_params(params, name="params"):
     """Check ``{W: D x H, b: H, V: H x C, c: C}`` of numbers; return ``(D, H, C)``.
 
-    Lists of floats (or of ints) are the course's form; numpy arrays of the
-    same shapes pass too. Every entry must be a real number (not a bool).
+    Lists of floats (or of ints) are the course's form; tuples and numpy arrays
+    of the same shapes pass too. Every entry must be a finite real number (not
+    a bool, NaN or infinite).
     """
+    return _check_params(params, name, finite=True)
+
+
+def _check_params(params, name, finite):
     if not isinstance(params, dict):
         raise TypeError(f"{name} must be a dict with keys {PARAM_NAMES}, got"
                         f" {type(params).__name__}")
@@ -283,6 +312,17 @@ def check_params(params, name="params"):
     if missing:
         raise ValueError(f"{name} is missing {missing}; expected keys {PARAM_NAMES}")
     W, b, V, c = (params[k] for k in PARAM_NAMES)
+    for key in PARAM_NAMES:
+        value = params[key]
+        rows = list(value) if key in ("W", "V") and _is_sequence(value) else []
+        for part in [value, *rows]:
+            if not _is_sequence(part):
+                raise TypeError(
+                    f"{name}[{key!r}] must be a list"
+                    + (" of rows (lists of numbers)" if key in ("W", "V") else
+                       " of numbers")
+                    + f", got {'a row of type ' if part is not value else ''}"
+                    f"{type(part).__name__}")
     try:
         D, H, C = len(W), len(b), len(c)
         widths_W = {len(row) for row in W}
@@ -303,7 +343,36 @@ def check_params(params, name="params"):
                 if isinstance(v, bool) or not isinstance(v, numbers.Real):
                     raise TypeError(f"{name}[{key!r}] must hold numbers, found"
                                     f" {v!r} ({type(v).__name__})")
+                if finite and not _finite_number(v):
+                    raise ValueError(f"{name}[{key!r}] contains NaN or infinite"
+                                     f" values ({v!r})")
     return D, H, C
+
+
+def _is_sequence(value):
+    """A list or tuple, or a numpy array (read without importing numpy)."""
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "dtype") and getattr(value, "ndim", 0) >= 1)
+
+
+def _finite_number(v):
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond float's range is finite
+        return True
+
+
+def _cache_numbers(cache, key):
+    """``cache[key]`` as a list of finite floats, or an error naming it."""
+    value = cache[key]
+    if not _is_sequence(value):
+        raise TypeError(f"cache[{key!r}] must be the list of numbers forward"
+                        f" returned, got {type(value).__name__}")
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in value):
+        raise TypeError(f"cache[{key!r}] must hold numbers, got {value!r}")
+    if not all(_finite_number(v) for v in value):
+        raise ValueError(f"cache[{key!r}] contains NaN or infinite values: {value!r}")
+    return value
 
 
 def _check_updatable(params, name="params"):
@@ -351,6 +420,9 @@ def _pair(data, name):
 def _as_row(x, name, num_inputs):
     if hasattr(x, "tolist"):  # numpy arrays, without importing numpy here
         x = x.tolist()
+    if isinstance(x, (str, bytes)):  # float() would read its characters
+        raise TypeError(f"{name} must be a sequence of {num_inputs} numbers, got"
+                        f" {x!r}")
     try:
         row = [float(v) for v in x]
     except (TypeError, ValueError):
@@ -370,6 +442,9 @@ def _as_rows(X, y, num_inputs, num_classes):
     if hasattr(y, "tolist"):
         y = y.tolist()
     try:
+        if isinstance(X, (str, bytes)) or any(isinstance(row, (str, bytes))
+                                              for row in X):
+            raise TypeError  # float() would read a string's characters
         X = [list(map(float, row)) for row in X]
     except (TypeError, ValueError):
         raise TypeError("X must be a sequence of rows of numbers (one row per"
@@ -403,6 +478,8 @@ def _check_target(target, num_classes, name="target"):
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, got {seed!r}")
+    if seed < 0:  # random.Random(-1) is random.Random(1)
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
 
 
 def _check_lr(lr):

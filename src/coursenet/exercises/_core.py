@@ -84,6 +84,9 @@ RECORD_ENV = "COURSENET_RECORD_MISTAKES"
 # --------------------------------------------------------------------------
 
 
+_STATUSES = ("passed", "failed", "todo")
+
+
 class CheckResult:
     """What a check returns. Truthy iff the answer passed.
 
@@ -94,6 +97,13 @@ class CheckResult:
     """
 
     def __init__(self, status: str, message: str, mistake: str | None = None):
+        if status not in _STATUSES:
+            raise ValueError(f"status must be one of {_STATUSES}, got {status!r}")
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a string, got {message!r}")
+        if mistake is not None and not isinstance(mistake, str):
+            raise TypeError(f"mistake must be a mistake id (a string) or None, got"
+                            f" {mistake!r}")
         self.status = status
         self.message = message
         self.mistake = mistake
@@ -621,6 +631,9 @@ def from_notebook(filename, *names, folder=None):
                         f" as strings, e.g. 'forward', 'backward'; got {names!r}")
     if not isinstance(filename, (str, os.PathLike)):
         raise TypeError(f"filename must be a notebook file name, got {filename!r}")
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a folder path (str or os.PathLike), got"
+                        f" {folder!r}")
     path = os.path.join(os.fspath(folder) if folder is not None else os.getcwd(),
                         os.fspath(filename))
     base = os.path.basename(path)
