@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 
 from coursenet import mlp, plots, train, widgets  # noqa: E402
 from coursenet.data import load_mnist, load_synth, scale_pixels  # noqa: E402
-from coursenet.history import History  # noqa: E402
+from coursenet.history import DivergedError, History  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -132,7 +132,7 @@ def test_explorer_shows_a_diverged_run_and_stays_usable(mnist_small):
     ex = widgets.Explorer(controls, run, draw, lambda v: f"lr = {v['lr']:.3g}")
     assert isinstance(ex.result, History)
     ex.controls["lr"].value = 1e30  # float32 overflows: a real divergence
-    assert isinstance(ex.result, train.DivergedError)
+    assert isinstance(ex.result, DivergedError)
     assert "failed: DivergedError" in ex.status.value
     assert "<b>training…</b>" not in ex.status.value
     assert bytes(ex.image.value).startswith(PNG)
