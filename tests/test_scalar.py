@@ -154,7 +154,7 @@ def test_bad_learning_rates_are_rejected(lr):
 
 
 def test_train_rejects_mismatched_lengths():
-    with pytest.raises(ValueError, match="1 rows but y has 2"):
+    with pytest.raises(ValueError, match="1 rows but 2 labels"):
         scalar.train(scalar.course_params(), ([[1.0, 2.0]], [0, 1]), lr=0.1)
 
 
@@ -179,7 +179,7 @@ def test_mean_loss_is_the_mean_of_forward_losses():
 
 
 def test_train_rejects_out_of_range_labels_and_wrong_widths():
-    with pytest.raises(ValueError, match="y must be an int class id"):
+    with pytest.raises(ValueError, match="labels must be an int class id"):
         scalar.train(scalar.course_params(), ([[1.0, 2.0]], [2]), lr=0.1)
     with pytest.raises(ValueError, match="rows of 3 features"):
         scalar.train(scalar.course_params(), ([[1.0, 2.0, 3.0]], [0]), lr=0.1)

@@ -123,11 +123,11 @@ def backward(dlogits, cache):
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
-def loss_and_grads(params, X, y):
+def loss_and_grads(params, X, c):
     """Mean cross-entropy over the batch and the gradient of every parameter."""
     logits, cache = forward(params, X)
-    y = as_labels(y, "y", logits.shape[0], logits.shape[1])
-    loss, dlogits = losses.softmax_cross_entropy(logits, y)
+    c = as_labels(c, "c", logits.shape[0], logits.shape[1])
+    loss, dlogits = losses.softmax_cross_entropy(logits, c)
     return loss, backward(dlogits, cache)
 
 
@@ -152,28 +152,28 @@ def predict(params, X, batch_size=EVAL_CHUNK):
     return _fast_eval.predict_into(params, X, out, batch_size)
 
 
-def evaluate(params, X, y, batch_size=EVAL_CHUNK):
-    """Mean cross-entropy loss and accuracy ``(loss, acc)`` on ``(X, y)``.
+def evaluate(params, X, c, batch_size=EVAL_CHUNK):
+    """Mean cross-entropy loss and accuracy ``(loss, acc)`` on ``(X, c)``.
 
     The same numbers as :func:`loss_and_grads`'s loss and
-    ``(predict(params, X) == y).mean()``, computed ``batch_size`` rows at a time.
+    ``(predict(params, X) == c).mean()``, computed ``batch_size`` rows at a time.
     """
     X, batch_size = _checked_X(params, X, batch_size)
     if len(X) == 0:
         raise ValueError("X is empty: cannot average a loss over 0 rows")
-    y = as_labels(y, "y", len(X), np.shape(params["W2"])[1])
+    c = as_labels(c, "c", len(X), np.shape(params["W2"])[1])
     chunks = _fast_eval.chunks(params, X, batch_size)
-    return _fast_eval.loss_and_accuracy(chunks, y, batch_size)
+    return _fast_eval.loss_and_accuracy(chunks, c, batch_size)
 
 
-def accuracy(params, X, y):
-    """Fraction of rows whose predicted class equals ``y``."""
+def accuracy(params, X, c):
+    """Fraction of rows whose predicted class equals ``c``."""
     check_params(params)
     X = as_float_array(X, "X", ndim=2)
     if len(X) == 0:
         raise ValueError("X is empty: the accuracy of 0 rows is undefined")
-    y = as_labels(y, "y", X.shape[0], np.asarray(params["W2"]).shape[1])
-    return float((predict(params, X) == y).mean())
+    c = as_labels(c, "c", X.shape[0], np.asarray(params["W2"]).shape[1])
+    return float((predict(params, X) == c).mean())
 
 
 def probabilities(params, X):

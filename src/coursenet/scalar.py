@@ -203,23 +203,23 @@ def sgd_step(params: dict, grads: dict, lr: float) -> None:
         params[name][:] = new[name]
 
 
-def mean_loss(params: dict, X, y) -> float:
+def mean_loss(params: dict, X, labels) -> float:
     """Mean loss over a data set (no updates)."""
-    return evaluate(params, X, y)[0]
+    return evaluate(params, X, labels)[0]
 
 
-def evaluate(params: dict, X, y):
+def evaluate(params: dict, X, labels):
     """Mean loss and accuracy ``(loss, acc)`` over a data set (no updates)."""
     num_inputs, _, num_classes = check_params(params)
-    X, y = _as_rows(X, y, num_inputs, num_classes)
-    return _evaluate(params, X, y)
+    X, labels = _as_rows(X, labels, num_inputs, num_classes)
+    return _evaluate(params, X, labels)
 
 
-def _evaluate(params, X, y):
+def _evaluate(params, X, labels):
     W, b, V, c = params["W"], params["b"], params["V"], params["c"]
     total = 0.0
     correct = 0
-    for x, t in zip(X, y):
+    for x, t in zip(X, labels):
         _, _, o, _, loss = _forward(W, b, V, c, x, t)
         total += loss
         correct += o.index(max(o)) == t  # argmax; the first of ties, as numpy
@@ -231,8 +231,9 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
     """SGD one instance at a time, shuffling without replacement each epoch.
 
     The same signature as :func:`coursenet.train.sgd` (without a batch size):
-    ``train(params, (X, y), lr=..., epochs=..., seed=..., val_data=(Xv, yv))``.
-    ``X`` is a sequence of feature rows (lists, or a numpy array) and ``y`` the
+    ``train(params, (X, labels), lr=..., epochs=..., seed=...,
+    val_data=(Xv, labels_v))``.
+    ``X`` is a sequence of feature rows (lists, or a numpy array) and ``labels`` the
     integer labels. ``params`` (lists, or float numpy arrays) is copied into
     lists first unless ``copy=False`` (then updated in place); the trained
     parameters are ``history.params``. ``seed`` is an int. ``callback(history)``
@@ -255,8 +256,8 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
         raise TypeError("callback must be a function called with the History"
                         f" (e.g. plots.LivePlot()), got {callback!r}")
     shape = check_params(params)
-    X, y = _pair(train_data, "train_data")
-    X, y = _as_rows(X, y, shape[0], shape[2])
+    X, labels = _pair(train_data, "train_data")
+    X, labels = _as_rows(X, labels, shape[0], shape[2])
     if val_data is not None:
         X_val, y_val = _pair(val_data, "val_data")
         X_val, y_val = _as_rows(X_val, y_val, shape[0], shape[2])
@@ -278,10 +279,10 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
         return order
 
     def step(n):
-        return sgd_instance(params, X[n], y[n], lr)
+        return sgd_instance(params, X[n], labels[n], lr)
 
     def evaluate_all():
-        loss, acc = _evaluate(params, X, y)
+        loss, acc = _evaluate(params, X, labels)
         if val_data is None:
             return loss, acc, None, None
         return (loss, acc) + _evaluate(params, X_val, y_val)
@@ -411,7 +412,7 @@ def _shapes(params):
 
 def _pair(data, name):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}"
+        raise TypeError(f"{name} must be a pair (X, labels), got {type(data).__name__}"
                         + (f" of length {len(data)}" if hasattr(data, "__len__")
                            else ""))
     return data
@@ -436,11 +437,11 @@ def _as_row(x, name, num_inputs):
     return row
 
 
-def _as_rows(X, y, num_inputs, num_classes):
+def _as_rows(X, labels, num_inputs, num_classes):
     if hasattr(X, "tolist"):  # numpy arrays, without importing numpy here
         X = X.tolist()
-    if hasattr(y, "tolist"):
-        y = y.tolist()
+    if hasattr(labels, "tolist"):
+        labels = labels.tolist()
     try:
         if isinstance(X, (str, bytes)) or any(isinstance(row, (str, bytes))
                                               for row in X):
@@ -450,11 +451,11 @@ def _as_rows(X, y, num_inputs, num_classes):
         raise TypeError("X must be a sequence of rows of numbers (one row per"
                         " instance)") from None
     try:
-        y = [_check_target(t, num_classes, "y") for t in y]
+        labels = [_check_target(t, num_classes, "labels") for t in labels]
     except TypeError:
-        raise TypeError("y must be a sequence of int class ids") from None
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+        raise TypeError("labels must be a sequence of int class ids") from None
+    if len(X) != len(labels):
+        raise ValueError(f"X has {len(X)} rows but {len(labels)} labels")
     if not X:
         raise ValueError("X is empty: need at least one instance")
     for row in X:
@@ -463,7 +464,7 @@ def _as_rows(X, y, num_inputs, num_classes):
                              f" {num_inputs} rows")
     if not all(math.isfinite(v) for row in X for v in row):
         raise ValueError("X contains NaN or infinite values")
-    return X, y
+    return X, labels
 
 
 def _check_target(target, num_classes, name="target"):

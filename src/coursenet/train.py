@@ -37,8 +37,8 @@ from coursenet.history import run_epochs as _run_epochs
 __all__ = ["sgd", "sgd_step"]
 
 
-def sgd_step(params, X, y, lr):
-    """One SGD step on the batch ``(X (B, D), y (B,))``, in place; returns its loss.
+def sgd_step(params, X, c, lr):
+    """One SGD step on the batch ``(X (N, D), c (N,))``, in place; returns its loss.
 
     The loss is the batch's mean cross-entropy before the update. Everything
     is checked before the first parameter changes.
@@ -46,7 +46,7 @@ def sgd_step(params, X, y, lr):
     mlp.check_params(params, training=True)
     _check_writeable(params)
     lr = float(positive_number(lr, "lr"))
-    loss, grads = mlp.loss_and_grads(params, X, y)
+    loss, grads = mlp.loss_and_grads(params, X, c)
     for name in mlp.PARAM_NAMES:
         params[name] -= lr * grads[name]
     return loss
@@ -59,7 +59,7 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     params: dict from :func:`coursenet.mlp.init_mlp`; copied first unless
         ``copy=False`` (then updated in place). The trained parameters are
         ``history.params``.
-    train_data, val_data: ``(X (N, D) float, y (N,) int)``; X in the
+    train_data, val_data: ``(X (N, D) float, c (N,) int)``; X in the
         parameters' dtype.
     lr: learning rate for the *mean* loss over a batch.
     Each epoch visits every row once in a fresh random order (without
@@ -80,7 +80,7 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
                         f" (e.g. plots.LivePlot()), got {callback!r}")
     if not copy:
         _check_writeable(params, "copy=False trains params in place, so ")
-    X, y = _check_data(train_data, params, "train_data")
+    X, c = _check_data(train_data, params, "train_data")
     if val_data is not None:
         X_val, y_val = _check_data(val_data, params, "val_data")
     if copy:
@@ -97,11 +97,11 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
         return (order[s:s + batch_size] for s in range(0, len(X), batch_size))
 
     def step(idx):
-        return fast._step(X, y, idx, lr)  # = sgd_step(params, X[idx], y[idx], lr)
+        return fast._step(X, c, idx, lr)  # = sgd_step(params, X[idx], c[idx], lr)
 
     def evaluate_all():
         # the data were checked once above: evaluate without re-checking them
-        loss, acc = _evaluate(params, X, y)
+        loss, acc = _evaluate(params, X, c)
         if val_data is None:
             return loss, acc, None, None
         return (loss, acc) + _evaluate(params, X_val, y_val)
@@ -117,9 +117,9 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
                           callback=callback, bar=bar)
 
 
-def _evaluate(params, X, y):
+def _evaluate(params, X, c):
     chunks = _fast_eval.chunks(params, X, mlp.EVAL_CHUNK)
-    return _fast_eval.loss_and_accuracy(chunks, y, mlp.EVAL_CHUNK)
+    return _fast_eval.loss_and_accuracy(chunks, c, mlp.EVAL_CHUNK)
 
 
 def _check_writeable(params, why=""):
@@ -132,10 +132,10 @@ def _check_writeable(params, why=""):
 
 
 def _check_data(data, params, name):
-    """Validate ``(X, y)`` against ``params``; returns ``(X, y)`` without copying."""
+    """Validate ``(X, c)`` against ``params``; returns ``(X, c)`` without copying."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"{name} must be a pair (X, y), got {type(data).__name__}")
-    X, y = data
+        raise TypeError(f"{name} must be a pair (X, c), got {type(data).__name__}")
+    X, c = data
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.dtype.kind in "iub":
@@ -153,8 +153,8 @@ def _check_data(data, params, name):
             f" same dtype (e.g. X.astype(np.{W1.dtype}))")
     if len(X) == 0:
         raise ValueError(f"{name} is empty")
-    y = as_labels(y, f"{name} y", len(X), np.asarray(params["W2"]).shape[1])
-    return X, y
+    c = as_labels(c, f"{name} c", len(X), np.asarray(params["W2"]).shape[1])
+    return X, c
 
 
 def _progress_bar(total):
