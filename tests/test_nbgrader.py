@@ -31,6 +31,7 @@ import pytest
 pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
 from nbgrader.api import Gradebook  # noqa: E402
 from nbgrader.nbgraderformat import MetadataValidator  # noqa: E402
+from nbgrader_notebooks import code, markdown, meta, write_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location(
@@ -175,50 +176,30 @@ FIXTURE_DIAGNOSIS = ("✗ double(3) gave -6, expected 6: looks like a sign flip;
                      " check the sign of what you return")
 
 
-def _cell(kind, source, meta=None):
-    cell = (nbformat.v4.new_code_cell if kind == "code"
-            else nbformat.v4.new_markdown_cell)(source)
-    if meta:
-        cell.metadata["nbgrader"] = dict(meta, schema_version=3, task=False)
-    return cell
-
-
-def _write(path, cells):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = cells
-    for index, cell in enumerate(cells):
-        cell.id = f"{path.stem}-{index}"
-    nbformat.write(nb, path)
-
-
 def small_course_notebooks(folder: Path) -> list[Path]:
     folder.mkdir(parents=True)
     (folder / "minichecks.py").write_text(MINICHECKS, encoding="utf-8")
-    solution = {"solution": True, "grade": False, "locked": False}
-    _write(folder / "01_double.ipynb", [
-        _cell("markdown", "# 01 · Double"),
-        _cell("code", "import minichecks"),
-        _cell("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n"
-              "    ### END SOLUTION", dict(solution, grade_id="q1_double")),
-        _cell("code", "minichecks.check_double(double)\n### BEGIN HIDDEN TESTS\n"
-              "minichecks.check_double(double, x=-7)\n### END HIDDEN TESTS",
-              {"solution": False, "grade": True, "locked": True, "points": 2,
-               "grade_id": "q1_double_check"}),
-        _cell("markdown", "Doubling is linear, so the derivative is 2.",
-              {"solution": True, "grade": True, "locked": False, "points": 1,
-               "grade_id": "q1_why"}),
-    ])
-    _write(folder / "02_square.ipynb", [
-        _cell("markdown", "# 02 · Square"),
-        _cell("code", "import minichecks"),
-        _cell("code", "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
-              "    ### END SOLUTION", dict(solution, grade_id="q2_square")),
-        _cell("code", "minichecks.check_square(square)",
-              {"solution": False, "grade": True, "locked": True, "points": 1,
-               "grade_id": "q2_square_check"}),
-    ])
+    write_notebook(
+        folder / "01_double.ipynb",
+        markdown("# 01 · Double"),
+        code("import minichecks"),
+        code("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n"
+             "    ### END SOLUTION", **meta("q1_double", solution=True)),
+        code("minichecks.check_double(double)\n### BEGIN HIDDEN TESTS\n"
+             "minichecks.check_double(double, x=-7)\n### END HIDDEN TESTS",
+             **meta("q1_double_check", grade=True, locked=True, points=2)),
+        markdown("Doubling is linear, so the derivative is 2.",
+                 **meta("q1_why", solution=True, grade=True, points=1)),
+        kernelspec=True)
+    write_notebook(
+        folder / "02_square.ipynb",
+        markdown("# 02 · Square"),
+        code("import minichecks"),
+        code("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
+             "    ### END SOLUTION", **meta("q2_square", solution=True)),
+        code("minichecks.check_square(square)",
+             **meta("q2_square_check", grade=True, locked=True, points=1)),
+        kernelspec=True)
     return sorted(folder.glob("*.ipynb"))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader_notebooks import code, markdown, meta, write_notebook
 
 pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
 
@@ -30,36 +31,6 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CONTRACT = {"check_loss_grad", "check_softmax_jacobian", "check_logit_grad",
             "check_scalar_network", "check_sgd_step", "check_vector_backward",
             "check_batched_backward"}
-
-
-def meta(grade_id, *, solution=False, grade=False, locked=False, points=None):
-    nbgrader = {"grade": grade, "grade_id": grade_id, "locked": locked,
-                "schema_version": 3, "solution": solution, "task": False}
-    if points is not None:
-        nbgrader["points"] = points
-    return {"nbgrader": nbgrader}
-
-
-def code(source, **metadata):
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata.update(metadata)
-    return cell
-
-
-def markdown(source, **metadata):
-    cell = nbformat.v4.new_markdown_cell(source)
-    cell.metadata.update(metadata)
-    return cell
-
-
-def write_notebook(path: Path, *cells):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = list(cells)
-    for index, cell in enumerate(nb.cells):
-        cell.id = f"{path.stem[:2]}-cell-{index}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return nb
 
 
 EXERCISE = '''\
