@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from coursenet import exercises, mlp, train
+from coursenet.history import History
 
 
 def batched_backward(params, X, c):  # what notebook 05 hands over (right)
@@ -16,7 +17,7 @@ def batched_backward(params, X, c):  # what notebook 05 hands over (right)
 
 
 def new_history(params, X, lr, batch_size, epochs, seed):
-    return train.History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+    return History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                          steps_per_epoch=math.ceil(len(X) / batch_size),
                          params=params)
 

@@ -17,10 +17,7 @@ PUBLIC = ["scalar", "layers", "losses", "mlp", "train", "history", "gradcheck",
 
 # second paths a notebook (or another helper's file) still uses; remove the row
 # when it stops
-STILL_USED = {
-    ("train", "History"): "notebook 06 and tests/test_exercises_q7.py",
-    ("widgets", "sgd"): "widgets.py (the plots/widgets helper's file)",
-}
+STILL_USED = {}
 
 
 def _home(value):

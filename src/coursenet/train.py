@@ -28,12 +28,11 @@ from coursenet._checks import (
     positive_number,
 )
 from coursenet._fast_step import Trainer as _Trainer
-from coursenet.history import History
+from coursenet.history import History as _History
 from coursenet.history import run_epochs as _run_epochs
 
-# One import path per public name: evaluate is mlp.evaluate, DivergedError is
-# history.DivergedError. History stays importable from here only because
-# notebook 06 and tests/test_exercises_q7.py still write train.History.
+# One import path per public name: evaluate is mlp.evaluate, DivergedError and
+# History live in coursenet.history.
 __all__ = ["sgd", "sgd_step"]
 
 
@@ -88,7 +87,7 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     rng = np.random.default_rng(seed)
     batch_size = min(batch_size, len(X))
     steps_per_epoch = math.ceil(len(X) / batch_size)
-    history = History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+    history = _History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                       steps_per_epoch=steps_per_epoch, params=params)
     fast = _Trainer(params, batch_size)  # sgd_step's maths in reused buffers
 

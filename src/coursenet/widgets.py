@@ -22,8 +22,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from coursenet import mlp, plots, scalar
-from coursenet.train import sgd
+from coursenet import mlp, plots, scalar, train
 
 
 class Explorer:
@@ -262,8 +261,8 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
 
     def run(lr, batch_size, epochs):
         params = mlp.init_mlp(X.shape[1], num_hiddens, 10, seed=seed, dtype=X.dtype)
-        return sgd(params, (X, y), lr=lr, batch_size=batch_size, epochs=epochs,
-                   seed=seed, val_data=(Xv, yv), progress=False)
+        return train.sgd(params, (X, y), lr=lr, batch_size=batch_size,
+                         epochs=epochs, seed=seed, val_data=(Xv, yv), progress=False)
 
     def draw(fig, history, values, cache):
         ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
