@@ -194,7 +194,7 @@ def test_every_computed_answer_follows_its_question(name):
     assert answers
     for i in answers:
         before, after = cells[i - 1], cells[i + 1]
-        assert before.cell_type == "markdown" and "**Question.**" in before.source, \
+        assert before.cell_type == "markdown" and "**Question" in before.source, \
             (name, i, before.source[:120])
         assert after.metadata.get("nbgrader", {}).get("grade"), (name, i + 1)
 
