@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from bad_input import assert_clear_error  # noqa: E402
 
 from coursenet import (  # noqa: E402
     gradcheck,
@@ -271,12 +272,7 @@ def _history():
 @pytest.mark.parametrize("name, call, error, words", RAISES,
                          ids=[c[0] for c in RAISES])
 def test_bad_input_is_a_clear_error(name, call, error, words):
-    with pytest.raises(error) as info:
-        call()
-    plt.close("all")
-    message = str(info.value)
-    for word in words:
-        assert word in message, f"{name}: {word!r} not in {message!r}"
+    assert_clear_error(name, call, error, words)
 
 
 # --- the sweep: every public function's arguments (cases found by probing) --
@@ -380,12 +376,7 @@ def _readonly(values):
 
 @pytest.mark.parametrize("name, call, error, words", SWEEP, ids=[c[0] for c in SWEEP])
 def test_sweep_bad_input_is_a_clear_error(name, call, error, words):
-    with pytest.raises(error) as info:
-        call()
-    plt.close("all")
-    message = str(info.value)
-    for word in words:
-        assert word in message, f"{name}: {word!r} not in {message!r}"
+    assert_clear_error(name, call, error, words)
 
 
 def test_smooth_takes_a_generator_and_numpy_scalars():
