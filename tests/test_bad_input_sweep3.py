@@ -196,3 +196,29 @@ def test_lab_is_read_only_names_a_path_that_is_not_a_string(tmp_path, path):
     with pytest.raises(TypeError, match=rf"^path must be an API path \(a str\), got"
                        rf" {path!r}$"):
         manager.is_read_only(path)
+
+
+@pytest.mark.parametrize("folder", ["/", "", " "])
+def test_lab_refuses_the_whole_root_as_a_read_only_folder(tmp_path, folder):
+    """It used to drop such an entry silently: nothing was read-only."""
+    from traitlets import TraitError
+
+    from coursenet.lab import CourseContentsManager
+
+    with pytest.raises(TraitError, match=rf"read_only_dirs entry {folder!r} names"
+                       " the server's whole root"):
+        CourseContentsManager(root_dir=str(tmp_path), read_only_dirs=[folder])
+
+
+def test_sgd_keeps_the_batch_size_asked_for_when_the_data_is_smaller():
+    """A batch of 64 over 10 rows is the whole set, one step an epoch: the
+    history says 64 (it used to say 10), and the weights are those of batch 10."""
+    from coursenet import mlp, train
+
+    rng = np.random.default_rng(0)
+    X, c = rng.random((10, 6), dtype=np.float32), rng.integers(0, 3, 10)
+    runs = {b: train.sgd(mlp.init_mlp(6, 4, 3, seed=0), (X, c), lr=0.5,
+                         batch_size=b, epochs=2, progress=False) for b in (64, 10)}
+    assert runs[64].batch_size == 64 and runs[64].steps_per_epoch == 1
+    for name in mlp.PARAM_NAMES:
+        assert np.array_equal(runs[64].params[name], runs[10].params[name])

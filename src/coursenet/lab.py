@@ -28,7 +28,7 @@ import os
 
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado.web import HTTPError
-from traitlets import List, Unicode
+from traitlets import List, TraitError, Unicode, validate
 
 __all__ = ["CourseContentsManager"]
 
@@ -41,10 +41,19 @@ class CourseContentsManager(AsyncLargeFileManager):
         help="Folders (relative to the server's root_dir) whose files may be read"
              " and run but never written: saved, deleted, renamed or replaced.")
 
+    @validate("read_only_dirs")
+    def _one_folder_each(self, proposal):
+        for folder in proposal["value"]:
+            if not folder.strip("/ "):
+                raise TraitError(
+                    f"read_only_dirs entry {folder!r} names the server's whole root:"
+                    " the student's own notebooks would be read-only too; name a"
+                    " folder under it, e.g. 'notebooks'")
+        return proposal["value"]
+
     def _read_only_roots(self):
         root = os.path.realpath(self.root_dir)
-        return [os.path.realpath(os.path.join(root, d)) for d in self.read_only_dirs
-                if d.strip("/")]
+        return [os.path.realpath(os.path.join(root, d)) for d in self.read_only_dirs]
 
     def is_read_only(self, path: str) -> bool:
         """Whether API path ``path`` is in a read-only folder (symlinks resolved)."""

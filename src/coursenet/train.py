@@ -85,11 +85,12 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     if copy:
         params = {k: np.array(params[k]) for k in mlp.PARAM_NAMES}
     rng = np.random.default_rng(seed)
-    batch_size = min(batch_size, len(X))
     steps_per_epoch = math.ceil(len(X) / batch_size)
+    # the history keeps the batch size asked for; a batch larger than the data
+    # set is the whole set, so the buffers need only len(X) rows
     history = _History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
                       steps_per_epoch=steps_per_epoch, params=params)
-    fast = _Trainer(params, batch_size)  # sgd_step's maths in reused buffers
+    fast = _Trainer(params, min(batch_size, len(X)))  # sgd_step in reused buffers
 
     def batches():
         order = rng.permutation(len(X))
