@@ -38,6 +38,21 @@ def _axes(ax, figsize=(6, 4)):
     return plt.subplots(figsize=figsize)[1]
 
 
+def _points_2d(X, labels, what):
+    """``X (N, 2)`` of finite numbers and ``labels (N,)``, as arrays, or a clear
+    error naming ``what`` (the function) and the shapes or dtype."""
+    X, labels = np.asarray(X), np.asarray(labels)
+    if X.ndim != 2 or X.shape[1] != 2 or labels.shape != (len(X),):
+        raise ValueError(f"{what} draws 2-D data: X must have shape (N, 2)"
+                         f" and labels shape (N,), got {X.shape} and {labels.shape}")
+    if len(X) == 0:
+        raise ValueError(f"X is empty (shape (0, 2)): {what} has no points to draw")
+    if X.dtype.kind not in "fiu" or not np.isfinite(X).all():
+        raise ValueError(f"X must hold finite numbers, got dtype {X.dtype}"
+                         + (" with NaN or inf" if X.dtype.kind == "f" else ""))
+    return X, labels
+
+
 def _int_at_least(value, name, low):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
             or value < low:
@@ -348,15 +363,7 @@ def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=20
     if not callable(prob_fn):
         raise TypeError("prob_fn must be a function of an (M, 2) array returning"
                         f" (M,) probabilities, got {type(prob_fn).__name__}")
-    X, labels = np.asarray(X), np.asarray(labels)
-    if X.ndim != 2 or X.shape[1] != 2 or labels.shape != (len(X),):
-        raise ValueError("decision_boundary draws 2-D data: X must have shape (N, 2)"
-                         f" and labels shape (N,), got {X.shape} and {labels.shape}")
-    if len(X) == 0:
-        raise ValueError("X is empty: no points to draw a boundary around")
-    if X.dtype.kind not in "fiu" or not np.isfinite(X).all():
-        raise ValueError(f"X must hold finite numbers, got dtype {X.dtype}"
-                         + (" with NaN or inf" if X.dtype.kind == "f" else ""))
+    X, labels = _points_2d(X, labels, "decision_boundary")
     _two_classes(labels)
     resolution = _int_at_least(resolution, "resolution", 2)
     max_points = _int_at_least(max_points, "max_points", 1)
@@ -418,18 +425,10 @@ def scatter_classes(X, labels, ax=None, max_points=3000):
     Classes 0 and 1 get the course's colours (:data:`CLASS_STYLE`, navy and
     gold); any other set of classes the default colour cycle.
     """
-    X, labels = np.asarray(X), np.asarray(labels)
-    if X.ndim != 2 or X.shape[1] != 2 or labels.shape != (len(X),):
-        raise ValueError("scatter_classes draws 2-D data: X must have shape (N, 2)"
-                         f" and labels shape (N,), got {X.shape} and {labels.shape}")
-    if labels.dtype.kind not in "iu":
+    if np.asarray(labels).dtype.kind not in "iu":
         raise TypeError("labels must hold integer class indices, got dtype"
-                        f" {labels.dtype}")
-    if len(X) == 0:
-        raise ValueError("X is empty (shape (0, 2)): no points to draw")
-    if X.dtype.kind not in "fiu" or not np.isfinite(X).all():
-        raise ValueError(f"X must hold finite numbers, got dtype {X.dtype}"
-                         + (" with NaN or inf" if X.dtype.kind == "f" else ""))
+                        f" {np.asarray(labels).dtype}")
+    X, labels = _points_2d(X, labels, "scatter_classes")
     if labels.min() < 0:
         raise ValueError(f"labels must be class indices >= 0, got {labels.min()}")
     max_points = _int_at_least(max_points, "max_points", 1)

@@ -181,13 +181,6 @@ def _subset(subset):
     return int(subset)
 
 
-def _int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
 def _pair(data, name):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"{name} must be a pair (X, labels), got"
@@ -244,8 +237,8 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
     subset = _subset(subset)
     batch_sizes = _choice(batch_size, batch_sizes, "batch_size")
     epochs_choices = _choice(epochs, epochs_choices, "epochs")
-    num_hiddens = _int(num_hiddens, "num_hiddens", 1)
-    seed = _int(seed, "seed", 0)
+    num_hiddens = plots._int_at_least(num_hiddens, "num_hiddens", 1)
+    seed = plots._int_at_least(seed, "seed", 0)
     X, y = _rows_and_labels(*_pair(train_data, "train_data"), "train_data", 10)
     Xv, yv = _rows_and_labels(*_pair(val_data, "val_data"), "val_data", 10,
                               columns=X.shape[1])
@@ -305,7 +298,7 @@ def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
     lr_slider = _lr_slider(lr, 1e-3, 3.0)
     subset = _subset(subset)
     epochs_choices = _choice(epochs, epochs_choices, "epochs")
-    seed = _int(seed, "seed", 0)
+    seed = plots._int_at_least(seed, "seed", 0)
     X, labels = _rows_and_labels(X, labels, "scalar_explorer's", 2,
                                  columns=2)
     note = _rows_note(subset, len(X))
