@@ -17,12 +17,33 @@ $(STAMP): pyproject.toml setup.py $(wildcard jupyter-config/*.json jupyter-confi
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Where `make lab` keeps what Jupyter, IPython, matplotlib, npm and the
+# completer (jedi, through XDG_CACHE_HOME) would write into the home folder:
+# runtime files, the notebook-signing secret, IPython's history, caches,
+# JupyterLab's settings and workspace. A folder of the course, ignored by git;
+# delete it to start afresh. Absolute, because kernels run in the notebook's
+# folder. The MNIST download cache stays where it is documented (START_HERE.md,
+# shared by every copy of the course): COURSENET_DATA is pinned to it before
+# XDG_CACHE_HOME moves.
+LAB_STATE ?= .lab
+LAB_DIR    = $(abspath $(LAB_STATE))
+LAB_ENV    = COURSENET_DATA="$$($(BIN)/python -c 'from coursenet.mnist import \
+	default_cache_dir as d; print(d())')" \
+	JUPYTER_CONFIG_DIR="$(LAB_DIR)/config" JUPYTER_DATA_DIR="$(LAB_DIR)/data" \
+	JUPYTER_RUNTIME_DIR="$(LAB_DIR)/runtime" IPYTHONDIR="$(LAB_DIR)/ipython" \
+	MPLCONFIGDIR="$(LAB_DIR)/matplotlib" npm_config_cache="$(LAB_DIR)/npm" \
+	XDG_CACHE_HOME="$(LAB_DIR)/cache" JUPYTERLAB_WORKSPACES_DIR="$(LAB_DIR)/workspaces"
+
 # opens the course's start page; the file browser shows student/ and notebooks/.
 # default_url: the address the server prints (and / redirects to) is the start
 # page too, so `make lab LAB_ARGS=--no-browser` on a remote machine or in a
 # container prints a link that opens the course, not the Launcher.
+# The workspace (the tabs left open) is not restored: JupyterLab would start a
+# kernel for every notebook tab at once (7 after a second `make lab`), and has
+# no setting to open them without one; the start page opens instead.
 lab: setup
-	$(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
+	rm -rf "$(LAB_DIR)/workspaces"
+	$(LAB_ENV) $(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
 
 test: setup
 	$(BIN)/ruff check .

@@ -6,7 +6,8 @@ use :class:`CourseContentsManager`, jupyter_server's own file manager with one
 rule added: files under the folders named in ``read_only_dirs`` (default:
 ``notebooks``, the worked solutions, relative to the server's root) are
 reported as not writable, and every request that would change them (save and
-autosave, delete, rename, upload, checkpoints) is refused with HTTP 403 and a
+autosave, delete, rename, upload, copy -- of a file or of a whole folder --,
+checkpoints) is refused with HTTP 403 and a
 message that says what to do instead. JupyterLab then does what it does for any
 read-only file: a "read-only" mark in the notebook's toolbar and a lock in the
 file browser, no autosave, Ctrl+S explains itself, and closing a notebook that
@@ -95,6 +96,17 @@ class CourseContentsManager(AsyncLargeFileManager):
         self._refuse(old_path, "rename")
         self._refuse(new_path, "replace")
         return await super().rename_file(old_path, new_path)
+
+    async def copy(self, from_path, to_path=None):
+        # jupyter_server copies a file through save() (refused above) but a
+        # whole folder with shutil.copytree, which no other method sees: check
+        # where the folder copy would land (``to_path``, else beside the
+        # original) before anything is written
+        source = from_path.strip("/")
+        if await self.dir_exists(source):
+            into = to_path if to_path is not None else source.rpartition("/")[0]
+            self._refuse(into, "copy a folder into")
+        return await super().copy(from_path, to_path)
 
     async def list_checkpoints(self, path):
         # jupyter_server creates the .ipynb_checkpoints folder to list it: a
