@@ -59,7 +59,7 @@ notebooks: setup
 	$(BIN)/python scripts/make_student.py
 
 # student/ (the workbook): nbgrader's release of notebooks/ (the worked
-# solutions) plus a banner, and the README's points table; never edit by hand
+# solutions) plus a banner, and docs/instructors.md's points table; never edit by hand
 student: setup
 	$(BIN)/python scripts/make_student.py
 

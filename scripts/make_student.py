@@ -34,8 +34,8 @@ What nbgrader does not do, this script does afterwards (and nothing else):
    execution count, or fewer stubs and answer prompts than a fresh copy) is
    never overwritten without ``--force``.
 
-It also rewrites the points table of README.md's instructors section (between
-its markers) from the notebooks' nbgrader metadata.
+It also rewrites the points table of docs/instructors.md (between its markers)
+from the notebooks' nbgrader metadata.
 
 The output depends only on the input (nbgrader keeps the solutions' cell ids
 and its checksums are content hashes), so ``--check`` compares byte for byte.
@@ -211,7 +211,7 @@ TABLE_END = "<!-- end of points table -->"
 
 
 def points_table(notebooks: list[Path]) -> str:
-    """The README's points table: every graded cell of ``notebooks``, by kind."""
+    """docs/instructors.md's points table: every graded cell of ``notebooks``."""
     rows = ["| notebook | autograded checks (grade id: points) |"
             " written answers, graded by hand | points |",
             "|---|---|---|---:|"]
@@ -234,12 +234,16 @@ def points_table(notebooks: list[Path]) -> str:
     return "\n".join(rows)
 
 
+POINTS_PAGE = Path("docs") / "instructors.md"  # the page with the points table
+
+
 def readme_with_table(readme: str, table: str) -> str:
-    """``readme`` with the text between the table markers replaced by ``table``."""
+    """``readme`` (the points page's text) with the text between the table
+    markers replaced by ``table``."""
     head, begin, rest = readme.partition(TABLE_BEGIN)
     _, end, tail = rest.partition(TABLE_END)
     if not begin or not end:
-        raise ValueError(f"README.md lacks the markers {TABLE_BEGIN!r} ..."
+        raise ValueError(f"{POINTS_PAGE} lacks the markers {TABLE_BEGIN!r} ..."
                          f" {TABLE_END!r} around the points table")
     return f"{head}{TABLE_BEGIN}\n{table}\n{TABLE_END}{tail}"
 
@@ -280,16 +284,16 @@ def main(argv=None, root: Path = ROOT) -> int:
         print(f"make_student: {error}", file=sys.stderr)
         return 2
     stale, kept = [], []
-    readme_path = root / "README.md"
-    if readme_path.exists():  # the instructors' points table (README.md)
+    readme_path = root / POINTS_PAGE
+    if readme_path.exists():  # the instructors' points table
         readme = readme_path.read_text(encoding="utf-8")
         updated = readme_with_table(readme, points_table(solution_notebooks(root)))
         if updated != readme:
             if args.check:
-                stale.append("README.md's points table")
+                stale.append(f"{POINTS_PAGE}'s points table")
             else:
                 readme_path.write_text(updated, encoding="utf-8")
-                print("wrote the points table in README.md")
+                print(f"wrote the points table in {POINTS_PAGE}")
     for name, text in rendered.items():
         target = out_dir / name
         current = target.read_text(encoding="utf-8") if target.exists() else None

@@ -251,6 +251,40 @@ def test_every_way_in_opens_the_start_page():
     assert 'lab START_HERE.md' in ci and 'pip install --quiet -e ".[lab]"' in ci
 
 
+README_WORDS = 1200  # read in five minutes (issue 24)
+
+
+def test_the_readme_is_short_and_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    words = len(readme.split())
+    assert words <= README_WORDS, (
+        f"README.md has {words} words, more than {README_WORDS}: move the detail"
+        " into a page of docs/ and link it")
+    first_screen = "\n".join(readme.splitlines()[:40])
+    block = re.search(r"```bash\n(.*?)```", first_screen, re.S)
+    assert block, "no command block in the README's first 40 lines"
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert commands == ["make lab", "make test"], commands
+    # CI runs the README's own test command, and the Makefile has both targets
+    ci = (ROOT / ".ci/run").read_text()
+    assert re.search(r"^make test$", ci, re.M), ".ci/run does not run `make test`"
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("lab", "test"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def test_every_local_link_of_the_readme_and_docs_exists():
+    pages = [ROOT / "README.md", ROOT / "START_HERE.md",
+             *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        text = page.read_text()
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in link:
+                continue
+            assert (page.parent / link).exists(), (
+                f"{page.name} links to a missing {link}")
+
+
 def test_supported_pythons_agree():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     versions = [c.rsplit(":: ", 1)[1] for c in project["classifiers"]

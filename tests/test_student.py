@@ -254,10 +254,10 @@ def test_student_edition_is_in_sync(path, rendered):
 
 
 def test_readme_points_table_is_current():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / make_student.POINTS_PAGE).read_text(encoding="utf-8")
     table = make_student.points_table(SOLUTIONS)
     assert make_student.readme_with_table(readme, table) == readme, (
-        "README.md's points table is out of date: run `make student`")
+        f"{make_student.POINTS_PAGE}'s points table is out of date: run `make student`")
 
 
 def test_points_table_counts_every_graded_cell(generated):
