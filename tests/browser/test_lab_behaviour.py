@@ -6,6 +6,8 @@
 - a worked solution (notebooks/) is read-only: marked in its tab and toolbar,
   never saved, the same on disk after a run; its workbook twin is not marked;
 - closing a notebook shuts its kernel down;
+- `make lab` run again opens the start page, not the notebooks left open,
+  and starts no kernel for them;
 - the README, opened in JupyterLab, fetches nothing from outside this machine.
 
 Screenshots of every screen go to the test's tmp_path (``--basetemp`` to keep
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -221,7 +224,7 @@ def test_make_lab_without_a_browser_prints_a_link_to_the_start_page(
     # set-up step taken as done (-o: do not rebuild the environment)
     cmd = ["make", "--no-print-directory", "-o", str(prefix / ".coursenet-installed"),
            "lab", f"VENV={prefix}", f"BIN={Path(sys.executable).parent}",
-           f"LAB_ARGS={args}"]
+           f"LAB_ARGS={args}", f"LAB_STATE={tmp_path / 'lab-state'}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=proxied_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -273,3 +276,106 @@ def _which(name):
     from shutil import which
 
     return which(name)
+
+
+# --- `make lab` again: the tabs left open start no kernels --------------------
+
+TOKEN = "course-test"
+
+
+def _make_lab(course, env):
+    """``make lab`` (the repository's recipe) serving ``course``, headless, with a
+    known token; its URL and process (a group of its own)."""
+    port = _free_port()
+    prefix = Path(sys.prefix)
+    args = (f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0"
+            f" --IdentityProvider.token={TOKEN}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args += " --allow-root"
+    cmd = ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "-C",
+           str(course), "-o", str(prefix / ".coursenet-installed"), "lab",
+           f"VENV={prefix}", f"BIN={Path(sys.executable).parent}", f"LAB_ARGS={args}"]
+    log = open(course.parent / f"lab-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    _wait_for_status(url, timeout=120)
+    return url, proc
+
+
+def _stop_group(proc):
+    """SIGTERM to make, the server and its kernels; wait until all are gone."""
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        deadline = time.monotonic() + grace
+        try:
+            os.killpg(proc.pid, sig)
+            while time.monotonic() < deadline:
+                os.killpg(proc.pid, 0)
+                proc.poll()
+                time.sleep(0.2)
+        except ProcessLookupError:
+            break
+    proc.wait(timeout=10)
+
+
+def _get(url, path):
+    request = urllib.request.Request(url + path,
+                                     headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.load(r)
+
+
+def test_reopening_the_course_starts_no_kernel_for_old_tabs(page, proxied_env,
+                                                            tmp_path):
+    if not _which("make"):
+        pytest.skip("needs make")
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("START_HERE.md", "README.md"):
+        shutil.copy(ROOT / name, course)
+    for folder in ("student", "notebooks"):
+        (course / folder).mkdir()
+        for name in ("01_local_gradients.ipynb", "02_scalar_backprop.ipynb"):
+            shutil.copy(ROOT / "notebooks" / name, course / folder / name)
+    env = proxied_env()
+    opened = ["student/01_local_gradients.ipynb", "student/02_scalar_backprop.ipynb",
+              "notebooks/01_local_gradients.ipynb"]
+
+    url, proc = _make_lab(course, env)
+    try:
+        for number, path in enumerate(opened, 1):  # tabs of the default workspace
+            page.goto(f"{url}/lab/tree/{path}?token={TOKEN}")
+            deadline = time.monotonic() + 90
+            while len(_get(url, "/api/kernels")) < number:
+                assert time.monotonic() < deadline, f"no kernel started for {path}"
+                time.sleep(0.5)
+        # JupyterLab saves the open tabs into the workspace as it goes
+        deadline = time.monotonic() + 60
+        while sorted(k for k in _get(url, "/lab/api/workspaces/default")["data"]
+                     if k.startswith("notebook:")) != sorted(
+                         f"notebook:{p}" for p in opened):
+            assert time.monotonic() < deadline, "the workspace did not save the tabs"
+            time.sleep(0.5)
+        assert len(_get(url, "/api/kernels")) == len(opened)
+    finally:
+        _stop_group(proc)
+
+    url, proc = _make_lab(course, env)  # the course reopened, as the link says
+    try:
+        page.goto(f"{url}/lab/tree/START_HERE.md?token={TOKEN}")
+        page.locator(".jp-RenderedMarkdown h1").first.wait_for(timeout=60_000)
+        page.locator(".jp-DirListing-item", has_text="START_HERE.md").wait_for()
+        # a restored notebook tab starts its kernel within a second or two of
+        # the page; watch for 15 s (a bound on waiting, not a timed assert)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            assert _get(url, "/api/kernels") == [], "a kernel started on reopening"
+            time.sleep(0.5)
+        notebook_tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab",
+                                     has_text=".ipynb")
+        assert notebook_tabs.count() == 0
+        page.screenshot(path=str(tmp_path / "reopened.png"))
+    finally:
+        _stop_group(proc)
+
