@@ -359,7 +359,8 @@ def test_reopening_the_course_starts_no_kernel_for_old_tabs(page, proxied_env,
     url, proc = _make_lab(course, env)  # the course reopened, as the link says
     try:
         page.goto(f"{url}/lab/tree/START_HERE.md")
-        page.locator(".jp-RenderedMarkdown h1").first.wait_for(timeout=240_000)
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab",
+                     has_text="START_HERE.md").wait_for(timeout=240_000)
         page.locator(".jp-DirListing-item", has_text="START_HERE.md").wait_for()
         # a restored notebook tab starts its kernel within a second or two of
         # the page; watch for 15 s (a bound on waiting, not a timed assert)
@@ -369,7 +370,8 @@ def test_reopening_the_course_starts_no_kernel_for_old_tabs(page, proxied_env,
             page.wait_for_timeout(500)  # (lets Playwright route requests)
         notebook_tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab",
                                      has_text=".ipynb")
-        assert notebook_tabs.count() == 0
+        assert notebook_tabs.count() == 0, "the old notebook tabs were restored"
+        page.locator(".jp-RenderedMarkdown h1").first.wait_for()  # the start page
         page.screenshot(path=str(tmp_path / "reopened.png"))
     finally:
         _stop_group(proc)
