@@ -308,6 +308,12 @@ def _font_cache():
     return _CACHE["fonts"]
 
 
+def _package_binds():
+    """The real package, read-only, for the feedback run (not for judging)."""
+    package = Path(coursenet.__file__).resolve().parent
+    return [(str(package), str(package)), *_font_cache()]
+
+
 def _copy_notebooks(folder, into):
     """The student's own notebooks (only), readable by the sandbox's user."""
     into.mkdir(mode=0o755)
@@ -321,12 +327,13 @@ def _copy_notebooks(folder, into):
 class NotebookJudge:
     """Judges the exercises of one notebook of one submission."""
 
-    def __init__(self, release_nb, source_nb, secret, budget=None):
-        from coursenet import exercises
+    def __init__(self, release_nb, source_nb, secret, budget=None, checks=None):
+        if checks is None:
+            from coursenet import exercises as checks
 
         self.release, self.source = release_nb, source_nb
         self.secret, self.budget = secret, budget or Budget()
-        self.exercises_module = exercises
+        self.exercises_module = checks
         self.package_dir = Path(coursenet.__file__).resolve().parent
         self.modules = _parsed(self.package_dir)
         self.source_by_id = {_meta(c).get("grade_id"): c for c in source_nb["cells"]
@@ -441,8 +448,9 @@ class NotebookJudge:
                 result = check(*values, **named)
             except AssertionError as exc:
                 return False, str(exc)
-        text = out.getvalue().strip() or getattr(result, "message", "")
-        return bool(getattr(result, "passed", False)), text
+        text = out.getvalue().strip() or str(getattr(result, "message", ""))
+        passed = result.passed if hasattr(result, "passed") else result is True
+        return bool(passed), text
 
 
 @contextlib.contextmanager

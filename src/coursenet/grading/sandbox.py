@@ -101,7 +101,7 @@ def bwrap_command(argv, binds=(), overlays=(), cwd="/tmp", limits=Limits()):
     for source, dest in ro:
         args += ["--ro-bind", source, dest]
     env = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp", "OPENBLAS_NUM_THREADS": "1",
+           "MPLCONFIGDIR": "/tmp", "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
            "PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
