@@ -80,7 +80,9 @@ def exercises(nb):
 # {fn}: the function's name, {params}: its parameters, {ref}: the reference
 # expression (with L the losses module), {zero}: a wrong answer of the right
 # shape, {marker}: a folder outside the sandbox the test watches, {solution}:
-# the instructor's solution notebook, {port}: a port the test listens on.
+# the instructor's solution notebook, {port}: a port the test listens on. The
+# paths are written reversed ("..."[::-1]) so that the feedback's copy of the
+# cheat's own source does not show them: the test looks for them there.
 
 ZERO = {"loss_grad": "np.zeros(len(y))", "softmax_jacobian": "np.zeros((len(y),) * 2)",
         "logit_grad": "np.zeros(len(o))"}
@@ -175,8 +177,10 @@ ESCAPES = [
     ("writes outside, reads the solutions and others' work, opens a socket", """
 import glob, json, os, socket
 def {fn}({params}):
-    for path in ("{marker}/written", "{course}/written", "{course}/nbgrader_config.py",
-                 os.path.expanduser("~/written"), "/submission/written"):
+    marker, course = "{marker}"[::-1], "{course}"[::-1]
+    for path in (marker + "/written", course + "/written",
+                 course + "/nbgrader_config.py", os.path.expanduser("~/written"),
+                 "/submission/written"):
         try:
             with open(path, "a") as f:
                 f.write("pwned")
@@ -186,8 +190,8 @@ def {fn}({params}):
         socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
     except OSError:
         pass
-    for path in ["{solution}", "{course}/.coursenet_grading_secret",
-                 *glob.glob("{course}/submitted/*/*/*.ipynb")]:
+    for path in ["{solution}"[::-1], course + "/.coursenet_grading_secret",
+                 *glob.glob(course + "/submitted/*/*/*.ipynb")]:
         try:
             cells = json.load(open(path))["cells"]
         except (OSError, ValueError):
@@ -206,12 +210,12 @@ def {fn}({params}):
     pid = os.fork()
     if pid == 0:
         try:
-            open("{marker}/forked", "w").write("pwned")
+            open("{marker}"[::-1] + "/forked", "w").write("pwned")
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
     try:
-        subprocess.run(["/usr/bin/touch", "{marker}/touched"], timeout=5)
+        subprocess.run(["/usr/bin/touch", "{marker}"[::-1] + "/touched"], timeout=5)
     except Exception:
         pass
     hog = [np.ones(2**27) for _ in range(64)]
@@ -288,11 +292,12 @@ def graded(tmp_path_factory):
     marker.mkdir()
     course = make_student.make_course(tmp / "course", [NOTEBOOK])
     config_hash = hashlib.sha256((course / "nbgrader_config.py").read_bytes()).digest()
-    make_student.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course, scratch)
+    make_student.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course,
+                          scratch)
     release, source = course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT
     listener = Listener()
-    where = {"marker": marker, "course": course, "port": listener.port,
-             "solution": source / NOTEBOOK.name}
+    where = {"marker": str(marker)[::-1], "course": str(course)[::-1],
+             "port": listener.port, "solution": str(source / NOTEBOOK.name)[::-1]}
     origins = {"solutions": source, "unchanged": release, **dict.fromkeys(SUBMISSIONS,
                                                                          release)}
     for student, origin in origins.items():
@@ -352,7 +357,7 @@ def test_every_cheat_scores_zero_with_a_reason(graded, student):
     got = scores(graded["course"])
     assert got[student][0] == 0, (student, got[student])
     found = verdicts(graded["course"], student)
-    for (grade_id, (scored, text)), (what, _) in zip(found.items(),
+    for (_, (scored, text)), (what, _) in zip(found.items(),
                                                      SUBMISSIONS[student]):
         assert not scored and text.startswith(("✗", "…")), (what, text)
         assert "✓" not in text, (what, text)

@@ -139,7 +139,7 @@ class Decoder:
         tag = next((k for k in data if k.startswith("$")), None)
         body = data.get(tag)
         if tag == "$int":
-            return int(_text(body, 5000))
+            return int(_text(body, 4000))
         if tag == "$float":
             return float(_text(body, 60))
         if tag in ("$list", "$tuple"):

@@ -418,6 +418,8 @@ class NotebookJudge:
         for check, args, kwargs in calls:
             ok, text = self._one_check(session, check, args, kwargs, salt)
             passed, lines = passed and ok, lines + [text]
+            if not ok:
+                break  # as in the notebook: the first failing check ends the cell
         if session.blocked:
             passed = False
             lines.append("✗ no points: your answer calls the package's own reference"

@@ -48,7 +48,8 @@ class SandboxedExecute(Execute):
     """nbgrader's Execute, but the kernel runs inside the sandbox as nobody."""
 
     wall_clock = Integer(
-        1800, help="Seconds for the whole notebook inside the sandbox.").tag(config=True)
+        1800, help="Seconds for the whole notebook inside the sandbox.",
+    ).tag(config=True)
     memory = Integer(2 * 2**30, help="Address-space limit, bytes.").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -87,7 +88,8 @@ class SandboxedExecute(Execute):
             why = (f"it did not finish in {self.wall_clock} s" if str(exc) == "timeout"
                    else "the sandbox stopped (out of memory or CPU time, or the"
                    " notebook ended its own process)")
-            return None, f"your notebook was not run to its end for this feedback: {why}"
+            return None, ("your notebook was not run to its end for this feedback:"
+                          f" {why}")
         return reply, reply.get("problem")
 
     def _copy_outputs(self, nb, reply, problem):

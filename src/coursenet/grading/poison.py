@@ -114,7 +114,8 @@ def needed(package_dir, package, roots):
             n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
                 ast.ImportFrom))]
         decorators = [d for n in defs.values() for d in n.decorator_list]
-        bases = [b for n in defs.values() if isinstance(n, ast.ClassDef) for b in n.bases]
+        bases = [b for n in defs.values() if isinstance(n, ast.ClassDef)
+                 for b in n.bases]
         work |= references(top + decorators + bases, names, name, defs)
     seen = set()
     while work:

@@ -1,9 +1,10 @@
 """Inside the sandbox: execute a notebook for the feedback, with nbclient.
 
-Receives ``{"notebook": <nbformat JSON>, "timeout": s, "kernel": name}`` on fd
-3 and answers ``{"op": "done", "outputs": [[outputs, execution_count], ...]}``
-on fd 4, one pair per cell. The kernel talks to nbclient over loopback, which
-the sandbox's own network namespace has (and nothing else). These outputs are
+Receives ``{"notebook": <nbformat JSON>, "timeout": s, "kernel": name}`` on
+the channel (:func:`.channel.channel_fds`) and answers ``{"op": "done",
+"outputs": [[outputs, execution_count], ...]}``, one pair per cell. The
+kernel talks to nbclient over loopback, which the sandbox's own network
+namespace has (and nothing else). These outputs are
 only what the student sees in the feedback; the points come from :mod:`.judge`.
 """
 
@@ -12,11 +13,11 @@ from __future__ import annotations
 import json
 import os
 
-from coursenet.grading.channel import Channel
+from coursenet.grading.channel import Channel, channel_fds
 
 
 def main():
-    channel = Channel(3, 4, lambda message: {"op": "raise", "text": "no requests"})
+    channel = Channel(*channel_fds(), lambda message: {"op": "raise"})
     job = channel.receive()
     import nbformat
     from nbclient import NotebookClient

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -81,10 +80,15 @@ def interpreter_dirs():
                   and os.path.isdir(d))
 
 
-def bwrap_command(argv, binds=(), overlays=(), cwd="/tmp", limits=Limits()):
+CHANNEL_ENV = "COURSENET_GRADING_FDS"
+
+
+def bwrap_command(argv, binds=(), overlays=(), cwd="/tmp", limits=None,
+                  channel=None):
     """The bwrap command line running ``argv``; ``binds``/``overlays`` are
     (source, dest) pairs bound read-only (overlays after binds: they hide what
     lies under them, e.g. the real package inside the venv)."""
+    limits = limits or Limits()
     ro = [(d, d) for d in interpreter_dirs()] + list(binds) + list(overlays)
     args = [BWRAP, "--unshare-ipc", "--unshare-pid", "--unshare-net",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
@@ -105,6 +109,8 @@ def bwrap_command(argv, binds=(), overlays=(), cwd="/tmp", limits=Limits()):
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
            "PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
+    if channel:
+        env[CHANNEL_ENV] = ",".join(str(fd) for fd in channel)
     args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
@@ -127,19 +133,22 @@ def _set_limits(limits):
 
 
 class Sandbox:
-    """A sandboxed process with the channel on its fds 3 (in) and 4 (out)."""
+    """A sandboxed process and the grader's ends of its channel's two pipes."""
 
-    def __init__(self, argv, binds=(), overlays=(), cwd="/tmp", limits=Limits(),
+    def __init__(self, argv, binds=(), overlays=(), cwd="/tmp", limits=None,
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL):
         to_child, self.write_fd = os.pipe()
         self.read_fd, from_child = os.pipe()
-        command = bwrap_command(argv, binds, overlays, cwd, limits)
+        # bwrap and setpriv pass inherited descriptors on; the worker finds its
+        # two in the environment (CHANNEL_ENV)
+        command = bwrap_command(argv, binds, overlays, cwd, limits,
+                                channel=(to_child, from_child))
         self.process = subprocess.Popen(
             command, stdin=stdin, stdout=stdout,
             stderr=None if os.environ.get("COURSENET_GRADING_DEBUG") else
             subprocess.DEVNULL,
-            pass_fds=(3, 4, to_child, from_child), start_new_session=True,
-            preexec_fn=_fds_and_limits(to_child, from_child, limits), close_fds=True)
+            pass_fds=(to_child, from_child), start_new_session=True,
+            preexec_fn=_set_limits(limits or Limits()), close_fds=True)
         os.close(to_child)
         os.close(from_child)
 
@@ -163,21 +172,3 @@ class Sandbox:
             except OSError:
                 pass
         return status
-
-
-def _fds_and_limits(to_child, from_child, limits):
-    set_limits = _set_limits(limits)
-
-    def apply():
-        # the channel on the numbers the worker expects (3 in, 4 out)
-        a, b = os.dup(to_child), os.dup(from_child)
-        os.dup2(a, 3)
-        os.dup2(b, 4)
-        set_limits()
-    return apply
-
-
-def which_python():
-    """The interpreter inside the sandbox: this venv's, by its own path."""
-    return os.path.abspath(sys.executable) if shutil.which(sys.executable) or \
-        os.path.exists(sys.executable) else sys.executable

@@ -18,7 +18,7 @@ import sys
 import traceback
 
 from coursenet.grading import codec
-from coursenet.grading.channel import Channel, Stopped
+from coursenet.grading.channel import Channel, Stopped, channel_fds
 from coursenet.grading.salt import salt_default_rng
 
 _OWN_FILES = (os.path.dirname(os.path.dirname(__file__)),)
@@ -161,7 +161,7 @@ def _raised(exc):
 
 def main():
     worker = None
-    channel = Channel(3, 4, lambda message: worker.serve(message))
+    channel = Channel(*channel_fds(), lambda message: worker.serve(message))
     job = channel.receive()
     os.environ["MPLBACKEND"] = "Agg"  # no display; figures are not looked at
     salt_default_rng(int(job["salt"]))
