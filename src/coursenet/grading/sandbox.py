@@ -9,13 +9,17 @@ network (its own network namespace: loopback only), no IPC or UTS sharing,
 its own session (no terminal to inject into), killed with its parent, and a
 clean environment.
 
-bubblewrap runs as root here because the interpreter may live in a 0700 home
-(pyenv under /root) that an unprivileged bwrap could not bind; inside, before
-the student's interpreter starts, ``setpriv`` drops to the unprivileged uid
-``nobody`` with no capabilities, no new privileges and no supplementary
-groups. rlimits (address space, CPU seconds, file size, processes, open files)
-are set before bwrap starts and are inherited; the wall clock is the caller's
-(:class:`Sandbox` kills the whole process group).
+Run as root (recommended), bubblewrap mounts the sandbox (the interpreter may
+live in a 0700 home, pyenv under /root, that an unprivileged bwrap could not
+bind) and, before the student's interpreter starts, ``setpriv`` drops to the
+unprivileged uid ``nobody`` with no capabilities, no new privileges and no
+supplementary groups: the student's code is nobody outside the sandbox too.
+Run as an ordinary user (an instructor without root), bubblewrap uses a user
+namespace instead: nobody inside, the instructor's uid outside, which sees only
+the same read-only binds and scratch. rlimits (address space, CPU seconds,
+file size, processes, open files) are set before bwrap starts and are
+inherited; the wall clock is the caller's (:class:`Sandbox` kills the whole
+process group).
 """
 
 from __future__ import annotations
@@ -53,7 +57,11 @@ def available():
         if not os.access(tool, os.X_OK):
             return f"{tool} is missing (Debian: apt-get install {package})"
     if os.geteuid() != 0:
-        return "the grader must run as root (bubblewrap drops to nobody inside)"
+        probe = subprocess.run(bwrap_command(["/usr/bin/true"]), capture_output=True,
+                               timeout=60)
+        if probe.returncode != 0:
+            return ("this kernel refuses unprivileged user namespaces; run the"
+                    " grader as root (bubblewrap then drops to nobody inside)")
     return None
 
 
@@ -114,18 +122,38 @@ def bwrap_command(argv, binds=(), overlays=(), cwd="/tmp", limits=None,
     args += ["--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
+    if os.geteuid() != 0:  # an instructor without root: a user namespace
+        args[1:1] = ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+        return args + ["--chdir", cwd, "--", *argv]
     args += ["--chdir", cwd, "--", SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}",
              "--clear-groups", "--no-new-privs", "--inh-caps=-all",
              "--bounding-set=-all", "--"]
     return args + list(argv)
 
 
+def _own_processes():
+    """How many processes this uid runs (RLIMIT_NPROC counts them all)."""
+    uid, count = str(os.getuid()), 0
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                count += any(line.split()[1:2] == [uid] for line in status
+                             if line.startswith("Uid:"))
+        except (OSError, ValueError):
+            continue
+    return count
+
+
 def _set_limits(limits):
+    # as root, RLIMIT_NPROC binds only after the drop to nobody; as a user it
+    # counts the instructor's own processes too
+    processes = limits.processes + (_own_processes() if os.geteuid() else 0)
+
     def apply():
         for kind, value in ((resource.RLIMIT_AS, limits.memory),
                             (resource.RLIMIT_CPU, limits.cpu),
                             (resource.RLIMIT_FSIZE, limits.file_size),
-                            (resource.RLIMIT_NPROC, limits.processes),
+                            (resource.RLIMIT_NPROC, processes),
                             (resource.RLIMIT_NOFILE, limits.open_files),
                             (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(kind, (value, value))
