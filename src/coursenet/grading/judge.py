@@ -33,6 +33,7 @@ import hmac
 import io
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -245,9 +246,13 @@ class Session:
                 if what == "closed" else f"the grading process broke off ({what})")
 
     def call(self, fn, args, kwargs):
+        tracing = sys.gettrace() is not None  # the check counts the student's lines
         reply = self._request({
             "op": "call", "fn": fn._handle, "args": [self.encode(a) for a in args],
-            "kwargs": [[k, self.encode(v)] for k, v in kwargs.items()]})
+            "kwargs": [[k, self.encode(v)] for k, v in kwargs.items()],
+            "trace": tracing})
+        if tracing and isinstance(reply.get("lines"), int):
+            proxy.replay_lines(min(reply["lines"], 10**7), fn.__name__)
         if reply["op"] == "raise":
             exc, where = proxy.exception_from(reply, fn.__name__)
             if reply.get("type") == "ReferenceBlocked":

@@ -53,10 +53,11 @@ def _absolute(node, module, is_package):
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def aliases(tree, module, modules, is_package=False):
-    """{local name: module name or (module, name)} bound by the tree's imports."""
+def aliases(tree, module, modules, is_package=False, package=None):
+    """{local name: module name or (module, name)} bound by the tree's imports
+    of ``package`` (default: ``module``'s own package)."""
     out = {}
-    package = module.split(".")[0]
+    package = package or module.split(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -212,7 +213,7 @@ def roots_from_cells(given_cells, answer_cells, package, modules):
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        names.update(aliases(tree, "__main__", modules))
+        names.update(aliases(tree, "__main__", modules, package=package))
     for source in given_cells:
         try:
             tree = ast.parse(source)

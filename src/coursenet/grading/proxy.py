@@ -56,17 +56,20 @@ def _signature(params):
         return None
 
 
-class Globals:
-    """The globals of a function in the sandbox, for a check's spy."""
+class Globals(dict):
+    """The globals of a function in the sandbox, for a check's spy. A dict (the
+    checks test ``isinstance(space, dict)``) whose own storage stays empty:
+    every lookup and assignment goes to the sandbox."""
 
     def __init__(self, session, handle):
+        super().__init__()
         self._session, self._handle = session, handle
 
     def _ask(self, op, **fields):
         return self._session.ask({"op": op, "fn": self._handle, **fields})
 
     def __contains__(self, name):
-        return bool(self._ask("has", name=name))
+        return isinstance(name, str) and bool(self._ask("has", name=name))
 
     def __getitem__(self, name):
         if name not in self:
@@ -86,6 +89,15 @@ class Globals:
 
     def keys(self):
         return [k for k, _ in self.items()]
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
 
 
 def write_back(target, value):
@@ -140,6 +152,27 @@ def raise_at(exc, where):
     fn.__code__ = fn.__code__.replace(co_name=name, **(
         {"co_qualname": name} if hasattr(fn.__code__, "co_qualname") else {}))
     fn(exc)
+
+
+def _compiled(source, name):
+    space = {}
+    exec(compile(source, "<your code>", "exec"), space)  # noqa: S102 - our source
+    return space[name]
+
+
+# made here, not while a check's tracer runs (its def line would count)
+_REPLAY = _compiled("def _replay(n):\n    while n > 0: n -= 1\n", "_replay")
+
+
+def replay_lines(count, name):
+    """Run ``count`` line events in a frame named after the student's function,
+    so that a tracer the check set (it counts the student's lines, not ours)
+    sees the lines the sandbox counted: one line event per loop turn."""
+    if count <= 0:
+        return
+    code = _REPLAY.__code__.replace(co_name=name, **(
+        {"co_qualname": name} if hasattr(_REPLAY.__code__, "co_qualname") else {}))
+    type(_REPLAY)(code, {})(count)
 
 
 def stopped_error(reason):
