@@ -14,11 +14,13 @@ import json
 import os
 
 from coursenet.grading.channel import Channel, channel_fds
+from coursenet.grading.worker import use_font_cache
 
 
 def main():
     channel = Channel(*channel_fds(), lambda message: {"op": "raise"})
     job = channel.receive()
+    use_font_cache()  # the kernel inherits MPLCONFIGDIR
     import nbformat
     from nbclient import NotebookClient
 

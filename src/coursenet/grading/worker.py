@@ -203,16 +203,21 @@ def _raised(exc):
             "text": codec._cut(text), "where": where}
 
 
+def use_font_cache():
+    """matplotlib's font list from the grader (building it takes seconds)."""
+    if os.path.isdir("/grading-cache/matplotlib"):
+        shutil.copytree("/grading-cache/matplotlib", "/tmp/matplotlib",
+                        dirs_exist_ok=True)
+        os.environ["MPLCONFIGDIR"] = "/tmp/matplotlib"
+
+
 def main():
     worker = None
     channel = Channel(*channel_fds(), lambda message: worker.serve(message))
     job = channel.receive()
     os.environ["MPLBACKEND"] = "Agg"  # no display; figures are not looked at
     salt_default_rng(int(job["salt"]))
-    if os.path.isdir("/grading-cache/matplotlib"):  # the grader's font list
-        shutil.copytree("/grading-cache/matplotlib", "/tmp/matplotlib",
-                        dirs_exist_ok=True)
-        os.environ["MPLCONFIGDIR"] = "/tmp/matplotlib"
+    use_font_cache()
     worker = Worker(channel)
     os.chdir(job.get("cwd") or os.getcwd())
     sys.path.insert(0, os.getcwd())
