@@ -29,3 +29,33 @@ c.ClearSolutions.text_stub = (
 # learning-rate sweep alone takes about 13 s on two cores, and a class's server
 # is busier than that.
 c.Execute.timeout = 180
+
+# Trusted autograding (coursenet.grading; needs Debian's bubblewrap and running
+# as root): nbgrader's own Execute would run each submission in a kernel as the
+# instructor, and score each test cell by whether it raised in that kernel --
+# state the student's code controls. SandboxedExecute runs the notebook for the
+# feedback inside a sandbox (as nobody, no network, read-only system, no view of
+# the course folder); TrustedChecks then judges every graded test cell in a fresh
+# sandbox of its own and runs the check outside it, and writes the verdict into
+# the test cell, which nbgrader's SaveAutoGrades scores. The rest of the list is
+# nbgrader 0.9's default.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from coursenet.grading.nbgrader import SandboxedExecute, TrustedChecks  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, TrustedChecks, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+# Seconds for the cells before one check, and for the check's calls into the
+# student's code; bytes of address space per sandbox.
+c.TrustedChecks.cells_timeout = 120
+c.TrustedChecks.check_timeout = 60
+c.TrustedChecks.memory = 2 * 2**30

@@ -9,9 +9,15 @@ from the gradebook, then ``generate_feedback`` and the wrong answer's diagnosis
 in the feedback HTML.
 
 It runs on two courses: a small one built here that follows
-NOTEBOOK_CONVENTIONS.md (its check raises AssertionError under nbgrader, as
-coursenet's checks do), and the real notebooks/ -- skipped, with the reason,
-while they have no graded check cell, so it turns on by itself when they do.
+NOTEBOOK_CONVENTIONS.md (its checks live in the course's own ``minichecks``
+module, named to the grader by ``--TrustedChecks.checks_module``), and the
+real notebooks/ -- skipped, with the reason, while they have no graded check
+cell, so it turns on by itself when they do.
+
+``autograde`` here is the course's trusted grader (deploy/nbgrader_config.py,
+coursenet.grading): each test cell is judged in a sandbox, so these loops
+are skipped where the sandbox cannot run (tests/test_grading.py tries to cheat
+it).
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
 from nbgrader.api import Gradebook  # noqa: E402
 from nbgrader.nbgraderformat import MetadataValidator  # noqa: E402
 from nbgrader_notebooks import code, markdown, meta, write_notebook  # noqa: E402
+
+from coursenet.grading import sandbox  # noqa: E402
+
+NO_SANDBOX = sandbox.available()
+needs_sandbox = pytest.mark.skipif(
+    bool(NO_SANDBOX), reason=f"autograde runs the trusted grader: {NO_SANDBOX}")
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = importlib.util.spec_from_file_location(
@@ -251,7 +263,7 @@ def flip_sign(path: Path, prefer: str) -> str:
 # --- the loop --------------------------------------------------------------------
 
 def run_loop(tmp: Path, notebooks: list[Path], wrong: str, prefer: str,
-             extra_files=()):
+             extra_files=(), autograde_args=()):
     """generate, three submissions, autograde, feedback; returns what it saw."""
     scratch = tmp / "scratch"
     scratch.mkdir()
@@ -278,7 +290,7 @@ def run_loop(tmp: Path, notebooks: list[Path], wrong: str, prefer: str,
                 shutil.copyfile(extra, folder / extra.name)
         (folder / "timestamp.txt").write_text("2026-11-28 09:00:00 UTC")
     check_id = flip_sign(course / "submitted" / "wrong" / ASSIGNMENT / wrong, prefer)
-    step("autograde", ["autograde", ASSIGNMENT, "--force"])
+    step("autograde", ["autograde", ASSIGNMENT, "--force", *autograde_args])
     step("generate_feedback", ["generate_feedback", ASSIGNMENT, "--force"])
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -311,11 +323,13 @@ def assert_loop(scores, errors, text, expected_points):
     return diagnosis
 
 
+@needs_sandbox
 def test_instructor_loop_on_a_small_course(tmp_path):
     notebooks = small_course_notebooks(tmp_path / "notebooks")
     scores, errors, text, times = run_loop(
         tmp_path, notebooks, "01_double.ipynb", "double",
-        extra_files=[tmp_path / "notebooks" / "minichecks.py"])
+        extra_files=[tmp_path / "notebooks" / "minichecks.py"],
+        autograde_args=["--TrustedChecks.checks_module=minichecks"])
     print("nbgrader times (s):", {k: round(v, 1) for k, v in times.items()},
           "scores (score, code, max code):", scores)
     assert assert_loop(scores, errors, text, 3.0) == FIXTURE_DIAGNOSIS
@@ -333,6 +347,7 @@ ALL_SIX = os.environ.get("COURSENET_TEST_NBGRADER_ALL", "").strip().lower() in (
 LOOP_NOTEBOOKS = SOLUTIONS if ALL_SIX else SOLUTIONS[:2]
 
 
+@needs_sandbox
 @pytest.mark.skipif(graded_code_points(LOOP_NOTEBOOKS) == 0,
                     reason="notebooks/ have no graded check cell yet"
                     " (NOTEBOOK_CONVENTIONS.md); the loop on them turns on by itself"
