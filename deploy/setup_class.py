@@ -94,7 +94,10 @@ def as_nobody(*command: str) -> subprocess.CompletedProcess:
     return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
                            "--clear-groups", "--", *command],
                           capture_output=True, text=True, cwd="/", env={
-                              "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+                              "PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
+                              # a class Python with its libpython elsewhere
+                              **{k: v for k, v in os.environ.items()
+                                 if k == "LD_LIBRARY_PATH"}})
 
 
 def blocked_folder(path: Path) -> Path | None:

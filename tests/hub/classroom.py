@@ -7,11 +7,15 @@ Everything here is made under one temporary folder and undone by the test:
   server really runs as that user, and file modes are what keeps them apart.
 - ``class_venv``: the class environment, offline. deploy/setup_class.py makes
   it with pip from a wheel of the checkout; a test may not download, so here
-  it is a venv of a Python every user may execute (this one, or Debian's of the
-  same version when this one sits under a private home, as pyenv's does under
-  /root) with the test environment's installed packages linked in (hard links:
-  the same files, copied in a second) and the coursenet package *copied* in --
-  not the editable link back into the checkout that the test environment has.
+  it is a venv of this very Python with the test environment's installed
+  packages linked in (hard links: the same files, copied in seconds) and the
+  coursenet package *copied* in -- not the editable link back into the
+  checkout that the test environment has. When this Python sits under a
+  private home (pyenv's under /root), its whole installation is linked into
+  the class folder too, and its shared libpython found there through
+  LD_LIBRARY_PATH (``class_python``): another Python, even of the same minor
+  version, may be too old for the packages installed here (soupsieve 4
+  needs 3.11.5; Debian 12's is 3.11.2, which pip on Debian would respect).
 """
 
 from __future__ import annotations
@@ -79,36 +83,45 @@ def others_may_run(path: Path) -> bool:
         and bool(real.stat().st_mode & stat.S_IXOTH)
 
 
-def class_python() -> Path | None:
-    """A Python of this version that every user may execute, or None."""
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (Path(sys._base_executable), Path(f"/usr/bin/python{version}")):
-        if candidate.exists() and others_may_run(candidate):
-            return candidate
-    return None
+def class_python(folder: Path) -> tuple[Path, dict[str, str]]:
+    """This Python, as one every user may execute: itself, or a copy of its
+    installation in ``folder``; returns it and the environment it needs."""
+    python = Path(sys._base_executable).resolve()
+    if others_may_run(python):
+        return python, {}
+    prefix = Path(sys.base_prefix).resolve()
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+
+    def unused(directory, names):  # the base's own packages, the stdlib's tests
+        return {"site-packages", "test"} & set(names) \
+            if Path(directory).resolve() == stdlib else set()
+
+    _link_tree(prefix, folder, unused)
+    return folder / python.relative_to(prefix), {"LD_LIBRARY_PATH": str(folder / "lib")}
 
 
-def _link_tree(source: Path, target: Path) -> None:
+def _link_tree(source: Path, target: Path, ignore=None) -> None:
     """``target`` gets ``source``'s files as hard links (copies across devices)."""
     try:
         shutil.copytree(source, target, symlinks=True, copy_function=os.link,
-                        dirs_exist_ok=True)
+                        dirs_exist_ok=True, ignore=ignore)
     except OSError:
-        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
+                        ignore=ignore)
 
 
-def class_venv(venv: Path, package: Path) -> Path:
-    """The class environment at ``venv`` (module docstring); returns its python."""
-    python = class_python()
-    if python is None:
-        raise FileNotFoundError("no Python of this version that other users may"
-                                " execute (Debian: apt-get install python3)")
-    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True)
+def class_venv(venv: Path, package: Path) -> tuple[Path, dict[str, str]]:
+    """The class environment at ``venv`` (module docstring); returns its python
+    and the environment it needs."""
+    python, env = class_python(venv.parent / "python")
+    run_env = dict(os.environ, **env)
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)],
+                   check=True, env=run_env)
     here = Path(sysconfig.get_paths()["purelib"])
     there = Path(subprocess.run(
         [str(venv / "bin" / "python"), "-c",
          "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True).stdout.strip())
+        check=True, capture_output=True, text=True, env=run_env).stdout.strip())
     _link_tree(here, there)
     for leftover in [*there.glob("__editable__*coursenet*"),
                      *there.glob("coursenet-*.dist-info")]:
@@ -119,7 +132,7 @@ def class_venv(venv: Path, package: Path) -> Path:
         if (Path(sys.prefix) / data).is_dir():
             _link_tree(Path(sys.prefix) / data, venv / data)
     _entry_points(Path(sys.prefix) / "bin", venv / "bin")
-    return venv / "bin" / "python"
+    return venv / "bin" / "python", env
 
 
 def _entry_points(source: Path, target: Path) -> None:
@@ -138,18 +151,22 @@ def _entry_points(source: Path, target: Path) -> None:
 
 
 def readable_files(roots: list[Path], user: str, env: dict[str, str],
-                   python: Path, suffixes: tuple[str, ...]) -> list[str]:
-    """Every file under ``roots`` that ``user`` can open, of those ``suffixes``."""
+                   python: Path, suffixes: tuple[str, ...],
+                   skip: tuple[Path, ...] = ()) -> list[str]:
+    """Every file under ``roots`` (but not under ``skip``) that ``user`` can
+    open, of those ``suffixes``."""
     script = (
         "import os, sys\n"
         "suffixes = tuple(sys.argv[1].split(','))\n"
-        "for root in sys.argv[2:]:\n"
-        "    for folder, _, names in os.walk(root, followlinks=False):\n"
+        "skip = set(sys.argv[2].split(',')) if sys.argv[2] else set()\n"
+        "for root in sys.argv[3:]:\n"
+        "    for folder, subs, names in os.walk(root, followlinks=False):\n"
+        "        subs[:] = [s for s in subs if os.path.join(folder, s) not in skip]\n"
         "        for name in names:\n"
         "            path = os.path.join(folder, name)\n"
         "            if name.endswith(suffixes) and os.access(path, os.R_OK):\n"
         "                print(path)\n")
     run = run_as(user, [str(python), "-c", script, ",".join(suffixes),
-                        *map(str, roots)], env, Path("/"))
+                        ",".join(map(str, skip)), *map(str, roots)], env, Path("/"))
     assert run.returncode == 0, run.stderr
     return run.stdout.splitlines()
