@@ -405,9 +405,11 @@ class Class:
 
     def nbgrader(self, user, args, timeout=900):
         cwd = self.homes / user / ("course" if user == INSTRUCTOR else "")
+        began = time.perf_counter()
         run = self.as_user(user, [str(self.python), "-m", "nbgrader", *args], cwd,
                            timeout)
         assert run.returncode == 0, f"{user}: nbgrader {args}:\n{run.stderr[-3000:]}"
+        print(f"nbgrader {' '.join(args)}: {time.perf_counter() - began:.1f} s")
         return run
 
     def tail(self):
