@@ -30,8 +30,8 @@ c.ClearSolutions.text_stub = (
 # is busier than that.
 c.Execute.timeout = 180
 
-# Trusted autograding (coursenet.grading; needs Debian's bubblewrap and running
-# as root): nbgrader's own Execute would run each submission in a kernel as the
+# Trusted autograding (coursenet.grading; needs Debian's bubblewrap; as root the
+# student code runs as nobody, as an ordinary user in a user namespace): nbgrader's own Execute would run each submission in a kernel as the
 # instructor, and score each test cell by whether it raised in that kernel --
 # state the student's code controls. SandboxedExecute runs the notebook for the
 # feedback inside a sandbox (as nobody, no network, read-only system, no view of
@@ -59,3 +59,32 @@ c.Autograde.autograde_preprocessors = [
 c.TrustedChecks.cells_timeout = 120
 c.TrustedChecks.check_timeout = 60
 c.TrustedChecks.memory = 2 * 2**30
+
+# --- The term (deploy/README.md, "The instructor's term") ----------------------
+# Kept at the end of this file: the grading settings above are another part.
+
+# The due date. nbgrader keeps it in the gradebook, not in its settings: `nbgrader
+# db assignment add student` (the README's first step of the term) writes this
+# one there; autograde marks a submission made after it late (the Formgrader
+# shows it) and takes the late policy below off its score. Change it here before
+# that step (or re-run the step after changing it); an extension for one student:
+# the Formgrader's Manage Students page.
+c.DbAssignmentAddApp.duedate = "2027-01-29 17:00:00 UTC"
+
+
+from nbgrader.plugins import LateSubmissionPlugin  # noqa: E402
+
+
+class LateByTheDay(LateSubmissionPlugin):
+    """The course's late policy: 10 % of a notebook's score off for each day
+    or part of a day after the due date, so a submission 10 days late scores 0
+    (nbgrader's own choices are no penalty or all points lost)."""
+
+    percent_per_day = 10
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        days = -(-total_seconds_late // 86400)  # started days, rounded up
+        return min(score, score * self.percent_per_day * days / 100)
+
+
+c.AssignLatePenalties.plugin_class = LateByTheDay
