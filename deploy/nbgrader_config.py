@@ -30,8 +30,9 @@ c.ClearSolutions.text_stub = (
 # is busier than that.
 c.Execute.timeout = 180
 
-# Trusted autograding (coursenet.grading; needs Debian's bubblewrap; as root the
-# student code runs as nobody, as an ordinary user in a user namespace): nbgrader's own Execute would run each submission in a kernel as the
+# Trusted autograding (coursenet.grading; needs Debian's bubblewrap; run as root,
+# student code runs as nobody; as an ordinary user, in a user namespace).
+# nbgrader's own Execute would run each submission in a kernel as the
 # instructor, and score each test cell by whether it raised in that kernel --
 # state the student's code controls. SandboxedExecute runs the notebook for the
 # feedback inside a sandbox (as nobody, no network, read-only system, no view of
