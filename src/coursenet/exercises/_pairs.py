@@ -454,6 +454,11 @@ def _ce_mistakes(batch):
                 "compare each entry's index with c (not c with 0): class 0 is a"
                 " class, not 'no class'",
                 _ce_rule(lambda Y, C, T, n: -(T * (C != 0)[:, None]) / Y / n)),
+        Mistake("every_class_if_c", "dl/dy_i = -1/y_i for every class, and all 0"
+                " when the true class is 0: a branch `if c:` inside a loop over the"
+                " classes", "dl/dy has a single non-zero entry, at the true class c:"
+                " compare each entry's index with c (class 0 is a class)",
+                _ce_rule(lambda Y, C, T, n: -(C != 0).astype(float)[:, None] / Y / n)),
         Mistake("every_class", "dl/dy_i = -1/y_i for every class, not only the"
                 " true class c", "the loss -log y_c depends on y_c alone: dl/dy is"
                 " 0 at every other class", _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
