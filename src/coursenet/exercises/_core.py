@@ -585,7 +585,12 @@ class NotFinite(ArithmeticError):
 
 
 class CarriedCodeFailed(RuntimeError):
-    """A function carried by :func:`from_notebook` was written but fails here."""
+    """A function carried by :func:`from_notebook` was written but fails here
+    (or its notebook could not be used). ``name``: the function's name."""
+
+    def __init__(self, message, name=None):
+        super().__init__(message)
+        self.name = name
 
 
 def stop_if_not_finite(values, who, where):
@@ -638,7 +643,7 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
                   " below that need it skip")
             return True
         if issubclass(exc_type, CarriedCodeFailed):
-            self.skipped = str(exc)
+            self.skipped = exc.name or str(exc)
             print(f"⏸ skipped: {exc}")
             return True
         if not issubclass(exc_type, NotImplementedError):
@@ -865,16 +870,19 @@ def _carried(fn, name, base, problems):
                 f"`{name}` from {base} is written, but fails here:"
                 f" {type(exc).__name__}: {_text(exc)}{_where(exc)}. Fix it there,"
                 " save that notebook, then re-run this notebook's cell that carries"
-                " it") from exc
+                " it", name) from exc
 
     return carried
 
 
 def _missing(name, base, problems=()):
     if problems:
+        written = any(p.startswith("cell ") for p in problems)
+        state = "is written, but fails there" if written else "cannot be used"
+
         def missing(*args, **kwargs):
-            raise CarriedCodeFailed(f"`{name}` from {base} is written, but fails"
-                                    f" there: {'; '.join(problems)}")
+            raise CarriedCodeFailed(f"`{name}` from {base} {state}:"
+                                    f" {'; '.join(problems)}", name)
     else:
         def missing(*args, **kwargs):
             raise NotImplementedError(f"`{name}` was not found in {base}")

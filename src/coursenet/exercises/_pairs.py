@@ -53,7 +53,7 @@ def _copy(value):
     return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
-def _exact_shape(arr, want, what, case, spec_title):
+def _exact_shape(arr, want, what, case, spec_title, batch=False):
     """``arr`` must have exactly ``want``; say why another shape is a mistake."""
     got = arr.shape
     if got == want:
@@ -63,7 +63,11 @@ def _exact_shape(arr, want, what, case, spec_title):
         _fail(f"{what} has shape {got}{on}, expected {want}: it looks transposed",
               "a gradient has the shape of what it is the gradient of: one row per"
               " input of the layer, one column per output", "transposed")
-    if len(want) == 1 and len(got) == 2 and got[1:] == want and got[0] > 1:
+    if not batch and len(want) == 1 and got == (want[0], want[0]):
+        _fail(f"{what} is a {got[0]}×{got[0]} matrix on {case}; expected the row"
+              f" {want}", "return the upstream row multiplied by that matrix, not"
+              " the matrix", "returned_matrix")
+    if batch and len(want) == 1 and len(got) == 2 and got[1:] == want and got[0] > 1:
         _fail(f"{what} has shape {got}{on}, expected {want}: one row per instance,"
               " not summed over the batch",
               "the bias is added to every row of the batch, so every row's"
@@ -105,7 +109,8 @@ def _forward_out(spec, fwd, inputs, who, text):
                   "per_instance_loss")
         arr = arr.reshape(())
     else:
-        arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title)
+        arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
+                           np.ndim(ref) == 2)
     return arr, ref, cache
 
 
@@ -114,7 +119,7 @@ def _preview(value):
     return text if len(text) < 50 else text[:47] + "..."
 
 
-def _backward_grads(spec, value, inputs, who, text):
+def _backward_grads(spec, value, inputs, who, text, batch=False):
     """What backward returned, as a tuple of arrays of exactly the inputs' shapes."""
     many = len(spec.grad_names) > 1
     if many:
@@ -132,7 +137,8 @@ def _backward_grads(spec, value, inputs, who, text):
     for name, key, v in zip(spec.grad_names, spec.wrt, values):
         arr = _array(v, f"{name} from {who}")
         want = np.shape(inputs[key])
-        out.append(_exact_shape(arr, want, f"{name} from {who}", text, spec.title))
+        out.append(_exact_shape(arr, want, f"{name} from {who}", text, spec.title,
+                                batch))
     return tuple(out)
 
 
@@ -176,7 +182,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
                   " the text above, entry by entry", "forward_wrong")
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
-            grads = _backward_grads(spec, value, inputs, bwho, text)
+            grads = _backward_grads(spec, value, inputs, bwho, text, batch)
         except _Stop:
             # a mistake seen on the earlier cases may explain the failure here
             if datas:
@@ -269,12 +275,6 @@ def _lin_mistakes(batch):
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
                 _lin_variant(db=lambda d, r: np.ones_like(r))),
-        Mistake("dW_from_output", "dW pairs dout with the layer's output instead"
-                " of its input", "the weight W[i, j] multiplies input i: its"
-                " gradient pairs input i with dout j",
-                _lin_variant(dW=lambda d, r: np.atleast_2d(_lin_ref(
-                    d["x"], d["W"], d["b"])).T @ np.atleast_2d(d["dout"])
-                    if d["W"].shape[0] == d["W"].shape[1] else r * np.nan)),
     ]
     if batch:
         rows += [
@@ -345,7 +345,7 @@ SIGMOID = Spec(
                 " gradient dout is missing", "the chain rule multiplies the local"
                 " derivative by the upstream gradient dout",
                 lambda d: (_sig(d) * (1 - _sig(d)),)),
-        Mistake("one_minus_h", "dk = dout · (1 - h): a factor h is missing",
+        Mistake("one_minus_h", "dk = dout · (1 - h): that is not the sigmoid's derivative",
                 "sigma'(k) tends to 0 for large negative k as well",
                 lambda d: (d["dout"] * (1 - _sig(d)),)),
     ])
@@ -405,10 +405,11 @@ SOFTMAX = Spec(
                 " products of two probabilities were applied", _soft_hint,
                 _soft_mistake(lambda Y, G: -np.einsum(
                     "ni,nij->nj", G, Y[:, :, None] * Y[:, None, :]))),
-        Mistake("one_jacobian", "every row used the Jacobian of the first row",
-                "each instance has its own probabilities, so its own Jacobian",
-                _soft_mistake(lambda Y, G: G @ (np.diag(Y[0]) - np.outer(Y[0], Y[0])))),
-    ])
+    ] + ([Mistake("one_jacobian", "every row used the Jacobian of the first row",
+                  "each instance has its own probabilities, so its own Jacobian",
+                  _soft_mistake(lambda Y, G: G @ (np.diag(Y[0])
+                                                  - np.outer(Y[0], Y[0]))))]
+         if batch else []))
 
 
 def _ce_cases(rng, batch):
