@@ -61,7 +61,8 @@ def _softmax_cases(seed):
 
 
 def _vjp(y, g):
-    return g @ (np.diag(y) - np.outer(y, y))  # the row g times J (01's card)
+    """The row g times the softmax's Jacobian at y: the package's VJP."""
+    return losses.softmax_backward(np.asarray(g)[None], np.asarray(y)[None])[0]
 
 
 def _sum_hint(outs, cases, texts):
