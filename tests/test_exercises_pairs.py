@@ -381,7 +381,7 @@ FORMULAS = ["np.outer", "X.T @", ".T @ d", "@ W.T", "sum(axis=0)", "np.diag",
 
 def test_no_message_holds_the_answer():
     messages = []
-    for spec, batch, row in ROWS:
+    for _, _, row in ROWS:
         hint = row.hint if isinstance(row.hint, str) else ""
         messages += [row.diagnosis, hint]
     for check, forward, backward, _, _ in WRONG_04 + WRONG_05:

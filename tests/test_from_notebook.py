@@ -36,7 +36,8 @@ def test_helpers_defined_in_their_own_cells_are_carried(tmp_path, capsys):
     forward = exercises.from_notebook("a.ipynb", "forward", folder=tmp_path)
     assert forward(1.0) == pytest.approx(2 + np.pi)
     out = capsys.readouterr().out
-    assert out.startswith("Using your `forward` from a.ipynb") and "side effect" not in out
+    assert out.startswith("Using your `forward` from a.ipynb")
+    assert "side effect" not in out
 
 
 def test_code_carried_from_a_third_notebook_comes_along(tmp_path, capsys):
@@ -77,7 +78,8 @@ def test_written_but_failing_is_not_called_unwritten(tmp_path, capsys):
     with exercises.needs_your_code():
         backward(1.0)
     out = capsys.readouterr().out
-    assert "`backward` from a.ipynb is written, but fails here: ZeroDivisionError" in out
+    assert "`backward` from a.ipynb is written, but fails here:" \
+        " ZeroDivisionError" in out
     assert "line 2 of backward" in out and "Traceback" not in out
     with exercises.needs_your_code() as block:
         stub(1)

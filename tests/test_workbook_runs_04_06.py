@@ -208,9 +208,10 @@ def test_the_derivation_is_asked_before_the_exercise_and_shown_after_its_check(n
 
 STUB = re.compile(r"^( *)# YOUR CODE HERE\n\1raise NotImplementedError\(\)", re.M)
 BEGIN_END = re.compile(r"^ *### (BEGIN|END) SOLUTION\n?", re.M)
-COUNT = ("import builtins as _b; _b.CALLS = getattr(_b, 'CALLS', {});"
+COUNT = ("import builtins as _b; _b.CALLS = getattr(_b, 'CALLS', {{}});"
          " _b.CALLS[{name!r}] = _b.CALLS.get({name!r}, 0) + 1")
-REPORT = "import builtins, json; print('CALLS', json.dumps(getattr(builtins, 'CALLS', {})))"
+REPORT = ("import builtins, json;"
+          " print('CALLS', json.dumps(getattr(builtins, 'CALLS', {})))")
 
 
 def solved_workbook(name):

@@ -115,7 +115,8 @@ def _forward_out(spec, fwd, inputs, who, text):
 
 
 def _preview(value):
-    text = repr(value) if not isinstance(value, np.ndarray) else f"of shape {value.shape}"
+    text = (f"of shape {value.shape}" if isinstance(value, np.ndarray)
+            else repr(value))
     return text if len(text) < 50 else text[:47] + "..."
 
 
@@ -123,8 +124,9 @@ def _backward_grads(spec, value, inputs, who, text, batch=False):
     """What backward returned, as a tuple of arrays of exactly the inputs' shapes."""
     many = len(spec.grad_names) > 1
     if many:
-        if isinstance(value, Mapping) or not (
-                isinstance(value, (tuple, list)) and len(value) == len(spec.grad_names)):
+        right_kind = isinstance(value, (tuple, list)) \
+            and len(value) == len(spec.grad_names)
+        if isinstance(value, Mapping) or not right_kind:
             _array(value, f"what {who} returned") if value is None else None
             _fail(f"{who} returned {_preview(value)} on {text}; expected"
                   f" ({', '.join(spec.grad_names)})",
@@ -177,7 +179,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
         if not _same(out, ref):
             d = {**inputs, "dout": dout}
             _match([out], [d], spec.forward_mistakes or [])
-            _fail(f"the output of {fwho} is wrong ({_worst([out], [ref], [text], 'out')})",
+            worst = _worst([out], [ref], [text], "out")
+            _fail(f"the output of {fwho} is wrong ({worst})",
                   f"{spec.title}: compare your forward pass with its definition in"
                   " the text above, entry by entry", "forward_wrong")
         try:
@@ -345,7 +348,8 @@ SIGMOID = Spec(
                 " gradient dout is missing", "the chain rule multiplies the local"
                 " derivative by the upstream gradient dout",
                 lambda d: (_sig(d) * (1 - _sig(d)),)),
-        Mistake("one_minus_h", "dk = dout · (1 - h): that is not the sigmoid's derivative",
+        Mistake("one_minus_h",
+                "dk = dout · (1 - h): that is not the sigmoid's derivative",
                 "sigma'(k) tends to 0 for large negative k as well",
                 lambda d: (d["dout"] * (1 - _sig(d)),)),
     ])

@@ -430,9 +430,9 @@ def _calls_in_reverse(log, who, text, partial=False):
         want = want[:len(order)]
     if sorted(order) != sorted(set(order)):
         twice = [i for i in set(order) if order.count(i) > 1]
-        _fail(f"{who} ran the backward of {_LAYER_NAMES[twice[0]]} {order.count(twice[0])}"
-              f" times on {text}", "one backward call per layer, per pass",
-              "called_twice")
+        _fail(f"{who} ran the backward of {_LAYER_NAMES[twice[0]]}"
+              f" {order.count(twice[0])} times on {text}",
+              "one backward call per layer, per pass", "called_twice")
     missing = [i for i in want if i not in order]
     if missing and not partial:
         _fail(f"{who} never ran the backward of {_LAYER_NAMES[missing[0]]} on {text}",
@@ -469,7 +469,8 @@ def _keyed(value, ref, who, text):
               "collect each layer's parameter gradients under its names",
               "wrong_type")
     if set(value) != set(ref):
-        _fail(f"{who} returned keys {sorted(value)}; expected {sorted(ref)} (on {text})",
+        _fail(f"{who} returned keys {sorted(value)}; expected {sorted(ref)}"
+              f" (on {text})",
               "one entry per parameter, under the names the layers list carries",
               "wrong_keys")
     out = {}

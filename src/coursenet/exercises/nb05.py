@@ -25,13 +25,6 @@ from coursenet.exercises._core import (
     _same,
     _short,
 )
-from coursenet.exercises._pairs import (
-    CROSS_ENTROPY,
-    FUSED,
-    LINEAR,
-    SOFTMAX,
-    check_pair,
-)
 from coursenet.exercises._networks import (
     _BATCH_LOSS_MISTAKES,
     _batch_cases,
@@ -40,6 +33,13 @@ from coursenet.exercises._networks import (
     _network_fallback,
     _network_mistakes,
     _referee_network,
+)
+from coursenet.exercises._pairs import (
+    CROSS_ENTROPY,
+    FUSED,
+    LINEAR,
+    SOFTMAX,
+    check_pair,
 )
 
 # --------------------------------------------------------------------------
