@@ -639,8 +639,8 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
             return False
         if issubclass(exc_type, NotFinite):
             self.skipped = str(exc)
-            print(f"⏹ stopped: {exc}. Its check above names the mistake; the cells"
-                  " below that need it skip")
+            print(f"⏹ stopped: {exc}. The checks of the functions it runs say"
+                  " which one is wrong; the cells below that need it skip")
             return True
         if issubclass(exc_type, CarriedCodeFailed):
             self.skipped = exc.name or str(exc)
