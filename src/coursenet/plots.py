@@ -663,3 +663,98 @@ class LivePlot:
     def close(self):
         self.draw()
         return self.fig
+
+
+# --------------------------------------------------------------------------
+# Figures of notebooks 04 and 05 (one call each)
+# --------------------------------------------------------------------------
+
+
+def sigma_prime_histograms(panels, threshold=0.01):
+    """One histogram per panel of σ′(k) = h (1 − h) values (log counts).
+
+    ``panels``: {title: 1-D array of σ′ values}; each title gets the share of
+    values below ``threshold``. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(panels, dict) or not panels:
+        raise TypeError("panels must be a non-empty dict {title: σ′ values}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(MAX_WIDTH, 3.1 * len(panels)),
+                                                      3.4), sharey=True, squeeze=False)
+    for ax, (title, values) in zip(axes[0], panels.items()):
+        values = _numbers_1d(np.ravel(values), f"panels[{title!r}]")
+        ax.hist(values, bins=50, range=(0, 0.25))
+        ax.set_yscale("log")
+        ax.set_title(f"{_text(title, 'title')}\n{np.mean(values < threshold):.1%}"
+                     f" of σ′ below {threshold:g}", fontsize=10)
+        ax.set_xlabel("σ′(k) = h (1 − h), first step", fontsize=10)
+    axes[0][0].set_ylabel("count (log scale)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def instance_losses(step_losses, window=100, ax=None):
+    """The loss of every SGD step (one instance each), its moving average and
+    the ln 10 line of a uniform guess over 10 classes."""
+    values = _numbers_1d(step_losses, "step_losses")
+    ax = _axes(ax, figsize=(8, 3.5))
+    ax.plot(values, lw=0.6, alpha=0.6, label="loss of each instance")
+    ax.plot(smooth(values, _int_at_least(window, "window", 1)), lw=2,
+            label=f"moving average of {window}")
+    ax.axhline(np.log(10), color="gray", ls=":", label="ln 10 (a uniform guess)")
+    ax.set_xlabel("step (one instance each)")
+    ax.set_ylabel("loss")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=10)
+    return ax
+
+
+def output_gradients(panels, classes):
+    """Heat maps of N·∂L/∂O = Y − T, one per panel {title: (N, C) array}, rows
+    labelled by instance and true class; one shared, labelled colour bar."""
+    import matplotlib.pyplot as plt
+
+    classes = np.asarray(classes)
+    fig, axes = plt.subplots(1, len(panels), figsize=(MAX_WIDTH, 4.2), sharey=True,
+                             squeeze=False)
+    for ax, (title, G) in zip(axes[0], panels.items()):
+        G = np.asarray(G, dtype=np.float64)
+        im = ax.imshow(G, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+        ax.set_title(f"{title}: N·∂L/∂O = Y − T", fontsize=11)
+        ax.set_xlabel("class (logit)", fontsize=10)
+        ax.set_xticks(range(G.shape[1]))
+    axes[0][0].set_ylabel("image in the batch (true class)", fontsize=10)
+    axes[0][0].set_yticks(range(len(classes)),
+                          [f"{n}: {k}" for n, k in enumerate(classes)], fontsize=9)
+    bar = fig.colorbar(im, ax=axes[0].tolist(), shrink=0.9)
+    bar.set_label("N · ∂L/∂O (negative: that logit is raised)", fontsize=10)
+    return fig
+
+
+def throughput(sizes, per_second, ax=None, title=None):
+    """Instances per second against the batch size, both on log axes with
+    plain-number ticks on every power of 2 and at 1, 2, 5 times powers of ten."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    sizes = _numbers_1d(sizes, "sizes")
+    rates = _numbers_1d(per_second, "per_second")
+    ax = _axes(ax, figsize=(7, 4))
+    ax.loglog(sizes, rates, "o-")
+    ax.set_xlabel("batch size", fontsize=11)
+    ax.set_ylabel("instances per second", fontsize=11)
+    ax.xaxis.set_major_locator(FixedLocator(sizes))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    low, high = rates.min(), rates.max()
+    ticks = [m * 10.0 ** e for e in range(int(np.floor(np.log10(low))) - 1,
+                                          int(np.ceil(np.log10(high))) + 1)
+             for m in (1, 2, 5) if low / 1.5 <= m * 10.0 ** e <= high * 1.5]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    plain = FuncFormatter(lambda v, _: f"{v:,.0f}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
+    ax.set_ylim(low / 1.5, high * 1.5)
+    if title:
+        ax.set_title(title, fontsize=11)
+    ax.grid(True, which="major", alpha=0.3)
+    return ax

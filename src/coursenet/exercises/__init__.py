@@ -52,11 +52,14 @@ module per notebook (``nb01`` ... ``nb06``) holds that notebook's checks.
 from coursenet.exercises._core import (
     ATOL,
     RTOL,
+    CarriedCodeFailed,
     CheckResult,
     Mistake,
+    NotFinite,
     expected_to_fail,
     from_notebook,
     needs_your_code,
+    stop_if_not_finite,
 )
 from coursenet.exercises.nb01 import (
     check_logit_grad,
@@ -71,8 +74,22 @@ from coursenet.exercises.nb02 import (
     check_scalar_network,
 )
 from coursenet.exercises.nb03 import check_sgd_step
-from coursenet.exercises.nb04 import check_softmax_backward, check_vector_backward
-from coursenet.exercises.nb05 import check_batched_backward
+from coursenet.exercises.nb04 import (
+    check_cross_entropy_layer,
+    check_linear_layer,
+    check_run_backward,
+    check_sigmoid_layer,
+    check_softmax_backward,
+    check_softmax_layer,
+    check_vector_backward,
+)
+from coursenet.exercises.nb05 import (
+    check_batched_backward,
+    check_cross_entropy_batch,
+    check_linear_layer_batch,
+    check_softmax_cross_entropy,
+    check_softmax_layer_batch,
+)
 from coursenet.exercises.nb06 import check_minibatch_loop, requires
 
 __all__ = [
@@ -83,6 +100,9 @@ __all__ = [
     "expected_to_fail",
     "from_notebook",
     "needs_your_code",
+    "stop_if_not_finite",
+    "NotFinite",
+    "CarriedCodeFailed",
     "requires",
     "check_loss_grad",
     "check_softmax_jacobian",
@@ -95,6 +115,15 @@ __all__ = [
     "check_sgd_step",
     "check_softmax_backward",
     "check_vector_backward",
+    "check_linear_layer",
+    "check_sigmoid_layer",
+    "check_softmax_layer",
+    "check_cross_entropy_layer",
+    "check_run_backward",
     "check_batched_backward",
+    "check_linear_layer_batch",
+    "check_softmax_layer_batch",
+    "check_cross_entropy_batch",
+    "check_softmax_cross_entropy",
     "check_minibatch_loop",
 ]

@@ -579,6 +579,40 @@ def _notebook_of(exc):
     return ""
 
 
+class NotFinite(ArithmeticError):
+    """A training loop met nan or inf in what the student's function returned
+    (:func:`stop_if_not_finite`); :class:`needs_your_code` reports it in one line."""
+
+
+class CarriedCodeFailed(RuntimeError):
+    """A function carried by :func:`from_notebook` was written but fails here
+    (or its notebook could not be used). ``name``: the function's name."""
+
+    def __init__(self, message, name=None):
+        super().__init__(message)
+        self.name = name
+
+
+def stop_if_not_finite(values, who, where):
+    """Stop a cell that uses the student's ``who`` when ``values`` hold nan or inf.
+
+    ``values``: a number, an array or a dict of arrays (gradients by name);
+    ``where``: the place, e.g. ``"at step 12"``. Inside :class:`needs_your_code`
+    the cell ends with one line naming ``who``, the entry and the place, instead
+    of a traceback from a later numpy call; the notebook goes on.
+    """
+    items = values.items() if isinstance(values, Mapping) else [(None, values)]
+    for key, value in items:
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue  # not numbers: the exercise's check says so
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.size(arr) - np.isfinite(arr).sum())
+            entry = f" in {key!r} ({bad} of {arr.size} entries)" if key else ""
+            raise NotFinite(f"your `{who}` returned nan or inf{entry} {where}")
+
+
 class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code():``
     """Run a block that uses the student's functions; skip it if one is unfinished.
 
@@ -586,8 +620,12 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     is written ``with exercises.needs_your_code(): ...``. While one of those
     functions still raises ``NotImplementedError`` (nbgrader's stub), the block
     stops there and one line names the innermost unfinished function, instead of
-    a traceback that would stop Run All. Any other exception (a bug in finished
-    code) propagates as usual. ``skipped`` holds the unfinished name, or None.
+    a traceback that would stop Run All. A function carried from another notebook
+    that is written but fails there (:class:`CarriedCodeFailed`), and values that
+    went non-finite (:class:`NotFinite`, from :func:`stop_if_not_finite`), end the
+    block with one line too. Any other exception (a bug in finished code)
+    propagates as usual. ``skipped`` holds the unfinished name (or the line
+    printed), or None.
     """
 
     def __init__(self):
@@ -597,7 +635,18 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None or not issubclass(exc_type, NotImplementedError):
+        if exc_type is None:
+            return False
+        if issubclass(exc_type, NotFinite):
+            self.skipped = str(exc)
+            print(f"⏹ stopped: {exc}. The checks of the functions it runs say"
+                  " which one is wrong; the cells below that need it skip")
+            return True
+        if issubclass(exc_type, CarriedCodeFailed):
+            self.skipped = exc.name or str(exc)
+            print(f"⏸ skipped: {exc}")
+            return True
+        if not issubclass(exc_type, NotImplementedError):
             return False
         self.skipped = _innermost(exc) or "an exercise"
         print(f"⏸ skipped: `{self.skipped}`{_notebook_of(exc)} is not written yet;"
@@ -606,6 +655,7 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
 
 
 _FROM_NOTEBOOK = "from notebook "
+_CARRYING = []  # the notebooks from_notebook is reading now (nested calls)
 
 
 def _is_import_cell(tree):
@@ -613,18 +663,137 @@ def _is_import_cell(tree):
         isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body)
 
 
-def from_notebook(filename, *names, folder=None):
-    """The student's functions ``names`` as defined in another notebook's exercises.
+def _carries_from_notebook(node):
+    """``name = [exercises.]from_notebook(...)``: code carried from another notebook."""
+    call = getattr(node, "value", None)
+    func = getattr(call, "func", None)
+    name = getattr(func, "attr", None) or getattr(func, "id", None)
+    return isinstance(node, ast.Assign) and isinstance(call, ast.Call) \
+        and name == "from_notebook"
+
+
+def _is_definition_cell(tree):
+    """Only imports, functions, classes (a docstring aside) and carried code:
+    the helpers a notebook defines, which its exercises may use."""
+    kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+             ast.ClassDef)
+    return bool(tree.body) and all(
+        isinstance(node, kinds) or _carries_from_notebook(node)
+        or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        for node in tree.body)
+
+
+class _TookTooLong(Exception):
+    pass
+
+
+class _time_limit:  # noqa: N801
+    """Stop the block after ``seconds`` with :class:`_TookTooLong` (Unix, main
+    thread; elsewhere there is no portable way to interrupt Python code, and the
+    block runs unbounded)."""
+
+    def __init__(self, seconds):
+        self.seconds, self.armed, self.previous = seconds, False, None
+
+    def __enter__(self):
+        import signal
+        import threading
+        if not (hasattr(signal, "setitimer")
+                and threading.current_thread() is threading.main_thread()):
+            return self
+
+        def stop(signum, frame):
+            raise _TookTooLong()
+
+        self.previous = signal.signal(signal.SIGALRM, stop)
+        self.armed = True
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.armed:
+            import signal
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
+        return False
+
+
+def _read_cells(path, base):
+    """The notebook's cells (dicts), or ``([], problem)`` saying why not."""
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):  # a FIFO or a device would block open()
+            return [], f"cannot read {base}: it is not a regular file"
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, ValueError, RecursionError) as exc:
+        return [], f"cannot read {base} ({type(exc).__name__}: {_text(exc)})"
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        return [], f"cannot read {base}: it is not a notebook (no list of cells)"
+    return [c for c in cells if isinstance(c, dict)], None
+
+
+def _cell_source(cell):
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+def _run_cells(cells, base, namespace, problems):
+    """Exec the import, definition and exercise cells of one notebook."""
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        source = _cell_source(cell)
+        nbgrader = cell.get("metadata", {})
+        nbgrader = nbgrader.get("nbgrader", {}) if isinstance(nbgrader, dict) else {}
+        solution = isinstance(nbgrader, dict) and nbgrader.get("solution")
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            if solution:
+                problems.append(f"cell {index} has a syntax error (line"
+                                f" {getattr(exc, 'lineno', '?')})")
+            continue
+        if not (solution or _is_definition_cell(tree)):
+            continue
+        label = f"{_FROM_NOTEBOOK}{base}, cell {index}"
+        linecache.cache[label] = (len(source), None, source.splitlines(True), label)
+        try:
+            exec(compile(tree, label, "exec"), namespace)  # noqa: S102
+        except KeyboardInterrupt:
+            raise
+        except _TookTooLong:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the student's cell: report, go on
+            problems.append(f"cell {index} raised {type(exc).__name__}: {_text(exc)}"
+                            f"{_where(exc)}")
+
+
+def from_notebook(filename, *names, folder=None, timeout=60):
+    """The student's functions ``names`` as defined in another notebook.
 
     Reads ``filename`` (e.g. ``"02_scalar_backprop.ipynb"``) from ``folder``
     (default: the current folder, which is the notebook's own folder in JupyterLab,
-    nbval and nbgrader) *as last saved*, runs its import cells and its exercise
-    cells (nbgrader ``solution`` code cells) in a fresh namespace, and returns the
-    named functions: one function for one name, else a tuple in the order asked.
-    Prints one line saying where they came from. A missing file, a cell that
-    raises, or a missing name is reported in that line; the function returned in
-    place of a missing one raises ``NotImplementedError`` when called, so cells
-    wrapped in :class:`needs_your_code` skip.
+    nbval and nbgrader; in a nested call, the outer call's folder) *as last
+    saved*, runs in a fresh namespace its exercise cells (nbgrader ``solution``
+    code cells) and the cells that only define helpers (imports, functions,
+    classes, and ``x = from_notebook(...)`` lines that carry code from a third
+    notebook), and returns the named functions: one function for one name, else
+    a tuple in the order asked. Prints one line saying where they came from.
+
+    Never raises for the notebook's content: a missing, unreadable or malformed
+    file, a cell that raises (``RecursionError`` included) or runs longer than
+    ``timeout`` seconds in all (an endless loop), and a missing name are
+    reported in that line. In place of a missing name it returns a function
+    that raises ``NotImplementedError`` when called if the notebook ran cleanly
+    (the exercise is not written yet), else :class:`CarriedCodeFailed` with the
+    problem (written, but fails here); :class:`needs_your_code` turns either
+    into a one-line skip. A carried function that raises when called here
+    raises :class:`CarriedCodeFailed` naming it, its notebook and the error.
     """
     if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
         raise TypeError("from_notebook(filename, *names): give the function names"
@@ -634,46 +803,35 @@ def from_notebook(filename, *names, folder=None):
     if folder is not None and not isinstance(folder, (str, os.PathLike)):
         raise TypeError(f"folder must be a folder path (str or os.PathLike), got"
                         f" {folder!r}")
-    path = os.path.join(os.fspath(folder) if folder is not None else os.getcwd(),
-                        os.fspath(filename))
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not timeout > 0:
+        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    if folder is None:
+        folder = os.path.dirname(_CARRYING[-1]) if _CARRYING else os.getcwd()
+    path = os.path.abspath(os.path.join(os.fspath(folder), os.fspath(filename)))
     base = os.path.basename(path)
     namespace = {"__name__": f"coursenet_from_{base.split('.')[0]}"}
     problems = []
-    try:
-        with open(path, encoding="utf-8") as file:
-            cells = json.load(file).get("cells", [])
-    except (OSError, ValueError) as exc:
+    if path in _CARRYING:
+        problems.append(f"{base} carries code from itself (a loop of from_notebook"
+                        " calls)")
         cells = []
-        problems.append(f"cannot read {base} ({type(exc).__name__}: {exc})")
-    for index, cell in enumerate(cells):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
-        try:
-            tree = ast.parse(source)
-        except SyntaxError as exc:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-                problems.append(f"cell {index} has a syntax error (line {exc.lineno})")
-            continue
-        solution = cell.get("metadata", {}).get("nbgrader", {}).get("solution")
-        if not (solution or _is_import_cell(tree)):
-            continue
-        label = f"{_FROM_NOTEBOOK}{base}, cell {index}"
-        linecache.cache[label] = (len(source), None, source.splitlines(True), label)
-        try:
-            exec(compile(tree, label, "exec"), namespace)  # noqa: S102
-        except KeyboardInterrupt:
+    else:
+        cells, problem = _read_cells(path, base)
+        problems += [problem] if problem else []
+    _CARRYING.append(path)
+    try:
+        limit = _time_limit(timeout) if len(_CARRYING) == 1 else _no_limit()
+        with limit:
+            _run_cells(cells, base, namespace, problems)
+    except _TookTooLong:
+        if len(_CARRYING) > 1:
             raise
-        except BaseException as exc:  # noqa: BLE001 - the student's cell: report, go on
-            problems.append(f"cell {index} raised {type(exc).__name__}: {_text(exc)}")
-    found = []
-    for name in names:
-        fn = namespace.get(name)
-        if not callable(fn):
-            problems.append(f"no function `{name}` in its exercise cells")
-            fn = _missing(name, base)
-        found.append(fn)
+        problems.append(f"its cells ran for more than {timeout:g} s and were stopped"
+                        " (an endless loop?)")
+    finally:
+        _CARRYING.pop()
+    found = [_carried(namespace.get(name), name, base, problems) for name in names]
     names_text = ", ".join(f"`{n}`" for n in names)
     if problems:
         print(f"⚠ {names_text} from {base}: " + "; ".join(problems)
@@ -684,9 +842,50 @@ def from_notebook(filename, *names, folder=None):
     return found[0] if len(found) == 1 else tuple(found)
 
 
-def _missing(name, base):
-    def missing(*args, **kwargs):
-        raise NotImplementedError(f"`{name}` was not found in {base}")
+class _no_limit:  # noqa: N801
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _carried(fn, name, base, problems):
+    """The student's function, wrapped so that an error here names it; or a
+    stand-in for a missing one."""
+    if not callable(fn):
+        problems.append(f"no function `{name}` in its exercise or definition cells")
+        return _missing(name, base, list(problems[:-1]))
+    import functools
+
+    @functools.wraps(fn)
+    def carried(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (NotImplementedError, KeyboardInterrupt, CarriedCodeFailed,
+                NotFinite):
+            raise
+        except Exception as exc:  # noqa: BLE001 - named in one line, not a traceback
+            raise CarriedCodeFailed(
+                f"`{name}` from {base} is written, but fails here:"
+                f" {type(exc).__name__}: {_text(exc)}{_where(exc)}. Fix it there,"
+                " save that notebook, then re-run this notebook's cell that carries"
+                " it", name) from exc
+
+    return carried
+
+
+def _missing(name, base, problems=()):
+    if problems:
+        written = any(p.startswith("cell ") for p in problems)
+        state = "is written, but fails there" if written else "cannot be used"
+
+        def missing(*args, **kwargs):
+            raise CarriedCodeFailed(f"`{name}` from {base} {state}:"
+                                    f" {'; '.join(problems)}", name)
+    else:
+        def missing(*args, **kwargs):
+            raise NotImplementedError(f"`{name}` was not found in {base}")
 
     missing.__name__ = missing.__qualname__ = name
     label = f"{_FROM_NOTEBOOK}{base}, missing"

@@ -94,7 +94,8 @@ def _onehots(y, num_classes):
 
 
 def _every_class(O, P, y):
-    return P.shape[1] * P - 1  # dl/dy_i = -1/y_i for all i, through the Jacobian
+    # dl/dy_i = -1/y_i for all i, through the softmax's VJP (the package's)
+    return losses.softmax_backward(-1.0 / P, P)
 
 
 def _label_columns(O, P, y):
@@ -109,7 +110,7 @@ def _other_branch(O, P, y):
     class 0's for label 0); pushed through the Jacobian."""
     g = -1.0 / P
     g[np.arange(len(y)), (np.asarray(y) != 0).astype(int)] = 0.0
-    return P * (g - (g * P).sum(axis=1, keepdims=True))
+    return losses.softmax_backward(g, P)
 
 
 # How messages name the true class: notebook 02's code calls it `target`
@@ -129,7 +130,8 @@ def _say(text, cls):
 # Each entry: (diagnosis, hint, rule), both texts templates for _say; "right"
 # first. A hint names a property of the right answer, never its formula.
 _OUTPUT_RULES = {
-    "right": ("", "", lambda O, P, y: P - _onehots(y, P.shape[1])),
+    # the package's fused gradient is (P - onehot) / N: times N, one row per instance
+    "right": ("", "", lambda O, P, y: losses.softmax_cross_entropy(O, y)[1] * len(y)),
     "flipped_sign": (
         "dl/do has the wrong sign in every entry, so every gradient points uphill",
         "raising {the_c}'s logit must lower the loss: dl/do must be negative at"
@@ -190,7 +192,7 @@ def _sigmoid_twice(K, H):
 
 # dh/dk of the sigmoid, from its input K and output H.
 _HIDDEN_RULES = {
-    "right": ("", "", lambda K, H: H * (1 - H)),
+    "right": ("", "", lambda K, H: layers.sigmoid_backward(np.ones_like(H), H)),
     "sigmoid_from_k": (
         "the sigmoid derivative is taken from k, k(1 - k), instead of from"
         " h = sigmoid(k)", "the sigmoid's derivative is a function of its output"
@@ -228,14 +230,17 @@ def _variant_grads(d, output="right", hidden="right", scale="right"):
     """The gradients as a student with these mistakes computes them (mlp names)."""
     W1, b1, W2, b2 = (d["params"][k] for k in mlp.PARAM_NAMES)
     X, y = d["X"], d["y"]
-    K = X @ W1 + b1  # (N, H)
+    # the package's layers, with the mistaken steps switched in between them
+    K, first = layers.linear_forward(X, W1, b1)     # (N, H)
     H = layers.sigmoid(K)
-    O = H @ W2 + b2  # (N, C)
+    O, second = layers.linear_forward(H, W2, b2)    # (N, C)
     P = losses.softmax(O)
     rules = {**_OUTPUT_RULES, **_COLUMNS_RULE}
     dO = rules[output][2](O, P, y) * _SCALE_RULES[scale][2](len(X))
-    dK = (dO @ W2.T) * _HIDDEN_RULES[hidden][2](K, H)
-    return {"W1": X.T @ dK, "b1": dK.sum(0), "W2": H.T @ dO, "b2": dO.sum(0)}
+    dH, dW2, db2 = layers.linear_backward(dO, second)
+    dK = dH * _HIDDEN_RULES[hidden][2](K, H)
+    _, dW1, db1 = layers.linear_backward(dK, first)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 def _network_mistakes(course_ok, keys=None, batched=False, cls="target"):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from coursenet import mlp
+from coursenet import layers, losses, mlp
 from coursenet.exercises._core import (
     CheckResult,
     Mistake,
@@ -18,6 +20,7 @@ from coursenet.exercises._core import (
     _need_function,
     _run,
     _same,
+    _short,
     _softmax,
     _Stop,
     _worst,
@@ -28,6 +31,13 @@ from coursenet.exercises._networks import (
     _network_fallback,
     _network_mistakes,
     _referee_network,
+)
+from coursenet.exercises._pairs import (
+    CROSS_ENTROPY,
+    LINEAR,
+    SIGMOID,
+    SOFTMAX,
+    check_pair,
 )
 
 # --------------------------------------------------------------------------
@@ -51,7 +61,8 @@ def _softmax_cases(seed):
 
 
 def _vjp(y, g):
-    return g @ (np.diag(y) - np.outer(y, y))  # the row g times J (01's card)
+    """The row g times the softmax's Jacobian at y: the package's VJP."""
+    return losses.softmax_backward(np.asarray(g)[None], np.asarray(y)[None])[0]
 
 
 def _sum_hint(outs, cases, texts):
@@ -251,3 +262,225 @@ def _quiet(body):
         return CheckResult("passed", body())
     except _Stop as stop:
         return CheckResult(stop.status, stop.message, stop.mistake)
+
+
+# --------------------------------------------------------------------------
+# Q5 as layer pairs: one check per pair, then the loop that runs them
+# --------------------------------------------------------------------------
+
+
+def check_linear_layer(forward=None, backward=None):
+    """Q5a: ``forward(x, W, b) -> (out, cache)``, ``backward(dout, cache) ->
+    (dx, dW, db)`` for one instance: ``x (D,)``, ``W (D, M)``, ``b (M,)``,
+    ``out`` and ``dout (M,)``; ``dx (D,)``, ``dW (D, M)``, ``db (M,)``."""
+    return _run(lambda: check_pair(LINEAR, forward, backward, batch=False, seed=41))
+
+
+def check_sigmoid_layer(forward=None, backward=None):
+    """Q5b: ``forward(k) -> (h, cache)``, ``backward(dh, cache) -> dk``, any shape."""
+    return _run(lambda: check_pair(SIGMOID, forward, backward, batch=False, seed=42))
+
+
+def check_softmax_layer(forward=None, backward=None):
+    """Q5c: ``forward(o) -> (y, cache)``, ``backward(dy, cache) -> do``, ``(C,)``,
+    checked with random (not one-hot) upstream gradients."""
+    return _run(lambda: check_pair(SOFTMAX, forward, backward, batch=False, seed=43))
+
+
+def check_cross_entropy_layer(forward=None, backward=None):
+    """Q5d: ``forward(y, c) -> (loss, cache)``, ``backward(dloss, cache) -> dy``:
+    ``y (C,)`` probabilities, ``c`` the true class, ``dloss`` a number."""
+    return _run(lambda: check_pair(CROSS_ENTROPY, forward, backward, batch=False,
+                                   seed=44))
+
+
+# The package's pairs for one instance (1-D arrays): the referee layers that a
+# student's loop runs in check_run_backward. They wrap coursenet.layers and
+# coursenet.losses (a batch of one), so the maths has one copy.
+
+def _ref_linear_forward(x, W, b):
+    out, cache = layers.linear_forward(np.asarray(x)[None], W, b)
+    return out[0], cache
+
+
+def _ref_linear_backward(dout, cache):
+    dx, dW, db = layers.linear_backward(np.asarray(dout)[None], cache)
+    return dx[0], dW, db
+
+
+def _ref_sigmoid_forward(k):
+    return layers.sigmoid_forward(k)
+
+
+def _ref_sigmoid_backward(dh, cache):
+    return layers.sigmoid_backward(dh, cache)
+
+
+def _ref_softmax_forward(o):
+    y = losses.softmax(np.asarray(o)[None])[0]
+    return y, y.copy()
+
+
+def _ref_softmax_backward(dy, cache):
+    return losses.softmax_backward(np.asarray(dy)[None], cache[None])[0]
+
+
+def _ref_loss(c):
+    def forward(y):
+        return -float(np.log(y[c])), (y.copy(), c)
+
+    def backward(dloss, cache):
+        y, c_ = cache
+        return dloss * losses.cross_entropy_backward(y[None], np.array([c_]))[0]
+
+    return forward, backward
+
+
+class _Recorder:
+    """Wraps a layer's backward: notes each call's dout and what it sent back."""
+
+    def __init__(self, index, fn, log):
+        self.index, self.fn, self.log = index, fn, log
+        self.__name__ = getattr(fn, "__name__", "backward")
+
+    def __call__(self, dout, cache):
+        try:
+            noted = np.array(dout, dtype=np.float64)
+        except (TypeError, ValueError):
+            noted = np.array(np.nan)
+        self.log.append([self.index, noted, None])
+        result = self.fn(dout, cache)
+        self.log[-1][2] = result[0] if isinstance(result, tuple) else result
+        return result
+
+
+def reference_layers(params, c, log):
+    """The course's network for one instance as ``(forward, backward, names)``
+    rows, the loss last; every backward call is noted in ``log``."""
+    loss_forward, loss_backward = _ref_loss(c)
+    rows = [(_ref_linear_forward, _ref_linear_backward, ("W1", "b1")),
+            (_ref_sigmoid_forward, _ref_sigmoid_backward, ()),
+            (_ref_linear_forward, _ref_linear_backward, ("W2", "b2")),
+            (_ref_softmax_forward, _ref_softmax_backward, ()),
+            (loss_forward, loss_backward, ())]
+    return [(f, _Recorder(i, b, log), names) for i, (f, b, names) in enumerate(rows)]
+
+
+def _reference_forward(rows, params, x):
+    out, caches = x, []
+    for forward, _, names in rows:
+        out, cache = forward(out, *(params[n] for n in names))
+        caches.append(cache)
+    return out, caches
+
+
+_LAYER_NAMES = ["the first linear layer", "the sigmoid", "the second linear layer",
+                "the softmax", "the loss"]
+
+
+def check_run_backward(fn=None):
+    """Q5e: ``fn(layers, caches)`` runs every layer's backward, last layer first,
+    and returns ``{parameter name: gradient}``.
+
+    ``layers`` is a list of ``(forward, backward, names)`` rows (the loss last),
+    ``caches`` what each forward returned. The check gives it the package's
+    layers (so a mistake in your pairs does not show here), notes every call
+    and compares the gradients with :func:`coursenet.mlp.loss_and_grads`.
+    """
+
+    def body():
+        _need_function(fn, "check_run_backward", "your run_backward function")
+        who = _name(fn, "your function")
+        cases = _instance_cases(seed=45)
+        for text, d in cases:
+            params = _copy_params(d["params"])
+            c = int(d["y"][0])
+            log = []
+            rows = reference_layers(params, c, log)
+            _, caches = _reference_forward(rows, params, d["X"][0].copy())
+            try:
+                value = _call(fn, (rows, caches), who, text, may_change=(0,))
+            except _Stop:
+                _calls_in_reverse(log, who, text, partial=True)  # the likely cause
+                raise
+            ref = mlp.loss_and_grads(params, d["X"], d["y"])[1]
+            _calls_in_reverse(log, who, text)
+            grads = _keyed(value, ref, who, text)
+            if not all(_same(grads[k], ref[k]) for k in ref):
+                _fail(f"the gradients from {who} differ from the package's on {text}"
+                      f" ({_worst([grads], [ref], [text])})",
+                      "store each layer's parameter gradients under that layer's"
+                      " own names, in the order its backward returns them",
+                      "wrong_grads")
+        return (f"✓ {who}: runs every layer's backward once, last layer first,"
+                " passes each one what the layer after it sent back, and the"
+                f" gradients equal the package's on {len(cases)} networks")
+
+    return _run(body)
+
+
+def _calls_in_reverse(log, who, text, partial=False):
+    """Name what the order or the douts of the noted calls get wrong; with
+    ``partial`` (the loop stopped with an error) only the calls made so far."""
+    order = [i for i, _, _ in log]
+    want = list(range(len(_LAYER_NAMES)))[::-1]
+    if partial:
+        if not log:
+            return
+        want = want[:len(order)]
+    if sorted(order) != sorted(set(order)):
+        twice = [i for i in set(order) if order.count(i) > 1]
+        _fail(f"{who} ran the backward of {_LAYER_NAMES[twice[0]]}"
+              f" {order.count(twice[0])} times on {text}",
+              "one backward call per layer, per pass", "called_twice")
+    missing = [i for i in want if i not in order]
+    if missing and not partial:
+        _fail(f"{who} never ran the backward of {_LAYER_NAMES[missing[0]]} on {text}",
+              "every layer on the way from the loss back to the input takes part",
+              "skipped_layer")
+    if order != want:
+        k = next(i for i, (a, b) in enumerate(zip(order, want)) if a != b)
+        step = "first" if k == 0 else f"call {k + 1}"
+        _fail(f"{who} ran the backward of {_LAYER_NAMES[order[k]]} as its {step},"
+              f" where the backward of {_LAYER_NAMES[want[k]]} comes (on {text})",
+              "the backward pass starts at the loss and ends at the first layer",
+              "not_reversed")
+    if not np.allclose(log[0][1], 1.0):
+        _fail(f"{who} started the backward pass with dloss = {_short(log[0][1])} on"
+              f" {text}", "the derivative of the loss with respect to itself is 1",
+              "wrong_start")
+    for (_, _, sent), (i, got, _) in zip(log, log[1:]):
+        if sent is None:
+            break
+        sent = np.asarray(sent, dtype=np.float64)
+        if np.shape(got) != np.shape(sent) or not np.allclose(got, sent):
+            _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} a dout that is not"
+                  f" what the layer after it sent back (on {text})",
+                  "each backward's first result is the upstream gradient of the"
+                  " layer before it: carry it from one step of the loop to the"
+                  " next", "dout_not_passed")
+
+
+def _keyed(value, ref, who, text):
+    if not isinstance(value, Mapping):
+        _array(value, f"what {who} returned") if value is None else None
+        _fail(f"{who} returned {type(value).__name__}; expected a dict"
+              f" {{name: gradient}} with keys {list(ref)}",
+              "collect each layer's parameter gradients under its names",
+              "wrong_type")
+    if set(value) != set(ref):
+        _fail(f"{who} returned keys {sorted(value)}; expected {sorted(ref)}"
+              f" (on {text})",
+              "one entry per parameter, under the names the layers list carries",
+              "wrong_keys")
+    out = {}
+    for k in ref:
+        arr = _array(value[k], f"{who}'s gradient of {k}")
+        if arr.shape != ref[k].shape:
+            swapped = [j for j in ref if ref[j].shape == arr.shape]
+            _fail(f"{who}'s gradient of {k} has shape {arr.shape}, the shape of"
+                  f" {swapped[0] if swapped else 'no parameter'} (on {text})",
+                  "a layer's gradients come back in the order of its parameter"
+                  " names: pair them up in that order", "swapped_grads")
+        out[k] = arr
+    return out

@@ -34,6 +34,13 @@ from coursenet.exercises._networks import (
     _network_mistakes,
     _referee_network,
 )
+from coursenet.exercises._pairs import (
+    CROSS_ENTROPY,
+    FUSED,
+    LINEAR,
+    SOFTMAX,
+    check_pair,
+)
 
 # --------------------------------------------------------------------------
 # Q6: the batched backward pass
@@ -189,3 +196,34 @@ def _students(filename):
     except (OSError, ValueError):
         return True
     return not path.startswith(_LIBRARY_DIRS)
+
+
+# --------------------------------------------------------------------------
+# Q6 as layer pairs on a batch of rows: the same interface as notebook 04
+# --------------------------------------------------------------------------
+
+
+def check_linear_layer_batch(forward=None, backward=None):
+    """Q6a: notebook 04's linear pair on a batch: ``x (N, D)``, ``W (D, M)``,
+    ``b (M,)``, ``out`` and ``dout (N, M)``; ``dx (N, D)``, ``dW (D, M)``,
+    ``db (M,)``, finite differences as the referee."""
+    return _run(lambda: check_pair(LINEAR, forward, backward, batch=True, seed=61))
+
+
+def check_softmax_layer_batch(forward=None, backward=None):
+    """Q6b: ``forward(O) -> (Y, cache)`` row by row, ``backward(dY, cache) -> dO``
+    through each row's own Jacobian; all ``(N, C)``."""
+    return _run(lambda: check_pair(SOFTMAX, forward, backward, batch=True, seed=62))
+
+
+def check_cross_entropy_batch(forward=None, backward=None):
+    """Q6c: ``forward(Y, c) -> (mean loss, cache)``, ``backward(dloss, cache) ->
+    dY (N, C)``; ``c`` holds the N true classes."""
+    return _run(lambda: check_pair(CROSS_ENTROPY, forward, backward, batch=True,
+                                   seed=63))
+
+
+def check_softmax_cross_entropy(forward=None, backward=None):
+    """Q6d, the fused layer: ``forward(O, c) -> (mean loss, cache)``,
+    ``backward(dloss, cache) -> dO (N, C)`` without the Jacobian."""
+    return _run(lambda: check_pair(FUSED, forward, backward, batch=True, seed=64))

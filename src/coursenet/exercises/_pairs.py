@@ -1,0 +1,580 @@
+"""Layer pairs (notebooks 04 and 05): ``forward -> (out, cache)``, ``backward``.
+
+A student's pair is run on a few cases; its output is compared with the
+package's forward pass (:mod:`coursenet.layers`, :mod:`coursenet.losses`) and
+its backward pass with **central differences** of that forward pass
+(:func:`coursenet.gradcheck.numerical_vjp`): an independent referee, not a
+second copy of the formula. A wrong backward pass is matched against the
+known mistakes of that layer (:class:`Mistake` rows, written as the student
+would write them); hints describe a property of the right answer, never its
+code.
+
+Shapes are exact: a result must have the shape the stub's docstring gives.
+(A ``(C, 1)`` gradient for a ``(C,)`` bias would turn the bias into a
+``(C, C)`` matrix at the update ``b - lr * db``: numpy broadcasts the two.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+from coursenet import gradcheck, layers, losses
+from coursenet.exercises._core import (
+    Mistake,
+    _array,
+    _call,
+    _fail,
+    _match,
+    _name,
+    _need_function,
+    _same,
+    _Stop,
+    _worst,
+)
+
+
+class Spec(NamedTuple):
+    """One kind of layer: how to make cases, the reference, the mistakes."""
+
+    title: str            # "the linear layer"
+    grad_names: tuple     # names of what backward returns: ("dx", "dW", "db")
+    wrt: tuple            # the forward's inputs they belong to: ("x", "W", "b")
+    extra: tuple          # forward inputs that get no gradient: ("c",)
+    forward: object       # reference forward(**inputs) -> out
+    cases: object         # cases(rng, batch) -> [(text, inputs, dout)]
+    mistakes: object      # mistakes(batch) -> [Mistake]; answer(d) -> tuple
+    forward_mistakes: object = None  # [Mistake]; answer(d) -> out
+
+
+def _copy(value):
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+
+
+def _exact_shape(arr, want, what, case, spec_title, batch=False):
+    """``arr`` must have exactly ``want``; say why another shape is a mistake."""
+    got = arr.shape
+    if got == want:
+        return arr
+    on = f" on {case}"
+    if len(got) == 2 and len(want) == 2 and got == want[::-1]:
+        _fail(f"{what} has shape {got}{on}, expected {want}: it looks transposed",
+              "a gradient has the shape of what it is the gradient of: one row per"
+              " input of the layer, one column per output", "transposed")
+    if not batch and len(want) == 1 and got == (want[0], want[0]):
+        _fail(f"{what} is a {got[0]}×{got[0]} matrix on {case}; expected the row"
+              f" {want}", "return the upstream row multiplied by that matrix, not"
+              " the matrix", "returned_matrix")
+    if batch and len(want) == 1 and len(got) == 2 and got[1:] == want and got[0] > 1:
+        _fail(f"{what} has shape {got}{on}, expected {want}: one row per instance,"
+              " not summed over the batch",
+              "the bias is added to every row of the batch, so every row's"
+              " gradient reaches it: add them up", "bias_not_summed")
+    if sorted(d for d in got if d != 1) == sorted(d for d in want if d != 1):
+        _fail(f"{what} has shape {got}{on}; the stub says {want}: an extra or"
+              " missing axis of length 1",
+              f"return exactly {want}: a {got} result broadcasts against the"
+              f" {want} arrays it meets later (an update b - lr * db turns a (C,)"
+              " bias into a (C, C) matrix with a (C, 1) gradient)", "extra_axis")
+    if len(got) == 3 and len(want) == 2 and got[0] == got[1] == want[0]:
+        _fail(f"{what} has shape {got}{on}, expected {want}: numpy's matmul paired"
+              " every row of the upstream gradient with every instance's Jacobian",
+              "each instance's row needs its own Jacobian only: make the instance"
+              " axis shared by both factors of the product (the [16, 3, 4] @"
+              " [16, 4, 3] example above)", "batch_matmul_nnc")
+    _fail(f"{what} has shape {got}{on}, expected {want}",
+          f"{spec_title}: every gradient has the shape of the input it belongs to",
+          "wrong_shape")
+
+
+def _forward_out(spec, fwd, inputs, who, text):
+    """Run the student's forward: ``(out, cache)``, out checked against the package."""
+    args = tuple(_copy(inputs[k]) for k in (*spec.wrt, *spec.extra))
+    value = _call(fwd, args, who, text)
+    if not (isinstance(value, tuple) and len(value) == 2):
+        _array(value, f"what {who} returned")  # None, a string ...: named there
+        _fail(f"{who} returned {type(value).__name__} {_preview(value)} on {text};"
+              " expected a pair (out, cache)",
+              "a forward function returns its output and what its backward needs",
+              "not_a_pair")
+    out, cache = value
+    ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
+    arr = _array(out, f"the output of {who}")
+    if ref.ndim == 0:
+        if arr.size != 1:
+            _fail(f"the output of {who} has shape {arr.shape} on {text}; the loss is"
+                  " one number", "return one number: the mean over the batch",
+                  "per_instance_loss")
+        arr = arr.reshape(())
+    else:
+        arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
+                           np.ndim(ref) == 2)
+    return arr, ref, cache
+
+
+def _preview(value):
+    text = (f"of shape {value.shape}" if isinstance(value, np.ndarray)
+            else repr(value))
+    return text if len(text) < 50 else text[:47] + "..."
+
+
+def _backward_grads(spec, value, inputs, who, text, batch=False):
+    """What backward returned, as a tuple of arrays of exactly the inputs' shapes."""
+    many = len(spec.grad_names) > 1
+    if many:
+        right_kind = isinstance(value, (tuple, list)) \
+            and len(value) == len(spec.grad_names)
+        if isinstance(value, Mapping) or not right_kind:
+            _array(value, f"what {who} returned") if value is None else None
+            _fail(f"{who} returned {_preview(value)} on {text}; expected"
+                  f" ({', '.join(spec.grad_names)})",
+                  f"return the gradients in the order {', '.join(spec.grad_names)}",
+                  "not_a_tuple")
+        values = list(value)
+    else:
+        values = [value]
+    out = []
+    for name, key, v in zip(spec.grad_names, spec.wrt, values):
+        arr = _array(v, f"{name} from {who}")
+        want = np.shape(inputs[key])
+        out.append(_exact_shape(arr, want, f"{name} from {who}", text, spec.title,
+                                batch))
+    return tuple(out)
+
+
+def _numeric(spec, inputs, dout):
+    """Every gradient by central differences of the package's forward pass."""
+    grads = []
+    for key in spec.wrt:
+        x = np.array(inputs[key], dtype=np.float64)
+
+        def f(z, key=key):
+            return spec.forward(**{**inputs, key: z})
+
+        if np.ndim(dout) == 0:
+            grads.append(gradcheck.numerical_gradient(
+                lambda z, f=f: float(dout) * f(z), x))
+        else:
+            grads.append(gradcheck.numerical_vjp(f, x, np.asarray(dout)))
+    return tuple(grads)
+
+
+def check_pair(spec, fwd, bwd, batch, seed):
+    """The body of a pair check: forward vs the package, backward vs finite
+    differences, then the known mistakes. Returns the ✓ line."""
+    _need_function(fwd, "this check", "your forward function")
+    _need_function(bwd, "this check", "your backward function")
+    fwho, bwho = _name(fwd, "your forward"), _name(bwd, "your backward")
+    cases = spec.cases(np.random.default_rng(seed), batch)
+    outs, refs, datas, texts = [], [], [], []
+    for text, inputs, dout in cases:
+        out, ref, cache = _forward_out(spec, fwd, inputs, fwho, text)
+        if not np.all(np.isfinite(out)):
+            _fail(f"{fwho} gives nan or inf on {text}",
+                  "exp of a large number overflows: the softmax is unchanged when"
+                  " the same number is subtracted from every logit",
+                  "forward_not_finite")
+        if not _same(out, ref):
+            d = {**inputs, "dout": dout}
+            _match([out], [d], spec.forward_mistakes or [])
+            worst = _worst([out], [ref], [text], "out")
+            _fail(f"the output of {fwho} is wrong ({worst})",
+                  f"{spec.title}: compare your forward pass with its definition in"
+                  " the text above, entry by entry", "forward_wrong")
+        try:
+            value = _call(bwd, (_copy(dout), cache), bwho, text)
+            grads = _backward_grads(spec, value, inputs, bwho, text, batch)
+        except _Stop:
+            # a mistake seen on the earlier cases may explain the failure here
+            if datas:
+                keyed = [dict(zip(spec.grad_names, o)) for o in outs]
+                _match(keyed, datas, _keyed_mistakes(spec, batch), texts)
+            raise
+        if not all(np.all(np.isfinite(g)) for g in grads):
+            _fail(f"{bwho} returns nan or inf on {text}",
+                  "look for a division by a number that can be 0, or an overflow",
+                  "not_finite")
+        outs.append(grads)
+        refs.append(_numeric(spec, inputs, dout))
+        datas.append({**inputs, "dout": dout})
+        texts.append(text)
+    outs = [dict(zip(spec.grad_names, o)) for o in outs]
+    refs = [dict(zip(spec.grad_names, r)) for r in refs]
+    if all(_same(o, r) for o, r in zip(outs, refs)):
+        return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
+                f" {', '.join(spec.grad_names)} with finite differences on"
+                f" {len(cases)} cases ({cases[0][0]}, ...)")
+    _match(outs, datas, _keyed_mistakes(spec, batch), texts)
+    wrong = [n for n in spec.grad_names
+             if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
+    _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
+          f" ({_worst(outs, refs, texts)})",
+          "take one entry: which outputs does it change, and by how much? Sum the"
+          " upstream gradient over those outputs", "wrong")
+
+
+def _keyed_mistakes(spec, batch):
+    """The spec's mistakes with answers keyed by gradient name, like ``outs``."""
+    return [m._replace(answer=lambda d, f=m.answer: dict(zip(spec.grad_names, f(d))))
+            for m in spec.mistakes(batch)]
+
+
+# --------------------------------------------------------------------------
+# The four layers of notebook 04 (one instance: 1-D arrays) and 05 (rows)
+# --------------------------------------------------------------------------
+
+
+def _rows(a, batch):
+    return a if batch else a[0]
+
+
+def _lin_cases(rng, batch):
+    cases = []
+    for n, d, m in ((3, 3, 3), (4, 2, 5), (5, 4, 3)):  # square first: dx's order shows
+        n = n if batch else 1
+        inputs = {"x": _rows(rng.normal(size=(n, d)), batch),
+                  "W": rng.normal(size=(d, m)), "b": rng.normal(size=m)}
+        dout = _rows(rng.normal(size=(n, m)), batch)
+        shape = f"x {inputs['x'].shape}, W {(d, m)}"
+        cases.append((f"a random case ({shape})", inputs, dout))
+    return cases
+
+
+def _lin_ref(x, W, b):
+    x2 = np.atleast_2d(x)
+    out = layers.linear_forward(x2, W, b)[0]
+    return out if np.ndim(x) == 2 else out[0]
+
+
+def _lin_right(d):
+    dout2, x2 = np.atleast_2d(d["dout"]), np.atleast_2d(d["x"])
+    dx, dW, db = layers.linear_backward(dout2, (x2, d["W"]))
+    return (dx if np.ndim(d["x"]) == 2 else dx[0]), dW, db
+
+
+def _lin_variant(dx=None, dW=None, db=None):
+    def answer(d):
+        right = _lin_right(d)
+        return tuple(f(d, r) if f else r for f, r in zip((dx, dW, db), right))
+    return answer
+
+
+def _lin_mistakes(batch):
+    n = (lambda d: len(d["x"])) if batch else (lambda d: 1)
+    rows = [
+        Mistake("dx_untransposed", "dx sends dout back through W without"
+                " transposing it", "dx has one entry per input: each input i"
+                " reaches the outputs through row i of W",
+                _lin_variant(dx=lambda d, r: d["dout"] @ d["W"])),
+        Mistake("dW_transposed", "dW is transposed: entry (i, j) pairs output i with"
+                " input j", "dW[i, j] belongs to the weight from input i to output"
+                " j", _lin_variant(dW=lambda d, r: r.T)),
+        Mistake("dx_is_dout", "dx = dout: the weights are missing on the way back",
+                "each input reaches every output, weighted by W",
+                _lin_variant(dx=lambda d, r: d["dout"])),
+        Mistake("db_ones", "db is all ones: the local derivative 1, without the"
+                " upstream gradient", "multiply every local derivative by the"
+                " upstream gradient dout (the chain rule)",
+                _lin_variant(db=lambda d, r: np.ones_like(r))),
+    ]
+    if batch:
+        rows += [
+            Mistake("bias_mean", "db averages dout over the rows: the 1/N of the"
+                    " mean loss is already in dout, so it is divided twice",
+                    "the bias gets every row's gradient: add them up",
+                    _lin_variant(db=lambda d, r: r / n(d))),
+            Mistake("dW_over_n", "dW is divided by N: the 1/N of the mean loss is"
+                    " already in dout, so it is divided twice",
+                    "dout already carries the mean's 1/N: do not divide again",
+                    _lin_variant(dW=lambda d, r: r / n(d))),
+            Mistake("first_row_only", "dW and db use the first row of the batch only",
+                    "every row of the batch contributes to dW and db",
+                    _lin_variant(dW=lambda d, r: np.outer(d["x"][0], d["dout"][0]),
+                                 db=lambda d, r: d["dout"][0])),
+        ]
+    return rows
+
+
+LINEAR = Spec("the linear layer", ("dx", "dW", "db"), ("x", "W", "b"), (),
+              _lin_ref, _lin_cases, _lin_mistakes,
+              [Mistake("linear_no_bias", "the bias b is missing from the output",
+                       "the layer's output adds the bias to x W",
+                       lambda d: d["x"] @ d["W"]),
+               Mistake("linear_order", "the output is W x: the row x multiplies W"
+                       " from the left in this course (rows are instances)",
+                       "x is a row: out has one entry per column of W",
+                       lambda d: (d["W"] @ d["x"].T).T + d["b"]
+                       if d["W"].shape[0] == d["W"].shape[1] else np.nan)])
+
+
+def _sig_cases(rng, batch):
+    cases = []
+    for n, m in ((3, 4), (5, 2), (2, 6)):
+        n = n if batch else 1
+        k = rng.normal(0.0, 2.0, (n, m))
+        k[0, 0] = 3.5   # where sigma' is small: h and sigma' differ most
+        cases.append((f"a random k of shape {_rows(k, batch).shape}",
+                       {"k": _rows(k, batch)}, _rows(rng.normal(size=(n, m)), batch)))
+    return cases
+
+
+def _sig(d):
+    return layers.sigmoid(d["k"])
+
+
+SIGMOID = Spec(
+    "the sigmoid", ("dk",), ("k",), (), lambda k: layers.sigmoid(k), _sig_cases,
+    lambda batch: [
+        Mistake("sigma_as_h", "sigma'(k) was written as h: dk = dout · h, the"
+                " sigmoid's derivative taken to be its own value",
+                "sigma'(k) is largest (0.25) at k = 0 and tends to 0 for large |k|,"
+                " where h tends to 1: compare your sigma' at k = 3.5 with a finite"
+                " difference", lambda d: (d["dout"] * _sig(d),)),
+        Mistake("sigmoid_from_k", "the sigmoid derivative is taken from k,"
+                " k(1 - k), instead of from h = sigmoid(k)", "the sigmoid's"
+                " derivative is a function of its output h, not of its input k",
+                lambda d: (d["dout"] * d["k"] * (1 - d["k"]),)),
+        Mistake("sigmoid_twice", "the derivative is sigmoid(h)(1 - sigmoid(h)): the"
+                " sigmoid is applied twice", "the cache holds h = sigmoid(k)"
+                " already: do not apply the sigmoid to it again",
+                lambda d: (d["dout"] * layers.sigmoid(_sig(d))
+                           * (1 - layers.sigmoid(_sig(d))),)),
+        Mistake("no_sigmoid_derivative", "dk = dout: the sigmoid's own derivative"
+                " is missing", "dk must include the sigmoid's derivative (at most"
+                " 0.25), so it cannot equal dout", lambda d: (d["dout"],)),
+        Mistake("no_dout", "dk is the sigmoid's derivative alone: the upstream"
+                " gradient dout is missing", "the chain rule multiplies the local"
+                " derivative by the upstream gradient dout",
+                lambda d: (_sig(d) * (1 - _sig(d)),)),
+        Mistake("one_minus_h",
+                "dk = dout · (1 - h): that is not the sigmoid's derivative",
+                "sigma'(k) tends to 0 for large negative k as well",
+                lambda d: (d["dout"] * (1 - _sig(d)),)),
+    ])
+
+
+def _soft_cases(rng, batch):
+    cases = []
+    for n, c in ((3, 4), (4, 3), (2, 10)):
+        n = n if batch else 1
+        o = rng.normal(0.0, 1.5, (n, c))
+        cases.append((f"random logits of shape {_rows(o, batch).shape} and a random"
+                      " upstream gradient", {"o": _rows(o, batch)},
+                      _rows(rng.normal(size=(n, c)), batch)))
+    big = np.array([[0.0, 1000.0, -3.0]] * (2 if batch else 1))
+    cases.append(("the logits [0, 1000, -3]", {"o": _rows(big, batch)},
+                  _rows(rng.normal(size=big.shape), batch)))
+    return cases
+
+
+def _soft_ref(o):
+    return losses.softmax(np.atleast_2d(o)).reshape(np.shape(o))
+
+
+def _soft_rows(d):
+    return np.atleast_2d(_soft_ref(d["o"])), np.atleast_2d(d["dout"])
+
+
+def _soft_mistake(rule):
+    def answer(d):
+        Y, G = _soft_rows(d)
+        return (rule(Y, G).reshape(np.shape(d["o"])),)
+    return answer
+
+
+def _soft_hint(outs, cases, texts):
+    sums = [float(np.abs(np.sum(o["do"], axis=-1)).max()) for o in outs]
+    i = int(np.argmax(sums))
+    return ("every y_i depends on every o_j, so the Jacobian has entries off its"
+            " diagonal (notebook 01's Q1); a property to test: adding one number"
+            " to every logit leaves y unchanged, so the entries of dl/do sum to 0"
+            f" whatever dl/dy is; yours sum to {sums[i]:.3g} on {texts[i]}")
+
+
+SOFTMAX = Spec(
+    "the softmax", ("do",), ("o",), (), _soft_ref, _soft_cases,
+    lambda batch: [
+        Mistake("diagonal_only", "the softmax derivative was taken elementwise,"
+                " dl/dy · y(1 - y): only the diagonal of its Jacobian", _soft_hint,
+                _soft_mistake(lambda Y, G: G * Y * (1 - Y))),
+        Mistake("plus_outer", "the off-diagonal entries of the Jacobian have the"
+                " wrong sign", "raising o_j lowers every other probability y_i"
+                " (i ≠ j): those entries of the Jacobian are negative",
+                _soft_mistake(lambda Y, G: np.einsum(
+                    "ni,nij->nj", G, np.einsum("ni,ij->nij", Y, np.eye(Y.shape[1]))
+                    + Y[:, :, None] * Y[:, None, :]))),
+        Mistake("no_diag", "the diagonal part of the Jacobian is missing: only the"
+                " products of two probabilities were applied", _soft_hint,
+                _soft_mistake(lambda Y, G: -np.einsum(
+                    "ni,nij->nj", G, Y[:, :, None] * Y[:, None, :]))),
+    ] + ([Mistake("one_jacobian", "every row used the Jacobian of the first row",
+                  "each instance has its own probabilities, so its own Jacobian",
+                  _soft_mistake(lambda Y, G: G @ (np.diag(Y[0])
+                                                  - np.outer(Y[0], Y[0]))))]
+         if batch else []))
+
+
+def _ce_cases(rng, batch):
+    cases = []
+    for n, c, dloss in ((3, 4, 1.0), (4, 3, 2.5), (2, 5, -0.7)):
+        n = n if batch else 1
+        y = losses.softmax(rng.normal(0.0, 1.0, (n, c)))
+        cls = rng.integers(0, c, n)
+        cls[0] = 0 if dloss == 1.0 else cls[0]   # class 0: `if c:` shows there
+        cls[-1] = c - 1 if dloss != 1.0 else cls[-1]
+        text = (f"random probabilities of shape {_rows(y, batch).shape},"
+                f" class{'es' if batch else ''} {_rows(cls, batch)}, dloss = {dloss}")
+        cases.append((text, {"y": _rows(y, batch),
+                             "c": _rows(cls, batch) if batch else int(cls[0])},
+                      dloss))
+    return cases
+
+
+def _ce_ref(y, c):
+    Y = np.atleast_2d(y)
+    C = np.atleast_1d(c)
+    return float(-np.mean(np.log(Y[np.arange(len(C)), C])))
+
+
+def _ce_right(d):
+    Y, C = np.atleast_2d(d["y"]), np.atleast_1d(d["c"])
+    return (d["dout"] * losses.cross_entropy_backward(Y, C)).reshape(np.shape(d["y"]))
+
+
+def _ce_rule(rule):
+    def answer(d):
+        Y, C = np.atleast_2d(d["y"]), np.atleast_1d(d["c"])
+        n = len(C)
+        T = np.eye(Y.shape[1])[C]
+        return ((d["dout"] * rule(Y, C, T, n)).reshape(np.shape(d["y"])),)
+    return answer
+
+
+def _ce_mistakes(batch):
+    rows = [
+        Mistake("if_target", "the gradient is 0 exactly when the true class c is 0:"
+                " looks like a branch `if c:` that is false for class 0",
+                "compare each entry's index with c (not c with 0): class 0 is a"
+                " class, not 'no class'",
+                _ce_rule(lambda Y, C, T, n: -(T * (C != 0)[:, None]) / Y / n)),
+        Mistake("every_class_if_c", "dl/dy_i = -1/y_i for every class, and all 0"
+                " when the true class is 0: a branch `if c:` inside a loop over the"
+                " classes", "dl/dy has a single non-zero entry, at the true class c:"
+                " compare each entry's index with c (class 0 is a class)",
+                _ce_rule(lambda Y, C, T, n: -(C != 0).astype(float)[:, None] / Y / n)),
+        Mistake("every_class", "dl/dy_i = -1/y_i for every class, not only the"
+                " true class c", "the loss -log y_c depends on y_c alone: dl/dy is"
+                " 0 at every other class", _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
+        Mistake("flipped_sign", "dl/dy has the wrong sign", "raising y_c must lower"
+                " the loss -log y_c", _ce_rule(lambda Y, C, T, n: T / Y / n)),
+        Mistake("ignores_dout", "the upstream gradient dloss is ignored (the cases"
+                " with dloss = 2.5 and -0.7 show it)", "the chain rule multiplies"
+                " the local derivative by the upstream gradient, even for the loss",
+                lambda d: (_ce_right(d) / d["dout"],)),
+        Mistake("minus_y", "dl/dy_c = -y_c: the derivative of -log is missing",
+                "d(-log y)/dy is not -y", _ce_rule(lambda Y, C, T, n: -T * Y / n)),
+    ]
+    if batch:
+        rows += [
+            Mistake("summed", "the gradient is N times too large: the 1/N of the"
+                    " mean loss is missing", "the loss is the mean over the N rows:"
+                    " each row's loss counts 1/N",
+                    _ce_rule(lambda Y, C, T, n: -T / Y)),
+            Mistake("label_columns", "every row got an entry at every label of the"
+                    " batch, not one at its own class",
+                    "each row n has a single non-zero entry, at its own class c[n]:"
+                    " index one entry per row",
+                    _ce_rule(lambda Y, C, T, n: -(T.max(0, keepdims=True)
+                                                  * np.ones_like(Y)) / Y / n)),
+        ]
+    return rows
+
+
+def _ce_loss_mistake(id_, diagnosis, hint, rule):
+    return Mistake(id_, diagnosis, hint, lambda d: rule(
+        np.atleast_2d(d["y"]), np.atleast_1d(d["c"])))
+
+
+def _pick(Y, C):
+    return Y[np.arange(len(C)), C]
+
+
+CROSS_ENTROPY = Spec(
+    "the cross-entropy", ("dy",), ("y",), ("c",), _ce_ref, _ce_cases, _ce_mistakes,
+    [_ce_loss_mistake("loss_sign", "the loss has the wrong sign (log y_c is"
+                      " negative)", "a loss is at least 0: small when y_c is close"
+                      " to 1", lambda Y, C: np.mean(np.log(_pick(Y, C)))),
+     _ce_loss_mistake("loss_summed", "the loss is summed over the batch, not"
+                      " averaged", "the loss is the mean over the N rows",
+                      lambda Y, C: -np.sum(np.log(_pick(Y, C)))),
+     _ce_loss_mistake("loss_log_base", "the loss uses log10 instead of the natural"
+                      " log", "the course's log is the natural one",
+                      lambda Y, C: -np.mean(np.log10(_pick(Y, C)))),
+     _ce_loss_mistake("loss_all_classes", "the loss sums -log y_i over every"
+                      " class", "only the true class c counts",
+                      lambda Y, C: -np.mean(np.log(Y).sum(1))),
+     _ce_loss_mistake("loss_block", "the loss averages -log Y[:, c], an N×N"
+                      " block, not one entry per row", "pick one entry per row:"
+                      " row n's entry at its own class c[n]",
+                      lambda Y, C: -np.mean(np.log(Y[:, C])))])
+
+
+def _fused_cases(rng, batch):
+    cases = []
+    for n, c, dloss in ((4, 3, 1.0), (3, 5, 2.0), (6, 4, 1.0)):
+        n = n if batch else 1
+        o = rng.normal(0.0, 1.5, (n, c))
+        cls = rng.integers(0, c, n)
+        cls[0] = 0
+        cases.append((f"random logits of shape {o.shape}, classes {cls},"
+                      f" dloss = {dloss}", {"o": o, "c": cls}, dloss))
+    return cases
+
+
+def _fused_ref(o, c):
+    return losses.cross_entropy(o, c)
+
+
+def _fused_rule(rule):
+    def answer(d):
+        O, C = d["o"], d["c"]
+        Y = losses.softmax(O)
+        T = np.eye(O.shape[1])[C]
+        return (d["dout"] * rule(O, Y, T, len(C)),)
+    return answer
+
+
+FUSED = Spec(
+    "softmax and cross-entropy in one layer", ("do",), ("o",), ("c",), _fused_ref,
+    _fused_cases,
+    lambda batch: [
+        Mistake("summed", "the gradient is N times too large: the 1/N of the mean"
+                " loss is missing", "the loss is the mean over the N rows",
+                _fused_rule(lambda O, Y, T, n: Y - T)),
+        Mistake("divided_twice", "the gradient is N times too small: divided by N"
+                " twice", "divide by N once", _fused_rule(
+                    lambda O, Y, T, n: (Y - T) / n ** 2)),
+        Mistake("flipped_sign", "dl/do has the wrong sign in every entry",
+                "raising the true class's logit must lower the loss",
+                _fused_rule(lambda O, Y, T, n: (T - Y) / n)),
+        Mistake("no_onehot", "dl/do = y/N: the -1 at the true class is missing",
+                "each row of dl/do sums to 0", _fused_rule(lambda O, Y, T, n: Y / n)),
+        Mistake("no_softmax", "dl/do is built from the logits o, not from the"
+                " probabilities y = softmax(o)", "the shortcut of notebook 01's Q2"
+                " is written in the probabilities",
+                _fused_rule(lambda O, Y, T, n: (O - T) / n)),
+        Mistake("if_target", "the rows whose class is 0 get no -1: looks like a"
+                " branch `if c:`", "class 0 is a class, not 'no class'",
+                _fused_rule(lambda O, Y, T, n: (Y - T * (T[:, 0] == 0)[:, None]) / n)),
+        Mistake("label_columns", "every row got a -1 at every label of the batch",
+                "each row n needs exactly one -1, at its own class c[n]: index one"
+                " entry per row", _fused_rule(
+                    lambda O, Y, T, n: (Y - T.max(0, keepdims=True)) / n)),
+        Mistake("ignores_dout", "the upstream gradient dloss is ignored",
+                "the chain rule multiplies by the upstream gradient, even for the"
+                " loss", lambda d: ((losses.softmax(d["o"])
+                                     - np.eye(d["o"].shape[1])[d["c"]])
+                                    / len(d["c"]),)),
+    ])

@@ -1,0 +1,395 @@
+"""The layer pairs of notebooks 04 and 05 and the loop that runs them in reverse.
+
+Right answers pass in any reasonable style; wrong ones, written as a student
+would write them, are named; every row of every pair table fires; no message
+holds the code or formula that is the answer.
+"""
+
+import numpy as np
+import pytest
+
+from coursenet import exercises, layers, losses
+from coursenet.exercises import _pairs
+
+
+def assert_passed(result):
+    assert result.passed, result.message
+    assert result.message.startswith("✓")
+
+
+def assert_named(result, mistake, *words):
+    assert not result.passed, result.message
+    assert result.message.startswith("✗") and "Hint:" in result.message
+    assert result.mistake == mistake, result.message
+    for word in words:
+        assert word in result.message, (word, result.message)
+
+
+# --- one instance (notebook 04) -------------------------------------------
+
+def linear_forward(x, W, b):
+    return x @ W + b, (x, W)
+
+
+def linear_backward(dout, cache):
+    x, W = cache
+    return dout @ W.T, np.outer(x, dout), dout
+
+
+def sigmoid_forward(k):
+    h = 1 / (1 + np.exp(-k))
+    return h, h
+
+
+def sigmoid_backward(dh, h):
+    return dh * h * (1 - h)
+
+
+def softmax_forward(o):
+    e = np.exp(o - o.max())
+    y = e / e.sum()
+    return y, y
+
+
+def softmax_backward(dy, y):
+    return dy @ (np.diag(y) - np.outer(y, y))
+
+
+def ce_forward(y, c):
+    return -np.log(y[c]), (y, c)
+
+
+def ce_backward(dloss, cache):
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c] = -dloss / y[c]
+    return dy
+
+
+def test_right_pairs_pass():
+    assert_passed(exercises.check_linear_layer(linear_forward, linear_backward))
+    assert_passed(exercises.check_sigmoid_layer(sigmoid_forward, sigmoid_backward))
+    assert_passed(exercises.check_softmax_layer(softmax_forward, softmax_backward))
+    assert_passed(exercises.check_cross_entropy_layer(ce_forward, ce_backward))
+
+
+def test_right_pairs_in_other_styles_pass():
+    def linear_loops(dout, cache):  # entry by entry, lists
+        x, W = cache
+        dW = [[x[i] * dout[j] for j in range(W.shape[1])] for i in range(W.shape[0])]
+        dx = [sum(W[i][j] * dout[j] for j in range(W.shape[1]))
+              for i in range(W.shape[0])]
+        return dx, dW, list(dout)
+
+    def softmax_jacobian_loops(dy, y):
+        C = len(y)
+        J = [[y[i] * ((i == j) - y[j]) for j in range(C)] for i in range(C)]
+        return [sum(dy[i] * J[i][j] for i in range(C)) for j in range(C)]
+
+    assert_passed(exercises.check_linear_layer(linear_forward, linear_loops))
+    assert_passed(exercises.check_softmax_layer(softmax_forward,
+                                                softmax_jacobian_loops))
+
+
+WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1].T, np.outer(d, cache[0]), d), "dW_transposed",
+     ["transposed"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1], np.outer(cache[0], d), d), "dx_untransposed",
+     ["without transposing"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d), d[:, None]),
+     "extra_axis", ["(C, C)"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d), np.ones_like(d)),
+     "db_ones", ["db"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh * h, "sigma_as_h", ["written as h"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh, "no_sigmoid_derivative", []),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy * y * (1 - y), "diagonal_only", ["elementwise"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: np.diag(y) - np.outer(y, y), "returned_matrix", []),
+    (exercises.check_cross_entropy_layer, ce_forward,
+     lambda dl, cache: np.where(np.arange(len(cache[0])) == cache[1],
+                                -1 / cache[0], 0.0), "ignores_dout", ["dloss"]),
+    (exercises.check_cross_entropy_layer, ce_forward,
+     lambda dl, cache: np.array([-dl / cache[0][i] if cache[1] else 0.0
+                                 for i in range(len(cache[0]))]),
+     "every_class_if_c", ["if c:"]),
+]
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", WRONG_04)
+def test_wrong_instance_pairs_are_named(check, forward, backward, mistake, words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+def test_unstable_softmax_forward_is_named():
+    def naive(o):
+        y = np.exp(o) / np.exp(o).sum()
+        return y, y
+
+    assert_named(exercises.check_softmax_layer(naive, softmax_backward),
+                 "forward_not_finite", "1000")
+
+
+def test_forward_that_returns_no_cache_is_named():
+    assert_named(exercises.check_sigmoid_layer(lambda k: 1 / (1 + np.exp(-k)),
+                                               sigmoid_backward), "not_a_pair")
+
+
+def test_stubs_are_reported_as_not_written():
+    def stub(*args):
+        raise NotImplementedError()
+
+    result = exercises.check_linear_layer(stub, stub)
+    assert result.status == "todo" and "not implemented yet" in result.message
+
+
+# --- batches (notebook 05) -------------------------------------------------
+
+def lin_b(dout, cache):
+    X, W = cache
+    return dout @ W.T, X.T @ dout, dout.sum(axis=0)
+
+
+def soft_fwd_b(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    Y = E / E.sum(axis=1, keepdims=True)
+    return Y, Y
+
+
+def soft_b(dY, Y):
+    J = Y[:, :, None] * (np.eye(Y.shape[1]) - Y[:, None, :])
+    return np.einsum("ni,nij->nj", dY, J)
+
+
+def soft_b_matmul(dY, Y):  # the same product with matmul's batch axes
+    J = Y[:, :, None] * (np.eye(Y.shape[1]) - Y[:, None, :])
+    return (dY[:, None, :] @ J)[:, 0, :]
+
+
+def ce_fwd_b(Y, c):
+    return -np.mean(np.log(Y[np.arange(len(c)), c])), (Y, c)
+
+
+def ce_b(dl, cache):
+    Y, c = cache
+    g = np.zeros_like(Y)
+    g[np.arange(len(c)), c] = -dl / (len(c) * Y[np.arange(len(c)), c])
+    return g
+
+
+def fused_fwd(O, c):
+    Y, _ = soft_fwd_b(O)
+    return ce_fwd_b(Y, c)
+
+
+def fused_b(dl, cache):
+    Y, c = cache
+    d = Y.copy()
+    d[np.arange(len(c)), c] -= 1
+    return dl * d / len(c)
+
+
+def test_right_batch_pairs_pass():
+    assert_passed(exercises.check_linear_layer_batch(linear_forward, lin_b))
+    assert_passed(exercises.check_softmax_layer_batch(soft_fwd_b, soft_b))
+    assert_passed(exercises.check_softmax_layer_batch(soft_fwd_b, soft_b_matmul))
+    assert_passed(exercises.check_cross_entropy_batch(ce_fwd_b, ce_b))
+    assert_passed(exercises.check_softmax_cross_entropy(fused_fwd, fused_b))
+
+
+WRONG_05 = [
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d), "bias_not_summed",
+     ["not summed"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d.mean(axis=0)), "bias_mean",
+     ["divided twice"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d / len(d), d.sum(axis=0)),
+     "dW_over_n", []),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: dY @ (Y[:, :, None] * (np.eye(Y.shape[1]) - Y[:, None, :])),
+     "batch_matmul_nnc", ["(3, 3, 4)"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: dY * Y * (1 - Y), "diagonal_only", []),
+    (exercises.check_cross_entropy_batch, ce_fwd_b,
+     lambda dl, cache: ce_b(dl, cache) * len(cache[1]), "summed", ["1/N"]),
+    (exercises.check_softmax_cross_entropy, fused_fwd,
+     lambda dl, cache: fused_b(dl, cache) * len(cache[1]), "summed", ["1/N"]),
+    (exercises.check_softmax_cross_entropy, fused_fwd,
+     lambda dl, cache: dl * (cache[0] - np.eye(cache[0].shape[1])[cache[1]].max(0))
+     / len(cache[1]), "label_columns", []),
+]
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", WRONG_05)
+def test_wrong_batch_pairs_are_named(check, forward, backward, mistake, words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+# --- every row of every pair table fires, in the order it is listed ---------
+
+SPECS = [(_pairs.LINEAR, False), (_pairs.LINEAR, True), (_pairs.SIGMOID, False),
+         (_pairs.SOFTMAX, False), (_pairs.SOFTMAX, True),
+         (_pairs.CROSS_ENTROPY, False), (_pairs.CROSS_ENTROPY, True),
+         (_pairs.FUSED, True)]
+ROWS = [(spec, batch, row) for spec, batch in SPECS for row in spec.mistakes(batch)]
+
+
+def _reference_pair(spec):
+    keys = (*spec.wrt, *spec.extra)
+
+    def forward(*args):
+        inputs = dict(zip(keys, args))
+        return spec.forward(**inputs), inputs
+
+    return forward
+
+
+@pytest.mark.parametrize("spec, batch, row", ROWS,
+                         ids=[f"{s.title}-{b}-{r.id}" for s, b, r in ROWS])
+def test_every_pair_mistake_is_reachable(spec, batch, row):
+    """A backward that returns exactly what the row describes is named by it
+    (no earlier row shadows it)."""
+    def backward(dout, inputs):
+        grads = row.answer({**inputs, "dout": dout})
+        return grads if len(grads) > 1 else grads[0]
+
+    result = _pairs_run(spec, batch, _reference_pair(spec), backward)
+    assert result.mistake == row.id, result.message
+
+
+def _pairs_run(spec, batch, forward, backward):
+    from coursenet.exercises._core import _run
+    return _run(lambda: _pairs.check_pair(spec, forward, backward, batch, seed=7))
+
+
+# --- the loop --------------------------------------------------------------
+
+def run_backward(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def run_backward_forward_order(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(layers_, caches):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def run_backward_restarts(layers_, caches):
+    grads = {}
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        out = backward(1.0, cache)       # dout not carried along
+        if names:
+            grads.update(zip(names, out[1:]))
+    return grads
+
+
+def run_backward_zero_start(layers_, caches):
+    grads, dout = {}, 0.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def run_backward_swapped(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(reversed(names), dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def run_backward_skips_loss(layers_, caches):
+    grads, dout = {}, None
+    for (_, backward, names), cache in zip(reversed(layers_[:-1]),
+                                           reversed(caches[:-1])):
+        y = caches[-1][0]
+        dout = -np.eye(len(y))[caches[-1][1]] / y if dout is None else dout
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def test_the_loop_passes():
+    assert_passed(exercises.check_run_backward(run_backward))
+
+
+@pytest.mark.parametrize("fn, mistake", [
+    (run_backward_forward_order, "not_reversed"),
+    (run_backward_restarts, "dout_not_passed"),
+    (run_backward_zero_start, "wrong_start"),
+    (run_backward_swapped, "swapped_grads"),
+    (run_backward_skips_loss, "skipped_layer"),
+])
+def test_loop_mistakes_are_named(fn, mistake):
+    assert_named(exercises.check_run_backward(fn), mistake)
+
+
+def test_loop_that_runs_a_layer_twice_is_named():
+    def twice(layers_, caches):
+        layers_[-1][1](1.0, caches[-1])
+        return run_backward(layers_, caches)
+
+    assert_named(exercises.check_run_backward(twice), "called_twice")
+
+
+def test_reference_layers_wrap_the_package():
+    """The referee layers are the package's functions, one instance at a time."""
+    rng = np.random.default_rng(0)
+    x, W, b = rng.normal(size=3), rng.normal(size=(3, 4)), rng.normal(size=4)
+    from coursenet.exercises import nb04
+    out, cache = nb04._ref_linear_forward(x, W, b)
+    assert np.allclose(out, layers.linear_forward(x[None], W, b)[0][0])
+    y, ycache = nb04._ref_softmax_forward(out)
+    assert np.allclose(y, losses.softmax(out[None])[0])
+
+
+# --- no message gives the answer -----------------------------------------
+
+FORMULAS = ["np.outer", "X.T @", ".T @ d", "@ W.T", "sum(axis=0)", "np.diag",
+            "h * (1 - h)", "h (1 - h)", "h(1 - h)", "diag(y) -", "einsum("]
+
+
+def test_no_message_holds_the_answer():
+    messages = []
+    for _, _, row in ROWS:
+        hint = row.hint if isinstance(row.hint, str) else ""
+        messages += [row.diagnosis, hint]
+    for check, forward, backward, _, _ in WRONG_04 + WRONG_05:
+        messages.append(check(forward, backward).message)
+    for fn in (run_backward_forward_order, run_backward_restarts,
+               run_backward_zero_start, run_backward_swapped,
+               run_backward_skips_loss):
+        messages.append(exercises.check_run_backward(fn).message)
+    for message in messages:
+        for formula in FORMULAS:
+            assert formula not in message, (formula, message)
