@@ -553,3 +553,16 @@ def test_the_package_copy_has_no_reference_code(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["0.5", "ReferenceBlocked", "ReferenceBlocked",
                                   "ReferenceBlocked"], run.stdout + run.stderr
+
+
+def test_carried_notebooks_are_found_by_their_from_notebook_calls():
+    from coursenet.grading.judge import _carried_names
+
+    given = ['x = 1',
+             'run = exercises.from_notebook("04_tensor_backprop.ipynb", "run")',
+             'from coursenet.exercises import from_notebook\n'
+             'f = from_notebook("sub/02_scalar_backprop.ipynb", "f")',
+             'from_notebook(name, "f")',  # not a literal: nothing to follow
+             'def broken(:']
+    assert _carried_names(given) == ["04_tensor_backprop.ipynb",
+                                     "02_scalar_backprop.ipynb"]

@@ -332,7 +332,8 @@ def _copy_notebooks(folder, into):
 class NotebookJudge:
     """Judges the exercises of one notebook of one submission."""
 
-    def __init__(self, release_nb, source_nb, secret, budget=None, checks=None):
+    def __init__(self, release_nb, source_nb, secret, budget=None, checks=None,
+                 source_folder=None):
         if checks is None:
             from coursenet import exercises as checks
 
@@ -343,6 +344,9 @@ class NotebookJudge:
         self.modules = _parsed(self.package_dir)
         self.source_by_id = {_meta(c).get("grade_id"): c for c in source_nb["cells"]
                              if _meta(c).get("grade_id")}
+        # the instructor's notebooks, for code a given cell carries in with
+        # exercises.from_notebook (05 runs the student's 04 layers)
+        self.source_folder = None if source_folder is None else Path(source_folder)
 
     def test_cells(self):
         return [(i, c) for i, c in enumerate(self.release["cells"]) if is_test_cell(c)]
@@ -386,7 +390,10 @@ class NotebookJudge:
         source_cell = self.source_by_id.get(grade_id, self.release["cells"][index])
         calls = parse_checks(_source(source_cell), grade_id, self.exercises_module)
         cells, given, mine, instructor = self._cells_before(index, answers)
-        roots = poison.roots_from_cells(given, instructor, PACKAGE, self.modules)
+        carried_given, carried_answers = self._carried(given)
+        roots = poison.roots_from_cells(given + carried_given,
+                                        instructor + carried_answers, PACKAGE,
+                                        self.modules)
         package, keep = _poisoned(self.package_dir, roots)
         imported = imports_of_reference(mine, keep, self.modules)
         salt = salt_for(self.secret, student, notebook_name, grade_id, *mine)
@@ -403,6 +410,34 @@ class NotebookJudge:
             return self._run_checks(session, grade_id, calls, cells, salt, imported)
         finally:
             sandbox.stop()
+
+    def _carried(self, given, seen=None):
+        """The instructor's given and answer cells of every notebook that
+        ``given`` carries in with ``from_notebook("NAME.ipynb", ...)``, followed
+        recursively: the package names they use are allowed as they are in
+        that notebook's own grading (the answers themselves come from the
+        student's notebook at run time)."""
+        seen = set() if seen is None else seen
+        given_out, answers_out = [], []
+        if self.source_folder is None:
+            return given_out, answers_out
+        for name in _carried_names(given):
+            path = self.source_folder / name
+            if name in seen or not path.is_file():
+                continue
+            seen.add(name)
+            import nbformat
+
+            cells = nbformat.read(path, as_version=4).cells
+            code = [c for c in cells if c.get("cell_type") == "code"
+                    and not is_test_cell(c)]
+            theirs = [_source(c) for c in code if not is_answer_cell(c)]
+            given_out += theirs
+            answers_out += [_source(c) for c in code if is_answer_cell(c)]
+            more_given, more_answers = self._carried(theirs, seen)
+            given_out += more_given
+            answers_out += more_answers
+        return given_out, answers_out
 
     def _run_checks(self, session, grade_id, calls, cells, salt, imported):
         session.channel.deadline = time.monotonic() + self.budget.cells
@@ -458,6 +493,24 @@ class NotebookJudge:
         text = out.getvalue().strip() or str(getattr(result, "message", ""))
         passed = result.passed if hasattr(result, "passed") else result is True
         return bool(passed), text
+
+
+def _carried_names(sources):
+    """The notebook names in ``from_notebook("NAME.ipynb", ...)`` calls."""
+    names = []
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and node.args
+                    and getattr(node.func, "attr", getattr(node.func, "id", None))
+                    == "from_notebook"
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                names.append(Path(node.args[0].value).name)
+    return names
 
 
 @contextlib.contextmanager

@@ -159,7 +159,8 @@ class TrustedChecks(NbGraderPreprocessor):
         budget = Budget(cells=self.cells_timeout, check=self.check_timeout,
                         limits=sandbox.Limits(memory=self.memory))
         judge = NotebookJudge(release, source, self._secret(root), budget,
-                              checks=self._checks(source_dir))
+                              checks=self._checks(source_dir),
+                              source_folder=source_dir)
         verdicts = judge.judge(nb, resources["nbgrader"]["student"], name,
                                submitted if submitted.is_dir() else None)
         for cell in nb.cells:
