@@ -96,7 +96,7 @@ CASES = [
     ("sgd NaN parameter", lambda: train.sgd(params(W2=np.full((4, 3), np.nan,
                                                               np.float32)),
                                             (X32, Y), lr=0.1, progress=False),
-     ValueError, ["W2", "NaN or infinite"]),
+     ValueError, ["W2", "NaN or inf"]),
     ("sgd copy='no'", lambda: train.sgd(P32, (X32, Y), lr=0.1, copy="no",
                                         progress=False),
      TypeError, ["copy", "True or False", "'no'"]),

@@ -183,3 +183,11 @@ def test_train_rejects_out_of_range_labels_and_wrong_widths():
         scalar.train(scalar.course_params(), ([[1.0, 2.0]], [2]), lr=0.1)
     with pytest.raises(ValueError, match="rows of 3 features"):
         scalar.train(scalar.course_params(), ([[1.0, 2.0, 3.0]], [0]), lr=0.1)
+
+
+@pytest.mark.parametrize("x", [{0: 1.0, 1: 2.0}, {"a": 1.0, "b": 2.0}, {1.0, 2.0}])
+def test_forward_refuses_a_dict_or_set_as_x(x):
+    """A dict's keys were read as the features (an unordered set's too)."""
+    with pytest.raises(TypeError, match=r"x must be a sequence of 2 numbers, got a"
+                       r" (dict|set)"):
+        scalar.forward(scalar.course_params(), x, 0)

@@ -57,7 +57,8 @@ class Trainer:
         W1, W2 = params["W1"], params["W2"]
         D, H = W1.shape
         C = W2.shape[1]
-        self.dtype = dtype = W1.dtype
+        # buffers in the machine's byte order, whatever the parameters' order
+        self.dtype = dtype = W1.dtype.newbyteorder("=")
         self.batch_size = B = batch_size
         self.X_batch = np.empty((B, D), dtype)
         # sigmoid(K) of the hidden layer; later 1 - sigmoid(K)
@@ -102,8 +103,8 @@ class Trainer:
         p = self.params
         for k in PARAM_NAMES:
             a = p[k]
-            if not isinstance(a, np.ndarray) or a.dtype != self.dtype \
-                    or not a.flags.writeable:
+            if not isinstance(a, np.ndarray) or not a.flags.writeable \
+                    or a.dtype.newbyteorder("=") != self.dtype:
                 raise TypeError(f"params[{k!r}] must stay a writeable {self.dtype}"
                                 " array while the Trainer uses it")
         if p["W1"].shape != (self.X_batch.shape[1], self.hidden.shape[1]) \

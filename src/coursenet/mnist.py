@@ -167,7 +167,9 @@ def default_cache_dir() -> Path:
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        # the XDG spec: a relative path is invalid and must be ignored
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
     return base / "coursenet"
 
 

@@ -424,6 +424,9 @@ def _as_row(x, name, num_inputs):
     if isinstance(x, (str, bytes)):  # float() would read its characters
         raise TypeError(f"{name} must be a sequence of {num_inputs} numbers, got"
                         f" {x!r}")
+    if isinstance(x, (dict, set, frozenset)):  # its keys, in no meaningful order
+        raise TypeError(f"{name} must be a sequence of {num_inputs} numbers, got a"
+                        f" {type(x).__name__}: {x!r}")
     try:
         row = [float(v) for v in x]
     except (TypeError, ValueError):

@@ -25,6 +25,7 @@ from coursenet._checks import (
     as_labels,
     check_bool,
     check_seed,
+    native,
     positive_number,
 )
 from coursenet._fast_step import Trainer as _Trainer
@@ -82,8 +83,8 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     X, c = _check_data(train_data, params, "train_data")
     if val_data is not None:
         X_val, y_val = _check_data(val_data, params, "val_data")
-    if copy:
-        params = {k: np.array(params[k]) for k in mlp.PARAM_NAMES}
+    if copy:  # in the machine's byte order: the fast step's buffers need it
+        params = {k: native(np.array(params[k])) for k in mlp.PARAM_NAMES}
     rng = np.random.default_rng(seed)
     steps_per_epoch = math.ceil(len(X) / batch_size)
     # the history keeps the batch size asked for; a batch larger than the data
@@ -142,12 +143,12 @@ def _check_data(data, params, name):
         raise TypeError(
             f"{name}: X has integer dtype {X.dtype}; scale the pixels to floats"
             " first, e.g. coursenet.data.scale_pixels(X)")
-    X = as_float_array(X, f"{name} X", ndim=2)
+    X = native(as_float_array(X, f"{name} X", ndim=2))  # big-endian: one copy
     W1 = np.asarray(params["W1"])
     if X.shape[1] != W1.shape[0]:
         raise ValueError(f"{name}: X has {X.shape[1]} features but W1 expects"
                          f" {W1.shape[0]}")
-    if X.dtype != W1.dtype:
+    if X.dtype != W1.dtype.newbyteorder("="):
         raise TypeError(
             f"{name}: X is {X.dtype} but the parameters are {W1.dtype}; use the"
             f" same dtype (e.g. X.astype(np.{W1.dtype}))")
