@@ -116,7 +116,7 @@ def step_split(trainer, X, y, batch_size, lr, rng):
     steps = N // batch_size
     order = rng.permutation(N)
     W1 = trainer.params["W1"]
-    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.hidden_grad
+    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.grad_K
     np.take(X, order[:batch_size], axis=0, out=Xb)
     G[:] = 1e-12  # a tiny update: W1 stays as it is
     best = {"step": [], "2 GEMMs": []}

@@ -111,7 +111,7 @@ CASES = [
     ("step idx -1 (mode='clip' would pair it silently)",
      lambda: _trainer_step(idx=[-1, 2]), IndexError, ["idx", "-1"]),
     ("step label -1", lambda: _trainer_step(y=np.r_[-1, Y[1:]]),
-     ValueError, ["y[idx]", "label -1"]),
+     ValueError, ["c[idx]", "label -1"]),
     ("step too many rows", lambda: _trainer_step(idx=np.arange(5)),
      ValueError, ["idx", "1 to 4"]),
     # --- plots

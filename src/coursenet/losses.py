@@ -3,9 +3,8 @@
 Notation (notebook 01's card). Rows are instances: the logits ``o`` and the
 probabilities ``y = softmax(o)`` of a batch are ``(N, C)`` arrays, one row per
 instance. The true class of row ``n`` is its class index ``c_n``, an integer in
-``0 .. C-1``; a batch's class indices have shape ``(N,)``. (In the signatures
-below the class indices are the argument ``y``, the name numpy code usually
-gives labels; it never holds probabilities.) Losses are **means** over the
+``0 .. C-1``; a batch's class indices have shape ``(N,)`` and are the argument
+``c`` below (``y`` always holds probabilities). Losses are **means** over the
 batch, ``l = -(1/N) sum_n log y[n, c_n]``, so every gradient here carries a
 factor ``1/N``.
 
