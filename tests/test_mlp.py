@@ -1,10 +1,14 @@
 """mlp.py: every entry point refuses the parameters forward refuses."""
 
+import math
+
 import numpy as np
 import pytest
 from bad_input import assert_clear_error
 
-from coursenet import mlp
+from coursenet import (
+    mlp,
+)
 
 
 def _params(**changes):
@@ -70,3 +74,79 @@ def test_big_endian_params_and_data_give_the_native_results():
     np.testing.assert_array_equal(mlp.forward(big, Xb)[0], mlp.forward(p, X)[0])
     assert mlp.evaluate(big, Xb, C) == pytest.approx(mlp.evaluate(p, X, C))
     np.testing.assert_array_equal(mlp.predict(big, Xb), mlp.predict(p, X))
+
+
+# --- bad input and the mutants older tests let live (filed here by module)
+
+RNG = np.random.default_rng(0)
+X32 = RNG.random((10, 6)).astype(np.float32)
+Y = RNG.integers(0, 3, 10)
+P32 = mlp.init_mlp(6, 4, 3, seed=0)
+P64 = mlp.init_mlp(6, 4, 3, seed=0, dtype=np.float64)
+RNG_h = np.random.default_rng(0)
+X32_h = RNG_h.random((12, 6)).astype(np.float32)
+Y_h = RNG_h.integers(0, 3, 12)
+P32_h = mlp.init_mlp(6, 4, 3, seed=0)
+P64_h = mlp.init_mlp(4, 3, 2, dtype=np.float64)
+X64 = RNG_h.random((6, 4))
+Y2 = RNG_h.integers(0, 2, 6)
+
+
+CASES = [
+    ("predict batch_size=-1", lambda: mlp.predict(P32, X32, batch_size=-1),
+     ValueError, ["batch_size", "> 0", "-1"]),
+    ("predict batch_size=0", lambda: mlp.predict(P32, X32, batch_size=0),
+     ValueError, ["batch_size", "> 0", "0"]),
+    ("predict batch_size=2.5", lambda: mlp.predict(P32, X32, batch_size=2.5),
+     TypeError, ["batch_size", "integer", "2.5"]),
+    ("predict wrong width", lambda: mlp.predict(P32, X32[:, :5]),
+     ValueError, ["5 features", "W1 expects 6"]),
+    ("evaluate label -1", lambda: mlp.evaluate(P32, X32, np.r_[Y[:-1], -1]),
+     ValueError, ["label -1", "[0, 3)"]),
+    ("mlp.evaluate empty", lambda: mlp.evaluate(P32, X32[:0], Y[:0]),
+     ValueError, ["empty", "0 rows"]),
+    ("accuracy empty", lambda: mlp.accuracy(P32, X32[:0], Y[:0]),
+     ValueError, ["empty"]),
+    ("mlp.accuracy params missing W2",
+     lambda: mlp.accuracy({"W1": P32_h["W1"]}, X32_h, Y_h),
+     ValueError, ["params", "missing", "W2"]),
+    ("mlp.backward cache None", lambda: mlp.backward(np.ones((6, 2)), None),
+     TypeError, ["cache", "mlp.forward"]),
+    ("init_mlp seed='abc'", lambda: mlp.init_mlp(4, 3, 2, seed="abc"),
+     TypeError, ["seed", "'abc'", "Generator"]),
+    ("init_mlp seed=-1", lambda: mlp.init_mlp(4, 3, 2, seed=-1),
+     ValueError, ["seed", "-1"]),
+    ("init_mlp seed=1.5", lambda: mlp.init_mlp(4, 3, 2, seed=1.5),
+     TypeError, ["seed", "1.5"]),
+    ("init_mlp dtype='bogus'", lambda: mlp.init_mlp(4, 3, 2, dtype="bogus"),
+     TypeError, ["dtype", "'bogus'"]),
+    ("mlp.check_params training='yes'",
+     lambda: mlp.check_params(P64_h, training="yes"),
+     TypeError, ["training", "True or False"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_error(name, call, error, words):
+    assert_clear_error(name, call, error, words)
+
+
+def test_editing_mlp_logits_in_place_does_not_corrupt_its_backward():
+    logits, cache = mlp.forward(P64_h, X64)
+    dlogits = RNG_h.normal(size=logits.shape)
+    expected = mlp.backward(dlogits, cache)
+    logits[:] = 0.0
+    got = mlp.backward(dlogits, cache)
+    for k in mlp.PARAM_NAMES:
+        assert np.array_equal(got[k], expected[k]), k
+
+
+def test_init_std_is_one_over_sqrt_fan_in_for_each_layer():
+    """Mutant: W1's std 1/sqrt(fan_in) -> 1/sqrt(fan_out)."""
+    params = mlp.init_mlp(784, 30, 10, seed=0, dtype=np.float64)
+    assert params["W1"].std() == pytest.approx(1 / math.sqrt(784), rel=0.02)
+    assert params["W2"].std() == pytest.approx(1 / math.sqrt(30), rel=0.15)
+    assert not params["b1"].any() and not params["b2"].any()
+    # pre-activations start with unit scale for unit-scale inputs
+    X = np.random.default_rng(1).standard_normal((2000, 784))
+    assert (X @ params["W1"]).std() == pytest.approx(1.0, rel=0.05)

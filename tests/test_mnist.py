@@ -17,8 +17,12 @@ import warnings
 
 import numpy as np
 import pytest
+from bad_input import assert_clear_error
 
-from coursenet import data, mnist
+from coursenet import (
+    data,
+    mnist,
+)
 
 NUM_TRAIN, NUM_TEST = 30, 10
 ENDLESS_CAP = 4 << 20  # the endless server gives up after this many bytes
@@ -448,6 +452,7 @@ def test_parse_idx_absurd_dimensions_are_a_clear_error():
     header = bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", *[2**32 - 1] * 3)
     with pytest.raises(ValueError, match=r"dimensions \(4294967295, .* need"):
         mnist.parse_idx(header + bytes(16))
+
 
 def test_parse_idx_refuses_trailing_bytes():
     labels = np.arange(10, dtype=np.uint8)
@@ -971,3 +976,72 @@ def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path, xdg):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setattr(mnist.sys, "platform", "linux")
     assert mnist.default_cache_dir() == tmp_path / ".cache" / "coursenet"
+
+
+# --- bad input and the mutants older tests let live (filed here by module)
+
+
+def _offline_maybe():
+    old = os.environ.get(mnist.OFFLINE_ENV)
+    os.environ[mnist.OFFLINE_ENV] = "maybe"
+    try:
+        mnist.offline()
+    finally:
+        if old is None:
+            del os.environ[mnist.OFFLINE_ENV]
+        else:
+            os.environ[mnist.OFFLINE_ENV] = old
+
+
+def _absurd_idx():
+    import struct
+
+    mnist.parse_idx(bytes([0, 0, 8, 4]) + struct.pack(">4I", *[65536] * 4))
+
+
+CASES = [
+    ("COURSENET_OFFLINE=maybe", _offline_maybe,
+     ValueError, ["COURSENET_OFFLINE", "'maybe'", "false"]),
+    ("fetch_mnist mirrors as one string (was split into characters)",
+     lambda: mnist.fetch_mnist("/nonexistent", mirrors="http://127.0.0.1:9/"),
+     TypeError, ["mirrors", "list of base URLs", "'http://127.0.0.1:9/'"]),
+    ("load_mnist timeout=0", lambda: mnist.fetch_mnist("/nonexistent", timeout=0),
+     ValueError, ["timeout", "> 0"]),
+    ("IDX dimensions overflowing int64", _absurd_idx,
+     ValueError, ["(65536, 65536, 65536, 65536)", "18446744073709551616 bytes"]),
+    ("fetch_mnist cache_dir='' (silently the current folder)",
+     lambda: mnist.fetch_mnist("", mirrors=[]),
+     ValueError, ["cache_dir", "empty"]),
+    ("fetch_fashion_mnist data_dir that does not exist (silently ignored)",
+     lambda: mnist.fetch_fashion_mnist("/nonexistent", data_dir="/nonexistent/fm",
+                                       mirrors=[]),
+     ValueError, ["data_dir", "/nonexistent/fm", "not a directory"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_error(name, call, error, words):
+    assert_clear_error(name, call, error, words)
+
+
+@pytest.mark.parametrize("platform, env, tail", [
+    ("linux", {"XDG_CACHE_HOME": "/xdg"}, "/xdg/coursenet"),
+    ("linux", {}, "HOME/.cache/coursenet"),
+    ("darwin", {}, "HOME/Library/Caches/coursenet"),
+    ("win32", {"LOCALAPPDATA": "/lad"}, "/lad/coursenet"),
+    ("win32", {}, "HOME/AppData/Local/coursenet"),
+])
+
+
+def test_default_cache_dir_per_platform(monkeypatch, tmp_path, platform, env, tail):
+    """mnist.default_cache_dir: the XDG_CACHE_HOME name, the macOS and Windows
+    folders (mutmut changed each string or operator; only Linux's default ran)."""
+    monkeypatch.delenv(mnist.CACHE_ENV, raising=False)
+    for name in ("XDG_CACHE_HOME", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(mnist.sys, "platform", platform)
+    got = mnist.default_cache_dir()
+    assert got.as_posix() == tail.replace("HOME", tmp_path.as_posix())

@@ -1,7 +1,7 @@
 """Fused twin of :func:`coursenet.scalar.forward` + ``backward`` + ``sgd_step``.
 
 Pinned by ``tests/test_scalar.py::test_fused_sgd_instance_equals_forward_backward_step``
-and ``tests/test_hardening.py`` (numpy parameters). The course reads the three
+and the numpy-parameter tests beside it. The course reads the three
 readable functions; this one does the same maths per instance for speed (plain
 Python still: no numpy here either).
 
