@@ -220,8 +220,10 @@ def test_a_broken_mirror_is_skipped_for_the_next(fake_mnist, server, tmp_path, m
     files, arrays = fake_mnist
     server.routes["bad"] = (mode, files)
     server.routes["good"] = ("ok", files)
+    # timeout=2, not 0.5: on a loaded machine the good mirror may take a second
+    # to answer; only the 'hang' case waits for the timeout
     (_, ytr), _, _ = load(tmp_path, [server.url("bad"), server.url("good")],
-                          source="full")
+                          source="full", timeout=2)
     # the bad mirror is asked once, for the first file; then the good one leads
     assert [r.split("/")[1] for r in server.requests] == ["bad"] + ["good"] * len(
         files), server.requests
