@@ -1,11 +1,12 @@
-# coursenet: `make lab` opens the course, `make test` checks everything.
+# coursenet: `make lab` opens the course, `make test` checks everything,
+# `make check` is the fast inner loop (ruff and the unit tests).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.coursenet-installed
 LAB_ARGS ?=  # e.g. make lab LAB_ARGS="--no-browser --port 8890"
 
-.PHONY: setup lab test bench notebooks student clean
+.PHONY: setup lab check test bench notebooks student clean
 
 setup: $(STAMP)
 
@@ -44,6 +45,19 @@ LAB_ENV    = COURSENET_DATA="$$($(BIN)/python -c 'from coursenet.mnist import \
 lab: setup
 	rm -rf "$(LAB_DIR)/workspaces"
 	$(LAB_ENV) $(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
+
+# the inner loop: ruff and the unit tests, without what executes notebooks or
+# servers (nbval, the workbook runs, nbgrader round trips, the browser, the hub,
+# notebook kernels) and without the 45-second meta-test that re-runs the
+# exercise tests once per mistake id; `make test` runs all of them
+CHECK_SKIP := tests/browser tests/hub tests/test_nbgrader.py tests/test_student.py \
+	tests/test_workbook_runs.py tests/test_workbook_runs_04_06.py \
+	tests/test_run_fashion.py tests/test_hermetic.py \
+	tests/test_exercises_mistake_ids.py
+check: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests -q -m 'not browser and not hub' \
+		$(addprefix --ignore=,$(CHECK_SKIP))
 
 test: setup
 	$(BIN)/ruff check .

@@ -116,7 +116,7 @@ def step_split(trainer, X, y, batch_size, lr, rng):
     steps = N // batch_size
     order = rng.permutation(N)
     W1 = trainer.params["W1"]
-    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.hidden_grad
+    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.grad_K
     np.take(X, order[:batch_size], axis=0, out=Xb)
     G[:] = 1e-12  # a tiny update: W1 stays as it is
     best = {"step": [], "2 GEMMs": []}
@@ -233,8 +233,8 @@ def _torch_manual_epoch(torch, X, y, params, order, batch_size, lr):
         for s in range(0, len(X), batch_size):
             idx = order[s:s + batch_size]
             Xb, yb = X[idx], y[idx]
-            Hid = torch.sigmoid(torch.addmm(b1, Xb, W1))
-            logits = torch.addmm(b2, Hid, W2)
+            hidden = torch.sigmoid(torch.addmm(b1, Xb, W1))
+            logits = torch.addmm(b2, hidden, W2)
             logp = torch.log_softmax(logits, dim=1)
             rows = torch.arange(len(idx))
             losses.append(-logp[rows, yb].mean())  # the loss sgd records
@@ -242,9 +242,9 @@ def _torch_manual_epoch(torch, X, y, params, order, batch_size, lr):
             P[rows, yb] -= 1.0
             P *= lr / len(idx)
             dH = P @ W2.T
-            W2.sub_(Hid.T @ P)
+            W2.sub_(hidden.T @ P)
             b2.sub_(P.sum(0))
-            dK = dH.mul_(Hid).mul_(1 - Hid)
+            dK = dH.mul_(hidden).mul_(1 - hidden)
             W1.addmm_(Xb.T, dK, alpha=-1.0)
             b1.sub_(dK.sum(0))
     return [float(v) for v in losses]  # as sgd does: one Python float per step
@@ -323,8 +323,8 @@ def run_jax(batch_size, repeats, lr=0.1):
     steps = N // batch_size  # full batches in the scan; the remainder after it
 
     def loss_fn(p, Xb, yb):
-        Hid = jax.nn.sigmoid(Xb @ p[0] + p[1])
-        logits = Hid @ p[2] + p[3]
+        hidden = jax.nn.sigmoid(Xb @ p[0] + p[1])
+        logits = hidden @ p[2] + p[3]
         logp = jax.nn.log_softmax(logits)
         return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
 

@@ -1,5 +1,6 @@
 # ruff: noqa: E501  (the mutants are exact source lines)
-"""Apply issue 17's hand-made mutants one at a time; each must fail its test.
+"""Apply the hand-made mutants (issues 17 and 24) one at a time; each must fail
+its test (the tests live beside the other tests of their module).
 
 Run: ``.venv/bin/python benchmarks/hand_mutants.py``. Every mutant is restored
 afterwards (also on error). Prints KILLED or SURVIVED per mutant.
@@ -18,8 +19,12 @@ M = [
  ("blas overlap checks removed", "src/coursenet/_blas.py", "and _blas_layout(B) and not np.may_share_memory(C, A) \\\n            and not np.may_share_memory(C, B):", "and _blas_layout(B):", "overlapping"),
  ("scatter_classes returns early", "src/coursenet/plots.py", "    X, c = X[:max_points], labels[:max_points]\n", "    X, c = X[:max_points], labels[:max_points]\n    return ax\n", "scatter_classes_draws"),
  ("digit_grid without images", "src/coursenet/plots.py", '        ax.imshow(images[i], cmap="gray_r")\n', "", "digit_grid"),
+ ("cache: sha256 skipped at the right size", "src/coursenet/mnist.py", "    if len(blob) == size and _sha256(blob) == sha256:\n        return blob", "    if len(blob) == size:\n        return blob", "same_size_corrupted"),
+ ("bundled file: checksum not compared", "src/coursenet/mnist.py", "    if len(blob) != size or _sha256(blob) != sha256:", "    if len(blob) != size:", "damaged_bundled"),
  ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, text(v), ha="center", va="center", fontsize=fontsize,\n                color="white" if norm(v) > 0.6 else "black")\n', "        pass\n", "confusion_plot"),
 ]
+TESTS = ["tests/test_mlp.py", "tests/test_scalar.py", "tests/test_history.py",
+         "tests/test_blas.py", "tests/test_plots.py", "tests/test_mnist.py"]
 # a SIGTERM (e.g. from `timeout`) must still restore the file: raise instead
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 only = sys.argv[1:]  # optional: run the mutants whose name contains one of these
@@ -32,7 +37,7 @@ for name, path, old, new, k in M:
     assert src.count(old) == 1, (name, src.count(old))
     p.write_text(src.replace(old, new))
     try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "tests/test_mutants.py", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-k", k], cwd=root, capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "pytest", *TESTS, "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-k", k], cwd=root, capture_output=True, text=True)
         last = r.stdout.strip().splitlines()[-1]
         survivors += r.returncode == 0
         print(f"{name:38s} -> {'KILLED' if r.returncode else 'SURVIVED'}: {last}")

@@ -6,8 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from bad_input import assert_clear_error
 
-from coursenet import _blas
+from coursenet import (
+    _blas,
+)
 
 
 def _config(**blas):
@@ -87,3 +90,73 @@ def test_a_malformed_no_blas_value_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(_blas.NO_BLAS_ENV, "maybe")
     with pytest.raises(ValueError, match="COURSENET_NO_BLAS.*'maybe'"):
         _blas.disabled()
+
+
+# --- bad input and the mutants older tests let live (filed here by module)
+
+
+def _readonly(shape):
+    a = np.zeros(shape)
+    a.flags.writeable = False
+    return a
+
+
+CASES = [
+    ("add_AtB shapes", lambda: _blas.add_AtB(np.zeros((3, 4)), np.zeros((5, 3)),
+                                             np.zeros((6, 4))),
+     ValueError, ["shapes", "A (5, 3)", "B (6, 4)"]),
+    ("add_AtB dtypes", lambda: _blas.add_AtB(np.zeros((3, 4), np.float32),
+                                             np.zeros((5, 3)), np.zeros((5, 4))),
+     TypeError, ["one floating dtype", "float32", "float64"]),
+    ("add_AtB 1-D", lambda: _blas.add_AtB(np.zeros(12), np.zeros((5, 3)),
+                                          np.zeros((5, 4))),
+     TypeError, ["C", "2-D", "(12,)"]),
+    ("add_AtB read-only C", lambda: _blas.add_AtB(_readonly((3, 4)), np.zeros((5, 3)),
+                                                  np.zeros((5, 4))),
+     ValueError, ["read-only"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_error(name, call, error, words):
+    assert_clear_error(name, call, error, words)
+
+
+def test_blas_self_test_rejects_a_gemm_that_computes_nothing():
+    """Mutant: _blas's self-test comparison removed."""
+    def does_nothing(*args):
+        return None
+
+    def adds_twice(order, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+        return None
+
+    functions = {np.dtype(np.float32): does_nothing,
+                 np.dtype(np.float64): adds_twice}
+    assert _blas._self_test(functions) is False
+    if _blas.available(np.float64):  # the real one passes
+        assert _blas._self_test(dict(_blas._functions)) is True
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("overlap", ["C overlaps A", "C overlaps B", "C is B"])
+def test_add_AtB_with_overlapping_arrays_gives_numpys_result(dtype, overlap):
+    """Mutant: _blas's overlap checks removed (a raw gemm reading A while it
+    writes C gives a relative error of 3e7 at 300 x 300)."""
+    rng = np.random.default_rng(0)
+    n = 300
+    buf = rng.standard_normal((n, 2 * n)).astype(dtype)
+    if overlap == "C overlaps A":
+        A, B, C = buf[:, :n], rng.standard_normal((n, n)).astype(dtype), \
+            buf[:, n // 2:n // 2 + n]
+    elif overlap == "C overlaps B":
+        A, B, C = rng.standard_normal((n, n)).astype(dtype), buf[:, :n], \
+            buf[:, n // 3:n // 3 + n]
+    else:
+        A = rng.standard_normal((n, n)).astype(dtype)
+        B = C = buf[:, :n]
+    expected = C.astype(np.float64) + 0.5 * (A.astype(np.float64).T
+                                            @ B.astype(np.float64))
+    _blas.add_AtB(C, A, B, alpha=0.5)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    err = np.linalg.norm(C - expected) / np.linalg.norm(expected)
+    assert err < tol

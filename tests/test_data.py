@@ -3,10 +3,15 @@
 Downloads and IDX parsing are tested in test_mnist.py; Fashion-MNIST's files are
 served to it by a server on 127.0.0.1 or from a fake Debian directory."""
 
+
 import numpy as np
 import pytest
+from bad_input import assert_clear_error
 
-from coursenet import data
+from coursenet import (
+    data,
+    mnist,
+)
 
 # --------------------------------------------------------------------------
 # synthetic
@@ -137,7 +142,7 @@ def test_offline_auto_trains_on_the_sample_and_says_so(monkeypatch, tmp_path):
 def test_each_public_name_has_one_import_path():
     """No module re-exports another's public names (one name, one home)."""
     import coursenet
-    from coursenet import display, mnist
+    from coursenet import display
 
     homes = {}
     for module in (data, mnist, display):
@@ -168,3 +173,75 @@ def test_scale_pixels_names_a_bad_dtype_argument():
         data.scale_pixels(np.zeros((1, 2), np.uint8), dtype="abc")
     with pytest.raises(TypeError, match="X must hold pixel numbers .* complex"):
         data.scale_pixels(np.zeros((1, 2), complex))
+
+
+# --- bad input and the mutants older tests let live (filed here by module)
+
+X = np.random.default_rng(0).random((5, 4)).astype(np.float32)
+Y = np.array([0, 1, 0, 1, 1])
+
+
+CASES = [
+    ("scale_pixels twice",
+     lambda: data.scale_pixels(data.scale_pixels(np.array([[0, 128, 255]]))),
+     ValueError, ["scaled already", "whole pixel values"]),
+    ("scale_pixels to an integer dtype",
+     lambda: data.scale_pixels(np.array([[0, 255]]), dtype=np.uint8),
+     TypeError, ["dtype", "floating", "uint8"]),
+    ("scale_pixels NaN", lambda: data.scale_pixels(np.array([[np.nan, 1.0]])),
+     ValueError, ["[0, 255]", "nan"]),
+    ("load_mnist flatten='yes'", lambda: data.load_mnist(flatten="yes",
+                                                        source="sample"),
+     TypeError, ["flatten", "True or False", "'yes'"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_error(name, call, error, words):
+    assert_clear_error(name, call, error, words)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_train": -1}, r"^num_train must be >= 0"),
+    ({"num_val": -1}, r"^num_val must be >= 0"),
+    ({"seed": -1}, r"^seed must be >= 0"),
+    ({"seed": 2**32}, r"^seed must be < 2\*\*32"),
+])
+
+
+def test_load_synth_messages_name_the_argument(kwargs, message):
+    """data.load_synth: each argument's name -> ``XXnameXX``; ``2**32`` -> ``2*32``."""
+    from coursenet import data
+
+    with pytest.raises(ValueError, match=message):
+        data.load_synth(**{"num_train": 3, "num_val": 2, **kwargs})
+    if kwargs == {"seed": 2**32}:
+        assert data.load_synth(3, 2, seed=2**32 - 1)[0][0].shape == (3, 2)
+        assert data.load_synth(3, 2, seed=64)[0][0].shape == (3, 2)  # > 2*32
+
+
+@pytest.mark.parametrize("pixels, ok", [([[-1, 3]], False), ([[0, 256]], False),
+                                        ([[0, 255]], True), ([[-0.5, 2.0]], False)])
+
+
+def test_scale_pixels_bounds_each_side(pixels, ok):
+    """data.scale_pixels: ``lo < 0 or hi > 255`` -> ``and``; ``255`` -> ``256``."""
+    from coursenet import data
+
+    X = np.array(pixels)
+    if X.dtype.kind == "f":
+        X = X.astype(np.float64)
+    if ok:
+        assert data.scale_pixels(X).tolist() == [[0.0, 1.0]]
+    else:
+        with pytest.raises(ValueError, match=r"^X must hold pixels in \[0, 255\]"):
+            data.scale_pixels(X)
+
+
+@pytest.mark.parametrize("name", ["final", "flatten"])
+def test_load_fashion_mnist_names_its_flags(name):
+    """data.load_fashion_mnist: ``_check_bool(final, "final")`` -> another name."""
+    from coursenet import data
+
+    with pytest.raises(TypeError, match=rf"^{name} must be True or False, got 'x'$"):
+        data.load_fashion_mnist(**{name: "x"})

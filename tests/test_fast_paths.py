@@ -11,9 +11,16 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from bad_input import assert_clear_error
 from reference import reference_sgd_steps
 
-from coursenet import _blas, _fast_eval, _fast_step, mlp, train
+from coursenet import (
+    _blas,
+    _fast_eval,
+    _fast_step,
+    mlp,
+    train,
+)
 
 
 def _problem(n, d=6, h=5, c=4, seed=0, dtype=np.float64, scale=1.0):
@@ -200,3 +207,42 @@ def test_fits_blas_accepts_only_layouts_blas_can_take():
     for bad in (a[:, ::2], np.asfortranarray(a), a[:0], a.ravel(), a.astype(int),
                 a.tolist()):
         assert not _blas.fits_blas(bad)
+
+
+# --- bad input and the mutants older tests let live (filed here by module)
+
+RNG = np.random.default_rng(0)
+X32 = RNG.random((10, 6)).astype(np.float32)
+Y = RNG.integers(0, 3, 10)
+P32 = mlp.init_mlp(6, 4, 3, seed=0)
+P64 = mlp.init_mlp(6, 4, 3, seed=0, dtype=np.float64)
+
+
+def params(**changes):
+    p = {k: v.copy() for k, v in P32.items()}
+    p.update(changes)
+    return p
+
+
+def _trainer_step(idx=None, y=None):
+    t = _fast_step.Trainer(params(), 4)
+    t.step(X32, Y if y is None else y, np.array([0, 1] if idx is None else idx), 0.1)
+
+
+CASES = [
+    ("Trainer batch_size=0", lambda: _fast_step.Trainer(P32, 0),
+     ValueError, ["batch_size", "> 0"]),
+    ("step idx out of range", lambda: _trainer_step(idx=[0, 10]),
+     IndexError, ["idx", "[0, 10)", "10"]),
+    ("step idx -1 (mode='clip' would pair it silently)",
+     lambda: _trainer_step(idx=[-1, 2]), IndexError, ["idx", "-1"]),
+    ("step label -1", lambda: _trainer_step(y=np.r_[-1, Y[1:]]),
+     ValueError, ["c[idx]", "label -1"]),
+    ("step too many rows", lambda: _trainer_step(idx=np.arange(5)),
+     ValueError, ["idx", "1 to 4"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_error(name, call, error, words):
+    assert_clear_error(name, call, error, words)

@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _requirements(project):
-    """Every requirement of the project, without ones for old Pythons only."""
+    """Every requirement of the project, without ones for old Pythons only and
+    without the extras that name other extras (``coursenet[lab,instructor]``)."""
     reqs = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         reqs += extra
-    return [r for r in reqs if "python_version" not in r]
+    return [r for r in reqs if "python_version" not in r
+            and _name(r) != project["name"]]
 
 
 def _name(requirement: str) -> str:

@@ -9,8 +9,14 @@ import sys
 
 import numpy as np
 import pytest
+from bad_input import assert_clear_error
 
-from coursenet import mlp, scalar
+from coursenet import (
+    gradcheck,
+    history,
+    mlp,
+    scalar,
+)
 from coursenet.data import load_synth
 from coursenet.gradcheck import numerical_gradient, rel_error
 
@@ -183,3 +189,295 @@ def test_train_rejects_out_of_range_labels_and_wrong_widths():
         scalar.train(scalar.course_params(), ([[1.0, 2.0]], [2]), lr=0.1)
     with pytest.raises(ValueError, match="rows of 3 features"):
         scalar.train(scalar.course_params(), ([[1.0, 2.0, 3.0]], [0]), lr=0.1)
+
+
+@pytest.mark.parametrize("x", [{0: 1.0, 1: 2.0}, {"a": 1.0, "b": 2.0}, {1.0, 2.0}])
+def test_forward_refuses_a_dict_or_set_as_x(x):
+    """A dict's keys were read as the features (an unordered set's too)."""
+    with pytest.raises(TypeError, match=r"x must be a sequence of 2 numbers, got a"
+                       r" (dict|set)"):
+        scalar.forward(scalar.course_params(), x, 0)
+
+
+# --- bad input and the mutants older tests let live (filed here by module)
+
+
+def scalar_params(**changes):
+    p = scalar.course_params()
+    p.update(changes)
+    return p
+
+
+def _grads():
+    p = scalar.init_params(seed=3)
+    return scalar.backward(p, scalar.forward(p, [0.5, -1.5], 1)[1])
+
+
+def _readonly(values):
+    a = np.array(values)
+    a.flags.writeable = False
+    return a
+
+
+def _snapshot(params):
+    return {k: np.array(v, dtype=float).tolist() for k, v in params.items()}
+
+
+def _params(**changes):
+    return {**scalar.course_params(), **changes}
+
+
+def _cache(**changes):
+    p = scalar.course_params()
+    return {**scalar.forward(p, [1.0, 2.0], 0)[1], **changes}
+
+
+CASES = [
+    ("from_scalar b too short",
+     lambda: mlp.from_scalar(scalar_params(b=[0.0, 0.0])),
+     ValueError, ["shapes do not fit", "b 2"]),
+    ("scalar.forward b shorter than W's columns",
+     lambda: scalar.forward(scalar_params(b=[0.0, 0.0]), [1.0, 2.0], 0),
+     ValueError, ["shapes do not fit", "b 2", "W 2 x 3"]),
+    ("scalar.forward V with an extra row",
+     lambda: scalar.forward(scalar_params(V=[[1.0, 1.0]] * 4), [1.0, 2.0], 0),
+     ValueError, ["shapes do not fit", "V 4 x 2"]),
+    ("scalar.forward NaN feature",
+     lambda: scalar.forward(scalar.course_params(), [math.nan, 2.0], 0),
+     ValueError, ["x", "NaN"]),
+    ("scalar.forward target 1.0", lambda: scalar.forward(scalar.course_params(),
+                                                         [1.0, 2.0], 1.0),
+     ValueError, ["target", "int class id", "1.0"]),
+    ("scalar.train float labels (int() truncated 0.7 to 0)",
+     lambda: scalar.train(scalar.course_params(), ([[1.0, 2.0]], [0.7]), lr=0.1),
+     ValueError, ["labels", "int class id", "0.7"]),
+    ("scalar.train bool labels", lambda: scalar.train(scalar.course_params(),
+                                                      ([[1.0, 2.0]], [True]), lr=0.1),
+     ValueError, ["labels", "int class id", "True"]),
+    ("scalar.train NaN feature",
+     lambda: scalar.train(scalar.course_params(), ([[math.nan, 2.0]], [0]), lr=0.1),
+     ValueError, ["X", "NaN"]),
+    ("scalar.train flat X", lambda: scalar.train(scalar.course_params(),
+                                                 ([1.0, 2.0], [0, 1]), lr=0.1),
+     TypeError, ["X", "rows of numbers"]),
+    ("scalar.train train_data not a pair",
+     lambda: scalar.train(scalar.course_params(), [[1.0, 2.0]], lr=0.1),
+     TypeError, ["train_data", "pair (X, labels)"]),
+    ("scalar.sgd_step grads of another shape (zip truncated)",
+     lambda: scalar.sgd_step(scalar.course_params(),
+                             scalar.init_params(num_hiddens=2), 0.1),
+     ValueError, ["grads have shapes", "W 2 x 2", "W 2 x 3"]),
+    ("scalar.backward with another network's cache",
+     lambda: scalar.backward(scalar.init_params(num_hiddens=4),
+                             scalar.forward(scalar.course_params(), [1.0, 2.0], 0)[1]),
+     ValueError, ["cache holds", "3 hidden units", "4"]),
+    ("scalar.init_params std=nan", lambda: scalar.init_params(std=math.nan),
+     ValueError, ["std", "> 0", "nan"]),
+    ("compare the scalar network's gradient dicts",
+     lambda: gradcheck.compare("grads", _grads(), _grads(), show=False),
+     TypeError, ["analytic", "dict", "one array at a time", "'W'"]),
+    ("scalar.train seed='abc'", lambda: scalar.train(
+        scalar.course_params(), ([[1.0, 2.0]], [0]), lr=0.1, seed="abc"),
+     TypeError, ["seed", "'abc'"]),
+    ("scalar.train callback='plot'", lambda: scalar.train(
+        scalar.course_params(), ([[1.0, 2.0]], [0]), lr=0.1, callback="plot"),
+     TypeError, ["callback", "'plot'"]),
+    ("scalar.sigmoid of a string", lambda: scalar.sigmoid("a"),
+     TypeError, ["x", "number", "'a'"]),
+    ("scalar.backward cache None",
+     lambda: scalar.backward(scalar.course_params(), None),
+     TypeError, ["cache", "forward returned", "NoneType"]),
+    ("scalar.sgd_step NaN gradient", lambda: scalar.sgd_step(
+        scalar.course_params(), {**_grads(), "c": [math.nan, 0.0]}, 0.1),
+     history.DivergedError, ["grads", "NaN", "smaller learning rate"]),
+    ("scalar.sgd_step read-only float array", lambda: scalar.sgd_step(
+        {**scalar.course_params(), "b": _readonly([0.0, 0.0, 0.0])}, _grads(), 0.1),
+     TypeError, ["params['b']", "read-only numpy array", "float64"]),
+    ("scalar.sgd_step integer array", lambda: scalar.sgd_step(
+        {**scalar.course_params(), "c": np.array([0, 0])}, _grads(), 0.1),
+     TypeError, ["params['c']", "numpy array of dtype int64", "truncate"]),
+    ("init_params seed=-1 (random.Random(-1) is seed 1)",
+     lambda: scalar.init_params(seed=-1), ValueError, ["seed", ">= 0", "-1"]),
+    ("train seed=-1", lambda: scalar.train(scalar.course_params(), ([[1, 2]], [0]),
+                                           lr=0.1, seed=-1),
+     ValueError, ["seed", ">= 0", "-1"]),
+    ("init_params num_hiddens 10**12 (hung building lists)",
+     lambda: scalar.init_params(num_hiddens=10**12),
+     ValueError, ["num_hiddens", "too large", "plain-Python"]),
+    ("forward x as a string (read as its digits)",
+     lambda: scalar.forward(scalar.course_params(), "12", 0),
+     TypeError, ["x", "'12'"]),
+    ("evaluate X rows as strings", lambda: scalar.evaluate(scalar.course_params(),
+                                                           ["12"], [0]),
+     TypeError, ["X", "rows of numbers"]),
+    ("forward NaN in W (a NaN loss)",
+     lambda: scalar.forward(_params(W=[[math.nan, 1, 1], [1, 1, 1]]), [1, 2], 0),
+     ValueError, ["params['W']", "NaN or infinite"]),
+    ("check_params inf in c", lambda: scalar.check_params(_params(c=[math.inf, 0.0])),
+     ValueError, ["params['c']", "NaN or infinite"]),
+    ("check_params b as a dict (its keys were read as numbers)",
+     lambda: scalar.check_params(_params(b={0: 1.0, 1: 2.0, 2: 3.0})),
+     TypeError, ["params['b']", "dict"]),
+    ("backward cache target 5 (IndexError)",
+     lambda: scalar.backward(scalar.course_params(), _cache(target=5)),
+     ValueError, ["cache['target']", "[0, 2)", "5"]),
+    ("backward cache target -1 (silently the last class)",
+     lambda: scalar.backward(scalar.course_params(), _cache(target=-1)),
+     ValueError, ["cache['target']", "-1"]),
+    ("backward cache x a string", lambda: scalar.backward(scalar.course_params(),
+                                                          _cache(x="ab")),
+     TypeError, ["cache['x']", "numbers"]),
+    ("backward cache y a generator",
+     lambda: scalar.backward(scalar.course_params(), _cache(y=(v for v in [.5, .5]))),
+     TypeError, ["cache['y']", "generator"]),
+    ("backward cache h NaN", lambda: scalar.backward(scalar.course_params(),
+                                                     _cache(h=[math.nan, 0.5, 0.5])),
+     ValueError, ["cache['h']", "NaN"]),
+]
+
+
+@pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_error(name, call, error, words):
+    assert_clear_error(name, call, error, words)
+
+
+@pytest.mark.parametrize("bad", ["tuple b", "tuple c", "tuple row of V",
+                                 "integer numpy b", "integer numpy W",
+                                 "string in c"])
+
+
+def test_sgd_step_validates_every_parameter_before_updating_any(bad):
+    params = scalar.init_params(seed=1)
+    if bad == "tuple b":
+        params["b"] = tuple(params["b"])
+    elif bad == "tuple c":
+        params["c"] = tuple(params["c"])
+    elif bad == "tuple row of V":
+        params["V"][2] = tuple(params["V"][2])
+    elif bad == "integer numpy b":
+        params["b"] = np.array([0, 0, 0])
+    elif bad == "integer numpy W":
+        params["W"] = np.array([[1, 2, 3], [4, 5, 6]])
+    else:
+        params["c"] = [0.0, "0"]
+    before = _snapshot(params) if bad != "string in c" else None
+    with pytest.raises((TypeError, ValueError)) as info:
+        scalar.sgd_step(params, _grads(), 0.1)
+    key = bad.split()[-1]
+    assert f"params['{key}']" in str(info.value) or \
+        f"params[{key!r}]" in str(info.value), str(info.value)
+    if before is not None:
+        assert _snapshot(params) == before  # nothing was half-updated
+
+
+def test_sgd_step_refuses_bad_grads_before_updating():
+    params = scalar.init_params(seed=1)
+    before = _snapshot(params)
+    grads = _grads()
+    grads["c"] = [0.1, "x"]
+    with pytest.raises(TypeError, match=r"grads\['c'\]"):
+        scalar.sgd_step(params, grads, 0.1)
+    assert _snapshot(params) == before
+
+
+def test_sgd_step_updates_float_numpy_params_like_lists():
+    lists = scalar.init_params(seed=2)
+    arrays = {k: np.array(v) for k, v in lists.items()}
+    grads = _grads()
+    scalar.sgd_step(lists, grads, 0.3)
+    scalar.sgd_step(arrays, grads, 0.3)
+    for k in scalar.PARAM_NAMES:
+        assert np.allclose(arrays[k], lists[k], rtol=0, atol=1e-15), k
+
+
+def test_sgd_instance_does_not_overwrite_the_biases_with_activations():
+    """``h = b[:]`` is a view of a numpy b: the forward pass wrote h into b."""
+    params = scalar.init_params(seed=4)
+    params["b"] = [0.3, -0.2, 0.1]
+    params["c"] = [0.5, -0.5]
+    arrays = {k: np.array(v) for k, v in params.items()}
+    ref = scalar.init_params(seed=4)
+    ref["b"], ref["c"] = [0.3, -0.2, 0.1], [0.5, -0.5]
+    loss, cache = scalar.forward(ref, [1.0, -2.0], 1)
+    scalar.sgd_step(ref, scalar.backward(ref, cache), 0.5)
+    got = scalar.sgd_instance(arrays, [1.0, -2.0], 1, 0.5)
+    assert got == pytest.approx(loss, rel=1e-12)
+    for k in scalar.PARAM_NAMES:
+        assert np.allclose(arrays[k], ref[k], rtol=1e-12, atol=1e-14), k
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_scalar_train_accepts_the_numpy_params_check_params_accepts(copy):
+    lists = scalar.init_params(seed=5)
+    arrays = {k: np.array(v) for k, v in lists.items()}
+    assert scalar.check_params(arrays) == scalar.check_params(lists)
+    data = ([[1.0, 2.0], [-1.0, 0.5], [0.2, -0.3]], [0, 1, 1])
+    a = scalar.train(lists, data, lr=0.2, epochs=2, copy=copy)
+    b = scalar.train(arrays, data, lr=0.2, epochs=2, copy=copy)
+    assert b.step_loss == pytest.approx(a.step_loss, rel=1e-12)
+    for k in scalar.PARAM_NAMES:
+        assert np.allclose(b.params[k], a.params[k], rtol=1e-12), k
+
+
+def test_scalar_train_copy_false_refuses_integer_numpy_params():
+    params = {k: np.array(v, dtype=int) for k, v in
+              scalar.course_params().items()}
+    with pytest.raises(TypeError, match=r"params\['W'\].*int"):
+        scalar.train(params, ([[1.0, 2.0]], [0]), lr=0.1, copy=False)
+
+
+def test_sigmoid_of_a_huge_int_saturates():
+    assert scalar.sigmoid(10**400) == 1.0
+    assert scalar.sigmoid(-10**400) == 0.0
+
+
+def test_sgd_step_that_overflows_raises_and_leaves_params_untouched():
+    params = scalar.course_params()
+    before = {k: [list(r) if isinstance(r, list) else r for r in v]
+              for k, v in params.items()}
+    grads = scalar.backward(params, scalar.forward(params, [1.0, 2.0], 0)[1])
+    grads["c"] = [1e10, -1e10]  # finite, and so is lr: lr * g overflows
+    with pytest.raises(history.DivergedError, match="infinite"):
+        scalar.sgd_step(params, grads, 1e308)
+    assert params == before
+
+
+def test_scalar_accuracy_is_the_argmax_accuracy():
+    """Mutant: the plain-Python network's accuracy from argmin."""
+    params = scalar.init_params(seed=3, std=2.0)
+    params["c"] = [0.3, -0.1]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = rng.integers(0, 2, 200)
+    net = mlp.from_scalar(params)
+    expected = float((mlp.forward(net, X)[0].argmax(1) == y).mean())
+    assert expected not in (0.5,)  # argmin would give 1 - expected
+    loss, acc = scalar.evaluate(params, X, y)
+    assert acc == pytest.approx(expected)
+    assert acc == pytest.approx(mlp.accuracy(net, X, y))
+    h = scalar.train(params, (X, y), lr=0.01, epochs=0)
+    assert h.epoch_train_acc == [pytest.approx(expected)]
+
+
+def test_history_finiteness_sees_nan_inside_nested_lists():
+    """Mutant: all_finite ignoring nested lists (NaN in the scalar W unseen)."""
+    assert history.all_finite([[1.0, 2.0], [3.0]])
+    assert not history.all_finite([[1.0, math.nan]])
+    assert not history.all_finite([[[1.0], [math.inf]]])
+    assert not history.all_finite([1.0, -math.inf])
+    assert not history.all_finite([np.array([[1.0, np.nan]])])
+    params = scalar.course_params()
+    params["W"][1][2] = math.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        scalar.train(params, ([[1.0, 2.0]], [0]), lr=0.1)
+
+
+def test_scalar_train_stops_when_a_weight_becomes_nan_in_a_callback():
+    """The end-of-epoch check looks inside W's rows too."""
+    def poison(h):
+        if h.step_loss:
+            h.params["W"][0][1] = math.nan
+
+    with pytest.raises(history.DivergedError, match="W"):
+        scalar.train(scalar.course_params(), ([[1.0, 2.0]], [0]), lr=0.1,
+                     callback=poison)

@@ -211,10 +211,11 @@ def gemm_AtB(fn, C, A, B, alpha):
 
 
 def _blas_layout(a) -> bool:
-    """Rows contiguous, a leading dimension BLAS accepts, aligned, non-empty."""
+    """Rows contiguous, a leading dimension BLAS accepts, aligned, non-empty, in
+    the machine's byte order (BLAS would read a big-endian array as garbage)."""
     rows, cols = a.shape
     step = a.strides[0]
-    return (rows > 0 and cols > 0 and a.strides[1] == a.itemsize
+    return (a.dtype.isnative and rows > 0 and cols > 0 and a.strides[1] == a.itemsize
             and step % a.itemsize == 0 and step >= cols * a.itemsize
             and a.flags.aligned)
 

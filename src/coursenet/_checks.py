@@ -7,6 +7,7 @@ the argument, what it got and what it expected.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 
@@ -20,7 +21,7 @@ def as_float_array(value, name: str, ndim: int | None = None) -> np.ndarray:
     complex numbers are refused. Floating arrays keep their dtype (float32 stays
     float32) and are not copied.
     """
-    arr = np.asarray(value)
+    arr = np.asarray(refuse_masked(value, name))
     if arr.dtype.kind == "f":
         pass
     elif arr.dtype.kind in "iub":
@@ -41,6 +42,21 @@ def as_float_array(value, name: str, ndim: int | None = None) -> np.ndarray:
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
     return arr
+
+
+def refuse_masked(value, name: str):
+    """``value`` unless it is a masked array: ``np.asarray`` would drop its mask,
+    and the masked entries would count as data."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; its mask would be ignored."
+                        f" Drop the masked rows or fill them first, e.g."
+                        f" {name}.filled(0.0)")
+    return value
+
+
+def native(arr: np.ndarray) -> np.ndarray:
+    """``arr`` in the machine's byte order (a copy only if it is not already)."""
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
 
 
 def as_labels(value, name: str, num_rows: int, num_classes: int) -> np.ndarray:
@@ -71,7 +87,9 @@ def positive_number(value, name: str, *, integer: bool = False):
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if integer else "a number"
         raise TypeError(f"{name} must be {what}, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
+    # math, not numpy: a Fraction or a Decimal is a number too; an int is finite
+    if not (isinstance(value, numbers.Integral) or math.isfinite(value)) \
+            or value <= 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return value
 

@@ -9,9 +9,12 @@ Always run checks in float64.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+
+from coursenet._checks import refuse_masked
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -28,6 +31,10 @@ def numerical_gradient(f, x, h=1e-5):
         raise ValueError(f"h must be a finite step > 0, got {h!r}")
     if not x.flags.writeable:
         raise ValueError("x must be writeable: it is perturbed in place and restored")
+    if h < np.finfo(np.float64).tiny or np.any(x + h == x) or np.any(x - h == x):
+        raise ValueError(f"h={h!r} is too small for x: x + h == x (or h is below the"
+                         " smallest normal float), so every difference would be"
+                         " 0; use h around 1e-5 (for |x| near 1)")
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):  # (an empty x: no entries, an empty gradient)
         old = x[i]
@@ -121,13 +128,19 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
     r = _numbers(reference, "reference")
     if a.shape != r.shape:
         raise ValueError(f"{name}: shapes differ, {a.shape} vs {r.shape}")
-    result = Comparison(
-        name=name,
-        exact=bool(np.array_equal(a, r)),
-        approx=bool(np.allclose(a, r, rtol=rtol, atol=atol)),
-        max_abs_diff=float(np.max(np.abs(a - r))) if a.size else 0.0,
-        rel_error=rel_error(a, r),
-    )
+    if not (np.isfinite(a).all() and np.isfinite(r).all()):
+        # inf - inf is NaN: no difference can be measured, and a gradient
+        # holding NaN or inf is wrong whatever it is compared with
+        result = Comparison(name, exact=False, approx=False,
+                            max_abs_diff=math.inf, rel_error=math.inf)
+    else:
+        result = Comparison(
+            name=name,
+            exact=bool(np.array_equal(a, r)),
+            approx=bool(np.allclose(a, r, rtol=rtol, atol=atol)),
+            max_abs_diff=float(np.max(np.abs(a - r))) if a.size else 0.0,
+            rel_error=rel_error(a, r),
+        )
     if show:
         print(format_comparison(result))
     return result
@@ -135,6 +148,7 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
 
 def _numbers(value, name):
     """``value`` as a float64 array, or an error that says what is wrong with it."""
+    refuse_masked(value, name)
     if isinstance(value, dict):
         raise TypeError(
             f"{name} is a dict (keys {list(value)}); compare one array at a time,"
@@ -158,8 +172,9 @@ def format_comparison(c: Comparison) -> str:
         raise TypeError(f"c must be a Comparison (what compare returns), got"
                         f" {type(c).__name__}")
     mark = "✓" if c.approx else "✗"
+    note = "" if math.isfinite(c.max_abs_diff) else "  (NaN or inf in the values)"
     return (f"{mark} {c.name:<16s}  max abs diff: {c.max_abs_diff:.1e}"
-            f"  rel error: {c.rel_error:.1e}")
+            f"  rel error: {c.rel_error:.1e}{note}")
 
 
 def _check_float64(x):

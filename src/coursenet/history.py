@@ -139,6 +139,27 @@ def run_epochs(history, batches, step, evaluate, nonfinite, *, callback=None,
     ``callback(history)`` runs after every step and every evaluation;
     ``bar`` (a tqdm bar, or None) advances by one per step.
     """
+    _check_loop(history, batches, step, evaluate, nonfinite, callback)
+    start = time.perf_counter()
+    losses = history.step_loss
+    try:
+        _end_of_epoch(history, 0, evaluate, nonfinite, callback)
+        for epoch in range(1, history.epochs + 1):
+            for batch in batches():
+                losses.append(_finite_loss(step(batch), history, epoch))
+                if callback is not None:
+                    callback(history)
+                if bar is not None:
+                    bar.update(1)
+            _end_of_epoch(history, epoch, evaluate, nonfinite, callback)
+    finally:
+        if bar is not None:
+            bar.close()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def _check_loop(history, batches, step, evaluate, nonfinite, callback):
     if not isinstance(history, History):
         raise TypeError(f"history must be a History, got {type(history).__name__}")
     for name, fn in (("batches", batches), ("step", step), ("evaluate", evaluate),
@@ -147,59 +168,47 @@ def run_epochs(history, batches, step, evaluate, nonfinite, *, callback=None,
             raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a function or None, got {callback!r}")
+
+
+def _finite_loss(loss, history, epoch):
+    """``step(batch)``'s return value, if it is a finite number."""
+    if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+        raise TypeError("step(batch) must return the batch's loss (a"
+                        f" number), got {loss!r}")
+    if not math.isfinite(loss):
+        raise DivergedError(
+            f"training diverged: the loss became {loss} at epoch {epoch}, step"
+            f" {len(history.step_loss)} with lr={history.lr:g}; try a smaller"
+            " learning rate")
+    return loss
+
+
+def _end_of_epoch(history, epoch, evaluate, nonfinite, callback):
+    """Check the parameters, evaluate, record, call back (``epoch`` 0: before)."""
     lr = history.lr
-
-    def end_of_epoch(epoch):
-        bad = nonfinite()
-        if not isinstance(bad, (list, tuple)):
-            raise TypeError(f"nonfinite() must return a list of parameter names, got"
-                            f" {bad!r}")
-        if bad:
+    bad = nonfinite()
+    if not isinstance(bad, (list, tuple)):
+        raise TypeError(f"nonfinite() must return a list of parameter names, got"
+                        f" {bad!r}")
+    if bad:
+        raise DivergedError(
+            f"training diverged: {', '.join(bad)} became NaN or infinite by"
+            f" the end of epoch {epoch} with lr={lr:g}; try a smaller"
+            " learning rate")
+    result = evaluate()
+    if not isinstance(result, tuple) or len(result) != 4:
+        raise TypeError("evaluate() must return 4 values (train loss, train acc,"
+                        f" val loss, val acc), got {result!r}")
+    train_loss, train_acc, val_loss, val_acc = result
+    for loss in (train_loss, val_loss):
+        if loss is not None and not math.isfinite(loss):
             raise DivergedError(
-                f"training diverged: {', '.join(bad)} became NaN or infinite by"
-                f" the end of epoch {epoch} with lr={lr:g}; try a smaller"
-                " learning rate")
-        result = evaluate()
-        if not isinstance(result, tuple) or len(result) != 4:
-            raise TypeError("evaluate() must return 4 values (train loss, train acc,"
-                            f" val loss, val acc), got {result!r}")
-        train_loss, train_acc, val_loss, val_acc = result
-        for loss in (train_loss, val_loss):
-            if loss is not None and not math.isfinite(loss):
-                raise DivergedError(
-                    f"training diverged: the evaluated loss is {loss} at epoch"
-                    f" {epoch} with lr={lr:g}; try a smaller learning rate")
-        history.epoch_train_loss.append(train_loss)
-        history.epoch_train_acc.append(train_acc)
-        if val_loss is not None:
-            history.epoch_val_loss.append(val_loss)
-            history.epoch_val_acc.append(val_acc)
-        if callback is not None:
-            callback(history)
-
-    start = time.perf_counter()
-    losses = history.step_loss
-    try:
-        end_of_epoch(0)
-        for epoch in range(1, history.epochs + 1):
-            for batch in batches():
-                loss = step(batch)
-                if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
-                    raise TypeError("step(batch) must return the batch's loss (a"
-                                    f" number), got {loss!r}")
-                if not math.isfinite(loss):
-                    raise DivergedError(
-                        f"training diverged: the loss became {loss} at epoch"
-                        f" {epoch}, step {len(losses)} with lr={lr:g}; try a"
-                        " smaller learning rate")
-                losses.append(loss)
-                if callback is not None:
-                    callback(history)
-                if bar is not None:
-                    bar.update(1)
-            end_of_epoch(epoch)
-    finally:
-        if bar is not None:
-            bar.close()
-    history.seconds = time.perf_counter() - start
-    return history
+                f"training diverged: the evaluated loss is {loss} at epoch"
+                f" {epoch} with lr={lr:g}; try a smaller learning rate")
+    history.epoch_train_loss.append(train_loss)
+    history.epoch_train_acc.append(train_acc)
+    if val_loss is not None:
+        history.epoch_val_loss.append(val_loss)
+        history.epoch_val_acc.append(val_acc)
+    if callback is not None:
+        callback(history)

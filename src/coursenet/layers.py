@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coursenet._checks import as_float_array
+from coursenet._checks import as_float_array, refuse_masked
 
 
 def linear_forward(X, W, b):
@@ -41,24 +41,26 @@ def linear_backward(dout, cache):
 
     The bias was broadcast over the N rows in forward, so its gradient sums them.
     """
-    if not isinstance(cache, tuple) or len(cache) != 2:
-        raise TypeError("cache must be the (X, W) that linear_forward returned, got"
-                        f" {type(cache).__name__}"
-                        + (f" of length {len(cache)}" if isinstance(cache, tuple)
-                           else ""))
-    X, W = cache
-    if not (isinstance(X, np.ndarray) and isinstance(W, np.ndarray)):
-        raise TypeError("cache must be the (X, W) that linear_forward returned (two"
-                        f" arrays), got ({type(X).__name__}, {type(W).__name__})")
+    X, W = _linear_cache(cache)
     dout = as_float_array(dout, "dout", ndim=2)
     if dout.shape != (X.shape[0], W.shape[1]):
         raise ValueError(
             f"dout must have shape {(X.shape[0], W.shape[1])}, got {dout.shape}"
         )
-    dX = dout @ W.T
-    dW = X.T @ dout
-    db = dout.sum(axis=0)
-    return dX, dW, db
+    return dout @ W.T, X.T @ dout, dout.sum(axis=0)
+
+
+def _linear_cache(cache):
+    """The ``(X, W)`` of :func:`linear_forward`, or an error naming what is wrong."""
+    if not isinstance(cache, tuple) or len(cache) != 2 or not all(
+            isinstance(a, np.ndarray) for a in cache):
+        got = type(cache).__name__ + (
+            f" ({', '.join(type(a).__name__ for a in cache)})"
+            if isinstance(cache, tuple) else "")
+        raise TypeError("cache must be the (X, W) that linear_forward returned (two"
+                        f" arrays), got {got}")
+    return (as_float_array(cache[0], "cache X", ndim=2),
+            as_float_array(cache[1], "cache W", ndim=2))
 
 
 def sigmoid(x):
@@ -68,9 +70,11 @@ def sigmoid(x):
     ``e = exp(-|x|)``, which is always in (0, 1], the two branches
     ``1 / (1 + e)`` (x >= 0) and ``e / (1 + e)`` (x < 0) never overflow.
     """
-    x = np.asarray(x)
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"x must hold numbers, got {type(x).__name__} of dtype"
+    x = np.asarray(refuse_masked(x, "x"))
+    if x.dtype.kind in "iub":  # exp of a uint8 wraps, of an int8 is float16
+        x = x.astype(np.float64)
+    elif x.dtype.kind != "f":
+        raise TypeError(f"x must hold real numbers, got {type(x).__name__} of dtype"
                         f" {x.dtype}")
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0, e) / (1.0 + e)

@@ -3,9 +3,8 @@
 Notation (notebook 01's card). Rows are instances: the logits ``o`` and the
 probabilities ``y = softmax(o)`` of a batch are ``(N, C)`` arrays, one row per
 instance. The true class of row ``n`` is its class index ``c_n``, an integer in
-``0 .. C-1``; a batch's class indices have shape ``(N,)``. (In the signatures
-below the class indices are the argument ``y``, the name numpy code usually
-gives labels; it never holds probabilities.) Losses are **means** over the
+``0 .. C-1``; a batch's class indices have shape ``(N,)`` and are the argument
+``c`` below (``y`` always holds probabilities). Losses are **means** over the
 batch, ``l = -(1/N) sum_n log y[n, c_n]``, so every gradient here carries a
 factor ``1/N``.
 
@@ -62,7 +61,7 @@ def softmax_jacobian(probs):
     diagonal, ``-y_i y_j`` off it. The matrix is symmetric, so the row product
     ``∇ᵧl J`` equals ``J ∇ᵧl`` written for a column.
     """
-    probs = as_float_array(probs, "probs", ndim=2)
+    probs = _probabilities(probs)
     outer = probs[:, :, None] * probs[:, None, :]  # (N, C, C)
     diag = np.zeros_like(outer)
     idx = np.arange(probs.shape[1])
@@ -111,10 +110,7 @@ def cross_entropy_backward(probs, c):
     probability, so it is infinite when a probability underflows to 0: the
     fused :func:`softmax_cross_entropy` is the robust path.
     """
-    probs = _nonempty(as_float_array(probs, "probs", ndim=2), "probs")
-    if probs.min() < 0 or probs.max() > 1:
-        raise ValueError("probs must be probabilities in [0, 1] (softmax's output),"
-                         f" got values from {probs.min():g} to {probs.max():g}")
+    probs = _nonempty(_probabilities(probs), "probs")
     c = as_labels(c, "c", probs.shape[0], probs.shape[1])
     n = probs.shape[0]
     dprobs = np.zeros_like(probs)
@@ -147,3 +143,23 @@ def _nonempty(arr, name="logits"):
         raise ValueError(f"{name} is an empty batch (shape {arr.shape}): the mean"
                          " loss over 0 rows is undefined")
     return arr
+
+
+def _probabilities(probs):
+    """``probs`` (N, C) if its rows are probability vectors (softmax's output):
+    entries in [0, 1], each row summing to 1 up to rounding."""
+    probs = as_float_array(probs, "probs", ndim=2)
+    if probs.size == 0:
+        return probs
+    if probs.min() < 0 or probs.max() > 1:
+        raise ValueError("probs must be probabilities in [0, 1] (softmax's output),"
+                         f" got values from {probs.min():g} to {probs.max():g}")
+    # softmax's rows sum to 1 within a few roundings per entry
+    tol = 64 * np.finfo(probs.dtype).eps * probs.shape[1]
+    off = np.abs(probs.sum(axis=1, dtype=np.float64) - 1.0)
+    if off.max() > tol:
+        row = int(off.argmax())
+        raise ValueError(f"probs must be probabilities (softmax's output): each row"
+                         f" must sum to 1, but row {row} sums to"
+                         f" {probs[row].sum(dtype=np.float64):.6g}")
+    return probs

@@ -20,6 +20,7 @@ from coursenet._checks import (
     check_bool,
     check_seed,
     positive_number,
+    refuse_masked,
 )
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -62,10 +63,12 @@ def _float_dtype(dtype):
 
 
 def check_params(params, *, training=False) -> dict:
-    """Check the four arrays exist and fit together; return them unchanged.
+    """Check the four arrays exist, fit together and hold finite real numbers;
+    return them unchanged.
 
     With ``training=True`` (what :func:`coursenet.train.sgd` needs) they must
-    also share one floating dtype and hold no NaN or infinite value.
+    also share one floating dtype and no memory: an update of one would
+    silently change another.
     """
     check_bool(training, "training")
     if not isinstance(params, dict):
@@ -74,7 +77,8 @@ def check_params(params, *, training=False) -> dict:
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"params is missing {missing}; expected keys {PARAM_NAMES}")
-    W1, b1, W2, b2 = arrays = [np.asarray(params[k]) for k in PARAM_NAMES]
+    W1, b1, W2, b2 = arrays = [np.asarray(refuse_masked(params[k], f"params[{k!r}]"))
+                               for k in PARAM_NAMES]
     if W1.ndim != 2 or W2.ndim != 2 or b1.shape != (W1.shape[1],) \
             or W2.shape[0] != W1.shape[1] or b2.shape != (W2.shape[1],):
         raise ValueError(
@@ -82,18 +86,27 @@ def check_params(params, *, training=False) -> dict:
             f" W2 {W2.shape}, b2 {b2.shape};"
             " expected (D, H), (H,), (H, C), (C,)"
         )
-    if not training:
-        return params
-    dtypes = {k: a.dtype for k, a in zip(PARAM_NAMES, arrays)}
+    for k, a in zip(PARAM_NAMES, arrays):
+        as_float_array(a, f"params[{k!r}]")  # real numbers, finite
+    if training:
+        _check_trainable(dict(zip(PARAM_NAMES, arrays)))
+    return params
+
+
+def _check_trainable(arrays):
+    dtypes = {k: a.dtype for k, a in arrays.items()}
     if any(d.kind != "f" for d in dtypes.values()) or len(set(dtypes.values())) > 1:
         raise TypeError(
             "params must all have the same floating dtype, got "
             + ", ".join(f"{k} {d}" for k, d in dtypes.items())
             + "; e.g. {k: v.astype(np.float32) for k, v in params.items()}")
-    bad = [k for k, a in zip(PARAM_NAMES, arrays) if not np.isfinite(a).all()]
-    if bad:
-        raise ValueError(f"params {bad} contain NaN or infinite values")
-    return params
+    for i, k in enumerate(PARAM_NAMES):
+        for other in PARAM_NAMES[i + 1:]:
+            if np.may_share_memory(arrays[k], arrays[other]):
+                raise ValueError(
+                    f"params[{other!r}] shares memory with params[{k!r}]: updating"
+                    " one would change the other; give each its own array, e.g."
+                    " {k: v.copy() for k, v in params.items()}")
 
 
 def forward(params, X):
@@ -106,8 +119,8 @@ def forward(params, X):
     check_params(params)
     X = as_float_array(X, "X", ndim=2)
     K, lin1 = layers.linear_forward(X, params["W1"], params["b1"])  # (N, H)
-    Hid, sig = layers.sigmoid_forward(K)  # (N, H)
-    logits, lin2 = layers.linear_forward(Hid, params["W2"], params["b2"])  # (N, C)
+    hidden, sig = layers.sigmoid_forward(K)  # (N, H)
+    logits, lin2 = layers.linear_forward(hidden, params["W2"], params["b2"])  # (N, C)
     return logits, (lin1, sig, lin2)
 
 

@@ -167,7 +167,9 @@ def default_cache_dir() -> Path:
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        # the XDG spec: a relative path is invalid and must be ignored
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
     return base / "coursenet"
 
 
@@ -469,7 +471,7 @@ def _download(url, path, sha256, size, timeout, progress):
     tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
     watchdog = _Watchdog(timeout + size / MIN_RATE)
     bar = None
-    received = 0
+    blob = bytearray()  # what was received so far
     try:
         watchdog.timer.start()
         with watchdog.opener().open(request, timeout=timeout) as response:
@@ -481,23 +483,10 @@ def _download(url, path, sha256, size, timeout, progress):
             # O_EXCL with mode 0o666: the umask decides, as for any file
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                          | getattr(os, "O_BINARY", 0), 0o666)
-            blob = bytearray()
             bar = _bytes_bar(size, path.name) if progress else None
             with os.fdopen(fd, "wb") as out:
-                while True:
-                    # read1: whatever has arrived, so a slow server cannot keep
-                    # one call busy past the deadline
-                    chunk = response.read1(min(_CHUNK, size + 1 - received))
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    blob += chunk
-                    received += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-                    if received > size:
-                        raise DownloadError(
-                            f"too long: more than the {size} bytes the file has")
+                _stream(response, out, blob, size, bar)
+        received = len(blob)
         if received != size:
             if watchdog.expired:
                 raise DownloadError(_too_slow(watchdog, received, size))
@@ -510,7 +499,7 @@ def _download(url, path, sha256, size, timeout, progress):
         return bytes(blob)
     except _MIRROR_FAILURES as err:
         if watchdog.expired and not isinstance(err, DownloadError):
-            raise DownloadError(_too_slow(watchdog, received, size)) from err
+            raise DownloadError(_too_slow(watchdog, len(blob), size)) from err
         raise
     finally:
         watchdog.timer.cancel()
@@ -520,6 +509,27 @@ def _download(url, path, sha256, size, timeout, progress):
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+
+
+def _stream(response, out, blob, size, bar):
+    """Copy the body into ``out`` and append it to ``blob``.
+
+    At most ``size + 1`` bytes are read (one more tells an overlong body).
+    """
+    received = 0
+    while True:
+        # read1: whatever has arrived, so a slow server cannot keep one call
+        # busy past the deadline
+        chunk = response.read1(min(_CHUNK, size + 1 - received))
+        if not chunk:
+            return
+        out.write(chunk)
+        blob += chunk
+        received += len(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+        if received > size:
+            raise DownloadError(f"too long: more than the {size} bytes the file has")
 
 
 def _too_slow(watchdog, received, size):

@@ -243,18 +243,7 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
     defaults to False here (an epoch of the small network takes well under a
     second, and notebooks check this function's printed output).
     """
-    lr = _check_lr(lr)
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
-            or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    epochs = int(epochs)
-    _check_seed(seed)
-    for flag, value in (("copy", copy), ("progress", progress)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{flag} must be True or False, got {value!r}")
-    if callback is not None and not callable(callback):
-        raise TypeError("callback must be a function called with the History"
-                        f" (e.g. plots.LivePlot()), got {callback!r}")
+    lr, epochs = _check_settings(lr, epochs, seed, copy, progress, callback)
     shape = check_params(params)
     X, labels = _pair(train_data, "train_data")
     X, labels = _as_rows(X, labels, shape[0], shape[2])
@@ -293,6 +282,22 @@ def train(params: dict, train_data, *, lr, epochs=1, seed=0, val_data=None,
     return _run_epochs(history, shuffled, step, evaluate_all, nonfinite,
                       callback=callback,
                       bar=_progress(epochs * len(X)) if progress else None)
+
+
+def _check_settings(lr, epochs, seed, copy, progress, callback):
+    """:func:`train`'s settings, checked; returns ``(lr, epochs)``."""
+    lr = _check_lr(lr)
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
+            or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    _check_seed(seed)
+    for flag, value in (("copy", copy), ("progress", progress)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be a function called with the History"
+                        f" (e.g. plots.LivePlot()), got {callback!r}")
+    return lr, int(epochs)
 
 
 def check_params(params, name="params"):
@@ -424,6 +429,9 @@ def _as_row(x, name, num_inputs):
     if isinstance(x, (str, bytes)):  # float() would read its characters
         raise TypeError(f"{name} must be a sequence of {num_inputs} numbers, got"
                         f" {x!r}")
+    if isinstance(x, (dict, set, frozenset)):  # its keys, in no meaningful order
+        raise TypeError(f"{name} must be a sequence of {num_inputs} numbers, got a"
+                        f" {type(x).__name__}: {x!r}")
     try:
         row = [float(v) for v in x]
     except (TypeError, ValueError):

@@ -25,6 +25,7 @@ from coursenet._checks import (
     as_labels,
     check_bool,
     check_seed,
+    native,
     positive_number,
 )
 from coursenet._fast_step import Trainer as _Trainer
@@ -68,22 +69,15 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     infinite loss or parameter raises :class:`~coursenet.history.DivergedError`.
     """
     mlp.check_params(params, training=True)
-    lr = float(positive_number(lr, "lr"))
-    batch_size = int(positive_number(batch_size, "batch_size", integer=True))
-    epochs = int(positive_number(epochs, "epochs", integer=True))
-    check_seed(seed)
-    check_bool(copy, "copy")
-    check_bool(progress, "progress")
-    if callback is not None and not callable(callback):
-        raise TypeError("callback must be a function called with the History"
-                        f" (e.g. plots.LivePlot()), got {callback!r}")
+    lr, batch_size, epochs = _check_settings(lr, batch_size, epochs, seed, copy,
+                                             progress, callback)
     if not copy:
         _check_writeable(params, "copy=False trains params in place, so ")
     X, c = _check_data(train_data, params, "train_data")
     if val_data is not None:
-        X_val, y_val = _check_data(val_data, params, "val_data")
-    if copy:
-        params = {k: np.array(params[k]) for k in mlp.PARAM_NAMES}
+        X_val, c_val = _check_data(val_data, params, "val_data")
+    if copy:  # in the machine's byte order: the fast step's buffers need it
+        params = {k: native(np.array(params[k])) for k in mlp.PARAM_NAMES}
     rng = np.random.default_rng(seed)
     steps_per_epoch = math.ceil(len(X) / batch_size)
     # the history keeps the batch size asked for; a batch larger than the data
@@ -104,7 +98,7 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
         loss, acc = _evaluate(params, X, c)
         if val_data is None:
             return loss, acc, None, None
-        return (loss, acc) + _evaluate(params, X_val, y_val)
+        return (loss, acc) + _evaluate(params, X_val, c_val)
 
     def nonfinite():
         return [k for k in mlp.PARAM_NAMES if not np.isfinite(params[k]).all()]
@@ -115,6 +109,20 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     with np.errstate(over="ignore", invalid="ignore"):
         return _run_epochs(history, batches, step, evaluate_all, nonfinite,
                           callback=callback, bar=bar)
+
+
+def _check_settings(lr, batch_size, epochs, seed, copy, progress, callback):
+    """:func:`sgd`'s settings, checked; returns ``(lr, batch_size, epochs)``."""
+    lr = float(positive_number(lr, "lr"))
+    batch_size = int(positive_number(batch_size, "batch_size", integer=True))
+    epochs = int(positive_number(epochs, "epochs", integer=True))
+    check_seed(seed)
+    check_bool(copy, "copy")
+    check_bool(progress, "progress")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be a function called with the History"
+                        f" (e.g. plots.LivePlot()), got {callback!r}")
+    return lr, batch_size, epochs
 
 
 def _evaluate(params, X, c):
@@ -142,12 +150,12 @@ def _check_data(data, params, name):
         raise TypeError(
             f"{name}: X has integer dtype {X.dtype}; scale the pixels to floats"
             " first, e.g. coursenet.data.scale_pixels(X)")
-    X = as_float_array(X, f"{name} X", ndim=2)
+    X = native(as_float_array(X, f"{name} X", ndim=2))  # big-endian: one copy
     W1 = np.asarray(params["W1"])
     if X.shape[1] != W1.shape[0]:
         raise ValueError(f"{name}: X has {X.shape[1]} features but W1 expects"
                          f" {W1.shape[0]}")
-    if X.dtype != W1.dtype:
+    if X.dtype != W1.dtype.newbyteorder("="):
         raise TypeError(
             f"{name}: X is {X.dtype} but the parameters are {W1.dtype}; use the"
             f" same dtype (e.g. X.astype(np.{W1.dtype}))")
