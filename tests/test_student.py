@@ -29,7 +29,7 @@ SOLUTIONS = make_student.solution_notebooks(ROOT)
 CHECK_CALL = re.compile(r"\bexercises\.(check_\w+)\(")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CONTRACT = {"check_loss_grad", "check_softmax_jacobian", "check_logit_grad",
-            "check_scalar_network", "check_sgd_step", "check_vector_backward",
+            "check_backward", "check_sgd_step", "check_vector_backward",
             "check_batched_backward"}
 
 

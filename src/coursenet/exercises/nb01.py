@@ -106,14 +106,14 @@ _LOSS_GRAD_MISTAKES = [
             "dl/dy is all zeros when the true class is 0 and right otherwise:"
             " looks like a branch `if c:`, which is false for class 0",
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
-            " compare the index with c (`if i == c:`); class 0 is a class",
+            " compare each entry's index with c; class 0 is a class",
             lambda d: _if_c(d)),
     Mistake("every_class_if_target",
             "dl/dy is all zeros when the true class is 0, and -1/y_i in every entry"
             " otherwise: looks like a branch `if c:` (false for class 0, true for"
             " every i otherwise)",
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
-            " compare the index with c (`if i == c:`); class 0 is a class",
+            " compare each entry's index with c; class 0 is a class",
             lambda d: _if_c(d, every_class=True)),
     Mistake("report_if_target",
             "dl/dy is -1/y_i in every entry except one that a branch on c zeroes:"
@@ -394,7 +394,7 @@ _LOGIT_GRAD_MISTAKES = [
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
-            "compare the class index with c (`if i == c:`); class 0 is a class",
+            "compare each entry's index with c; class 0 is a class",
             lambda d: d["y"] - _onehot(d["c"], len(d["y"])) * (d["c"] != 0)),
 ]
 
