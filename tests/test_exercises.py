@@ -97,7 +97,11 @@ def loss_grad_vectorised(y, c):
 
 
 def loss_grad_row(y, c):
-    return loss_grad_vectorised(y, c)[None, :]  # (1, C) is unambiguous
+    return loss_grad_vectorised(y, c)[None, :]  # (1, C): an extra axis
+
+
+def loss_grad_column(y, c):
+    return loss_grad_vectorised(y, c)[:, None]  # (C, 1)
 
 
 def loss_grad_tuple(y, c):
@@ -124,10 +128,18 @@ def loss_grad_fractions(y, c):
     return g
 
 
-@pytest.mark.parametrize("fn", [loss_grad_loops, loss_grad_vectorised, loss_grad_row,
+@pytest.mark.parametrize("fn", [loss_grad_loops, loss_grad_vectorised,
                                 loss_grad_tuple, loss_grad_fractions])
 def test_loss_grad_right_in_any_style(fn):
     assert_passed(exercises.check_loss_grad(fn))
+
+
+@pytest.mark.parametrize("fn", [loss_grad_row, loss_grad_column])
+def test_a_row_or_column_where_a_vector_is_asked_fails_and_says_why(fn):
+    """A (1, C) or (C, 1) result would broadcast into (C, C) later, silently."""
+    result = exercises.check_loss_grad(fn)
+    assert result.mistake == "extra_axis", result.message
+    assert "broadcasts" in result.message and "(2, 2) matrix" in result.message
 
 
 def onehot(c, n):
