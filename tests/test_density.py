@@ -8,7 +8,8 @@ from pathlib import Path
 from nbgrader_notebooks import code, markdown, meta, write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("density", ROOT / "scripts" / "density.py")
+SPEC = importlib.util.spec_from_file_location("density",
+                                              ROOT / "scripts" / "density.py")
 density = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(density)
 
@@ -17,7 +18,8 @@ def small_workbook(folder: Path, long_cell_words: int):
     write_notebook(
         folder / "01_small.ipynb",
         markdown("# 01 · Small"),                                   # 2 words
-        markdown(r"The slope $\partial l / \partial y$ is [here](x.ipynb)."),  # 6: The slope l y$ is [here]
+        # 6 words: The, slope, l, y$, is, [here]
+        markdown(r"The slope $\partial l / \partial y$ is [here](x.ipynb)."),
         code("import numpy as np\n\n# a comment\nx = np.zeros(3)\n"),  # 2 lines
         code("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
              **meta("q1", solution=True)),                          # the student's

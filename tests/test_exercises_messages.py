@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 import coursenet.exercises as exercises_package
-from coursenet.exercises import Mistake
-from coursenet.exercises import _networks
+from coursenet.exercises import Mistake, _networks
 
 # What an answer written as code or as a formula looks like.
 FORBIDDEN = {
@@ -33,7 +32,8 @@ FORBIDDEN = {
     "outer product": re.compile(r"\bouter\b"),
     "an assignment from an index": re.compile(r"=\s*-?\w+\[\w"),
     "an in-place update": re.compile(r"[-+*/]=\s*\w"),
-    "an index written as the answer": re.compile(r"\w\[i\]\[j\]|\[j\]\[m\]|J\[i\]\[m\]"),
+    "an index written as the answer":
+        re.compile(r"\w\[i\]\[j\]|\[j\]\[m\]|J\[i\]\[m\]"),
     "a sum written out": re.compile(r"\bsums? [^.;:]*\bover (m|i|j|every i)\b"),
     "a forward pass written out": re.compile(r"x W \+ b|h V \+ c"),
     "a list comprehension": re.compile(r"\[[^\]]* for \w+ in "),

@@ -59,9 +59,9 @@ from __future__ import annotations
 
 import ast
 import copy
+import ctypes
 import inspect
 import json
-import ctypes
 import linecache
 import os
 import threading

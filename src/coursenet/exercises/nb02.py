@@ -89,6 +89,9 @@ _CACHE_MISTAKES = [
     ("h", "forward_tanh", "h is tanh(k): the hidden units use tanh, not the sigmoid",
      "the network's hidden units are sigmoids, whose outputs lie between 0 and 1",
      lambda r, p: np.tanh(r["k"])),
+    ("h", "forward_relu", "h is max(0, k): the hidden units use ReLU, not the"
+     " sigmoid", "the network's hidden units are sigmoids, whose outputs lie"
+     " between 0 and 1", lambda r, p: np.maximum(r["k"], 0.0)),
     ("h", "forward_sigmoid_sign", "h is the sigmoid of -k",
      "the sigmoid rises with its input: a larger k gives an h closer to 1",
      lambda r, p: layers.sigmoid(-r["k"])),
@@ -231,6 +234,11 @@ _DO_MISTAKES = [  # (id, diagnosis, hint, dl/do from y, g and the cache)
      "every y_i depends on every o_m, so a change of o_m reaches the loss through"
      " every y_i: the entries of J off the diagonal count too",
      lambda y, g, r: g * y * (1 - y)),
+    ("do_times_y", "its dl/do is dl/dy times y, entry by entry: only part of"
+     " the diagonal of the softmax Jacobian",
+     "every y_i depends on every o_m, so a change of o_m reaches the loss through"
+     " every y_i: the whole Jacobian of notebook 01 is needed",
+     lambda y, g, r: g * y),
     ("flipped_sign", "its dl/do has the wrong sign",
      "the softmax Jacobian's diagonal is positive and its other entries negative:"
      " check the signs of yours",
@@ -256,6 +264,11 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
               " to 0 (every row of J sums to 0); yours sums to"
               f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
     if key == "dh":
+        if all(_same(o["dh"], d["params"]["W2"][:, 0] * r["do"][0])
+               for o, d, r in zip(outs, datas, refs)):
+            _fail("dl/do is right, dl/dh is wrong: it uses logit 0 only",
+                  "h_j feeds every logit: each one adds its own path to dl/dh_j",
+                  "dh_one_logit")
         _fail(f"dl/do is right, dl/dh is wrong: {worst}", "h_j feeds every logit,"
               " through one weight of row j of V each: a change of h_j reaches the"
               " loss along every one of those paths", "wrong_dh")
@@ -265,9 +278,23 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
                    for o, d, g in zip(outs, datas, gs)):
                 _fail(f"dl/dh is right, dl/dk is wrong: {_HIDDEN_RULES[hidden][0]}",
                       _HIDDEN_RULES[hidden][1], hidden)
+        if all(_same(o["dk"], r["dh"] * _reference_cache(d)["h"])
+               for o, r, d in zip(outs, refs, datas)):
+            _fail("dl/dh is right, dl/dk is wrong: it is dl/dh times h, where the"
+                  " sigmoid's slope is needed", "the sigmoid's slope is at most"
+                  " 0.25, and it is small where h is near 0 or 1", "dk_times_h")
         _fail(f"dl/dh is right, dl/dk is wrong: {worst}", "dl/dk_j is dl/dh_j times"
               " the sigmoid's slope at k_j, which can be written with h_j alone",
               "wrong_dk")
+    if key in ("W", "V"):
+        source = "dk" if key == "W" else "do"
+        if all(_same(o[key], np.broadcast_to(r[source], r[key].shape))
+               for o, r in zip(outs, refs)):
+            what = "x" if key == "W" else "h"
+            _fail(f"every row of d{key} is dl/d{source[1]}: the value {what} that"
+                  f" {key} multiplies in the forward pass is missing",
+                  f"nudge one entry of {key}: how much the change does depends on"
+                  f" the {what} it meets", f"d{key}_missing_input")
     before = {"V": "dl/do", "c": "dl/do", "W": "dl/dk", "b": "dl/dk"}[key]
     layer = {"V": "second", "c": "second", "W": "first", "b": "first"}[key]
     _fail(f"{before} is right, d{key} is wrong: {worst}",
@@ -396,10 +423,10 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
             local = [1.0] * len(args)
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
-            local = [b, a] if mul == "other" else [a, b]
+            local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0]}[mul]
         elif op == "sigmoid":
             v = values[name] if sigmoid == "output" else values[args[0]]
-            local = [v * (1 - v)]
+            local = [1.0] if sigmoid == "none" else [v * (1 - v)]
         else:
             local = []
         for arg, slope in zip(args, local):
@@ -473,6 +500,14 @@ _GRAPH_MISTAKES = [
             "the chain rule: how the output changes with a node, times how the"
             " node changes with its input",
             lambda d: _graph_backward(d["nodes"], d["values"], chain=False)),
+    Mistake("graph_mul_as_add", "a product's local derivatives are taken as 1,"
+            " as for a sum", "nudge one factor of a * b by a little: by how much"
+            " does the product change?",
+            lambda d: _graph_backward(d["nodes"], d["values"], mul="one")),
+    Mistake("graph_sigmoid_slope", "a sigmoid node passes its derivative on"
+            " unchanged: its local derivative is missing", "the sigmoid's slope is"
+            " at most 0.25, so its input's derivative is smaller than its own",
+            lambda d: _graph_backward(d["nodes"], d["values"], sigmoid="none")),
     Mistake("sigmoid_from_k", "the sigmoid's local derivative is taken from its"
             " input k instead of from its output h", "the sigmoid's derivative is"
             " a function of its output, which is the node's own value",

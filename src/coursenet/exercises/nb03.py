@@ -73,7 +73,8 @@ _SGD_MISTAKES = [
     Mistake("no_lr", "the step is p - dp: the learning rate is missing",
             "scale every step by the learning rate", lambda d: _stepped(d)),
     Mistake("divides_lr", "the step is p - dp / lr: it divides by the learning rate",
-            "multiply by the learning rate; do not divide by it", lambda d: _stepped(d, 1 / d["lr"], 1 / d["lr"])),
+            "multiply by the learning rate; do not divide by it",
+            lambda d: _stepped(d, 1 / d["lr"], 1 / d["lr"])),
 ]
 
 
@@ -122,8 +123,8 @@ def check_sgd_step(fn=None):
             if all(_converts_to(r, ref) for r, ref in zip(returned, refs)):
                 _fail(f"{who} returns the updated parameters but leaves params"
                       " unchanged: the training loop ignores the return value",
-                      "change the numbers inside the lists of params, which the"
-                      " loop keeps using",
+                      "update params in place: change the numbers inside its"
+                      " lists, which the loop keeps using",
                       "returns_new_params")
             if _copies(fn):
                 _fail(f"params did not change after {who}: it updates a copy",
@@ -138,6 +139,19 @@ def check_sgd_step(fn=None):
         _match(outs, datas, _SGD_MISTAKES)
         wrong = [k for k in refs[0] if not all(_same(o[k], r[k])
                                                for o, r in zip(outs, refs))]
+        still = [k for k in wrong if all(_same(o[k], b[k])
+                                         for o, b in zip(outs, befores))]
+        if still and still == wrong:
+            _fail(f"{', '.join(still)} did not change after {who}; the other"
+                  " parameters are right", "update every parameter: W, b, V and"
+                  " c", "skips_some")
+        steps = [(o[k] - b[k]).ravel() for o, b in zip(outs, befores) for k in b]
+        right = [(r[k] - b[k]).ravel() for r, b in zip(refs, befores) for k in b]
+        step, want = np.concatenate(steps), np.concatenate(right)
+        factor = float(step @ want / (want @ want))
+        if _same(step, factor * want):
+            _fail(f"every step is {factor:.3g} times lr times the gradient",
+                  "look for a constant factor in the step", "step_scaled")
         worst = _worst(outs, refs, [t for t, _ in cases])
         _fail(f"after the step, {', '.join(wrong)} are not p - lr * dp: {worst}",
               "every entry of every parameter takes one step of lr times its own"
