@@ -155,7 +155,9 @@ LOSS_GRAD_MISTAKES = [
     (lambda y, c: y - onehot(c, y), "logit_grad", ["logits", "Q2"]),
     (lambda y, c: loss_grad_vectorised(y, c) + 0.1 * (1 - onehot(c, y)),
      "nonzero_elsewhere", ["non-zero for some i ≠ c"]),
-    (lambda y, c: loss_grad_vectorised(y, c) * 1.5, None,
+    (lambda y, c: loss_grad_vectorised(y, c) * 1.5, "scaled",
+     ["1.5 times the right one", "constant factor"]),
+    (lambda y, c: loss_grad_vectorised(y, c) * (1 + 0.2 * np.arange(len(y))), None,
      ["does not match the reference", "max abs diff", "dl/dy["]),
 ]
 

@@ -519,6 +519,21 @@ _GRAPH_MISTAKES = [
 ]
 
 
+def _first_wrong_node(outs, refs, cases):
+    """Walking back from the output, the first node whose derivative is off, and
+    the operations of the nodes it feeds (their local derivatives sent it)."""
+    for out, ref, (text, d) in zip(outs, refs, cases):
+        for name, _, _ in reversed(d["nodes"]):
+            if not _same(out[name], ref[name]):
+                feeds = sorted({op for _, op, args in d["nodes"] if name in args})
+                via = (f", which feeds {' and '.join(repr(op) for op in feeds)}"
+                       " node(s): check that operation's local derivative"
+                       if feeds else ": it is the output")
+                return (f"walking back from the output on {text}, the first wrong"
+                        f" derivative is that of node {name!r}{via}")
+    return "compare each node's derivative with a small nudge of its value"
+
+
 def check_graph_backward(fn=None):
     """The bridge: ``fn(nodes, values)`` returns d(output)/d(node) for every node.
 
@@ -548,8 +563,6 @@ def check_graph_backward(fn=None):
         _match(outs, datas, _GRAPH_MISTAKES, texts)
         worst = _worst(outs, refs, texts)
         _fail(f"the derivatives do not match the reference: {worst}",
-              "check the first node, walking back from the output, whose"
-              " derivative is off: its local derivative, or what it received",
-              "graph_wrong")
+              _first_wrong_node(outs, refs, cases), "graph_wrong")
 
     return _run(body)

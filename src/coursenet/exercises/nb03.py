@@ -145,6 +145,22 @@ def check_sgd_step(fn=None):
             _fail(f"{', '.join(still)} did not change after {who}; the other"
                   " parameters are right", "update every parameter: W, b, V and"
                   " c", "skips_some")
+        factors = {}
+        for key in wrong:
+            step = np.concatenate([(o[key] - b[key]).ravel()
+                                   for o, b in zip(outs, befores)])
+            want = np.concatenate([(r[key] - b[key]).ravel()
+                                   for r, b in zip(refs, befores)])
+            factor = float(step @ want / (want @ want))
+            if not _same(step, factor * want):
+                break
+            factors[key] = factor
+        if factors and len(factors) == len(wrong) and len(wrong) < len(refs[0]):
+            said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
+            _fail(f"{said} the right step (lr times its gradient, against it); the"
+                  " other parameters are right", "look at the lines that update"
+                  f" {', '.join(factors)}: a factor or a sign differs there",
+                  "step_scaled")
         steps = [(o[k] - b[k]).ravel() for o, b in zip(outs, befores) for k in b]
         right = [(r[k] - b[k]).ravel() for r, b in zip(refs, befores) for k in b]
         step, want = np.concatenate(steps), np.concatenate(right)
