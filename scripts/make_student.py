@@ -24,12 +24,11 @@ What nbgrader does not do, this script does afterwards (and nothing else):
    notebook the student fills in (nbgrader's checksums do not cover tags);
 3. cell ``execution`` metadata (run timestamps) and the stored widget state are
    dropped, so that the output depends on the notebooks' content only;
-4. a **model answer** computed in the solutions (a code cell tagged
-   ``answer``) is dropped, unless it is also tagged ``workbook-keep`` (it then
-   computes only from the student's own outputs and says when they disagree):
-   nbgrader keeps every ungraded code cell as it is, and a model answer would
-   state the results before the student writes them in the graded answer cell
-   that follows it;
+4. a **model answer** in the solutions (a code cell that computes it, or a
+   Markdown note, tagged ``answer``) is dropped, unless it is also tagged
+   ``workbook-keep`` (it then computes only from the student's own outputs and
+   says when they disagree): nbgrader keeps every ungraded cell as it is, and a
+   model answer would state the results before the student writes them;
 5. a student notebook that shows a student's work (a cell's output or
    execution count, or fewer stubs and answer prompts than a fresh copy) is
    never overwritten without ``--force``.
@@ -175,9 +174,11 @@ NBVAL_TAG = re.compile(r"^nbval-")
 
 
 def is_model_answer(cell) -> bool:
-    """A solution-only computed answer: tagged ``answer``, not ``workbook-keep``."""
+    """A solution-only cell: tagged ``answer``, not ``workbook-keep`` (a computed
+    answer, or a Markdown note that answers a question); never a graded cell."""
     tags = cell.metadata.get("tags", [])
-    return cell.cell_type == "code" and "answer" in tags and "workbook-keep" not in tags
+    graded = cell.metadata.get("nbgrader", {}).get("grade")
+    return "answer" in tags and "workbook-keep" not in tags and not graded
 
 
 def student_edition(nb, name: str):

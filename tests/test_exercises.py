@@ -97,7 +97,11 @@ def loss_grad_vectorised(y, c):
 
 
 def loss_grad_row(y, c):
-    return loss_grad_vectorised(y, c)[None, :]  # (1, C) is unambiguous
+    return loss_grad_vectorised(y, c)[None, :]  # (1, C): an extra axis
+
+
+def loss_grad_column(y, c):
+    return loss_grad_vectorised(y, c)[:, None]  # (C, 1)
 
 
 def loss_grad_tuple(y, c):
@@ -124,10 +128,18 @@ def loss_grad_fractions(y, c):
     return g
 
 
-@pytest.mark.parametrize("fn", [loss_grad_loops, loss_grad_vectorised, loss_grad_row,
+@pytest.mark.parametrize("fn", [loss_grad_loops, loss_grad_vectorised,
                                 loss_grad_tuple, loss_grad_fractions])
 def test_loss_grad_right_in_any_style(fn):
     assert_passed(exercises.check_loss_grad(fn))
+
+
+@pytest.mark.parametrize("fn", [loss_grad_row, loss_grad_column])
+def test_a_row_or_column_where_a_vector_is_asked_fails_and_says_why(fn):
+    """A (1, C) or (C, 1) result would broadcast into (C, C) later, silently."""
+    result = exercises.check_loss_grad(fn)
+    assert result.mistake == "extra_axis", result.message
+    assert "broadcasts" in result.message and "(2, 2) matrix" in result.message
 
 
 def onehot(c, n):
@@ -143,7 +155,9 @@ LOSS_GRAD_MISTAKES = [
     (lambda y, c: y - onehot(c, y), "logit_grad", ["logits", "Q2"]),
     (lambda y, c: loss_grad_vectorised(y, c) + 0.1 * (1 - onehot(c, y)),
      "nonzero_elsewhere", ["non-zero for some i ≠ c"]),
-    (lambda y, c: loss_grad_vectorised(y, c) * 1.5, None,
+    (lambda y, c: loss_grad_vectorised(y, c) * 1.5, "scaled",
+     ["1.5 times the right one", "constant factor"]),
+    (lambda y, c: loss_grad_vectorised(y, c) * (1 + 0.2 * np.arange(len(y))), None,
      ["does not match the reference", "max abs diff", "dl/dy["]),
 ]
 
@@ -369,7 +383,7 @@ def backward_numpy_tuples(params, cache):
             params, cache).items()}),
 ])
 def test_scalar_network_right_in_any_style(forward, backward):
-    assert_passed(exercises.check_scalar_network(forward, backward))
+    assert_passed(exercises.check_backward(forward, backward))
 
 
 def test_scalar_network_names_a_backward_that_writes_into_params():
@@ -378,7 +392,7 @@ def test_scalar_network_names_a_backward_that_writes_into_params():
         params["V"][0][0] = 1e9  # writes into its argument
         return grads
 
-    assert_diagnosed(exercises.check_scalar_network(scalar.forward, backward),
+    assert_diagnosed(exercises.check_backward(scalar.forward, backward),
                      "changed_input", "`params`", "['V']", "in place")
 
 
@@ -413,7 +427,7 @@ SCALAR_MISTAKES = [
 
 @pytest.mark.parametrize("backward, mistake, words", SCALAR_MISTAKES)
 def test_scalar_network_mistakes_are_named(backward, mistake, words):
-    result = exercises.check_scalar_network(forward_loops, backward)
+    result = exercises.check_backward(forward_loops, backward)
     assert_diagnosed(result, mistake, *words)
 
 
@@ -438,7 +452,7 @@ SCALAR_LOSS_MISTAKES = [
 
 @pytest.mark.parametrize("loss_of, mistake, words", SCALAR_LOSS_MISTAKES)
 def test_scalar_loss_mistakes_are_named(loss_of, mistake, words):
-    result = exercises.check_scalar_network(forward_with_loss(loss_of),
+    result = exercises.check_backward(forward_with_loss(loss_of),
                                             make_backward())
     assert_diagnosed(result, mistake, *words)
 
@@ -462,7 +476,7 @@ def test_scalar_network_shapes_and_keys_are_named(change, mistake, words):
     def backward(params, cache):
         return change(make_backward()(params, cache))
 
-    result = exercises.check_scalar_network(forward_loops, backward)
+    result = exercises.check_backward(forward_loops, backward)
     assert_diagnosed(result, mistake, *words)
 
 
@@ -764,9 +778,9 @@ CHECKS = {  # name: (check, the right answer(s), how to put a hostile fn in)
     "loss_grad": (exercises.check_loss_grad, lambda f: (f,)),
     "softmax_jacobian": (exercises.check_softmax_jacobian, lambda f: (f,)),
     "logit_grad": (exercises.check_logit_grad, lambda f: (f,)),
-    "scalar_forward": (exercises.check_scalar_network,
+    "scalar_forward": (exercises.check_backward,
                        lambda f: (f, scalar.backward)),
-    "scalar_backward": (exercises.check_scalar_network,
+    "scalar_backward": (exercises.check_backward,
                         lambda f: (good_forward, f)),
     "sgd_step": (exercises.check_sgd_step, lambda f: (f,)),
     "vector_backward": (exercises.check_vector_backward, lambda f: (f,)),
@@ -784,7 +798,7 @@ def test_a_stub_is_not_implemented_yet(name, capsys):
 
 
 def test_scalar_network_with_both_stubs_names_forward():
-    result = exercises.check_scalar_network(stub, stub)
+    result = exercises.check_backward(stub, stub)
     assert "not implemented yet" in result.message
 
 
@@ -842,7 +856,7 @@ def test_checks_leave_global_random_state_alone():
     exercises.check_loss_grad(loss_grad_vectorised)
     exercises.check_softmax_jacobian(jacobian_numpy)
     exercises.check_logit_grad(logit_grad_stable)
-    exercises.check_scalar_network(forward_loops, make_backward())
+    exercises.check_backward(forward_loops, make_backward())
     exercises.check_sgd_step(sgd_loops)
     exercises.check_vector_backward(vector_backward_jacobian)
     exercises.check_batched_backward(make_batched())
@@ -853,14 +867,14 @@ def test_checks_leave_global_random_state_alone():
 
 
 def test_checks_are_deterministic(capsys):
-    messages = [exercises.check_scalar_network(forward_loops,
+    messages = [exercises.check_backward(forward_loops,
                                                make_backward(layer2="k")).message
                 for _ in range(2)]
     assert messages[0] == messages[1]
 
 
 def test_a_forgotten_argument_is_reported_not_raised():
-    result = exercises.check_scalar_network(forward_loops)
+    result = exercises.check_backward(forward_loops)
     assert not result and "second argument" in result.message
     assert "pass the function itself" in result.message
     assert not exercises.check_loss_grad()

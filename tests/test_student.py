@@ -29,7 +29,7 @@ SOLUTIONS = make_student.solution_notebooks(ROOT)
 CHECK_CALL = re.compile(r"\bexercises\.(check_\w+)\(")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CONTRACT = {"check_loss_grad", "check_softmax_jacobian", "check_logit_grad",
-            "check_scalar_network", "check_sgd_step", "check_vector_backward",
+            "check_backward", "check_sgd_step", "check_vector_backward",
             "check_batched_backward"}
 
 
@@ -80,6 +80,7 @@ def small_course(root: Path):
                         tags=["answer"]),
                    code("print('Your numbers agree: ...')",
                         tags=["answer", "workbook-keep"]),
+                   markdown("A note that answers the question", tags=["answer"]),
                    markdown("the model answer",
                             **meta("q2_why", solution=True, grade=True, points=1)))
     return root
@@ -144,6 +145,7 @@ def test_model_answers_are_dropped_unless_kept_for_the_workbook(generated):
     root, _ = generated
     sources = [cell.source for cell in read(root / "student" / "02_words.ipynb").cells]
     assert not any("the model answer, computed" in s for s in sources)
+    assert not any("A note that answers" in s for s in sources)  # Markdown too
     assert any("Your numbers agree" in s for s in sources)
 
 

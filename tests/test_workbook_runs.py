@@ -77,6 +77,16 @@ WRONG = {  # grade_id -> (what replaces the solution region, or a whole cell)
     "q2_logit_grad": "e = np.exp(o - np.max(o))\nreturn e / e.sum()",  # no onehot
     "q3_loss_grad": "return [-1 / v for v in y]",                   # every class
     "q3_fix_the_bug": "if target:\n    dl_dy[1] = 0.0\nelse:\n    dl_dy[0] = 0.0",
+    "q3_graph_backward": ("grads = {name: 0.0 for name, _, _ in nodes}\n"  # overwrites
+                          "grads[nodes[-1][0]] = 1.0\n"
+                          "for name, op, args in reversed(nodes):\n"
+                          "    local = {'add': [1.0] * len(args), 'sigmoid':"
+                          " [values[name] * (1 - values[name])]}.get(op, [])\n"
+                          "    if op == 'mul':\n"
+                          "        local = [values[args[1]], values[args[0]]]\n"
+                          "    for arg, slope in zip(args, local):\n"
+                          "        grads[arg] = grads[name] * slope\n"
+                          "return grads"),
     "q4_sgd_step": ("params = copy.deepcopy(params)\n"
                     "for name in ('W', 'V'):\n"
                     "    for row, grad_row in zip(params[name], grads[name]):\n"
@@ -140,9 +150,12 @@ def test_wrong_answers_run_and_no_check_passes(wrong, name):
 
 
 def test_no_answer_kept_in_the_workbook_claims_agreement(wrong):
+    """No computed answer is left in the workbooks of 01-03 (issue 23: answers
+    only after their questions); one that were kept would have to say **not**."""
+    texts = [text_of(c) for nb in wrong.values() for c in nb.cells]
+    assert texts and not any("### Answer to Q" in text for text in texts)
     answers = [text_of(c) for nb in wrong.values() for c in nb.cells
                if "workbook-keep" in c.metadata.get("tags", [])]
-    assert answers
     for text in answers:
         assert "Every value matches" not in text, text
         assert "agrees with finite" not in text, text
@@ -190,8 +203,17 @@ def test_every_computed_answer_follows_its_question(name):
     """An `answer` cell (a prompt in the workbook) comes right after the
     markdown cell that states its question, and before its graded cell."""
     cells = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
-    answers = [i for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])]
+    answers = [i for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])
+               and c.cell_type == "code"]
     assert answers
+    # a solution-only note (Markdown tagged `answer`) comes after the graded cell
+    notes = [i for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])
+             and c.cell_type == "markdown"]
+    for i in notes:
+        graded = [j for j, c in enumerate(cells[:i])
+                  if c.metadata.get("nbgrader", {}).get("grade")
+                  and c.cell_type == "markdown"]
+        assert graded and graded[-1] in (i - 1, i - 2), (name, i, "note before answer")
     for i in answers:
         before, after = cells[i - 1], cells[i + 1]
         assert before.cell_type == "markdown" and "**Question" in before.source, \

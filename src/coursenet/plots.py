@@ -757,4 +757,32 @@ def throughput(sizes, per_second, ax=None, title=None):
     if title:
         ax.set_title(title, fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
+
+
+def rate_curves(runs, window=2000, ax=None):
+    """Notebook 03: the moving average of the instance losses, one line per rate.
+
+    ``runs``: ``{learning rate: History}``. Each rate gets its own colour *and*
+    line style (two rates whose curves lie close stay distinguishable), the
+    y axis is logarithmic and says so, and a dotted line marks ln 2, the
+    plateau of two classes.
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError("runs must be a non-empty dict {learning rate: History}")
+    window = _int_at_least(window, "window", 1)
+    ax = _axes(ax, figsize=(7, 4))
+    styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
+    shown = []
+    for i, (rate, history) in enumerate(runs.items()):
+        _check_history(history, ("step_loss",))
+        loss = smooth(_numbers_1d(history.step_loss, f"runs[{rate!r}].step_loss"),
+                      window)
+        ax.plot(np.arange(1, len(loss) + 1), loss, color=f"C{i}", lw=1.8,
+                ls=styles[i % len(styles)], label=f"lr = {rate:g}")
+        shown.append(loss)
+    ax.axhline(np.log(2), color="k", ls=":", lw=1, label="ln 2")
+    _log_scale(ax, np.concatenate(shown), minor_labels=False)
+    ax.set_xlabel("instances seen (one SGD update each)")
+    ax.set_ylabel(f"loss, moving average of {window:,} (log scale)")
+    _legend(ax, "right")
     return ax

@@ -70,6 +70,13 @@
     '  margin-right: 4px;',
     '  vertical-align: -1px;',
     '  background: url("' + LOCK + '") no-repeat center / contain;',
+    '}',
+    // JupyterLab breaks output lines anywhere (word-break: break-all), so a
+    // long check message read "ev ery": break between words, and inside a
+    // word only when it alone is wider than the output
+    '.jp-OutputArea .jp-OutputArea-output pre {',
+    '  word-break: normal;',
+    '  overflow-wrap: anywhere;',
     '}'
   ].join('\n');
 

@@ -34,8 +34,9 @@ except inside :class:`expected_to_fail` (a spot-the-bug demonstration).
 Notebook 02's network is checked in stages, in the order of the lesson:
 :func:`check_forward` (the loss and the cache dict), :func:`check_scalar_loss_grad`,
 :func:`check_backprop` (fed a random dl/dy, every stage compared with
-``dl/dy J`` and the layers below) and :func:`check_backward` (the parameters;
-also called :func:`check_scalar_network`). Hints for Q1 and Q2 describe
+``dl/dy J`` and the layers below), :func:`check_backward` (the parameters) and
+:func:`check_graph_backward` (the bridge to notebook 04: reverse accumulation on
+an expression graph given as a list of nodes). Hints for Q1 and Q2 describe
 properties of the right answer (rows of J sum to 0, dl/do sums to 0, a finite
 difference's value) with the student's own numbers, never the formula that the
 written question asks for. Numbers are compared with
@@ -70,8 +71,8 @@ from coursenet.exercises.nb02 import (
     check_backprop,
     check_backward,
     check_forward,
+    check_graph_backward,
     check_scalar_loss_grad,
-    check_scalar_network,
 )
 from coursenet.exercises.nb03 import check_sgd_step
 from coursenet.exercises.nb04 import (
@@ -111,7 +112,7 @@ __all__ = [
     "check_scalar_loss_grad",
     "check_backprop",
     "check_backward",
-    "check_scalar_network",
+    "check_graph_backward",
     "check_sgd_step",
     "check_softmax_backward",
     "check_vector_backward",

@@ -59,10 +59,12 @@ from __future__ import annotations
 
 import ast
 import copy
+import ctypes
 import inspect
 import json
 import linecache
 import os
+import threading
 import traceback
 import warnings
 from collections.abc import Mapping
@@ -73,6 +75,10 @@ import numpy as np
 from coursenet import gradcheck, losses
 
 RTOL, ATOL = 1e-4, 1e-6
+
+#: Seconds one call of a student's function may take in a check before the check
+#: stops it and says so (an endless loop must not hang the notebook).
+TIME_LIMIT = 10.0
 
 #: When this environment variable names a file, every mistake id a check
 #: reports is appended to it (one per line): the tests use it to prove that
@@ -255,11 +261,17 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
     """
     before = [_snapshot(a) for a in args]
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"), \
+                _TimeLimit(TIME_LIMIT):
             warnings.simplefilter("ignore")
             out = fn(*args)
     except KeyboardInterrupt:
         raise
+    except _TooLong:
+        raise _Stop(f"✗ {who} did not return within {TIME_LIMIT:g} s on {case}, so"
+                    " the check stopped it. Hint: look for a loop that never ends"
+                    " (a `while` whose condition never changes, or a list that"
+                    " grows while a `for` walks it)", mistake="too_slow") from None
     except NotImplementedError as exc:
         stub = _innermost(exc) or who
         raise _Stop(
@@ -279,6 +291,70 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             _fail(f"{who} changed its argument `{name}` in place on {case}: {change}",
                   _mutation_hint(name, old), "changed_input")
     return out
+
+
+class _TooLong(BaseException):
+    """Raised inside the student's function when it ran past the time limit.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that a student's
+    ``except Exception:`` inside the loop does not swallow it.
+    """
+
+
+class _TimeLimit:
+    """Stop the code in this block when it runs longer than ``seconds``.
+
+    Why a watchdog thread that raises :class:`_TooLong` in the checked thread
+    (``PyThreadState_SetAsyncExc``, CPython's own mechanism for this), rather than
+    the alternatives: ``signal.alarm`` works only in the main thread and not on
+    Windows, and would replace a handler the kernel may have set; running the
+    student's function in a thread and giving up on it after a timeout would
+    leave an endless loop running (and burning a core) for the rest of the
+    session. The exception arrives between two bytecodes, so it stops any Python
+    loop; a single numpy call that runs long finishes first. It is raised again
+    every half second until the block ends, in case the student's code catches
+    it (a bare ``except:``).
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.fired = False
+        self.thread_id = threading.get_ident()
+
+    def _watch(self):
+        wait = self.seconds
+        while not self.done.wait(wait):
+            with self.lock:
+                if self.done.is_set():
+                    return
+                self.fired = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self.thread_id), ctypes.py_object(_TooLong))
+            wait = 0.5
+
+    def __enter__(self):
+        self.watchdog = threading.Thread(target=self._watch, daemon=True)
+        self.watchdog.start()
+        return self
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.done.set()  # from here on the watchdog sets nothing
+        self.watchdog.join()
+        if self.fired:
+            # An exception the watchdog set may still be pending (the block ended
+            # just after it was set, or the student's code caught an earlier
+            # one): let it arrive here, on a few bytecodes, and drop it. (Clearing
+            # it with PyThreadState_SetAsyncExc(id, NULL) instead leaves
+            # CPython 3.11's eval loop spinning under sys.settrace.)
+            try:
+                for _ in range(10_000):
+                    pass
+            except _TooLong:
+                pass
+        return False
 
 
 _UNCOPYABLE = object()
@@ -344,16 +420,16 @@ def _numbers(arr):
 
 def _mutation_hint(name, old):
     if isinstance(old, np.ndarray):
-        return (f"writing into {name} (or into `g = {name}`, which is not a copy"
-                f" but the same array) changes the caller's {name}, and later"
-                f" cells see the spoiled values. Start from a new array"
-                f" (np.zeros(len({name})) or {name}.copy())")
+        return (f"writing into {name} (or into a second name for it, which is not a"
+                f" copy but the same array) changes the caller's {name}, and later"
+                " cells see the spoiled values. Start from a new array (a copy, or"
+                " zeros of the same length)")
     if isinstance(old, Mapping):
         return (f"the caller still needs {name} as it was (later cells read it):"
                 " compute new lists instead of changing the ones in it")
-    return (f"writing into {name} (or into `g = {name}`, which is not a copy but"
-            f" the same list) changes the caller's {name}: build a new list"
-            f" ([0.0] * len({name}), or list({name}))")
+    return (f"writing into {name} (or into a second name for it, which is not a"
+            f" copy but the same list) changes the caller's {name}: build a new"
+            " list")
 
 
 def _raised_hint(exc, fn, args):
@@ -409,11 +485,23 @@ def _number(value, what):
 
 
 def _vector(value, length, what, case=None):
-    """A length-``length`` vector; a (1, C) row or a (C, 1) column is accepted too."""
+    """A vector of exactly ``length`` entries, shape ``(length,)``.
+
+    A ``(1, C)`` row or a ``(C, 1)`` column fails with a line on why it breaks
+    later: added to or multiplied with a ``(C,)`` vector it broadcasts to a
+    ``(C, C)`` matrix, silently.
+    """
     arr = _array(value, what)
-    if arr.shape in ((length,), (1, length), (length, 1)):
-        return arr.reshape(length)
+    if arr.shape == (length,):
+        return arr
     on = f" on {case}" if case else ""
+    if arr.shape in ((1, length), (length, 1)):
+        _fail(f"{what} has shape {arr.shape}{on}, expected ({length},): the right"
+              " numbers with an extra axis",
+              f"later code adds it to ({length},) vectors, and numpy then"
+              f" broadcasts a {arr.shape} array against a ({length},) one into a"
+              f" ({length}, {length}) matrix without an error: return a flat"
+              " vector, one number per class", "extra_axis")
     _fail(f"{what} has shape {arr.shape}{on}, expected ({length},): one entry per"
           " class", "return one number per class", "wrong_shape")
 
@@ -424,18 +512,19 @@ def _shape_problem(key, got, want, batch=None, case=None):
     if len(got) == 2 and got == want[::-1]:
         return (f"the gradient of {key} has shape {got}{on}, expected {want}: it"
                 " looks transposed",
-                "a gradient has its parameter's shape; for a weight that is (inputs,"
-                " outputs): " + ("X.T @ dout for a batch" if batch else
-                                 "dW[i][j] = x[i] * dout[j], np.outer(x, dout)"))
+                "a gradient has its parameter's shape, and the entry in row i,"
+                " column j belongs to the weight from input i to output j: check"
+                " which factor gives the rows")
     if len(want) == 1 and batch and batch > 1 and got == (batch, want[0]):
         return (f"the gradient of {key} has shape {got}{on}: one row per instance,"
                 " not summed over the batch",
-                "the bias is added to every row, so its gradient sums the rows:"
-                " db = dout.sum(axis=0)")
+                "the bias is added to every row of the batch, so every row"
+                " contributes to its gradient: combine the rows into one")
     if len(want) == 1 and got in ((1, want[0]), (want[0], 1)):
         return (f"the gradient of {key} has shape {got}{on}, expected {want}: an"
-                " extra axis", "drop it (sum(axis=0) without keepdims=True, or"
-                " .ravel())")
+                " extra axis", f"an update with a {got} gradient broadcasts the"
+                f" {want} parameter into a ({want[0]}, {want[0]}) matrix without an"
+                " error: drop the extra axis")
     return (f"the gradient of {key} has shape {got}{on}, expected {want}, the shape"
             f" of params[{key!r}] there", "every gradient has the shape of its"
             " parameter")
@@ -474,11 +563,19 @@ def _grads(value, like, what, batch=None, case=None):
 
 
 def _finite(out, what, case):
-    values = out.values() if isinstance(out, dict) else [out]
-    if not all(np.all(np.isfinite(v)) for v in values):
-        _fail(f"{what} contains nan or inf on {case}",
-              "look for a division by zero, log(0) or an exp that overflows",
-              "not_finite")
+    """Fail when ``out`` (an array, or a dict of them) holds nan or inf, naming
+    the first entry that does and what it holds."""
+    items = out.items() if isinstance(out, dict) else [(None, out)]
+    for key, value in items:
+        bad = ~np.isfinite(value)
+        if bad.any():
+            index = np.unravel_index(int(np.argmax(bad)), np.shape(value))
+            place = ("" if key is None else f"[{key!r}]") + (
+                f"[{', '.join(str(int(i)) for i in index)}]" if index else "")
+            _fail(f"{what}{place} is {value[index]} on {case}"
+                  f" ({int(bad.sum())} of its {bad.size} entries are not finite)",
+                  "look for a division by zero, log(0) or an exp that overflows",
+                  "not_finite")
 
 
 # --------------------------------------------------------------------------

@@ -106,14 +106,14 @@ _LOSS_GRAD_MISTAKES = [
             "dl/dy is all zeros when the true class is 0 and right otherwise:"
             " looks like a branch `if c:`, which is false for class 0",
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
-            " compare the index with c (`if i == c:`); class 0 is a class",
+            " compare each entry's index with c; class 0 is a class",
             lambda d: _if_c(d)),
     Mistake("every_class_if_target",
             "dl/dy is all zeros when the true class is 0, and -1/y_i in every entry"
             " otherwise: looks like a branch `if c:` (false for class 0, true for"
             " every i otherwise)",
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
-            " compare the index with c (`if i == c:`); class 0 is a class",
+            " compare each entry's index with c; class 0 is a class",
             lambda d: _if_c(d, every_class=True)),
     Mistake("report_if_target",
             "dl/dy is -1/y_i in every entry except one that a branch on c zeroes:"
@@ -136,6 +136,29 @@ _LOSS_GRAD_MISTAKES = [
     Mistake("loss_value", "dl/dy_c is -log y_c: the loss itself, not its derivative",
             _loss_grad_hint,
             lambda d: -_onehot(d["c"], len(d["y"])) * np.log(d["y"])),
+    Mistake("loss_value", "dl/dy_i is -log y_i in every entry: the loss's terms,"
+            " not its derivative", _loss_grad_hint, lambda d: -np.log(d["y"])),
+    Mistake("log_base", "dl/dy_c is the derivative of log10 (or log2), not of the"
+            " natural log: off by the factor ln 10 (or ln 2)",
+            "the loss uses the natural log, whose slope has no such factor",
+            lambda d: -_onehot(d["c"], len(d["y"])) / (d["y"] * np.log(10))),
+    Mistake("log_base", "dl/dy_c is the derivative of log2, not of the natural"
+            " log: off by the factor ln 2",
+            "the loss uses the natural log, whose slope has no such factor",
+            lambda d: -_onehot(d["c"], len(d["y"])) / (d["y"] * np.log(2))),
+    Mistake("squared", "dl/dy_c is -1/y_c²: one division by y_c too many",
+            _loss_grad_hint, lambda d: -_onehot(d["c"], len(d["y"])) / d["y"] ** 2),
+    Mistake("int_array", "your entries are whole numbers: they were stored in an"
+            " integer array, which cuts -1/y_c to an integer",
+            "an array made from integers (or with dtype=int) keeps integers; start"
+            " from an array of floats",
+            lambda d: -_onehot(d["c"], len(d["y"])) * np.trunc(1 / d["y"])),
+    Mistake("logit_grad",
+            "dl/dy_c is -(1 - y_c): this looks like the gradient with respect to"
+            " the logit o_c (Q2's question), not the probability y_c",
+            "Q1 asks how the loss changes with each probability y_i; the loss"
+            " -log y_c contains y_c alone",
+            lambda d: -_onehot(d["c"], len(d["y"])) * (1 - d["y"])),
     Mistake("logit_grad",
             "this looks like the gradient with respect to the logits o (Q2's"
             " question), not the probabilities y",
@@ -173,6 +196,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
+        _scaled(outs, refs, "dl/dy")
         worst = _worst(outs, refs, texts, "dl/dy")
         _fail(f"dl/dy does not match the reference: {worst}",
               _loss_grad_hint(outs, datas, texts))
@@ -184,6 +208,16 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
 
 # the class index c in a message: y_c, i ≠ c, `if c:`, e_c; not C, c_bias or words
 _CLASS_SYMBOL = re.compile(r"(?<![A-Za-z0-9])c(?![A-Za-z0-9])")
+
+
+def _scaled(outs, refs, what):
+    """Fail when every answer is the same multiple (not 1) of the right one."""
+    flat_out = np.concatenate([np.ravel(o) for o in outs])
+    flat_ref = np.concatenate([np.ravel(r) for r in refs])
+    factor = float(flat_out @ flat_ref / (flat_ref @ flat_ref))
+    if not np.isclose(factor, 1.0) and _same(flat_out, factor * flat_ref):
+        _fail(f"your {what} is {factor:.3g} times the right one on every case",
+              "look for a constant factor (a 1/2, a 2, a division by C)", "scaled")
 
 
 def check_loss_grad(fn=None):
@@ -284,6 +318,16 @@ _JACOBIAN_MISTAKES = [
             " the diagonal must be positive", lambda d: -np.outer(d["y"], d["y"])),
     Mistake("diag_y", "J = diag(y): the entries off the diagonal are 0 and the"
             " diagonal is too large", _jacobian_hint, lambda d: np.diag(d["y"])),
+    Mistake("offdiagonal_sign", "J = diag(y) + yᵀ y: the product term is added,"
+            " not subtracted", "raising another logit o_j takes probability"
+            " away from y_i: the off-diagonal entries are negative",
+            lambda d: np.diag(d["y"]) + np.outer(d["y"], d["y"])),
+    Mistake("eye_minus", "J = I - yᵀ y: the diagonal starts from 1 where it needs"
+            " y_i", "the diagonal entry is at most 0.25 (notebook 01's figure)",
+            lambda d: np.eye(len(d["y"])) - np.outer(d["y"], d["y"])),
+    Mistake("one_minus_everywhere", "every entry of row i is y_i(1 - y_i): the"
+            " i = j formula used for i ≠ j too", _jacobian_hint,
+            lambda d: np.repeat((d["y"] * (1 - d["y"]))[:, None], len(d["y"]), 1)),
     Mistake("softmax_again",
             "this is the Jacobian at softmax(y): your function applies softmax to"
             " its input, but it gets the softmax output y already",
@@ -331,6 +375,7 @@ def check_softmax_jacobian(fn=None):
                     " (C = 2 to 6)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
+        _scaled(outs, refs, "J")
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
               _jacobian_hint(outs, datas, texts))
@@ -391,10 +436,19 @@ _LOGIT_GRAD_MISTAKES = [
             " through the Jacobian", "the loss -log y_c does not depend on the other"
             " y_i (Q1): only one term of the chain rule's sum is non-zero",
             _every_class_logit_grad),
+    Mistake("plus_onehot", "dl/do adds 1 at the true class instead of taking it"
+            " away", _logit_grad_hint,
+            lambda d: d["y"] + _onehot(d["c"], len(d["y"]))),
+    Mistake("log_softmax", "dl/do holds the log-probabilities log softmax(o), not"
+            " a derivative", _logit_grad_hint, lambda d: np.log(d["y"])),
+    Mistake("minus_c", "the class index c is subtracted from every entry: c is a"
+            " position, not a number to subtract",
+            "only the true class's entry differs from the others",
+            lambda d: d["y"] - float(d["c"])),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
-            "compare the class index with c (`if i == c:`); class 0 is a class",
+            "compare each entry's index with c; class 0 is a class",
             lambda d: d["y"] - _onehot(d["c"], len(d["y"])) * (d["c"] != 0)),
 ]
 
@@ -428,6 +482,7 @@ def check_logit_grad(fn=None):
         if not all(_same(o, r) for o, r in zip(outs, refs)):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
+            _scaled(outs, refs, "dl/do")
             worst = _worst(outs, refs, texts, "dl/do")
             _fail(f"dl/do does not match the reference: {worst}",
                   _logit_grad_hint(outs, datas, texts))

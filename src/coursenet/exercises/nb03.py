@@ -58,7 +58,7 @@ def _stepped(d, weights=1.0, biases=1.0, sign=-1.0):
 
 _SGD_MISTAKES = [
     Mistake("adds_gradient", "the step adds the gradient (p + lr * dp): it climbs"
-            " the loss", "step against the gradient: p -= lr * dp",
+            " the loss", "step against the gradient: subtract lr times it",
             lambda d: _stepped(d, d["lr"], d["lr"], sign=1.0)),
     Mistake("skips_biases", "the weights W and V are updated, the biases b and c"
             " are not", "update every parameter: the biases too",
@@ -68,12 +68,13 @@ _SGD_MISTAKES = [
             " lists: a loop over rows, then over entries)",
             lambda d: _stepped(d, 0.0, d["lr"])),
     Mistake("lr_squared", "the step is lr² * dp: the learning rate is applied twice",
-            "multiply by lr once: p -= lr * dp",
+            "multiply by lr once",
             lambda d: _stepped(d, d["lr"] ** 2, d["lr"] ** 2)),
     Mistake("no_lr", "the step is p - dp: the learning rate is missing",
-            "p -= lr * dp", lambda d: _stepped(d)),
+            "scale every step by the learning rate", lambda d: _stepped(d)),
     Mistake("divides_lr", "the step is p - dp / lr: it divides by the learning rate",
-            "multiply: p -= lr * dp", lambda d: _stepped(d, 1 / d["lr"], 1 / d["lr"])),
+            "multiply by the learning rate; do not divide by it",
+            lambda d: _stepped(d, 1 / d["lr"], 1 / d["lr"])),
 ]
 
 
@@ -116,14 +117,14 @@ def check_sgd_step(fn=None):
                                   may_change=(0,)))
             outs.append(_read_params(params, before, who))
         if all(_same(o, r) for o, r in zip(outs, refs)):
-            return (f"✓ {who}: p -= lr * dp for every weight and bias, in place,"
-                    f" right on {len(cases)} cases")
+            return (f"✓ {who}: every weight and bias steps against its gradient,"
+                    f" in place, right on {len(cases)} cases")
         if all(_same(o, b) for o, b in zip(outs, befores)):
             if all(_converts_to(r, ref) for r, ref in zip(returned, refs)):
                 _fail(f"{who} returns the updated parameters but leaves params"
                       " unchanged: the training loop ignores the return value",
-                      "update params in place: params['W'][i][j] -= lr *"
-                      " grads['W'][i][j] (or assign params[name] = ...)",
+                      "update params in place: change the numbers inside its"
+                      " lists, which the loop keeps using",
                       "returns_new_params")
             if _copies(fn):
                 _fail(f"params did not change after {who}: it updates a copy",
@@ -132,14 +133,45 @@ def check_sgd_step(fn=None):
                       " stay as they were. Update the lists inside params itself",
                       "updates_a_copy")
             _fail(f"params did not change after {who}",
-                  "`for w in row: w -= lr * g` only rebinds the loop variable w;"
-                  " write into the list: row[j] -= lr * g", "unchanged")
+                  "a loop variable over a list of floats is a name for one number,"
+                  " not a place in the list: changing it leaves the list as it was;"
+                  " write into the list itself, by index", "unchanged")
         _match(outs, datas, _SGD_MISTAKES)
         wrong = [k for k in refs[0] if not all(_same(o[k], r[k])
                                                for o, r in zip(outs, refs))]
+        still = [k for k in wrong if all(_same(o[k], b[k])
+                                         for o, b in zip(outs, befores))]
+        if still and still == wrong:
+            _fail(f"{', '.join(still)} did not change after {who}; the other"
+                  " parameters are right", "update every parameter: W, b, V and"
+                  " c", "skips_some")
+        factors = {}
+        for key in wrong:
+            step = np.concatenate([(o[key] - b[key]).ravel()
+                                   for o, b in zip(outs, befores)])
+            want = np.concatenate([(r[key] - b[key]).ravel()
+                                   for r, b in zip(refs, befores)])
+            factor = float(step @ want / (want @ want))
+            if not _same(step, factor * want):
+                break
+            factors[key] = factor
+        if factors and len(factors) == len(wrong) and len(wrong) < len(refs[0]):
+            said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
+            _fail(f"{said} the right step (lr times its gradient, against it); the"
+                  " other parameters are right", "look at the lines that update"
+                  f" {', '.join(factors)}: a factor or a sign differs there",
+                  "step_scaled")
+        steps = [(o[k] - b[k]).ravel() for o, b in zip(outs, befores) for k in b]
+        right = [(r[k] - b[k]).ravel() for r, b in zip(refs, befores) for k in b]
+        step, want = np.concatenate(steps), np.concatenate(right)
+        factor = float(step @ want / (want @ want))
+        if _same(step, factor * want):
+            _fail(f"every step is {factor:.3g} times lr times the gradient",
+                  "look for a constant factor in the step", "step_scaled")
         worst = _worst(outs, refs, [t for t, _ in cases])
         _fail(f"after the step, {', '.join(wrong)} are not p - lr * dp: {worst}",
-              "every entry of every parameter: p -= lr * dp")
+              "every entry of every parameter takes one step of lr times its own"
+              " gradient, against it")
 
     return _run(body)
 
