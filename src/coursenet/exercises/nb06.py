@@ -385,3 +385,77 @@ def _unfinished(name):
         changes["co_qualname"] = label
     unfinished.__code__ = unfinished.__code__.replace(**changes)
     return unfinished
+
+
+# --------------------------------------------------------------------------
+# Notebook 06's experiments: a paired comparison of two rates, and one run on a
+# summed or a mean loss (used by the notebook, not checks)
+# --------------------------------------------------------------------------
+
+#: two-sided 95% quantiles of Student's t for ``df`` degrees of freedom
+#: (``scipy.stats.t.ppf(0.975, df)``; scipy is not a dependency of the course,
+#: and tests/test_exercises_q7.py recomputes each by integrating t's density)
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365,
+        8: 2.306, 9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160,
+        14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093}
+
+
+class Paired:
+    """``a`` against ``b``, seed by seed: ``diffs`` (a - b, or b - a when lower
+    is better, so positive means ``a`` is better), their ``mean``, the paired-t
+    95% interval ``low``..``high`` of that mean, and ``wins`` (seeds where ``a``
+    is better). ``separated``: the interval excludes 0."""
+
+    def __init__(self, diffs):
+        self.diffs = diffs
+        self.n = len(diffs)
+        self.mean = float(diffs.mean())
+        half = T975[self.n - 1] * diffs.std(ddof=1) / math.sqrt(self.n)
+        self.low, self.high = self.mean - half, self.mean + half
+        self.wins = int((diffs > 0).sum())
+        self.separated = bool(self.low > 0 or self.high < 0)
+
+    def __repr__(self):
+        return (f"Paired(mean {self.mean:+.4g}, 95% CI [{self.low:+.4g},"
+                f" {self.high:+.4g}], better on {self.wins} of {self.n})")
+
+
+def paired_difference(a, b, higher_is_better=True):
+    """Compare two settings run with the same seeds: ``a[i]`` and ``b[i]`` are
+    one metric of seed i (arrays ``(n,)``, 2 <= n <= 20). Returns a
+    :class:`Paired`. The differences are paired because a seed fixes the initial
+    weights and the batches: what a seed adds to both runs cancels."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or a.shape != b.shape or not 2 <= len(a) <= 20:
+        raise ValueError("a and b must hold one value per seed, the same seeds,"
+                         f" 2 to 20 of them: got shapes {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("a and b must be finite (a diverged run has no value)")
+    return Paired(a - b if higher_is_better else b - a)
+
+
+def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
+    """Plain SGD on the MNIST MLP (seed 0's initial weights, 300 hidden units)
+    over complete batches only (an epoch's last partial batch is skipped, so
+    that every batch has ``batch_size`` rows); ``summed=True`` steps along the
+    gradient of the batch's *summed* loss, else of its mean. ``seed`` orders the
+    batches. Returns (params, the loss of each batch after its step)."""
+    from coursenet.losses import softmax
+
+    params = mlp.init_mlp(X.shape[1], 300, 10, seed=0)
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            idx = order[start:start + batch_size]
+            logits, cache = mlp.forward(params, X[idx])
+            dlogits = softmax(logits)
+            dlogits[np.arange(batch_size), c[idx]] -= 1.0   # summed loss's gradient
+            if not summed:
+                dlogits /= batch_size
+            grads = mlp.backward(dlogits, cache)
+            for name in params:
+                params[name] -= lr * grads[name]
+            losses.append(mlp.evaluate(params, X[idx], c[idx])[0])
+    return params, losses
