@@ -371,7 +371,7 @@ def test_the_rate_slider_reaches_its_maximum_in_fine_steps_and_takes_a_typed_val
     box, help_line = ex.extras
     box.value = 0.05  # typed into the box: the slider and the run follow
     assert slider.value == pytest.approx(0.05) and ex.result.lr == pytest.approx(0.05)
-    assert "arrow keys" in help_line.value and "10" in help_line.value
+    assert "← →" in help_line.value and "0.001 to 10" in help_line.value
     assert ex.extras[0] in ex.widget.children[1].children
     plt.close("all")
 

@@ -184,10 +184,9 @@ def _lr_typed(slider):
     widgets.link((slider, "value"), (box, "value"))
     factor = slider.base ** slider.step
     help_line = widgets.HTML(
-        f"<small>The slider is a log scale from {low:g} to {high:g}. Click it, then"
-        f" the ← → arrow keys step the rate by a factor {factor:.3f} (about"
-        f" {100 * (factor - 1):.0f}%); a typed value applies when you press Enter or"
-        " leave the box.</small>")
+        f"<small>Log scale, {low:g} to {high:g}: click the slider, then ← → step the"
+        f" rate by ×{factor:.3f} (about {100 * (factor - 1):.0f}%); a typed rate"
+        " applies on Enter.</small>")
     return box, help_line
 
 
