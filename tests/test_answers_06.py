@@ -126,7 +126,8 @@ def sweep_names(course_losses, diverged10, max_diff):
     rates = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
     usable = rates if not diverged10 else rates[:-1]
     val_loss = {r: np.array([2.0, 2.01, 2.02]) for r in usable}
-    val_loss.update({0.3: np.array([0.45, 0.44, 0.47]), 1.0: np.array([0.41, 0.40, 0.43]),
+    val_loss.update({0.3: np.array([0.45, 0.44, 0.47]),
+                     1.0: np.array([0.41, 0.40, 0.43]),
                      0.03: np.asarray(course_losses)})
     run = types.SimpleNamespace(step_loss=[2.3, 98.0] + [0.5] * 548)
     return dict(rates=rates, usable=usable, val_loss=val_loss,

@@ -807,7 +807,7 @@ def sweep_figure(rates, val_loss, val_acc, seeds):
     for ax, values, name in ((axes[0], val_loss, "validation loss"),
                              (axes[1], val_acc, "validation accuracy")):
         table = np.array([values[r] for r in rates], dtype=float)   # (rates, seeds)
-        for s, seed in enumerate(seeds):
+        for s in range(len(seeds)):
             ax.plot(rates, table[:, s], "-", color="0.6", lw=0.8,
                     label="one seed" if s == 0 else None)
         ax.errorbar(rates, table.mean(axis=1), yerr=table.std(axis=1, ddof=1),
