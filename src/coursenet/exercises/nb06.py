@@ -496,18 +496,27 @@ def rate_sweep(train_data, val_data, rates, seeds, epochs=5, batch_size=32):
     return sweep, diverged
 
 
+def per_image_loss(params, X, c):
+    """The cross-entropy ``-log y_c`` of each row of ``X`` (N, D): (N,)."""
+    logits = mlp.forward(params, X)[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)      # log-sum-exp, stable
+    log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_y[np.arange(len(c)), c]
+
+
 def loss_change(before, after, X, c):
     """The change of the mean loss on ``(X, c)`` from params ``before`` to
     ``after``, and its standard error: the per-image changes are paired (the
     same images), so their std / sqrt(N). Returns (mean change, se)."""
-    def per_image(params):
-        logits = mlp.forward(params, X)[0]
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return -log_y[np.arange(len(c)), c]               # -log y_c of each image
-
-    change = per_image(after) - per_image(before)
+    change = per_image_loss(after, X, c) - per_image_loss(before, X, c)
     return float(change.mean()), float(change.std(ddof=1) / math.sqrt(len(change)))
+
+
+def loss_standard_error(params, X, c):
+    """The standard error of the mean loss on ``(X, c)`` as an estimate of the
+    loss on new images like them: the std of the per-image losses / sqrt(N)."""
+    losses = per_image_loss(params, X, c)
+    return float(losses.std(ddof=1) / math.sqrt(len(losses)))
 
 
 def seed_spread(runs, window):
