@@ -369,6 +369,10 @@ def test_the_rate_slider_reaches_its_maximum_in_fine_steps_and_takes_a_typed_val
     # a track of at least 80 px a decade (it was 120 px for four decades)
     assert int(slider.layout.width.rstrip("px")) >= 80 * (slider.max - slider.min)
     box, help_line = ex.extras
+    slider.value = 0.30902954   # an arrow key's step: the box shows 4 digits and
+    runs = len(ex.cache)        # its rounded echo does not retrain
+    assert box.value == 0.309 and slider.value == pytest.approx(0.30902954)
+    assert len(ex.cache) == runs
     box.value = 0.05  # typed into the box: the slider and the run follow
     assert slider.value == pytest.approx(0.05) and ex.result.lr == pytest.approx(0.05)
     assert "← →" in help_line.value and "0.001 to 10" in help_line.value

@@ -877,7 +877,8 @@ def weight_images_figure(W_trained, W_initial, units):
     units = [int(u) for u in units]
     panels = [W_trained[:, units], (W_trained - W_initial)[:, units]]
     lim = max(np.abs(p).max() for p in panels)
-    fig, axes = _figure(height=2.3, nrows=2, ncols=len(units), squeeze=False)
+    fig, axes = _figure(width=9.0, height=2.3, nrows=2, ncols=len(units),
+                        squeeze=False)
     fig.subplots_adjust(left=0.01, right=0.86, wspace=0.05, hspace=0.08)
     for row, panel in enumerate(panels):
         for col, u in enumerate(units):
@@ -889,5 +890,5 @@ def weight_images_figure(W_trained, W_initial, units):
     bar = fig.colorbar(image, cax=fig.add_axes((0.88, 0.1, 0.015, 0.78)))
     bar.set_label("weight (top)\nchange (bottom)", fontsize=10)
     fig.suptitle("first-layer weights: trained (top), change in training (bottom);"
-                 " one colour scale", y=1.02, fontsize=12)
+                 " one colour scale", x=0.43, y=1.02, fontsize=12)
     return fig

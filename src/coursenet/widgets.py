@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import numbers
 import time
 
@@ -177,11 +178,22 @@ def _lr_typed(slider):
     keys. A value outside the slider's range is clamped by the box, as typed
     numbers are by any bounded ipywidgets box."""
     low, high = slider.base ** slider.min, slider.base ** slider.max
-    box = widgets.BoundedFloatText(value=slider.value, min=low, max=high,
+    box = widgets.BoundedFloatText(value=float(f"{slider.value:.4g}"), min=low,
+                                   max=high,
                                    description="or type it:",
                                    style={"description_width": "initial"},
                                    layout=widgets.Layout(width="190px"))
-    widgets.link((slider, "value"), (box, "value"))
+    # kept equal both ways; the box shows the slider's value to 4 digits, and a
+    # rounded echo coming back does not move the slider (nor retrain)
+    def to_box(change):
+        box.value = float(f"{change['new']:.4g}")
+
+    def to_slider(change):
+        if not math.isclose(slider.value, change["new"], rel_tol=1e-3):
+            slider.value = change["new"]
+
+    slider.observe(to_box, names="value")
+    box.observe(to_slider, names="value")
     factor = slider.base ** slider.step
     help_line = widgets.HTML(
         f"<small>Log scale, {low:g} to {high:g}: click the slider, then ← → step the"
