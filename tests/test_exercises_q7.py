@@ -23,7 +23,8 @@ def new_history(params, X, lr, batch_size, epochs, seed):
 
 
 def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
-              evals="whole", labels="together", epoch0=True, in_place=True):
+              evals="whole", labels="together", epoch0=True, in_place=True,
+              skip=None):
     """The loop of Q7 with one switch per mistake."""
 
     def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
@@ -69,10 +70,11 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             for start in range(0, stop, batch_size):
                 idx = order[start:start + batch_size]
                 loss, grads = batched_backward(params, X[idx], c[idx])
-                factor = len(idx) if scale == "sum" else 1
+                factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1}.get(scale, 1)
                 if in_place:
                     for name in params:
-                        params[name] -= lr * factor * grads[name]
+                        if name != skip:
+                            params[name] -= lr * factor * grads[name]
                 else:
                     params = {k: params[k] - lr * grads[k] for k in params}
                 history.step_loss.append(loss * len(idx) if record == "sum"
@@ -178,6 +180,9 @@ LOOP_MISTAKES = [
     (make_loop(shuffle="replacement"), "with_replacement", ["with replacement"]),
     (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),
     (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
+    (make_loop(scale="lr_twice"), "lr_twice", ["the learning rate is applied twice"]),
+    (make_loop(scale="ascent"), "ascent", ["along the gradient, not against it"]),
+    (make_loop(skip="b2"), "not_all_params", ["never changed b2"]),
     (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
     (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),
     (make_loop(evals="batch_mean"), "mean_of_batches", ["mean of each epoch's"]),
@@ -206,7 +211,7 @@ def test_a_loop_that_reshuffles_with_another_seed_scheme_is_told_the_order():
         return history
 
     assert_diagnosed(exercises.check_minibatch_loop(fn), "other_order",
-                     "np.random.default_rng(seed)")
+                     "one generator from the seed before the epochs")
 
 
 def test_the_stub_is_not_implemented_and_the_name_is_restored():
@@ -365,7 +370,7 @@ def test_every_mistake_id_of_the_loop_check_is_triggered_by_a_test():
         re.findall(r'"([a-z_0-9]+)"', source))
     ids = {i for i in ids if re.search(rf'[ ,(]"{i}"\)', source)}
     ids |= set(re.findall(r'mistake="([a-z_0-9]+)"', source))
-    ids |= {"summed", "divided_twice"}
+    ids |= {"summed", "divided_twice", "lr_twice", "ascent"}
     ids -= {f"epoch_{p}_{m}" for p in ("train", "val") for m in ("loss", "acc")}
     tested = {row[1] for row in LOOP_MISTAKES + MORE_MISTAKES}
     tested |= {"other_order", "no_backward"}
@@ -394,3 +399,18 @@ def test_requires_skips_with_the_name_of_the_unfinished_function(capsys):
     assert ran == [True]
     with pytest.raises(TypeError, match="needs_your_code"):
         exercises.requires(None)
+
+
+CODE_IN_HINT = ("=", "params[", "rng.", "X[idx]", "permutation(", "range(", "grads[",
+                ".append(", "mlp.evaluate", "np.")
+
+
+def test_no_hint_of_the_loop_check_holds_the_answers_code():
+    """Issue 23: a hint says what is wrong in words; it never writes the line of
+    code (or the formula) that the exercise asks for."""
+    results = [exercises.check_minibatch_loop(fn)
+               for fn, _, _ in LOOP_MISTAKES + MORE_MISTAKES]
+    for result in results:
+        hint = result.message.split("Hint:", 1)[1]
+        for code in CODE_IN_HINT:
+            assert code not in hint, (code, result.message)

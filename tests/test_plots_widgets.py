@@ -343,12 +343,123 @@ def test_explorer_pictures_fit_the_output_area_and_say_how_many_rows_they_use():
     png = bytes(ex.image.value)
     width = int.from_bytes(png[16:20], "big")
     assert width <= 930 and ex.image.layout.max_width == "100%"
-    assert "all 150 training rows (subset=500 asked for more)" in ex.status.value
+    assert "on all 150 training points:" in ex.status.value
+    assert "subset" not in ex.status.value and "asked for" not in ex.status.value
     ax1 = ex.figure.axes[0]
     assert all(line.get_linestyle() == "None" for line in ax1.lines[2:])
     ex = widgets.scalar_explorer(X, y, subset=100, lr=0.1, epochs=1)
-    assert "the first 100 training rows" in ex.status.value
+    assert "the first 100 of the 150 training points" in ex.status.value
     assert len(ex.result.step_loss) == 100
+    plt.close("all")
+
+
+def test_the_rate_slider_reaches_its_maximum_in_fine_steps_and_takes_a_typed_value(
+        mnist_small):
+    train_data, val_data = mnist_small
+    ex = widgets.learning_rate_explorer(train_data, val_data, subset=100,
+                                        num_hiddens=5, lr=0.3, epochs=1)
+    slider = ex.controls["lr"]
+    # the whole promised range, 0.001 to 10, and no further
+    assert 10 ** slider.min == pytest.approx(1e-3)
+    assert 10 ** slider.max == pytest.approx(10.0)
+    slider.value = 10.0
+    assert slider.value == pytest.approx(10.0) and ex.result.lr == pytest.approx(10.0)
+    # an arrow key moves the rate by 10**step: a few percent, not a jump
+    assert 10 ** slider.step < 1.05
+    # a track of at least 80 px a decade (it was 120 px for four decades)
+    assert int(slider.layout.width.rstrip("px")) >= 80 * (slider.max - slider.min)
+    box, help_line = ex.extras
+    slider.value = 0.30902954   # an arrow key's step: the box shows 4 digits and
+    runs = len(ex.cache)        # its rounded echo does not retrain
+    assert box.value == 0.309 and slider.value == pytest.approx(0.30902954)
+    assert len(ex.cache) == runs
+    box.value = 0.05  # typed into the box: the slider and the run follow
+    assert slider.value == pytest.approx(0.05) and ex.result.lr == pytest.approx(0.05)
+    assert "← →" in help_line.value and "0.001 to 10" in help_line.value
+    assert ex.extras[0] in ex.widget.children[1].children
+    plt.close("all")
+
+
+def test_the_explorers_rate_axis_is_logarithmic_and_labelled_over_its_range(
+        mnist_small):
+    train_data, val_data = mnist_small
+    ex = widgets.learning_rate_explorer(train_data, val_data, subset=100,
+                                        num_hiddens=5, lr=0.3, epochs=1)
+    ax2 = ex.figure.axes[1]
+    assert ax2.get_xscale() == "log" and "learning rate" in ax2.get_xlabel()
+    low, high = ax2.get_xlim()
+    assert low <= 1e-3 and high >= 10.0   # the slider's whole range, from one run
+    form = ax2.xaxis.get_major_formatter()
+    labels = [form(t, 0) for t in ax2.get_xticks() if low <= t <= high]
+    assert labels == ["0.001", "0.01", "0.1", "1", "10"]
+    plt.close("all")
+
+
+def test_the_automatic_log_scale_starts_at_one_decade_and_keeps_small_losses():
+    def run(losses):
+        return type("H", (), {"step_loss": list(losses), "steps_per_epoch": 10,
+                              "epoch_train_loss": [losses[0], losses[-1]],
+                              "epoch_val_loss": []})()
+
+    # 1.3 decades (2.0 down to 0.1): log; 0.7 decades: linear
+    ax = plots.learning_curve(run(np.geomspace(2.0, 0.1, 10)), window=1)
+    assert ax.get_yscale() == "log"
+    ax = plots.learning_curve(run(np.geomspace(2.0, 0.4, 10)), window=1)
+    assert ax.get_yscale() == "linear"
+    # losses down to 0.002 stay on the axis (no clip at 0.1 or 0.01)
+    ax = plots.learning_curve(run(np.geomspace(2.0, 0.002, 10)), window=1)
+    assert ax.get_ylim()[0] <= 0.002
+    plt.close("all")
+
+
+def test_notebook_06_figures_draw_their_data():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 784)).astype(np.float32)
+    c = rng.integers(0, 10, 90)
+    runs = {lr: train.sgd(mlp.init_mlp(784, 8, 10, seed=s), (X, c), lr=lr,
+                          batch_size=30, epochs=2, seed=s, val_data=(X[:30], c[:30]),
+                          progress=False) for s, lr in enumerate((0.01, 0.3, 30.0))}
+    h = runs[0.3]
+    fig = plots.batch_loss_figure(h, "t", chance=np.log(10))
+    ax = fig.axes[0]
+    # the legend is below the axes, and it lists the ln 10 line
+    legend = ax.get_legend()
+    assert any("ln 10" in t.get_text() for t in legend.get_texts())
+    assert legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0
+    fig = plots.rate_curves_figure({**runs, 3.0: None}, chance=np.log(10))
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    by_label = {line.get_label(): line for line in ax.lines}
+    # the bursting rate lies under the small rates and under ln 10
+    assert by_label["lr = 30"].get_zorder() < by_label["lr = 0.01"].get_zorder() \
+        < by_label["ln 10 (on top)"].get_zorder()
+    assert "lr = 3: diverged" in by_label
+    acc = {lr: np.array([0.5, 0.6]) + lr / 100 for lr in (0.1, 1.0)}
+    loss = {lr: np.array([0.9, 0.7]) - lr / 10 for lr in (0.1, 1.0)}
+    fig = plots.sweep_figure([0.1, 1.0, 3.0], loss, acc, seeds=range(2))
+    left, right = fig.axes
+    assert left.get_xscale() == "log" and "log scale" in left.get_xlabel()
+    assert left.get_yscale() == "log" and "log scale" in left.get_ylabel()
+    # one thin line per seed across the rates (the pairs), then mean ± std
+    assert np.allclose(right.lines[0].get_ydata(), [acc[0.1][0], acc[1.0][0]])
+    W0 = mlp.init_mlp(784, 12, 10, seed=0)["W1"]
+    W1 = W0 + rng.normal(0, 0.5, W0.shape)
+    fig = plots.weight_images_figure(W1, W0, range(4))
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 8
+    # one colour scale for all panels, symmetric about 0, and a labelled bar
+    assert {im.get_clim() for im in images} == {images[0].get_clim()}
+    low, high = images[0].get_clim()
+    assert low == -high == -max(np.abs(W1[:, :4]).max(), np.abs((W1 - W0)[:, :4]).max())
+    assert "weight" in fig.axes[-1].get_ylabel()
+    plots.seed_spread_figure(list(runs.values()), 2, chance=np.log(10))
+    plots.train_val_figure(h)
+    plots.loss_runs_figure({"a": h.step_loss, "b": h.step_loss})
+    names = np.array([f"class {k}" for k in range(10)])
+    plots.confusion_figure(plots.confusion_matrix(c, (c + 1) % 10), names, "t")
+    fig = plots.misclassified_figure(X[:20], names[c[:20]], names[(c[:20] + 1) % 10],
+                                     "m")
+    assert sum(bool(ax.get_images()) for ax in fig.axes) == 10  # long names: 10
     plt.close("all")
 
 

@@ -666,7 +666,236 @@ class LivePlot:
 
 
 # --------------------------------------------------------------------------
-# Figures of notebooks 04 and 05 (one call each)
+# Notebook 06's figures: one call per figure, each drawing data it is given
+# --------------------------------------------------------------------------
+
+
+def _figure(width=MAX_WIDTH, height=4.2, **kwargs):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height), **kwargs)
+
+
+def _histories(runs, name):
+    if isinstance(runs, (str, bytes, dict)) or not hasattr(runs, "__len__") \
+            or len(runs) == 0:
+        raise TypeError(f"{name} must be a non-empty list of Histories, got"
+                        f" {type(runs).__name__}")
+    for run in runs:
+        _check_history(run, ("step_loss", "steps_per_epoch"))
+    return list(runs)
+
+
+def batch_loss_figure(history, title, chance=None):
+    """One run: the loss of every batch, its moving average and the whole-set
+    losses per epoch; ``chance`` (e.g. ln 10) a dotted reference line. The
+    legend sits under the axes, so it hides no line."""
+    _text(title, "title")
+    fig, ax = _figure(height=4.6)
+    if chance is not None:
+        ax.axhline(chance, color="black", ls=":", lw=1.2, zorder=5,
+                   label=f"ln 10 = {chance:.3f} (a uniform guess)")
+    learning_curve(history, ax=ax, legend="below")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def train_val_figure(history):
+    """Training and validation loss (left) and accuracy (right) per epoch,
+    epoch 0 before training; one legend under both panels."""
+    fig, axes = _figure(height=3.9, ncols=2)
+    epoch_curves(history, ax=axes[0], metric="loss")
+    epoch_curves(history, ax=axes[1], metric="acc")
+    for ax in axes:
+        ax.get_legend().remove()
+    fig.legend(axes[0].get_legend_handles_labels()[0],
+               ["training set", "validation set"], ncol=2, loc="lower center",
+               title="evaluated once per epoch")
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    return fig
+
+
+def seed_spread_figure(runs, window, chance=None):
+    """Several seeds of one setting: mean ± std of the raw batch loss (upper
+    left), of its moving average of ``window`` steps (upper right), and the
+    std itself at each step on a log axis (below; dotted lines: epochs)."""
+    runs = _histories(runs, "runs")
+    window = _int_at_least(window, "window", 1)
+    raw = np.array([r.step_loss for r in runs], dtype=float)
+    smoothed = np.array([smooth(r.step_loss, window) for r in runs])
+    fig = _figure(height=7.4)[0]
+    fig.axes[0].remove()
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 0.85])
+    top = fig.add_subplot(grid[0, 0])
+    panels = [top, fig.add_subplot(grid[0, 1], sharey=top)]
+    for ax, curves, title in ((panels[0], raw, "raw batch loss"),
+                              (panels[1], smoothed, f"moving average of {window}")):
+        if chance is not None:
+            ax.axhline(chance, color="black", ls=":", lw=1, label="ln 10")
+        mean_std_band(curves, ax=ax, label="mean over seeds")
+        ax.set_title(title)
+    panels[0].set_ylabel("mean loss of the batch")
+    ax = fig.add_subplot(grid[1, :])
+    steps = np.arange(1, raw.shape[1] + 1)
+    ax.plot(steps, raw.std(axis=0, ddof=1), color="C0", lw=0.8, label="raw")
+    ax.plot(steps, smoothed.std(axis=0, ddof=1), color="C3", lw=2,
+            label=f"moving average of {window}")
+    for e in range(1, len(steps) // runs[0].steps_per_epoch):
+        ax.axvline(e * runs[0].steps_per_epoch, color="gray", lw=0.6, ls=":")
+    _log_scale(ax, np.concatenate([raw.std(axis=0, ddof=1),
+                                   smoothed.std(axis=0, ddof=1)]))
+    ax.set_xlabel("step (dotted lines: epoch boundaries)")
+    ax.set_ylabel("std across seeds (log scale)")
+    ax.set_title(f"the spread between the {len(runs)} seeds at each step")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def rate_curves_figure(first_runs, chance=None):
+    """``first_runs``: {learning rate: History or None (diverged)}. The moving
+    average of each rate's batch loss on a log axis; the largest rates are
+    drawn first and faint, so that they cover neither the small rates nor the
+    ``chance`` line, which is drawn on top."""
+    if not hasattr(first_runs, "items") or not first_runs:
+        raise TypeError("first_runs must be a non-empty dict {lr: History or None}")
+    rates = sorted(first_runs)
+    fig, ax = _figure(height=4.6)
+    drawn = []
+    for k, rate in enumerate(rates):
+        h, style = first_runs[rate], ("--", "-", "-.")[k % 3]
+        colour = _viridis(k, len(rates))
+        if h is None:
+            ax.plot([], [], style, color=colour, label=f"lr = {rate:g}: diverged")
+            continue
+        curve = smooth(h.step_loss, max(1, h.steps_per_epoch // 10))
+        unstable = max(h.step_loss) > 4 * h.step_loss[0]   # bursts: behind the rest
+        ax.plot(np.arange(1, len(curve) + 1), curve, style, color=colour,
+                lw=1.2 if unstable else 1.8, alpha=0.55 if unstable else 1,
+                zorder=1 if unstable else 2 + k, label=f"lr = {rate:g}")
+        drawn.append(curve)
+    if chance is not None:
+        ax.axhline(chance, color="black", ls=":", lw=1.6, zorder=20,
+                   label="ln 10 (on top)")
+    if drawn:
+        _log_scale(ax, np.concatenate(drawn))
+    ax.set_xlabel("step (one minibatch update)")
+    ax.set_ylabel("batch loss, moving average\n(log scale)")
+    ax.set_title("seed 0 of each rate")
+    _legend(ax, "right")
+    fig.tight_layout()
+    return fig
+
+
+def _viridis(k, n):
+    """An ordered colour for an ordered variable: k of n along viridis."""
+    import matplotlib
+
+    return matplotlib.colormaps["viridis"](0.9 * k / max(n - 1, 1))
+
+
+def sweep_figure(rates, val_loss, val_acc, seeds):
+    """Final validation loss (left, log axis) and accuracy (right) per rate:
+    each seed's values joined across the rates (thin lines: the same seed,
+    which a paired comparison compares) and their mean ± std (error bars).
+    ``val_loss``/``val_acc``: {rate: array (len(seeds),)} of usable rates."""
+    rates = [r for r in rates if r in val_acc and len(val_acc[r]) == len(seeds)]
+    if not rates:
+        raise ValueError("no rate has a value for every seed: nothing to draw")
+    fig, axes = _figure(height=4.2, ncols=2)
+    for ax, values, name in ((axes[0], val_loss, "validation loss"),
+                             (axes[1], val_acc, "validation accuracy")):
+        table = np.array([values[r] for r in rates], dtype=float)   # (rates, seeds)
+        for s in range(len(seeds)):
+            ax.plot(rates, table[:, s], "-", color="0.6", lw=0.8,
+                    label="one seed" if s == 0 else None)
+        ax.errorbar(rates, table.mean(axis=1), yerr=table.std(axis=1, ddof=1),
+                    fmt="o", color="C0", capsize=4, zorder=3,
+                    label=f"mean ± std, {len(seeds)} seeds")
+        ax.set_xscale("log")
+        _plain_log_x(ax)
+        ax.set_xlabel("learning rate (log scale)")
+        ax.set_title(f"{name} after the last epoch")
+    _log_scale(axes[0], np.array([val_loss[r] for r in rates], dtype=float).ravel())
+    axes[0].set_ylabel("mean cross-entropy (log scale)")
+    axes[1].set_ylabel("accuracy")
+    axes[1].legend(loc="lower center")
+    fig.tight_layout()
+    return fig
+
+
+def loss_runs_figure(runs, window=10):
+    """{name: batch losses} of a few runs over the same batches, moving
+    average of ``window``; the first is drawn wide and faint, so that a run
+    identical to it (drawn dashed over it) stays visible."""
+    if not hasattr(runs, "items") or not runs:
+        raise TypeError("runs must be a non-empty dict {name: batch losses}")
+    fig, ax = _figure(height=4.2)
+    for k, (name, losses) in enumerate(runs.items()):
+        first = k == 0 and len(runs) > 1
+        ax.plot(smooth(losses, window), "--" if k == 1 else "-",
+                lw=5 if first else 1.8, alpha=0.5 if first else 1, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"batch loss after the step\n(moving average of {window})")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def confusion_figure(cm, class_names, title):
+    """The confusion matrix with its counts, sized for long or short names."""
+    long_names = max(len(str(name)) for name in class_names) > 2
+    fig, ax = _figure(*((8.5, 7.5) if long_names else (7.2, 6.4)))
+    plot_confusion_matrix(cm, ax=ax, class_names=class_names)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def misclassified_figure(images, true_names, pred_names, title):
+    """Misclassified images titled ``true→predicted``: 16 of 1.15 inches a
+    panel for short class names, 10 of 1.8 for long ones."""
+    long_names = max(len(str(name)) for name in true_names) > 2
+    shown, ncols, size = (10, 5, 1.8) if long_names else (16, 8, 1.15)
+    fig = digit_grid(images[:shown], labels=list(true_names[:shown]),
+                     preds=list(pred_names[:shown]), ncols=ncols, size=size,
+                     fontsize=12)
+    fig.suptitle(title, y=1.02 if long_names else 1.07)
+    return fig
+
+
+def weight_images_figure(W_trained, W_initial, units):
+    """Incoming weights of hidden ``units`` as 28x28 images: trained (top row)
+    and their change in training (bottom row), all on one colour scale,
+    symmetric about 0, with one labelled colour bar. W: (784, H)."""
+    W_trained, W_initial = np.asarray(W_trained), np.asarray(W_initial)
+    if W_trained.shape != W_initial.shape or W_trained.ndim != 2 \
+            or W_trained.shape[0] != 784:
+        raise ValueError("W_trained and W_initial must both have shape (784, H),"
+                         f" got {W_trained.shape} and {W_initial.shape}")
+    units = [int(u) for u in units]
+    panels = [W_trained[:, units], (W_trained - W_initial)[:, units]]
+    lim = max(np.abs(p).max() for p in panels)
+    fig, axes = _figure(width=9.0, height=2.3, nrows=2, ncols=len(units),
+                        squeeze=False)
+    fig.subplots_adjust(left=0.01, right=0.86, wspace=0.05, hspace=0.08)
+    for row, panel in enumerate(panels):
+        for col, u in enumerate(units):
+            image = axes[row, col].imshow(panel[:, col].reshape(28, 28),
+                                          cmap="RdBu_r", vmin=-lim, vmax=lim)
+            axes[row, col].axis("off")
+            if row == 0:
+                axes[row, col].set_title(f"unit {u}", fontsize=10)
+    bar = fig.colorbar(image, cax=fig.add_axes((0.88, 0.1, 0.015, 0.78)))
+    bar.set_label("weight (top)\nchange (bottom)", fontsize=10)
+    fig.suptitle("first-layer weights: trained (top), change in training (bottom);"
+                 " one colour scale", x=0.43, y=1.02, fontsize=12)
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Figures of notebooks 03, 04 and 05 (one call each)
 # --------------------------------------------------------------------------
 
 
@@ -786,3 +1015,4 @@ def rate_curves(runs, window=2000, ax=None):
     ax.set_ylabel(f"loss, moving average of {window:,} (log scale)")
     _legend(ax, "right")
     return ax
+

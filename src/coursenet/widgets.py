@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import numbers
 import time
 
@@ -29,13 +30,15 @@ class Explorer:
     """Controls -> ``run(**values)`` (cached) -> ``draw(fig, result, values, cache)``.
 
     ``controls`` maps each keyword of ``run`` to an ipywidgets control;
-    ``describe(values)`` gives the one-line status. The picture is
+    ``describe(values)`` gives the one-line status; ``extras`` are widgets
+    shown under the controls (a typed value, a line of help). The picture is
     ``figsize`` inches at ``dpi`` (default 9.2 x 4.4 in at 100 dpi: 920 px,
     the width of JupyterLab's output area on a 1366-px laptop screen), and
     never wider than the output area.
     """
 
-    def __init__(self, controls, run, draw, describe, figsize=(9.2, 4.4), dpi=100):
+    def __init__(self, controls, run, draw, describe, figsize=(9.2, 4.4), dpi=100,
+                 extras=()):
         if not hasattr(controls, "items"):
             raise TypeError("controls must be a dict {name: ipywidgets control}, got"
                             f" {type(controls).__name__}")
@@ -69,8 +72,14 @@ class Explorer:
         # scaled down (never up) to the output area's width
         self.image = widgets.Image(format="png", layout=widgets.Layout(
             max_width="100%", height="auto"))
+        self.extras = list(extras)
+        # the controls wrap onto a second line rather than overflow a narrow screen
         self.widget = widgets.VBox([
-            widgets.HBox(list(self.controls.values())), self.status, self.image])
+            widgets.HBox(list(self.controls.values()),
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox(self.extras, layout=widgets.Layout(flex_flow="row wrap",
+                                                            align_items="center")),
+            self.status, self.image])
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -122,7 +131,7 @@ class Explorer:
             how = f"<span style='color:#c00'>failed: {error}</span>"
         else:
             how = "from the cache" if cached else f"trained in {self.seconds:.2f} s"
-        self.status.value = f"{self._describe(values)} — {how}"
+        self.status.value = f"{self._describe(values)}: {how}"
 
     @staticmethod
     def _error_text(err):
@@ -141,16 +150,56 @@ class Explorer:
         return bundle
 
 
+def _narrow():
+    return widgets.Layout(width="170px")  # a dropdown of a few small numbers
+
+
+#: the slider's step, in decades: the arrow keys move the rate by 10**0.01,
+#: about 2.3% a press
+LR_STEP = 0.01
+
+
 def _lr_slider(value, lo, hi):
     # a slider clamps a value outside its range without a word: refuse it here
     if isinstance(value, bool) or not isinstance(value, numbers.Real) \
             or not lo <= value <= hi:
         raise ValueError(f"lr must be a number in [{lo:g}, {hi:g}] (the slider's"
                          f" range), got {value!r}")
+    # 560 px for the whole control leaves a track of about 100 px a decade
     return widgets.FloatLogSlider(
-        value=value, base=10, min=np.log10(lo), max=np.log10(hi), step=0.05,
+        value=value, base=10, min=np.log10(lo), max=np.log10(hi), step=LR_STEP,
         description="learning rate", readout_format=".3g",
-        continuous_update=False, style={"description_width": "initial"})
+        continuous_update=False, style={"description_width": "initial"},
+        layout=widgets.Layout(width="560px"))
+
+
+def _lr_typed(slider):
+    """A box to type the rate into, kept equal to ``slider``; and a line on the
+    keys. A value outside the slider's range is clamped by the box, as typed
+    numbers are by any bounded ipywidgets box."""
+    low, high = slider.base ** slider.min, slider.base ** slider.max
+    box = widgets.BoundedFloatText(value=float(f"{slider.value:.4g}"), min=low,
+                                   max=high,
+                                   description="or type it:",
+                                   style={"description_width": "initial"},
+                                   layout=widgets.Layout(width="190px"))
+    # kept equal both ways; the box shows the slider's value to 4 digits, and a
+    # rounded echo coming back does not move the slider (nor retrain)
+    def to_box(change):
+        box.value = float(f"{change['new']:.4g}")
+
+    def to_slider(change):
+        if not math.isclose(slider.value, change["new"], rel_tol=1e-3):
+            slider.value = change["new"]
+
+    slider.observe(to_box, names="value")
+    box.observe(to_slider, names="value")
+    factor = slider.base ** slider.step
+    help_line = widgets.HTML(
+        f"<small>Log scale, {low:g} to {high:g}: click the slider, then ← → step the"
+        f" rate by ×{factor:.3f} (about {100 * (factor - 1):.0f}%); a typed rate"
+        " applies on Enter.</small>")
+    return box, help_line
 
 
 def _choice(value, options, name):
@@ -215,11 +264,11 @@ def _rows_and_labels(X, labels, name, num_classes, columns=None):
     return X, labels
 
 
-def _rows_note(subset, total):
+def _rows_note(subset, total, what="training images"):
     # the explorers never shorten a request silently: they say what they use
-    if subset > total:
-        return f"all {total:,} training rows (subset={subset:,} asked for more)"
-    return f"the first {subset:,} training rows"
+    if subset >= total:
+        return f"all {total:,} {what}"
+    return f"the first {subset:,} of the {total:,} {what}"
 
 
 def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300,
@@ -244,12 +293,13 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
                               columns=X.shape[1])
     rows = _rows_note(subset, len(X))
     X, y = X[:subset], y[:subset]
+    lr_box, lr_help = _lr_typed(lr_slider)
     controls = {
         "lr": lr_slider,
         "batch_size": widgets.Dropdown(options=list(batch_sizes), value=batch_size,
-                                       description="batch size"),
+                                       description="batch size", layout=_narrow()),
         "epochs": widgets.Dropdown(options=list(epochs_choices), value=epochs,
-                                   description="epochs"),
+                                   description="epochs", layout=_narrow()),
     }
 
     def run(lr, batch_size, epochs):
@@ -272,8 +322,11 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
         ax2.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
                  label="this run")
         ax2.set_xscale("log")
+        ax2.set_xlim(10 ** lr_slider.min / 1.5, 10 ** lr_slider.max * 1.5)
+        ax2.set_xticks([10.0 ** k for k in range(round(lr_slider.min),
+                                                 round(lr_slider.max) + 1)])
         plots._plain_log_x(ax2)
-        ax2.set_xlabel("learning rate")
+        ax2.set_xlabel("learning rate (log scale)")
         ax2.set_ylabel("validation accuracy")
         ax2.set_title(f"after {values['epochs']} epoch(s)")
         ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
@@ -282,7 +335,7 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
         return (f"learning rate = {values['lr']:.3g}, batch size ="
                 f" {values['batch_size']}, epochs = {values['epochs']}, on {rows}")
 
-    return Explorer(controls, run, draw, describe)
+    return Explorer(controls, run, draw, describe, extras=[lr_box, lr_help])
 
 
 def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
@@ -301,13 +354,14 @@ def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
     seed = plots._int_at_least(seed, "seed", 0)
     X, labels = _rows_and_labels(X, labels, "scalar_explorer's", 2,
                                  columns=2)
-    note = _rows_note(subset, len(X))
+    note = _rows_note(subset, len(X), "training points")
     X, labels = X[:subset], labels[:subset]
+    lr_box, lr_help = _lr_typed(lr_slider)
     rows, classes = X.tolist(), labels.tolist()
     controls = {
         "lr": lr_slider,
         "epochs": widgets.Dropdown(options=list(epochs_choices), value=epochs,
-                                   description="epochs"),
+                                   description="epochs", layout=_narrow()),
     }
 
     def run(lr, epochs):
@@ -332,4 +386,4 @@ def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
         return (f"learning rate = {values['lr']:.3g}, epochs = {values['epochs']},"
                 f" on {note}")
 
-    return Explorer(controls, run, draw, describe)
+    return Explorer(controls, run, draw, describe, extras=[lr_box, lr_help])

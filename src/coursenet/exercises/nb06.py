@@ -51,7 +51,8 @@ def _problem():
 def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
                scale=None):
     """The loop the exercise asks for; ``scale`` (mistakes): ``"sum"`` multiplies
-    each step by its batch's size, ``"twice"`` divides it by that size."""
+    each step by its batch's size, ``"twice"`` divides it by that size,
+    ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1."""
     params = _copy_params(params)
     X, c = train_data
     rng = np.random.default_rng(seed)
@@ -66,7 +67,8 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             loss, grads = mlp.loss_and_grads(params, X[idx], c[idx])
-            factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx)}[scale]
+            factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx),
+                      "lr_twice": lr, "ascent": -1.0}[scale]
             for name in params:
                 params[name] -= factor * lr * grads[name]
             step_loss.append(loss)
@@ -132,8 +134,8 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         if not np.array_equal(args[1][0], X) or not np.array_equal(args[1][1], c):
             _fail(f"{who} changed train_data in place (the rows or labels are no"
                   " longer in their original order)",
-                  "shuffle an index array (order = rng.permutation(N)) and take"
-                  " X[idx], c[idx]; leave X and c as they are", "changed_data")
+                  "shuffle the positions of the rows, not the rows themselves;"
+                  " leave train_data as it was passed", "changed_data")
         _check_batches(spy, c, who)
         _check_steps(history, spy, who)
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
@@ -159,67 +161,65 @@ def _check_batches(spy, c, who):
     case = _case_text()
     if not spy.calls:
         _fail(f"{who} never called batched_backward on {case}",
-              "compute each batch's loss and gradients with loss, grads ="
-              " batched_backward(params, X[idx], c[idx])", "no_backward")
+              "each step's loss and gradients come from your batched_backward,"
+              " called on that batch's rows and labels", "no_backward")
     if any(i is None for idx, _, _ in spy.calls for i in idx):
         _fail(f"{who} called batched_backward with rows that are not rows of the"
-              " training X", "pass the batch's rows unchanged: X[idx]", "not_rows")
+              " training X", "pass the batch's rows of X as they are (not scaled,"
+              " reshaped or copied into new numbers)", "not_rows")
     sizes = [len(idx) for idx, _, _ in spy.calls]
     for idx, labels, _ in spy.calls:
         if len(labels) != len(idx) or not np.array_equal(labels, c[idx]):
             _fail(f"{who} passed labels that do not belong to the batch's rows",
-                  "index the images and the labels with the same indices:"
-                  " X[idx], c[idx] (shuffling X and c separately pairs images with"
-                  " the wrong labels)", "labels_apart")
+                  "take a batch's images and its labels at the same positions"
+                  " (shuffling X and c separately pairs images with the wrong"
+                  " labels)", "labels_apart")
     full, last = _N // _B, _N % _B
     if set(sizes) == {1} and len(sizes) >= _N:
         _fail(f"{who} called batched_backward on one row at a time ({len(sizes)}"
               f" calls) on {case}",
-              "pass the whole batch in one call: batched_backward(params, X[idx],"
-              " c[idx]); its loss is already the batch's mean", "one_row_calls")
+              "pass the whole batch in one call; the loss it returns is already"
+              " the batch's mean", "one_row_calls")
     if sizes == [_B] * (full * _EPOCHS):
         _fail(f"{who} dropped the last, partial batch of every epoch ({last} of the"
               f" {_N} rows were never used per epoch) on {case}",
-              "let the batches run to the end: for start in range(0, N, batch_size),"
-              " and the last X[order[start:start + batch_size]] is simply shorter",
-              "drop_last")
+              "let the batches run to the end of the epoch's order: the last one"
+              " is simply shorter", "drop_last")
     if any(s > _B for s in sizes):
         _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
-              f" on {case}", "take batch_size rows per step: order[start:start +"
-              " batch_size]", "batch_size")
+              f" on {case}", "take at most batch_size rows per step",
+              "batch_size")
     seen = np.concatenate([idx for idx, _, _ in spy.calls]).astype(np.int64)
     if len(seen) != _N * _EPOCHS:
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
               f" each of the {_N} rows once per epoch, {_N * _EPOCHS} for {_EPOCHS}"
               f" epochs, on {case}",
-              "one epoch = one pass over all N rows, in batches of batch_size",
+              "one epoch is one pass over all N rows, in batches of batch_size",
               "row_count")
     epochs = seen.reshape(_EPOCHS, _N)
     for e, order in enumerate(epochs):
         if not np.array_equal(np.sort(order), np.arange(_N)):
             _fail(f"epoch {e + 1} of {who} visits some rows twice and misses others:"
                   " the batches were drawn with replacement",
-                  "shuffle once per epoch and cut the shuffled order into batches:"
-                  " order = rng.permutation(N)", "with_replacement")
+                  "draw one ordering of all N rows per epoch (each row exactly"
+                  " once) and cut it into batches", "with_replacement")
     if np.array_equal(epochs[0], np.arange(_N)):
         _fail(f"{who} visits the rows in their stored order: no shuffling",
-              "at the start of every epoch draw order = rng.permutation(N) and"
+              "draw a random order of the rows at the start of every epoch and"
               " take the batches from it", "no_shuffle")
     if all(np.array_equal(o, epochs[0]) for o in epochs[1:]):
         _fail(f"{who} visits the rows in the same shuffled order in every epoch",
-              "draw a new permutation at the start of every epoch, from one"
-              " generator made once before the epochs: rng ="
-              " np.random.default_rng(seed) (a generator re-made from the seed"
-              " inside the loop repeats its first permutation)", "same_permutation")
+              "draw a new order at the start of every epoch, from one generator"
+              " made once before the epochs (a generator re-made from the seed"
+              " inside the loop repeats its first order)", "same_permutation")
     rng = np.random.default_rng(_SEED)
     expected = [rng.permutation(_N) for _ in range(_EPOCHS)]
     if not all(np.array_equal(o, r) for o, r in zip(epochs, expected)):
         _fail(f"{who} shuffles every epoch, but not in the order the seed gives on"
               f" {case}",
-              "make one generator from the seed before the epochs, rng ="
-              " np.random.default_rng(seed), and draw order = rng.permutation(N)"
-              " at the start of each epoch (so that a run can be repeated exactly)",
-              "other_order")
+              "make one generator from the seed before the epochs and draw each"
+              " epoch's order from it, with the calls the exercise's fold names"
+              " (so that a run can be repeated exactly)", "other_order")
 
 
 def _steps_of(history, who):
@@ -230,8 +230,7 @@ def _steps_of(history, who):
               "return history (the History the exercise cell makes)", "wrong_type")
     except (TypeError, ValueError):
         _fail(f"history.step_loss from {who} is not a list of numbers",
-              "append one float per batch: history.step_loss.append(loss)",
-              "wrong_type")
+              "append one number per batch to history.step_loss", "wrong_type")
 
 
 def _check_steps(history, spy, who):
@@ -268,28 +267,38 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
         return
     if same(got, start):
         _fail(f"the params passed to {who} did not change",
-              "update them in place, for name in params: params[name] -= lr *"
-              " grads[name] (params = {...} makes a new dict the caller never sees)",
-              "not_in_place")
+              "change the arrays of the dict the caller passed (a new dict made"
+              " inside the loop is never seen by the caller)", "not_in_place")
     for scale, mistake, text, hint in (
             ("sum", "summed", "steps as many times too large as the batch has rows"
              f" ({_B} here), as if the gradients were summed over the batch, not"
              " averaged",
-             "batched_backward already returns the mean's gradient: step by lr *"
-             " grads[name]"),
+             "batched_backward already returns the gradient of the batch's mean"
+             " loss: do not scale it by the batch size"),
             ("twice", "divided_twice", "steps as many times too small as the"
              " batch has rows, as if divided by the batch size once more",
-             "step by lr * grads[name]: the mean is already in batched_backward")):
+             "the mean is already in batched_backward: do not divide by the"
+             " batch size again"),
+            ("lr_twice", "lr_twice", "steps scaled by lr², not lr: the learning"
+             " rate is applied twice", "scale each step by the learning rate once"),
+            ("ascent", "ascent", "steps along the gradient, not against it: the"
+             " loss is climbed, not descended",
+             "a step moves each parameter against its gradient")):
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
                                   _SEED, scale=scale)
         if same(got, scaled):
             _fail(f"the batches are right, but {who} takes {text}", hint, mistake)
     worst = max((float(np.max(np.abs(got[k] - ref_params[k]))), k)
                 for k in ref_params)
+    still = [k for k in start if np.array_equal(got[k], start[k])]
+    if still:
+        _fail(f"the batches are right, but {who} never changed {', '.join(still)}",
+              "every step updates every parameter of the dict, the biases too",
+              "not_all_params")
     _fail(f"the batches are right, but the trained parameters differ from the"
           f" reference loop's (max abs diff {worst[0]:.3g} in {worst[1]})",
-          "after each batch update every parameter: params[name] -= lr *"
-          " grads[name]", "params")
+          "after each batch, move every parameter against its gradient, scaled by"
+          " the learning rate once, using that batch's gradients", "params")
 
 
 _EVAL_FIELDS = ("epoch_train_loss", "epoch_train_acc", "epoch_val_loss",
@@ -304,7 +313,7 @@ def _check_evals(history, ref_evals, steps, who):
             got.append(np.asarray(value, dtype=np.float64).reshape(-1))
         except (TypeError, ValueError):
             _fail(f"history.{field} from {who} is not a list of numbers",
-                  f"append one float per evaluation: history.{field}.append(...)",
+                  f"append one number per evaluation to history.{field}",
                   "wrong_type")
     lengths = {len(g) for g in got}
     want = _EPOCHS + 1
@@ -323,8 +332,8 @@ def _check_evals(history, ref_evals, steps, who):
     if np.allclose(val_loss, train_loss) and not np.allclose(ref[2], ref[0]):
         _fail(f"{who} records the same numbers for validation as for training:"
               " the validation entries were computed on the training set",
-              "evaluate the validation data for epoch_val_*: mlp.evaluate(params,"
-              " X_val, c_val)", "val_on_train")
+              "compute the epoch_val_* entries on val_data, not on train_data",
+              "val_on_train")
     if np.allclose(val_loss, ref[0]) and np.allclose(train_loss, ref[2]):
         _fail(f"{who} swapped the training and validation entries",
               "epoch_train_* are computed on train_data, epoch_val_* on val_data",
@@ -335,7 +344,7 @@ def _check_evals(history, ref_evals, steps, who):
         _fail(f"epoch_train_loss from {who} is the mean of each epoch's batch losses,"
               " measured while the weights were still changing",
               "after each epoch evaluate the whole training set with the weights of"
-              " that moment: loss, acc = mlp.evaluate(params, X, c)",
+              " that moment (not the mean of the epoch's batch losses)",
               "mean_of_batches")
     for vals, refs, field in zip(got, ref, _EVAL_FIELDS):
         if not np.allclose(vals, refs, rtol=1e-7, atol=1e-9):
@@ -343,8 +352,7 @@ def _check_evals(history, ref_evals, steps, who):
             raise _Stop(f"✗ history.{field}[{k}] from {who} is {vals[k]:.6g},"
                         f" expected {refs[k]:.6g}. Hint: evaluate the whole set"
                         " with the parameters of that moment (index 0 before"
-                        " training, index e after epoch e), e.g. loss, acc ="
-                        " mlp.evaluate(params, X, c)", mistake="evals")
+                        " training, index e after epoch e)", mistake="evals")
 
 
 # --------------------------------------------------------------------------
@@ -385,3 +393,144 @@ def _unfinished(name):
         changes["co_qualname"] = label
     unfinished.__code__ = unfinished.__code__.replace(**changes)
     return unfinished
+
+
+# --------------------------------------------------------------------------
+# Notebook 06's experiments: a paired comparison of two rates, and one run on a
+# summed or a mean loss (used by the notebook, not checks)
+# --------------------------------------------------------------------------
+
+#: two-sided 95% quantiles of Student's t for ``df`` degrees of freedom
+#: (``scipy.stats.t.ppf(0.975, df)``; scipy is not a dependency of the course,
+#: and tests/test_exercises_q7.py recomputes each by integrating t's density)
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365,
+        8: 2.306, 9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160,
+        14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093}
+
+
+class Paired:
+    """``a`` against ``b``, seed by seed: ``diffs`` (a - b, or b - a when lower
+    is better, so positive means ``a`` is better), their ``mean``, the paired-t
+    95% interval ``low``..``high`` of that mean, and ``wins`` (seeds where ``a``
+    is better). ``separated``: the interval excludes 0."""
+
+    def __init__(self, diffs):
+        self.diffs = diffs
+        self.n = len(diffs)
+        self.mean = float(diffs.mean())
+        half = T975[self.n - 1] * diffs.std(ddof=1) / math.sqrt(self.n)
+        self.low, self.high = self.mean - half, self.mean + half
+        self.wins = int((diffs > 0).sum())
+        self.separated = bool(self.low > 0 or self.high < 0)
+
+    def __repr__(self):
+        return (f"Paired(mean {self.mean:+.4g}, 95% CI [{self.low:+.4g},"
+                f" {self.high:+.4g}], better on {self.wins} of {self.n})")
+
+
+def paired_difference(a, b, higher_is_better=True):
+    """Compare two settings run with the same seeds: ``a[i]`` and ``b[i]`` are
+    one metric of seed i (arrays ``(n,)``, 2 <= n <= 20). Returns a
+    :class:`Paired`. The differences are paired because a seed fixes the initial
+    weights and the batches: what a seed adds to both runs cancels."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or a.shape != b.shape or not 2 <= len(a) <= 20:
+        raise ValueError("a and b must hold one value per seed, the same seeds,"
+                         f" 2 to 20 of them: got shapes {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("a and b must be finite (a diverged run has no value)")
+    return Paired(a - b if higher_is_better else b - a)
+
+
+def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
+    """Plain SGD on the MNIST MLP (seed 0's initial weights, 300 hidden units)
+    over complete batches only (an epoch's last partial batch is skipped, so
+    that every batch has ``batch_size`` rows); ``summed=True`` steps along the
+    gradient of the batch's *summed* loss, else of its mean. ``seed`` orders the
+    batches. Returns (params, the loss of each batch after its step)."""
+    from coursenet.losses import softmax
+
+    params = mlp.init_mlp(X.shape[1], 300, 10, seed=0)
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            idx = order[start:start + batch_size]
+            logits, cache = mlp.forward(params, X[idx])
+            dlogits = softmax(logits)
+            dlogits[np.arange(batch_size), c[idx]] -= 1.0   # summed loss's gradient
+            if not summed:
+                dlogits /= batch_size
+            grads = mlp.backward(dlogits, cache)
+            for name in params:
+                params[name] -= lr * grads[name]
+            losses.append(mlp.evaluate(params, X[idx], c[idx])[0])
+    return params, losses
+
+
+def rate_sweep(train_data, val_data, rates, seeds, epochs=5, batch_size=32):
+    """Train the MNIST MLP with :func:`coursenet.train.sgd` for every rate from
+    every seed (the same seeds for each rate: the runs can be compared in
+    pairs). Returns ({rate: [History of each seed that did not diverge]},
+    {rate: how many seeds diverged}); a progress bar counts the runs."""
+    from tqdm.auto import tqdm
+
+    from coursenet import train
+    from coursenet.history import DivergedError
+
+    X = np.asarray(train_data[0])
+    sweep, diverged = {}, {}
+    with tqdm(total=len(rates) * len(seeds), desc="learning-rate sweep (runs)") as bar:
+        for rate in rates:
+            sweep[rate], diverged[rate] = [], 0
+            for s in seeds:
+                try:
+                    sweep[rate].append(train.sgd(
+                        mlp.init_mlp(X.shape[1], 300, 10, seed=s), train_data, lr=rate,
+                        batch_size=batch_size, epochs=epochs, seed=s,
+                        val_data=val_data, progress=False))
+                except DivergedError:
+                    diverged[rate] += 1
+                bar.update(1)
+    return sweep, diverged
+
+
+def per_image_loss(params, X, c):
+    """The cross-entropy ``-log y_c`` of each row of ``X`` (N, D): (N,)."""
+    logits = mlp.forward(params, X)[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)      # log-sum-exp, stable
+    log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_y[np.arange(len(c)), c]
+
+
+def loss_change(before, after, X, c):
+    """The change of the mean loss on ``(X, c)`` from params ``before`` to
+    ``after``, and its standard error: the per-image changes are paired (the
+    same images), so their std / sqrt(N). Returns (mean change, se)."""
+    change = per_image_loss(after, X, c) - per_image_loss(before, X, c)
+    return float(change.mean()), float(change.std(ddof=1) / math.sqrt(len(change)))
+
+
+def loss_standard_error(params, X, c):
+    """The standard error of the mean loss on ``(X, c)`` as an estimate of the
+    loss on new images like them: the std of the per-image losses / sqrt(N)."""
+    losses = per_image_loss(params, X, c)
+    return float(losses.std(ddof=1) / math.sqrt(len(losses)))
+
+
+def seed_spread(runs, window):
+    """How far runs that differ only in their seed lie apart: the std across
+    runs (``ddof=1``) of the raw batch loss and of its moving average of
+    ``window`` steps, averaged over the steps of the first and of the last
+    epoch. Returns {"raw": (first, last), "smoothed": (first, last)}."""
+    from coursenet.plots import smooth
+
+    per_epoch = runs[0].steps_per_epoch
+    curves = {"raw": [r.step_loss for r in runs],
+              "smoothed": [smooth(r.step_loss, window) for r in runs]}
+    spread = {}
+    for kind, rows in curves.items():
+        std = np.std(np.asarray(rows, dtype=float), axis=0, ddof=1)
+        spread[kind] = (float(std[:per_epoch].mean()), float(std[-per_epoch:].mean()))
+    return spread
