@@ -82,8 +82,8 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
         _fail(f"{what} has shape {got}{on}, expected {want}: numpy's matmul paired"
               " every row of the upstream gradient with every instance's Jacobian",
               "each instance's row needs its own Jacobian only: make the instance"
-              " axis shared by both factors of the product (the [16, 3, 4] @"
-              " [16, 4, 3] example above)", "batch_matmul_nnc")
+              " axis shared by both factors of the product (the stack of 16"
+              " products in the example above)", "batch_matmul_nnc")
     _fail(f"{what} has shape {got}{on}, expected {want}",
           f"{spec_title}: every gradient has the shape of the input it belongs to",
           "wrong_shape")
