@@ -370,7 +370,9 @@ def test_the_reference_is_blocked_and_named(graded):
 
 def test_runaway_code_is_stopped_with_the_reason(graded):
     texts = [t for _, t in verdicts(graded["course"], "escape").values()]
-    assert "stopped after 15 s" in texts[2], texts[2]  # the endless loop
+    # the endless loop: the sandbox's budget, or the check's own time limit
+    assert ("stopped after 15 s" in texts[2]
+            or "did not return within" in texts[2]), texts[2]
     assert "MemoryError" in texts[1] or "stopped" in texts[1], texts[1]
     killed = [t for _, t in verdicts(graded["course"], "liars").values()][2]
     assert "ended the grading process" in killed or "stopped" in killed, killed

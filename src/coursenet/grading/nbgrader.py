@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 
@@ -100,7 +101,7 @@ class SandboxedExecute(Execute):
             if cell.cell_type != "code":
                 continue
             try:
-                cell.outputs = [nbformat.from_dict(o) for o in outs
+                cell.outputs = [nbformat.from_dict(_scrubbed(o)) for o in outs
                                 if isinstance(o, dict)]
                 cell.execution_count = count if isinstance(count, int) else None
             except Exception:  # noqa: BLE001 - a malformed output: dropped
@@ -174,6 +175,22 @@ class TrustedChecks(NbGraderPreprocessor):
                           "passed" if verdict.passed else "failed",
                           " | ".join(verdict.lines), verdict.seconds)
         return nb, resources
+
+
+def _install_paths():
+    """The grader's installation folders, longest first. The sandbox sees them
+    at the same paths, so a traceback in the feedback run names them; the
+    feedback shows ``<python>`` instead (nothing of the grader's machine)."""
+    paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    paths |= {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix)}
+    return sorted((p for p in paths if len(p) > 1), key=len, reverse=True)
+
+
+def _scrubbed(output):
+    text = json.dumps(output)
+    for path in _install_paths():
+        text = text.replace(json.dumps(path)[1:-1], "<python>")
+    return json.loads(text)
 
 
 def _show(cell, verdict):
