@@ -58,7 +58,7 @@ CHECK_SKIP := tests/browser tests/hub tests/test_nbgrader.py tests/test_student.
 	tests/test_exercises_mistake_ids.py
 check: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests -q -m 'not browser and not hub' \
+	$(BIN)/python -m pytest tests -q -m 'not browser and not hub and not server' \
 		$(addprefix --ignore=,$(CHECK_SKIP))
 
 test: setup

@@ -222,6 +222,7 @@ def _course(tmp_path):
     return course
 
 
+@pytest.mark.server
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_folder_copies_into_the_solutions_are_refused_over_rest(tmp_path):
     course = _course(tmp_path)
@@ -286,6 +287,7 @@ def _everything_in(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
+@pytest.mark.server
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_lab_writes_nothing_into_home_and_reopens_without_old_tabs(tmp_path):
     course = _course(tmp_path)
