@@ -111,7 +111,7 @@ def loads(data):
         raise DecodeError(f"a message of {len(data)} bytes (the cap is {MAX_MESSAGE})")
     try:
         return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise DecodeError(f"not JSON: {exc}") from None
 
 

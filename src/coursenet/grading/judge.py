@@ -176,6 +176,7 @@ class Session:
         self.sandbox, self.budget = sandbox, budget
         self.channel = Channel(sandbox.read_fd, sandbox.write_fd, self.serve)
         self.functions, self.callbacks = {}, {}
+        self.next_callback = 0  # never reused: a stale number finds nothing
         self.blocked = []  # names of reference functions the answer called
         self.dead = None  # why the sandbox can no longer answer
 
@@ -186,7 +187,7 @@ class Session:
     def _handle_of(self, fn):
         if isinstance(fn, proxy.StudentFunction):
             return {"$ref": fn._handle}
-        number = len(self.callbacks)
+        number, self.next_callback = self.next_callback, self.next_callback + 1
         self.callbacks[number] = fn
         return {"$cb": number, "name": str(getattr(fn, "__name__", "callback"))[:60]}
 
@@ -221,6 +222,8 @@ class Session:
         reply = self._request(message)
         if reply["op"] == "raise":
             exc, where = proxy.exception_from(reply, "function")
+            if not isinstance(exc, Exception):  # SystemExit would end the grader
+                raise RuntimeError(f"{type(exc).__name__}: {exc}")
             raise exc
         return self.decode(reply.get("value"))
 
@@ -490,6 +493,10 @@ class NotebookJudge:
                 result = check(*values, **named)
             except AssertionError as exc:
                 return False, str(exc)
+            finally:
+                # the grader's functions this check handed over (the package's
+                # layers, a spy) end with it: kept, they would answer the next
+                session.callbacks.clear()
         text = out.getvalue().strip() or str(getattr(result, "message", ""))
         passed = result.passed if hasattr(result, "passed") else result is True
         return bool(passed), text
