@@ -9,8 +9,9 @@ the first set): each drives :class:`NotebookJudge` directly on one test cell.
 - the grader's own functions a check hands to the sandbox (notebook 04's
   reference layers) stayed callable in the next check of the same test cell,
   so ``vector_backward`` could be computed by the package's layers;
-- (not fixed, xfail) the line count that tells a row loop from a vectorised
-  batch comes from the sandbox: ``sys.settrace(None)`` hides the loop.
+- the line count that tells a row loop from a vectorised batch comes from
+  the sandbox: ``sys.settrace(None)`` hid the loop; the grader now also reads
+  the call's CPU time from /proc, outside the sandbox.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.skipif(
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _judge(name, answers, grade_id, solutions=False, submission_dir=None):
+def _judge(name, answers, grade_id, solutions=False, submission_dir=None,
+           budget=None):
     """The verdict of test cell ``grade_id`` for a submission of the release with
     ``answers`` ({answer grade id: source}) and, with ``solutions``, the
     instructor's solutions in the other answer cells."""
@@ -49,7 +51,7 @@ def _judge(name, answers, grade_id, solutions=False, submission_dir=None):
                 cell.source = answers[gid]
             elif solutions:
                 cell.source = solved[gid]
-    judge = NotebookJudge(release, source, b"a test secret",
+    judge = NotebookJudge(release, source, b"a test secret", budget=budget,
                           source_folder=ROOT / "notebooks")
     cells = judge.test_cells()
     judge.test_cells = lambda: [(i, c) for i, c in cells
@@ -120,9 +122,9 @@ def vector_backward(params, x, c):
     assert not verdict.passed
 
 
-@pytest.mark.xfail(strict=True, reason="the line count is the sandbox's word: a"
-                   " row loop that turns the tracer off passes as vectorised")
 def test_a_row_loop_cannot_hide_from_the_line_count(tmp_path):
+    """The line count is the sandbox's word; the CPU time the grader reads from
+    /proc is not: a row loop that turns the tracer off still fails."""
     answer = '''
 def batched_backward(params, X, c):
     import sys
@@ -142,3 +144,21 @@ def batched_backward(params, X, c):
                      "q6_batched_backward_check", solutions=True,
                      submission_dir=tmp_path)
     assert not verdict.passed
+    assert "not vectorised" in verdict.lines[-1], verdict.lines
+    assert "measured outside your process" in verdict.lines[-1], verdict.lines
+
+
+def test_a_whole_batch_answer_stays_far_below_the_loop_budget(tmp_path):
+    """The worked solution, with the CPU budget at 0: every traced call is
+    recorded, and the large batch's cost is printed for the margin."""
+    from coursenet.grading.judge import Budget
+
+    for name in ("04_tensor_backprop.ipynb", "05_batched_backprop.ipynb"):
+        shutil.copyfile(ROOT / "notebooks" / name, tmp_path / name)
+    verdict = _judge("05_batched_backprop.ipynb", {}, "q6_batched_backward_check",
+                     solutions=True, submission_dir=tmp_path,
+                     budget=Budget(loop_cpu=-1.0))
+    spent = float(verdict.lines[-1].split(" used ")[1].split(" s ")[0])
+    print(f"worked solution, large batch: {spent:.3f} s CPU"
+          f" (budget {Budget().loop_cpu} s)")
+    assert spent < Budget().loop_cpu / 3, verdict.lines

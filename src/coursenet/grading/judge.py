@@ -66,6 +66,9 @@ class Budget:
 
     cells: float = 120.0
     check: float = 60.0
+    # CPU seconds (measured outside the sandbox) above which a call the check
+    # counts lines of is a loop over rows: see Session.call
+    loop_cpu: float = 0.15
     limits: Limits = field(default_factory=Limits)
 
 
@@ -177,6 +180,7 @@ class Session:
         self.channel = Channel(sandbox.read_fd, sandbox.write_fd, self.serve)
         self.functions, self.callbacks = {}, {}
         self.next_callback = 0  # never reused: a stale number finds nothing
+        self.loops = []  # (function, CPU seconds) of traced calls that looped
         self.blocked = []  # names of reference functions the answer called
         self.dead = None  # why the sandbox can no longer answer
 
@@ -250,10 +254,21 @@ class Session:
 
     def call(self, fn, args, kwargs):
         tracing = sys.gettrace() is not None  # the check counts the student's lines
-        reply = self._request({
+        message = {
             "op": "call", "fn": fn._handle, "args": [self.encode(a) for a in args],
             "kwargs": [[k, self.encode(v)] for k, v in kwargs.items()],
-            "trace": tracing})
+            "trace": tracing}
+        before = self.sandbox.cpu_seconds() if tracing else 0.0
+        reply = self._request(message)
+        if tracing:
+            # The line count is the sandbox's word (sys.settrace(None) hides a
+            # loop from it); the CPU time is measured here, from /proc. The
+            # check's large batch (exercises.nb05.LARGE_N rows of a tiny
+            # network) costs a whole-batch version a few milliseconds, and a
+            # loop over its rows a good fraction of a second.
+            spent = self.sandbox.cpu_seconds() - before
+            if spent > self.budget.loop_cpu:
+                self.loops.append((fn.__name__, spent))
         if tracing and isinstance(reply.get("lines"), int):
             proxy.replay_lines(min(reply["lines"], 10**7), fn.__name__)
         if reply["op"] == "raise":
@@ -463,6 +478,14 @@ class NotebookJudge:
             passed, lines = passed and ok, lines + [text]
             if not ok:
                 break  # as in the notebook: the first failing check ends the cell
+        if session.loops and passed:
+            name, spent = max(session.loops, key=lambda loop: loop[1])
+            passed = False
+            lines.append(f"✗ not vectorised: one call of {name} on the check's large"
+                         f" batch used {spent:.2f} s of CPU, measured outside your"
+                         " process (a whole-batch version needs a few"
+                         " milliseconds): work that grows with the rows, i.e. a"
+                         " loop over them.")
         if session.blocked:
             passed = False
             lines.append("✗ no points: your answer calls the package's own reference"
