@@ -393,3 +393,59 @@ def test_no_message_holds_the_answer():
     for message in messages:
         for formula in FORMULAS:
             assert formula not in message, (formula, message)
+
+
+# --- false passes found by a student walkthrough ------------------------------
+
+def _fused_forward_unshifted(O, c):
+    E = np.exp(O)  # no shift: exp(1000) overflows
+    Y = E / E.sum(axis=1, keepdims=True)
+    return -np.mean(np.log(Y[np.arange(len(c)), c])), (Y, c)
+
+
+def _fused_backward(dloss, cache):
+    Y, c = cache
+    dO = Y.copy()
+    dO[np.arange(len(c)), c] -= 1
+    return dloss * dO / len(c)
+
+
+def _softmax_forward_batch_max(O):
+    E = np.exp(O - O.max())  # one shift for the whole batch, not per row
+    Y = E / E.sum(axis=1, keepdims=True)
+    return Y, Y
+
+
+def _softmax_backward_batch(dY, Y):
+    return Y * (dY - (dY * Y).sum(axis=1, keepdims=True))
+
+
+def _ce_backward_into_cache(dloss, cache):
+    y, c = cache
+    value = -dloss / y[c]
+    dy = y           # the cache's own array, then overwritten
+    dy[:] = 0
+    dy[c] = value
+    return dy
+
+
+def _ce_forward(y, c):
+    return -np.log(y[c]), (y, c)
+
+
+def test_a_fused_layer_without_the_shift_fails_on_large_logits():
+    assert_named(exercises.check_softmax_cross_entropy(_fused_forward_unshifted,
+                                                       _fused_backward),
+                 "forward_not_finite", "1000")
+
+
+def test_a_softmax_shifted_by_the_whole_batch_fails_on_rows_of_other_scales():
+    assert_named(exercises.check_softmax_layer_batch(_softmax_forward_batch_max,
+                                                     _softmax_backward_batch),
+                 "forward_not_finite", "-1000")
+
+
+def test_a_backward_that_overwrites_its_cache_is_named():
+    assert_named(exercises.check_cross_entropy_layer(_ce_forward,
+                                                     _ce_backward_into_cache),
+                 "changed_input", "cache")

@@ -396,6 +396,14 @@ def _difference(old, new, where=""):
         a = np.asarray(old, dtype=np.float64)
         b = np.asarray(new, dtype=np.float64)
     except Exception:  # noqa: BLE001 - not numbers: compare as objects
+        if isinstance(old, (tuple, list)):  # a cache such as (y, c): item by item
+            if not isinstance(new, (tuple, list)) or len(new) != len(old):
+                return f"{where or 'it'} was changed"
+            for index, (was, now) in enumerate(zip(old, new)):
+                change = _difference(was, now, f"{where}[{index}]")
+                if change:
+                    return change
+            return ""
         try:
             return "" if old == new else f"{where or 'it'} was changed"
         except Exception:  # noqa: BLE001

@@ -363,10 +363,20 @@ def _soft_cases(rng, batch):
         cases.append((f"random logits of shape {_rows(o, batch).shape} and a random"
                       " upstream gradient", {"o": _rows(o, batch)},
                       _rows(rng.normal(size=(n, c)), batch)))
-    big = np.array([[0.0, 1000.0, -3.0]] * (2 if batch else 1))
-    cases.append(("the logits [0, 1000, -3]", {"o": _rows(big, batch)},
+    # rows on different scales: a shift by one number for the whole batch
+    # (its largest logit) leaves the second row's exps at 0
+    big = _BIG[:2 if batch else 1]
+    cases.append((_big_text(batch), {"o": _rows(big, batch)},
                   _rows(rng.normal(size=big.shape), batch)))
     return cases
+
+
+_BIG = np.array([[0.0, 1000.0, -3.0], [-1000.0, -999.0, -1002.0]])
+
+
+def _big_text(batch):
+    return ("the logits [[0, 1000, -3], [-1000, -999, -1002]]" if batch
+            else "the logits [0, 1000, -3]")
 
 
 def _soft_ref(o):
@@ -530,6 +540,11 @@ def _fused_cases(rng, batch):
         cls[0] = 0
         cases.append((f"random logits of shape {o.shape}, classes {cls},"
                       f" dloss = {dloss}", {"o": o, "c": cls}, dloss))
+    big = _BIG[:2 if batch else 1]
+    # each row's true class is its largest logit: the loss is finite and small,
+    # unless exp(1000) overflowed
+    cases.append((f"{_big_text(batch)}, class 1 in each row, dloss = 1.0",
+                  {"o": big, "c": np.array([1, 1])[:len(big)]}, 1.0))
     return cases
 
 
