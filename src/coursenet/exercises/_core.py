@@ -554,7 +554,7 @@ def _grads(value, like, what, batch=None, case=None):
     missing = [k for k in keys if k not in value]
     extra = [k for k in value if k not in like]
     if missing or extra:
-        hint = f"use exactly the parameter names {keys} as keys"
+        hint = f"use exactly the names {keys} as keys"
         if sorted(extra, key=str) == sorted(f"d{k}" for k in missing):
             hint = (f"name each gradient after its parameter: {{'{keys[0]}':"
                     f" d{keys[0]}, ...}}, not {{'d{keys[0]}': ...}}")
