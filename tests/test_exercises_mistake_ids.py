@@ -20,7 +20,8 @@ from coursenet.exercises._core import RECORD_ENV
 HERE = Path(__file__).resolve().parent
 
 # Tables written as tuples rather than Mistake rows: (module, name, id index).
-TUPLE_TABLES = [("nb02", "_CACHE_MISTAKES", 1), ("nb02", "_DO_MISTAKES", 0)]
+TUPLE_TABLES = [("nb02", "_CACHE_MISTAKES", 1), ("nb02", "_STAGE_MISTAKES", 1),
+                ("nb02", "_DL_DY_MISTAKES", 0)]
 
 
 def table_ids():
