@@ -493,12 +493,34 @@ def logit_grad_01(o, c):
     return g
 
 
+def forward_pair(params, x, target):
+    loss, cache = forward(params, x, target)
+    return loss, cache
+
+
 def backward_fixed(params, cache):
     p, target = cache["y"], cache["target"]
     dl_dy = [-1 / p_i for p_i in p]
     dl_dy = [g if i == target else 0.0 for i, g in enumerate(dl_dy)]
     d = backprop(params, cache, dl_dy)
     return {name: d[name] for name in ("W", "b", "V", "c")}
+
+
+def graph_backward(nodes, values):
+    grads = {name: 0.0 for name, _, _ in nodes}
+    grads[nodes[-1][0]] = 1.0
+    for name, op, args in reversed(nodes):
+        if op == "add":
+            local = [1.0] * len(args)
+        elif op == "mul":
+            local = [values[args[1]], values[args[0]]]
+        elif op == "sigmoid":
+            local = [values[name] * (1 - values[name])]
+        else:
+            local = []
+        for arg, slope in zip(args, local):
+            grads[arg] += grads[name] * slope
+    return grads
 
 
 def sgd_step(params, grads, lr):
@@ -545,9 +567,9 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "not_an_array", ["is a list"]),
     (check_forward, forward, "e = [math.exp(v - top) for v in o]",
      "e = [math.exp(v) for v in o]", "overflow",
-     ["logits are near 1000", "OverflowError", "no exponent positive"]),
+     ["logits are near [", "OverflowError", "no exponent positive"]),
     (check_forward, forward, "e = [math.exp(v - top) for v in o]",
-     "e = list(np.exp(o))", "overflow", ["logits are near 1000", "overflows"]),
+     "e = list(np.exp(o))", "overflow", ["logits are near [", "overflows"]),
     (check_forward, forward, "e = [math.exp(v - top) for v in o]",
      "e = [math.exp(v - min(o)) for v in o]", "overflow", ["OverflowError"]),
     (check_forward, forward, "e = [math.exp(v - top) for v in o]",
@@ -578,6 +600,38 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      ["the dl/dy that backward_fixed hands to backprop is wrong"]),
     (check_backward, backward, 'd = backprop(params, cache,',
      'd = backprop_y_times(params, cache,', "wrong_do", ["sums to", "softmax step"]),
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "k = int(np.argmax(y))\n    g[k] = -1 / y[k]", "predicted_class",
+     ["most probable class"]),
+    (exercises.check_loss_grad, loss_grad_01, "return g", "return g / len(y)",
+     "divided_by_classes", ["number of classes"]),
+    (exercises.check_loss_grad, loss_grad_01, "-1 / y[c]", "-1 / (1 - y[c])",
+     "one_minus_y", ["-log(1 - y_c)"]),
+    (check_jacobian, jacobian, "J = -np.outer(y, y)",
+     "J = np.diag(y * (1 - y)) - np.outer(y, y)\n    return J", "diagonal_twice",
+     ["taken away twice"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g -= 1",
+     "minus_one_everywhere", ["every entry"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= g[c]",
+     "zeroes_c", ["set to 0"]),
+    (check_forward, forward, "for i in range(len(x))) + b[j]",
+     "+ b[j] for i in range(len(x)))", "forward_b_per_input", ["once per input"]),
+    (check_forward, forward, "return -math.log(y[target]),",
+     "return -math.log(y[target]) / len(y),", "loss_divided_by_classes",
+     ["divided by the number of classes"]),
+    (check_forward, forward_pair, "return loss, cache", "return cache, loss",
+     "pair_swapped", ["other way round"]),
+    (check_forward, forward, "y = [v / sum(e) for v in e]",
+     "y = [v / sum(o) for v in e]", "log_domain", ["math domain", "print your y"]),
+    (exercises.check_backprop, backprop, "((1.0 if i == m else 0.0) - y[m])",
+     "((1.0 if i == m else 0.0) - y[i])", "jacobian_y_i_twice", ["y_i twice"]),
+    (exercises.check_graph_backward, graph_backward, "grads[nodes[-1][0]] = 1.0",
+     "grads[nodes[-1][0]] = values[nodes[-1][0]]", "graph_seed_value",
+     ["output's value"]),
+    (exercises.check_graph_backward, graph_backward, "local = [1.0] * len(args)",
+     "local = [1.0]", "graph_add_first_only", ["first input only"]),
+    (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):',
+     'for name in ("W", "V", "b"):', "flat_as_rows", ["flat lists"]),
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] -= g",
      "lr_on_biases_only", ["missing in the weights' update"]),
     (exercises.check_sgd_step, sgd_step, "params[name][j] -= lr * g",
@@ -609,23 +663,6 @@ def backprop_y_times(params, cache, dl_dy):
 def test_a_new_mistake_is_named(check, right, old, new, mistake, words):
     assert check(right).passed, "the right function passes first"
     assert_failed(check(variant(right, old, new)), mistake, *words)
-
-
-def graph_backward(nodes, values):
-    grads = {name: 0.0 for name, _, _ in nodes}
-    grads[nodes[-1][0]] = 1.0
-    for name, op, args in reversed(nodes):
-        if op == "add":
-            local = [1.0] * len(args)
-        elif op == "mul":
-            local = [values[args[1]], values[args[0]]]
-        elif op == "sigmoid":
-            local = [values[name] * (1 - values[name])]
-        else:
-            local = []
-        for arg, slope in zip(args, local):
-            grads[arg] += grads[name] * slope
-    return grads
 
 
 def backprop_with_W(params, cache, dl_dy):

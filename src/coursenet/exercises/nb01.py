@@ -165,6 +165,19 @@ _LOSS_GRAD_MISTAKES = [
             " when c = 0), not at c: the class index is off by one",
             "classes are numbered from 0, and c is already the position of the true"
             " class's entry: use it as it is", lambda d: -_before_c(d) / d["y"]),
+    Mistake("predicted_class",
+            "the only non-zero entry of dl/dy is at the most probable class, not"
+            " at the true class c", "the loss is about the class the instance"
+            " belongs to, c, whatever the network predicts",
+            lambda d: -_onehot(int(np.argmax(d["y"])), len(d["y"]))
+            / d["y"].max()),
+    Mistake("divided_by_classes", "dl/dy_c is divided by the number of classes C:"
+            " the loss of one instance is not a mean over its classes",
+            _loss_grad_hint, lambda d: -_onehot(d["c"], len(d["y"])) / d["y"]
+            / len(d["y"])),
+    Mistake("one_minus_y", "dl/dy_c is -1/(1 - y_c): the slope of -log(1 - y_c),"
+            " not of -log y_c", _loss_grad_hint,
+            lambda d: -_onehot(d["c"], len(d["y"])) / (1 - d["y"])),
     Mistake("logit_grad",
             "dl/dy_c is -(1 - y_c): this looks like the gradient with respect to"
             " the logit o_c (Q2's question), not the probability y_c",
@@ -366,6 +379,11 @@ _JACOBIAN_MISTAKES = [
             " the denominator of y_i (the quotient rule): the diagonal entries get"
             " the denominator's term too, so each is at most 0.25",
             lambda d: _jacobian(d["y"]) + np.diag(d["y"] ** 2)),
+    Mistake("diagonal_twice",
+            "off the diagonal your J is right; on it the product term is taken"
+            " away twice (y_i - 2 y_i²)", "the diagonal entry counts the product"
+            " term once, like every other entry of J: at y_i = 0.5 it is 0.25",
+            lambda d: _jacobian(d["y"]) - np.diag(d["y"] ** 2)),
     Mistake("softmax_again",
             "this is the Jacobian at softmax(y): your function applies softmax to"
             " its input, but it gets the softmax output y already",
@@ -500,6 +518,11 @@ _LOGIT_GRAD_MISTAKES = [
             "classes are numbered from 0, and c is already the position of the true"
             " class's entry: use it as it is",
             lambda d: d["y"] - _before_c(d)),
+    Mistake("minus_one_everywhere", "dl/do takes 1 away from every entry, not only"
+            " at the true class c", _logit_grad_hint, lambda d: d["y"] - 1.0),
+    Mistake("zeroes_c", "dl/do is softmax(o) with the true class's entry set to"
+            " 0: the entry at c takes away y_c, where it takes away 1",
+            _logit_grad_hint, lambda d: d["y"] * (1 - _onehot(d["c"], len(d["y"])))),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",

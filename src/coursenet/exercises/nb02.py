@@ -73,15 +73,23 @@ def _reference_cache(d):
     return {k: v if k == "target" else np.array(v) for k, v in cache.items()}
 
 
-def _large_logits_case():
-    """Logits near 1000 and -1000: exp of the largest overflows (math.exp raises
-    past 709, numpy's gives inf) unless the softmax is shifted first."""
+def _large_logits_cases():
+    """Logits near 1000 and -1000, the largest first in one case and last in the
+    other: exp of a logit near 1000 overflows (math.exp raises past 709, numpy's
+    gives inf) unless every logit is shifted by the largest (a shift by the first,
+    the last, the smallest or the mean logit overflows in one of them)."""
     rng = np.random.default_rng(1000)
-    params = {"W1": rng.normal(0.0, 1.0, (2, 3)), "b1": rng.normal(0.0, 0.5, 3),
-              "W2": rng.normal(0.0, 0.1, (3, 3)),
-              "b2": np.array([1000.0, 999.0, -1000.0])}
-    return _network_case("a 2-3-3 network whose logits are near 1000, 999 and"
-                         " -1000 (target = 0)", params, [[0.5, -0.5]], [0])
+    cases = []
+    for logits, target in (([1000.0, 999.0, -1000.0], 0),
+                           ([-1000.0, -1000.0, 999.0, 1000.0], 3)):
+        params = {"W1": rng.normal(0.0, 1.0, (2, 3)), "b1": rng.normal(0.0, 0.5, 3),
+                  "W2": rng.normal(0.0, 0.1, (3, len(logits))),
+                  "b2": np.array(logits)}
+        near = ", ".join(f"{v:.0f}" for v in logits)
+        cases.append(_network_case(
+            f"a 2-3-{len(logits)} network whose logits are near [{near}] (target ="
+            f" {target})", params, [[0.5, -0.5]], [target]))
+    return cases
 
 
 # The forward pass's mistakes, one step at a time: (key, id, diagnosis, hint,
@@ -91,6 +99,10 @@ _CACHE_MISTAKES = [
     ("k", "forward_no_b", "k misses the first layer's bias b",
      "each hidden unit adds its own bias after the weighted sum of the inputs",
      lambda r, p: r["x"] @ p["W1"]),
+    ("k", "forward_b_per_input", "k adds the bias b once per input (inside the"
+     " sum over the inputs), not once",
+     "each hidden unit adds its own bias once, after the weighted sum of the inputs",
+     lambda r, p: r["x"] @ p["W1"] + len(r["x"]) * p["b1"]),
     ("k", "cache_k_is_h", "cache['k'] holds h, the value after the sigmoid",
      "store k, the weighted sum before the sigmoid", lambda r, p: r["h"]),
     ("h", "cache_h_is_k", "cache['h'] holds k, the value before the sigmoid",
@@ -132,8 +144,13 @@ _LOSS_HINTS = {
     "loss_all_classes": "only the target's probability enters the loss; the other"
                         " classes count through the softmax's sum",
 }
-_FORWARD_LOSS_MISTAKES = [m._replace(hint=_LOSS_HINTS.get(m.id, m.hint))
-                          for m in _loss_mistakes("target")]
+_FORWARD_LOSS_MISTAKES = [
+    *[m._replace(hint=_LOSS_HINTS.get(m.id, m.hint)) for m in _loss_mistakes("target")],
+    Mistake("loss_divided_by_classes", "the loss is divided by the number of"
+            " classes", "the loss of one instance is the cross-entropy of its"
+            " target's probability alone, not a mean over the classes",
+            lambda d: losses.cross_entropy(d["O"], d["y"]) / d["O"].shape[1]),
+]
 
 
 def _forward_raised_hint(exc):
@@ -142,6 +159,10 @@ def _forward_raised_hint(exc):
         return ("math.exp overflows past about 709: the softmax does not change"
                 " when the same number is taken from every logit, so choose one"
                 " that leaves no exponent positive")
+    if isinstance(exc, ValueError) and "math domain" in str(exc):
+        return ("math.log (or math.sqrt) got 0 or a negative number: the loss takes"
+                " the log of the target's probability, which is positive when y is"
+                " a softmax (positive entries that sum to 1): print your y")
     if isinstance(exc, IndexError):
         return ("W has one row per input and one column per hidden unit, V one row"
                 " per hidden unit and one column per class; the check's networks"
@@ -187,7 +208,15 @@ def _run_forward(forward, text, d, fwd):
     except _Stop as stop:
         if isinstance(stop.raised, IndexError):  # the hint names the two sides
             stop.mistake = "index_past_end"
+        if isinstance(stop.raised, ValueError) \
+                and "math domain" in str(stop.raised):
+            stop.mistake = "log_domain"
         raise
+    if isinstance(out, (tuple, list)) and len(out) == 2 \
+            and isinstance(out[0], Mapping) and not isinstance(out[1], Mapping):
+        _fail(f"{fwd} returned (cache, loss): the pair is the other way round",
+              "later cells unpack it as `loss, cache = forward(...)`: put the loss"
+              " first", "pair_swapped")
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         _fail(f"{fwd} returned {_short(out, 50)}; expected a pair (loss, cache)",
               "end forward with `return loss, cache`", "wrong_type")
@@ -212,28 +241,28 @@ def _check_cache_keys(caches, fwd):
 
 def _check_large_logits(forward, fwd):
     """Right for moderate logits must stay right at logits near 1000."""
-    text, d = _large_logits_case()
-    try:
-        loss, cache = _run_forward(forward, text, d, fwd)
-    except _Stop as stop:
-        if isinstance(stop.raised, OverflowError):
-            _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
-                  f" OverflowError: {stop.raised}: exp of a logit near 1000"
-                  " overflows", _forward_raised_hint(stop.raised), "overflow")
-        raise
-    ref = _reference_cache(d)
-    y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
-                   ref["y"].shape)
-    ref_loss = losses.cross_entropy(d["O"], d["y"])
-    if not np.isfinite(loss) or y is None or not np.all(np.isfinite(y)):
-        _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
-              f" {loss:.6g} and its y {_short(cache.get('y'), 50)}: exp of a logit"
-              " near 1000 overflows to inf", _forward_raised_hint(OverflowError()),
-              "overflow")
-    if not (_same(np.float64(loss), ref_loss) and _same(y, ref["y"])):
-        _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
-              f" {loss:.6g}, expected {ref_loss:.6g}",
-              _forward_raised_hint(OverflowError()), "large_logits")
+    for text, d in _large_logits_cases():
+        try:
+            loss, cache = _run_forward(forward, text, d, fwd)
+        except _Stop as stop:
+            if isinstance(stop.raised, OverflowError):
+                _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
+                      f" OverflowError: {stop.raised}: exp of a logit near 1000"
+                      " overflows", _forward_raised_hint(stop.raised), "overflow")
+            raise
+        ref = _reference_cache(d)
+        y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
+                       ref["y"].shape)
+        ref_loss = losses.cross_entropy(d["O"], d["y"])
+        if not np.isfinite(loss) or y is None or not np.all(np.isfinite(y)):
+            _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
+                  f" {loss:.6g} and its y {_short(cache.get('y'), 50)}: exp of a"
+                  " logit near 1000 overflows to inf",
+                  _forward_raised_hint(OverflowError()), "overflow")
+        if not (_same(np.float64(loss), ref_loss) and _same(y, ref["y"])):
+            _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
+                  f" {loss:.6g}, expected {ref_loss:.6g}",
+                  _forward_raised_hint(OverflowError()), "large_logits")
 
 
 def _forward_outputs(forward, cases, fwd):
@@ -326,6 +355,11 @@ _STAGE_MISTAKES = [
      "every y_i depends on every o_m, so a change of o_m reaches the loss through"
      " every y_i: the whole Jacobian of notebook 01 is needed",
      lambda r, ref, p, g: g * r["y"]),
+    ("do", "jacobian_y_i_twice", "its dl/do comes from a Jacobian whose entry in"
+     " row i, column m uses y_i twice where the product term needs y_i and y_m",
+     "compare your J with notebook 01's check on a case with three classes:"
+     " its entries off the diagonal depend on both i and m",
+     lambda r, ref, p, g: g * r["y"] - (g * r["y"] ** 2).sum()),
     ("do", "flipped_sign", "its dl/do has the wrong sign",
      "the softmax Jacobian's diagonal is positive and its other entries negative:"
      " check the signs of yours", lambda r, ref, p, g: -ref["do"]),
@@ -591,15 +625,15 @@ def _evaluate(nodes, inputs):
 
 
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
-                    sigmoid="output", mul="other", seed=1.0):
+                    sigmoid="output", mul="other", seed=1.0, add="all"):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
     the known mistakes (the reference is the default)."""
     grads = {name: 0.0 for name, _, _ in nodes}
-    grads[nodes[-1][0]] = seed
+    grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
         if op == "add":
-            local = [1.0] * len(args)
+            local = [1.0] * (len(args) if add == "all" else 1)
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
             local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0]}[mul]
@@ -664,6 +698,14 @@ _GRAPH_MISTAKES = [
             "the output's derivative with respect to itself is the first value"
             " of the backward pass, and it is not 0",
             lambda d: _graph_backward(d["nodes"], d["values"], seed=0.0)),
+    Mistake("graph_seed_value", "the pass starts from the output's value, not from"
+            " the output's derivative with respect to itself", "how much does the"
+            " output change when the output itself changes by a little?",
+            lambda d: _graph_backward(d["nodes"], d["values"], seed="value")),
+    Mistake("graph_add_first_only", "a sum passes the derivative to its first"
+            " input only", "a sum changes by the same amount whichever of its"
+            " inputs is nudged: each input gets the sum's derivative",
+            lambda d: _graph_backward(d["nodes"], d["values"], add="first")),
     Mistake("graph_overwrite", "a node that feeds two others (or one node twice)"
             " keeps only one of its contributions: the last one written replaces"
             " the others", "a change of such a node reaches the output along"

@@ -121,6 +121,9 @@ def _read_params(params, like, who):
 
 
 def _sgd_raised_hint(exc):
+    if isinstance(exc, TypeError) and "not iterable" in str(exc):
+        return ("b and c are flat lists, one number per unit; only W and V are"
+                " lists of rows")
     if isinstance(exc, IndexError):
         return ("W is a list of D rows of H entries and V of H rows of C entries,"
                 " and the check's networks have more hidden units than inputs"
@@ -142,6 +145,9 @@ def _run_steps(fn, who, cases):
         except _Stop as stop:
             if isinstance(stop.raised, IndexError):
                 stop.mistake = "index_past_end"
+            if isinstance(stop.raised, TypeError) \
+                    and "not iterable" in str(stop.raised):
+                stop.mistake = "flat_as_rows"
             raise
         outs.append(_read_params(params, _renamed(d["params"], _SCALAR_KEYS), who))
     return outs, returned
