@@ -381,6 +381,10 @@ _STAGE_MISTAKES = [
      " multiplies in the forward pass is missing", "nudge one entry of V: how much"
      " the change does depends on the h it meets",
      lambda r, ref, p, g: np.broadcast_to(ref["do"], ref["V"].shape)),
+    ("V", "dV_from_dl_dy", "dl/do is right, dV is built from dl/dy: the softmax"
+     " step is skipped for the second layer's weights", "V feeds the logits, below"
+     " the softmax: the gradient that reaches V is the logits' gradient",
+     lambda r, ref, p, g: np.outer(r["h"], g)),
     ("c", "dc_is_dl_dy", "dl/do is right, dc is dl/dy: the output bias's gradient"
      " is taken above the softmax", "c is added to the logits, below the softmax:"
      " its gradient is the logits' gradient", lambda r, ref, p, g: g),
