@@ -204,7 +204,7 @@ def test_jacobian_right_in_any_style(fn):
 
 @pytest.mark.parametrize("fn, mistake, words", [
     (jacobian_loops, "not_an_array", ["is a list", "transpose"]),
-    (jacobian_float32, "low_precision", ["float32", "1e-7"])])
+    (jacobian_float32, "low_precision", ["float32", "1e-11"])])
 def test_jacobian_right_numbers_not_as_promised_are_named(fn, mistake, words):
     assert_diagnosed(exercises.check_softmax_jacobian(fn), mistake, *words)
 
@@ -263,14 +263,11 @@ def logit_grad_via_jacobian(o, c):
     return jacobian_numpy(y).T @ dy
 
 
-@pytest.mark.parametrize("fn", [logit_grad_stable, logit_grad_via_jacobian])
+@pytest.mark.parametrize("fn", [logit_grad_stable, logit_grad_loops,
+                                logit_grad_via_jacobian])
 def test_logit_grad_right_in_any_style(fn):
+    """A list is fine here: no later cell needs dl/do to be an array."""
     assert_passed(exercises.check_logit_grad(fn))
-
-
-def test_logit_grad_right_numbers_in_a_list_are_named():
-    assert_diagnosed(exercises.check_logit_grad(logit_grad_loops), "not_an_array",
-                     "is a list")
 
 
 def logit_grad_naive(o, c):

@@ -521,15 +521,14 @@ def _vector(value, length, what, case=None):
 _LOW_PRECISION = ("float16", "float32")
 
 
-def _as_promised(value, what, case, uses):
+def _as_promised(value, what, case, uses=None):
     """Fail unless ``value`` is what a stub that says "Returns a numpy array"
-    promises: a numpy array (not a list or tuple) of float64, not float32.
-
-    ``uses``: what later cells do with the result, to say why anything else
-    breaks them (``"-dl_dy and dl_dy @ J"`` breaks on a list; a float32 result
-    fails the finite-difference comparisons at 1e-7 that follow).
+    promises: a float64 array, not float32 (the course's convention, refused
+    with what it costs); and, when later cells ``uses`` it in ways a list does
+    not support (its negative, ``.T``), a numpy array rather than a list or
+    tuple. ``uses=None``: a list of the right numbers is fine.
     """
-    if isinstance(value, (list, tuple)):
+    if uses is not None and isinstance(value, (list, tuple)):
         kind = type(value).__name__
         _fail(f"{what} is a {kind} on {case}; the stub promises a numpy array",
               f"the cells below compute with it ({uses}), which a {kind} does not"
@@ -537,12 +536,13 @@ def _as_promised(value, what, case, uses):
               " numpy array", "not_an_array")
     dtype = getattr(value, "dtype", None)
     if isinstance(value, np.ndarray) and str(dtype) in _LOW_PRECISION:
-        _fail(f"{what} holds {dtype} on {case}: about {7 if dtype == np.float32 else 3}"
-              " significant digits, where the course computes in float64 (16)",
-              "the cells below compare it with finite differences to relative"
-              " errors near 1e-7, which a float32 result cannot reach: keep"
-              " numpy's default float type (no dtype argument, no float32 inputs)",
-              "low_precision")
+        digits = 7 if dtype == np.float32 else 3
+        _fail(f"{what} holds {dtype} on {case}: about {digits} significant digits,"
+              " where the course computes in float64 (about 16)",
+              "the right numbers rounded to float32 agree with finite differences"
+              " only to about 1e-8, where float64 reaches 1e-11, and every later"
+              " step inherits the rounding: keep numpy's default float type (no"
+              " dtype argument, no float32 inputs)", "low_precision")
 
 
 def _shape_problem(key, got, want, batch=None, case=None):

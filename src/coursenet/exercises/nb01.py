@@ -587,7 +587,7 @@ def check_logit_grad(fn=None):
             worst = _worst(outs, refs, texts, "dl/do")
             _fail(f"dl/do does not match the reference: {worst}",
                   _logit_grad_hint(outs, datas, texts))
-        _promises_kept(raws, cases, what, "its sum, its product with other arrays")
+        _promises_kept(raws, cases, what, None)  # nothing below needs an array
         _check_large_logits(fn, who, what)
         return (f"✓ {who}: dl/do is right on {len(cases)} cases and finite at"
                 " logits like [0, 1000]")
