@@ -14,7 +14,10 @@ How a check works, in the order it happens:
    (``may_change``: ``sgd_step``'s ``params``).
 3. ``_array``/``_vector``/``_number``/``_grads`` turn what the student returned
    into float64 arrays or say exactly why they can't (None, a string, a
-   ragged list, a wrong key, a wrong shape).
+   ragged list, a wrong key, a wrong shape; a (C, 1) or (1, C) result is
+   refused with why it breaks later); ``_as_promised``, once the numbers are
+   right, holds a result to its stub's "numpy array" (float64, and not a list
+   where later cells need an array).
 4. The answers are compared with a reference (``_same``: ``rtol = RTOL``,
    ``atol = ATOL``), the reference itself refereed by central differences
    (``_referee``).
@@ -316,7 +319,8 @@ class _TimeLimit:
     session. The exception arrives between two bytecodes, so it stops any Python
     loop; a single numpy call that runs long finishes first. It is raised again
     every half second until the block ends, in case the student's code catches
-    it (a bare ``except:``).
+    it (a bare ``except:``). :func:`from_notebook` bounds a notebook's cells
+    with it too.
     """
 
     def __init__(self, seconds):

@@ -114,9 +114,12 @@ def _read_params(params, like, who):
     for key, ref in like.items():
         out[key] = _array(params[key], f"params[{key!r}] after {who}")
         if out[key].shape != ref.shape:
-            diagnosis, hint = _shape_problem(key, out[key].shape, ref.shape)
+            diagnosis, _ = _shape_problem(key, out[key].shape, ref.shape)
             _fail(diagnosis.replace("the gradient of", "after the step,")
-                  .replace(f"{key} has", f"params[{key!r}] has"), hint, "wrong_shape")
+                  .replace(f"{key} has", f"params[{key!r}] has"),
+                  "the next forward pass reads each entry as one number: keep every"
+                  " parameter's shape (lists of rows for W and V, flat lists for b"
+                  " and c)", "wrong_shape")
     return out
 
 
