@@ -164,7 +164,10 @@ LOSS_GRAD_MISTAKES = [
      "nonzero_elsewhere", ["non-zero for some i ≠ c"]),
     (lambda y, c: loss_grad_vectorised(y, c) * 1.5, "scaled",
      ["1.5 times the right one", "constant factor"]),
-    (lambda y, c: loss_grad_vectorised(y, c) * (1 + 0.2 * np.arange(len(y))), None,
+    (lambda y, c: loss_grad_vectorised(y, c) * (1 + 0.2 * np.arange(len(y))),
+     "wrong_inside", ["right in the entries i ≠ c and wrong in the entry at c"]),
+    (lambda y, c: loss_grad_vectorised(y, c) * (1 + 0.2 * np.arange(len(y)))
+     + 0.1 * (np.arange(len(y)) != c), None,
      ["does not match the reference", "max abs diff", "dl/dy["]),
 ]
 

@@ -226,6 +226,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
         _scaled(outs, refs, "dl/dy")
+        _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
         _fail(f"dl/dy does not match the reference: {worst}",
               _loss_grad_hint(outs, datas, texts))
@@ -245,6 +246,27 @@ def _promises_kept(values, cases, what, uses):
     its numbers first."""
     for value, (text, _) in zip(values, cases):
         _as_promised(value, what, text, uses)
+
+
+def _where_wrong(outs, refs, datas, what, hint):
+    """No known mistake: say which part is wrong when the rest is right (the
+    entry at c or the others, for a vector; the diagonal or the entries off it,
+    for J), so the student knows which case of the formula to look at."""
+    def part(arr, d):
+        if arr.ndim == 2:
+            return np.eye(len(arr), dtype=bool)
+        return _onehot(d["c"], len(arr)).astype(bool)
+
+    names = ({"inside": "the diagonal", "outside": "the entries off the diagonal"}
+             if outs[0].ndim == 2 else
+             {"inside": "the entry at c", "outside": "the entries i ≠ c"})
+    for wrong, right in (("inside", "outside"), ("outside", "inside")):
+        ok = all(_same(o[part(o, d) if right == "inside" else ~part(o, d)],
+                       r[part(o, d) if right == "inside" else ~part(o, d)])
+                 for o, r, d in zip(outs, refs, datas))
+        if ok:
+            _fail(f"your {what} is right in {names[right]} and wrong in"
+                  f" {names[wrong]}", hint, f"wrong_{wrong}")
 
 
 def _scaled(outs, refs, what):
@@ -443,6 +465,7 @@ def check_softmax_jacobian(fn=None):
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
         _scaled(outs, refs, "J")
+        _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
               _jacobian_hint(outs, datas, texts))
@@ -584,6 +607,8 @@ def check_logit_grad(fn=None):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
             _scaled(outs, refs, "dl/do")
+            _where_wrong(outs, refs, datas, "dl/do",
+                         _logit_grad_hint(outs, datas, texts))
             worst = _worst(outs, refs, texts, "dl/do")
             _fail(f"dl/do does not match the reference: {worst}",
                   _logit_grad_hint(outs, datas, texts))

@@ -8,6 +8,8 @@ import numpy as np
 
 from coursenet import mlp
 from coursenet.exercises._core import (
+    ATOL,
+    RTOL,
     Mistake,
     _array,
     _call,
@@ -174,6 +176,11 @@ def _unchanged_problem(fn, who, returned, refs):
           " the list itself, by index", "unchanged")
 
 
+def _same_entries(a, b):
+    """Entry by entry, the checks' own tolerance."""
+    return np.isclose(a, b, rtol=RTOL, atol=ATOL)
+
+
 def _factor(steps, wants):
     """The one number f with steps = f * wants, or None."""
     step = np.concatenate([s.ravel() for s in steps])
@@ -192,6 +199,18 @@ def _partial_problem(who, outs, refs, befores):
         _fail(f"{', '.join(still)} did not change after {who}; the other"
               " parameters are right", "update every parameter: W, b, V and c",
               "skips_some")
+    if all(_same(o[k], r[k] - b[k]) for o, r, b in zip(outs, refs, befores)
+           for k in wrong):
+        _fail(f"{', '.join(wrong)} are set to the step itself, lr times the"
+              " gradient against it: their old values are lost", "the step moves"
+              " each parameter from where it is: the new value starts from the old"
+              " one", "assigns_step")
+    moved_right = all(np.all(_same_entries(o[k], r[k]) | _same_entries(o[k], b[k]))
+                      for o, r, b in zip(outs, refs, befores) for k in wrong)
+    if moved_right:
+        _fail(f"some entries of {', '.join(wrong)} did not change after {who}; every"
+              " entry that did change is right", "a loop over the entries stops"
+              " early: every entry takes its step", "some_entries_unchanged")
     factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
                           [r[k] - b[k] for r, b in zip(refs, befores)])
                for k in wrong}
