@@ -37,6 +37,13 @@ FORBIDDEN = {
     "a sum written out": re.compile(r"\bsums? [^.;:]*\bover (m|i|j|every i)\b"),
     "a forward pass written out": re.compile(r"x W \+ b|h V \+ c"),
     "a list comprehension": re.compile(r"\[[^\]]* for \w+ in "),
+    "the loss written out": re.compile(r"=\s*-\s*log\b"),
+    "the update written out": re.compile(r"\b(subtract|minus|take away) (lr|the"
+                                         r" learning rate) times\b|-=\s*lr\b"),
+    "the shift written out": re.compile(r"\bmax\((o|logit|z)|subtract the largest"),
+    "Q2's answer written out": re.compile(r"\by\s*-\s*onehot\b|\by - e_"),
+    "the Jacobian written out": re.compile(r"diag\(y\)\s*-\s*(y|outer)"),
+    "the sigmoid's slope written out": re.compile(r"\bh_?\w?\s?\(1 - h"),
 }
 
 # Strings that are code the checks run or show, not messages to the student.
@@ -133,6 +140,14 @@ KNOWN = {
     " start of each epoch (so that a run can be repeated exactly)",
     "update them in place, for name in params: params[name] -= lr * grads[name]"
     " (params = {...} makes a new dict the caller never sees)",
+    # _networks' loss hints (notebooks 04-06); notebook 02 shows its own (nb02)
+    "loss = -log y_{…}",
+    "y = softmax(o), then loss = -log y_{…}",
+    "only {…} counts: loss = -log y_{…}",
+    *[text.format(c=c, the_c=the_c) for c, the_c in (("target", "the target"),
+                                                     ("c", "the true class c"))
+      for text in ("loss = -log y_{c}", "y = softmax(o), then loss = -log y_{c}",
+                   "only {the_c} counts: loss = -log y_{c}")],
 }
 
 
@@ -141,7 +156,10 @@ def test_the_patterns_catch_the_formulas_the_issue_quotes():
               "db = dout.sum(axis=0)", "dl/dh_j sums V[j][m] dl/do_m over m",
               "dl/do_m sums dl/dy_i J[i][m] over every i",
               "k = x W + b, h = sigmoid(k), o = h V + c",
-              "write into the list: row[j] -= lr * g"]
+              "write into the list: row[j] -= lr * g",
+              "loss = -log y_target", "step against the gradient: subtract lr times it",
+              "softmax(o) = softmax(o - max(o)): subtract the largest logit",
+              "dl/do = y - onehot(c)", "J = diag(y) - yᵀ y", "dl/dk = dl/dh h(1 - h)"]
     for text in quoted:
         assert offenders([("quoted", text)]), text
     assert not offenders([("fine", "every gradient has the shape of its parameter")])
@@ -162,3 +180,19 @@ def test_no_message_holds_a_formula(source):
     found = [o for o in offenders(rows) if o[-1] not in KNOWN]
     assert not found, "\n".join(f"{where}: {name}: {text!r}"
                                 for where, name, text in found)
+
+
+def test_a_formula_planted_in_a_table_or_a_module_is_found(monkeypatch, tmp_path):
+    """The scan fails on a planted answer: in a mistake table, and in a module."""
+    from coursenet.exercises import nb03
+    planted = Mistake("planted", "a diagnosis", "subtract lr times it", None)
+    monkeypatch.setattr(nb03, "_SGD_MISTAKES", [*nb03._SGD_MISTAKES, planted])
+    assert (["nb03._SGD_MISTAKES[planted]"], "the update written out",
+            "subtract lr times it") in offenders(table_rows())
+    (tmp_path / "planted.py").write_text(
+        'def check():\n    """a docstring may say loss = -log y_c"""\n'
+        '    return f"Hint: loss = -log y_{1}"\n')
+    monkeypatch.setattr(__import__(__name__), "PACKAGE_DIR", tmp_path)
+    found = offenders(module_strings())
+    assert found == [(["planted", 3], "the loss written out",
+                      "Hint: loss = -log y_{…}")]

@@ -455,3 +455,277 @@ def test_sgd_step_may_change_params_but_not_grads():
 
     assert_failed(exercises.check_sgd_step(sgd_step_scales_grads), "changed_input",
                   "`grads`")
+
+
+# --------------------------------------------------------------------------
+# Issue 23 (item 5): mistakes named where the checks gave a generic message or
+# passed, each written as a one-line change to a right function
+# --------------------------------------------------------------------------
+
+
+def variant(fn, old, new):
+    """``fn`` with one piece of its source replaced: a student's slip."""
+    import inspect
+    import textwrap
+    source = textwrap.dedent(inspect.getsource(fn))
+    assert old in source, old
+    namespace = dict(globals())
+    exec(source.replace(old, new), namespace)  # noqa: S102 - the test's own code
+    return namespace[fn.__name__]
+
+
+def jacobian(y):
+    J = -np.outer(y, y)
+    np.fill_diagonal(J, y * (1 - y))
+    return J
+
+
+def loss_grad_01(y, c):
+    g = np.zeros(len(y))
+    g[c] = -1 / y[c]
+    return g
+
+
+def logit_grad_01(o, c):
+    e = np.exp(o - o.max())
+    g = e / e.sum()
+    g[c] -= 1
+    return g
+
+
+def forward_pair(params, x, target):
+    loss, cache = forward(params, x, target)
+    return loss, cache
+
+
+def backward_fixed(params, cache):
+    p, target = cache["y"], cache["target"]
+    dl_dy = [-1 / p_i for p_i in p]
+    dl_dy = [g if i == target else 0.0 for i, g in enumerate(dl_dy)]
+    d = backprop(params, cache, dl_dy)
+    return {name: d[name] for name in ("W", "b", "V", "c")}
+
+
+def graph_backward(nodes, values):
+    grads = {name: 0.0 for name, _, _ in nodes}
+    grads[nodes[-1][0]] = 1.0
+    for name, op, args in reversed(nodes):
+        if op == "add":
+            local = [1.0] * len(args)
+        elif op == "mul":
+            local = [values[args[1]], values[args[0]]]
+        elif op == "sigmoid":
+            local = [values[name] * (1 - values[name])]
+        else:
+            local = []
+        for arg, slope in zip(args, local):
+            grads[arg] += grads[name] * slope
+    return grads
+
+
+def sgd_step(params, grads, lr):
+    for name in ("W", "V"):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
+                row[j] -= lr * g
+    for name in ("b", "c"):
+        for j, g in enumerate(grads[name]):
+            params[name][j] -= lr * g
+
+
+def check_jacobian(fn):
+    return exercises.check_softmax_jacobian(fn)
+
+
+def check_backward(fn):
+    return exercises.check_backward(forward, fn)
+
+
+def check_forward(fn):
+    return exercises.check_forward(fn)
+
+
+NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
+    (check_jacobian, jacobian,
+     "J = -np.outer(y, y)\n    np.fill_diagonal(J, y * (1 - y))",
+     "J = np.diag(y) - y @ y", "inner_product", ["inner product"]),
+    (check_jacobian, jacobian, "np.fill_diagonal(J, y * (1 - y))",
+     "np.fill_diagonal(J, y)", "diagonal_missing_square", ["J[i, i] is y_i"]),
+    (check_jacobian, jacobian, "return J", "return J.astype(np.float32)",
+     "low_precision", ["float32"]),
+    (check_jacobian, jacobian, "return J", "return J[:, :, None][..., 0][None]",
+     "extra_axis", ["(1, 2, 2)", "extra axis"]),
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "g[c - 1] = -1 / y[c - 1]", "wrong_class", ["class c - 1"]),
+    (exercises.check_loss_grad, loss_grad_01, "return g", "return list(g)",
+     "not_an_array", ["is a list"]),
+    (exercises.check_loss_grad, loss_grad_01, "np.zeros(len(y))",
+     "np.zeros(len(y), dtype=np.float32)", "low_precision", ["float32"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c - 1] -= 1",
+     "wrong_class", ["class c - 1"]),
+    (exercises.check_logit_grad, logit_grad_01, "return g", "return g.astype('f4')",
+     "low_precision", ["float32"]),
+    (check_forward, forward, "e = [math.exp(v - top) for v in o]",
+     "e = [math.exp(v) for v in o]", "overflow",
+     ["logits are near [", "OverflowError", "no exponent positive"]),
+    (check_forward, forward, "e = [math.exp(v - top) for v in o]",
+     "e = list(np.exp(o))", "overflow", ["logits are near [", "overflows"]),
+    (check_forward, forward, "e = [math.exp(v - top) for v in o]",
+     "e = [math.exp(v - min(o)) for v in o]", "overflow", ["OverflowError"]),
+    (check_forward, forward, "e = [math.exp(v - top) for v in o]",
+     "e = [math.exp(min(v, 700.0)) for v in o]", "large_logits",
+     ["right for moderate logits", "expected"]),
+    (check_forward, forward, "x[i] * W[i][j]", "x[i] * W[j][i]", "index_past_end",
+     ["IndexError", "one row per input"]),
+    (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
+     "dh = [sum(V[j][m] * dl_dy[m]", "dh_from_dl_dy", ["computed from dl/dy"]),
+    (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
+     '"V": [[hj * d for d in dl_dy] for hj in h]', "dV_from_dl_dy",
+     ["dV is built from dl/dy"]),
+    (exercises.check_backprop, backprop, '"c": list(do)', '"c": list(dl_dy)',
+     "dc_is_dl_dy", ["dc is dl/dy"]),
+    (exercises.check_backprop, backprop, '"b": list(dk)', '"b": list(dh)',
+     "db_from_dh", ["db is dl/dh"]),
+    (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
+     '"V": [list(do) for hj in h]', "dV_missing_input", ["every row of dV"]),
+    (check_backward, backward, 'loss_grad(cache["y"], cache["target"])',
+     '[y_m - (m == cache["target"]) for m, y_m in enumerate(cache["y"])]',
+     "dl_dy_is_dl_do", ["hands to backprop is Q2's dl/do"]),
+    (check_backward, backward, 'loss_grad(cache["y"], cache["target"])',
+     'cache["y"]', "dl_dy_is_y", ["probabilities y themselves"]),
+    (check_backward, backward_fixed, "g if i == target else 0.0",
+     "0.0 if i == target else g", "zeroes_target", ["wrong way round"]),
+    (check_backward, backward_fixed,
+     "dl_dy = [g if i == target else 0.0 for i, g in enumerate(dl_dy)]",
+     "dl_dy[1 - target] = 0.0", "binary_fix", ["right for two classes"]),
+    (check_backward, backward_fixed, "g if i == target else 0.0",
+     "g if i == target else 1.0", "wrong_dl_dy",
+     ["the dl/dy that backward_fixed hands to backprop is wrong"]),
+    (check_backward, backward, 'd = backprop(params, cache,',
+     'd = backprop_y_times(params, cache,', "wrong_do", ["sums to", "softmax step"]),
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "k = int(np.argmax(y))\n    g[k] = -1 / y[k]", "predicted_class",
+     ["most probable class"]),
+    (exercises.check_loss_grad, loss_grad_01, "return g", "return g / len(y)",
+     "divided_by_classes", ["number of classes"]),
+    (exercises.check_loss_grad, loss_grad_01, "-1 / y[c]", "-1 / (1 - y[c])",
+     "one_minus_y", ["-log(1 - y_c)"]),
+    (check_jacobian, jacobian, "J = -np.outer(y, y)",
+     "J = np.diag(y * (1 - y)) - np.outer(y, y)\n    return J", "diagonal_twice",
+     ["taken away twice"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g -= 1",
+     "minus_one_everywhere", ["every entry"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= g[c]",
+     "zeroes_c", ["set to 0"]),
+    (check_forward, forward, "for i in range(len(x))) + b[j]",
+     "+ b[j] for i in range(len(x)))", "forward_b_per_input", ["once per input"]),
+    (check_forward, forward, "return -math.log(y[target]),",
+     "return -math.log(y[target]) / len(y),", "loss_divided_by_classes",
+     ["divided by the number of classes"]),
+    (check_forward, forward_pair, "return loss, cache", "return cache, loss",
+     "pair_swapped", ["other way round"]),
+    (check_forward, forward, "y = [v / sum(e) for v in e]",
+     "y = [v / sum(o) for v in e]", "log_domain", ["math domain", "print your y"]),
+    (exercises.check_backprop, backprop, "((1.0 if i == m else 0.0) - y[m])",
+     "((1.0 if i == m else 0.0) - y[i])", "jacobian_y_i_twice", ["y_i twice"]),
+    (exercises.check_graph_backward, graph_backward, "grads[nodes[-1][0]] = 1.0",
+     "grads[nodes[-1][0]] = values[nodes[-1][0]]", "graph_seed_value",
+     ["output's value"]),
+    (exercises.check_graph_backward, graph_backward, "local = [1.0] * len(args)",
+     "local = [1.0]", "graph_add_first_only", ["first input only"]),
+    (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):',
+     'for name in ("W", "V", "b"):', "flat_as_rows", ["flat lists"]),
+    (exercises.check_sgd_step, sgd_step, "params[name][j] -= lr * g",
+     "params[name][j] -= lr * g\n        params[name] = [params[name]]",
+     "wrong_shape", ["params['b'] has shape (1, 3)", "an extra axis",
+                     "keep every parameter's shape"]),
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "g[c] = -np.exp(-y[c])", "wrong_inside",
+     ["right in the entries i ≠ c and wrong in the entry at c"]),
+    (check_jacobian, jacobian, "np.fill_diagonal(J, y * (1 - y))",
+     "np.fill_diagonal(J, y * (1 - y) ** 2)", "wrong_inside",
+     ["right in the entries off the diagonal and wrong in the diagonal"]),
+    (check_jacobian, jacobian, "J = -np.outer(y, y)", "J = -0.5 * np.outer(y, y)",
+     "wrong_outside", ["right in the diagonal and wrong in the entries off"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= 2",
+     "wrong_inside", ["wrong in the entry at c"]),
+    (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] = -lr * g",
+     "assigns_step", ["W, V are set to the step itself"]),
+    (exercises.check_sgd_step, sgd_step, "enumerate(grads[name])",
+     "enumerate(grads[name][:-1])", "some_entries_unchanged",
+     ["some entries of b, c did not change"]),
+    (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] -= g",
+     "lr_on_biases_only", ["missing in the weights' update"]),
+    (exercises.check_sgd_step, sgd_step, "params[name][j] -= lr * g",
+     "params[name][j] -= g", "lr_on_weights_only", ["missing in the biases'"]),
+    (exercises.check_sgd_step, sgd_step,
+     "for row, grad_row in zip(params[name], grads[name]):\n"
+     "            for j, g in enumerate(grad_row):\n                row[j] -= lr * g",
+     "for i in range(len(params[name][0])):\n"
+     "            for j in range(len(params[name][i])):\n"
+     "                params[name][i][j] -= lr * grads[name][i][j]",
+     "index_past_end", ["IndexError", "more hidden units than inputs"]),
+]
+
+
+def backprop_y_times(params, cache, dl_dy):
+    """backprop with the softmax step taken as dl/dy times y, entry by entry."""
+    d = backprop(params, cache, dl_dy)
+    do = [g * y for g, y in zip(dl_dy, cache["y"])]
+    V, x, h = params["V"], cache["x"], cache["h"]
+    dh = [sum(V[j][m] * do[m] for m in range(len(do))) for j in range(len(h))]
+    dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]
+    return {**d, "do": do, "dh": dh, "dk": dk, "c": do, "b": dk,
+            "V": [[hj * g for g in do] for hj in h],
+            "W": [[xi * g for g in dk] for xi in x]}
+
+
+@pytest.mark.parametrize("check, right, old, new, mistake, words", NEW_MISTAKES,
+                         ids=[f"{row[4]}-{i}" for i, row in enumerate(NEW_MISTAKES)])
+def test_a_new_mistake_is_named(check, right, old, new, mistake, words):
+    assert check(right).passed, "the right function passes first"
+    assert_failed(check(variant(right, old, new)), mistake, *words)
+
+
+def backprop_with_W(params, cache, dl_dy):
+    """backprop, its dW written with the weights at hand (right as written)."""
+    d = backprop(params, cache, dl_dy)
+    W, x = params["W"], cache["x"]
+    d["W"] = [[xi * g for g, Wij in zip(d["dk"], W_i)] for xi, W_i in zip(x, W)]
+    return d
+
+
+# No known mistake: the message still names the stage (or the cache entry, or
+# the node) that is wrong. (check, right function, old, new, id, words)
+STAGE_FALLBACKS = [
+    (exercises.check_graph_backward, graph_backward, "local = [1.0] * len(args)",
+     "local = [2.0] * len(args)", "graph_wrong", ["first wrong derivative"]),
+    (check_forward, forward, '"o": o,', '"o": [v - top for v in o],', "cache_value",
+     ["cache['o'] should be the logits"]),
+    (check_forward, forward, '"y": y,\n' + " " * 34 + '"target": target}',
+     '"y": y}', "cache_keys", ["missing ['target']"]),
+    (exercises.check_backprop, backprop, '"dy": list(dl_dy)', '"dy": do', "wrong_dy",
+     ["not the dl_dy it was given"]),
+    (exercises.check_backprop, backprop, "sum(V[j][m] * do[m] for m in range(C))",
+     "sum(V[j][m] * do[m] * h[j] for m in range(C))", "wrong_dh",
+     ["dl/do is right, dl/dh is wrong"]),
+    (exercises.check_backprop, backprop, "dh[j] * h[j] * (1 - h[j])",
+     "dh[j] * (1 - h[j])", "wrong_dk", ["dl/dh is right, dl/dk is wrong"]),
+    (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
+     '"V": [[kj * d for d in do] for kj in cache["k"]]', "wrong_dV",
+     ["dl/do is right, dV is wrong"]),
+    (exercises.check_backprop, backprop, '"c": list(do)',
+     '"c": [d * ym for d, ym in zip(do, y)]', "wrong_dc", ["dc is wrong"]),
+    (exercises.check_backprop, backprop_with_W, "xi * g for", "xi * g * Wij for",
+     "wrong_dW", ["dl/dk is right, dW is wrong"]),
+    (exercises.check_backprop, backprop, '"b": list(dk)',
+     '"b": [g * hj for g, hj in zip(dk, h)]', "wrong_db", ["db is wrong"]),
+]
+
+
+@pytest.mark.parametrize("check, right, old, new, mistake, words", STAGE_FALLBACKS,
+                         ids=[row[4] for row in STAGE_FALLBACKS])
+def test_an_unknown_mistake_still_names_its_stage(check, right, old, new, mistake,
+                                                 words):
+    assert check(right).passed, "the right function passes first"
+    assert_failed(check(variant(right, old, new)), mistake, *words)

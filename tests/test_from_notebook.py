@@ -5,6 +5,7 @@ files into one line (never a traceback)."""
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -89,15 +90,41 @@ def test_written_but_failing_is_not_called_unwritten(tmp_path, capsys):
 def test_an_endless_cell_is_stopped_and_named(tmp_path, capsys):
     write(tmp_path, "a.ipynb",
           code("def forward(x):\n    return x", solution=True),
-          code("while True:\n    pass", solution=True))
+          code("def train():\n    while True:\n        pass\n\ntrain()",
+               solution=True))
     forward = exercises.from_notebook("a.ipynb", "forward", folder=tmp_path,
                                       timeout=0.5)
     out = capsys.readouterr().out
     assert out.count("\n") == 1
-    assert "ran for more than 0.5 s and were stopped" in out
+    assert "cell 1 ran for more than 0.5 s and was stopped in `train` (line" \
+        in out, out
     assert forward(3) == 3  # defined before the endless cell
-    import signal
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # the alarm is off
+    # nothing stray arrives afterwards (a pending stop would surface in a loop)
+    end = time.perf_counter() + 1.0
+    while time.perf_counter() < end:
+        pass
+
+
+def test_an_endless_cell_in_a_nested_notebook_is_named_once(tmp_path, capsys):
+    write(tmp_path, "a.ipynb", code("while True:\n    pass", solution=True))
+    write(tmp_path, "b.ipynb", code("from coursenet import exercises"),
+          code("f = exercises.from_notebook('a.ipynb', 'f')"),
+          code("def g(x):\n    return x", solution=True))
+    g = exercises.from_notebook("b.ipynb", "g", folder=tmp_path, timeout=0.5)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("⚠ `g` from b.ipynb:"), out
+    assert "cell 0 ran for more than 0.5 s" in out
+    with exercises.needs_your_code() as block:
+        g(1)
+    assert block.skipped == "g"
+
+
+def test_an_endless_loop_that_catches_exceptions_is_stopped(tmp_path, capsys):
+    write(tmp_path, "a.ipynb", code(
+        "import time\nwhile True:\n    try:\n        time.sleep(0.01)\n"
+        "    except Exception:\n        pass", solution=True))
+    exercises.from_notebook("a.ipynb", "f", folder=tmp_path, timeout=0.5)
+    assert "cell 0 ran for more than 0.5 s" in capsys.readouterr().out
 
 
 def test_an_endless_function_in_a_carried_notebook_does_not_hang_here(tmp_path,

@@ -40,8 +40,11 @@ an expression graph given as a list of nodes). Hints for Q1 and Q2 describe
 properties of the right answer (rows of J sum to 0, dl/do sums to 0, a finite
 difference's value) with the student's own numbers, never the formula that the
 written question asks for. Numbers are compared with
-``rtol = 1e-4, atol = 1e-6``, loose enough for a float32 answer and far tighter
-than any of the known mistakes.
+``rtol = 1e-4, atol = 1e-6``, far tighter than any of the known mistakes. The
+functions of notebook 01, whose stubs promise numpy arrays, must return float64
+arrays: a list (which the notebook's next cells cannot negate or multiply) or a
+float32 array is named once its numbers are right; notebooks 04-06 accept
+float32 (their batches may be float32).
 
 The package: :mod:`._core` holds the shared machinery (running the student's
 function, comparing, the mistake tables' format and matching order, the

@@ -14,7 +14,10 @@ How a check works, in the order it happens:
    (``may_change``: ``sgd_step``'s ``params``).
 3. ``_array``/``_vector``/``_number``/``_grads`` turn what the student returned
    into float64 arrays or say exactly why they can't (None, a string, a
-   ragged list, a wrong key, a wrong shape).
+   ragged list, a wrong key, a wrong shape; a (C, 1) or (1, C) result is
+   refused with why it breaks later); ``_as_promised``, once the numbers are
+   right, holds a result to its stub's "numpy array" (float64, and not a list
+   where later cells need an array).
 4. The answers are compared with a reference (``_same``: ``rtol = RTOL``,
    ``atol = ATOL``), the reference itself refereed by central differences
    (``_referee``).
@@ -131,9 +134,10 @@ class CheckResult:
 class _Stop(Exception):
     """Ends a check early with its finished one-line message."""
 
-    def __init__(self, message, status="failed", mistake=None):
+    def __init__(self, message, status="failed", mistake=None, raised=None):
         super().__init__(message)
         self.message, self.status, self.mistake = message, status, mistake
+        self.raised = raised  # what the student's code raised, when it did
 
 
 def _fail(diagnosis, hint, mistake=None):
@@ -255,9 +259,11 @@ def _where(exc):
 def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
     """Call the student's function quietly; turn any exception into a message.
 
-    ``args`` are the check's own fresh copies. After the call each argument is
-    compared with a copy taken before it: an argument changed in place fails the
-    check (naming it and what changed), except the positions in ``may_change``.
+    ``hint``: the hint for an exception (a string, or ``hint(exc)`` returning one
+    or None for the general hint). ``args`` are the check's own fresh copies.
+    After the call each argument is compared with a copy taken before it: an
+    argument changed in place fails the check (naming it and what changed),
+    except the positions in ``may_change``.
     """
     before = [_snapshot(a) for a in args]
     try:
@@ -278,10 +284,10 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             f"… {stub} is not implemented yet (replace `raise NotImplementedError()`"
             " with your code)", status="todo") from None
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: never escape
-        if hint is None:
-            hint = _raised_hint(exc, fn, args)
+        said_hint = hint(exc) if callable(hint) else hint
         raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}{_where(exc)}"
-                    f" on {case}. Hint: {hint}", mistake="raised") from None
+                    f" on {case}. Hint: {said_hint or _raised_hint(exc, fn, args)}",
+                    mistake="raised", raised=exc) from None
     for index, (old, new) in enumerate(zip(before, args)):
         if index in may_change or old is _UNCOPYABLE:
             continue
@@ -313,7 +319,8 @@ class _TimeLimit:
     session. The exception arrives between two bytecodes, so it stops any Python
     loop; a single numpy call that runs long finishes first. It is raised again
     every half second until the block ends, in case the student's code catches
-    it (a bare ``except:``).
+    it (a bare ``except:``). :func:`from_notebook` bounds a notebook's cells
+    with it too.
     """
 
     def __init__(self, seconds):
@@ -512,6 +519,34 @@ def _vector(value, length, what, case=None):
               " vector, one number per class", "extra_axis")
     _fail(f"{what} has shape {arr.shape}{on}, expected ({length},): one entry per"
           " class", "return one number per class", "wrong_shape")
+
+
+#: Float types with fewer digits than the float64 the course computes in.
+_LOW_PRECISION = ("float16", "float32")
+
+
+def _as_promised(value, what, case, uses=None):
+    """Fail unless ``value`` is what a stub that says "Returns a numpy array"
+    promises: a float64 array, not float32 (the course's convention, refused
+    with what it costs); and, when later cells ``uses`` it in ways a list does
+    not support (its negative, ``.T``), a numpy array rather than a list or
+    tuple. ``uses=None``: a list of the right numbers is fine.
+    """
+    if uses is not None and isinstance(value, (list, tuple)):
+        kind = type(value).__name__
+        _fail(f"{what} is a {kind} on {case}; the stub promises a numpy array",
+              f"the cells below compute with it ({uses}), which a {kind} does not"
+              f" support (they would stop with a traceback): build the result as a"
+              " numpy array", "not_an_array")
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, np.ndarray) and str(dtype) in _LOW_PRECISION:
+        digits = 7 if dtype == np.float32 else 3
+        _fail(f"{what} holds {dtype} on {case}: about {digits} significant digits,"
+              " where the course computes in float64 (about 16)",
+              "the right numbers rounded to float32 agree with finite differences"
+              " only to about 1e-8, where float64 reaches 1e-11, and every later"
+              " step inherits the rounding: keep numpy's default float type (no"
+              " dtype argument, no float32 inputs)", "low_precision")
 
 
 def _shape_problem(key, got, want, batch=None, case=None):
@@ -763,11 +798,6 @@ _FROM_NOTEBOOK = "from notebook "
 _CARRYING = []  # the notebooks from_notebook is reading now (nested calls)
 
 
-def _is_import_cell(tree):
-    return bool(tree.body) and all(
-        isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body)
-
-
 def _carries_from_notebook(node):
     """``name = [exercises.]from_notebook(...)``: code carried from another notebook."""
     call = getattr(node, "value", None)
@@ -788,39 +818,13 @@ def _is_definition_cell(tree):
         for node in tree.body)
 
 
-class _TookTooLong(Exception):
-    pass
+class _CellTooLong(_TooLong):
+    """A notebook cell that :func:`from_notebook` runs went past its time:
+    ``cell`` (its index) and ``where`` (the function and line it was in)."""
 
-
-class _time_limit:  # noqa: N801
-    """Stop the block after ``seconds`` with :class:`_TookTooLong` (Unix, main
-    thread; elsewhere there is no portable way to interrupt Python code, and the
-    block runs unbounded)."""
-
-    def __init__(self, seconds):
-        self.seconds, self.armed, self.previous = seconds, False, None
-
-    def __enter__(self):
-        import signal
-        import threading
-        if not (hasattr(signal, "setitimer")
-                and threading.current_thread() is threading.main_thread()):
-            return self
-
-        def stop(signum, frame):
-            raise _TookTooLong()
-
-        self.previous = signal.signal(signal.SIGALRM, stop)
-        self.armed = True
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, *exc):
-        if self.armed:
-            import signal
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous or signal.SIG_DFL)
-        return False
+    def __init__(self, cell, where):
+        super().__init__(cell, where)
+        self.cell, self.where = cell, where
 
 
 def _read_cells(path, base):
@@ -871,11 +875,22 @@ def _run_cells(cells, base, namespace, problems):
             exec(compile(tree, label, "exec"), namespace)  # noqa: S102
         except KeyboardInterrupt:
             raise
-        except _TookTooLong:
+        except _CellTooLong:  # from a nested from_notebook: already named
             raise
+        except _TooLong as exc:
+            raise _CellTooLong(index, _in_function(exc)) from None
         except BaseException as exc:  # noqa: BLE001 - the student's cell: report, go on
             problems.append(f"cell {index} raised {type(exc).__name__}: {_text(exc)}"
                             f"{_where(exc)}")
+
+
+def _in_function(exc):
+    """`` in `forward` (line 3)``: where in the notebook's code ``exc`` arrived."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(_FROM_NOTEBOOK):
+            name = "" if frame.name == "<module>" else f" in `{frame.name}`"
+            return f"{name} (line {frame.lineno})"
+    return ""
 
 
 def from_notebook(filename, *names, folder=None, timeout=60):
@@ -900,6 +915,22 @@ def from_notebook(filename, *names, folder=None, timeout=60):
     into a one-line skip. A carried function that raises when called here
     raises :class:`CarriedCodeFailed` naming it, its notebook and the error.
     """
+    path = _notebook_path(filename, names, folder, timeout)
+    base = os.path.basename(path)
+    namespace, problems = _carry(path, base, timeout)
+    found = [_carried(namespace.get(name), name, base, problems) for name in names]
+    names_text = ", ".join(f"`{n}`" for n in names)
+    if problems:
+        print(f"⚠ {names_text} from {base}: " + "; ".join(problems)
+              + ". Fix that notebook, save it, then re-run this cell.")
+    else:
+        print(f"Using your {names_text} from {base} as last saved (after changing"
+              " them there, save that notebook and re-run this cell).")
+    return found[0] if len(found) == 1 else tuple(found)
+
+
+def _notebook_path(filename, names, folder, timeout):
+    """The notebook's absolute path, after checking from_notebook's arguments."""
     if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
         raise TypeError("from_notebook(filename, *names): give the function names"
                         f" as strings, e.g. 'forward', 'backward'; got {names!r}")
@@ -913,8 +944,14 @@ def from_notebook(filename, *names, folder=None, timeout=60):
         raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
     if folder is None:
         folder = os.path.dirname(_CARRYING[-1]) if _CARRYING else os.getcwd()
-    path = os.path.abspath(os.path.join(os.fspath(folder), os.fspath(filename)))
-    base = os.path.basename(path)
+    return os.path.abspath(os.path.join(os.fspath(folder), os.fspath(filename)))
+
+
+def _carry(path, base, timeout):
+    """Run the notebook's exercise and definition cells in a fresh namespace:
+    ``(namespace, problems)``. Only the outermost of nested calls bounds the
+    time (``_TimeLimit``, the checks' own watchdog), so the limit is the whole
+    chain's."""
     namespace = {"__name__": f"coursenet_from_{base.split('.')[0]}"}
     problems = []
     if path in _CARRYING:
@@ -924,35 +961,22 @@ def from_notebook(filename, *names, folder=None, timeout=60):
     else:
         cells, problem = _read_cells(path, base)
         problems += [problem] if problem else []
+    outermost = not _CARRYING
     _CARRYING.append(path)
     try:
-        limit = _time_limit(timeout) if len(_CARRYING) == 1 else _no_limit()
-        with limit:
+        if outermost:
+            with _TimeLimit(timeout):
+                _run_cells(cells, base, namespace, problems)
+        else:
             _run_cells(cells, base, namespace, problems)
-    except _TookTooLong:
-        if len(_CARRYING) > 1:
+    except _CellTooLong as exc:
+        if not outermost:
             raise
-        problems.append(f"its cells ran for more than {timeout:g} s and were stopped"
-                        " (an endless loop?)")
+        problems.append(f"cell {exc.cell} ran for more than {timeout:g} s and was"
+                        f" stopped{exc.where} (an endless loop?)")
     finally:
         _CARRYING.pop()
-    found = [_carried(namespace.get(name), name, base, problems) for name in names]
-    names_text = ", ".join(f"`{n}`" for n in names)
-    if problems:
-        print(f"⚠ {names_text} from {base}: " + "; ".join(problems)
-              + ". Fix that notebook, save it, then re-run this cell.")
-    else:
-        print(f"Using your {names_text} from {base} as last saved (after changing"
-              " them there, save that notebook and re-run this cell).")
-    return found[0] if len(found) == 1 else tuple(found)
-
-
-class _no_limit:  # noqa: N801
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    return namespace, problems
 
 
 def _carried(fn, name, base, problems):

@@ -10,6 +10,7 @@ from coursenet import gradcheck, losses, scalar
 from coursenet.exercises._core import (
     Mistake,
     _array,
+    _as_promised,
     _call,
     _Case,
     _fail,
@@ -84,6 +85,12 @@ def _loss_grad_hint(outs, datas, texts=None):
     return "compare each entry with a finite difference of -log y_c"
 
 
+def _before_c(d):
+    """One-hot at class c - 1 (Python's index -1, the last class, for c = 0):
+    the class index off by one."""
+    return _onehot((int(d["c"]) - 1) % len(d["y"]), len(d["y"]))
+
+
 def _report_branch(d):
     """The real report's Q3 code: -1/y_i for every class, then a branch on the
     class (``if c: dl[1] = 0 else: dl[0] = 0``) that zeroes the wrong entry."""
@@ -153,6 +160,24 @@ _LOSS_GRAD_MISTAKES = [
             "an array made from integers (or with dtype=int) keeps integers; start"
             " from an array of floats",
             lambda d: -_onehot(d["c"], len(d["y"])) * np.trunc(1 / d["y"])),
+    Mistake("wrong_class",
+            "the only non-zero entry of dl/dy is at class c - 1 (the last class"
+            " when c = 0), not at c: the class index is off by one",
+            "classes are numbered from 0, and c is already the position of the true"
+            " class's entry: use it as it is", lambda d: -_before_c(d) / d["y"]),
+    Mistake("predicted_class",
+            "the only non-zero entry of dl/dy is at the most probable class, not"
+            " at the true class c", "the loss is about the class the instance"
+            " belongs to, c, whatever the network predicts",
+            lambda d: -_onehot(int(np.argmax(d["y"])), len(d["y"]))
+            / d["y"].max()),
+    Mistake("divided_by_classes", "dl/dy_c is divided by the number of classes C:"
+            " the loss of one instance is not a mean over its classes",
+            _loss_grad_hint, lambda d: -_onehot(d["c"], len(d["y"])) / d["y"]
+            / len(d["y"])),
+    Mistake("one_minus_y", "dl/dy_c is -1/(1 - y_c): the slope of -log(1 - y_c),"
+            " not of -log y_c", _loss_grad_hint,
+            lambda d: -_onehot(d["c"], len(d["y"])) / (1 - d["y"])),
     Mistake("logit_grad",
             "dl/dy_c is -(1 - y_c): this looks like the gradient with respect to"
             " the logit o_c (Q2's question), not the probability y_c",
@@ -178,15 +203,19 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
     d = cases[1].data  # referee: -log y_c by central differences
     _referee(refs[1], gradcheck.numerical_gradient(
         lambda y: -np.log(y[d["c"]]), d["y"].copy()), "dl/dy")
-    outs = []
+    outs, raws = [], []
     for text, d in cases:
         text = text.replace("c = ", f"{class_name} = ")
         y = d["y"].tolist() if as_list else d["y"].copy()
         c = int(d["c"]) if as_list else d["c"]
         value = _call(fn, (y, c), who, text)
+        raws.append(value)
         outs.append(_vector(value, len(d["y"]), f"what {who} returned", text))
         _finite(outs[-1], f"what {who} returned", text)
     if all(_same(o, r) for o, r in zip(outs, refs)):
+        if not as_list:
+            _promises_kept(raws, cases, f"what {who} returned",
+                           "its negative, its product with J")
         return (f"✓ {who}: dl/dy is right on {len(cases)} cases (C = 2 to 6,"
                 f" {class_name} = 0 included)")
     datas = [d for _, d in cases]
@@ -197,6 +226,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
         _scaled(outs, refs, "dl/dy")
+        _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
         _fail(f"dl/dy does not match the reference: {worst}",
               _loss_grad_hint(outs, datas, texts))
@@ -208,6 +238,35 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
 
 # the class index c in a message: y_c, i ≠ c, `if c:`, e_c; not C, c_bias or words
 _CLASS_SYMBOL = re.compile(r"(?<![A-Za-z0-9])c(?![A-Za-z0-9])")
+
+
+def _promises_kept(values, cases, what, uses):
+    """Right numbers: now they must also come as the stub promises (a float64
+    numpy array), judged after the numbers so that a wrong answer hears about
+    its numbers first."""
+    for value, (text, _) in zip(values, cases):
+        _as_promised(value, what, text, uses)
+
+
+def _where_wrong(outs, refs, datas, what, hint):
+    """No known mistake: say which part is wrong when the rest is right (the
+    entry at c or the others, for a vector; the diagonal or the entries off it,
+    for J), so the student knows which case of the formula to look at."""
+    def part(arr, d):
+        if arr.ndim == 2:
+            return np.eye(len(arr), dtype=bool)
+        return _onehot(d["c"], len(arr)).astype(bool)
+
+    names = ({"inside": "the diagonal", "outside": "the entries off the diagonal"}
+             if outs[0].ndim == 2 else
+             {"inside": "the entry at c", "outside": "the entries i ≠ c"})
+    for wrong, right in (("inside", "outside"), ("outside", "inside")):
+        ok = all(_same(o[part(o, d) if right == "inside" else ~part(o, d)],
+                       r[part(o, d) if right == "inside" else ~part(o, d)])
+                 for o, r, d in zip(outs, refs, datas))
+        if ok:
+            _fail(f"your {what} is right in {names[right]} and wrong in"
+                  f" {names[wrong]}", hint, f"wrong_{wrong}")
 
 
 def _scaled(outs, refs, what):
@@ -234,7 +293,7 @@ def check_loss_grad(fn=None):
 
 
 def _jacobian(y):
-    return np.diag(y) - np.outer(y, y)
+    return losses.softmax_jacobian(y[None])[0]
 
 
 def _jacobian_hint(outs, datas, texts=None):
@@ -328,6 +387,25 @@ _JACOBIAN_MISTAKES = [
     Mistake("one_minus_everywhere", "every entry of row i is y_i(1 - y_i): the"
             " i = j formula used for i ≠ j too", _jacobian_hint,
             lambda d: np.repeat((d["y"] * (1 - d["y"]))[:, None], len(d["y"]), 1)),
+    Mistake("inner_product",
+            "every entry of your J has the same number taken away, the sum of all"
+            " y_i²: the product of y with itself came out as one number (an inner"
+            " product) where each entry needs its own",
+            "the term that J subtracts differs from entry to entry: it depends on"
+            " the output y_i you watch and on the logit o_j you nudge",
+            lambda d: np.diag(d["y"]) - d["y"] @ d["y"]),
+    Mistake("diagonal_missing_square",
+            "off the diagonal your J is right; on it J[i, i] is y_i, too large: the"
+            " diagonal misses the term that every other entry has",
+            "on the diagonal, nudging o_i changes both the numerator and the sum in"
+            " the denominator of y_i (the quotient rule): the diagonal entries get"
+            " the denominator's term too, so each is at most 0.25",
+            lambda d: _jacobian(d["y"]) + np.diag(d["y"] ** 2)),
+    Mistake("diagonal_twice",
+            "off the diagonal your J is right; on it the product term is taken"
+            " away twice (y_i - 2 y_i²)", "the diagonal entry counts the product"
+            " term once, like every other entry of J: at y_i = 0.5 it is 0.25",
+            lambda d: _jacobian(d["y"]) - np.diag(d["y"] ** 2)),
     Mistake("softmax_again",
             "this is the Jacobian at softmax(y): your function applies softmax to"
             " its input, but it gets the softmax output y already",
@@ -336,46 +414,58 @@ _JACOBIAN_MISTAKES = [
 ]
 
 
+def _jacobian_output(fn, who, text, d):
+    """The student's J on one case, as a (C, C) float array, or a message on
+    why not (a list, float32, y(1 - y) alone, an extra axis, another shape)."""
+    num_classes = len(d["y"])
+    square = (num_classes, num_classes)
+    value = _call(fn, (d["y"].copy(),), who, text)
+    out = _array(value, f"what {who} returned")
+    if out.size == num_classes and out.ndim <= 2 \
+            and _same(out.ravel(), d["y"] * (1 - d["y"])):
+        _fail(f"{who} returned the vector y(1 - y) (shape {out.shape}), the"
+              f" elementwise derivative; Q1 asks for the full {square} Jacobian",
+              "every y_i depends on every o_j, so the entries off the diagonal are"
+              " not 0: treat i ≠ j as its own case", "elementwise")
+    if out.shape == (1, *square):
+        _fail(f"{who} returned shape {out.shape} on {text}, expected {square}: the"
+              " right table with an extra axis in front", "the cells below take its"
+              " transpose and multiply dl/dy by it; with a third axis those give"
+              " other shapes without an error: return the (C, C) table itself",
+              "extra_axis")
+    if out.shape != square:
+        _fail(f"{who} returned shape {out.shape} on {text}, expected {square}",
+              "one row per output y_i, one column per logit o_j", "wrong_shape")
+    _finite(out, f"what {who} returned", text)
+    return value, out
+
+
 def check_softmax_jacobian(fn=None):
     """Q1: ``fn(y)`` returns the ``(C, C)`` Jacobian ``J[i, j] = dy_i/do_j``.
 
-    ``y`` is the softmax output (a float numpy array). Lists of lists are fine.
+    ``y`` is the softmax output (a float numpy array); the result must be a
+    float64 numpy array (the notebook's next cells transpose it and sum its rows).
     """
 
     def body():
         _need_function(fn, "check_softmax_jacobian", "your Jacobian function")
         who = _name(fn, "your function")
         cases = _prob_cases(seed=2, with_class=False)
-        refs = [losses.softmax_jacobian(d["y"][None])[0] for _, d in cases]
+        refs = [_jacobian(d["y"]) for _, d in cases]
         o = cases[2].data["o"].copy()  # referee: one column of J per logit
         numeric = np.stack([gradcheck.numerical_gradient(
             lambda z, i=i: _softmax(z)[i], o) for i in range(len(o))])
         _referee(refs[2], numeric, "softmax Jacobian")
-        outs = []
-        for text, d in cases:
-            num_classes = len(d["y"])
-            out = _array(_call(fn, (d["y"].copy(),), who, text),
-                         f"what {who} returned")
-            if out.shape == (num_classes,) \
-                    and _same(out, d["y"] * (1 - d["y"])):
-                _fail(f"{who} returned the vector y(1 - y), the elementwise"
-                      f" derivative; Q1 asks for the full ({num_classes},"
-                      f" {num_classes}) Jacobian", "every y_i depends on every"
-                      " o_j, so the entries off the diagonal are not 0: treat"
-                      " i ≠ j as its own case", "elementwise")
-            if out.shape != (num_classes, num_classes):
-                _fail(f"{who} returned shape {out.shape} on {text}, expected"
-                      f" ({num_classes}, {num_classes})",
-                      "one row per output y_i, one column per logit o_j",
-                      "wrong_shape")
-            _finite(out, f"what {who} returned", text)
-            outs.append(out)
+        raws, outs = zip(*(_jacobian_output(fn, who, text, d) for text, d in cases))
         if all(_same(o, r) for o, r in zip(outs, refs)):
+            _promises_kept(raws, cases, f"what {who} returned", "its transpose, its"
+                           " row sums, the product of dl/dy with it")
             return (f"✓ {who}: the Jacobian is right on {len(cases)} cases"
                     " (C = 2 to 6)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
         _scaled(outs, refs, "J")
+        _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
               _jacobian_hint(outs, datas, texts))
@@ -445,6 +535,17 @@ _LOGIT_GRAD_MISTAKES = [
             " position, not a number to subtract",
             "only the true class's entry differs from the others",
             lambda d: d["y"] - float(d["c"])),
+    Mistake("wrong_class",
+            "dl/do takes the 1 away at class c - 1 (the last class when c = 0), not"
+            " at the true class c: the class index is off by one",
+            "classes are numbered from 0, and c is already the position of the true"
+            " class's entry: use it as it is",
+            lambda d: d["y"] - _before_c(d)),
+    Mistake("minus_one_everywhere", "dl/do takes 1 away from every entry, not only"
+            " at the true class c", _logit_grad_hint, lambda d: d["y"] - 1.0),
+    Mistake("zeroes_c", "dl/do is softmax(o) with the true class's entry set to"
+            " 0: the entry at c takes away y_c, where it takes away 1",
+            _logit_grad_hint, lambda d: d["y"] * (1 - _onehot(d["c"], len(d["y"])))),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
@@ -454,6 +555,29 @@ _LOGIT_GRAD_MISTAKES = [
 
 _LARGE_LOGITS = [("o = [0, 1000], c = 0", [0.0, 1000.0], 0),
                  ("o = [1000, 0, -1000], c = 2", [1000.0, 0.0, -1000.0], 2)]
+
+_SHIFT_HINT = ("the softmax does not change when the same number is taken from"
+               " every logit: choose that number so that no exponent is positive;"
+               " and use your simplified Q2 result rather than dividing by a"
+               " probability that rounds to 0")
+
+
+def _check_large_logits(fn, who, what):
+    """Q2's answer must stay finite and right at logits far from 0."""
+    for text, o, c in _LARGE_LOGITS:
+        o = np.array(o)
+        out = _vector(_call(fn, (o.copy(), c), who, text), len(o), what, text)
+        ref = losses.softmax_cross_entropy(o[None], [c])[1][0]
+        if not np.all(np.isfinite(out)):
+            _fail(f"right for moderate logits, but at {text} {who} returns"
+                  f" {np.array2string(out, precision=3)}: exp(1000) overflows"
+                  " (or y underflows to 0 and -1/y_c is infinite)", _SHIFT_HINT,
+                  "overflow")
+        if not _same(out, ref):
+            _fail(f"right for moderate logits, but at {text} {who} returns"
+                  f" {np.array2string(out, precision=3)}, expected"
+                  f" {np.array2string(ref, precision=3)}", _SHIFT_HINT,
+                  "large_logits")
 
 
 def check_logit_grad(fn=None):
@@ -474,37 +598,22 @@ def check_logit_grad(fn=None):
         _referee(refs[1], gradcheck.numerical_gradient(
             lambda o: losses.cross_entropy(o[None], [d["c"]]), d["o"].copy()),
             "dl/do")
-        outs = []
+        outs, raws = [], []
         for text, d in cases:
-            value = _call(fn, (d["o"].copy(), d["c"]), who, text)
-            outs.append(_vector(value, len(d["o"]), what, text))
+            raws.append(_call(fn, (d["o"].copy(), d["c"]), who, text))
+            outs.append(_vector(raws[-1], len(d["o"]), what, text))
             _finite(outs[-1], what, text)
         if not all(_same(o, r) for o, r in zip(outs, refs)):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
             _scaled(outs, refs, "dl/do")
+            _where_wrong(outs, refs, datas, "dl/do",
+                         _logit_grad_hint(outs, datas, texts))
             worst = _worst(outs, refs, texts, "dl/do")
             _fail(f"dl/do does not match the reference: {worst}",
                   _logit_grad_hint(outs, datas, texts))
-        for text, o, c in _LARGE_LOGITS:
-            o = np.array(o)
-            out = _vector(_call(fn, (o.copy(), c), who, text), len(o), what, text)
-            ref = losses.softmax_cross_entropy(o[None], [c])[1][0]
-            if not np.all(np.isfinite(out)):
-                _fail(f"right for moderate logits, but at {text} {who} returns"
-                      f" {np.array2string(out, precision=3)}: exp(1000) overflows"
-                      " (or y underflows to 0 and -1/y_c is infinite)",
-                      "softmax(o) = softmax(o - max(o)): subtract the largest logit"
-                      " before exp, and use your simplified Q2 result rather than"
-                      " dividing by a probability", "overflow")
-            if not _same(out, ref):
-                _fail(f"right for moderate logits, but at {text} {who} returns"
-                      f" {np.array2string(out, precision=3)}, expected"
-                      f" {np.array2string(ref, precision=3)}",
-                      "subtract max(o) before exp, and use your simplified Q2"
-                      " result rather than dividing by a probability that rounds"
-                      " to 0",
-                      "large_logits")
+        _promises_kept(raws, cases, what, None)  # nothing below needs an array
+        _check_large_logits(fn, who, what)
         return (f"✓ {who}: dl/do is right on {len(cases)} cases and finite at"
                 " logits like [0, 1000]")
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from coursenet import gradcheck, layers, scalar
+from coursenet import gradcheck, layers, losses, scalar
 from coursenet.exercises._core import (
     Mistake,
     _call,
@@ -36,15 +36,17 @@ from coursenet.exercises._core import (
     _run,
     _same,
     _short,
+    _Stop,
     _worst,
 )
 from coursenet.exercises._networks import (
     _HIDDEN_RULES,
-    _LOSS_MISTAKES,
     _SCALAR_KEYS,
     _as_lists,
     _check_losses,
     _instance_cases,
+    _loss_mistakes,
+    _network_case,
     _network_fallback,
     _network_mistakes,
     _referee_network,
@@ -65,14 +67,29 @@ def _cases(seed):
 
 
 def _reference_cache(d):
-    """The cache of the course's forward pass, as numpy arrays."""
-    p = d["params"]
-    x = d["X"][0]
-    k = x @ p["W1"] + p["b1"]
-    h = layers.sigmoid(k)
-    o = h @ p["W2"] + p["b2"]
-    return {"x": x, "k": k, "h": h, "o": o, "y": d["P"][0],
-            "target": int(d["y"][0])}
+    """The cache of the package's scalar forward pass, as numpy arrays."""
+    cache = scalar.forward(_as_lists(d["params"]), d["X"][0].tolist(),
+                           int(d["y"][0]))[1]
+    return {k: v if k == "target" else np.array(v) for k, v in cache.items()}
+
+
+def _large_logits_cases():
+    """Logits near 1000 and -1000, the largest first in one case and last in the
+    other: exp of a logit near 1000 overflows (math.exp raises past 709, numpy's
+    gives inf) unless every logit is shifted by the largest (a shift by the first,
+    the last, the smallest or the mean logit overflows in one of them)."""
+    rng = np.random.default_rng(1000)
+    cases = []
+    for logits, target in (([1000.0, 999.0, -1000.0], 0),
+                           ([-1000.0, -1000.0, 999.0, 1000.0], 3)):
+        params = {"W1": rng.normal(0.0, 1.0, (2, 3)), "b1": rng.normal(0.0, 0.5, 3),
+                  "W2": rng.normal(0.0, 0.1, (3, len(logits))),
+                  "b2": np.array(logits)}
+        near = ", ".join(f"{v:.0f}" for v in logits)
+        cases.append(_network_case(
+            f"a 2-3-{len(logits)} network whose logits are near [{near}] (target ="
+            f" {target})", params, [[0.5, -0.5]], [target]))
+    return cases
 
 
 # The forward pass's mistakes, one step at a time: (key, id, diagnosis, hint,
@@ -82,6 +99,10 @@ _CACHE_MISTAKES = [
     ("k", "forward_no_b", "k misses the first layer's bias b",
      "each hidden unit adds its own bias after the weighted sum of the inputs",
      lambda r, p: r["x"] @ p["W1"]),
+    ("k", "forward_b_per_input", "k adds the bias b once per input (inside the"
+     " sum over the inputs), not once",
+     "each hidden unit adds its own bias once, after the weighted sum of the inputs",
+     lambda r, p: r["x"] @ p["W1"] + len(r["x"]) * p["b1"]),
     ("k", "cache_k_is_h", "cache['k'] holds h, the value after the sigmoid",
      "store k, the weighted sum before the sigmoid", lambda r, p: r["h"]),
     ("h", "cache_h_is_k", "cache['h'] holds k, the value before the sigmoid",
@@ -107,6 +128,47 @@ _CACHE_MISTAKES = [
      " the softmax's division is missing", "the softmax outputs are probabilities:"
      " they sum to 1", lambda r, p: np.exp(r["o"])),
 ]
+
+
+# The loss's mistakes with hints that describe the loss (the diagnoses say what
+# the code did); the answers are the shared table's.
+_LOSS_HINTS = {
+    "loss_sign": "a probability is at most 1, so its log is at most 0: the"
+                 " cross-entropy is never negative",
+    "loss_log_base": "the course's logarithm is the natural one (math.log), so"
+                     " ln 2 is the loss of a 50/50 guess",
+    "loss_no_softmax": "the loss is computed from the probability the network"
+                       " gives the target, after the softmax",
+    "loss_no_log": "the cross-entropy takes the logarithm of the target's"
+                   " probability",
+    "loss_all_classes": "only the target's probability enters the loss; the other"
+                        " classes count through the softmax's sum",
+}
+_FORWARD_LOSS_MISTAKES = [
+    *[m._replace(hint=_LOSS_HINTS.get(m.id, m.hint)) for m in _loss_mistakes("target")],
+    Mistake("loss_divided_by_classes", "the loss is divided by the number of"
+            " classes", "the loss of one instance is the cross-entropy of its"
+            " target's probability alone, not a mean over the classes",
+            lambda d: losses.cross_entropy(d["O"], d["y"]) / d["O"].shape[1]),
+]
+
+
+def _forward_raised_hint(exc):
+    """What an exception inside forward usually means, in this network."""
+    if isinstance(exc, OverflowError):
+        return ("math.exp overflows past about 709: the softmax does not change"
+                " when the same number is taken from every logit, so choose one"
+                " that leaves no exponent positive")
+    if isinstance(exc, ValueError) and "math domain" in str(exc):
+        return ("math.log (or math.sqrt) got 0 or a negative number: the loss takes"
+                " the log of the target's probability, which is positive when y is"
+                " a softmax (positive entries that sum to 1): print your y")
+    if isinstance(exc, IndexError):
+        return ("W has one row per input and one column per hidden unit, V one row"
+                " per hidden unit and one column per class; the check's networks"
+                " have different numbers of inputs, hidden units and classes, so"
+                " an index taken along the wrong side runs past the end")
+    return None
 
 
 def _as_floats(value, shape):
@@ -138,20 +200,30 @@ def _cache_problem(key, caches, cases, fwd):
                   "cache_value")
 
 
-def _forward_outputs(forward, cases, fwd):
-    """Run the student's forward on every case; check the pair, the cache (a dict
-    with the documented keys, each step in the order of the forward pass) and
-    the loss. Returns the caches."""
-    got, caches = [], []
-    for text, d in cases:
+def _run_forward(forward, text, d, fwd):
+    """The student's ``(loss, cache)`` on one case, the loss as a float."""
+    try:
         out = _call(forward, (_as_lists(d["params"]), d["X"][0].tolist(),
-                              int(d["y"][0])), fwd, text)
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            _fail(f"{fwd} returned {_short(out, 50)}; expected a pair"
-                  " (loss, cache)", "end forward with `return loss, cache`",
-                  "wrong_type")
-        got.append(_number(out[0], f"the loss from {fwd}"))
-        caches.append(out[1])
+                              int(d["y"][0])), fwd, text, hint=_forward_raised_hint)
+    except _Stop as stop:
+        if isinstance(stop.raised, IndexError):  # the hint names the two sides
+            stop.mistake = "index_past_end"
+        if isinstance(stop.raised, ValueError) \
+                and "math domain" in str(stop.raised):
+            stop.mistake = "log_domain"
+        raise
+    if isinstance(out, (tuple, list)) and len(out) == 2 \
+            and isinstance(out[0], Mapping) and not isinstance(out[1], Mapping):
+        _fail(f"{fwd} returned (cache, loss): the pair is the other way round",
+              "later cells unpack it as `loss, cache = forward(...)`: put the loss"
+              " first", "pair_swapped")
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        _fail(f"{fwd} returned {_short(out, 50)}; expected a pair (loss, cache)",
+              "end forward with `return loss, cache`", "wrong_type")
+    return _number(out[0], f"the loss from {fwd}"), out[1]
+
+
+def _check_cache_keys(caches, fwd):
     keys_text = ", ".join(f"'{k}': {k}" for k in CACHE_KEYS)
     for cache in caches:
         if not isinstance(cache, Mapping):
@@ -165,13 +237,50 @@ def _forward_outputs(forward, cases, fwd):
             _fail(f"the cache from {fwd} has keys {list(cache)}: missing"
                   f" {missing}", f"keep every intermediate under its name:"
                   f" {{{keys_text}}}", "cache_keys")
+
+
+def _check_large_logits(forward, fwd):
+    """Right for moderate logits must stay right at logits near 1000."""
+    for text, d in _large_logits_cases():
+        try:
+            loss, cache = _run_forward(forward, text, d, fwd)
+        except _Stop as stop:
+            if isinstance(stop.raised, OverflowError):
+                _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
+                      f" OverflowError: {stop.raised}: exp of a logit near 1000"
+                      " overflows", _forward_raised_hint(stop.raised), "overflow")
+            raise
+        ref = _reference_cache(d)
+        y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
+                       ref["y"].shape)
+        ref_loss = losses.cross_entropy(d["O"], d["y"])
+        if not np.isfinite(loss) or y is None or not np.all(np.isfinite(y)):
+            _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
+                  f" {loss:.6g} and its y {_short(cache.get('y'), 50)}: exp of a"
+                  " logit near 1000 overflows to inf",
+                  _forward_raised_hint(OverflowError()), "overflow")
+        if not (_same(np.float64(loss), ref_loss) and _same(y, ref["y"])):
+            _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
+                  f" {loss:.6g}, expected {ref_loss:.6g}",
+                  _forward_raised_hint(OverflowError()), "large_logits")
+
+
+def _forward_outputs(forward, cases, fwd):
+    """Run the student's forward on every case; check the pair, the cache (a dict
+    with the documented keys, each step in the order of the forward pass), the
+    loss, then logits near 1000. Returns the caches."""
+    pairs = [_run_forward(forward, text, d, fwd) for text, d in cases]
+    got, caches = [loss for loss, _ in pairs], [cache for _, cache in pairs]
+    _check_cache_keys(caches, fwd)
     for key in CACHE_KEYS:
         refs = [_reference_cache(d)[key] for _, d in cases]
         values = [_as_floats(cache[key], np.shape(r)) for cache, r in zip(caches, refs)]
         if not all(v is not None and _same(v, r) for v, r in zip(values, refs)):
             _cache_problem(key, caches, cases, fwd)
-    _check_losses(got, cases, _LOSS_MISTAKES, fwd, "k, h, o and y are right: the"
-                  " loss is the cross-entropy of the true class's probability")
+    _check_losses(got, cases, _FORWARD_LOSS_MISTAKES, fwd, "k, h, o and y are"
+                  " right: the loss is the cross-entropy of the true class's"
+                  " probability")
+    _check_large_logits(forward, fwd)
     return caches
 
 
@@ -206,101 +315,128 @@ def check_scalar_loss_grad(fn=None):
 _STAGES = ("dy", "do", "dh", "dk", "V", "c", "W", "b")
 
 
-def _backprop_reference(d, g, hidden="right", output=None):
-    """Every derivative below y for an upstream dl/dy ``g`` (numpy)."""
+def _backprop_reference(d, g, hidden="right", do=None):
+    """Every derivative below y for an upstream dl/dy ``g`` (numpy), from the
+    package's layers; ``do``: start from this dl/do instead of ``g``'s; ``hidden``:
+    a sigmoid rule of ``_HIDDEN_RULES`` (a known mistake)."""
     r = _reference_cache(d)
     p = d["params"]
-    y = r["y"]
-    do = y * (g - g @ y) if output is None else output(y, g, r)  # dl/dy J
-    dh = p["W2"] @ do
-    dk = dh * _HIDDEN_RULES[hidden][2](r["k"][None], r["h"][None])[0]
-    return {"dy": g, "do": do, "dh": dh, "dk": dk, "V": np.outer(r["h"], do),
-            "c": do, "W": np.outer(r["x"], dk), "b": dk}
+    if do is None:
+        do = losses.softmax_backward(g[None], r["y"][None])[0]   # dl/dy J
+    dh, dV, dc = layers.linear_backward(do[None], (r["h"][None], p["W2"]))
+    dk = dh * _HIDDEN_RULES[hidden][2](r["k"][None], r["h"][None])
+    _, dW, db = layers.linear_backward(dk, (r["x"][None], p["W1"]))
+    return {"dy": g, "do": do, "dh": dh[0], "dk": dk[0], "V": dV, "c": dc,
+            "W": dW, "b": db}
 
 
-_DO_MISTAKES = [  # (id, diagnosis, hint, dl/do from y, g and the cache)
-    ("ignores_dl_dy",
-     "its dl/do is y - onehot(target) whatever dl/dy it is given: backprop ignores"
+# A stage's known mistakes, in the order of the stages: (stage, id, diagnosis,
+# hint, the stage's value from the cache r, the right stages ref, the case's
+# parameters p and the random dl/dy g). Each stage is judged after the stages
+# before it are right.
+_STAGE_MISTAKES = [
+    ("do", "ignores_dl_dy",
+     "its dl/do is Q2's closed form whatever dl/dy it is given: backprop ignores"
      " its dl_dy argument",
      "the check passes a random dl/dy (the spot-the-bug below passes a wrong one):"
      " dl/do must come from the dl_dy argument, through the softmax Jacobian",
-     lambda y, g, r: y - np.eye(len(y))[r["target"]]),
-    ("no_jacobian", "its dl/do is dl/dy itself: the softmax step is missing",
+     lambda r, ref, p, g: r["y"] - np.eye(len(r["y"]))[r["target"]]),
+    ("do", "no_jacobian", "its dl/do is dl/dy itself: the softmax step is missing",
      "every y_i depends on every o_m: the way from dl/dy to dl/do goes through"
      " the softmax Jacobian of notebook 01, not around it",
-     lambda y, g, r: g),
-    ("diagonal_only",
+     lambda r, ref, p, g: g),
+    ("do", "diagonal_only",
      "its dl/do is dl/dy * y(1 - y): only the diagonal of the softmax Jacobian",
      "every y_i depends on every o_m, so a change of o_m reaches the loss through"
      " every y_i: the entries of J off the diagonal count too",
-     lambda y, g, r: g * y * (1 - y)),
-    ("do_times_y", "its dl/do is dl/dy times y, entry by entry: only part of"
+     lambda r, ref, p, g: g * r["y"] * (1 - r["y"])),
+    ("do", "do_times_y", "its dl/do is dl/dy times y, entry by entry: only part of"
      " the diagonal of the softmax Jacobian",
      "every y_i depends on every o_m, so a change of o_m reaches the loss through"
      " every y_i: the whole Jacobian of notebook 01 is needed",
-     lambda y, g, r: g * y),
-    ("flipped_sign", "its dl/do has the wrong sign",
+     lambda r, ref, p, g: g * r["y"]),
+    ("do", "jacobian_y_i_twice", "its dl/do comes from a Jacobian whose entry in"
+     " row i, column m uses y_i twice where the product term needs y_i and y_m",
+     "compare your J with notebook 01's check on a case with three classes:"
+     " its entries off the diagonal depend on both i and m",
+     lambda r, ref, p, g: g * r["y"] - (g * r["y"] ** 2).sum()),
+    ("do", "flipped_sign", "its dl/do has the wrong sign",
      "the softmax Jacobian's diagonal is positive and its other entries negative:"
-     " check the signs of yours",
-     lambda y, g, r: -y * (g - g @ y)),
+     " check the signs of yours", lambda r, ref, p, g: -ref["do"]),
+    ("dh", "dh_one_logit", "dl/do is right, dl/dh is wrong: it uses logit 0 only",
+     "h_j feeds every logit: each one adds its own path to dl/dh_j",
+     lambda r, ref, p, g: p["W2"][:, 0] * ref["do"][0]),
+    ("dh", "dh_from_dl_dy", "dl/do is right, dl/dh is computed from dl/dy instead:"
+     " the softmax step is skipped on the way down",
+     "h reaches the loss through the logits: dl/dh comes from the gradient one"
+     " stage above it, dl/do", lambda r, ref, p, g: p["W2"] @ g),
+    *[("dk", hidden, f"dl/dh is right, dl/dk is wrong: {_HIDDEN_RULES[hidden][0]}",
+       _HIDDEN_RULES[hidden][1], lambda r, ref, p, g, hidden=hidden: ref["dh"]
+       * _HIDDEN_RULES[hidden][2](r["k"][None], r["h"][None])[0])
+      for hidden in ("sigmoid_from_k", "sigmoid_twice", "no_sigmoid_derivative")],
+    ("dk", "dk_times_h", "dl/dh is right, dl/dk is wrong: it is dl/dh times h, where"
+     " the sigmoid's slope is needed", "the sigmoid's slope is at most 0.25, and it"
+     " is small where h is near 0 or 1", lambda r, ref, p, g: ref["dh"] * r["h"]),
+    ("V", "dV_missing_input", "every row of dV is dl/do: the value h that V"
+     " multiplies in the forward pass is missing", "nudge one entry of V: how much"
+     " the change does depends on the h it meets",
+     lambda r, ref, p, g: np.broadcast_to(ref["do"], ref["V"].shape)),
+    ("V", "dV_from_dl_dy", "dl/do is right, dV is built from dl/dy: the softmax"
+     " step is skipped for the second layer's weights", "V feeds the logits, below"
+     " the softmax: the gradient that reaches V is the logits' gradient",
+     lambda r, ref, p, g: np.outer(r["h"], g)),
+    ("c", "dc_is_dl_dy", "dl/do is right, dc is dl/dy: the output bias's gradient"
+     " is taken above the softmax", "c is added to the logits, below the softmax:"
+     " its gradient is the logits' gradient", lambda r, ref, p, g: g),
+    ("W", "dW_missing_input", "every row of dW is dl/dk: the value x that W"
+     " multiplies in the forward pass is missing", "nudge one entry of W: how much"
+     " the change does depends on the x it meets",
+     lambda r, ref, p, g: np.broadcast_to(ref["dk"], ref["W"].shape)),
+    ("W", "dW_from_dh", "dl/dk is right, dW is built from dl/dh: the sigmoid's"
+     " slope is left out of the first layer's weights", "W feeds k, before the"
+     " sigmoid: the gradient that reaches W is the one at k",
+     lambda r, ref, p, g: np.outer(r["x"], ref["dh"])),
+    ("b", "db_from_dh", "dl/dk is right, db is dl/dh: the sigmoid's slope is left"
+     " out of the first layer's bias", "b is added to k, before the sigmoid: its"
+     " gradient is the one at k", lambda r, ref, p, g: ref["dh"]),
 ]
+
+# When no row matches: (diagnosis, hint, id) per stage.
+_STAGE_FALLBACK = {
+    "dy": ("what backprop returns as 'dy' is not the dl_dy it was given",
+           "return the dl_dy argument unchanged under 'dy'", "wrong_dy"),
+    "dh": ("dl/do is right, dl/dh is wrong", "h_j feeds every logit, through one"
+           " weight of row j of V each: a change of h_j reaches the loss along"
+           " every one of those paths", "wrong_dh"),
+    "dk": ("dl/dh is right, dl/dk is wrong", "dl/dk_j is dl/dh_j times the"
+           " sigmoid's slope at k_j, which can be written with h_j alone",
+           "wrong_dk"),
+    **{key: (f"{before} is right, d{key} is wrong", f"nudge one entry of {key} in"
+             f" the {layer} layer: which value of the forward pass does it meet, and"
+             f" which entry of {before} carries the change on to the loss?",
+             f"wrong_d{key}")
+       for key, before, layer in (("V", "dl/do", "second"), ("c", "dl/do", "second"),
+                                  ("W", "dl/dk", "first"), ("b", "dl/dk", "first"))},
+}
 
 
 def _stage_problem(key, outs, refs, datas, gs, texts):
     """The diagnosis of the first wrong stage ``key`` (the ones before are right)."""
+    caches = [_reference_cache(d) for d in datas]
+    for stage, mid, diagnosis, hint, answer in _STAGE_MISTAKES:
+        if stage == key and all(
+                _same(o[key], answer(r, ref, d["params"], g))
+                for o, r, ref, d, g in zip(outs, caches, refs, datas, gs)):
+            _fail(diagnosis, hint, mid)
     worst = _worst([{key: o[key]} for o in outs], [{key: r[key]} for r in refs],
                    texts)
-    if key == "dy":
-        _fail(f"what backprop returns as 'dy' is not the dl_dy it was given: {worst}",
-              "return the dl_dy argument unchanged under 'dy'", "wrong_dy")
     if key == "do":
-        for mid, diagnosis, hint, rule in _DO_MISTAKES:
-            caches = [_reference_cache(d) for d in datas]
-            if all(_same(o["do"], rule(r["y"], g, r))
-                   for o, r, g in zip(outs, caches, gs)):
-                _fail(diagnosis, hint, mid)
         sums = [float(np.sum(o["do"])) for o in outs]
         _fail(f"dl/do is wrong: {worst}", "whatever dl/dy is, dl/do = dl/dy J sums"
               " to 0 (every row of J sums to 0); yours sums to"
               f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
-    if key == "dh":
-        if all(_same(o["dh"], d["params"]["W2"][:, 0] * r["do"][0])
-               for o, d, r in zip(outs, datas, refs)):
-            _fail("dl/do is right, dl/dh is wrong: it uses logit 0 only",
-                  "h_j feeds every logit: each one adds its own path to dl/dh_j",
-                  "dh_one_logit")
-        _fail(f"dl/do is right, dl/dh is wrong: {worst}", "h_j feeds every logit,"
-              " through one weight of row j of V each: a change of h_j reaches the"
-              " loss along every one of those paths", "wrong_dh")
-    if key == "dk":
-        for hidden in ("sigmoid_from_k", "sigmoid_twice", "no_sigmoid_derivative"):
-            if all(_same(o["dk"], _backprop_reference(d, g, hidden)["dk"])
-                   for o, d, g in zip(outs, datas, gs)):
-                _fail(f"dl/dh is right, dl/dk is wrong: {_HIDDEN_RULES[hidden][0]}",
-                      _HIDDEN_RULES[hidden][1], hidden)
-        if all(_same(o["dk"], r["dh"] * _reference_cache(d)["h"])
-               for o, r, d in zip(outs, refs, datas)):
-            _fail("dl/dh is right, dl/dk is wrong: it is dl/dh times h, where the"
-                  " sigmoid's slope is needed", "the sigmoid's slope is at most"
-                  " 0.25, and it is small where h is near 0 or 1", "dk_times_h")
-        _fail(f"dl/dh is right, dl/dk is wrong: {worst}", "dl/dk_j is dl/dh_j times"
-              " the sigmoid's slope at k_j, which can be written with h_j alone",
-              "wrong_dk")
-    if key in ("W", "V"):
-        source = "dk" if key == "W" else "do"
-        if all(_same(o[key], np.broadcast_to(r[source], r[key].shape))
-               for o, r in zip(outs, refs)):
-            what = "x" if key == "W" else "h"
-            _fail(f"every row of d{key} is dl/d{source[1]}: the value {what} that"
-                  f" {key} multiplies in the forward pass is missing",
-                  f"nudge one entry of {key}: how much the change does depends on"
-                  f" the {what} it meets", f"d{key}_missing_input")
-    before = {"V": "dl/do", "c": "dl/do", "W": "dl/dk", "b": "dl/dk"}[key]
-    layer = {"V": "second", "c": "second", "W": "first", "b": "first"}[key]
-    _fail(f"{before} is right, d{key} is wrong: {worst}",
-          f"nudge one entry of {key} in the {layer} layer: which value of the"
-          f" forward pass does it meet, and which entry of {before} carries the"
-          " change on to the loss?", f"wrong_d{key}")
+    diagnosis, hint, mid = _STAGE_FALLBACK[key]
+    _fail(f"{diagnosis}: {worst}", hint, mid)
 
 
 def check_backprop(fn=None):
@@ -379,9 +515,94 @@ def check_backward(forward=None, backward=None):
         course_ok = _same(outs[0], refs[0])
         datas = [d for _, d in cases]
         _match(outs, datas, _network_mistakes(course_ok, keys=_SCALAR_KEYS))
-        _network_fallback(outs, refs, cases, list(_SCALAR_KEYS.values()), course_ok)
+        _backward_step(outs, datas, bwd)
+        try:
+            _network_fallback(outs, refs, cases, list(_SCALAR_KEYS.values()),
+                              course_ok)
+        except _Stop as stop:
+            if stop.mistake is None:  # the general message: name the step instead
+                _backward_step(outs, datas, bwd, general=True)
+            raise
 
     return _run(body)
+
+
+def _right_dl_dy(r):
+    g = np.zeros(len(r["y"]))
+    g[r["target"]] = -1.0 / r["y"][r["target"]]
+    return g
+
+
+def _binary_fix(r):
+    """The report's fix for two classes, ``dl_dy[1 - target] = 0``, on C classes
+    (Python's negative indices included)."""
+    g = list(-1.0 / r["y"])
+    g[1 - r["target"]] = 0.0
+    return np.array(g)
+
+
+# What a backward may hand backprop as dl/dy instead of step 1's: (id,
+# diagnosis, hint, dl/dy from the reference cache r).
+_DL_DY_MISTAKES = [
+    ("dl_dy_is_dl_do", "the layers below dl/do are right, but the dl/dy that {bwd}"
+     " hands to backprop is Q2's dl/do (the logits' gradient): the softmax step is"
+     " then taken twice", "backprop takes the gradient with respect to the"
+     " probabilities y and goes through the softmax itself: hand it step 1's"
+     " dl/dy", lambda r: r["y"] - np.eye(len(r["y"]))[r["target"]]),
+    ("dl_dy_is_y", "the layers below dl/do are right, but {bwd} hands backprop the"
+     " probabilities y themselves as dl/dy", "step 1 (loss_grad) computes dl/dy"
+     " from y and the target: hand backprop what it returns", lambda r: r["y"]),
+    ("zeroes_target", "the layers below dl/do are right, but the dl/dy that {bwd}"
+     " hands to backprop is zero at the target and non-zero at every other class:"
+     " the condition is the wrong way round", "the loss depends on the target's"
+     " probability alone: the target's entry is the one to keep",
+     lambda r: np.where(np.arange(len(r["y"])) == r["target"], 0.0, -1.0 / r["y"])),
+    ("binary_fix", "the layers below dl/do are right, but the dl/dy that {bwd}"
+     " hands to backprop zeroes one other class's entry only: right for two"
+     " classes, wrong for more", "with C classes, every entry but the target's"
+     " must be zeroed; the check's networks have up to 5 classes", _binary_fix),
+]
+
+
+def _backward_step(outs, datas, bwd, general=False):
+    """Name the step of backward that is wrong: the layers below dl/do are judged
+    from the student's own dc (which is dl/do), so a wrong dl/dy handed to
+    backprop is told from a wrong layer. ``general``: also fail with a general
+    message for the step (else only a known mistake fails)."""
+    caches = [_reference_cache(d) for d in datas]
+    mine = [_backprop_reference(d, None, do=o["c"]) for o, d in zip(outs, datas)]
+    below_ok = all(_same(o[k], m[k]) for o, m in zip(outs, mine) for k in "WbV")
+    if below_ok:
+        for mid, diagnosis, hint, dl_dy in _DL_DY_MISTAKES:
+            if all(_same(o["c"], _backprop_reference(d, dl_dy(r))["do"])
+                   for o, d, r in zip(outs, datas, caches)):
+                _fail(diagnosis.format(bwd=bwd), hint, mid)
+        if general:
+            sums = [abs(float(np.sum(o["c"]))) for o in outs]
+            if max(sums) > 1e-6:
+                _fail(f"the layers below dl/do are right, but dc (dl/do) sums to"
+                      f" {max(sums):.4g}: the softmax step is wrong", "dl/do ="
+                      " dl/dy J sums to 0 whatever dl/dy is: run check_backprop",
+                      "wrong_do")
+            _fail(f"the layers below dl/do are right, but the dl/dy that {bwd}"
+                  " hands to backprop is wrong", "print it on a case with three"
+                  " classes: step 1's dl/dy is 0 at every class but the target",
+                  "wrong_dl_dy")
+        return
+    seen = [{"V": o["V"], "dk": o["b"], "W": o["W"], "b": o["b"]} for o in outs]
+    for key in ("V", "dk", "W"):
+        if all(_same(s[key], m[key]) for s, m in zip(seen, mine)):
+            continue
+        for stage, mid, diagnosis, hint, answer in _STAGE_MISTAKES:
+            if stage == key and all(
+                    _same(s[key], answer(r, m, d["params"], _right_dl_dy(r)))
+                    for s, r, m, d in zip(seen, caches, mine, datas)):
+                _fail(f"{bwd}, one step at a time from your dc: {diagnosis}", hint,
+                      mid)
+        if general:
+            diagnosis, hint, mid = _STAGE_FALLBACK["dk" if key == "dk" else key]
+            _fail(f"{bwd}, one step at a time from your dc: {diagnosis}", hint, mid)
+        return
 
 
 
@@ -390,10 +611,6 @@ def check_backward(forward=None, backward=None):
 # --------------------------------------------------------------------------
 
 _OPS = ("input", "add", "mul", "sigmoid")
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _evaluate(nodes, inputs):
@@ -407,20 +624,20 @@ def _evaluate(nodes, inputs):
         elif op == "mul":
             values[name] = float(values[args[0]] * values[args[1]])
         else:
-            values[name] = float(_sigmoid(values[args[0]]))
+            values[name] = scalar.sigmoid(values[args[0]])
     return values
 
 
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
-                    sigmoid="output", mul="other", seed=1.0):
+                    sigmoid="output", mul="other", seed=1.0, add="all"):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
     the known mistakes (the reference is the default)."""
     grads = {name: 0.0 for name, _, _ in nodes}
-    grads[nodes[-1][0]] = seed
+    grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
         if op == "add":
-            local = [1.0] * len(args)
+            local = [1.0] * (len(args) if add == "all" else 1)
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
             local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0]}[mul]
@@ -485,6 +702,14 @@ _GRAPH_MISTAKES = [
             "the output's derivative with respect to itself is the first value"
             " of the backward pass, and it is not 0",
             lambda d: _graph_backward(d["nodes"], d["values"], seed=0.0)),
+    Mistake("graph_seed_value", "the pass starts from the output's value, not from"
+            " the output's derivative with respect to itself", "how much does the"
+            " output change when the output itself changes by a little?",
+            lambda d: _graph_backward(d["nodes"], d["values"], seed="value")),
+    Mistake("graph_add_first_only", "a sum passes the derivative to its first"
+            " input only", "a sum changes by the same amount whichever of its"
+            " inputs is nudged: each input gets the sum's derivative",
+            lambda d: _graph_backward(d["nodes"], d["values"], add="first")),
     Mistake("graph_overwrite", "a node that feeds two others (or one node twice)"
             " keeps only one of its contributions: the last one written replaces"
             " the others", "a change of such a node reaches the output along"

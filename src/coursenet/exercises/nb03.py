@@ -8,6 +8,8 @@ import numpy as np
 
 from coursenet import mlp
 from coursenet.exercises._core import (
+    ATOL,
+    RTOL,
     Mistake,
     _array,
     _call,
@@ -18,6 +20,7 @@ from coursenet.exercises._core import (
     _need_function,
     _run,
     _same,
+    _shape_problem,
     _Stop,
     _worst,
 )
@@ -56,9 +59,19 @@ def _stepped(d, weights=1.0, biases=1.0, sign=-1.0):
             for k, v in d["params"].items()}
 
 
+def _first_row_only(d):
+    stepped = _stepped(d, d["lr"], d["lr"])
+    for name in ("W", "V"):
+        rows = np.array(_renamed(d["params"], _SCALAR_KEYS)[name])
+        rows[0] = stepped[name][0]
+        stepped[name] = rows
+    return stepped
+
+
 _SGD_MISTAKES = [
     Mistake("adds_gradient", "the step adds the gradient (p + lr * dp): it climbs"
-            " the loss", "step against the gradient: subtract lr times it",
+            " the loss", "the gradient points the way the loss rises fastest; a"
+            " step that lowers the loss goes the other way",
             lambda d: _stepped(d, d["lr"], d["lr"], sign=1.0)),
     Mistake("skips_biases", "the weights W and V are updated, the biases b and c"
             " are not", "update every parameter: the biases too",
@@ -68,18 +81,33 @@ _SGD_MISTAKES = [
             " lists: a loop over rows, then over entries)",
             lambda d: _stepped(d, 0.0, d["lr"])),
     Mistake("lr_squared", "the step is lr² * dp: the learning rate is applied twice",
-            "multiply by lr once",
+            "the learning rate scales the step once",
             lambda d: _stepped(d, d["lr"] ** 2, d["lr"] ** 2)),
     Mistake("no_lr", "the step is p - dp: the learning rate is missing",
             "scale every step by the learning rate", lambda d: _stepped(d)),
     Mistake("divides_lr", "the step is p - dp / lr: it divides by the learning rate",
-            "multiply by the learning rate; do not divide by it",
-            lambda d: _stepped(d, 1 / d["lr"], 1 / d["lr"])),
+            "a smaller learning rate must give a smaller step; dividing by it gives"
+            " a larger one", lambda d: _stepped(d, 1 / d["lr"], 1 / d["lr"])),
+    Mistake("first_row_only", "only the first row of W and of V steps (the"
+            " biases are right): the loop over the rows stops after one",
+            "W and V are lists of rows: every row takes its step, entry by entry",
+            lambda d: _first_row_only(d)),
+    Mistake("lr_on_biases_only", "the biases step by lr times their gradient, the"
+            " weights by their whole gradient: the learning rate is missing in the"
+            " weights' update", "scale every step by the learning rate, the"
+            " weights' too", lambda d: _stepped(d, 1.0, d["lr"])),
+    Mistake("lr_on_weights_only", "the weights step by lr times their gradient,"
+            " the biases by their whole gradient: the learning rate is missing in"
+            " the biases' update", "scale every step by the learning rate, the"
+            " biases' too", lambda d: _stepped(d, d["lr"], 1.0)),
 ]
 
 
 def _read_params(params, like, who):
     """The student's params after the step, as arrays of the original shapes."""
+    if not isinstance(params, Mapping):
+        _fail(f"params is a {type(params).__name__} after {who}, no longer a dict",
+              "update the values inside params; keep it a dict", "wrong_type")
     missing = [k for k in like if k not in params]
     if missing:
         _fail(f"params lost the keys {missing} in {who}",
@@ -88,10 +116,116 @@ def _read_params(params, like, who):
     for key, ref in like.items():
         out[key] = _array(params[key], f"params[{key!r}] after {who}")
         if out[key].shape != ref.shape:
-            _fail(f"params[{key!r}] has shape {out[key].shape} after {who}, expected"
-                  f" {ref.shape}", "update each entry; keep the shapes",
-                  "wrong_shape")
+            diagnosis, _ = _shape_problem(key, out[key].shape, ref.shape)
+            _fail(diagnosis.replace("the gradient of", "after the step,")
+                  .replace(f"{key} has", f"params[{key!r}] has"),
+                  "the next forward pass reads each entry as one number: keep every"
+                  " parameter's shape (lists of rows for W and V, flat lists for b"
+                  " and c)", "wrong_shape")
     return out
+
+
+def _sgd_raised_hint(exc):
+    if isinstance(exc, TypeError) and "not iterable" in str(exc):
+        return ("b and c are flat lists, one number per unit; only W and V are"
+                " lists of rows")
+    if isinstance(exc, IndexError):
+        return ("W is a list of D rows of H entries and V of H rows of C entries,"
+                " and the check's networks have more hidden units than inputs"
+                " (2-3-2, 3-4-5): a loop over one size that indexes along the other"
+                " runs past the end")
+    return None
+
+
+def _run_steps(fn, who, cases):
+    """Call the student's step on each case's own copies: (params after the
+    step as arrays, what it returned)."""
+    outs, returned = [], []
+    for text, d in cases:
+        params = _as_lists(d["params"])  # the student's own copies
+        grads = _as_lists(d["grads"])
+        try:
+            returned.append(_call(fn, (params, grads, d["lr"]), who, text,
+                                  may_change=(0,), hint=_sgd_raised_hint))
+        except _Stop as stop:
+            if isinstance(stop.raised, IndexError):
+                stop.mistake = "index_past_end"
+            if isinstance(stop.raised, TypeError) \
+                    and "not iterable" in str(stop.raised):
+                stop.mistake = "flat_as_rows"
+            raise
+        outs.append(_read_params(params, _renamed(d["params"], _SCALAR_KEYS), who))
+    return outs, returned
+
+
+def _unchanged_problem(fn, who, returned, refs):
+    """params did not change at all: say why, from what the step did instead."""
+    if all(_converts_to(r, ref) for r, ref in zip(returned, refs)):
+        _fail(f"{who} returns the updated parameters but leaves params unchanged:"
+              " the training loop ignores the return value", "update params in"
+              " place: change the numbers inside its lists, which the loop keeps"
+              " using", "returns_new_params")
+    if _copies(fn):
+        _fail(f"params did not change after {who}: it updates a copy",
+              "copy.deepcopy(params) (or .copy(), or list(row)) makes new lists;"
+              " the step then changes those, and the caller's params stay as they"
+              " were. Update the lists inside params itself", "updates_a_copy")
+    _fail(f"params did not change after {who}",
+          "a loop variable over a list of floats is a name for one number, not a"
+          " place in the list: changing it leaves the list as it was; write into"
+          " the list itself, by index", "unchanged")
+
+
+def _same_entries(a, b):
+    """Entry by entry, the checks' own tolerance."""
+    return np.isclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+def _factor(steps, wants):
+    """The one number f with steps = f * wants, or None."""
+    step = np.concatenate([s.ravel() for s in steps])
+    want = np.concatenate([w.ravel() for w in wants])
+    factor = float(step @ want / (want @ want))
+    return factor if _same(step, factor * want) else None
+
+
+def _partial_problem(who, outs, refs, befores):
+    """Some parameters are right: name the others (unchanged, or scaled)."""
+    wrong = [k for k in refs[0]
+             if not all(_same(o[k], r[k]) for o, r in zip(outs, refs))]
+    still = [k for k in wrong
+             if all(_same(o[k], b[k]) for o, b in zip(outs, befores))]
+    if still and still == wrong:
+        _fail(f"{', '.join(still)} did not change after {who}; the other"
+              " parameters are right", "update every parameter: W, b, V and c",
+              "skips_some")
+    if all(_same(o[k], r[k] - b[k]) for o, r, b in zip(outs, refs, befores)
+           for k in wrong):
+        _fail(f"{', '.join(wrong)} are set to the step itself, lr times the"
+              " gradient against it: their old values are lost", "the step moves"
+              " each parameter from where it is: the new value starts from the old"
+              " one", "assigns_step")
+    moved_right = all(np.all(_same_entries(o[k], r[k]) | _same_entries(o[k], b[k]))
+                      for o, r, b in zip(outs, refs, befores) for k in wrong)
+    if moved_right:
+        _fail(f"some entries of {', '.join(wrong)} did not change after {who}; every"
+              " entry that did change is right", "a loop over the entries stops"
+              " early: every entry takes its step", "some_entries_unchanged")
+    factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
+                          [r[k] - b[k] for r, b in zip(refs, befores)])
+               for k in wrong}
+    if len(wrong) < len(refs[0]) and None not in factors.values():
+        said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
+        _fail(f"{said} the right step (lr times its gradient, against it); the"
+              " other parameters are right", "look at the lines that update"
+              f" {', '.join(factors)}: a factor or a sign differs there",
+              "step_scaled")
+    factor = _factor([o[k] - b[k] for o, b in zip(outs, befores) for k in b],
+                     [r[k] - b[k] for r, b in zip(refs, befores) for k in b])
+    if factor is not None:
+        _fail(f"every step is {factor:.3g} times lr times the gradient",
+              "look for a constant factor in the step", "step_scaled")
+    return wrong
 
 
 def check_sgd_step(fn=None):
@@ -109,69 +243,18 @@ def check_sgd_step(fn=None):
         datas = [d for _, d in cases]
         befores = [_renamed(d["params"], _SCALAR_KEYS) for d in datas]
         refs = [_stepped(d, d["lr"], d["lr"]) for d in datas]
-        outs, returned = [], []
-        for (text, d), before in zip(cases, befores):
-            params = _as_lists(d["params"])  # the student's own copies
-            grads = _as_lists(d["grads"])
-            returned.append(_call(fn, (params, grads, d["lr"]), who, text,
-                                  may_change=(0,)))
-            outs.append(_read_params(params, before, who))
+        outs, returned = _run_steps(fn, who, cases)
         if all(_same(o, r) for o, r in zip(outs, refs)):
             return (f"✓ {who}: every weight and bias steps against its gradient,"
                     f" in place, right on {len(cases)} cases")
         if all(_same(o, b) for o, b in zip(outs, befores)):
-            if all(_converts_to(r, ref) for r, ref in zip(returned, refs)):
-                _fail(f"{who} returns the updated parameters but leaves params"
-                      " unchanged: the training loop ignores the return value",
-                      "update params in place: change the numbers inside its"
-                      " lists, which the loop keeps using",
-                      "returns_new_params")
-            if _copies(fn):
-                _fail(f"params did not change after {who}: it updates a copy",
-                      "copy.deepcopy(params) (or .copy(), or list(row)) makes new"
-                      " lists; the step then changes those, and the caller's params"
-                      " stay as they were. Update the lists inside params itself",
-                      "updates_a_copy")
-            _fail(f"params did not change after {who}",
-                  "a loop variable over a list of floats is a name for one number,"
-                  " not a place in the list: changing it leaves the list as it was;"
-                  " write into the list itself, by index", "unchanged")
+            _unchanged_problem(fn, who, returned, refs)
         _match(outs, datas, _SGD_MISTAKES)
-        wrong = [k for k in refs[0] if not all(_same(o[k], r[k])
-                                               for o, r in zip(outs, refs))]
-        still = [k for k in wrong if all(_same(o[k], b[k])
-                                         for o, b in zip(outs, befores))]
-        if still and still == wrong:
-            _fail(f"{', '.join(still)} did not change after {who}; the other"
-                  " parameters are right", "update every parameter: W, b, V and"
-                  " c", "skips_some")
-        factors = {}
-        for key in wrong:
-            step = np.concatenate([(o[key] - b[key]).ravel()
-                                   for o, b in zip(outs, befores)])
-            want = np.concatenate([(r[key] - b[key]).ravel()
-                                   for r, b in zip(refs, befores)])
-            factor = float(step @ want / (want @ want))
-            if not _same(step, factor * want):
-                break
-            factors[key] = factor
-        if factors and len(factors) == len(wrong) and len(wrong) < len(refs[0]):
-            said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
-            _fail(f"{said} the right step (lr times its gradient, against it); the"
-                  " other parameters are right", "look at the lines that update"
-                  f" {', '.join(factors)}: a factor or a sign differs there",
-                  "step_scaled")
-        steps = [(o[k] - b[k]).ravel() for o, b in zip(outs, befores) for k in b]
-        right = [(r[k] - b[k]).ravel() for r, b in zip(refs, befores) for k in b]
-        step, want = np.concatenate(steps), np.concatenate(right)
-        factor = float(step @ want / (want @ want))
-        if _same(step, factor * want):
-            _fail(f"every step is {factor:.3g} times lr times the gradient",
-                  "look for a constant factor in the step", "step_scaled")
+        wrong = _partial_problem(who, outs, refs, befores)
         worst = _worst(outs, refs, [t for t, _ in cases])
-        _fail(f"after the step, {', '.join(wrong)} are not p - lr * dp: {worst}",
-              "every entry of every parameter takes one step of lr times its own"
-              " gradient, against it")
+        _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
+              "every entry of every parameter takes one step against its own"
+              " gradient, of the learning rate times that gradient")
 
     return _run(body)
 
