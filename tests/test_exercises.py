@@ -644,13 +644,19 @@ def batched_row_loop(params, X, y):
         total += loss
         for k in grads:
             grads[k] += g[k] / len(X)
-    return total / len(X), {k: v.tolist() for k, v in grads.items()}
+    return total / len(X), grads
 
 
-@pytest.mark.parametrize("fn", [make_batched(), batched_einsum,
-                                make_batched(dtype=np.float32), mlp.loss_and_grads])
+@pytest.mark.parametrize("fn", [make_batched(), batched_einsum, mlp.loss_and_grads])
 def test_batched_backward_right_in_any_style(fn):
     assert_passed(exercises.check_batched_backward(fn))
+
+
+def test_batched_backward_cast_to_float32_is_named():
+    """Right to float32's 7 digits, from float64 params: named, not passed."""
+    result = exercises.check_batched_backward(make_batched(dtype=np.float32))
+    assert not result.passed and result.mistake == "low_precision", result.message
+    assert "float32" in result.message
 
 
 def test_batched_backward_right_numbers_from_a_row_loop_are_not_vectorised():

@@ -113,6 +113,15 @@ def _other_branch(O, P, y):
     return losses.softmax_backward(g, P)
 
 
+def _cache_overwritten(O, P, y):
+    """A loss backward that wrote dl/dy into its y: the softmax's cache holds the
+    same array, so the softmax's backward ran with dl/dy in place of y (its
+    vector-Jacobian product, written out: the package's refuses a y that is not
+    probabilities)."""
+    g = -_onehots(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]
+    return g * (g - (g * g).sum(axis=1, keepdims=True))
+
+
 # How messages name the true class: notebook 02's code calls it `target`
 # (its student writes "if target:"); from notebook 04 on it is `c` (01's card).
 _CLASS_WORDS = {
@@ -171,6 +180,12 @@ _OUTPUT_RULES = {
         "dl/do = y: the -1 at {the_c} is missing",
         "the entries of dl/do must sum to 0 (each row of J sums to 0); yours sum"
         " to 1", lambda O, P, y: P),
+    "cache_overwritten": (
+        "the loss's backward wrote dl/dy into the array y it was given, which the"
+        " softmax's cache holds too: the softmax's backward then ran with dl/dy in"
+        " place of y",
+        "a backward must leave its cache as it was: start dl/dy from a new array",
+        _cache_overwritten),
     "diagonal_only": (
         "only {the_c}'s entry of dl/do is non-zero: the softmax derivative was"
         " taken elementwise, y(1 - y), where the whole Jacobian J of notebook 01"
@@ -203,6 +218,10 @@ _HIDDEN_RULES = {
         " applied twice", "h is sigmoid(k) already: do not apply the"
         " sigmoid to it again",
         _sigmoid_twice),
+    "sigma_as_h": (
+        "the sigmoid's slope was written as h: dl/dk is dl/dh times h, where the"
+        " sigmoid's slope is needed", "the sigmoid's slope is at most 0.25, and"
+        " it is small where h is near 0 or 1", lambda K, H: H),
     "no_sigmoid_derivative": (
         "the sigmoid's derivative is missing: dk = dh",
         "dl/dk must include the sigmoid's own derivative (at most 0.25), so it"
@@ -228,15 +247,16 @@ _FIRST_LAYER_NOTE = ("passes the course's example, fails on an asymmetric networ
 
 def _variant_grads(d, output="right", hidden="right", scale="right"):
     """The gradients as a student with these mistakes computes them (mlp names)."""
-    W1, b1, W2, b2 = (d["params"][k] for k in mlp.PARAM_NAMES)
     X, y = d["X"], d["y"]
-    # the package's layers, with the mistaken steps switched in between them
-    K, first = layers.linear_forward(X, W1, b1)     # (N, H)
-    H = layers.sigmoid(K)
-    O, second = layers.linear_forward(H, W2, b2)    # (N, C)
+    O, cache = mlp.forward(d["params"], X)
     P = losses.softmax(O)
     rules = {**_OUTPUT_RULES, **_COLUMNS_RULE}
     dO = rules[output][2](O, P, y) * _SCALE_RULES[scale][2](len(X))
+    if hidden == "right":
+        return mlp.backward(dO, cache)   # the package's backward pass, as it is
+    # mlp.backward's steps, with the mistaken sigmoid step switched in
+    first, H, second = cache
+    K = layers.linear_forward(X, d["params"]["W1"], d["params"]["b1"])[0]
     dH, dW2, db2 = layers.linear_backward(dO, second)
     dK = dH * _HIDDEN_RULES[hidden][2](K, H)
     _, dW1, db1 = layers.linear_backward(dK, first)

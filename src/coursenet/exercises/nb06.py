@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from coursenet import mlp
+from coursenet import losses, mlp
 from coursenet.exercises._core import (
     _call,
     _fail,
@@ -158,6 +158,12 @@ def _case_text():
 
 def _check_batches(spy, c, who):
     """The order in which the loop visited the rows, against the exercise's."""
+    _check_calls(spy, c, who)
+    _check_order(spy, who)
+
+
+def _check_calls(spy, c, who):
+    """Each call of batched_backward: rows of X, their own labels, a batch."""
     case = _case_text()
     if not spy.calls:
         _fail(f"{who} never called batched_backward on {case}",
@@ -189,6 +195,11 @@ def _check_batches(spy, c, who):
         _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
               f" on {case}", "take at most batch_size rows per step",
               "batch_size")
+
+
+def _check_order(spy, who):
+    """The rows visited, epoch by epoch: each once, in the seed's order."""
+    case = _case_text()
     seen = np.concatenate([idx for idx, _, _ in spy.calls]).astype(np.int64)
     if len(seen) != _N * _EPOCHS:
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
@@ -448,8 +459,6 @@ def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
     that every batch has ``batch_size`` rows); ``summed=True`` steps along the
     gradient of the batch's *summed* loss, else of its mean. ``seed`` orders the
     batches. Returns (params, the loss of each batch after its step)."""
-    from coursenet.losses import softmax
-
     params = mlp.init_mlp(X.shape[1], 300, 10, seed=0)
     rng = np.random.default_rng(seed)
     losses = []
@@ -458,10 +467,9 @@ def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
         for start in range(0, len(order) - batch_size + 1, batch_size):
             idx = order[start:start + batch_size]
             logits, cache = mlp.forward(params, X[idx])
-            dlogits = softmax(logits)
-            dlogits[np.arange(batch_size), c[idx]] -= 1.0   # summed loss's gradient
-            if not summed:
-                dlogits /= batch_size
+            dlogits = losses.softmax_cross_entropy(logits, c[idx])[1]  # the mean's
+            if summed:
+                dlogits *= batch_size   # the summed loss's gradient
             grads = mlp.backward(dlogits, cache)
             for name in params:
                 params[name] -= lr * grads[name]
@@ -498,9 +506,7 @@ def rate_sweep(train_data, val_data, rates, seeds, epochs=5, batch_size=32):
 
 def per_image_loss(params, X, c):
     """The cross-entropy ``-log y_c`` of each row of ``X`` (N, D): (N,)."""
-    logits = mlp.forward(params, X)[0]
-    shifted = logits - logits.max(axis=1, keepdims=True)      # log-sum-exp, stable
-    log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_y = losses.log_softmax(mlp.forward(params, X)[0])
     return -log_y[np.arange(len(c)), c]
 
 
