@@ -353,7 +353,8 @@ class _Recorder:
         except (TypeError, ValueError):
             noted = np.array(np.nan)
         owner = _owner(cache, self.caches)
-        self.log.append(_Call(self.index, noted, None, owner, None))
+        swapped = owner is None and _owner(dout, self.caches) is not None
+        self.log.append(_Call(self.index, noted, None, owner, None, swapped))
         try:
             result = self.fn(dout, cache)
         except Exception as exc:
@@ -390,6 +391,7 @@ class _Call(NamedTuple):
     sent: object      # its first result (what goes on to the layer before)
     cache_of: object  # the index of the layer whose cache it was given, or None
     error: object     # the exception it raised, or None
+    swapped: bool     # it was given a cache as its dout (and no cache as cache)
 
 
 def reference_layers(params, c, log):
@@ -470,6 +472,11 @@ def check_run_backward(fn=None):
 def _caches_paired(log, who, text):
     """Each backward must get its own layer's cache."""
     for call in log:
+        if call.swapped:
+            _fail(f"{who} gave the backward of {_LAYER_NAMES[call.layer]} a cache as"
+                  f" its first argument (on {text})", "a backward takes the"
+                  " upstream gradient first and its cache second, in the order of"
+                  " the stubs' signatures", "swapped_args")
         if call.cache_of != call.layer:
             given = ("a cache that is not one of the forward pass's"
                      if call.cache_of is None
@@ -579,8 +586,13 @@ def stop_if_layer_not_finite(layers, params, x, values, where):
     """
     if all(np.all(np.isfinite(_floats(v))) for v in values.values()):
         return
-    with np.errstate(all="ignore"):
-        culprit = _first_not_finite(layers, params, x)
+    try:
+        with np.errstate(all="ignore"):
+            culprit = _first_not_finite(layers, params, x)
+    except _Raised as raised:  # a layer raised on this step's values: name it
+        raise NotFinite(f"the gradients went nan or inf {where}, and your"
+                        f" `{raised.name}` raised {raised.kind} when that step"
+                        " was re-run layer by layer") from None
     raise NotFinite(f"your `{culprit}` returned nan or inf {where}")
 
 
@@ -591,17 +603,31 @@ def _floats(value):
         return np.array(np.nan)
 
 
+class _Raised(Exception):
+    def __init__(self, name, kind):
+        super().__init__(name)
+        self.name, self.kind = name, kind
+
+
+def _quietly(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the student's layer: the culprit
+        raise _Raised(_name(fn, "a layer function"), type(exc).__name__) from None
+
+
 def _first_not_finite(layers, params, x):
     """The name of the first layer function whose result is not finite."""
     out, caches = np.array(x, dtype=np.float64, copy=True), []
     for forward, _, names in layers:
-        out, cache = forward(out, *(np.array(params[n], copy=True) for n in names))
+        out, cache = _quietly(forward, out,
+                              *(np.array(params[n], copy=True) for n in names))
         caches.append(cache)
         if not np.all(np.isfinite(_floats(out))):
             return _name(forward, "forward")
     dout = 1.0
     for (_, backward, names), cache in zip(reversed(layers), reversed(caches)):
-        result = backward(dout, cache)
+        result = _quietly(backward, dout, cache)
         parts = list(result) if names else [result]
         if not all(np.all(np.isfinite(_floats(p))) for p in parts):
             return _name(backward, "backward")
