@@ -452,3 +452,19 @@ def test_a_batched_backward_returning_lists_is_named():
 
     assert_diagnosed(exercises.check_batched_backward(as_lists), "returned_list",
                      "list")
+
+
+def test_an_identity_softmax_step_in_the_batched_network_is_named():
+    from coursenet import losses
+
+    def batched_identity_softmax(params, X, c):
+        logits, cache = mlp.forward(params, X)
+        P = losses.softmax(logits)
+        rows = np.arange(len(c))
+        dP = np.zeros_like(P)
+        dP[rows, c] = -1 / (len(c) * P[rows, c])
+        dO = dP                      # the softmax step passes dP on unchanged
+        return losses.cross_entropy(logits, c), mlp.backward(dO, cache)
+
+    assert_diagnosed(exercises.check_batched_backward(batched_identity_softmax),
+                     "softmax_identity", "identity")

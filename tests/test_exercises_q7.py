@@ -70,7 +70,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             for start in range(0, stop, batch_size):
                 idx = order[start:start + batch_size]
                 loss, grads = batched_backward(params, X[idx], c[idx])
-                factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1}.get(scale, 1)
+                factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1,
+                          "double": 2}.get(scale, 1)
                 if in_place:
                     for name in params:
                         if name != skip:
@@ -182,6 +183,7 @@ LOOP_MISTAKES = [
     (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
     (make_loop(scale="lr_twice"), "lr_twice", ["the learning rate is applied twice"]),
     (make_loop(scale="ascent"), "ascent", ["along the gradient, not against it"]),
+    (make_loop(scale="double"), "lr_doubled", ["twice as large"]),
     (make_loop(skip="b2"), "not_all_params", ["never changed b2"]),
     (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
     (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),
@@ -370,7 +372,7 @@ def test_every_mistake_id_of_the_loop_check_is_triggered_by_a_test():
         re.findall(r'"([a-z_0-9]+)"', source))
     ids = {i for i in ids if re.search(rf'[ ,(]"{i}"\)', source)}
     ids |= set(re.findall(r'mistake="([a-z_0-9]+)"', source))
-    ids |= {"summed", "divided_twice", "lr_twice", "ascent"}
+    ids |= {"summed", "divided_twice", "lr_twice", "ascent", "lr_doubled"}
     ids -= {f"epoch_{p}_{m}" for p in ("train", "val") for m in ("loss", "acc")}
     tested = {row[1] for row in LOOP_MISTAKES + MORE_MISTAKES}
     tested |= {"other_order", "no_backward"}

@@ -186,6 +186,12 @@ _OUTPUT_RULES = {
         " place of y",
         "a backward must leave its cache as it was: start dl/dy from a new array",
         _cache_overwritten),
+    "softmax_identity": (
+        "dl/do equals dl/dy: the softmax's backward passed its upstream gradient"
+        " on unchanged, as if the softmax were the identity",
+        "the entries of dl/do must sum to 0 (each row of J sums to 0), whatever"
+        " dl/dy is",
+        lambda O, P, y: -_onehots(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]),
     "diagonal_only": (
         "only {the_c}'s entry of dl/do is non-zero: the softmax derivative was"
         " taken elementwise, y(1 - y), where the whole Jacobian J of notebook 01"

@@ -100,6 +100,8 @@ def _forward_out(spec, fwd, inputs, who, text):
               "a forward function returns its output and what its backward needs",
               "not_a_pair")
     out, cache = value
+    if not isinstance(out, (list, tuple)):  # a list is named by _exact_shape's
+        plain_array(out, f"the output of {who}", text)
     ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
     arr = _array(out, f"the output of {who}")
     if ref.ndim == 0:
@@ -135,6 +137,7 @@ def _backward_grads(spec, value, inputs, who, text, batch=False):
         values = list(value)
     else:
         values = [value]
+    _in_order(spec, values, inputs, who, text)
     out = []
     for name, key, v in zip(spec.grad_names, spec.wrt, values):
         plain_array(v, f"{name} from {who}", text)
@@ -143,6 +146,23 @@ def _backward_grads(spec, value, inputs, who, text, batch=False):
         out.append(_exact_shape(arr, want, f"{name} from {who}", text, spec.title,
                                 batch))
     return tuple(out)
+
+
+def _in_order(spec, values, inputs, who, text):
+    """The gradients' shapes are those of the inputs, in another order: name it."""
+    want = [np.shape(inputs[key]) for key in spec.wrt]
+    got = [np.shape(v) if isinstance(v, np.ndarray) else None for v in values]
+    if len(set(want)) > 1 and got != want and sorted(map(str, got)) == sorted(
+            map(str, want)):
+        free, order = list(range(len(want))), []
+        for i, g in enumerate(got):  # the same position first when shapes tie
+            j = i if i in free and want[i] == g else next(
+                j for j in free if want[j] == g)
+            free.remove(j)
+            order.append(spec.grad_names[j])
+        _fail(f"{who} returned its gradients in the order ({', '.join(order)}) on"
+              f" {text}", "the stub's docstring gives the order:"
+              f" ({', '.join(spec.grad_names)})", "grads_order")
 
 
 def plain_array(value, what, case):
@@ -238,10 +258,47 @@ def check_pair(spec, fwd, bwd, batch, seed):
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
+    for name in wrong:
+        _scaled(name, [o[name] for o in outs], [r[name] for r in refs], texts, bwho)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
           " upstream gradient over those outputs", "wrong")
+
+
+def _scaled(name, outs, refs, texts, who):
+    """Fail when ``outs`` are the right ``refs`` times one number per case:
+    name the number (0, -1, a constant, or one that changes with the case)."""
+    factors = []
+    for out, ref in zip(outs, refs):
+        ref = np.asarray(ref, dtype=np.float64)
+        size = float(ref.ravel() @ ref.ravel())
+        if size == 0.0:
+            continue
+        k = float(out.ravel() @ ref.ravel()) / size
+        if not np.allclose(out, k * ref, rtol=1e-6, atol=1e-9):
+            return
+        factors.append(k)
+    if not factors:
+        return
+    what = f"{name} from {who}"
+    if all(abs(k) < 1e-9 for k in factors):
+        _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
+              f" {name}: follow it through your function, step by step, on a small"
+              " case of your own", "zero")
+    if np.allclose(factors, factors[0], rtol=1e-6):
+        if np.isclose(factors[0], -1.0):
+            _fail(f"{what} has the wrong sign in every entry", "nudge one input"
+                  " up a little: the loss must change by about that nudge times"
+                  " the input's gradient, sign included", "sign")
+        _fail(f"{what} is {factors[0]:.4g} times the right one on every case",
+              "look for a stray constant factor: compare one entry with a finite"
+              " difference", "scaled")
+    _fail(f"{what} is the right one times a factor that changes from case to"
+          f" case ({factors[0]:.3g} on {texts[0]}, {factors[-1]:.3g} on"
+          f" {texts[len(factors) - 1]})", "look for a multiplication or division"
+          " by a size of the case, or by a value it holds, that does not belong"
+          " in the gradient", "scaled")
 
 
 def _keyed_mistakes(spec, batch):
@@ -309,6 +366,10 @@ def _lin_mistakes(batch):
                 " output's share of dout by the weight that leads to it",
                 _lin_variant(dx=lambda d, r: np.broadcast_to(
                     d["W"].sum(axis=1), np.shape(d["x"])))),
+        Mistake("dW_times_W", "dW was multiplied by W entry by entry: a weight's"
+                " own value is not part of its gradient", "out is linear in each"
+                " weight: nudging W[i, j] changes out by x_i times the nudge,"
+                " whatever W[i, j] is", _lin_variant(dW=lambda d, r: r * d["W"])),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -491,7 +552,11 @@ SOFTMAX = Spec(
                 " itself: an output of tiny probability barely moves, so its entry"
                 " of dl/dy barely counts",
                 _soft_mistake(lambda Y, G: Y * (G - G.sum(axis=1, keepdims=True)))),
-    ] + ([Mistake("summed_jacobian", "one C×C Jacobian built from all the rows at"
+    ] + ([Mistake("batch_axis_sum", "the sum in dl/do runs down the batch axis"
+                  " (over the rows), not along each row", "row n of dl/do depends"
+                  " on row n of dl/dy and of y alone: every sum stays within one"
+                  " row", _soft_mistake(lambda Y, G: Y * (G - (G * Y).sum(axis=0)))),
+          Mistake("summed_jacobian", "one C×C Jacobian built from all the rows at"
                   " once was applied to every row", "each instance has its own"
                   " probabilities, so its own Jacobian: row n of dl/do depends on"
                   " row n of y alone", _soft_mistake(_summed_jacobian)),
@@ -604,6 +669,11 @@ def _ce_mistakes(batch):
                     " index one entry per row",
                     _ce_rule(lambda Y, C, T, n: -(T.max(0, keepdims=True)
                                                   * np.ones_like(Y)) / Y / n)),
+            Mistake("divided_by_classes", "the gradient is divided by the number of"
+                    " classes C, where the mean over the batch divides by the N"
+                    " rows", "the loss is the mean over the N rows of the batch:"
+                    " that is where its 1/N comes from",
+                    _ce_rule(lambda Y, C, T, n: -T / Y / Y.shape[1])),
             Mistake("label_columns", "each row's value was written down its class's"
                     " whole column, in every row of the batch",
                     "each row n has a single non-zero entry, at its own class c[n]:"
@@ -681,6 +751,11 @@ FUSED = Spec(
         Mistake("divided_twice", "the gradient is N times too small: divided by N"
                 " twice", "divide by N once", _fused_rule(
                     lambda O, Y, T, n: (Y - T) / n ** 2)),
+        Mistake("divided_by_classes", "the gradient is divided by the number of"
+                " classes C, where the mean over the batch divides by the N rows",
+                "the loss is the mean over the N rows of the batch: that is where"
+                " its 1/N comes from",
+                _fused_rule(lambda O, Y, T, n: (Y - T) / Y.shape[1])),
         Mistake("flipped_sign", "dl/do has the wrong sign in every entry",
                 "raising the true class's logit must lower the loss",
                 _fused_rule(lambda O, Y, T, n: (T - Y) / n)),

@@ -155,6 +155,7 @@ def _batch_loss(value, n, who):
         _fail(f"{who} returned (grads, loss): the two are in the wrong order",
               "the docstring gives the order of the pair: the mean loss first",
               "wrong_type")
+    plain_array(value[0], f"the loss from {who}", f"a batch of N = {n}")
     loss = _array(value[0], f"the loss from {who}")
     if n > 1 and loss.shape == (n,):
         _fail(f"the loss from {who} is a vector of {n} per-instance losses",

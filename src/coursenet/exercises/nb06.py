@@ -52,7 +52,8 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
                scale=None):
     """The loop the exercise asks for; ``scale`` (mistakes): ``"sum"`` multiplies
     each step by its batch's size, ``"twice"`` divides it by that size,
-    ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1."""
+    ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1,
+    ``"double"`` by 2."""
     params = _copy_params(params)
     X, c = train_data
     rng = np.random.default_rng(seed)
@@ -68,7 +69,7 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
             idx = order[start:start + batch_size]
             loss, grads = mlp.loss_and_grads(params, X[idx], c[idx])
             factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx),
-                      "lr_twice": lr, "ascent": -1.0}[scale]
+                      "lr_twice": lr, "ascent": -1.0, "double": 2.0}[scale]
             for name in params:
                 params[name] -= factor * lr * grads[name]
             step_loss.append(loss)
@@ -294,7 +295,10 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
              " rate is applied twice", "scale each step by the learning rate once"),
             ("ascent", "ascent", "steps along the gradient, not against it: the"
              " loss is climbed, not descended",
-             "a step moves each parameter against its gradient")):
+             "a step moves each parameter against its gradient"),
+            ("double", "lr_doubled", "steps twice as large as the learning rate"
+             " gives", "look for a stray factor 2: each step is the learning"
+             " rate times the gradient, nothing more")):
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
                                   _SEED, scale=scale)
         if same(got, scaled):
