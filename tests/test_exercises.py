@@ -737,7 +737,7 @@ BATCHED_MISTAKES = [
     (batched_first_row_only, "first_row_only", ["first row only"]),
     (batched_only_one_row, "raised", ["runs on one instance (N = 1) but raised",
                                       "ValueError"]),
-    (make_batched(output="columns"), "label_columns", ["dlogits[:, c] -= 1"]),
+    (make_batched(output="columns"), "label_columns", ["every class of the batch"]),
     (make_batched(output="if_target"), "if_target", ["`if c:`"]),
     (make_batched(output="every_class_if_target"), "every_class_if_target",
      ["-1/y_i for every class AND"]),

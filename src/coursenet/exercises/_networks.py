@@ -197,11 +197,13 @@ _OUTPUT_RULES = {
         " taken elementwise, y(1 - y), where the whole Jacobian J of notebook 01"
         " is needed",
         "every y_i depends on every o_j, so dl/do has a non-zero entry at every"
-        " class: multiply the row dl/dy by the whole C×C matrix J",
+        " class: the whole C×C Jacobian of notebook 01 takes part, not only its"
+        " diagonal",
         lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
 }
 _COLUMNS_RULE = {"label_columns": (
-    "dlogits[:, {c}] -= 1 subtracts 1 in every row at every class of the batch",
+    "the 1 was subtracted in every row at every class of the batch (at all the"
+    " batch's labels' columns at once), not once per row",
     "each row n needs exactly one -1, at its own class {c}[n]: index one entry"
     " per row", _label_columns)}
 
@@ -385,20 +387,26 @@ def _loss_mistakes(cls="target"):
     the_c = _CLASS_WORDS[cls]["the_c"]
     return [
         Mistake("loss_sign", f"the loss has the wrong sign (log y_{c} is negative)",
-                f"loss = -log y_{c}", lambda d: np.mean(np.log(_picked(d)))),
+                f"a loss is at least 0: small when y_{c} is close to 1",
+                lambda d: np.mean(np.log(_picked(d)))),
         Mistake("loss_log_base", "the loss uses log10 instead of the natural log",
-                "use math.log / np.log", lambda d: -np.mean(np.log10(_picked(d)))),
+                "the course's log is the natural one, base e",
+                lambda d: -np.mean(np.log10(_picked(d)))),
         Mistake("loss_log_base", "the loss uses log2 instead of the natural log",
-                "use math.log / np.log", lambda d: -np.mean(np.log2(_picked(d)))),
+                "the course's log is the natural one, base e",
+                lambda d: -np.mean(np.log2(_picked(d)))),
         Mistake("loss_no_softmax", f"the loss is -o_{c}: the softmax is missing",
-                f"y = softmax(o), then loss = -log y_{c}",
+                "the loss is taken from the probabilities, after the softmax,"
+                " not from the logits",
                 lambda d: -np.mean(d["O"][np.arange(len(d["y"])), d["y"]])),
         Mistake("loss_no_log", f"the loss is 1 - y_{c}: the log is missing",
-                f"loss = -log y_{c}", lambda d: np.mean(1 - _picked(d))),
+                f"the loss grows without bound as y_{c} goes to 0",
+                lambda d: np.mean(1 - _picked(d))),
         Mistake("loss_no_log", f"the loss is -y_{c}: the log is missing",
-                f"loss = -log y_{c}", lambda d: -np.mean(_picked(d))),
+                f"a loss is at least 0, and grows without bound as y_{c} goes"
+                " to 0", lambda d: -np.mean(_picked(d))),
         Mistake("loss_all_classes", "the loss sums -log y_i over every class",
-                f"only {the_c} counts: loss = -log y_{c}",
+                f"only {the_c} counts",
                 lambda d: -np.mean(np.log(d["P"]).sum(1))),
     ]
 
@@ -413,7 +421,8 @@ _BATCH_LOSS_MISTAKES = [
             "average -log y_c over all N rows",
             lambda d: -np.log(_picked(d)[0])),
     Mistake("loss_block", "the loss averages -log Y[:, c], an N×N block, not one"
-            " entry per row", "pick one entry per row: Y[np.arange(N), c]",
+            " entry per row", "pick one entry per row: row n's entry at its own"
+            " class c[n]",
             lambda d: -np.mean(np.log(d["P"][:, d["y"]]))),
     *_loss_mistakes("c"),
 ]

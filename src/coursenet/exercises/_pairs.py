@@ -65,8 +65,9 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               " input of the layer, one column per output", "transposed")
     if not batch and len(want) == 1 and got == (want[0], want[0]):
         _fail(f"{what} is a {got[0]}×{got[0]} matrix on {case}; expected the row"
-              f" {want}", "return the upstream row multiplied by that matrix, not"
-              " the matrix", "returned_matrix")
+              f" {want}", "the result is a vector, one entry per input of the"
+              " layer: the matrix is a step on the way to it, not the answer",
+              "returned_matrix")
     if batch and len(want) == 1 and len(got) == 2 and got[1:] == want and got[0] > 1:
         _fail(f"{what} has shape {got}{on}, expected {want}: one row per instance,"
               " not summed over the batch",

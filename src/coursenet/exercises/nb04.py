@@ -114,8 +114,9 @@ def check_softmax_backward(fn=None):
             C = len(y)
             if arr.shape == (C, C):
                 _fail(f"{who} returned a {C}×{C} matrix on {text}; expected the"
-                      f" vector dl/do ({C},)", "return the row dl/dy multiplied"
-                      " by that matrix, not the matrix", "returned_matrix")
+                      f" vector dl/do ({C},)", "the result is a vector, one"
+                      " entry per logit: the matrix is a step on the way to it,"
+                      " not the answer", "returned_matrix")
             if arr.shape not in ((C,), (1, C), (C, 1)):
                 _fail(f"{who} returned shape {arr.shape} on {text}; expected ({C},)",
                       "return one number per class", "wrong_shape")
