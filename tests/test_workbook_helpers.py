@@ -225,3 +225,23 @@ def test_when_every_layer_is_finite_the_loop_is_named():
     values = {**_step(rows, params, x), "W1": np.full((3, 4), np.nan)}
     with pytest.raises(exercises.NotFinite, match="your `run_backward` returned"):
         stop_if_layer_not_finite(rows, params, x, values, "at step 3")
+
+
+def test_a_probability_that_underflowed_is_said_to_come_from_earlier_steps():
+    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+    from coursenet.mlp import init_mlp
+
+    def cross_entropy_backward(dloss, y):
+        return -dloss * np.eye(len(y))[1] / y    # 0 / 0 where a y_i is 0
+
+    params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
+    params["b2"] = np.array([-1000.0, 0.0])   # y_0 underflows to exactly 0
+    x = np.array([0.5, -1.0, 2.0])
+    rows = _instance_layers(cross_entropy_backward)
+    with np.errstate(all="ignore"):
+        values = _step(rows, params, x)
+        with pytest.raises(exercises.NotFinite) as stop:
+            stop_if_layer_not_finite(rows, params, x, values, "at step 9")
+    text = str(stop.value)
+    assert "your `cross_entropy_backward` returned nan or inf at step 9" in text
+    assert "underflowed" in text and "before this step" in text

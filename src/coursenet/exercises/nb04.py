@@ -589,12 +589,12 @@ def stop_if_layer_not_finite(layers, params, x, values, where):
         return
     try:
         with np.errstate(all="ignore"):
-            culprit = _first_not_finite(layers, params, x)
+            culprit, note = _first_not_finite(layers, params, x)
     except _Raised as raised:  # a layer raised on this step's values: name it
         raise NotFinite(f"the gradients went nan or inf {where}, and your"
                         f" `{raised.name}` raised {raised.kind} when that step"
                         " was re-run layer by layer") from None
-    raise NotFinite(f"your `{culprit}` returned nan or inf {where}")
+    raise NotFinite(f"your `{culprit}` returned nan or inf {where}{note}")
 
 
 def _floats(value):
@@ -618,19 +618,25 @@ def _quietly(fn, *args):
 
 
 def _first_not_finite(layers, params, x):
-    """The name of the first layer function whose result is not finite."""
-    out, caches = np.array(x, dtype=np.float64, copy=True), []
+    """The name of the first layer function whose result is not finite, and a
+    note on its input."""
+    out, caches = np.array(x, copy=True), []   # its dtype: float32 overflows sooner
     for forward, _, names in layers:
         out, cache = _quietly(forward, out,
                               *(np.array(params[n], copy=True) for n in names))
         caches.append(cache)
         if not np.all(np.isfinite(_floats(out))):
-            return _name(forward, "forward")
+            return _name(forward, "forward"), ""
     dout = 1.0
     for (_, backward, names), cache in zip(reversed(layers), reversed(caches)):
         result = _quietly(backward, dout, cache)
         parts = list(result) if names else [result]
         if not all(np.all(np.isfinite(_floats(p))) for p in parts):
-            return _name(backward, "backward")
+            held = cache if isinstance(cache, (tuple, list)) else [cache]
+            zero = any(np.any(_floats(a) == 0) for a in held)
+            return _name(backward, "backward"), (
+                " (its cache holds an exact 0, such as a probability that"
+                " underflowed: the training went wrong before this step, and the"
+                " checks of your pairs above say where)" if zero else "")
         dout = parts[0]
-    return "run_backward"
+    return "run_backward", ""
