@@ -468,3 +468,23 @@ def test_an_identity_softmax_step_in_the_batched_network_is_named():
 
     assert_diagnosed(exercises.check_batched_backward(batched_identity_softmax),
                      "softmax_identity", "identity")
+
+
+def test_nan_gradients_are_named_not_finite_with_the_entry():
+    def batched_nan(params, X, c):
+        loss, grads = mlp.loss_and_grads(params, X, c)
+        grads["W2"] = grads["W2"].copy()
+        grads["W2"][0, 1] = np.nan
+        return loss, grads
+
+    assert_diagnosed(exercises.check_batched_backward(batched_nan), "not_finite",
+                     "['W2'][0, 1] is nan")
+
+
+def test_inf_gradients_of_vector_backward_are_named_not_finite():
+    def vector_inf(params, x, c):
+        grads = mlp.loss_and_grads(params, x[None], np.array([c]))[1]
+        return {**grads, "b1": np.full_like(grads["b1"], np.inf)}
+
+    assert_diagnosed(exercises.check_vector_backward(vector_inf), "not_finite",
+                     "['b1'][0] is inf")
