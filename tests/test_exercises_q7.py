@@ -416,3 +416,26 @@ def test_no_hint_of_the_loop_check_holds_the_answers_code():
         hint = result.message.split("Hint:", 1)[1]
         for code in CODE_IN_HINT:
             assert code not in hint, (code, result.message)
+
+
+def test_summed_or_mean_run_steps_along_the_mean_or_the_summed_gradient():
+    """Its steps equal plain SGD steps on mlp.loss_and_grads (the mean), or
+    batch_size times them (the sum), over the complete batches only."""
+    from coursenet import mlp
+    from coursenet.exercises.nb06 import summed_or_mean_run
+
+    rng = np.random.default_rng(5)
+    X, c = rng.normal(size=(70, 6)), rng.integers(0, 10, 70)
+    for summed in (False, True):
+        params, after = summed_or_mean_run(X, c, lr=0.05, summed=summed, epochs=1,
+                                           batch_size=32, seed=1)
+        ref = mlp.init_mlp(6, 300, 10, seed=0)
+        order = np.random.default_rng(1).permutation(70)
+        for start in (0, 32):       # the 6 rows left over are skipped
+            idx = order[start:start + 32]
+            _, grads = mlp.loss_and_grads(ref, X[idx], c[idx])
+            for name in ref:
+                ref[name] -= 0.05 * (32 if summed else 1) * grads[name]
+        assert len(after) == 2
+        for name in ref:
+            assert np.allclose(params[name], ref[name], rtol=1e-5, atol=1e-6), name

@@ -247,24 +247,24 @@ def _steps_of(history, who):
 
 def _check_steps(history, spy, who):
     steps = _steps_of(history, who)
-    losses = np.array([loss for _, _, loss in spy.calls])
+    returned = np.array([loss for _, _, loss in spy.calls])
     sizes = np.array([len(idx) for idx, _, _ in spy.calls])
     per_epoch = math.ceil(_N / _B)
-    if len(steps) == _EPOCHS and len(losses) != _EPOCHS:
+    if len(steps) == _EPOCHS and len(returned) != _EPOCHS:
         _fail(f"history.step_loss from {who} has {len(steps)} entries, one per epoch;"
               f" expected one per batch, {per_epoch} per epoch",
               "append the loss of every batch, right after its backward pass",
               "loss_per_epoch")
-    if len(steps) != len(losses):
+    if len(steps) != len(returned):
         _fail(f"history.step_loss from {who} has {len(steps)} entries for"
-              f" {len(losses)} batches", "append exactly one loss per batch",
+              f" {len(returned)} batches", "append exactly one loss per batch",
               "step_count")
-    if np.allclose(steps, losses * sizes, rtol=1e-9, atol=1e-12) \
-            and not np.allclose(steps, losses):
-        _fail(f"history.step_loss from {who} holds the sum of each batch's losses",
+    if np.allclose(steps, returned * sizes, rtol=1e-9, atol=1e-12) \
+            and not np.allclose(steps, returned):
+        _fail(f"history.step_loss from {who} holds the sum of each batch's returned",
               "record the batch's mean loss, as batched_backward returns it",
               "summed_loss")
-    if not np.allclose(steps, losses, rtol=1e-9, atol=1e-12):
+    if not np.allclose(steps, returned, rtol=1e-9, atol=1e-12):
         _fail(f"history.step_loss from {who} is not the loss batched_backward"
               " returned for each batch", "append the loss of every batch as"
               " batched_backward returns it (before that step's update)",
@@ -465,7 +465,7 @@ def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
     batches. Returns (params, the loss of each batch after its step)."""
     params = mlp.init_mlp(X.shape[1], 300, 10, seed=0)
     rng = np.random.default_rng(seed)
-    losses = []
+    after_step = []
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for start in range(0, len(order) - batch_size + 1, batch_size):
@@ -477,8 +477,8 @@ def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
             grads = mlp.backward(dlogits, cache)
             for name in params:
                 params[name] -= lr * grads[name]
-            losses.append(mlp.evaluate(params, X[idx], c[idx])[0])
-    return params, losses
+            after_step.append(mlp.evaluate(params, X[idx], c[idx])[0])
+    return params, after_step
 
 
 def rate_sweep(train_data, val_data, rates, seeds, epochs=5, batch_size=32):
@@ -525,8 +525,8 @@ def loss_change(before, after, X, c):
 def loss_standard_error(params, X, c):
     """The standard error of the mean loss on ``(X, c)`` as an estimate of the
     loss on new images like them: the std of the per-image losses / sqrt(N)."""
-    losses = per_image_loss(params, X, c)
-    return float(losses.std(ddof=1) / math.sqrt(len(losses)))
+    each = per_image_loss(params, X, c)
+    return float(each.std(ddof=1) / math.sqrt(len(each)))
 
 
 def seed_spread(runs, window):
