@@ -261,7 +261,7 @@ def _check_steps(history, spy, who):
               "step_count")
     if np.allclose(steps, returned * sizes, rtol=1e-9, atol=1e-12) \
             and not np.allclose(steps, returned):
-        _fail(f"history.step_loss from {who} holds the sum of each batch's returned",
+        _fail(f"history.step_loss from {who} holds the sum of each batch's losses",
               "record the batch's mean loss, as batched_backward returns it",
               "summed_loss")
     if not np.allclose(steps, returned, rtol=1e-9, atol=1e-12):
