@@ -490,7 +490,7 @@ def test_batch_pairs_with_a_loop_over_the_rows_are_not_vectorised(check, forward
 
 def test_right_batch_pairs_say_how_many_lines_they_ran():
     result = exercises.check_linear_layer_batch(linear_forward, lin_b)
-    assert "vectorised: 3 lines of your Python for 8 rows, 3 for 65536" in \
+    assert "vectorised: 3 lines of your Python for 8 rows, 3 for 16384" in \
         result.message, result.message
 
 
@@ -508,7 +508,7 @@ def test_a_loop_hidden_from_the_line_counter_is_judged_by_its_cpu_time(monkeypat
     monkeypatch.setattr(nb05, "LOOP_CPU_SECONDS", 0.0)
     assert_named(exercises.check_linear_layer_batch(linear_forward,
                                                     _lin_b_hidden_loop),
-                 "not_vectorised", "s of CPU on 65536 rows", "0.0 s")
+                 "not_vectorised", "s of CPU on 16384 rows", "0.0 s")
     monkeypatch.setattr(nb05, "LOOP_CPU_SECONDS", 1e9)
     assert_passed(exercises.check_linear_layer_batch(linear_forward,
                                                      _lin_b_hidden_loop))
