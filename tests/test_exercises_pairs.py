@@ -74,17 +74,17 @@ def test_right_pairs_pass():
 
 
 def test_right_pairs_in_other_styles_pass():
-    def linear_loops(dout, cache):  # entry by entry, lists
+    def linear_loops(dout, cache):  # entry by entry, into arrays
         x, W = cache
         dW = [[x[i] * dout[j] for j in range(W.shape[1])] for i in range(W.shape[0])]
         dx = [sum(W[i][j] * dout[j] for j in range(W.shape[1]))
               for i in range(W.shape[0])]
-        return dx, dW, list(dout)
+        return np.array(dx), np.array(dW), np.array(dout)
 
     def softmax_jacobian_loops(dy, y):
         C = len(y)
         J = [[y[i] * ((i == j) - y[j]) for j in range(C)] for i in range(C)]
-        return [sum(dy[i] * J[i][j] for i in range(C)) for j in range(C)]
+        return np.array([sum(dy[i] * J[i][j] for i in range(C)) for j in range(C)])
 
     assert_passed(exercises.check_linear_layer(linear_forward, linear_loops))
     assert_passed(exercises.check_softmax_layer(softmax_forward,
@@ -449,3 +449,269 @@ def test_a_backward_that_overwrites_its_cache_is_named():
     assert_named(exercises.check_cross_entropy_layer(_ce_forward,
                                                      _ce_backward_into_cache),
                  "changed_input", "cache")
+
+
+# --- mistakes a student review found with generic messages or passing ---------
+
+def _lin_b_loop(dout, cache):  # right numbers, one row at a time
+    X, W = cache
+    dX = np.stack([W @ d for d in dout])
+    dW = sum(np.outer(x, d) for x, d in zip(X, dout))
+    return dX, dW, dout.sum(axis=0)
+
+
+def _soft_b_loop(dY, Y):  # right numbers, one Jacobian per row in a loop
+    return np.array([d @ (np.diag(y) - np.outer(y, y)) for d, y in zip(dY, Y)])
+
+
+def _ce_b_loop(dl, cache):  # right numbers, a loop of scalar assignments
+    Y, c = cache
+    g = np.zeros_like(Y)
+    for n in range(len(c)):
+        g[n, c[n]] = -dl / (len(c) * Y[n, c[n]])
+    return g
+
+
+def _fused_fwd_rows(O, c):  # right numbers: a loop over the rows in the forward
+    Y = np.array([soft_fwd_b(o[None])[0][0] for o in O])
+    return ce_fwd_b(Y, c)
+
+
+@pytest.mark.parametrize("check, forward, backward", [
+    (exercises.check_linear_layer_batch, linear_forward, _lin_b_loop),
+    (exercises.check_softmax_layer_batch, soft_fwd_b, _soft_b_loop),
+    (exercises.check_cross_entropy_batch, ce_fwd_b, _ce_b_loop),
+    (exercises.check_softmax_cross_entropy, _fused_fwd_rows, fused_b),
+])
+def test_batch_pairs_with_a_loop_over_the_rows_are_not_vectorised(check, forward,
+                                                                   backward):
+    assert_named(check(forward, backward), "not_vectorised", "lines of your Python")
+
+
+def test_right_batch_pairs_say_how_many_lines_they_ran():
+    result = exercises.check_linear_layer_batch(linear_forward, lin_b)
+    assert "vectorised: 3 lines of your Python for 8 rows, 3 for 16384" in \
+        result.message, result.message
+
+
+def _lin_b_hidden_loop(dout, cache):
+    import sys
+    sys.settrace(None)  # the line counter no longer sees this call
+    return _lin_b_loop(dout, cache)
+
+
+def test_a_loop_hidden_from_the_line_counter_is_judged_by_its_cpu_time(monkeypatch):
+    """The CPU rule itself, without a stopwatch in the test: with a budget of 0 s
+    any answer fails on time, with a generous one the hidden loop passes; the
+    message names the time and the budget."""
+    from coursenet.exercises import nb05
+    monkeypatch.setattr(nb05, "LOOP_CPU_SECONDS", 0.0)
+    assert_named(exercises.check_linear_layer_batch(linear_forward,
+                                                    _lin_b_hidden_loop),
+                 "not_vectorised", "s of CPU on 16384 rows", "0.0 s")
+    monkeypatch.setattr(nb05, "LOOP_CPU_SECONDS", 1e9)
+    assert_passed(exercises.check_linear_layer_batch(linear_forward,
+                                                     _lin_b_hidden_loop))
+
+
+def test_the_cpu_budget_is_the_graders():
+    from coursenet.exercises import nb05
+    from coursenet.grading.judge import Budget
+    assert nb05.LOOP_CPU_SECONDS == Budget().loop_cpu
+
+
+def _softmax_forward_columns(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    Y = E / E.sum(axis=0, keepdims=True)   # normalised down the batch axis
+    return Y, Y
+
+
+def _softmax_forward_columns_shifted(O):
+    E = np.exp(O - O.max(axis=0))
+    Y = E / E.sum(axis=0)
+    return Y, Y
+
+
+def _ce_b_columns(dl, cache):
+    Y, c = cache
+    dY = np.zeros_like(Y)
+    dY[:, c] = -dl / (len(c) * Y[np.arange(len(c)), c])
+    return dY
+
+
+def _ce_b_off_by_one(dl, cache):
+    Y, c = cache
+    dY = np.zeros_like(Y)
+    dY[np.arange(len(c)), c - 1] = -dl / (len(c) * Y[np.arange(len(c)), c - 1])
+    return dY
+
+
+def _fused_b_plus_one(dl, cache):
+    Y, c = cache
+    d = Y.copy()
+    d[np.arange(len(c)), (c + 1) % Y.shape[1]] -= 1
+    return dl * d / len(c)
+
+
+def _ce_instance_off_by_one(dl, cache):
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c - 1] = -dl / y[c - 1]     # class 0 wraps to the last class
+    return dy
+
+
+NEW_WRONG = [  # (check, forward, backward written wrong, mistake, words)
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (cache[1] @ np.ones_like(d), np.outer(cache[0], d), d),
+     "dx_no_dout", ["dout"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (list(d @ cache[1].T), np.outer(cache[0], d), d),
+     "returned_list", ["list"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: ((d @ cache[1].T).astype(np.float32), np.outer(cache[0], d),
+                       d), "low_precision", ["float32"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (np.outer(cache[0], d), d @ cache[1].T, d), "grads_order",
+     ["(dW, dx, db)"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d) * cache[1], d),
+     "dW_times_W", ["entry by entry"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: 2 * dh * h * (1 - h), "scaled", ["2 times the right one"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: -dy @ (np.diag(y) - np.outer(y, y)), "sign", ["wrong sign"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (np.diag(y) - np.outer(y, y)) / len(y), "scaled",
+     ["changes from case to case"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: np.einsum("ni,nij->ni", dY, Y[:, :, None]
+                             * (np.eye(Y.shape[1]) - Y[:, None, :])), "zero",
+     ["0 in every entry"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: Y * (dY - (dY * Y).sum(axis=0)), "batch_axis_sum",
+     ["batch axis"]),
+    (exercises.check_cross_entropy_batch, ce_fwd_b,
+     lambda dl, cache: ce_b(dl, cache) * len(cache[1]) / cache[0].shape[1],
+     "divided_by_classes", ["number of classes"]),
+    (exercises.check_softmax_cross_entropy, fused_fwd,
+     lambda dl, cache: fused_b(dl, cache) * len(cache[1]) / cache[0].shape[1],
+     "divided_by_classes", ["number of classes"]),
+    (exercises.check_softmax_layer_batch,
+     lambda O: tuple(a.astype(np.float32) for a in soft_fwd_b(O)), soft_b,
+     "low_precision", ["float32"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: y * (dy - dy.sum()), "unweighted_sum", ["weighted"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy, "identity", ["identity"]),
+    (exercises.check_cross_entropy_layer, ce_forward, _ce_instance_off_by_one,
+     "wrong_class", ["c - 1"]),
+    (exercises.check_cross_entropy_layer, ce_forward,
+     lambda dl, cache: np.where(np.arange(len(cache[0])) == (cache[1] + 1)
+                                % len(cache[0]), -dl / cache[0][cache[1]], 0.0),
+     "wrong_class", ["c + 1"]),
+    (exercises.check_softmax_layer_batch, _softmax_forward_columns, soft_b,
+     "softmax_columns", ["each row"]),
+    (exercises.check_softmax_layer_batch, _softmax_forward_columns_shifted, soft_b,
+     "softmax_columns", ["each row"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: dY @ (np.diag(Y.sum(0)) - Y.T @ Y), "summed_jacobian",
+     ["all the rows"]),
+    (exercises.check_cross_entropy_batch, ce_fwd_b, _ce_b_columns,
+     "label_columns", ["column"]),
+    (exercises.check_cross_entropy_batch, ce_fwd_b, _ce_b_off_by_one,
+     "wrong_class", ["c - 1"]),
+    (exercises.check_softmax_cross_entropy, fused_fwd, _fused_b_plus_one,
+     "wrong_class", ["c + 1"]),
+]
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", NEW_WRONG)
+def test_mistakes_of_the_review_are_named(check, forward, backward, mistake, words):
+    result = check(forward, backward)
+    assert_named(result, mistake, *words)
+    for formula in FORMULAS + ["return loss, grads", "swap them"]:
+        assert formula not in result.message, (formula, result.message)
+
+
+def _ce_backward_zeros_divided(dl, cache):
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c] = -dl / dy[c]            # divides by the new zeros, not by y
+    return dy
+
+
+def test_a_ce_backward_that_divides_by_zeros_gets_a_hint_true_of_the_case():
+    result = exercises.check_cross_entropy_layer(ce_forward,
+                                                 _ce_backward_zeros_divided)
+    assert_named(result, "not_finite", "every probability in this case is at least",
+                 "array of zeros")
+
+
+def _network_loop(backward_of_ce):
+    """A one-instance network of the package's layers with the student's loss
+    backward, run by the loop: the loss's cache is the softmax's y itself."""
+    def softmax_f(o):
+        y = losses.softmax(o[None])[0]
+        return y, y
+
+    def loss_f(y, c):
+        return -np.log(y[c]), (y, c)
+
+    return softmax_f, loss_f, backward_of_ce
+
+
+def test_run_backward_that_walks_the_caches_forward_is_one_named_line():
+    def run_backward_caches_forward(layers_, caches):
+        grads, dout = {}, 1.0
+        for (_, backward, names), cache in zip(reversed(layers_), caches):
+            if names:
+                dout, *dparams = backward(dout, cache)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    result = exercises.check_run_backward(run_backward_caches_forward)
+    assert_named(result, "caches_not_paired", "the cache of the first linear layer")
+    assert "as_float_array" not in result.message and "(line " not in result.message
+
+
+def test_run_backward_that_copies_the_caches_still_passes():
+    import copy
+
+    def run_backward_copies(layers_, caches):
+        return run_backward(layers_, copy.deepcopy(caches))
+
+    assert_passed(exercises.check_run_backward(run_backward_copies))
+
+
+def test_a_dout_the_package_layer_cannot_take_is_named_not_traced():
+    def run_backward_matrix_start(layers_, caches):
+        grads, dout = {}, np.ones((2, 2))   # not a number: dl/dl is 1
+        for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+            if names:
+                dout, *dparams = backward(dout, cache)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    result = exercises.check_run_backward(run_backward_matrix_start)
+    assert not result.passed
+    assert result.mistake in ("wrong_start", "bad_dout"), result.message
+    assert "as_float_array" not in result.message
+
+
+def test_a_loop_that_swaps_dout_and_cache_is_named():
+    def run_backward_swapped_args(layers_, caches):
+        grads, dout = {}, 1.0
+        for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+            if names:
+                dout, *dparams = backward(cache, dout)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(cache, dout)
+        return grads
+
+    assert_named(exercises.check_run_backward(run_backward_swapped_args),
+                 "swapped_args", "first argument")

@@ -350,3 +350,141 @@ def test_lines_are_counted_not_timed():
 
 def test_package_reference_counts_as_vectorised():
     assert_passed(exercises.check_batched_backward(mlp.loss_and_grads))
+
+
+# --------------------------------------------------------------------------
+# Q5/Q6 mistakes a student review found with generic messages
+# --------------------------------------------------------------------------
+
+def _layers_net(sigmoid_slope=None, ce_backward=None):
+    """vector_backward built from one-instance layer pairs, as notebook 04's
+    student writes it, with one pair swapped for a wrong one."""
+    def lin_f(x, W, b):
+        return x @ W + b, (x, W)
+
+    def lin_b(dout, cache):
+        x, W = cache
+        return dout @ W.T, np.outer(x, dout), dout
+
+    def sig_f(k):
+        h = 1 / (1 + np.exp(-k))
+        return h, h
+
+    def sig_b(dh, h):
+        return dh * (sigmoid_slope(h) if sigmoid_slope else h * (1 - h))
+
+    def sm_f(o):
+        e = np.exp(o - o.max())
+        y = e / e.sum()
+        return y, y
+
+    def sm_b(dy, y):
+        return dy @ (np.diag(y) - np.outer(y, y))
+
+    def ce_f(y, c):
+        return -np.log(y[c]), (y, c)
+
+    def ce_b(dloss, cache):
+        y, c = cache
+        dy = np.zeros_like(y)
+        dy[c] = -dloss / y[c]
+        return dy
+
+    def vector_backward(params, x, c):
+        rows = [(lin_f, lin_b, ("W1", "b1")), (sig_f, sig_b, ()),
+                (lin_f, lin_b, ("W2", "b2")), (sm_f, sm_b, ()),
+                (lambda y: ce_f(y, c), ce_backward or ce_b, ())]
+        out, caches = x, []
+        for f, _, names in rows:
+            out, cache = f(out, *(params[n] for n in names))
+            caches.append(cache)
+        grads, dout = {}, 1.0
+        for (_, b, names), cache in zip(reversed(rows), reversed(caches)):
+            if names:
+                dout, *d = b(dout, cache)
+                grads.update(zip(names, d))
+            else:
+                dout = b(dout, cache)
+        return grads
+
+    return vector_backward
+
+
+def _ce_backward_into_y(dloss, cache):
+    y, c = cache
+    value = -dloss / y[c]
+    dy = y            # the softmax's output itself, which its cache holds too
+    dy[:] = 0
+    dy[c] = value
+    return dy
+
+
+def test_the_layers_net_itself_passes():
+    assert_passed(exercises.check_vector_backward(_layers_net()))
+
+
+def test_sigma_written_as_h_is_named_in_04_as_in_02():
+    result = exercises.check_vector_backward(_layers_net(sigmoid_slope=lambda h: h))
+    assert_diagnosed(result, "sigma_as_h", "written as h", "slope")
+
+
+def test_a_loss_backward_that_writes_into_y_is_named():
+    result = exercises.check_vector_backward(_layers_net(
+        ce_backward=_ce_backward_into_y))
+    assert_diagnosed(result, "cache_overwritten", "cache")
+    assert "max abs diff" not in result.message
+
+
+def test_the_batched_pair_hints_give_no_code():
+    def swapped(params, X, c):
+        loss, grads = mlp.loss_and_grads(params, X, c)
+        return grads, loss
+
+    result = exercises.check_batched_backward(swapped)
+    assert_diagnosed(result, "wrong_type", "wrong order")
+    assert "return loss, grads" not in result.message
+
+
+def test_a_batched_backward_returning_lists_is_named():
+    def as_lists(params, X, c):
+        loss, grads = mlp.loss_and_grads(params, X, c)
+        return loss, {k: v.tolist() for k, v in grads.items()}
+
+    assert_diagnosed(exercises.check_batched_backward(as_lists), "returned_list",
+                     "list")
+
+
+def test_an_identity_softmax_step_in_the_batched_network_is_named():
+    from coursenet import losses
+
+    def batched_identity_softmax(params, X, c):
+        logits, cache = mlp.forward(params, X)
+        P = losses.softmax(logits)
+        rows = np.arange(len(c))
+        dP = np.zeros_like(P)
+        dP[rows, c] = -1 / (len(c) * P[rows, c])
+        dO = dP                      # the softmax step passes dP on unchanged
+        return losses.cross_entropy(logits, c), mlp.backward(dO, cache)
+
+    assert_diagnosed(exercises.check_batched_backward(batched_identity_softmax),
+                     "softmax_identity", "identity")
+
+
+def test_nan_gradients_are_named_not_finite_with_the_entry():
+    def batched_nan(params, X, c):
+        loss, grads = mlp.loss_and_grads(params, X, c)
+        grads["W2"] = grads["W2"].copy()
+        grads["W2"][0, 1] = np.nan
+        return loss, grads
+
+    assert_diagnosed(exercises.check_batched_backward(batched_nan), "not_finite",
+                     "['W2'][0, 1] is nan")
+
+
+def test_inf_gradients_of_vector_backward_are_named_not_finite():
+    def vector_inf(params, x, c):
+        grads = mlp.loss_and_grads(params, x[None], np.array([c]))[1]
+        return {**grads, "b1": np.full_like(grads["b1"], np.inf)}
+
+    assert_diagnosed(exercises.check_vector_backward(vector_inf), "not_finite",
+                     "['b1'][0] is inf")

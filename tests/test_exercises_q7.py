@@ -70,7 +70,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             for start in range(0, stop, batch_size):
                 idx = order[start:start + batch_size]
                 loss, grads = batched_backward(params, X[idx], c[idx])
-                factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1}.get(scale, 1)
+                factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1,
+                          "double": 2}.get(scale, 1)
                 if in_place:
                     for name in params:
                         if name != skip:
@@ -182,6 +183,7 @@ LOOP_MISTAKES = [
     (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
     (make_loop(scale="lr_twice"), "lr_twice", ["the learning rate is applied twice"]),
     (make_loop(scale="ascent"), "ascent", ["along the gradient, not against it"]),
+    (make_loop(scale="double"), "lr_doubled", ["twice as large"]),
     (make_loop(skip="b2"), "not_all_params", ["never changed b2"]),
     (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
     (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),
@@ -370,7 +372,7 @@ def test_every_mistake_id_of_the_loop_check_is_triggered_by_a_test():
         re.findall(r'"([a-z_0-9]+)"', source))
     ids = {i for i in ids if re.search(rf'[ ,(]"{i}"\)', source)}
     ids |= set(re.findall(r'mistake="([a-z_0-9]+)"', source))
-    ids |= {"summed", "divided_twice", "lr_twice", "ascent"}
+    ids |= {"summed", "divided_twice", "lr_twice", "ascent", "lr_doubled"}
     ids -= {f"epoch_{p}_{m}" for p in ("train", "val") for m in ("loss", "acc")}
     tested = {row[1] for row in LOOP_MISTAKES + MORE_MISTAKES}
     tested |= {"other_order", "no_backward"}
@@ -414,3 +416,26 @@ def test_no_hint_of_the_loop_check_holds_the_answers_code():
         hint = result.message.split("Hint:", 1)[1]
         for code in CODE_IN_HINT:
             assert code not in hint, (code, result.message)
+
+
+def test_summed_or_mean_run_steps_along_the_mean_or_the_summed_gradient():
+    """Its steps equal plain SGD steps on mlp.loss_and_grads (the mean), or
+    batch_size times them (the sum), over the complete batches only."""
+    from coursenet import mlp
+    from coursenet.exercises.nb06 import summed_or_mean_run
+
+    rng = np.random.default_rng(5)
+    X, c = rng.normal(size=(70, 6)), rng.integers(0, 10, 70)
+    for summed in (False, True):
+        params, after = summed_or_mean_run(X, c, lr=0.05, summed=summed, epochs=1,
+                                           batch_size=32, seed=1)
+        ref = mlp.init_mlp(6, 300, 10, seed=0)
+        order = np.random.default_rng(1).permutation(70)
+        for start in (0, 32):       # the 6 rows left over are skipped
+            idx = order[start:start + 32]
+            _, grads = mlp.loss_and_grads(ref, X[idx], c[idx])
+            for name in ref:
+                ref[name] -= 0.05 * (32 if summed else 1) * grads[name]
+        assert len(after) == 2
+        for name in ref:
+            assert np.allclose(params[name], ref[name], rtol=1e-5, atol=1e-6), name

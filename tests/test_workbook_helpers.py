@@ -118,3 +118,130 @@ def test_under_nbgrader_a_check_that_does_not_pass_raises(monkeypatch, mode):
 def test_in_a_students_session_a_failing_check_does_not_raise(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     assert not exercises.check_loss_grad(stub)
+
+
+# --- notebook 04's training loop: the first layer that went non-finite --------
+
+def _instance_layers(ce_backward):
+    from coursenet import layers as L
+    from coursenet import losses
+
+    def lin_f(x, W, b):
+        return x @ W + b, (x, W)
+
+    def lin_b(dout, cache):
+        x, W = cache
+        return dout @ W.T, np.outer(x, dout), dout
+
+    def softmax_forward(o):
+        y = losses.softmax(o[None])[0]
+        return y, y
+
+    def softmax_backward(dy, y):
+        return dy @ (np.diag(y) - np.outer(y, y))
+
+    def loss_f(y):
+        return -np.log(y[1]), y
+
+    def sigmoid_forward(k):
+        h = L.sigmoid(k)
+        return h, h
+
+    def sigmoid_backward(dh, h):
+        return dh * h * (1 - h)
+
+    return [(lin_f, lin_b, ("W1", "b1")),
+            (sigmoid_forward, sigmoid_backward, ()),
+            (lin_f, lin_b, ("W2", "b2")),
+            (softmax_forward, softmax_backward, ()),
+            (loss_f, ce_backward, ())]
+
+
+def _step(rows, params, x):
+    out, caches = x, []
+    for f, _, names in rows:
+        out, cache = f(out, *(params[n] for n in names))
+        caches.append(cache)
+    loss, grads, dout = out, {}, 1.0
+    for (_, b, names), cache in zip(reversed(rows), reversed(caches)):
+        if names:
+            dout, *d = b(dout, cache)
+            grads.update(zip(names, d))
+        else:
+            dout = b(dout, cache)
+    return {"loss": loss, **grads}
+
+
+def test_a_non_finite_training_step_names_the_layer_not_the_loop(capsys):
+    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+    from coursenet.mlp import init_mlp
+
+    def cross_entropy_backward(dloss, y):
+        dy = np.zeros_like(y)
+        dy[1] = -dloss / dy[1]          # a division by the new zeros: -inf
+        return dy
+
+    params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
+    x = np.array([0.5, -1.0, 2.0])
+    rows = _instance_layers(cross_entropy_backward)
+    with np.errstate(all="ignore"):
+        values = _step(rows, params, x)
+        with exercises.needs_your_code() as block:
+            stop_if_layer_not_finite(rows, params, x, values, "at step 7 of the"
+                                     " training")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Traceback" not in out
+    assert "your `cross_entropy_backward` returned nan or inf at step 7" in out
+    assert block.skipped
+
+
+def test_a_finite_training_step_goes_on():
+    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+    from coursenet.mlp import init_mlp
+
+    def cross_entropy_backward(dloss, y):
+        dy = np.zeros_like(y)
+        dy[1] = -dloss / y[1]
+        return dy
+
+    params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
+    x = np.array([0.5, -1.0, 2.0])
+    rows = _instance_layers(cross_entropy_backward)
+    stop_if_layer_not_finite(rows, params, x, _step(rows, params, x), "at step 1")
+
+
+def test_when_every_layer_is_finite_the_loop_is_named():
+    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+    from coursenet.mlp import init_mlp
+
+    def cross_entropy_backward(dloss, y):
+        dy = np.zeros_like(y)
+        dy[1] = -dloss / y[1]
+        return dy
+
+    params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
+    x = np.array([0.5, -1.0, 2.0])
+    rows = _instance_layers(cross_entropy_backward)
+    values = {**_step(rows, params, x), "W1": np.full((3, 4), np.nan)}
+    with pytest.raises(exercises.NotFinite, match="your `run_backward` returned"):
+        stop_if_layer_not_finite(rows, params, x, values, "at step 3")
+
+
+def test_a_probability_that_underflowed_is_said_to_come_from_earlier_steps():
+    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+    from coursenet.mlp import init_mlp
+
+    def cross_entropy_backward(dloss, y):
+        return -dloss * np.eye(len(y))[1] / y    # 0 / 0 where a y_i is 0
+
+    params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
+    params["b2"] = np.array([-1000.0, 0.0])   # y_0 underflows to exactly 0
+    x = np.array([0.5, -1.0, 2.0])
+    rows = _instance_layers(cross_entropy_backward)
+    with np.errstate(all="ignore"):
+        values = _step(rows, params, x)
+        with pytest.raises(exercises.NotFinite) as stop:
+            stop_if_layer_not_finite(rows, params, x, values, "at step 9")
+    text = str(stop.value)
+    assert "your `cross_entropy_backward` returned nan or inf at step 9" in text
+    assert "underflowed" in text and "before this step" in text

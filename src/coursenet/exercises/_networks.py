@@ -113,6 +113,15 @@ def _other_branch(O, P, y):
     return losses.softmax_backward(g, P)
 
 
+def _cache_overwritten(O, P, y):
+    """A loss backward that wrote dl/dy into its y: the softmax's cache holds the
+    same array, so the softmax's backward ran with dl/dy in place of y (its
+    vector-Jacobian product, written out: the package's refuses a y that is not
+    probabilities)."""
+    g = -_onehots(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]
+    return g * (g - (g * g).sum(axis=1, keepdims=True))
+
+
 # How messages name the true class: notebook 02's code calls it `target`
 # (its student writes "if target:"); from notebook 04 on it is `c` (01's card).
 _CLASS_WORDS = {
@@ -171,16 +180,30 @@ _OUTPUT_RULES = {
         "dl/do = y: the -1 at {the_c} is missing",
         "the entries of dl/do must sum to 0 (each row of J sums to 0); yours sum"
         " to 1", lambda O, P, y: P),
+    "cache_overwritten": (
+        "the loss's backward wrote dl/dy into the array y it was given, which the"
+        " softmax's cache holds too: the softmax's backward then ran with dl/dy in"
+        " place of y",
+        "a backward must leave its cache as it was: start dl/dy from a new array",
+        _cache_overwritten),
+    "softmax_identity": (
+        "dl/do equals dl/dy: the softmax's backward passed its upstream gradient"
+        " on unchanged, as if the softmax were the identity",
+        "the entries of dl/do must sum to 0 (each row of J sums to 0), whatever"
+        " dl/dy is",
+        lambda O, P, y: -_onehots(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]),
     "diagonal_only": (
         "only {the_c}'s entry of dl/do is non-zero: the softmax derivative was"
         " taken elementwise, y(1 - y), where the whole Jacobian J of notebook 01"
         " is needed",
         "every y_i depends on every o_j, so dl/do has a non-zero entry at every"
-        " class: multiply the row dl/dy by the whole C×C matrix J",
+        " class: the whole C×C Jacobian of notebook 01 takes part, not only its"
+        " diagonal",
         lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
 }
 _COLUMNS_RULE = {"label_columns": (
-    "dlogits[:, {c}] -= 1 subtracts 1 in every row at every class of the batch",
+    "the 1 was subtracted in every row at every class of the batch (at all the"
+    " batch's labels' columns at once), not once per row",
     "each row n needs exactly one -1, at its own class {c}[n]: index one entry"
     " per row", _label_columns)}
 
@@ -203,6 +226,10 @@ _HIDDEN_RULES = {
         " applied twice", "h is sigmoid(k) already: do not apply the"
         " sigmoid to it again",
         _sigmoid_twice),
+    "sigma_as_h": (
+        "the sigmoid's slope was written as h: dl/dk is dl/dh times h, where the"
+        " sigmoid's slope is needed", "the sigmoid's slope is at most 0.25, and"
+        " it is small where h is near 0 or 1", lambda K, H: H),
     "no_sigmoid_derivative": (
         "the sigmoid's derivative is missing: dk = dh",
         "dl/dk must include the sigmoid's own derivative (at most 0.25), so it"
@@ -228,15 +255,16 @@ _FIRST_LAYER_NOTE = ("passes the course's example, fails on an asymmetric networ
 
 def _variant_grads(d, output="right", hidden="right", scale="right"):
     """The gradients as a student with these mistakes computes them (mlp names)."""
-    W1, b1, W2, b2 = (d["params"][k] for k in mlp.PARAM_NAMES)
     X, y = d["X"], d["y"]
-    # the package's layers, with the mistaken steps switched in between them
-    K, first = layers.linear_forward(X, W1, b1)     # (N, H)
-    H = layers.sigmoid(K)
-    O, second = layers.linear_forward(H, W2, b2)    # (N, C)
+    O, cache = mlp.forward(d["params"], X)
     P = losses.softmax(O)
     rules = {**_OUTPUT_RULES, **_COLUMNS_RULE}
     dO = rules[output][2](O, P, y) * _SCALE_RULES[scale][2](len(X))
+    if hidden == "right":
+        return mlp.backward(dO, cache)   # the package's backward pass, as it is
+    # mlp.backward's steps, with the mistaken sigmoid step switched in
+    first, H, second = cache
+    K = layers.linear_forward(X, d["params"]["W1"], d["params"]["b1"])[0]
     dH, dW2, db2 = layers.linear_backward(dO, second)
     dK = dH * _HIDDEN_RULES[hidden][2](K, H)
     _, dW1, db1 = layers.linear_backward(dK, first)
@@ -359,20 +387,26 @@ def _loss_mistakes(cls="target"):
     the_c = _CLASS_WORDS[cls]["the_c"]
     return [
         Mistake("loss_sign", f"the loss has the wrong sign (log y_{c} is negative)",
-                f"loss = -log y_{c}", lambda d: np.mean(np.log(_picked(d)))),
+                f"a loss is at least 0: small when y_{c} is close to 1",
+                lambda d: np.mean(np.log(_picked(d)))),
         Mistake("loss_log_base", "the loss uses log10 instead of the natural log",
-                "use math.log / np.log", lambda d: -np.mean(np.log10(_picked(d)))),
+                "the course's log is the natural one, base e",
+                lambda d: -np.mean(np.log10(_picked(d)))),
         Mistake("loss_log_base", "the loss uses log2 instead of the natural log",
-                "use math.log / np.log", lambda d: -np.mean(np.log2(_picked(d)))),
+                "the course's log is the natural one, base e",
+                lambda d: -np.mean(np.log2(_picked(d)))),
         Mistake("loss_no_softmax", f"the loss is -o_{c}: the softmax is missing",
-                f"y = softmax(o), then loss = -log y_{c}",
+                "the loss is taken from the probabilities, after the softmax,"
+                " not from the logits",
                 lambda d: -np.mean(d["O"][np.arange(len(d["y"])), d["y"]])),
         Mistake("loss_no_log", f"the loss is 1 - y_{c}: the log is missing",
-                f"loss = -log y_{c}", lambda d: np.mean(1 - _picked(d))),
+                f"the loss grows without bound as y_{c} goes to 0",
+                lambda d: np.mean(1 - _picked(d))),
         Mistake("loss_no_log", f"the loss is -y_{c}: the log is missing",
-                f"loss = -log y_{c}", lambda d: -np.mean(_picked(d))),
+                f"a loss is at least 0, and grows without bound as y_{c} goes"
+                " to 0", lambda d: -np.mean(_picked(d))),
         Mistake("loss_all_classes", "the loss sums -log y_i over every class",
-                f"only {the_c} counts: loss = -log y_{c}",
+                f"only {the_c} counts",
                 lambda d: -np.mean(np.log(d["P"]).sum(1))),
     ]
 
@@ -387,7 +421,8 @@ _BATCH_LOSS_MISTAKES = [
             "average -log y_c over all N rows",
             lambda d: -np.log(_picked(d)[0])),
     Mistake("loss_block", "the loss averages -log Y[:, c], an N×N block, not one"
-            " entry per row", "pick one entry per row: Y[np.arange(N), c]",
+            " entry per row", "pick one entry per row: row n's entry at its own"
+            " class c[n]",
             lambda d: -np.mean(np.log(d["P"][:, d["y"]]))),
     *_loss_mistakes("c"),
 ]

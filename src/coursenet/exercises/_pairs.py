@@ -65,8 +65,9 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               " input of the layer, one column per output", "transposed")
     if not batch and len(want) == 1 and got == (want[0], want[0]):
         _fail(f"{what} is a {got[0]}×{got[0]} matrix on {case}; expected the row"
-              f" {want}", "return the upstream row multiplied by that matrix, not"
-              " the matrix", "returned_matrix")
+              f" {want}", "the result is a vector, one entry per input of the"
+              " layer: the matrix is a step on the way to it, not the answer",
+              "returned_matrix")
     if batch and len(want) == 1 and len(got) == 2 and got[1:] == want and got[0] > 1:
         _fail(f"{what} has shape {got}{on}, expected {want}: one row per instance,"
               " not summed over the batch",
@@ -100,6 +101,8 @@ def _forward_out(spec, fwd, inputs, who, text):
               "a forward function returns its output and what its backward needs",
               "not_a_pair")
     out, cache = value
+    if not isinstance(out, (list, tuple)):  # a list is named by _exact_shape's
+        plain_array(out, f"the output of {who}", text)
     ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
     arr = _array(out, f"the output of {who}")
     if ref.ndim == 0:
@@ -135,13 +138,61 @@ def _backward_grads(spec, value, inputs, who, text, batch=False):
         values = list(value)
     else:
         values = [value]
+    _in_order(spec, values, inputs, who, text)
     out = []
     for name, key, v in zip(spec.grad_names, spec.wrt, values):
+        plain_array(v, f"{name} from {who}", text)
         arr = _array(v, f"{name} from {who}")
         want = np.shape(inputs[key])
         out.append(_exact_shape(arr, want, f"{name} from {who}", text, spec.title,
                                 batch))
     return tuple(out)
+
+
+def _in_order(spec, values, inputs, who, text):
+    """The gradients' shapes are those of the inputs, in another order: name it."""
+    want = [np.shape(inputs[key]) for key in spec.wrt]
+    got = [np.shape(v) if isinstance(v, np.ndarray) else None for v in values]
+    if len(set(want)) > 1 and got != want and sorted(map(str, got)) == sorted(
+            map(str, want)):
+        free, order = list(range(len(want))), []
+        for i, g in enumerate(got):  # the same position first when shapes tie
+            j = i if i in free and want[i] == g else next(
+                j for j in free if want[j] == g)
+            free.remove(j)
+            order.append(spec.grad_names[j])
+        _fail(f"{who} returned its gradients in the order ({', '.join(order)}) on"
+              f" {text}", "the stub's docstring gives the order:"
+              f" ({', '.join(spec.grad_names)})", "grads_order")
+
+
+def plain_array(value, what, case):
+    """A gradient is a float64 numpy array: name a list, and a cast to float32
+    (the cases' inputs are float64)."""
+    if isinstance(value, (list, tuple)):
+        _fail(f"{what} is a Python {type(value).__name__} on {case}, not a numpy"
+              " array", "the stub promises an array: lr times a list raises"
+              " TypeError at the update, and the code that receives a list gets"
+              " no array arithmetic (a list times 2 is the list twice over)",
+              "returned_list")
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize < 8:
+        _fail(f"{what} is {dtype} on {case}, from float64 inputs: about 7 of its"
+              " 16 significant digits are lost", "keep the precision of the arrays"
+              " you were given (no cast): a gradient check against finite"
+              " differences needs float64's digits",
+              "low_precision")
+
+
+def _not_finite_hint(spec, inputs):
+    """Where nan or inf can come from, true of the case that showed it."""
+    if "y" in inputs:  # probabilities: none is 0 in the check's cases
+        low = float(np.min(inputs["y"]))
+        return (f"every probability in this case is at least {low:.2g}, so a"
+                " division by an entry of y cannot overflow: look for a division"
+                " by an entry of a new array of zeros, or of an array the function"
+                " overwrote first")
+    return "look for a division by a number that can be 0, or an overflow"
 
 
 def _numeric(spec, inputs, dout):
@@ -194,8 +245,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
             _fail(f"{bwho} returns nan or inf on {text}",
-                  "look for a division by a number that can be 0, or an overflow",
-                  "not_finite")
+                  _not_finite_hint(spec, inputs), "not_finite")
         outs.append(grads)
         refs.append(_numeric(spec, inputs, dout))
         datas.append({**inputs, "dout": dout})
@@ -209,10 +259,47 @@ def check_pair(spec, fwd, bwd, batch, seed):
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
+    for name in wrong:
+        _scaled(name, [o[name] for o in outs], [r[name] for r in refs], texts, bwho)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
           " upstream gradient over those outputs", "wrong")
+
+
+def _scaled(name, outs, refs, texts, who):
+    """Fail when ``outs`` are the right ``refs`` times one number per case:
+    name the number (0, -1, a constant, or one that changes with the case)."""
+    factors = []
+    for out, ref in zip(outs, refs):
+        ref = np.asarray(ref, dtype=np.float64)
+        size = float(ref.ravel() @ ref.ravel())
+        if size == 0.0:
+            continue
+        k = float(out.ravel() @ ref.ravel()) / size
+        if not np.allclose(out, k * ref, rtol=1e-6, atol=1e-9):
+            return
+        factors.append(k)
+    if not factors:
+        return
+    what = f"{name} from {who}"
+    if all(abs(k) < 1e-9 for k in factors):
+        _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
+              f" {name}: follow it through your function, step by step, on a small"
+              " case of your own", "zero")
+    if np.allclose(factors, factors[0], rtol=1e-6):
+        if np.isclose(factors[0], -1.0):
+            _fail(f"{what} has the wrong sign in every entry", "nudge one input"
+                  " up a little: the loss must change by about that nudge times"
+                  " the input's gradient, sign included", "sign")
+        _fail(f"{what} is {factors[0]:.4g} times the right one on every case",
+              "look for a stray constant factor: compare one entry with a finite"
+              " difference", "scaled")
+    _fail(f"{what} is the right one times a factor that changes from case to"
+          f" case ({factors[0]:.3g} on {texts[0]}, {factors[-1]:.3g} on"
+          f" {texts[len(factors) - 1]})", "look for a multiplication or division"
+          " by a size of the case, or by a value it holds, that does not belong"
+          " in the gradient", "scaled")
 
 
 def _keyed_mistakes(spec, batch):
@@ -274,6 +361,16 @@ def _lin_mistakes(batch):
         Mistake("dx_is_dout", "dx = dout: the weights are missing on the way back",
                 "each input reaches every output, weighted by W",
                 _lin_variant(dx=lambda d, r: d["dout"])),
+        Mistake("dx_no_dout", "dx does not depend on dout: each input's entry is"
+                " the sum of its weights, the upstream gradient is missing",
+                "dx must change when dout changes: the chain rule weights each"
+                " output's share of dout by the weight that leads to it",
+                _lin_variant(dx=lambda d, r: np.broadcast_to(
+                    d["W"].sum(axis=1), np.shape(d["x"])))),
+        Mistake("dW_times_W", "dW was multiplied by W entry by entry: a weight's"
+                " own value is not part of its gradient", "out is linear in each"
+                " weight: nudging W[i, j] changes out by x_i times the nudge,"
+                " whatever W[i, j] is", _lin_variant(dW=lambda d, r: r * d["W"])),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -403,6 +500,34 @@ def _soft_hint(outs, cases, texts):
             f" whatever dl/dy is; yours sum to {sums[i]:.3g} on {texts[i]}")
 
 
+def _columns_softmax(shift_axis):
+    """A batch's softmax normalised down the columns (axis 0), not per row."""
+    def answer(d):
+        O = np.asarray(d["o"], dtype=np.float64)
+        if O.ndim != 2:
+            return np.nan  # one instance: axis 0 is its only axis
+        E = np.exp(O - O.max(axis=shift_axis, keepdims=True))
+        return E / E.sum(axis=0, keepdims=True)
+    return answer
+
+
+_SOFTMAX_FORWARD_MISTAKES = [
+    Mistake("softmax_columns", "each column of y sums to 1, not each row: the"
+            " softmax was normalised over the batch axis",
+            "one row is one instance: each row of y is that instance's"
+            " probabilities, so each row sums to 1", _columns_softmax(1)),
+    Mistake("softmax_columns", "each column of y sums to 1, not each row: the"
+            " softmax was shifted and normalised over the batch axis",
+            "one row is one instance: each row of y is that instance's"
+            " probabilities, so each row sums to 1", _columns_softmax(0)),
+]
+
+
+def _summed_jacobian(Y, G):
+    """One C×C Jacobian from all rows at once, applied to every row."""
+    return G @ (np.diag(Y.sum(axis=0)) - Y.T @ Y)
+
+
 SOFTMAX = Spec(
     "the softmax", ("do",), ("o",), (), _soft_ref, _soft_cases,
     lambda batch: [
@@ -419,11 +544,28 @@ SOFTMAX = Spec(
                 " products of two probabilities were applied", _soft_hint,
                 _soft_mistake(lambda Y, G: -np.einsum(
                     "ni,nij->nj", G, Y[:, :, None] * Y[:, None, :]))),
-    ] + ([Mistake("one_jacobian", "every row used the Jacobian of the first row",
+        Mistake("identity", "dl/do = dl/dy: the softmax was passed back as if it"
+                " were the identity, without its Jacobian", _soft_hint,
+                _soft_mistake(lambda Y, G: G)),
+        Mistake("unweighted_sum", "the amount taken from every entry is the plain"
+                " sum of dl/dy: the outputs' shares are not weighted by their"
+                " probabilities", "raising o_j moves each y_i in proportion to y_i"
+                " itself: an output of tiny probability barely moves, so its entry"
+                " of dl/dy barely counts",
+                _soft_mistake(lambda Y, G: Y * (G - G.sum(axis=1, keepdims=True)))),
+    ] + ([Mistake("batch_axis_sum", "the sum in dl/do runs down the batch axis"
+                  " (over the rows), not along each row", "row n of dl/do depends"
+                  " on row n of dl/dy and of y alone: every sum stays within one"
+                  " row", _soft_mistake(lambda Y, G: Y * (G - (G * Y).sum(axis=0)))),
+          Mistake("summed_jacobian", "one C×C Jacobian built from all the rows at"
+                  " once was applied to every row", "each instance has its own"
+                  " probabilities, so its own Jacobian: row n of dl/do depends on"
+                  " row n of y alone", _soft_mistake(_summed_jacobian)),
+          Mistake("one_jacobian", "every row used the Jacobian of the first row",
                   "each instance has its own probabilities, so its own Jacobian",
                   _soft_mistake(lambda Y, G: G @ (np.diag(Y[0])
                                                   - np.outer(Y[0], Y[0]))))]
-         if batch else []))
+         if batch else []), _SOFTMAX_FORWARD_MISTAKES)
 
 
 def _ce_cases(rng, batch):
@@ -462,7 +604,36 @@ def _ce_rule(rule):
     return answer
 
 
+def _shifted(step, from_c):
+    """dl/dy at class c + step (mod C, as Python's index -1 is the last);
+    ``from_c``: its value from y_c (else from y at that wrong class)."""
+    def rule(Y, C, T, n):
+        wrong = (np.asarray(C) + step) % Y.shape[1]
+        value = _pick(Y, C) if from_c else _pick(Y, wrong)
+        G = np.zeros_like(Y)
+        G[np.arange(len(C)), wrong] = -1 / (value * n)
+        return G
+    return rule
+
+
+def _one_class_off(word, grad, make):
+    return [make("wrong_class", f"the non-zero entry of {grad} sits at class c"
+                 f" {word}, not at the true class c", "Python counts classes from"
+                 " 0: class c is index c (and index -1 is the last class)",
+                 rule) for rule in (_shifted(int(word[0] + "1"), True),
+                                    _shifted(int(word[0] + "1"), False))]
+
+
+def _columns_assigned(Y, C, T, n):
+    """Each row's value written down its class's whole column (dy[:, c] = ...)."""
+    G = np.zeros_like(Y)
+    G[:, C] = -1 / (_pick(Y, C) * n)
+    return G
+
+
 def _ce_mistakes(batch):
+    shifted = [row for word in ("- 1", "+ 1") for row in _one_class_off(
+        word, "dy", lambda i, dg, h, rule: Mistake(i, dg, h, _ce_rule(rule)))]
     rows = [
         Mistake("if_target", "the gradient is 0 exactly when the true class c is 0:"
                 " looks like a branch `if c:` that is false for class 0",
@@ -485,6 +656,7 @@ def _ce_mistakes(batch):
                 lambda d: (_ce_right(d) / d["dout"],)),
         Mistake("minus_y", "dl/dy_c = -y_c: the derivative of -log is missing",
                 "d(-log y)/dy is not -y", _ce_rule(lambda Y, C, T, n: -T * Y / n)),
+        *shifted,
     ]
     if batch:
         rows += [
@@ -498,6 +670,15 @@ def _ce_mistakes(batch):
                     " index one entry per row",
                     _ce_rule(lambda Y, C, T, n: -(T.max(0, keepdims=True)
                                                   * np.ones_like(Y)) / Y / n)),
+            Mistake("divided_by_classes", "the gradient is divided by the number of"
+                    " classes C, where the mean over the batch divides by the N"
+                    " rows", "the loss is the mean over the N rows of the batch:"
+                    " that is where its 1/N comes from",
+                    _ce_rule(lambda Y, C, T, n: -T / Y / Y.shape[1])),
+            Mistake("label_columns", "each row's value was written down its class's"
+                    " whole column, in every row of the batch",
+                    "each row n has a single non-zero entry, at its own class c[n]:"
+                    " index one entry per row", _ce_rule(_columns_assigned)),
         ]
     return rows
 
@@ -571,6 +752,11 @@ FUSED = Spec(
         Mistake("divided_twice", "the gradient is N times too small: divided by N"
                 " twice", "divide by N once", _fused_rule(
                     lambda O, Y, T, n: (Y - T) / n ** 2)),
+        Mistake("divided_by_classes", "the gradient is divided by the number of"
+                " classes C, where the mean over the batch divides by the N rows",
+                "the loss is the mean over the N rows of the batch: that is where"
+                " its 1/N comes from",
+                _fused_rule(lambda O, Y, T, n: (Y - T) / Y.shape[1])),
         Mistake("flipped_sign", "dl/do has the wrong sign in every entry",
                 "raising the true class's logit must lower the loss",
                 _fused_rule(lambda O, Y, T, n: (T - Y) / n)),
@@ -587,6 +773,12 @@ FUSED = Spec(
                 "each row n needs exactly one -1, at its own class c[n]: index one"
                 " entry per row", _fused_rule(
                     lambda O, Y, T, n: (Y - T.max(0, keepdims=True)) / n)),
+        *[Mistake("wrong_class", f"the -1 of each row sits at class c {word}, not"
+                  " at the row's true class c", "Python counts classes from 0: row"
+                  " n's -1 belongs at index c[n] (and index -1 is the last class)",
+                  _fused_rule(lambda O, Y, T, n, step=step:
+                              (Y - np.roll(T, step, axis=1)) / n))
+          for word, step in (("- 1", -1), ("+ 1", 1))],
         Mistake("ignores_dout", "the upstream gradient dloss is ignored",
                 "the chain rule multiplies by the upstream gradient, even for the"
                 " loss", lambda d: ((losses.softmax(d["o"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from coursenet import layers, losses, mlp
 from coursenet.exercises._core import (
     CheckResult,
     Mistake,
+    NotFinite,
     _array,
     _call,
     _fail,
@@ -112,8 +114,9 @@ def check_softmax_backward(fn=None):
             C = len(y)
             if arr.shape == (C, C):
                 _fail(f"{who} returned a {C}×{C} matrix on {text}; expected the"
-                      f" vector dl/do ({C},)", "return the row dl/dy multiplied"
-                      " by that matrix, not the matrix", "returned_matrix")
+                      f" vector dl/do ({C},)", "the result is a vector, one"
+                      " entry per logit: the matrix is a step on the way to it,"
+                      " not the answer", "returned_matrix")
             if arr.shape not in ((C,), (1, C), (C, 1)):
                 _fail(f"{who} returned shape {arr.shape} on {text}; expected ({C},)",
                       "return one number per class", "wrong_shape")
@@ -337,10 +340,12 @@ def _ref_loss(c):
 
 
 class _Recorder:
-    """Wraps a layer's backward: notes each call's dout and what it sent back."""
+    """Wraps a layer's backward: notes each call's layer, dout, the cache it was
+    given (which layer's it is, or None), what it sent back and what it raised."""
 
     def __init__(self, index, fn, log):
         self.index, self.fn, self.log = index, fn, log
+        self.caches = []  # every layer's cache, set once the forward pass ran
         self.__name__ = getattr(fn, "__name__", "backward")
 
     def __call__(self, dout, cache):
@@ -348,10 +353,46 @@ class _Recorder:
             noted = np.array(dout, dtype=np.float64)
         except (TypeError, ValueError):
             noted = np.array(np.nan)
-        self.log.append([self.index, noted, None])
-        result = self.fn(dout, cache)
-        self.log[-1][2] = result[0] if isinstance(result, tuple) else result
+        owner = _owner(cache, self.caches)
+        swapped = owner is None and _owner(dout, self.caches) is not None
+        self.log.append(_Call(self.index, noted, None, owner, None, swapped))
+        try:
+            result = self.fn(dout, cache)
+        except Exception as exc:
+            self.log[-1] = self.log[-1]._replace(error=exc)
+            raise
+        sent = result[0] if isinstance(result, tuple) else result
+        self.log[-1] = self.log[-1]._replace(sent=sent)
         return result
+
+
+def _owner(cache, caches):
+    """The index of the layer whose cache ``cache`` is (the same object, else an
+    equal copy), or None."""
+    same = [i for i, c in enumerate(caches) if c is cache]
+    equal = [i for i, c in enumerate(caches) if _equal(c, cache)]
+    return (same or equal or [None])[0]
+
+
+def _equal(a, b):
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list))
+                and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b)))
+    try:
+        return np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    except Exception:  # noqa: BLE001 - not numbers: not the same cache
+        return False
+
+
+class _Call(NamedTuple):
+    """One backward call the check's layers noted."""
+
+    layer: int        # the index of the layer whose backward ran
+    dout: object      # the dout it was given (float64)
+    sent: object      # its first result (what goes on to the layer before)
+    cache_of: object  # the index of the layer whose cache it was given, or None
+    error: object     # the exception it raised, or None
+    swapped: bool     # it was given a cache as its dout (and no cache as cache)
 
 
 def reference_layers(params, c, log):
@@ -364,6 +405,12 @@ def reference_layers(params, c, log):
             (_ref_softmax_forward, _ref_softmax_backward, ()),
             (loss_forward, loss_backward, ())]
     return [(f, _Recorder(i, b, log), names) for i, (f, b, names) in enumerate(rows)]
+
+
+def _give_caches(rows, caches):
+    """Let each recorder tell which layer's cache it is given."""
+    for _, recorder, _ in rows:
+        recorder.caches = caches
 
 
 def _reference_forward(rows, params, x):
@@ -398,11 +445,15 @@ def check_run_backward(fn=None):
             log = []
             rows = reference_layers(params, c, log)
             _, caches = _reference_forward(rows, params, d["X"][0].copy())
+            _give_caches(rows, caches)
             try:
                 value = _call(fn, (rows, caches), who, text, may_change=(0,))
             except _Stop:
-                _calls_in_reverse(log, who, text, partial=True)  # the likely cause
+                _caches_paired(log, who, text)  # the likely causes
+                _calls_in_reverse(log, who, text, partial=True)
+                _layer_raised(log, who, text)
                 raise
+            _caches_paired(log, who, text)
             ref = mlp.loss_and_grads(params, d["X"], d["y"])[1]
             _calls_in_reverse(log, who, text)
             grads = _keyed(value, ref, who, text)
@@ -419,10 +470,41 @@ def check_run_backward(fn=None):
     return _run(body)
 
 
+def _caches_paired(log, who, text):
+    """Each backward must get its own layer's cache."""
+    for call in log:
+        if call.swapped:
+            _fail(f"{who} gave the backward of {_LAYER_NAMES[call.layer]} a cache as"
+                  f" its first argument (on {text})", "a backward takes the"
+                  " upstream gradient first and its cache second, in the order of"
+                  " the stubs' signatures", "swapped_args")
+        if call.cache_of != call.layer:
+            given = ("a cache that is not one of the forward pass's"
+                     if call.cache_of is None
+                     else f"the cache of {_LAYER_NAMES[call.cache_of]}")
+            _fail(f"{who} gave the backward of {_LAYER_NAMES[call.layer]} {given}"
+                  f" (on {text})", "walk the caches in the same order as the layers,"
+                  " so that each backward gets the cache its own forward made",
+                  "caches_not_paired")
+
+
+def _layer_raised(log, who, text):
+    """One of the check's own layers raised on what the loop passed it: say what,
+    not where inside the package."""
+    if not log or log[-1].error is None:
+        return
+    call = log[-1]
+    _fail(f"the backward of {_LAYER_NAMES[call.layer]} (the check's own, right one)"
+          f" raised {type(call.error).__name__} on the dout {who} passed it,"
+          f" {_short(call.dout, 40)} (on {text})", "each backward takes the dout"
+          " the layer after it sent back (the loss's backward takes 1.0) and its"
+          " own layer's cache", "bad_dout")
+
+
 def _calls_in_reverse(log, who, text, partial=False):
     """Name what the order or the douts of the noted calls get wrong; with
     ``partial`` (the loop stopped with an error) only the calls made so far."""
-    order = [i for i, _, _ in log]
+    order = [call.layer for call in log]
     want = list(range(len(_LAYER_NAMES)))[::-1]
     if partial:
         if not log:
@@ -445,11 +527,12 @@ def _calls_in_reverse(log, who, text, partial=False):
               f" where the backward of {_LAYER_NAMES[want[k]]} comes (on {text})",
               "the backward pass starts at the loss and ends at the first layer",
               "not_reversed")
-    if not np.allclose(log[0][1], 1.0):
-        _fail(f"{who} started the backward pass with dloss = {_short(log[0][1])} on"
+    if not np.allclose(log[0].dout, 1.0):
+        _fail(f"{who} started the backward pass with dloss = {_short(log[0].dout)} on"
               f" {text}", "the derivative of the loss with respect to itself is 1",
               "wrong_start")
-    for (_, _, sent), (i, got, _) in zip(log, log[1:]):
+    for before, call in zip(log, log[1:]):
+        sent, i, got = before.sent, call.layer, call.dout
         if sent is None:
             break
         sent = np.asarray(sent, dtype=np.float64)
@@ -484,3 +567,76 @@ def _keyed(value, ref, who, text):
                   " names: pair them up in that order", "swapped_grads")
         out[k] = arr
     return out
+
+
+# --------------------------------------------------------------------------
+# The workbook: a training loop on the student's layers that meets nan or inf
+# --------------------------------------------------------------------------
+
+
+def stop_if_layer_not_finite(layers, params, x, values, where):
+    """Stop a training cell when ``values`` (the step's loss and gradients, a
+    dict) hold nan or inf, naming the student's function that made them.
+
+    ``layers``: the ``(forward, backward, names)`` rows of the step, ``params``
+    and ``x`` its inputs. The step is re-run one layer at a time on copies: the
+    first forward, then the first backward (from the loss back), whose result
+    is not finite is named; if every layer is finite, ``run_backward`` is.
+    Raises :class:`~coursenet.exercises.NotFinite`, which
+    :class:`~coursenet.exercises.needs_your_code` reports in one line.
+    """
+    if all(np.all(np.isfinite(_floats(v))) for v in values.values()):
+        return
+    try:
+        with np.errstate(all="ignore"):
+            culprit, note = _first_not_finite(layers, params, x)
+    except _Raised as raised:  # a layer raised on this step's values: name it
+        raise NotFinite(f"the gradients went nan or inf {where}, and your"
+                        f" `{raised.name}` raised {raised.kind} when that step"
+                        " was re-run layer by layer") from None
+    raise NotFinite(f"your `{culprit}` returned nan or inf {where}{note}")
+
+
+def _floats(value):
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.array(np.nan)
+
+
+class _Raised(Exception):
+    def __init__(self, name, kind):
+        super().__init__(name)
+        self.name, self.kind = name, kind
+
+
+def _quietly(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the student's layer: the culprit
+        raise _Raised(_name(fn, "a layer function"), type(exc).__name__) from None
+
+
+def _first_not_finite(layers, params, x):
+    """The name of the first layer function whose result is not finite, and a
+    note on its input."""
+    out, caches = np.array(x, copy=True), []   # its dtype: float32 overflows sooner
+    for forward, _, names in layers:
+        out, cache = _quietly(forward, out,
+                              *(np.array(params[n], copy=True) for n in names))
+        caches.append(cache)
+        if not np.all(np.isfinite(_floats(out))):
+            return _name(forward, "forward"), ""
+    dout = 1.0
+    for (_, backward, names), cache in zip(reversed(layers), reversed(caches)):
+        result = _quietly(backward, dout, cache)
+        parts = list(result) if names else [result]
+        if not all(np.all(np.isfinite(_floats(p))) for p in parts):
+            held = cache if isinstance(cache, (tuple, list)) else [cache]
+            zero = any(np.any(_floats(a) == 0) for a in held)
+            return _name(backward, "backward"), (
+                " (its cache holds an exact 0, such as a probability that"
+                " underflowed: the training went wrong before this step, and the"
+                " checks of your pairs above say where)" if zero else "")
+        dout = parts[0]
+    return "run_backward", ""

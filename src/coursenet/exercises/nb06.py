@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from coursenet import mlp
+from coursenet import losses, mlp
 from coursenet.exercises._core import (
     _call,
     _fail,
@@ -52,7 +52,8 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
                scale=None):
     """The loop the exercise asks for; ``scale`` (mistakes): ``"sum"`` multiplies
     each step by its batch's size, ``"twice"`` divides it by that size,
-    ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1."""
+    ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1,
+    ``"double"`` by 2."""
     params = _copy_params(params)
     X, c = train_data
     rng = np.random.default_rng(seed)
@@ -68,7 +69,7 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
             idx = order[start:start + batch_size]
             loss, grads = mlp.loss_and_grads(params, X[idx], c[idx])
             factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx),
-                      "lr_twice": lr, "ascent": -1.0}[scale]
+                      "lr_twice": lr, "ascent": -1.0, "double": 2.0}[scale]
             for name in params:
                 params[name] -= factor * lr * grads[name]
             step_loss.append(loss)
@@ -158,6 +159,12 @@ def _case_text():
 
 def _check_batches(spy, c, who):
     """The order in which the loop visited the rows, against the exercise's."""
+    _check_calls(spy, c, who)
+    _check_order(spy, who)
+
+
+def _check_calls(spy, c, who):
+    """Each call of batched_backward: rows of X, their own labels, a batch."""
     case = _case_text()
     if not spy.calls:
         _fail(f"{who} never called batched_backward on {case}",
@@ -189,6 +196,11 @@ def _check_batches(spy, c, who):
         _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
               f" on {case}", "take at most batch_size rows per step",
               "batch_size")
+
+
+def _check_order(spy, who):
+    """The rows visited, epoch by epoch: each once, in the seed's order."""
+    case = _case_text()
     seen = np.concatenate([idx for idx, _, _ in spy.calls]).astype(np.int64)
     if len(seen) != _N * _EPOCHS:
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
@@ -235,24 +247,24 @@ def _steps_of(history, who):
 
 def _check_steps(history, spy, who):
     steps = _steps_of(history, who)
-    losses = np.array([loss for _, _, loss in spy.calls])
+    returned = np.array([loss for _, _, loss in spy.calls])
     sizes = np.array([len(idx) for idx, _, _ in spy.calls])
     per_epoch = math.ceil(_N / _B)
-    if len(steps) == _EPOCHS and len(losses) != _EPOCHS:
+    if len(steps) == _EPOCHS and len(returned) != _EPOCHS:
         _fail(f"history.step_loss from {who} has {len(steps)} entries, one per epoch;"
               f" expected one per batch, {per_epoch} per epoch",
               "append the loss of every batch, right after its backward pass",
               "loss_per_epoch")
-    if len(steps) != len(losses):
+    if len(steps) != len(returned):
         _fail(f"history.step_loss from {who} has {len(steps)} entries for"
-              f" {len(losses)} batches", "append exactly one loss per batch",
+              f" {len(returned)} batches", "append exactly one loss per batch",
               "step_count")
-    if np.allclose(steps, losses * sizes, rtol=1e-9, atol=1e-12) \
-            and not np.allclose(steps, losses):
+    if np.allclose(steps, returned * sizes, rtol=1e-9, atol=1e-12) \
+            and not np.allclose(steps, returned):
         _fail(f"history.step_loss from {who} holds the sum of each batch's losses",
               "record the batch's mean loss, as batched_backward returns it",
               "summed_loss")
-    if not np.allclose(steps, losses, rtol=1e-9, atol=1e-12):
+    if not np.allclose(steps, returned, rtol=1e-9, atol=1e-12):
         _fail(f"history.step_loss from {who} is not the loss batched_backward"
               " returned for each batch", "append the loss of every batch as"
               " batched_backward returns it (before that step's update)",
@@ -283,7 +295,10 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
              " rate is applied twice", "scale each step by the learning rate once"),
             ("ascent", "ascent", "steps along the gradient, not against it: the"
              " loss is climbed, not descended",
-             "a step moves each parameter against its gradient")):
+             "a step moves each parameter against its gradient"),
+            ("double", "lr_doubled", "steps twice as large as the learning rate"
+             " gives", "look for a stray factor 2: each step is the learning"
+             " rate times the gradient, nothing more")):
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
                                   _SEED, scale=scale)
         if same(got, scaled):
@@ -448,25 +463,22 @@ def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
     that every batch has ``batch_size`` rows); ``summed=True`` steps along the
     gradient of the batch's *summed* loss, else of its mean. ``seed`` orders the
     batches. Returns (params, the loss of each batch after its step)."""
-    from coursenet.losses import softmax
-
     params = mlp.init_mlp(X.shape[1], 300, 10, seed=0)
     rng = np.random.default_rng(seed)
-    losses = []
+    after_step = []
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for start in range(0, len(order) - batch_size + 1, batch_size):
             idx = order[start:start + batch_size]
             logits, cache = mlp.forward(params, X[idx])
-            dlogits = softmax(logits)
-            dlogits[np.arange(batch_size), c[idx]] -= 1.0   # summed loss's gradient
-            if not summed:
-                dlogits /= batch_size
+            dlogits = losses.softmax_cross_entropy(logits, c[idx])[1]  # the mean's
+            if summed:
+                dlogits *= batch_size   # the summed loss's gradient
             grads = mlp.backward(dlogits, cache)
             for name in params:
                 params[name] -= lr * grads[name]
-            losses.append(mlp.evaluate(params, X[idx], c[idx])[0])
-    return params, losses
+            after_step.append(mlp.evaluate(params, X[idx], c[idx])[0])
+    return params, after_step
 
 
 def rate_sweep(train_data, val_data, rates, seeds, epochs=5, batch_size=32):
@@ -498,9 +510,7 @@ def rate_sweep(train_data, val_data, rates, seeds, epochs=5, batch_size=32):
 
 def per_image_loss(params, X, c):
     """The cross-entropy ``-log y_c`` of each row of ``X`` (N, D): (N,)."""
-    logits = mlp.forward(params, X)[0]
-    shifted = logits - logits.max(axis=1, keepdims=True)      # log-sum-exp, stable
-    log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_y = losses.log_softmax(mlp.forward(params, X)[0])
     return -log_y[np.arange(len(c)), c]
 
 
@@ -515,8 +525,8 @@ def loss_change(before, after, X, c):
 def loss_standard_error(params, X, c):
     """The standard error of the mean loss on ``(X, c)`` as an estimate of the
     loss on new images like them: the std of the per-image losses / sqrt(N)."""
-    losses = per_image_loss(params, X, c)
-    return float(losses.std(ddof=1) / math.sqrt(len(losses)))
+    each = per_image_loss(params, X, c)
+    return float(each.std(ddof=1) / math.sqrt(len(each)))
 
 
 def seed_spread(runs, window):
