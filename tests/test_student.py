@@ -8,23 +8,18 @@ never overwritten without ``--force``. These tests run the real nbgrader.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbgrader_notebooks import code, markdown, meta, write_notebook
+from nbgrader_notebooks import code, make_student, markdown, meta, write_notebook
 from workbook import errors, text_of
 
 pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location(
-    "make_student", ROOT / "scripts" / "make_student.py")
-make_student = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(make_student)
 
 SOLUTIONS = make_student.solution_notebooks(ROOT)
 CHECK_CALL = re.compile(r"\bexercises\.(check_\w+)\(")
