@@ -46,7 +46,7 @@ lab: setup
 	rm -rf "$(LAB_DIR)/workspaces"
 	$(LAB_ENV) $(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
 
-# the inner loop (under a minute: docs/testing.md): ruff and the unit tests,
+# the inner loop (35 s of CPU: docs/testing.md, Speed): ruff and the unit tests,
 # without what executes notebooks or servers (nbval, the workbook runs, nbgrader
 # round trips and the sandboxed grader's, the browser, the hub, notebook
 # kernels), without the 45-second meta-test that re-runs the exercise tests once
