@@ -46,19 +46,20 @@ lab: setup
 	rm -rf "$(LAB_DIR)/workspaces"
 	$(LAB_ENV) $(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
 
-# the inner loop: ruff and the unit tests, without what executes notebooks or
-# servers (nbval, the workbook runs, nbgrader round trips and the sandboxed
-# grader's, the browser, the hub, notebook kernels) and without the 45-second
-# meta-test that re-runs the exercise tests once per mistake id; `make test`
-# runs all of them
+# the inner loop (35 s of CPU: docs/testing.md, Speed): ruff and the unit tests,
+# without what executes notebooks or servers (nbval, the workbook runs, nbgrader
+# round trips and the sandboxed grader's, the browser, the hub, notebook
+# kernels), without the 45-second meta-test that re-runs the exercise tests once
+# per mistake id, and without the unit tests marked `slow` (2 s or more each);
+# `make test` runs all of them
 CHECK_SKIP := tests/browser tests/hub tests/test_nbgrader.py tests/test_student.py \
-	tests/test_grading.py \
+	tests/test_grading.py tests/test_grading_attacks.py \
 	tests/test_workbook_runs.py tests/test_workbook_runs_04_06.py \
 	tests/test_run_fashion.py tests/test_hermetic.py \
 	tests/test_exercises_mistake_ids.py
 check: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests -q -m 'not browser and not hub and not server' \
+	$(BIN)/python -m pytest tests -q -m 'not browser and not hub and not server and not slow' \
 		$(addprefix --ignore=,$(CHECK_SKIP))
 
 test: setup

@@ -17,6 +17,14 @@ P32 = mlp.init_mlp(6, 4, 3, seed=0)
 P64 = mlp.init_mlp(4, 3, 2, dtype=np.float64)
 X64 = RNG.random((6, 4))
 Y2 = RNG.integers(0, 2, 6)
+P64_WIDE = mlp.init_mlp(6, 4, 3, seed=0, dtype=np.float64)  # P32's shapes, float64
+
+
+def p32_with(**changes):
+    """A copy of P32 with some arrays replaced (P32 itself is never changed)."""
+    params = {name: array.copy() for name, array in P32.items()}
+    params.update(changes)
+    return params
 
 
 def assert_clear_error(name, call, error, words):

@@ -1,11 +1,19 @@
 """Small nbgrader notebooks for the tests: cells with nbgrader metadata, written
-to disk. Shared by ``test_nbgrader.py`` and ``test_student.py``."""
+to disk; and ``make_student``, scripts/make_student.py loaded as a module.
+Shared by ``test_nbgrader.py``, ``test_student.py`` and ``test_grading.py``."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import nbformat
+
+# scripts/ is not a package: load the generator (and its nbgrader helpers) once
+_SPEC = importlib.util.spec_from_file_location(
+    "make_student", Path(__file__).resolve().parents[1] / "scripts" / "make_student.py")
+make_student = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(make_student)
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 

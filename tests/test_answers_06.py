@@ -221,6 +221,7 @@ def test_q74_on_fashion_names_its_data_and_classes():
         assert wrong not in text.replace("Fashion-MNIST's", ""), (wrong, text)
 
 
+@pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_the_t_quantiles_are_those_of_students_t():
     """T975[df], given to 3 decimals: the t density integrated numerically
     crosses 0.975 within half a unit of the last decimal of each value."""

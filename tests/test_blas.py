@@ -1,4 +1,5 @@
-"""_blas: the integer width from numpy's build configuration, a fallback for any
+"""_blas: numpy's own BLAS found, add_AtB's fallback for layouts BLAS cannot take,
+the integer width from numpy's build configuration, a fallback for any
 failure while loading, and ``$COURSENET_NO_BLAS`` parsed like ``$COURSENET_OFFLINE``."""
 
 import subprocess
@@ -160,3 +161,88 @@ def test_add_AtB_with_overlapping_arrays_gives_numpys_result(dtype, overlap):
     tol = 1e-4 if dtype == np.float32 else 1e-10
     err = np.linalg.norm(C - expected) / np.linalg.norm(expected)
     assert err < tol
+
+
+# --- which BLAS library, and add_AtB on layouts BLAS cannot take
+
+
+def test_blas_picks_numpys_own_library_not_the_first_listed():
+    torch = {"user_api": "blas", "internal_api": "mkl", "prefix": "libmkl_rt",
+             "filepath": "/site-packages/torch/lib/libmkl_rt.so"}
+    scipy = {"user_api": "blas", "internal_api": "openblas", "prefix":
+             "libscipy_openblas", "filepath":
+             "/site-packages/scipy.libs/libscipy_openblas-1.so"}
+    mine = {"user_api": "blas", "internal_api": "openblas", "prefix":
+            "libscipy_openblas", "filepath":
+            "/site-packages/numpy.libs/libscipy_openblas64_-2.so"}
+    omp = {"user_api": "openmp", "filepath": "/site-packages/numpy.libs/libgomp.so"}
+    dirs = ["/site-packages/numpy", "/site-packages/numpy.libs"]
+    assert _blas.choose_library([omp, torch, scipy, mine], dirs) == mine["filepath"]
+    # not bundled: the only one matching numpy's build configuration
+    system = dict(mine, filepath="/usr/lib/libopenblas.so.0", prefix="libopenblas")
+    assert _blas.choose_library([torch, system], dirs, "openblas") == \
+        system["filepath"]
+    # two candidates and no way to tell: do not guess, fall back to numpy
+    assert _blas.choose_library([torch, scipy], dirs, "scipy-openblas") == \
+        scipy["filepath"]
+    assert _blas.choose_library([torch, scipy], dirs, None) is None
+    assert _blas.choose_library([torch], dirs, None) == torch["filepath"]
+
+
+
+def test_threadpoolctl_sees_the_blas_numpy_bundles():
+    from importlib.metadata import version
+
+    import threadpoolctl
+
+    major, minor = (int(v) for v in version("threadpoolctl").split(".")[:2])
+    assert (major, minor) >= (3, 5)  # 3.5 knows numpy 2's libscipy_openblas
+    infos = threadpoolctl.threadpool_info()
+    numpy_dirs = [str(d) for d in _blas._numpy_dirs()]
+    bundled = [i for i in infos if i.get("user_api") == "blas"
+               and any(i["filepath"].startswith(d) for d in numpy_dirs)]
+    if not any(d.endswith("numpy.libs") and __import__("os").path.isdir(d)
+               for d in numpy_dirs):
+        pytest.skip("this numpy does not bundle its BLAS")
+    assert bundled, infos
+    assert _blas._find_library() == bundled[0]["filepath"]
+
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_AtB_falls_back_for_layouts_blas_cannot_take(dtype):
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(7, 10)).astype(dtype)
+    B = rng.normal(size=(7, 6)).astype(dtype)
+    C0 = rng.normal(size=(5, 6)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    cases = {
+        "columns strided": (C0.copy(), A[:, ::2], B),
+        "C transposed": (np.asfortranarray(C0), A[:, :5], B),
+        "B a column slice": (C0[:, :3].copy(), A[:, :5], B[:, ::2]),
+        "empty k": (C0.copy(), A[:0, :5], B[:0]),
+    }
+    for name, (C, a, b) in cases.items():
+        expected = C + 0.5 * (a.T.astype(np.float64) @ b)
+        _blas.add_AtB(C, a, b, alpha=0.5)
+        assert np.allclose(C, expected, rtol=tol, atol=tol), name
+    C = np.zeros((7, 7), dtype)  # C is A itself: must not alias inside BLAS
+    A = C[:, :7]
+    expected = A.T @ A
+    _blas.add_AtB(C, A, np.array(A), alpha=1.0)
+    assert np.allclose(C, expected)
+
+
+
+def test_blas_update_adds_into_the_output():
+    if not _blas.available(np.float32):
+        pytest.skip("numpy's BLAS does not expose cblas gemm here")
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        A = rng.normal(size=(7, 5)).astype(dtype)
+        B = rng.normal(size=(7, 3)).astype(dtype)
+        C = rng.normal(size=(5, 3)).astype(dtype)
+        expected = C + 2.0 * (A.T @ B)
+        _blas.add_AtB(C, A[:7], B, alpha=2.0)
+        assert np.allclose(C, expected, rtol=1e-5)
+

@@ -676,6 +676,7 @@ def test_batched_backward_cast_to_float32_is_named():
     assert "float32" in result.message
 
 
+@pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_batched_backward_right_numbers_from_a_row_loop_are_not_vectorised():
     result = exercises.check_batched_backward(batched_row_loop)
     assert not result.passed and "not vectorised" in result.message

@@ -323,6 +323,7 @@ def test_a_loop_over_the_rows_is_not_vectorised():
                      "no Python loop over the rows")
 
 
+@pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_a_row_function_given_to_numpy_is_a_loop_too():
     def one_row(row, params):                 # the student's per-row helper
         return row @ params["W1"]

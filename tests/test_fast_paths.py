@@ -11,8 +11,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from bad_input import assert_clear_error
-from reference import reference_sgd_steps
+from bad_input import P32, X32, Y, assert_clear_error, p32_with
+from reference import batches_of, problem, reference_sgd_steps
 
 from coursenet import (
     _blas,
@@ -21,17 +21,12 @@ from coursenet import (
     mlp,
     train,
 )
+from coursenet.gradcheck import rel_error
 
 
 def _problem(n, d=6, h=5, c=4, seed=0, dtype=np.float64, scale=1.0):
-    rng = np.random.default_rng(seed)
-    params = mlp.init_mlp(d, h, c, seed=seed, dtype=dtype)
-    params["b1"] += rng.normal(size=h).astype(dtype)
-    params["b2"] += rng.normal(size=c).astype(dtype)
-    params["W2"] *= dtype(scale)
-    X = (rng.normal(size=(n, d)) * 2).astype(dtype)
-    y = rng.integers(0, c, size=n)
-    return params, X, y
+    """This file's problems: X of scale 2, W2 scaled by ``scale``."""
+    return problem(n, d, h, c, seed, dtype, x_scale=2.0, w2_scale=scale)
 
 
 def _reference(params, X, y):
@@ -211,29 +206,16 @@ def test_fits_blas_accepts_only_layouts_blas_can_take():
 
 # --- bad input and the mutants older tests let live (filed here by module)
 
-RNG = np.random.default_rng(0)
-X32 = RNG.random((10, 6)).astype(np.float32)
-Y = RNG.integers(0, 3, 10)
-P32 = mlp.init_mlp(6, 4, 3, seed=0)
-P64 = mlp.init_mlp(6, 4, 3, seed=0, dtype=np.float64)
-
-
-def params(**changes):
-    p = {k: v.copy() for k, v in P32.items()}
-    p.update(changes)
-    return p
-
-
 def _trainer_step(idx=None, y=None):
-    t = _fast_step.Trainer(params(), 4)
+    t = _fast_step.Trainer(p32_with(), 4)
     t.step(X32, Y if y is None else y, np.array([0, 1] if idx is None else idx), 0.1)
 
 
 CASES = [
     ("Trainer batch_size=0", lambda: _fast_step.Trainer(P32, 0),
      ValueError, ["batch_size", "> 0"]),
-    ("step idx out of range", lambda: _trainer_step(idx=[0, 10]),
-     IndexError, ["idx", "[0, 10)", "10"]),
+    ("step idx out of range", lambda: _trainer_step(idx=[0, 12]),
+     IndexError, ["idx", "[0, 12)", "12"]),
     ("step idx -1 (mode='clip' would pair it silently)",
      lambda: _trainer_step(idx=[-1, 2]), IndexError, ["idx", "-1"]),
     ("step label -1", lambda: _trainer_step(y=np.r_[-1, Y[1:]]),
@@ -246,3 +228,21 @@ CASES = [
 @pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_a_clear_error(name, call, error, words):
     assert_clear_error(name, call, error, words)
+
+
+# --- the Trainer checks W1's layout again on every step
+
+
+def test_trainer_rechecks_the_layout_on_every_step():
+    """The Trainer decides 'fused' at construction; W1 replaced afterwards by a
+    Fortran-ordered array still gets the right update (add_AtB falls back)."""
+    params, X, y = problem(n=16, d=5, h=4, c=3, seed=8)
+    trainer = _fast_step.Trainer({k: v.copy() for k, v in params.items()}, 8)
+    trainer.params["W1"] = np.asfortranarray(trainer.params["W1"])
+    order = np.arange(16)
+    for s in (0, 8):
+        trainer.step(X, y, order[s:s + 8], 0.5)
+    ref, _ = reference_sgd_steps(params, X, y, 0.5, batches_of(order, 8))
+    for k in mlp.PARAM_NAMES:
+        assert rel_error(trainer.params[k], ref[k]) < 1e-10, k
+

@@ -1,4 +1,5 @@
-"""gradcheck.py: the referee refuses what it cannot judge."""
+"""gradcheck.py: compare's one line, rel_error, and the referee refuses what it
+cannot judge."""
 
 
 import numpy as np
@@ -8,6 +9,7 @@ from bad_input import assert_clear_error
 from coursenet import (
     gradcheck,
 )
+from coursenet.gradcheck import compare, numerical_gradient, rel_error
 
 CASES = [
     ("numerical_gradient h=1e-320 (returned zeros)",
@@ -104,3 +106,39 @@ def test_numerical_gradient_restores_x_when_f_raises():
 def test_numerical_gradient_of_an_empty_x_is_empty():
     g = gradcheck.numerical_gradient(lambda z: float(z.sum()), np.zeros(0))
     assert g.shape == (0,)
+
+
+# --- compare's one line and rel_error
+
+
+def test_compare_prints_one_line(capsys):
+    result = compare("dW", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]))
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line and line.startswith("✓ dW ")
+    assert "exact" not in line  # a last-bit difference must not read as a failure
+    assert "max abs diff: 1.0e-09" in line and "rel error: 2.2e-10" in line
+    assert result.approx and not result.exact
+    assert result.max_abs_diff == pytest.approx(1e-9, rel=1e-3)
+
+
+
+def test_compare_marks_a_disagreement_with_a_cross(capsys):
+    result = compare("db", [[1.0, 2.0]], [[1.0, 2.5]])  # nested lists, a real bug
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("✗ db ") and "max abs diff: 5.0e-01" in line
+    assert not result.approx
+    assert result.rel_error == pytest.approx(0.5 / (5**0.5 + 7.25**0.5))
+    assert compare("db", [1.0], [1.0], show=False).exact
+    assert capsys.readouterr().out == ""
+
+
+
+def test_rel_error_floor_and_shape_check():
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    expected = 1e-3 / (1 + np.hypot(1, 1e-3))  # ||a - b|| / (||a|| + ||b||)
+    assert rel_error([1.0, 0.0], [1.0, 1e-3]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="cannot compare"):
+        rel_error(np.zeros(2), np.zeros(3))
+    with pytest.raises(TypeError, match="float64"):
+        numerical_gradient(lambda z: 0.0, np.zeros(2, dtype=np.float32))
+

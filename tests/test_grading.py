@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import html
-import importlib.util
 import json
 import os
 import re
@@ -37,6 +36,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
+from nbgrader_notebooks import make_student  # noqa: E402
+
 from coursenet.grading import codec, poison, sandbox  # noqa: E402
 
 NO_SANDBOX = sandbox.available()
@@ -45,10 +46,6 @@ pytestmark = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_local_gradients.ipynb"
-SPEC = importlib.util.spec_from_file_location(
-    "make_student", ROOT / "scripts" / "make_student.py")
-make_student = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(make_student)
 ASSIGNMENT = make_student.ASSIGNMENT
 
 # How the package's reference computes each exercise of notebook 01 (the

@@ -1,14 +1,18 @@
-"""mlp.py: every entry point refuses the parameters forward refuses."""
+"""mlp.py: gradients against finite differences, the batch as the mean of its
+rows, seeded init, chunked evaluation; every entry point refuses the parameters
+forward refuses."""
 
 import math
 
 import numpy as np
 import pytest
-from bad_input import assert_clear_error
+from bad_input import P32, P64, X32, X64, Y, assert_clear_error
+from reference import problem
 
 from coursenet import (
     mlp,
 )
+from coursenet.gradcheck import numerical_gradient, rel_error
 
 
 def _params(**changes):
@@ -78,18 +82,6 @@ def test_big_endian_params_and_data_give_the_native_results():
 
 # --- bad input and the mutants older tests let live (filed here by module)
 
-RNG = np.random.default_rng(0)
-X32 = RNG.random((10, 6)).astype(np.float32)
-Y = RNG.integers(0, 3, 10)
-P32 = mlp.init_mlp(6, 4, 3, seed=0)
-P64 = mlp.init_mlp(6, 4, 3, seed=0, dtype=np.float64)
-RNG_h = np.random.default_rng(0)
-X32_h = RNG_h.random((12, 6)).astype(np.float32)
-Y_h = RNG_h.integers(0, 3, 12)
-P32_h = mlp.init_mlp(6, 4, 3, seed=0)
-P64_h = mlp.init_mlp(4, 3, 2, dtype=np.float64)
-X64 = RNG_h.random((6, 4))
-Y2 = RNG_h.integers(0, 2, 6)
 
 
 CASES = [
@@ -108,7 +100,7 @@ CASES = [
     ("accuracy empty", lambda: mlp.accuracy(P32, X32[:0], Y[:0]),
      ValueError, ["empty"]),
     ("mlp.accuracy params missing W2",
-     lambda: mlp.accuracy({"W1": P32_h["W1"]}, X32_h, Y_h),
+     lambda: mlp.accuracy({"W1": P32["W1"]}, X32, Y),
      ValueError, ["params", "missing", "W2"]),
     ("mlp.backward cache None", lambda: mlp.backward(np.ones((6, 2)), None),
      TypeError, ["cache", "mlp.forward"]),
@@ -121,7 +113,7 @@ CASES = [
     ("init_mlp dtype='bogus'", lambda: mlp.init_mlp(4, 3, 2, dtype="bogus"),
      TypeError, ["dtype", "'bogus'"]),
     ("mlp.check_params training='yes'",
-     lambda: mlp.check_params(P64_h, training="yes"),
+     lambda: mlp.check_params(P64, training="yes"),
      TypeError, ["training", "True or False"]),
 ]
 
@@ -132,8 +124,8 @@ def test_bad_input_is_a_clear_error(name, call, error, words):
 
 
 def test_editing_mlp_logits_in_place_does_not_corrupt_its_backward():
-    logits, cache = mlp.forward(P64_h, X64)
-    dlogits = RNG_h.normal(size=logits.shape)
+    logits, cache = mlp.forward(P64, X64)
+    dlogits = np.random.default_rng(1).normal(size=logits.shape)
     expected = mlp.backward(dlogits, cache)
     logits[:] = 0.0
     got = mlp.backward(dlogits, cache)
@@ -150,3 +142,64 @@ def test_init_std_is_one_over_sqrt_fan_in_for_each_layer():
     # pre-activations start with unit scale for unit-scale inputs
     X = np.random.default_rng(1).standard_normal((2000, 784))
     assert (X @ params["W1"]).std() == pytest.approx(1.0, rel=0.05)
+
+
+# --- gradients, the batch as a mean, seeded init, chunked evaluation
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mlp_gradients_equal_finite_differences(seed):
+    params, X, y = problem(seed=seed)
+    _, grads = mlp.loss_and_grads(params, X, y)
+    for name in mlp.PARAM_NAMES:
+        num = numerical_gradient(lambda _: mlp.loss_and_grads(params, X, y)[0],
+                                 params[name])
+        assert rel_error(grads[name], num) < 1e-7, name
+
+
+
+def test_batch_gradients_are_the_mean_of_per_instance_gradients():
+    params, X, y = problem(n=9)
+    loss, grads = mlp.loss_and_grads(params, X, y)
+    singles = [mlp.loss_and_grads(params, X[i:i + 1], y[i:i + 1]) for i in range(9)]
+    assert loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-12)
+    for name in mlp.PARAM_NAMES:
+        mean = np.mean([s[1][name] for s in singles], axis=0)
+        assert np.allclose(grads[name], mean, rtol=1e-12, atol=1e-15)
+
+
+
+def test_init_is_seeded_and_leaves_global_state_alone():
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    a = mlp.init_mlp(10, 6, 3, seed=4)
+    b = mlp.init_mlp(10, 6, 3, seed=4)
+    c = mlp.init_mlp(10, 6, 3, seed=5)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["W1"], c["W1"])
+    assert a["W1"].dtype == np.float32
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+
+def test_evaluation_and_prediction_over_several_chunks():
+    """More than EVAL_CHUNK rows, against one unchunked pass computed directly."""
+    params, _, _ = problem(d=5, h=4, c=3, seed=6)
+    rng = np.random.default_rng(6)
+    n = mlp.EVAL_CHUNK + 1000
+    X = rng.normal(size=(n, 5)) * 3
+    y = rng.integers(0, 3, n)
+    W1, b1, W2, b2 = (params[k] for k in mlp.PARAM_NAMES)
+    logits = (1 / (1 + np.exp(-(X @ W1 + b1)))) @ W2 + b2
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    loss = -logp[np.arange(n), y].mean()
+    pred = logits.argmax(1)
+    assert (pred == y).mean() not in (0.0, 1.0)
+    for chunk in (mlp.EVAL_CHUNK, 1000, 3):
+        assert np.array_equal(mlp.predict(params, X, batch_size=chunk), pred)
+        got_loss, got_acc = mlp.evaluate(params, X, y, batch_size=chunk)
+        assert got_loss == pytest.approx(loss, rel=1e-12)
+        assert got_acc == (pred == y).mean()
+    assert mlp.predict(params, X).dtype == np.int64
+

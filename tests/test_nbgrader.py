@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import html
-import importlib.util
 import os
 import re
 import shutil
@@ -37,7 +36,13 @@ import pytest
 pytest.importorskip("nbgrader", reason="nbgrader is in the [dev] extra")
 from nbgrader.api import Gradebook  # noqa: E402
 from nbgrader.nbgraderformat import MetadataValidator  # noqa: E402
-from nbgrader_notebooks import code, markdown, meta, write_notebook  # noqa: E402
+from nbgrader_notebooks import (  # noqa: E402
+    code,
+    make_student,
+    markdown,
+    meta,
+    write_notebook,
+)
 
 from coursenet.grading import sandbox  # noqa: E402
 
@@ -46,10 +51,6 @@ needs_sandbox = pytest.mark.skipif(
     bool(NO_SANDBOX), reason=f"autograde runs the trusted grader: {NO_SANDBOX}")
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location(
-    "make_student", ROOT / "scripts" / "make_student.py")
-make_student = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(make_student)
 
 SOLUTIONS = make_student.solution_notebooks(ROOT)
 ASSIGNMENT = make_student.ASSIGNMENT

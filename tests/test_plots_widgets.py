@@ -91,6 +91,7 @@ def mnist_small():
     return (scale_pixels(X[:600]), y[:600]), (scale_pixels(Xv[:200]), yv[:200])
 
 
+@pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_learning_rate_explorer_retrains_caches_and_redraws(mnist_small):
     train_data, val_data = mnist_small
     ex = widgets.learning_rate_explorer(train_data, val_data, subset=600,
@@ -222,6 +223,7 @@ def _texts(fig):
     return [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
 
 
+@pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_every_package_figure_fits_the_output_area_and_its_text_is_readable(history):
     figures = {
         "learning_curve": plots.learning_curve(history).figure,
@@ -353,6 +355,7 @@ def test_explorer_pictures_fit_the_output_area_and_say_how_many_rows_they_use():
     plt.close("all")
 
 
+@pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_the_rate_slider_reaches_its_maximum_in_fine_steps_and_takes_a_typed_value(
         mnist_small):
     train_data, val_data = mnist_small

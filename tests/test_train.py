@@ -1,17 +1,34 @@
-"""train.py: parameters and settings sgd and sgd_step must refuse or honour."""
+"""train.py: the fast SGD loop against the readable reference (partial batches,
+reshuffling, reproducibility, divergence), and the parameters and settings
+sgd and sgd_step must refuse or honour."""
 
 import math
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from bad_input import assert_clear_error
+from bad_input import (
+    P32,
+    P64,
+    P64_WIDE,
+    X32,
+    X64,
+    Y2,
+    Y,
+    assert_clear_error,
+    p32_with,
+)
+from reference import batches_of, problem, reference_sgd_steps
 
 from coursenet import (
+    _blas,
+    _fast_step,
     mlp,
     scalar,
     train,
 )
+from coursenet.gradcheck import rel_error
+from coursenet.history import DivergedError
 
 RNG = np.random.default_rng(0)
 X = RNG.random((12, 4))
@@ -110,26 +127,6 @@ def test_a_masked_X_is_refused(trainer):
 
 # --- bad input and the mutants older tests let live (filed here by module)
 
-RNG_bi = np.random.default_rng(0)
-X32 = RNG_bi.random((10, 6)).astype(np.float32)
-Y = RNG_bi.integers(0, 3, 10)
-P32 = mlp.init_mlp(6, 4, 3, seed=0)
-P64 = mlp.init_mlp(6, 4, 3, seed=0, dtype=np.float64)
-
-
-def params(**changes):
-    p = {k: v.copy() for k, v in P32.items()}
-    p.update(changes)
-    return p
-
-
-RNG_h = np.random.default_rng(0)
-X32_h = RNG_h.random((12, 6)).astype(np.float32)
-Y_h = RNG_h.integers(0, 3, 12)
-P32_h = mlp.init_mlp(6, 4, 3, seed=0)
-P64_h = mlp.init_mlp(4, 3, 2, dtype=np.float64)
-X64 = RNG_h.random((6, 4))
-Y2 = RNG_h.integers(0, 2, 6)
 X_mm = np.random.default_rng(0).random((5, 4)).astype(np.float32)
 Y_mm = np.array([0, 1, 0, 1, 1])
 
@@ -141,13 +138,13 @@ def _params_mm(**changes):
 
 
 CASES = [
-    ("sgd mixed dtypes", lambda: train.sgd(params(b1=np.zeros(4)), (X32, Y), lr=0.1,
+    ("sgd mixed dtypes", lambda: train.sgd(p32_with(b1=np.zeros(4)), (X32, Y), lr=0.1,
                                            progress=False),
      TypeError, ["same floating dtype", "b1 float64", "W1 float32"]),
-    ("sgd integer bias", lambda: train.sgd(params(b2=np.zeros(3, int)), (X32, Y),
+    ("sgd integer bias", lambda: train.sgd(p32_with(b2=np.zeros(3, int)), (X32, Y),
                                            lr=0.1, progress=False),
      TypeError, ["same floating dtype", "b2 int64"]),
-    ("sgd NaN parameter", lambda: train.sgd(params(W2=np.full((4, 3), np.nan,
+    ("sgd NaN parameter", lambda: train.sgd(p32_with(W2=np.full((4, 3), np.nan,
                                                               np.float32)),
                                             (X32, Y), lr=0.1, progress=False),
      ValueError, ["W2", "NaN or inf"]),
@@ -155,19 +152,19 @@ CASES = [
                                         progress=False),
      TypeError, ["copy", "True or False", "'no'"]),
     ("sgd copy=False on lists",
-     lambda: train.sgd({k: v.tolist() for k, v in P64.items()}, (X32, Y), lr=0.1,
+     lambda: train.sgd({k: v.tolist() for k, v in P64_WIDE.items()}, (X32, Y), lr=0.1,
                        copy=False, progress=False),
      TypeError, ["copy=False", "writeable numpy array", "list"]),
-    ("sgd seed='abc'", lambda: train.sgd(P32_h, (X32_h, Y_h), lr=0.1, seed="abc",
+    ("sgd seed='abc'", lambda: train.sgd(P32, (X32, Y), lr=0.1, seed="abc",
                                         progress=False),
      TypeError, ["seed", "'abc'", "Generator"]),
-    ("sgd seed=-1", lambda: train.sgd(P32_h, (X32_h, Y_h), lr=0.1, seed=-1,
+    ("sgd seed=-1", lambda: train.sgd(P32, (X32, Y), lr=0.1, seed=-1,
                                      progress=False),
      ValueError, ["seed", "-1"]),
-    ("sgd callback='plot'", lambda: train.sgd(P32_h, (X32_h, Y_h), lr=0.1,
+    ("sgd callback='plot'", lambda: train.sgd(P32, (X32, Y), lr=0.1,
                                              callback="plot", progress=False),
      TypeError, ["callback", "'plot'", "function"]),
-    ("sgd progress='yes'", lambda: train.sgd(P32_h, (X32_h, Y_h), lr=0.1,
+    ("sgd progress='yes'", lambda: train.sgd(P32, (X32, Y), lr=0.1,
                                             progress="yes"),
      TypeError, ["progress", "True or False"]),
 ]
@@ -194,7 +191,7 @@ def test_what_students_pass_is_accepted():
 
 
 def test_train_sgd_step_refuses_a_read_only_parameter_before_updating_any():
-    params = {k: v.copy() for k, v in P64_h.items()}
+    params = {k: v.copy() for k, v in P64.items()}
     params["b2"].flags.writeable = False
     before = {k: v.copy() for k, v in params.items()}
     with pytest.raises(TypeError, match=r"params\['b2'\].*writeable"):
@@ -279,3 +276,164 @@ def test_sgd_defaults_are_the_documented_ones():
     again = train.sgd(_params_mm(), (Xs, ys), lr=0.1, batch_size=64, epochs=5, seed=0,
                       progress=False)
     assert h.step_loss == again.step_loss
+
+
+# --- the fast SGD loop against the readable reference
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+def test_fast_sgd_equals_the_reference_including_the_partial_batch(dtype, tol, fused,
+                                                                   monkeypatch):
+    if fused and not _blas.available(dtype):
+        pytest.skip("numpy's BLAS does not expose cblas gemm here")
+    if not fused:
+        monkeypatch.setattr(_blas, "available", lambda dtype: False)
+    params, X, y = problem(n=45, d=12, h=8, c=4, seed=3, dtype=dtype)
+    history = train.sgd(params, (X, y), lr=0.5, batch_size=16, epochs=1, seed=9,
+                        progress=False)
+    order = np.random.default_rng(9).permutation(len(X))
+    ref_params, ref_losses = reference_sgd_steps(params, X, y, 0.5,
+                                                 batches_of(order, 16))
+    assert history.steps_per_epoch == 3  # 16 + 16 + 13 rows
+    assert _fast_step.Trainer(params, 16).fused == fused
+    assert np.allclose(history.step_loss, ref_losses, rtol=tol, atol=tol)
+    for k in mlp.PARAM_NAMES:
+        assert history.params[k].dtype == dtype
+        assert rel_error(history.params[k], ref_params[k]) < tol, k
+    # the caller's parameters were copied, not trained in place
+    assert not np.array_equal(history.params["W1"], params["W1"])
+
+
+
+def test_sgd_history_is_complete_and_reproducible():
+    params, X, y = problem(n=200, d=6, h=5, c=3, seed=1, dtype=np.float32)
+    Xv, yv = X[:50], y[:50]
+    calls = []
+    runs = [train.sgd(params, (X, y), lr=0.3, batch_size=32, epochs=3, seed=2,
+                      val_data=(Xv, yv), progress=False,
+                      callback=lambda h: calls.append(len(h.step_loss)))
+            for _ in range(2)]
+    h = runs[0]
+    assert len(h.step_loss) == 3 * 7
+    assert len(h.epoch_train_loss) == len(h.epoch_val_acc) == 4
+    assert h.step_loss == runs[1].step_loss
+    assert all(np.array_equal(h.params[k], runs[1].params[k]) for k in h.params)
+    assert h.epoch_train_loss[-1] < h.epoch_train_loss[0]
+    assert len(calls) == 2 * (21 + 4)
+    loss0 = mlp.loss_and_grads({k: v.astype(np.float64) for k, v in params.items()},
+                               X.astype(np.float64), y)[0]
+    assert h.epoch_train_loss[0] == pytest.approx(loss0, rel=1e-5)
+    assert h.epoch_train_acc[-1] == pytest.approx(mlp.accuracy(h.params, X, y))
+    assert "val acc" in h.summary()
+
+
+
+def test_different_seeds_give_different_orders():
+    params, X, y = problem(n=64, seed=2)
+    a = train.sgd(params, (X, y), lr=0.1, batch_size=8, epochs=1, seed=0,
+                  progress=False)
+    b = train.sgd(params, (X, y), lr=0.1, batch_size=8, epochs=1, seed=1,
+                  progress=False)
+    assert a.step_loss != b.step_loss
+
+
+
+def test_divergence_stops_with_advice():
+    params, X, y = problem(n=64, d=5, h=4, c=3, seed=0)
+    X = X * 1e3
+    with pytest.raises(DivergedError, match="smaller learning rate"):
+        train.sgd(params, (X, y), lr=1e300, batch_size=8, epochs=3, progress=False)
+
+
+
+def test_a_float32_run_that_really_diverges_is_a_diverged_error():
+    params, X, y = problem(n=40, d=6, h=4, c=3, seed=0, dtype=np.float32)
+    with pytest.raises(DivergedError, match="loss became nan at epoch 1"):
+        train.sgd(params, (X, y), lr=1e30, batch_size=5, epochs=3, progress=False)
+
+
+
+def test_divergence_on_the_last_step_of_an_epoch_is_a_diverged_error():
+    """The step's loss (before its update) is finite, the update overflows b2.
+
+    Before, the epoch's evaluation then raised ``ValueError: b contains ...``.
+    """
+    params, X, y = problem(n=12, d=5, h=4, c=3, seed=0, dtype=np.float32)
+    params["b2"][:] = 3e38  # near float32's largest: shifts every logit equally
+    y = np.zeros_like(y)  # one class: b2[0] += lr * (1 - 1/3) overflows
+    with pytest.raises(DivergedError, match="b2 became NaN or infinite by the"
+                       " end of epoch 1"):
+        train.sgd(params, (X, y), lr=1e38, batch_size=12, epochs=1, progress=False)
+
+
+
+def test_sgd_reshuffles_every_epoch():
+    """Two epochs equal the reference with a fresh permutation per epoch."""
+    params, X, y = problem(n=24, d=5, h=4, c=3, seed=4)
+    history = train.sgd(params, (X, y), lr=0.5, batch_size=5, epochs=2, seed=3,
+                        progress=False)
+    rng = np.random.default_rng(3)
+    ref, losses = dict(params), []
+    for _ in range(2):
+        ref, epoch_losses = reference_sgd_steps(
+            ref, X, y, 0.5, batches_of(rng.permutation(len(X)), 5))
+        losses += epoch_losses
+    assert np.allclose(history.step_loss, losses, rtol=1e-10, atol=1e-12)
+    for k in mlp.PARAM_NAMES:
+        assert rel_error(history.params[k], ref[k]) < 1e-10, k
+
+
+
+def test_copy_false_trains_in_place_and_copy_true_does_not():
+    params, X, y = problem(n=20, seed=5)
+    before = {k: v.copy() for k, v in params.items()}
+    h = train.sgd(params, (X, y), lr=0.5, batch_size=4, epochs=1, progress=False)
+    assert all(np.array_equal(params[k], before[k]) for k in params)
+    assert all(h.params[k] is not params[k] for k in params)
+    arrays = dict(params)
+    h2 = train.sgd(params, (X, y), lr=0.5, batch_size=4, epochs=1, progress=False,
+                   copy=False)
+    assert all(h2.params[k] is arrays[k] for k in params)  # the same arrays...
+    assert all(np.array_equal(params[k], h.params[k]) for k in params)  # ...trained
+
+
+
+def test_history_repr_is_one_short_line():
+    params, X, y = problem(n=2000, seed=7)
+    h = train.sgd(params, (X, y), lr=0.1, batch_size=1, epochs=2, progress=False)
+    assert len(h.step_loss) == 4000
+    text = repr(h)
+    assert "\n" not in text and len(text) < 200 and "4000 steps" in text
+
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"lr": -0.1}, ValueError, "lr must be > 0"),
+    ({"lr": 0.1, "batch_size": 0}, ValueError, "batch_size must be > 0"),
+    ({"lr": 0.1, "batch_size": 2.5}, TypeError, "batch_size must be an integer"),
+    ({"lr": 0.1, "epochs": -1}, ValueError, "epochs must be > 0"),
+    ({"lr": "fast"}, TypeError, "lr must be a number"),
+])
+def test_sgd_rejects_bad_options(kwargs, error, message):
+    params, X, y = problem()
+    with pytest.raises(error, match=message):
+        train.sgd(params, (X, y), progress=False, **kwargs)
+
+
+
+def test_sgd_rejects_bad_data():
+    params, X, y = problem(dtype=np.float32)
+    with pytest.raises(TypeError, match="scale the pixels"):
+        train.sgd(params, ((X * 255).astype(np.uint8), y), lr=0.1, progress=False)
+    with pytest.raises(TypeError, match="float64 but the parameters are float32"):
+        train.sgd(params, (X.astype(np.float64), y), lr=0.1, progress=False)
+    with pytest.raises(ValueError, match="label 3"):
+        train.sgd(params, (X, np.full(len(X), 3)), lr=0.1, progress=False)
+    with pytest.raises(ValueError, match="has 4 features"):
+        train.sgd(params, (X[:, :4], y), lr=0.1, progress=False)
+    with pytest.raises(ValueError, match="non-finite"):
+        train.sgd(params, (np.full_like(X, np.inf), y), lr=0.1, progress=False)
+    with pytest.raises(ValueError, match="params is missing"):
+        train.sgd({"W1": params["W1"]}, (X, y), lr=0.1, progress=False)
+

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from workbook import errors, execute, run_copies, text_of
+from workbook import errors, execute, text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["01_local_gradients.ipynb", "02_scalar_backprop.ipynb",
@@ -38,8 +38,8 @@ def check_lines(nb):
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    return run_copies(ROOT / "student", tmp_path_factory.mktemp("fresh"), NAMES)
+def fresh(fresh_workbooks):
+    return {name: fresh_workbooks[name] for name in NAMES}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from workbook import errors, execute, run_copies, text_of
+from workbook import errors, execute, text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["04_tensor_backprop.ipynb", "05_batched_backprop.ipynb",
@@ -25,8 +25,8 @@ def check_cells(nb):
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    return run_copies(ROOT / "student", tmp_path_factory.mktemp("fresh"), NAMES)
+def fresh(fresh_workbooks):
+    return {name: fresh_workbooks[name] for name in NAMES}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,6 +1,7 @@
 """Run a workbook notebook as a student's Run All does, and read its outputs.
 
-Shared by the workbook tests of notebooks 01-03 and 04-06.
+Shared by the workbook tests of notebooks 01-03 and 04-06 and test_student.py
+(conftest.py's ``fresh_workbooks`` runs each shipped workbook once a session).
 """
 
 import shutil
@@ -17,11 +18,21 @@ def execute(path, timeout=900):
     return nb
 
 
-def run_copies(source, folder, names):
-    """Copy ``names`` from ``source`` into ``folder`` and execute each there."""
-    for name in names:
-        shutil.copy(source / name, folder / name)
-    return {name: execute(folder / name) for name in names}
+class Runs(dict):
+    """{name: executed notebook} for the notebooks of ``source``, all copied
+    into ``folder`` (a student's folder: each finds the ones before it), each
+    executed the first time a test asks for it and then kept, so that the
+    tests of several files share one Run All of each notebook."""
+
+    def __init__(self, source, folder):
+        super().__init__()
+        self.folder = folder
+        for path in sorted(source.glob("*.ipynb")):
+            shutil.copy(path, folder / path.name)
+
+    def __missing__(self, name):
+        self[name] = execute(self.folder / name)
+        return self[name]
 
 
 def text_of(cell):
