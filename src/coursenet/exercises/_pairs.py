@@ -110,6 +110,12 @@ def _forward_out(spec, fwd, inputs, who, text):
             _fail(f"the output of {who} has shape {arr.shape} on {text}; the loss is"
                   " one number", "return one number: the mean over the batch",
                   "per_instance_loss")
+        if arr.shape != ():
+            _fail(f"the output of {who} is an array of shape {arr.shape} on {text};"
+                  " the stub says the loss is one number", "return a plain number"
+                  " (a float or a 0-d array): an array of shape (1,) broadcasts"
+                  " where a number is expected, and a later shape check on it"
+                  " fails", "loss_not_scalar")
         arr = arr.reshape(())
     else:
         arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
@@ -230,6 +236,13 @@ def check_pair(spec, fwd, bwd, batch, seed):
         if not _same(out, ref):
             d = {**inputs, "dout": dout}
             _match([out], [d], spec.forward_mistakes or [])
+            first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
+            if out.shape == first.shape and _same(out, first):
+                _fail(f"{fwho} returns its input {spec.wrt[0]} unchanged on {text}",
+                      f"{spec.title}: the output is what the layer computes from"
+                      f" {spec.wrt[0]}; the cache keeps what the backward pass"
+                      " needs, the output is what the next layer gets",
+                      "forward_identity")
             worst = _worst([out], [ref], [text], "out")
             _fail(f"the output of {fwho} is wrong ({worst})",
                   f"{spec.title}: compare your forward pass with its definition in"
@@ -260,16 +273,25 @@ def check_pair(spec, fwd, bwd, batch, seed):
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
     for name in wrong:
-        _scaled(name, [o[name] for o in outs], [r[name] for r in refs], texts, bwho)
+        mine, right = [o[name] for o in outs], [r[name] for r in refs]
+        _scaled(name, mine, right, texts, bwho, _rows_of(datas, batch))
+        _structure(spec, name, mine, right, datas, texts, bwho, batch)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
           " upstream gradient over those outputs", "wrong")
 
 
-def _scaled(name, outs, refs, texts, who):
+def _rows_of(datas, batch):
+    """The number of rows N of each case (None for one instance)."""
+    return [np.shape(d["dout"])[0] if batch and np.ndim(d["dout"]) == 2 else None
+            for d in datas]
+
+
+def _scaled(name, outs, refs, texts, who, rows=None):
     """Fail when ``outs`` are the right ``refs`` times one number per case:
-    name the number (0, -1, a constant, or one that changes with the case)."""
+    name the number (0, -1, a constant, N or 1/N of a batch of N rows, or one
+    that changes with the case)."""
     factors = []
     for out, ref in zip(outs, refs):
         ref = np.asarray(ref, dtype=np.float64)
@@ -287,6 +309,17 @@ def _scaled(name, outs, refs, texts, who):
         _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
               f" {name}: follow it through your function, step by step, on a small"
               " case of your own", "zero")
+    rows = [n for n in (rows or [])[:len(factors)] if n]
+    if len(rows) == len(factors) and len(set(rows)) > 1:
+        if np.allclose(factors, [1.0 / n for n in rows], rtol=1e-6):
+            _fail(f"{what} is N times too small on every batch of N rows: divided"
+                  " by N once more", "the upstream gradient already carries the"
+                  " mean's 1/N: do not divide by the batch size again",
+                  "divided_twice")
+        if np.allclose(factors, rows, rtol=1e-6):
+            _fail(f"{what} is N times too large on every batch of N rows: the 1/N"
+                  " of the mean loss is missing", "the loss is the mean over the N"
+                  " rows: each row's loss counts 1/N", "summed")
     if np.allclose(factors, factors[0], rtol=1e-6):
         if np.isclose(factors[0], -1.0):
             _fail(f"{what} has the wrong sign in every entry", "nudge one input"
@@ -300,6 +333,74 @@ def _scaled(name, outs, refs, texts, who):
           f" {texts[len(factors) - 1]})", "look for a multiplication or division"
           " by a size of the case, or by a value it holds, that does not belong"
           " in the gradient", "scaled")
+
+
+def _structure(spec, name, outs, refs, datas, texts, who, batch):
+    """Fail when the wrong gradient has a recognisable shape of error: the
+    transpose of the right one, right except in one row or column, or (on a
+    batch) the gradient of the first row alone."""
+    what = f"{name} from {who}"
+    square = [(o, r) for o, r in zip(outs, refs) if o.ndim == 2
+              and o.shape[0] == o.shape[1] and not _same(o, r)]
+    if square and all(_same(o, np.asarray(r).T) for o, r in square):
+        _fail(f"{what} holds the right numbers transposed (on {texts[0]} and the"
+              " other square cases)", "entry (i, j) of a gradient belongs to the"
+              " entry (i, j) of what it is the gradient of", "transposed")
+    for axis, word in ((0, "row" if outs[0].ndim > 1 else "entry"),
+                       (1, "column")):
+        where = _one_line_off(outs, refs, axis)
+        if where is not None:
+            _fail(f"{what} is right except in {word} {where} (on every case)",
+                  f"look at what your code does differently in that {word}: a"
+                  " loop that stops one short or starts one late, an index off by"
+                  " one, a first or last entry treated apart", f"one_{word}_off")
+    key = spec.wrt[spec.grad_names.index(name)]
+    if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1
+                     for d in datas):
+        firsts = [_first_row_reference(spec, d, key) for d in datas]
+        if all(f is not None and _same(o, f) for o, f in zip(outs, firsts)):
+            _fail(f"{what} is the gradient of the batch's first row alone",
+                  "every row of the batch reaches the loss, so every row"
+                  f" contributes to {name}: add up the rows' contributions",
+                  "first_row_only")
+
+
+def _one_line_off(outs, refs, axis):
+    """The index of the one row (axis 0) or column (axis 1) where every case's
+    wrong entries lie, counted from the end when that is the same in all cases
+    (``-1``: the last); None when there is no such line."""
+    places = []
+    for o, r in zip(outs, refs):
+        if o.ndim < axis + 1:
+            return None
+        bad = ~np.isclose(o, r, rtol=1e-5, atol=1e-8)
+        lines = np.flatnonzero(bad.any(axis=tuple(a for a in range(o.ndim)
+                                                 if a != axis)))
+        if len(lines) > 1 or o.shape[axis] < 2:
+            return None
+        if len(lines) == 1:
+            places.append((int(lines[0]), int(lines[0]) - o.shape[axis]))
+    if not places or (outs[0].ndim == 1 and axis == 0 and len(places) < 2):
+        return None
+    for pick in (0, 1):
+        if len({p[pick] for p in places}) == 1:
+            index = places[0][pick]
+            return "the last" if index == -1 else str(index)
+    return None
+
+
+_PARAMETERS = ("W", "b")  # the pairs' inputs that have no row per instance
+
+
+def _first_row_reference(spec, d, key):
+    """The right gradient of ``key`` from the batch's first row only, for a
+    parameter (an input without a row per instance); None otherwise."""
+    if key not in _PARAMETERS:
+        return None
+    inputs = {k: (v if k in _PARAMETERS else v[:1])
+              for k, v in d.items() if k != "dout"}
+    wrt = spec.wrt.index(key)
+    return _numeric(spec, inputs, np.asarray(d["dout"])[:1])[wrt]
 
 
 def _keyed_mistakes(spec, batch):
@@ -371,6 +472,12 @@ def _lin_mistakes(batch):
                 " own value is not part of its gradient", "out is linear in each"
                 " weight: nudging W[i, j] changes out by x_i times the nudge,"
                 " whatever W[i, j] is", _lin_variant(dW=lambda d, r: r * d["W"])),
+        Mistake("cached_output", "dW was built from the layer's output, not from"
+                " its input x: the cache holds the output", "the forward pass"
+                " caches what the backward pass needs: dW pairs each input of the"
+                " layer with each output's upstream gradient",
+                _lin_variant(dW=lambda d, r: np.atleast_2d(_lin_ref(
+                    d["x"], d["W"], d["b"])).T @ np.atleast_2d(d["dout"]))),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -399,6 +506,13 @@ LINEAR = Spec("the linear layer", ("dx", "dW", "db"), ("x", "W", "b"), (),
               [Mistake("linear_no_bias", "the bias b is missing from the output",
                        "the layer's output adds the bias to x W",
                        lambda d: d["x"] @ d["W"]),
+               Mistake("bias_on_rows", "the bias was added down the columns:"
+                       " entry i of b went to row i of the output, not to column i",
+                       "b has one entry per output of the layer: each column of the"
+                       " output gets its own entry of b, the same in every row",
+                       lambda d: d["x"] @ d["W"] + d["b"][:, None]
+                       if np.ndim(d["x"]) == 2 and len(d["x"]) == len(d["b"])
+                       else np.nan),
                Mistake("linear_order", "the output is W x: the row x multiplies W"
                        " from the left in this course (rows are instances)",
                        "x is a row: out has one entry per column of W",
@@ -445,6 +559,10 @@ SIGMOID = Spec(
                 " gradient dout is missing", "the chain rule multiplies the local"
                 " derivative by the upstream gradient dout",
                 lambda d: (_sig(d) * (1 - _sig(d)),)),
+        Mistake("tanh_derivative", "dk = dout · (1 - h²): that is the"
+                " derivative of tanh, not of the sigmoid", "the sigmoid's"
+                " derivative is at most 0.25 (at k = 0); tanh's reaches 1",
+                lambda d: (d["dout"] * (1 - _sig(d) ** 2),)),
         Mistake("one_minus_h",
                 "dk = dout · (1 - h): that is not the sigmoid's derivative",
                 "sigma'(k) tends to 0 for large negative k as well",
@@ -523,6 +641,12 @@ _SOFTMAX_FORWARD_MISTAKES = [
 ]
 
 
+def _soft_rule(Y, G):
+    """The softmax's backward rule, row by row, from whatever ``Y`` holds."""
+    with np.errstate(all="ignore"):
+        return G * Y - Y * (G * Y).sum(axis=1, keepdims=True)
+
+
 def _summed_jacobian(Y, G):
     """One C×C Jacobian from all rows at once, applied to every row."""
     return G @ (np.diag(Y.sum(axis=0)) - Y.T @ Y)
@@ -547,6 +671,35 @@ SOFTMAX = Spec(
         Mistake("identity", "dl/do = dl/dy: the softmax was passed back as if it"
                 " were the identity, without its Jacobian", _soft_hint,
                 _soft_mistake(lambda Y, G: G)),
+        Mistake("diagonal_part_only", "dl/dy was multiplied by the diagonal"
+                " part of the Jacobian alone: the products of two probabilities,"
+                " off the diagonal and on it, are missing", _soft_hint,
+                _soft_mistake(lambda Y, G: G * Y)),
+        Mistake("shortcut_with_dy", "dl/do = y minus dl/dy: the fused layer's"
+                " shortcut (notebook 01's Q2) used with the upstream gradient in"
+                " place of the one-hot target", "that shortcut holds for the"
+                " softmax followed by the cross-entropy only; the softmax alone"
+                " passes dl/dy back through its Jacobian",
+                _soft_mistake(lambda Y, G: Y - G)),
+        Mistake("jacobian_from_logits", "the Jacobian was built from the logits o"
+                " (what the cache holds), not from the probabilities y",
+                "the softmax's Jacobian is written in its outputs y: cache y in the"
+                " forward pass and build it from that",
+                lambda d: (_soft_rule(np.atleast_2d(d["o"]),
+                                      np.atleast_2d(d["dout"])).reshape(
+                                          np.shape(d["o"])),)),
+        Mistake("jacobian_columns_summed", "do is 0 in every entry, whatever"
+                " dl/dy is: each column of the softmax's Jacobian sums to 0, so a"
+                " product that gives every entry of a column the same weight"
+                " (dl/dy meeting the Jacobian along the wrong axis) returns 0",
+                "entry j of dl/do weights each dl/dy_i by the Jacobian's entry"
+                " (i, j): the upstream gradient's entry i must meet row i of the"
+                " Jacobian", lambda d: (np.zeros(np.shape(d["o"])),)),
+        Mistake("squared_on_diagonal", "the Jacobian's entry (i, j) was built"
+                " with y_i twice (its second factor broadcast on the wrong axis):"
+                " the off-diagonal part uses y_i, not y_j", _soft_hint,
+                _soft_mistake(lambda Y, G: G * Y
+                              - (G * Y * Y).sum(axis=1, keepdims=True))),
         Mistake("unweighted_sum", "the amount taken from every entry is the plain"
                 " sum of dl/dy: the outputs' shares are not weighted by their"
                 " probabilities", "raising o_j moves each y_i in proportion to y_i"
@@ -561,6 +714,11 @@ SOFTMAX = Spec(
                   " once was applied to every row", "each instance has its own"
                   " probabilities, so its own Jacobian: row n of dl/do depends on"
                   " row n of y alone", _soft_mistake(_summed_jacobian)),
+          Mistake("mean_jacobian", "one Jacobian, from the batch's mean row of"
+                  " y, was applied to every row", "each instance has its own"
+                  " probabilities, so its own Jacobian: row n of dl/do depends on"
+                  " row n of y alone", _soft_mistake(lambda Y, G: _soft_rule(
+                      np.broadcast_to(Y.mean(axis=0), Y.shape), G))),
           Mistake("one_jacobian", "every row used the Jacobian of the first row",
                   "each instance has its own probabilities, so its own Jacobian",
                   _soft_mistake(lambda Y, G: G @ (np.diag(Y[0])
@@ -654,6 +812,11 @@ def _ce_mistakes(batch):
                 " with dloss = 2.5 and -0.7 show it)", "the chain rule multiplies"
                 " the local derivative by the upstream gradient, even for the loss",
                 lambda d: (_ce_right(d) / d["dout"],)),
+        Mistake("predicted_class", "dl/dy is non-zero at the predicted class"
+                " (the largest y), not at the true class c: the class was taken"
+                " from y", "the true class c is what the forward pass was given:"
+                " keep it in the cache", _ce_rule(lambda Y, C, T, n: -np.eye(
+                    Y.shape[1])[Y.argmax(axis=1)] / Y / n)),
         Mistake("minus_y", "dl/dy_c = -y_c: the derivative of -log is missing",
                 "d(-log y)/dy is not -y", _ce_rule(lambda Y, C, T, n: -T * Y / n)),
         *shifted,
@@ -733,6 +896,35 @@ def _fused_ref(o, c):
     return losses.cross_entropy(o, c)
 
 
+def _fused_loss_mistakes():
+    def log_softmax_unshifted(d):
+        O = np.asarray(d["o"], dtype=np.float64)
+        Z = O - O.max(axis=1, keepdims=True)
+        return O - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+
+    def picked(d, logp):
+        return logp[np.arange(len(d["c"])), d["c"]]
+
+    def right(d):
+        O = np.asarray(d["o"], dtype=np.float64)
+        return np.log(losses.softmax(O))
+
+    return [
+        Mistake("loss_summed", "the loss is summed over the batch, not averaged",
+                "the loss is the mean over the N rows",
+                lambda d: -np.sum(picked(d, right(d)))),
+        Mistake("shift_not_added_back", "the log of the softmax used the logits"
+                " where it needs the shifted ones: the largest logit subtracted"
+                " inside the log-sum-exp is not taken off outside it",
+                "the shift must cancel: the same number is subtracted from every"
+                " logit everywhere it appears, so the loss does not depend on it",
+                lambda d: -np.mean(picked(d, log_softmax_unshifted(d)))),
+        Mistake("loss_sign", "the loss has the wrong sign", "a loss is at least"
+                " 0: small when the true class's probability is close to 1",
+                lambda d: np.mean(picked(d, right(d)))),
+    ]
+
+
 def _fused_rule(rule):
     def answer(d):
         O, C = d["o"], d["c"]
@@ -784,4 +976,4 @@ FUSED = Spec(
                 " loss", lambda d: ((losses.softmax(d["o"])
                                      - np.eye(d["o"].shape[1])[d["c"]])
                                     / len(d["c"]),)),
-    ])
+    ], _fused_loss_mistakes())
