@@ -350,7 +350,8 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
                        (1, "column")):
         where = _one_line_off(outs, refs, axis)
         if where is not None:
-            _fail(f"{what} is right except in {word} {where} (on every case)",
+            place = f"the last {word}" if where == "last" else f"{word} {where}"
+            _fail(f"{what} is right except in {place} (on every case)",
                   f"look at what your code does differently in that {word}: a"
                   " loop that stops one short or starts one late, an index off by"
                   " one, a first or last entry treated apart", f"one_{word}_off")
@@ -385,7 +386,7 @@ def _one_line_off(outs, refs, axis):
     for pick in (0, 1):
         if len({p[pick] for p in places}) == 1:
             index = places[0][pick]
-            return "the last" if index == -1 else str(index)
+            return "last" if index == -1 else str(index)
     return None
 
 
@@ -688,10 +689,11 @@ SOFTMAX = Spec(
                 lambda d: (_soft_rule(np.atleast_2d(d["o"]),
                                       np.atleast_2d(d["dout"])).reshape(
                                           np.shape(d["o"])),)),
-        Mistake("jacobian_columns_summed", "do is 0 in every entry, whatever"
-                " dl/dy is: each column of the softmax's Jacobian sums to 0, so a"
-                " product that gives every entry of a column the same weight"
-                " (dl/dy meeting the Jacobian along the wrong axis) returns 0",
+        Mistake("jacobian_sums_to_zero", "do is 0 in every entry, whatever"
+                " dl/dy is: each row and each column of the softmax's Jacobian"
+                " sums to 0, so a product that gives every entry of a row (or of a"
+                " column) the same weight returns 0: dl/dy met the Jacobian along"
+                " the wrong axis",
                 "entry j of dl/do weights each dl/dy_i by the Jacobian's entry"
                 " (i, j): the upstream gradient's entry i must meet row i of the"
                 " Jacobian", lambda d: (np.zeros(np.shape(d["o"])),)),
