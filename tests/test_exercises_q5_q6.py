@@ -514,6 +514,13 @@ def _composed(*steps, scale=1.0):
     return batched
 
 
+def _relabelled(change):
+    def batched(params, X, c):
+        loss = forward_batch(params, X, change(c, params["W2"].shape[1]))[0]
+        return loss, batched_vectorised(params, X, c)[1]
+    return batched
+
+
 def _stale_labels():
     kept = {}
 
@@ -531,6 +538,9 @@ def _stale_labels():
     (_composed("lin1", "sig", "lin2", "sig"), "extra_sigmoid", ["second sigmoid"]),
     (_composed("lin1", "sig", "lin2", scale=1 / 255), "input_scaled", ["1/255"]),
     (_stale_labels(), "stale_labels", ["labels c change"]),
+    (_relabelled(lambda c, C: (c - 1) % C), "labels_changed", ["labels c - 1"]),
+    (_relabelled(lambda c, C: np.sort(c)), "labels_changed", ["sorted"]),
+    (_relabelled(lambda c, C: c[::-1]), "labels_changed", ["reverse order"]),
 ])
 def test_a_wrong_layer_list_is_named_by_its_loss(fn, mistake, words):
     result = exercises.check_batched_backward(fn)

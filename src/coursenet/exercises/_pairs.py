@@ -274,8 +274,10 @@ def check_pair(spec, fwd, bwd, batch, seed):
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
     for name in wrong:
         mine, right = [o[name] for o in outs], [r[name] for r in refs]
+        _times_an_input(f"{name} from {bwho}", name, mine, right, datas)
         _scaled(name, mine, right, texts, bwho, _rows_of(datas, batch))
         _structure(spec, name, mine, right, datas, texts, bwho, batch)
+    _softmax_rows_sum(spec, outs, texts, bwho)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
@@ -358,12 +360,52 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
     key = spec.wrt[spec.grad_names.index(name)]
     if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1
                      for d in datas):
-        firsts = [_first_row_reference(spec, d, key) for d in datas]
-        if all(f is not None and _same(o, f) for o, f in zip(outs, firsts)):
-            _fail(f"{what} is the gradient of the batch's first row alone",
-                  "every row of the batch reaches the loss, so every row"
-                  f" contributes to {name}: add up the rows' contributions",
-                  "first_row_only")
+        for rows, text, id_ in ((slice(0, 1), "of the batch's first row alone",
+                                 "first_row_only"),
+                                (slice(0, -1), "of every row but the last",
+                                 "last_row_left_out"),
+                                (slice(1, None), "of every row but the first",
+                                 "first_row_left_out")):
+            parts = [_rows_reference(spec, d, key, rows) for d in datas]
+            if all(f is not None and _same(o, f) for o, f in zip(outs, parts)):
+                _fail(f"{what} is the gradient {text}", "every row of the batch"
+                      f" reaches the loss, so every row contributes to {name}: add"
+                      " up all the rows' contributions (a loop bound or a slice"
+                      " leaves some out)", id_)
+
+
+def _times_an_input(what, name, outs, refs, datas):
+    """Fail when the wrong gradient is the right one multiplied or divided,
+    entry by entry, by an input of the layer of its shape."""
+    for key in [k for k in datas[0] if k != "dout"]:
+        if not all(np.shape(d[key]) == o.shape for d, o in zip(datas, outs)):
+            continue
+        for op, word, verb in ((np.multiply, "multiplied", "multiplies"),
+                               (np.divide, "divided", "divides")):
+            with np.errstate(all="ignore"):
+                if all(_same(o, op(np.asarray(r), d[key]))
+                       for o, r, d in zip(outs, refs, datas)):
+                    _fail(f"{what} is the right one {word} entry by entry by"
+                          f" {key}: {key} {verb}"
+                          " it once too often", "write down each factor of one"
+                          " entry of the chain rule and compare the entry with a"
+                          " finite difference", f"{word}_by_input")
+
+
+def _softmax_rows_sum(spec, outs, texts, who):
+    """The softmax's dl/do sums to 0 along each row whatever dl/dy is: a
+    property to name when no known mistake matched."""
+    if spec.grad_names != ("do",) or spec.extra:
+        return
+    sums = [np.abs(np.atleast_2d(o["do"]).sum(axis=-1)).max() for o in outs]
+    i = int(np.argmax(sums))
+    if sums[i] > 1e-6:
+        _fail(f"the entries of each row of do from {who} should sum to 0 but sum"
+              f" to up to {sums[i]:.3g} on {texts[i]}", "adding one number to"
+              " every logit of a row leaves its y unchanged, so each row of the"
+              " softmax's Jacobian sums to 0, and so does each row of do: look"
+              " for the part of the Jacobian your product leaves out or changes",
+              "rows_do_not_sum_to_zero")
 
 
 def _one_line_off(outs, refs, axis):
@@ -393,15 +435,15 @@ def _one_line_off(outs, refs, axis):
 _PARAMETERS = ("W", "b")  # the pairs' inputs that have no row per instance
 
 
-def _first_row_reference(spec, d, key):
-    """The right gradient of ``key`` from the batch's first row only, for a
+def _rows_reference(spec, d, key, rows):
+    """The right gradient of ``key`` from the batch's ``rows`` only, for a
     parameter (an input without a row per instance); None otherwise."""
     if key not in _PARAMETERS:
         return None
-    inputs = {k: (v if k in _PARAMETERS else v[:1])
+    inputs = {k: (v if k in _PARAMETERS else v[rows])
               for k, v in d.items() if k != "dout"}
     wrt = spec.wrt.index(key)
-    return _numeric(spec, inputs, np.asarray(d["dout"])[:1])[wrt]
+    return _numeric(spec, inputs, np.asarray(d["dout"])[rows])[wrt]
 
 
 def _keyed_mistakes(spec, batch):

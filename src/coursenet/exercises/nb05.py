@@ -113,6 +113,13 @@ def _stack(d, *steps):
     return losses.cross_entropy(Z, d["y"])
 
 
+def _relabelled(change):
+    def loss(d):
+        other = change(d["y"], d["O"].shape[1])
+        return losses.cross_entropy(d["O"], other)
+    return loss
+
+
 def _scaled_input(factor):
     return lambda d: _stack({**d, "X": d["X"] * factor}, "lin1", "sig", "lin2")
 
@@ -135,6 +142,16 @@ _COMPOSITION_MISTAKES = [
             " sigmoid, after the second linear layer", "the logits go straight"
             " from the second linear layer to the loss",
             lambda d: _stack(d, "lin1", "sig", "lin2", "sig")),
+    *[Mistake("labels_changed", f"the loss is that of the right network with"
+              f" labels {text}: batched_backward changes the c it is given",
+              "row n's class is c[n], as the caller passes it: build the layers"
+              " from c unchanged", _relabelled(change))
+      for text, change in (("c - 1", lambda c, C: (c - 1) % C),
+                           ("c + 1", lambda c, C: (c + 1) % C),
+                           ("sorted (no longer those of their rows)",
+                            lambda c, C: np.sort(c)),
+                           ("in reverse order (no longer those of their rows)",
+                            lambda c, C: c[::-1]))],
     *[Mistake("input_scaled", f"the loss is that of the right network on X times"
               f" {text}: batched_backward rescales the X it is given",
               "the caller prepares X: use the rows as they come", _scaled_input(k))
