@@ -278,6 +278,10 @@ def check_pair(spec, fwd, bwd, batch, seed):
         _scaled(name, mine, right, texts, bwho, _rows_of(datas, batch))
         _structure(spec, name, mine, right, datas, texts, bwho, batch)
     _softmax_rows_sum(spec, outs, texts, bwho)
+    _sigmoid_slope(spec, outs, datas, texts, bwho)
+    for name in wrong:
+        _all_equal(f"{name} from {bwho}", [o[name] for o in outs],
+                   [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
@@ -390,6 +394,38 @@ def _times_an_input(what, name, outs, refs, datas):
                           " it once too often", "write down each factor of one"
                           " entry of the chain rule and compare the entry with a"
                           " finite difference", f"{word}_by_input")
+
+
+def _all_equal(what, outs, refs, texts):
+    """Fail when every entry of the wrong gradient holds one number (case by
+    case) where the right one's entries differ: a sum over everything."""
+    flat = [i for i, (o, r) in enumerate(zip(outs, refs))
+            if o.size > 1 and np.ptp(np.asarray(r)) > 1e-6]
+    if flat and all(np.ptp(outs[i]) < 1e-12 for i in flat):
+        i = flat[0]
+        _fail(f"{what} holds the same number in every entry"
+              f" ({float(outs[i].flat[0]):.4g} on {texts[i]}), where the right"
+              " entries differ", "each entry is the gradient of one input: a sum"
+              " over every entry at once (no axis), or one number broadcast,"
+              " loses what tells them apart", "all_entries_equal")
+
+
+def _sigmoid_slope(spec, outs, datas, texts, who):
+    """dk / dout is the sigmoid's slope at each entry: between 0 and 0.25."""
+    if spec.wrt != ("k",):
+        return
+    for o, d, text in zip(outs, datas, texts):
+        dout = np.asarray(d["dout"])
+        keep = np.abs(dout) > 1e-3
+        slope = o["dk"][keep] / dout[keep]
+        if slope.size and (slope.max() > 0.25 + 1e-9 or slope.min() < -1e-9):
+            bad = slope.max() if slope.max() > 0.25 else slope.min()
+            _fail(f"dk from {who} divided by dout, the slope your code uses, is"
+                  f" {bad:.3g} at an entry of {text}: the sigmoid's slope lies"
+                  " between 0 and 0.25", "the sigmoid rises everywhere, steepest"
+                  " (0.25) at k = 0 and flat for large |k|: check your slope"
+                  " against a finite difference at k = 0 and at k = 3.5",
+                  "slope_out_of_range")
 
 
 def _softmax_rows_sum(spec, outs, texts, who):
