@@ -585,8 +585,8 @@ NEW_WRONG = [  # (check, forward, backward written wrong, mistake, words)
      ["changes from case to case"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: np.einsum("ni,nij->ni", dY, Y[:, :, None]
-                             * (np.eye(Y.shape[1]) - Y[:, None, :])), "zero",
-     ["0 in every entry"]),
+                             * (np.eye(Y.shape[1]) - Y[:, None, :])),
+     "jacobian_sums_to_zero", ["0 in every entry"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: Y * (dY - (dY * Y).sum(axis=0)), "batch_axis_sum",
      ["batch axis"]),
@@ -715,3 +715,182 @@ def test_a_loop_that_swaps_dout_and_cache_is_named():
 
     assert_named(exercises.check_run_backward(run_backward_swapped_args),
                  "swapped_args", "first argument")
+
+
+# --- round 2: answers of a second review, and held-out ones like them -------
+
+def _softmax_caches_logits(o):
+    e = np.exp(o - o.max())
+    return e / e.sum(), o
+
+
+def _ce_caches_y_only(y, c):
+    return -np.log(y[c]), y
+
+
+def _ce_argmax_backward(dl, y):
+    dy = np.zeros_like(y)
+    k = np.argmax(y)
+    dy[k] = -dl / y[k]
+    return dy
+
+
+def _linear_caches_output(x, W, b):
+    out = x @ W + b
+    return out, (out, W)
+
+
+def _soft_fwd_b_logits(O):
+    return soft_fwd_b(O)[0], O
+
+
+def _fused_fwd_summed(O, c):
+    Y, _ = soft_fwd_b(O)
+    return -np.sum(np.log(Y[np.arange(len(c)), c])), (Y, c)
+
+
+def _fused_fwd_shift_lost(O, c):
+    Z = O - O.max(axis=1, keepdims=True)
+    log_Y = O - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
+
+
+def _lin_b_last_column_zero(dout, cache):
+    dx, dW, db = lin_b(dout, cache)
+    dW = dW.copy()
+    dW[:, -1] = 0.0       # a loop over the outputs that stops one short
+    return dx, dW, db
+
+
+def _soft_b_first_row_zero(dY, Y):
+    dO = soft_b(dY, Y)
+    dO[0] = 0.0           # the loop over the rows starts at 1
+    return dO
+
+
+ROUND2 = [  # (check, forward, backward, mistake, words)
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ np.diag(y), "diagonal_part_only", ["diagonal part"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: y - dy, "shortcut_with_dy", ["shortcut"]),
+    (exercises.check_softmax_layer, _softmax_caches_logits,
+     lambda dy, o: dy @ (np.diag(o) - np.outer(o, o)), "jacobian_from_logits",
+     ["logits"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: (dy * (np.diag(y) - np.outer(y, y))).sum(axis=0),
+     "jacobian_sums_to_zero", ["wrong axis"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh * (1 - h ** 2), "tanh_derivative", ["tanh"]),
+    (exercises.check_sigmoid_layer, lambda k: (k, 1 / (1 + np.exp(-k))),
+     sigmoid_backward, "forward_identity", ["unchanged"]),
+    (exercises.check_cross_entropy_layer, _ce_caches_y_only, _ce_argmax_backward,
+     "predicted_class", ["predicted class"]),
+    (exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y[[c]]), (y, c)), ce_backward, "loss_not_scalar",
+     ["one number"]),
+    (exercises.check_linear_layer, _linear_caches_output, linear_backward,
+     "cached_output", ["output"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d[0]), "first_row_only",
+     ["first row"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, np.outer(cache[0][0], d[0]), d.sum(0)),
+     "first_row_only", ["first row"]),
+    (exercises.check_linear_layer_batch,
+     lambda X, W, b: (X @ W + b[:, None], (X, W)), lin_b, "bias_on_rows",
+     ["down the columns"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: np.einsum("ni,nij->nj", dY, Y[:, :, None]
+                             * (np.eye(Y.shape[1]) - Y[:, :, None])),
+     "squared_on_diagonal", ["y_i twice"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: dY @ (np.diag(Y.mean(0)) - np.outer(Y.mean(0), Y.mean(0))),
+     "mean_jacobian", ["mean row"]),
+    (exercises.check_softmax_layer_batch, _soft_fwd_b_logits,
+     lambda dY, O: soft_b(dY, O), "jacobian_from_logits", ["logits"]),
+    (exercises.check_cross_entropy_batch,
+     lambda Y, c: (-np.mean(np.log(Y[np.arange(len(c)), c]), keepdims=True),
+                   (Y, c)), ce_b, "loss_not_scalar", ["one number"]),
+    (exercises.check_softmax_cross_entropy, _fused_fwd_summed, fused_b,
+     "loss_summed", ["summed"]),
+    (exercises.check_softmax_cross_entropy, _fused_fwd_shift_lost, fused_b,
+     "shift_not_added_back", ["shifted"]),
+    (exercises.check_softmax_cross_entropy,
+     lambda O, c: (-_fused_fwd_summed(O, c)[0] / len(c), _fused_fwd_summed(O, c)[1]),
+     fused_b, "loss_sign", ["wrong sign"]),
+    # structural diagnoses, for any pair
+    (exercises.check_linear_layer,
+     lambda x, W, b: (x @ W + b, (x, W, b)),
+     lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d), d * cache[2]),
+     "multiplied_by_input", ["multiplied entry by entry by b"]),
+    (exercises.check_cross_entropy_layer, ce_forward,
+     lambda dl, cache: ce_backward(dl, cache) / cache[0], "divided_by_input",
+     ["divided entry by entry by y"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0][:-1].T @ d[:-1], d.sum(0)),
+     "last_row_left_out", ["every row but the last"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d[1:].sum(0)),
+     "first_row_left_out", ["every row but the first"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d),
+                       d.sum() * np.ones_like(d)), "all_entries_equal",
+     ["same number in every entry"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh * h * (1 + h), "slope_out_of_range", ["between 0 and 0.25"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh / (h * (1 - h)), "slope_out_of_range", ["between 0 and 0.25"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (np.diag(y) - y @ y), "rows_do_not_sum_to_zero",
+     ["should sum to 0"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: Y * (dY - (dY * Y).sum()), "rows_do_not_sum_to_zero",
+     ["should sum to 0"]),
+    (exercises.check_linear_layer_batch, linear_forward, _lin_b_last_column_zero,
+     "one_column_off", ["except in the last column"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b, _soft_b_first_row_zero,
+     "one_row_off", ["except in row 0"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d.sum(0) / len(d)),
+     "bias_mean", []),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T / len(d), cache[0].T @ d, d.sum(0)),
+     "divided_twice", ["N times too small"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T * len(d), cache[0].T @ d, d.sum(0)),
+     "summed", ["N times too large"]),
+]
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", ROUND2)
+def test_round_two_mistakes_are_named(check, forward, backward, mistake, words):
+    result = check(forward, backward)
+    assert_named(result, mistake, *words)
+    for formula in FORMULAS:
+        assert formula not in result.message, (formula, result.message)
+
+
+def test_a_transposed_gradient_on_square_cases_is_named():
+    """The structural check on its own (non-square cases fail on the shape
+    first): the right numbers transposed."""
+    rng = np.random.default_rng(0)
+    refs = [rng.normal(size=(3, 3)), rng.normal(size=(4, 4))]
+    outs = [r.T.copy() for r in refs]
+    datas = [{"x": r, "W": r, "b": r[0], "dout": r} for r in refs]
+    result = _run_structure(outs, refs, datas)
+    assert_named(result, "transposed", "transposed")
+    right_but_one = [r.copy() for r in refs]
+    for r in right_but_one:
+        r[1, :] += 1.0
+    assert_named(_run_structure(right_but_one, refs, datas), "one_row_off",
+                 "except in row 1")
+
+
+def _run_structure(outs, refs, datas):
+    from coursenet.exercises._core import _run
+
+    def body():
+        _pairs._structure(_pairs.LINEAR, "dW", outs, refs, datas, ["a", "b"],
+                          "your backward", False)
+        return "✓ nothing found"
+    return _run(body)

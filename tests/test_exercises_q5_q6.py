@@ -489,3 +489,61 @@ def test_inf_gradients_of_vector_backward_are_named_not_finite():
 
     assert_diagnosed(exercises.check_vector_backward(vector_inf), "not_finite",
                      "['b1'][0] is inf")
+
+
+# --- a wrong layer list in batched_backward: named by the loss it gives -----
+
+def _composed(*steps, scale=1.0):
+    """batched_backward whose forward runs ``steps`` (a layer list written
+    wrong); the gradients are the right ones, so the loss must name it."""
+    def batched(params, X, c):
+        Z = X * scale
+        for step in steps:
+            if step == "lin1":
+                Z = Z @ params["W1"] + params["b1"]
+            elif step == "lin2":
+                Z = Z @ params["W2"] + params["b2"]
+            elif step == "sig":
+                Z = 1 / (1 + np.exp(-Z))
+            else:
+                E = np.exp(Z - Z.max(axis=1, keepdims=True))
+                Z = E / E.sum(axis=1, keepdims=True)
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P = E / E.sum(axis=1, keepdims=True)
+        loss = -np.mean(np.log(P[np.arange(len(c)), c]))
+        return loss, batched_vectorised(params, X, c)[1]
+    return batched
+
+
+def _relabelled(change):
+    def batched(params, X, c):
+        loss = forward_batch(params, X, change(c, params["W2"].shape[1]))[0]
+        return loss, batched_vectorised(params, X, c)[1]
+    return batched
+
+
+def _stale_labels():
+    kept = {}
+
+    def batched(params, X, c):
+        kept.setdefault("c", c)  # the labels of the first call, kept
+        loss = forward_batch(params, X, np.resize(kept["c"], len(c)))[0]
+        return loss, batched_vectorised(params, X, c)[1]
+    return batched
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (_composed("lin1", "lin2"), "no_sigmoid", ["without the sigmoid"]),
+    (_composed("lin1", "sig", "lin2", "soft"), "softmax_twice", ["twice"]),
+    (_composed("lin1", "lin2", "sig"), "layers_reordered", ["wrong order"]),
+    (_composed("lin1", "sig", "lin2", "sig"), "extra_sigmoid", ["second sigmoid"]),
+    (_composed("lin1", "sig", "lin2", scale=1 / 255), "input_scaled", ["1/255"]),
+    (_stale_labels(), "stale_labels", ["labels c change"]),
+    (_relabelled(lambda c, C: (c - 1) % C), "labels_changed", ["labels c - 1"]),
+    (_relabelled(lambda c, C: np.sort(c)), "labels_changed", ["sorted"]),
+    (_relabelled(lambda c, C: c[::-1]), "labels_changed", ["reverse order"]),
+])
+def test_a_wrong_layer_list_is_named_by_its_loss(fn, mistake, words):
+    result = exercises.check_batched_backward(fn)
+    assert_diagnosed(result, mistake, *words)
+    assert "mean of its rows' losses" not in result.message

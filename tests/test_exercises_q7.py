@@ -48,6 +48,7 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             history.epoch_val_loss.append(vl)
             history.epoch_val_acc.append(va)
 
+        previous = [None]
         if epoch0:
             record_epoch([])
         for _ in range(epochs):
@@ -71,7 +72,12 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 idx = order[start:start + batch_size]
                 loss, grads = batched_backward(params, X[idx], c[idx])
                 factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1,
-                          "double": 2}.get(scale, 1)
+                          "double": 2, "over_B": 1 / batch_size,
+                          "times_B": batch_size}.get(scale, 1)
+                if scale == "previous":  # steps with the last batch's gradients
+                    grads, previous[0] = previous[0], grads
+                    factor = 0 if grads is None else 1
+                    grads = grads or previous[0]
                 if in_place:
                     for name in params:
                         if name != skip:
@@ -181,6 +187,10 @@ LOOP_MISTAKES = [
     (make_loop(shuffle="replacement"), "with_replacement", ["with replacement"]),
     (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),
     (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
+    (make_loop(scale="over_B"), "divided_twice", ["divided by the batch size once"
+                                                   " more", "(8 here)"]),
+    (make_loop(scale="times_B"), "summed", ["batch_size times too large"]),
+    (make_loop(scale="previous"), "previous_grads", ["previous batch"]),
     (make_loop(scale="lr_twice"), "lr_twice", ["the learning rate is applied twice"]),
     (make_loop(scale="ascent"), "ascent", ["along the gradient, not against it"]),
     (make_loop(scale="double"), "lr_doubled", ["twice as large"]),

@@ -110,6 +110,12 @@ def _forward_out(spec, fwd, inputs, who, text):
             _fail(f"the output of {who} has shape {arr.shape} on {text}; the loss is"
                   " one number", "return one number: the mean over the batch",
                   "per_instance_loss")
+        if arr.shape != ():
+            _fail(f"the output of {who} is an array of shape {arr.shape} on {text};"
+                  " the stub says the loss is one number", "return a plain number"
+                  " (a float or a 0-d array): an array of shape (1,) broadcasts"
+                  " where a number is expected, and a later shape check on it"
+                  " fails", "loss_not_scalar")
         arr = arr.reshape(())
     else:
         arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
@@ -230,6 +236,13 @@ def check_pair(spec, fwd, bwd, batch, seed):
         if not _same(out, ref):
             d = {**inputs, "dout": dout}
             _match([out], [d], spec.forward_mistakes or [])
+            first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
+            if out.shape == first.shape and _same(out, first):
+                _fail(f"{fwho} returns its input {spec.wrt[0]} unchanged on {text}",
+                      f"{spec.title}: the output is what the layer computes from"
+                      f" {spec.wrt[0]}; the cache keeps what the backward pass"
+                      " needs, the output is what the next layer gets",
+                      "forward_identity")
             worst = _worst([out], [ref], [text], "out")
             _fail(f"the output of {fwho} is wrong ({worst})",
                   f"{spec.title}: compare your forward pass with its definition in"
@@ -260,16 +273,31 @@ def check_pair(spec, fwd, bwd, batch, seed):
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
     for name in wrong:
-        _scaled(name, [o[name] for o in outs], [r[name] for r in refs], texts, bwho)
+        mine, right = [o[name] for o in outs], [r[name] for r in refs]
+        _times_an_input(f"{name} from {bwho}", name, mine, right, datas)
+        _scaled(name, mine, right, texts, bwho, _rows_of(datas, batch))
+        _structure(spec, name, mine, right, datas, texts, bwho, batch)
+    _softmax_rows_sum(spec, outs, texts, bwho)
+    _sigmoid_slope(spec, outs, datas, texts, bwho)
+    for name in wrong:
+        _all_equal(f"{name} from {bwho}", [o[name] for o in outs],
+                   [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
           " upstream gradient over those outputs", "wrong")
 
 
-def _scaled(name, outs, refs, texts, who):
+def _rows_of(datas, batch):
+    """The number of rows N of each case (None for one instance)."""
+    return [np.shape(d["dout"])[0] if batch and np.ndim(d["dout"]) == 2 else None
+            for d in datas]
+
+
+def _scaled(name, outs, refs, texts, who, rows=None):
     """Fail when ``outs`` are the right ``refs`` times one number per case:
-    name the number (0, -1, a constant, or one that changes with the case)."""
+    name the number (0, -1, a constant, N or 1/N of a batch of N rows, or one
+    that changes with the case)."""
     factors = []
     for out, ref in zip(outs, refs):
         ref = np.asarray(ref, dtype=np.float64)
@@ -287,6 +315,17 @@ def _scaled(name, outs, refs, texts, who):
         _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
               f" {name}: follow it through your function, step by step, on a small"
               " case of your own", "zero")
+    rows = [n for n in (rows or [])[:len(factors)] if n]
+    if len(rows) == len(factors) and len(set(rows)) > 1:
+        if np.allclose(factors, [1.0 / n for n in rows], rtol=1e-6):
+            _fail(f"{what} is N times too small on every batch of N rows: divided"
+                  " by N once more", "the upstream gradient already carries the"
+                  " mean's 1/N: do not divide by the batch size again",
+                  "divided_twice")
+        if np.allclose(factors, rows, rtol=1e-6):
+            _fail(f"{what} is N times too large on every batch of N rows: the 1/N"
+                  " of the mean loss is missing", "the loss is the mean over the N"
+                  " rows: each row's loss counts 1/N", "summed")
     if np.allclose(factors, factors[0], rtol=1e-6):
         if np.isclose(factors[0], -1.0):
             _fail(f"{what} has the wrong sign in every entry", "nudge one input"
@@ -300,6 +339,147 @@ def _scaled(name, outs, refs, texts, who):
           f" {texts[len(factors) - 1]})", "look for a multiplication or division"
           " by a size of the case, or by a value it holds, that does not belong"
           " in the gradient", "scaled")
+
+
+def _structure(spec, name, outs, refs, datas, texts, who, batch):
+    """Fail when the wrong gradient has a recognisable shape of error: the
+    transpose of the right one, right except in one row or column, or (on a
+    batch) the gradient of the first row alone."""
+    what = f"{name} from {who}"
+    square = [(o, r) for o, r in zip(outs, refs) if o.ndim == 2
+              and o.shape[0] == o.shape[1] and not _same(o, r)]
+    if square and all(_same(o, np.asarray(r).T) for o, r in square):
+        _fail(f"{what} holds the right numbers transposed (on {texts[0]} and the"
+              " other square cases)", "entry (i, j) of a gradient belongs to the"
+              " entry (i, j) of what it is the gradient of", "transposed")
+    for axis, word in ((0, "row" if outs[0].ndim > 1 else "entry"),
+                       (1, "column")):
+        where = _one_line_off(outs, refs, axis)
+        if where is not None:
+            place = f"the last {word}" if where == "last" else f"{word} {where}"
+            _fail(f"{what} is right except in {place} (on every case)",
+                  f"look at what your code does differently in that {word}: a"
+                  " loop that stops one short or starts one late, an index off by"
+                  " one, a first or last entry treated apart", f"one_{word}_off")
+    key = spec.wrt[spec.grad_names.index(name)]
+    if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1
+                     for d in datas):
+        for rows, text, id_ in ((slice(0, 1), "of the batch's first row alone",
+                                 "first_row_only"),
+                                (slice(0, -1), "of every row but the last",
+                                 "last_row_left_out"),
+                                (slice(1, None), "of every row but the first",
+                                 "first_row_left_out")):
+            parts = [_rows_reference(spec, d, key, rows) for d in datas]
+            if all(f is not None and _same(o, f) for o, f in zip(outs, parts)):
+                _fail(f"{what} is the gradient {text}", "every row of the batch"
+                      f" reaches the loss, so every row contributes to {name}: add"
+                      " up all the rows' contributions (a loop bound or a slice"
+                      " leaves some out)", id_)
+
+
+def _times_an_input(what, name, outs, refs, datas):
+    """Fail when the wrong gradient is the right one multiplied or divided,
+    entry by entry, by an input of the layer of its shape."""
+    for key in [k for k in datas[0] if k != "dout"]:
+        if not all(np.shape(d[key]) == o.shape for d, o in zip(datas, outs)):
+            continue
+        for op, word, verb in ((np.multiply, "multiplied", "multiplies"),
+                               (np.divide, "divided", "divides")):
+            with np.errstate(all="ignore"):
+                if all(_same(o, op(np.asarray(r), d[key]))
+                       for o, r, d in zip(outs, refs, datas)):
+                    _fail(f"{what} is the right one {word} entry by entry by"
+                          f" {key}: {key} {verb}"
+                          " it once too often", "write down each factor of one"
+                          " entry of the chain rule and compare the entry with a"
+                          " finite difference", f"{word}_by_input")
+
+
+def _all_equal(what, outs, refs, texts):
+    """Fail when every entry of the wrong gradient holds one number (case by
+    case) where the right one's entries differ: a sum over everything."""
+    flat = [i for i, (o, r) in enumerate(zip(outs, refs))
+            if o.size > 1 and np.ptp(np.asarray(r)) > 1e-6]
+    if flat and all(np.ptp(outs[i]) < 1e-12 for i in flat):
+        i = flat[0]
+        _fail(f"{what} holds the same number in every entry"
+              f" ({float(outs[i].flat[0]):.4g} on {texts[i]}), where the right"
+              " entries differ", "each entry is the gradient of one input: a sum"
+              " over every entry at once (no axis), or one number broadcast,"
+              " loses what tells them apart", "all_entries_equal")
+
+
+def _sigmoid_slope(spec, outs, datas, texts, who):
+    """dk / dout is the sigmoid's slope at each entry: between 0 and 0.25."""
+    if spec.wrt != ("k",):
+        return
+    for o, d, text in zip(outs, datas, texts):
+        dout = np.asarray(d["dout"])
+        keep = np.abs(dout) > 1e-3
+        slope = o["dk"][keep] / dout[keep]
+        if slope.size and (slope.max() > 0.25 + 1e-9 or slope.min() < -1e-9):
+            bad = slope.max() if slope.max() > 0.25 else slope.min()
+            _fail(f"dk from {who} divided by dout, the slope your code uses, is"
+                  f" {bad:.3g} at an entry of {text}: the sigmoid's slope lies"
+                  " between 0 and 0.25", "the sigmoid rises everywhere, steepest"
+                  " (0.25) at k = 0 and flat for large |k|: check your slope"
+                  " against a finite difference at k = 0 and at k = 3.5",
+                  "slope_out_of_range")
+
+
+def _softmax_rows_sum(spec, outs, texts, who):
+    """The softmax's dl/do sums to 0 along each row whatever dl/dy is: a
+    property to name when no known mistake matched."""
+    if spec.grad_names != ("do",) or spec.extra:
+        return
+    sums = [np.abs(np.atleast_2d(o["do"]).sum(axis=-1)).max() for o in outs]
+    i = int(np.argmax(sums))
+    if sums[i] > 1e-6:
+        _fail(f"the entries of each row of do from {who} should sum to 0 but sum"
+              f" to up to {sums[i]:.3g} on {texts[i]}", "adding one number to"
+              " every logit of a row leaves its y unchanged, so each row of the"
+              " softmax's Jacobian sums to 0, and so does each row of do: look"
+              " for the part of the Jacobian your product leaves out or changes",
+              "rows_do_not_sum_to_zero")
+
+
+def _one_line_off(outs, refs, axis):
+    """The index of the one row (axis 0) or column (axis 1) where every case's
+    wrong entries lie, counted from the end when that is the same in all cases
+    (``-1``: the last); None when there is no such line."""
+    places = []
+    for o, r in zip(outs, refs):
+        if o.ndim < axis + 1:
+            return None
+        bad = ~np.isclose(o, r, rtol=1e-5, atol=1e-8)
+        lines = np.flatnonzero(bad.any(axis=tuple(a for a in range(o.ndim)
+                                                 if a != axis)))
+        if len(lines) > 1 or o.shape[axis] < 2:
+            return None
+        if len(lines) == 1:
+            places.append((int(lines[0]), int(lines[0]) - o.shape[axis]))
+    if not places or (outs[0].ndim == 1 and axis == 0 and len(places) < 2):
+        return None
+    for pick in (0, 1):
+        if len({p[pick] for p in places}) == 1:
+            index = places[0][pick]
+            return "last" if index == -1 else str(index)
+    return None
+
+
+_PARAMETERS = ("W", "b")  # the pairs' inputs that have no row per instance
+
+
+def _rows_reference(spec, d, key, rows):
+    """The right gradient of ``key`` from the batch's ``rows`` only, for a
+    parameter (an input without a row per instance); None otherwise."""
+    if key not in _PARAMETERS:
+        return None
+    inputs = {k: (v if k in _PARAMETERS else v[rows])
+              for k, v in d.items() if k != "dout"}
+    wrt = spec.wrt.index(key)
+    return _numeric(spec, inputs, np.asarray(d["dout"])[rows])[wrt]
 
 
 def _keyed_mistakes(spec, batch):
@@ -371,6 +551,12 @@ def _lin_mistakes(batch):
                 " own value is not part of its gradient", "out is linear in each"
                 " weight: nudging W[i, j] changes out by x_i times the nudge,"
                 " whatever W[i, j] is", _lin_variant(dW=lambda d, r: r * d["W"])),
+        Mistake("cached_output", "dW was built from the layer's output, not from"
+                " its input x: the cache holds the output", "the forward pass"
+                " caches what the backward pass needs: dW pairs each input of the"
+                " layer with each output's upstream gradient",
+                _lin_variant(dW=lambda d, r: np.atleast_2d(_lin_ref(
+                    d["x"], d["W"], d["b"])).T @ np.atleast_2d(d["dout"]))),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -399,6 +585,13 @@ LINEAR = Spec("the linear layer", ("dx", "dW", "db"), ("x", "W", "b"), (),
               [Mistake("linear_no_bias", "the bias b is missing from the output",
                        "the layer's output adds the bias to x W",
                        lambda d: d["x"] @ d["W"]),
+               Mistake("bias_on_rows", "the bias was added down the columns:"
+                       " entry i of b went to row i of the output, not to column i",
+                       "b has one entry per output of the layer: each column of the"
+                       " output gets its own entry of b, the same in every row",
+                       lambda d: d["x"] @ d["W"] + d["b"][:, None]
+                       if np.ndim(d["x"]) == 2 and len(d["x"]) == len(d["b"])
+                       else np.nan),
                Mistake("linear_order", "the output is W x: the row x multiplies W"
                        " from the left in this course (rows are instances)",
                        "x is a row: out has one entry per column of W",
@@ -445,6 +638,10 @@ SIGMOID = Spec(
                 " gradient dout is missing", "the chain rule multiplies the local"
                 " derivative by the upstream gradient dout",
                 lambda d: (_sig(d) * (1 - _sig(d)),)),
+        Mistake("tanh_derivative", "dk = dout · (1 - h²): that is the"
+                " derivative of tanh, not of the sigmoid", "the sigmoid's"
+                " derivative is at most 0.25 (at k = 0); tanh's reaches 1",
+                lambda d: (d["dout"] * (1 - _sig(d) ** 2),)),
         Mistake("one_minus_h",
                 "dk = dout · (1 - h): that is not the sigmoid's derivative",
                 "sigma'(k) tends to 0 for large negative k as well",
@@ -523,6 +720,12 @@ _SOFTMAX_FORWARD_MISTAKES = [
 ]
 
 
+def _soft_rule(Y, G):
+    """The softmax's backward rule, row by row, from whatever ``Y`` holds."""
+    with np.errstate(all="ignore"):
+        return G * Y - Y * (G * Y).sum(axis=1, keepdims=True)
+
+
 def _summed_jacobian(Y, G):
     """One C×C Jacobian from all rows at once, applied to every row."""
     return G @ (np.diag(Y.sum(axis=0)) - Y.T @ Y)
@@ -547,6 +750,36 @@ SOFTMAX = Spec(
         Mistake("identity", "dl/do = dl/dy: the softmax was passed back as if it"
                 " were the identity, without its Jacobian", _soft_hint,
                 _soft_mistake(lambda Y, G: G)),
+        Mistake("diagonal_part_only", "dl/dy was multiplied by the diagonal"
+                " part of the Jacobian alone: the products of two probabilities,"
+                " off the diagonal and on it, are missing", _soft_hint,
+                _soft_mistake(lambda Y, G: G * Y)),
+        Mistake("shortcut_with_dy", "dl/do = y minus dl/dy: the fused layer's"
+                " shortcut (notebook 01's Q2) used with the upstream gradient in"
+                " place of the one-hot target", "that shortcut holds for the"
+                " softmax followed by the cross-entropy only; the softmax alone"
+                " passes dl/dy back through its Jacobian",
+                _soft_mistake(lambda Y, G: Y - G)),
+        Mistake("jacobian_from_logits", "the Jacobian was built from the logits o"
+                " (what the cache holds), not from the probabilities y",
+                "the softmax's Jacobian is written in its outputs y: cache y in the"
+                " forward pass and build it from that",
+                lambda d: (_soft_rule(np.atleast_2d(d["o"]),
+                                      np.atleast_2d(d["dout"])).reshape(
+                                          np.shape(d["o"])),)),
+        Mistake("jacobian_sums_to_zero", "do is 0 in every entry, whatever"
+                " dl/dy is: each row and each column of the softmax's Jacobian"
+                " sums to 0, so a product that gives every entry of a row (or of a"
+                " column) the same weight returns 0: dl/dy met the Jacobian along"
+                " the wrong axis",
+                "entry j of dl/do weights each dl/dy_i by the Jacobian's entry"
+                " (i, j): the upstream gradient's entry i must meet row i of the"
+                " Jacobian", lambda d: (np.zeros(np.shape(d["o"])),)),
+        Mistake("squared_on_diagonal", "the Jacobian's entry (i, j) was built"
+                " with y_i twice (its second factor broadcast on the wrong axis):"
+                " the off-diagonal part uses y_i, not y_j", _soft_hint,
+                _soft_mistake(lambda Y, G: G * Y
+                              - (G * Y * Y).sum(axis=1, keepdims=True))),
         Mistake("unweighted_sum", "the amount taken from every entry is the plain"
                 " sum of dl/dy: the outputs' shares are not weighted by their"
                 " probabilities", "raising o_j moves each y_i in proportion to y_i"
@@ -561,6 +794,11 @@ SOFTMAX = Spec(
                   " once was applied to every row", "each instance has its own"
                   " probabilities, so its own Jacobian: row n of dl/do depends on"
                   " row n of y alone", _soft_mistake(_summed_jacobian)),
+          Mistake("mean_jacobian", "one Jacobian, from the batch's mean row of"
+                  " y, was applied to every row", "each instance has its own"
+                  " probabilities, so its own Jacobian: row n of dl/do depends on"
+                  " row n of y alone", _soft_mistake(lambda Y, G: _soft_rule(
+                      np.broadcast_to(Y.mean(axis=0), Y.shape), G))),
           Mistake("one_jacobian", "every row used the Jacobian of the first row",
                   "each instance has its own probabilities, so its own Jacobian",
                   _soft_mistake(lambda Y, G: G @ (np.diag(Y[0])
@@ -654,6 +892,11 @@ def _ce_mistakes(batch):
                 " with dloss = 2.5 and -0.7 show it)", "the chain rule multiplies"
                 " the local derivative by the upstream gradient, even for the loss",
                 lambda d: (_ce_right(d) / d["dout"],)),
+        Mistake("predicted_class", "dl/dy is non-zero at the predicted class"
+                " (the largest y), not at the true class c: the class was taken"
+                " from y", "the true class c is what the forward pass was given:"
+                " keep it in the cache", _ce_rule(lambda Y, C, T, n: -np.eye(
+                    Y.shape[1])[Y.argmax(axis=1)] / Y / n)),
         Mistake("minus_y", "dl/dy_c = -y_c: the derivative of -log is missing",
                 "d(-log y)/dy is not -y", _ce_rule(lambda Y, C, T, n: -T * Y / n)),
         *shifted,
@@ -733,6 +976,35 @@ def _fused_ref(o, c):
     return losses.cross_entropy(o, c)
 
 
+def _fused_loss_mistakes():
+    def log_softmax_unshifted(d):
+        O = np.asarray(d["o"], dtype=np.float64)
+        Z = O - O.max(axis=1, keepdims=True)
+        return O - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+
+    def picked(d, logp):
+        return logp[np.arange(len(d["c"])), d["c"]]
+
+    def right(d):
+        O = np.asarray(d["o"], dtype=np.float64)
+        return np.log(losses.softmax(O))
+
+    return [
+        Mistake("loss_summed", "the loss is summed over the batch, not averaged",
+                "the loss is the mean over the N rows",
+                lambda d: -np.sum(picked(d, right(d)))),
+        Mistake("shift_not_added_back", "the log of the softmax used the logits"
+                " where it needs the shifted ones: the largest logit subtracted"
+                " inside the log-sum-exp is not taken off outside it",
+                "the shift must cancel: the same number is subtracted from every"
+                " logit everywhere it appears, so the loss does not depend on it",
+                lambda d: -np.mean(picked(d, log_softmax_unshifted(d)))),
+        Mistake("loss_sign", "the loss has the wrong sign", "a loss is at least"
+                " 0: small when the true class's probability is close to 1",
+                lambda d: np.mean(picked(d, right(d)))),
+    ]
+
+
 def _fused_rule(rule):
     def answer(d):
         O, C = d["o"], d["c"]
@@ -784,4 +1056,4 @@ FUSED = Spec(
                 " loss", lambda d: ((losses.softmax(d["o"])
                                      - np.eye(d["o"].shape[1])[d["c"]])
                                     / len(d["c"]),)),
-    ])
+    ], _fused_loss_mistakes())

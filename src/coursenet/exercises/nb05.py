@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coursenet import losses, mlp
+from coursenet import layers, losses, mlp
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -76,10 +76,12 @@ def check_batched_backward(fn=None, vectorised=True):
         values = _batched_values(fn, who, cases)
         got = [_batch_loss(value, len(d["y"]), who) for value, (_, d)
                in zip(values, cases)]
-        _check_losses(got, cases, _BATCH_LOSS_MISTAKES, who,
-                      "the loss of a batch is the mean of its rows' losses, each"
-                      " row's at its own class, through the same network as"
-                      " notebook 04's")
+        _labels_used(fn, got, cases, who)
+        _check_losses(got, cases, _BATCH_LOSS_MISTAKES + _COMPOSITION_MISTAKES,
+                      who, "the layer pairs above pass their checks, so the fault"
+                      " is in what batched_backward builds from them: which layers"
+                      " it lists, in which order, and what it feeds them (this"
+                      " call's X and c, unchanged)")
         outs = _batched_grads(values, refs, cases, who)
         if all(_same(o, r) for o, r in zip(outs, refs)):
             speed = ""
@@ -94,6 +96,89 @@ def check_batched_backward(fn=None, vectorised=True):
         _diagnose_batched(outs, refs, cases)
 
     return _run(body)
+
+
+def _stack(d, *steps):
+    """The loss of the batch ``d`` through ``steps`` ("lin1", "sig", "lin2",
+    "soft") and the fused softmax-cross-entropy: compositions a layer list
+    can get wrong."""
+    p, Z = d["params"], d["X"]
+    for step in steps:
+        if step == "lin1":
+            Z = Z @ p["W1"] + p["b1"]
+        elif step == "lin2":
+            Z = Z @ p["W2"] + p["b2"]
+        else:
+            Z = layers.sigmoid(Z) if step == "sig" else losses.softmax(Z)
+    return losses.cross_entropy(Z, d["y"])
+
+
+def _relabelled(change):
+    def loss(d):
+        other = change(d["y"], d["O"].shape[1])
+        return losses.cross_entropy(d["O"], other)
+    return loss
+
+
+def _scaled_input(factor):
+    return lambda d: _stack({**d, "X": d["X"] * factor}, "lin1", "sig", "lin2")
+
+
+_COMPOSITION_MISTAKES = [
+    Mistake("no_sigmoid", "the loss is that of a layer list without the sigmoid:"
+            " the two linear layers run back to back",
+            "the network of notebook 04 has a sigmoid between its two linear"
+            " layers", lambda d: _stack(d, "lin1", "lin2")),
+    Mistake("softmax_twice", "the loss is that of a layer list that applies the"
+            " softmax twice: a softmax layer before the layer that already"
+            " includes it", "the last layer turns logits into the loss by itself:"
+            " feed it the logits", lambda d: _stack(d, "lin1", "sig", "lin2",
+                                                    "soft")),
+    Mistake("layers_reordered", "the loss is that of the right layers in the"
+            " wrong order: the sigmoid runs after the second linear layer",
+            "list the layers in the order the forward pass meets them",
+            lambda d: _stack(d, "lin1", "lin2", "sig")),
+    Mistake("extra_sigmoid", "the loss is that of a layer list with a second"
+            " sigmoid, after the second linear layer", "the logits go straight"
+            " from the second linear layer to the loss",
+            lambda d: _stack(d, "lin1", "sig", "lin2", "sig")),
+    *[Mistake("labels_changed", f"the loss is that of the right network with"
+              f" labels {text}: batched_backward changes the c it is given",
+              "row n's class is c[n], as the caller passes it: build the layers"
+              " from c unchanged", _relabelled(change))
+      for text, change in (("c - 1", lambda c, C: (c - 1) % C),
+                           ("c + 1", lambda c, C: (c + 1) % C),
+                           ("sorted (no longer those of their rows)",
+                            lambda c, C: np.sort(c)),
+                           ("in reverse order (no longer those of their rows)",
+                            lambda c, C: c[::-1]))],
+    *[Mistake("input_scaled", f"the loss is that of the right network on X times"
+              f" {text}: batched_backward rescales the X it is given",
+              "the caller prepares X: use the rows as they come", _scaled_input(k))
+      for k, text in ((1 / 255, "1/255"), (255.0, "255"), (-1.0, "-1"))],
+]
+
+
+def _labels_used(fn, got, cases, who):
+    """A loss that stays the same when this call's labels change was computed
+    with other labels (layers built once, from an earlier call's c)."""
+    text, d = cases[-1]
+    if _same(np.float64(got[-1]), losses.cross_entropy(d["O"], d["y"])):
+        return
+    other = (d["y"] + 1) % d["O"].shape[1]
+    value = _call(fn, (_copy_params(d["params"]), d["X"].copy(), other), who, text)
+    loss = value[0] if isinstance(value, (tuple, list)) and value else None
+    try:
+        changed = not np.isclose(float(np.asarray(loss, dtype=np.float64).ravel()[0]),
+                                 float(got[-1]))
+    except (TypeError, ValueError, IndexError):
+        return
+    if not changed:
+        _fail(f"the loss from {who} stays {float(got[-1]):.6g} on {text} when the"
+              " labels c change: it is computed with labels other than this"
+              " call's", "build the layers inside batched_backward, from the c it"
+              " is given: layers built once keep the labels of the first call",
+              "stale_labels")
 
 
 def _batched_values(fn, who, cases):

@@ -53,7 +53,9 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
     """The loop the exercise asks for; ``scale`` (mistakes): ``"sum"`` multiplies
     each step by its batch's size, ``"twice"`` divides it by that size,
     ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1,
-    ``"double"`` by 2."""
+    ``"double"`` by 2; ``"twice_B"`` divides by ``batch_size`` (not the batch's
+    own size), ``"sum_B"`` multiplies by it; ``"previous"`` steps with the
+    previous batch's gradients (none on the first step)."""
     params = _copy_params(params)
     X, c = train_data
     rng = np.random.default_rng(seed)
@@ -63,15 +65,20 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
         evals.append((*mlp.evaluate(params, X, c), *mlp.evaluate(params, *val_data)))
 
     record()
+    previous = None
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             loss, grads = mlp.loss_and_grads(params, X[idx], c[idx])
             factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx),
-                      "lr_twice": lr, "ascent": -1.0, "double": 2.0}[scale]
-            for name in params:
-                params[name] -= factor * lr * grads[name]
+                      "lr_twice": lr, "ascent": -1.0, "double": 2.0,
+                      "twice_B": 1.0 / batch_size, "sum_B": batch_size,
+                      "previous": 1.0}[scale]
+            step, previous = (previous, grads) if scale == "previous" \
+                else (grads, None)
+            for name in params if step is not None else ():
+                params[name] -= factor * lr * step[name]
             step_loss.append(loss)
         record()
     return params, step_loss, np.array(evals)
@@ -291,6 +298,18 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
              " batch has rows, as if divided by the batch size once more",
              "the mean is already in batched_backward: do not divide by the"
              " batch size again"),
+            ("twice_B", "divided_twice", "steps batch_size times too small"
+             f" ({_B} here): the gradient was divided by the batch size once"
+             " more", "batched_backward already returns the gradient of the"
+             " batch's mean loss: do not divide it by the batch size again"),
+            ("sum_B", "summed", f"steps batch_size times too large ({_B} here),"
+             " as if the gradients were summed over the batch, not averaged",
+             "batched_backward already returns the gradient of the batch's mean"
+             " loss: do not scale it by the batch size"),
+            ("previous", "previous_grads", "each step with the gradients of the"
+             " previous batch: the first batch's step is skipped and every later"
+             " one is one batch late", "update the parameters with the gradients"
+             " batched_backward just returned for this batch"),
             ("lr_twice", "lr_twice", "steps scaled by lr², not lr: the learning"
              " rate is applied twice", "scale each step by the learning rate once"),
             ("ascent", "ascent", "steps along the gradient, not against it: the"
