@@ -226,6 +226,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
         _scaled(outs, refs, "dl/dy")
+        _offset(outs, refs, "dl/dy", _loss_grad_hint(outs, datas, texts))
         _edge_wrong(outs, refs, "dl/dy", _loss_grad_hint(outs, datas, texts))
         _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
@@ -302,12 +303,34 @@ def _scaled(outs, refs, what):
               " on every case", "a mean over the classes where the quantity is not"
               " a mean", "scaled_by_classes")
     factor = factors[0]
-    if np.allclose(factors, factor) and not np.isclose(factor, 1.0):
+    if not np.allclose(factors, factor):
+        if any(np.count_nonzero(np.abs(np.ravel(r)) > 1e-12) < 2 for r in refs):
+            return  # one non-zero entry: any change of it is "a multiple"
+        said = ", ".join(f"{f:.3g}" for f in factors)
+        _fail(f"your {what} is a multiple of the right one on every case, but by a"
+              f" factor that changes from case to case ({said}): the direction is"
+              " right, the size is not", "look for a division or a product by a"
+              " number computed from the case (a sum, a norm, a count), applied to"
+              " the whole result", "scaled_per_case")
+    if not np.isclose(factor, 1.0):
         meaning = _factor_meaning(factor)
         _fail(f"your {what} is {factor:.3g} times the right one on every case"
               + (f": {meaning}" if meaning else ""),
               "look for a constant factor (a 1/2, a 2, a sign, a division by C)",
               "flipped_sign" if np.isclose(factor, -1.0) else "scaled")
+
+
+def _offset(outs, refs, what, hint):
+    """Fail when every entry of a vector is off by the same number (per case): a
+    constant added or taken away, e.g. a mean removed from every entry. (Not
+    used for J, where tests/test_exercises.py keeps J + 0.01 a general case.)"""
+    shifts = [float(np.mean(o - r)) for o, r in zip(outs, refs)]
+    if all(_same(o, r + k) for o, r, k in zip(outs, refs, shifts)) \
+            and not np.allclose(shifts, 0.0):
+        said = ", ".join(f"{k:.3g}" for k in shifts)
+        _fail(f"every entry of your {what} is off by the same number, case by case"
+              f" ({said}): a number added to or taken from every entry (a mean"
+              " removed, a 1 taken from all of them)", hint, "offset")
 
 
 def _edge_masks(shape):
@@ -735,6 +758,7 @@ def check_logit_grad(fn=None):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
             _scaled(outs, refs, "dl/do")
+            _offset(outs, refs, "dl/do", _logit_grad_hint(outs, datas, texts))
             _edge_wrong(outs, refs, "dl/do", _logit_grad_hint(outs, datas, texts))
             _normalisation_problem(outs, datas, texts)
             _where_wrong(outs, refs, datas, "dl/do",

@@ -423,6 +423,9 @@ _STAGE_MISTAKES = [
        _HIDDEN_RULES[hidden][1], lambda r, ref, p, g, hidden=hidden: ref["dh"]
        * _HIDDEN_RULES[hidden][2](r["k"][None], r["h"][None])[0])
       for hidden in ("sigmoid_from_k", "sigmoid_twice", "no_sigmoid_derivative")],
+    ("dk", "dk_slope_only", "dl/dh is right, dl/dk is the sigmoid's slope alone:"
+     " dl/dh is not multiplied in", "the chain rule: how the loss changes with h,"
+     " times how h changes with k", lambda r, ref, p, g: r["h"] * (1 - r["h"])),
     ("dk", "dk_times_h", "dl/dh is right, dl/dk is wrong: it is dl/dh times h, where"
      " the sigmoid's slope is needed", "the sigmoid's slope is at most 0.25, and it"
      " is small where h is near 0 or 1", lambda r, ref, p, g: ref["dh"] * r["h"]),
@@ -757,13 +760,15 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
         if op == "add":
-            local = [1.0] * (len(args) if add == "all" else 1)
+            local = {"all": [1.0] * len(args), "first": [1.0],
+                     "share": [1.0 / len(args)] * len(args)}[add]
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
-            local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0]}[mul]
+            local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0],
+                     "product": [values[name]] * 2}[mul]
         elif op == "sigmoid":
-            v = values[name] if sigmoid == "output" else values[args[0]]
-            local = [1.0] if sigmoid == "none" else [v * (1 - v)]
+            v = values[args[0]] if sigmoid == "input" else values[name]
+            local = {"none": [1.0], "value": [v]}.get(sigmoid, [v * (1 - v)])
         else:
             local = []
         for arg, slope in zip(args, local):
@@ -857,6 +862,21 @@ _GRAPH_MISTAKES = [
             " input k instead of from its output h", "the sigmoid's derivative is"
             " a function of its output, which is the node's own value",
             lambda d: _graph_backward(d["nodes"], d["values"], sigmoid="input")),
+    Mistake("graph_sigmoid_h", "a sigmoid node's local derivative is its output h"
+            " itself, where the sigmoid's slope is needed (it is at most 0.25)",
+            "nudge the input of a sigmoid node by a little: by how much does its"
+            " output change?", lambda d: _graph_backward(d["nodes"], d["values"],
+                                                         sigmoid="value")),
+    Mistake("graph_add_fraction", "a sum with n inputs passes on 1/n of its"
+            " derivative to each input, where it passes the whole derivative to"
+            " every input", "nudge one input of a sum by a little: by how much does"
+            " the sum change?", lambda d: _graph_backward(d["nodes"], d["values"],
+                                                          add="share")),
+    Mistake("graph_mul_product", "a product's local derivative is the product"
+            " itself (the node's own value), where the slope with respect to one"
+            " factor is the other factor", "nudge one factor of a * b by a little:"
+            " by how much does the product change?",
+            lambda d: _graph_backward(d["nodes"], d["values"], mul="product")),
     Mistake("graph_mul_own", "a product's local derivative with respect to one"
             " factor is that factor itself", "nudge one factor of a * b by a"
             " little: by how much does the product change?",
@@ -879,54 +899,38 @@ def _first_wrong_node(outs, refs, cases):
     return "compare each node's derivative with a small nudge of its value"
 
 
-def _slope_words(op, slope, values, name, args):
-    """What a wrong local derivative of an ``op`` node looks like, in words, or
-    None. ``slope``: the student's local derivative, read off their graph."""
-    v = values[name]
-    looks = {"sigmoid": [("its output h itself, where the sigmoid's slope is"
-                          " needed (it is at most 0.25)", v, "graph_sigmoid_h"),
-                         ("one minus its output, where the sigmoid's slope is"
-                          " needed (it is at most 0.25)", 1 - v, "graph_sigmoid_h")],
-             "add": [(f"1/{len(args)}: the node passes on a share of its"
-                      " derivative to each input, where a sum passes the whole"
-                      " derivative to every input", 1 / len(args),
-                      "graph_add_fraction")],
-             "mul": [("the product itself (the node's own value), where the slope"
-                      " with respect to one factor is the other factor", v,
-                      "graph_mul_product")]}
-    for words, value, mid in looks.get(op, []):
-        if np.isclose(slope, value, rtol=1e-6, atol=1e-9):
-            return words, mid
+def _slope_reading(out, ref, d):
+    """Walking back from the output, the first node whose derivative is off: when
+    it feeds one node whose derivative is right, the student's local derivative
+    of that node's operation is their ratio. Returns (input, node, op, args,
+    student's slope, right slope), or None when it cannot be read off."""
+    for name, _, _ in reversed(d["nodes"]):
+        if _same(out[name], ref[name]):
+            continue
+        users = [(n, op, args) for n, op, args in d["nodes"] if name in args]
+        if len(users) != 1 or users[0][2].count(name) != 1:
+            return None
+        user, op, args = users[0]
+        if not _same(out[user], ref[user]) or abs(ref[user]) < 1e-6:
+            return None
+        return name, user, op, args, out[name] / out[user], ref[name] / ref[user]
     return None
 
 
 def _local_slope_problem(outs, refs, cases):
-    """Walking back from the output, the first node whose derivative is off; when
-    it feeds one node whose derivative is right, the student's local derivative
-    of that node's operation is their ratio: name it, or quote it."""
+    """No known mistake: quote the first local derivative that can be read off
+    (the node, its operation, the student's slope and the right one)."""
     for out, ref, (text, d) in zip(outs, refs, cases):
-        values = d["values"]
-        for name, _, _ in reversed(d["nodes"]):
-            if _same(out[name], ref[name]):
-                continue
-            users = [(n, op, args) for n, op, args in d["nodes"] if name in args]
-            if len(users) != 1 or users[0][2].count(name) != 1:
-                return
-            user, op, args = users[0]
-            if not _same(out[user], ref[user]) or abs(ref[user]) < 1e-6:
-                return
-            mine, right = out[name] / out[user], ref[name] / ref[user]
-            named = _slope_words(op, mine, values, user, args)
-            a = "an" if op[0] in "aeiou" else "a"
-            hint = (f"nudge one input of {a} {op!r} node by a little: by how much"
-                    " does its output change?")
-            if named:
-                _fail(f"the local derivative of {a} {op!r} node (node {user!r} on"
-                      f" {text}) is {named[0]}", hint, named[1])
-            _fail(f"the local derivative of the {op!r} node {user!r} on {text} is"
-                  f" {mine:.4g} in your code, {right:.4g} in fact (its input"
-                  f" {name!r} gets the wrong derivative)", hint, "graph_local_slope")
-    return
+        reading = _slope_reading(out, ref, d)
+        if reading is None:
+            continue
+        name, user, op, _, mine, right = reading
+        a = "an" if op[0] in "aeiou" else "a"
+        _fail(f"the local derivative of the {op!r} node {user!r} on {text} is"
+              f" {mine:.4g} in your code, {right:.4g} in fact (its input {name!r}"
+              " gets the wrong derivative)", f"nudge one input of {a} {op!r} node"
+              " by a little: by how much does its output change?",
+              "graph_local_slope")
 
 
 def check_graph_backward(fn=None):
