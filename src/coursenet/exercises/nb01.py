@@ -226,6 +226,8 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
         _scaled(outs, refs, "dl/dy")
+        _offset(outs, refs, "dl/dy", _loss_grad_hint(outs, datas, texts))
+        _edge_wrong(outs, refs, "dl/dy", _loss_grad_hint(outs, datas, texts))
         _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
         _fail(f"dl/dy does not match the reference: {worst}",
@@ -269,14 +271,102 @@ def _where_wrong(outs, refs, datas, what, hint):
                   f" {names[wrong]}", hint, f"wrong_{wrong}")
 
 
+def _factor_meaning(factor):
+    """What a constant factor usually means, in words (None: no usual meaning)."""
+    for value, meaning in ((-1.0, "the sign is flipped"),
+                           (2.0, "a term is counted twice"),
+                           (0.5, "a stray 1/2, or a sum counted as a mean of two")):
+        if np.isclose(factor, value):
+            return meaning
+    return None
+
+
 def _scaled(outs, refs, what):
-    """Fail when every answer is the same multiple (not 1) of the right one."""
-    flat_out = np.concatenate([np.ravel(o) for o in outs])
-    flat_ref = np.concatenate([np.ravel(r) for r in refs])
-    factor = float(flat_out @ flat_ref / (flat_ref @ flat_ref))
-    if not np.isclose(factor, 1.0) and _same(flat_out, factor * flat_ref):
-        _fail(f"your {what} is {factor:.3g} times the right one on every case",
-              "look for a constant factor (a 1/2, a 2, a division by C)", "scaled")
+    """Fail when every answer is a multiple (not 1) of the right one: the same
+    number on every case, or the number of classes C (or 1/C) of each case."""
+    factors = []
+    for out, ref in zip(outs, refs):
+        flat_out, flat_ref = np.ravel(out), np.ravel(ref)
+        norm = float(flat_ref @ flat_ref)
+        factor = float(flat_out @ flat_ref / norm) if norm else 1.0
+        if not _same(flat_out, factor * flat_ref):
+            return
+        factors.append(factor)
+    sizes = [len(r) for r in refs]
+    if np.allclose(factors, sizes) and not np.allclose(factors, 1.0):
+        _fail(f"your {what} is C times the right one on every case (C, the number"
+              " of classes, changes from case to case and so does your factor)",
+              "a sum over the classes where one term was meant, or a product with"
+              " the number of classes", "scaled_by_classes")
+    if np.allclose(factors, 1.0 / np.array(sizes)) and not np.allclose(factors, 1.0):
+        _fail(f"your {what} is the right one divided by C, the number of classes,"
+              " on every case", "a mean over the classes where the quantity is not"
+              " a mean", "scaled_by_classes")
+    factor = factors[0]
+    if not np.allclose(factors, factor):
+        if any(np.count_nonzero(np.abs(np.ravel(r)) > 1e-12) < 2 for r in refs):
+            return  # one non-zero entry: any change of it is "a multiple"
+        said = ", ".join(f"{f:.3g}" for f in factors)
+        _fail(f"your {what} is a multiple of the right one on every case, but by a"
+              f" factor that changes from case to case ({said}): the direction is"
+              " right, the size is not", "look for a division or a product by a"
+              " number computed from the case (a sum, a norm, a count), applied to"
+              " the whole result", "scaled_per_case")
+    if not np.isclose(factor, 1.0):
+        meaning = _factor_meaning(factor)
+        _fail(f"your {what} is {factor:.3g} times the right one on every case"
+              + (f": {meaning}" if meaning else ""),
+              "look for a constant factor (a 1/2, a 2, a sign, a division by C)",
+              "flipped_sign" if np.isclose(factor, -1.0) else "scaled")
+
+
+def _offset(outs, refs, what, hint):
+    """Fail when every entry of a vector is off by the same number (per case): a
+    constant added or taken away, e.g. a mean removed from every entry. (Not
+    used for J, where tests/test_exercises.py keeps J + 0.01 a general case.)"""
+    shifts = [float(np.mean(o - r)) for o, r in zip(outs, refs)]
+    if all(_same(o, r + k) for o, r, k in zip(outs, refs, shifts)) \
+            and not np.allclose(shifts, 0.0):
+        said = ", ".join(f"{k:.3g}" for k in shifts)
+        _fail(f"every entry of your {what} is off by the same number, case by case"
+              f" ({said}): a number added to or taken from every entry (a mean"
+              " removed, a 1 taken from all of them)", hint, "offset")
+
+
+def _edge_masks(shape):
+    """(name, mask, loop) for the parts a loop with a wrong range leaves out."""
+    size = shape[0]
+    masks = []
+    for end, index, loop in (("last", size - 1, "stops one short of C"),
+                             ("first", 0, "starts at 1, not 0")):
+        if len(shape) == 1:
+            mask = np.zeros(shape, dtype=bool)
+            mask[index] = True
+            masks.append((f"its {end} entry", mask, loop))
+            continue
+        row, col = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+        row[index], col[:, index] = True, True
+        masks += [(f"its {end} row", row, loop), (f"its {end} column", col, loop),
+                  (f"its {end} row and column", row | col, loop)]
+    return masks
+
+
+def _edge_wrong(outs, refs, what, hint):
+    """Right except the first or the last entry (row, column), the same one on
+    every case: a loop whose range is off by one; say which part and whether it
+    was left at 0."""
+    names = [name for name, _, _ in _edge_masks(refs[0].shape)]
+    for k, name in enumerate(names):
+        masks = [_edge_masks(r.shape)[k][1] for r in refs]
+        if all(_same(o[~m], r[~m]) for o, r, m in zip(outs, refs, masks)) \
+                and not all(_same(o[m], r[m]) for o, r, m in zip(outs, refs, masks)):
+            zero = all(np.all(o[m] == 0) for o, m in zip(outs, masks))
+            loop = _edge_masks(refs[0].shape)[k][2]
+            verb = "are" if " and " in name else "is"
+            _fail(f"your {what} is right except {name}, which {verb} "
+                  + ("left at 0" if zero else "wrong")
+                  + (f": looks like a loop over the classes that {loop}"
+                     if zero else ""), hint, "edge_zero" if zero else "edge_wrong")
 
 
 def check_loss_grad(fn=None):
@@ -406,6 +496,13 @@ _JACOBIAN_MISTAKES = [
             " away twice (y_i - 2 y_i²)", "the diagonal entry counts the product"
             " term once, like every other entry of J: at y_i = 0.5 it is 0.25",
             lambda d: _jacobian(d["y"]) - np.diag(d["y"] ** 2)),
+    Mistake("product_one_minus",
+            "every entry of your J takes away y_i times one minus y_j: the term"
+            " that belongs on the diagonal only is used for every entry, where the"
+            " entries off the diagonal take away y_i times y_j",
+            "J[i, j] for i ≠ j: nudging o_j changes y_i only through the sum in"
+            " its denominator", lambda d: np.diag(d["y"])
+            - d["y"][:, None] * (1 - d["y"])[None, :]),
     Mistake("softmax_again",
             "this is the Jacobian at softmax(y): your function applies softmax to"
             " its input, but it gets the softmax output y already",
@@ -465,6 +562,7 @@ def check_softmax_jacobian(fn=None):
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
         _scaled(outs, refs, "J")
+        _edge_wrong(outs, refs, "J", _jacobian_hint(outs, datas, texts))
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
@@ -546,12 +644,65 @@ _LOGIT_GRAD_MISTAKES = [
     Mistake("zeroes_c", "dl/do is softmax(o) with the true class's entry set to"
             " 0: the entry at c takes away y_c, where it takes away 1",
             _logit_grad_hint, lambda d: d["y"] * (1 - _onehot(d["c"], len(d["y"])))),
+    Mistake("int_logits", "your dl/do is the right one for the logits cut to whole"
+            " numbers: o became an integer array (an int cast) before the softmax",
+            "the logits are floats such as -0.88: keep them floats (an array made"
+            " with an integer dtype drops everything after the point)",
+            lambda d: _logit_grad_of(np.trunc(d["o"]), d["c"])),
+    Mistake("int_logits", "your dl/do is the right one for the logits rounded to"
+            " whole numbers: the logits were rounded before the softmax",
+            "the logits are floats such as -0.88: use them as they are",
+            lambda d: _logit_grad_of(np.round(d["o"]), d["c"])),
+    Mistake("negated_logits", "your dl/do is the right one for the logits with"
+            " their sign flipped: the softmax inside it raises e to minus each logit",
+            "the largest logit gets the largest probability: check the sign inside"
+            " your exponentials", lambda d: _logit_grad_of(-d["o"], d["c"])),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
             "compare each entry's index with c; class 0 is a class",
             lambda d: d["y"] - _onehot(d["c"], len(d["y"])) * (d["c"] != 0)),
 ]
+
+def _logit_grad_of(o, c):
+    """The right dl/do at the logits ``o`` (a known mistake changes them)."""
+    return losses.softmax_cross_entropy(np.asarray(o, dtype=float)[None], [c])[1][0]
+
+
+def _normalisation_problem(outs, datas, texts):
+    """The probabilities inside dl/do (dl/do with the 1 at c given back) must be
+    positive and sum to 1: name how the student's are not (divided by the
+    largest exponential, the shift taken in the denominator only, another
+    wrong division)."""
+    probs = [o + _onehot(d["c"], len(o)) for o, d in zip(outs, datas)]
+    sums = np.array([p.sum() for p in probs])
+    if not all(np.all(p > 0) for p in probs) or np.allclose(sums, 1.0):
+        return
+    worst = int(np.argmax(np.abs(sums - 1.0)))
+    where = f"on {texts[worst]} they sum to {_num(sums[worst])}"
+    hint = ("the softmax's outputs are probabilities: positive, and they sum to 1;"
+            " print the sum of yours")
+    if all(np.isclose(p.max(), 1.0) for p in probs):
+        _fail("the probabilities inside your dl/do (dl/do with the 1 at c given"
+              f" back) have a largest entry of exactly 1 ({where}): they are divided"
+              " by the largest exponential, not by the sum of all of them", hint,
+              "divided_by_max")
+    ratios = [p / d["y"] for p, d in zip(probs, datas)]
+    if all(np.allclose(r, r[0], rtol=1e-6) for r in ratios):
+        if all(np.isclose(r[0], np.exp(d["o"].max())) for r, d in zip(ratios, datas)):
+            _fail("the probabilities inside your dl/do are too large by a factor"
+                  f" that grows with the largest logit ({where}): the largest logit"
+                  " is taken from the exponents in the denominator's sum but not"
+                  " from the numerator's", "the shift must be the same number in"
+                  " the numerator and in every term of the denominator: that is why"
+                  " it cancels", "shift_in_denominator_only")
+        _fail("the probabilities inside your dl/do (dl/do with the 1 at c given"
+              f" back) are the right ones times a number, and {where}: the division"
+              " that makes them sum to 1 is wrong", hint, "not_normalised")
+    _fail("the probabilities inside your dl/do (dl/do with the 1 at c given back)"
+          f" do not sum to 1: {where}; the softmax's normalisation is wrong", hint,
+          "not_normalised")
+
 
 _LARGE_LOGITS = [("o = [0, 1000], c = 0", [0.0, 1000.0], 0),
                  ("o = [1000, 0, -1000], c = 2", [1000.0, 0.0, -1000.0], 2)]
@@ -607,6 +758,9 @@ def check_logit_grad(fn=None):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
             _scaled(outs, refs, "dl/do")
+            _offset(outs, refs, "dl/do", _logit_grad_hint(outs, datas, texts))
+            _edge_wrong(outs, refs, "dl/do", _logit_grad_hint(outs, datas, texts))
+            _normalisation_problem(outs, datas, texts)
             _where_wrong(outs, refs, datas, "dl/do",
                          _logit_grad_hint(outs, datas, texts))
             worst = _worst(outs, refs, texts, "dl/do")

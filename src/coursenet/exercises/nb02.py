@@ -113,6 +113,9 @@ _CACHE_MISTAKES = [
     ("h", "forward_relu", "h is max(0, k): the hidden units use ReLU, not the"
      " sigmoid", "the network's hidden units are sigmoids, whose outputs lie"
      " between 0 and 1", lambda r, p: np.maximum(r["k"], 0.0)),
+    ("h", "forward_sigmoid_twice", "h is the sigmoid applied twice: the sigmoid"
+     " of the right h", "the hidden unit applies the sigmoid once, to its k",
+     lambda r, p: layers.sigmoid(r["h"])),
     ("h", "forward_sigmoid_sign", "h is the sigmoid of -k",
      "the sigmoid rises with its input: a larger k gives an h closer to 1",
      lambda r, p: layers.sigmoid(-r["k"])),
@@ -122,12 +125,36 @@ _CACHE_MISTAKES = [
     ("o", "forward_no_c", "the logits miss the output bias c",
      "each logit adds its own bias after the weighted sum of the hidden units",
      lambda r, p: r["h"] @ p["W2"]),
+    ("k", "sum_skips_first", "k leaves out input 0: the sum over the inputs starts"
+     " at 1, not 0", "every input, input 0 included, feeds every hidden unit",
+     lambda r, p: _without(r["x"], 0) @ p["W1"] + p["b1"]),
+    ("k", "sum_stops_short", "k leaves out the last input: the sum over the inputs"
+     " stops one short", "every input, the last one included, feeds every hidden"
+     " unit", lambda r, p: _without(r["x"], -1) @ p["W1"] + p["b1"]),
+    ("o", "sum_skips_first", "the logits leave out hidden unit 0: the sum over the"
+     " hidden units starts at 1, not 0", "every hidden unit, unit 0 included, feeds"
+     " every logit", lambda r, p: _without(r["h"], 0) @ p["W2"] + p["b2"]),
+    ("o", "sum_stops_short", "the logits leave out the last hidden unit: the sum"
+     " over the hidden units stops one short", "every hidden unit, the last one"
+     " included, feeds every logit",
+     lambda r, p: _without(r["h"], -1) @ p["W2"] + p["b2"]),
     ("y", "cache_y_is_o", "cache['y'] holds the logits o, not the softmax outputs",
      "store the probabilities: they are positive and sum to 1", lambda r, p: r["o"]),
     ("y", "forward_not_normalised", "y holds exponentials that do not sum to 1:"
      " the softmax's division is missing", "the softmax outputs are probabilities:"
      " they sum to 1", lambda r, p: np.exp(r["o"])),
+    ("y", "forward_not_normalised", "y holds the shifted exponentials, before they"
+     " are divided by their sum: they do not sum to 1", "the softmax outputs are"
+     " probabilities: they sum to 1",
+     lambda r, p: np.exp(r["o"] - np.max(r["o"]))),
 ]
+
+
+def _without(values, index):
+    """``values`` with one entry set to 0: a sum whose range misses that term."""
+    values = np.array(values, dtype=np.float64)
+    values[index] = 0.0
+    return values
 
 
 # The loss's mistakes with hints that describe the loss (the diagnoses say what
@@ -150,6 +177,12 @@ _FORWARD_LOSS_MISTAKES = [
             " classes", "the loss of one instance is the cross-entropy of its"
             " target's probability alone, not a mean over the classes",
             lambda d: losses.cross_entropy(d["O"], d["y"]) / d["O"].shape[1]),
+    *[Mistake("loss_wrong_class", f"the loss is that of class target {sign} 1 (the"
+              f" class {where} the target): the class index is off by one",
+              "the target is already the position of the true class's probability:"
+              " use it as it is", lambda d, step=step: losses.cross_entropy(
+                  d["O"], (np.asarray(d["y"]) + step) % d["O"].shape[1]))
+      for sign, where, step in (("-", "before", -1), ("+", "after", 1))],
 ]
 
 
@@ -191,6 +224,14 @@ def _cache_problem(key, caches, cases, fwd):
         if all(v is not None and w is not None and _same(v, w)
                for v, w in zip(values, wants)):
             _fail(f"{fwd}: {diagnosis}", hint, mid)
+    if key == "y" and all(v is not None for v in values):
+        sums = [float(np.sum(v)) for v in values]
+        worst = int(np.argmax(np.abs(np.array(sums) - 1.0)))
+        if not np.isclose(sums[worst], 1.0):
+            _fail(f"{fwd}: cache['y'] does not sum to 1 (on {cases[worst].text} it"
+                  f" sums to {sums[worst]:.4g}): these are not the softmax's"
+                  " probabilities", "the softmax divides each exponential by the sum"
+                  " of all of them, so its outputs sum to 1", "y_not_normalised")
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
@@ -366,6 +407,14 @@ _STAGE_MISTAKES = [
     ("dh", "dh_one_logit", "dl/do is right, dl/dh is wrong: it uses logit 0 only",
      "h_j feeds every logit: each one adds its own path to dl/dh_j",
      lambda r, ref, p, g: p["W2"][:, 0] * ref["do"][0]),
+    ("dh", "dh_skips_first", "dl/do is right, dl/dh leaves out logit 0: the sum"
+     " over the logits starts at 1, not 0", "h_j feeds every logit, logit 0"
+     " included: each one adds its own path to dl/dh_j",
+     lambda r, ref, p, g: p["W2"] @ _without(ref["do"], 0)),
+    ("dh", "dh_stops_short", "dl/do is right, dl/dh leaves out the last logit: the"
+     " sum over the logits stops one short", "h_j feeds every logit, the last one"
+     " included: each one adds its own path to dl/dh_j",
+     lambda r, ref, p, g: p["W2"] @ _without(ref["do"], -1)),
     ("dh", "dh_from_dl_dy", "dl/do is right, dl/dh is computed from dl/dy instead:"
      " the softmax step is skipped on the way down",
      "h reaches the loss through the logits: dl/dh comes from the gradient one"
@@ -374,6 +423,9 @@ _STAGE_MISTAKES = [
        _HIDDEN_RULES[hidden][1], lambda r, ref, p, g, hidden=hidden: ref["dh"]
        * _HIDDEN_RULES[hidden][2](r["k"][None], r["h"][None])[0])
       for hidden in ("sigmoid_from_k", "sigmoid_twice", "no_sigmoid_derivative")],
+    ("dk", "dk_slope_only", "dl/dh is right, dl/dk is the sigmoid's slope alone:"
+     " dl/dh is not multiplied in", "the chain rule: how the loss changes with h,"
+     " times how h changes with k", lambda r, ref, p, g: r["h"] * (1 - r["h"])),
     ("dk", "dk_times_h", "dl/dh is right, dl/dk is wrong: it is dl/dh times h, where"
      " the sigmoid's slope is needed", "the sigmoid's slope is at most 0.25, and it"
      " is small where h is near 0 or 1", lambda r, ref, p, g: ref["dh"] * r["h"]),
@@ -420,6 +472,34 @@ _STAGE_FALLBACK = {
 }
 
 
+# What the slope that multiplies dl/dh can look like when it is not the
+# sigmoid's: (words, slope from k and h).
+_SLOPE_LOOKS = [
+    ("one minus h alone: half of the sigmoid's slope is missing",
+     lambda k, h: 1 - h),
+    ("one minus h, squared: h is taken as one minus h in one factor",
+     lambda k, h: (1 - h) ** 2),
+    ("h squared: one minus h is taken as h in one factor", lambda k, h: h ** 2),
+    ("one minus h squared: that is tanh's slope, not the sigmoid's",
+     lambda k, h: 1 - h ** 2),
+    ("the sigmoid's slope squared: it is applied twice", lambda k, h:
+     (h * (1 - h)) ** 2),
+    ("k itself, the value before the sigmoid", lambda k, h: k),
+]
+
+
+def _sigmoid_slope_problem(outs, refs, caches):
+    """dl/dh is right and dl/dk is dl/dh times some slope: read the slope off
+    entry by entry and name it when it is a usual wrong one."""
+    for words, slope in _SLOPE_LOOKS:
+        if all(_same(o["dk"], ref["dh"] * slope(r["k"], r["h"]))
+               for o, ref, r in zip(outs, refs, caches)):
+            _fail(f"dl/dh is right, dl/dk is wrong: the slope that multiplies dl/dh"
+                  f" is {words}", "the sigmoid's slope is at most 0.25, and small"
+                  " where h is near 0 or 1; it can be written with h alone",
+                  "sigmoid_slope_wrong")
+
+
 def _stage_problem(key, outs, refs, datas, gs, texts):
     """The diagnosis of the first wrong stage ``key`` (the ones before are right)."""
     caches = [_reference_cache(d) for d in datas]
@@ -430,6 +510,13 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
             _fail(diagnosis, hint, mid)
     worst = _worst([{key: o[key]} for o in outs], [{key: r[key]} for r in refs],
                    texts)
+    if key == "dk":
+        _sigmoid_slope_problem(outs, refs, caches)
+    if key == "do" and all(np.allclose(o["do"], 0.0) for o in outs):
+        _fail("your dl/do is 0 in every entry, whatever dl/dy is: each column of the"
+              " softmax Jacobian sums to 0, so a column's sum times one entry of"
+              " dl/dy gives 0", "dl/do_m collects, for every output y_i, how much"
+              " o_m moves y_i weighed by that output's own dl/dy_i", "do_zero")
     if key == "do":
         sums = [float(np.sum(o["do"])) for o in outs]
         _fail(f"dl/do is wrong: {worst}", "whatever dl/dy is, dl/do = dl/dy J sums"
@@ -561,7 +648,42 @@ _DL_DY_MISTAKES = [
      " hands to backprop zeroes one other class's entry only: right for two"
      " classes, wrong for more", "with C classes, every entry but the target's"
      " must be zeroed; the check's networks have up to 5 classes", _binary_fix),
+    ("dl_dy_keeps_y", "the layers below dl/do are right, but the dl/dy that {bwd}"
+     " hands to backprop holds the probability y (p) at the target, where it needs"
+     " the derivative there", "keep step 1's derivative at the target and 0"
+     " elsewhere: the list to filter is dl/dy, not p",
+     lambda r: np.where(np.arange(len(r["y"])) == r["target"], r["y"], 0.0)),
 ]
+
+
+def _target_value_problem(outs, caches, bwd):
+    """A dl/dy that is 0 off the target, with a wrong number at the target: the
+    student's dl/do (their dc) is then that number times row ``target`` of J, so
+    the number can be read off and compared with step 1's."""
+    values = []
+    for o, r in zip(outs, caches):
+        y, t = r["y"], r["target"]
+        row = y[t] * (np.eye(len(y))[t] - y)        # row t of the softmax Jacobian
+        value = float(o["c"] @ row / (row @ row))
+        if not _same(np.asarray(o["c"]), value * row):
+            return
+        values.append((value, -1.0 / y[t], y[t]))
+    said, right, _ = values[-1]
+    looks = {"the probability itself": lambda y: y,
+             "minus the probability": lambda y: -y,
+             "one over the probability, without the minus": lambda y: 1.0 / y,
+             "the loss there, not its slope": lambda y: -np.log(y),
+             "1": lambda y: 1.0, "-1": lambda y: -1.0}
+    what = next((name for name, f in looks.items()
+                 if all(np.isclose(v, f(y)) for v, _, y in values)), None)
+    _fail(f"the layers below dl/do are right, and the dl/dy that {bwd} hands to"
+          " backprop acts as one that is 0 off the target (as it should be) and"
+          f" {said:.4g} at the target on the last case, where step 1 gives"
+          f" {right:.4g}" + (f": it looks like {what}" if what else "")
+          + " (the softmax ignores a number added to every entry of dl/dy, so that"
+          " is all the check can see)", "at the target, dl/dy is the slope of the"
+          " loss with respect to that probability: step 1's value",
+          "dl_dy_target_value")
 
 
 def _backward_step(outs, datas, bwd, general=False):
@@ -578,6 +700,7 @@ def _backward_step(outs, datas, bwd, general=False):
                    for o, d, r in zip(outs, datas, caches)):
                 _fail(diagnosis.format(bwd=bwd), hint, mid)
         if general:
+            _target_value_problem(outs, caches, bwd)
             sums = [abs(float(np.sum(o["c"]))) for o in outs]
             if max(sums) > 1e-6:
                 _fail(f"the layers below dl/do are right, but dc (dl/do) sums to"
@@ -637,13 +760,15 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
         if op == "add":
-            local = [1.0] * (len(args) if add == "all" else 1)
+            local = {"all": [1.0] * len(args), "first": [1.0],
+                     "share": [1.0 / len(args)] * len(args)}[add]
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
-            local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0]}[mul]
+            local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0],
+                     "product": [values[name]] * 2}[mul]
         elif op == "sigmoid":
-            v = values[name] if sigmoid == "output" else values[args[0]]
-            local = [1.0] if sigmoid == "none" else [v * (1 - v)]
+            v = values[args[0]] if sigmoid == "input" else values[name]
+            local = {"none": [1.0], "value": [v]}.get(sigmoid, [v * (1 - v)])
         else:
             local = []
         for arg, slope in zip(args, local):
@@ -737,6 +862,21 @@ _GRAPH_MISTAKES = [
             " input k instead of from its output h", "the sigmoid's derivative is"
             " a function of its output, which is the node's own value",
             lambda d: _graph_backward(d["nodes"], d["values"], sigmoid="input")),
+    Mistake("graph_sigmoid_h", "a sigmoid node's local derivative is its output h"
+            " itself, where the sigmoid's slope is needed (it is at most 0.25)",
+            "nudge the input of a sigmoid node by a little: by how much does its"
+            " output change?", lambda d: _graph_backward(d["nodes"], d["values"],
+                                                         sigmoid="value")),
+    Mistake("graph_add_fraction", "a sum with n inputs passes on 1/n of its"
+            " derivative to each input, where it passes the whole derivative to"
+            " every input", "nudge one input of a sum by a little: by how much does"
+            " the sum change?", lambda d: _graph_backward(d["nodes"], d["values"],
+                                                          add="share")),
+    Mistake("graph_mul_product", "a product's local derivative is the product"
+            " itself (the node's own value), where the slope with respect to one"
+            " factor is the other factor", "nudge one factor of a * b by a little:"
+            " by how much does the product change?",
+            lambda d: _graph_backward(d["nodes"], d["values"], mul="product")),
     Mistake("graph_mul_own", "a product's local derivative with respect to one"
             " factor is that factor itself", "nudge one factor of a * b by a"
             " little: by how much does the product change?",
@@ -757,6 +897,40 @@ def _first_wrong_node(outs, refs, cases):
                 return (f"walking back from the output on {text}, the first wrong"
                         f" derivative is that of node {name!r}{via}")
     return "compare each node's derivative with a small nudge of its value"
+
+
+def _slope_reading(out, ref, d):
+    """Walking back from the output, the first node whose derivative is off: when
+    it feeds one node whose derivative is right, the student's local derivative
+    of that node's operation is their ratio. Returns (input, node, op, args,
+    student's slope, right slope), or None when it cannot be read off."""
+    for name, _, _ in reversed(d["nodes"]):
+        if _same(out[name], ref[name]):
+            continue
+        users = [(n, op, args) for n, op, args in d["nodes"] if name in args]
+        if len(users) != 1 or users[0][2].count(name) != 1:
+            return None
+        user, op, args = users[0]
+        if not _same(out[user], ref[user]) or abs(ref[user]) < 1e-6:
+            return None
+        return name, user, op, args, out[name] / out[user], ref[name] / ref[user]
+    return None
+
+
+def _local_slope_problem(outs, refs, cases):
+    """No known mistake: quote the first local derivative that can be read off
+    (the node, its operation, the student's slope and the right one)."""
+    for out, ref, (text, d) in zip(outs, refs, cases):
+        reading = _slope_reading(out, ref, d)
+        if reading is None:
+            continue
+        name, user, op, _, mine, right = reading
+        a = "an" if op[0] in "aeiou" else "a"
+        _fail(f"the local derivative of the {op!r} node {user!r} on {text} is"
+              f" {mine:.4g} in your code, {right:.4g} in fact (its input {name!r}"
+              " gets the wrong derivative)", f"nudge one input of {a} {op!r} node"
+              " by a little: by how much does its output change?",
+              "graph_local_slope")
 
 
 def check_graph_backward(fn=None):
@@ -786,6 +960,7 @@ def check_graph_backward(fn=None):
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
+        _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
         _fail(f"the derivatives do not match the reference: {worst}",
               _first_wrong_node(outs, refs, cases), "graph_wrong")
