@@ -552,7 +552,8 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
     The colour scale is a square root of the count, so that small off-diagonal
     counts stay visible next to the large diagonal. ``class_names`` label the
     ticks. ``totals=True`` writes how often each class was *predicted* (the
-    column sums) along the top and prints them in one line.
+    column sums) along the top and prints them in one line, and how often it
+    is the true class (the row sums) in a second.
     """
     from matplotlib.colors import PowerNorm
 
@@ -602,6 +603,8 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
         names = class_names or [str(k) for k in range(len(cm))]
         print("predicted totals: " + ", ".join(f"{name} {text(v)}"
                                                for name, v in zip(names, sums)))
+        print("true totals:      " + ", ".join(f"{name} {text(v)}"
+                                               for name, v in zip(names, cm.sum(axis=1))))
     return ax
 
 
@@ -843,11 +846,13 @@ def loss_runs_figure(runs, window=10):
     return fig
 
 
-def confusion_figure(cm, class_names, title):
-    """The confusion matrix with its counts, sized for long or short names."""
+def confusion_figure(cm, class_names, title, totals=False):
+    """The confusion matrix with its counts, sized for long or short names;
+    ``totals=True``: how often each class was predicted, along the top and
+    printed (:func:`plot_confusion_matrix`)."""
     long_names = max(len(str(name)) for name in class_names) > 2
     fig, ax = _figure(*((8.5, 7.5) if long_names else (7.2, 6.4)))
-    plot_confusion_matrix(cm, ax=ax, class_names=class_names)
+    plot_confusion_matrix(cm, ax=ax, class_names=class_names, totals=totals)
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -868,12 +873,25 @@ def misclassified_figure(images, true_names, pred_names, title):
 def weight_images_figure(W_trained, W_initial, units):
     """Incoming weights of hidden ``units`` as 28x28 images: trained (top row)
     and their change in training (bottom row), all on one colour scale,
-    symmetric about 0, with one labelled colour bar. W: (784, H)."""
+    symmetric about 0, with one labelled colour bar. W: (784, H).
+
+    ``units``: a list of unit indices, or an int n: the n units whose weights
+    moved most (the norm of their column's change); then one line says how
+    far they moved, against the median unit and a unit's initial norm."""
     W_trained, W_initial = np.asarray(W_trained), np.asarray(W_initial)
     if W_trained.shape != W_initial.shape or W_trained.ndim != 2 \
             or W_trained.shape[0] != 784:
         raise ValueError("W_trained and W_initial must both have shape (784, H),"
                          f" got {W_trained.shape} and {W_initial.shape}")
+    if isinstance(units, numbers.Integral) and not isinstance(units, bool):
+        count = _int_at_least(units, "units", 1)
+        moved = np.linalg.norm(W_trained - W_initial, axis=0)
+        units = np.argsort(moved)[::-1][:count]
+        print(f"the {len(units)} units shown moved by {moved[units].min():.2f} to"
+              f" {moved[units].max():.2f}; the median over all {len(moved)} units,"
+              f" {np.median(moved):.2f}; a unit's initial weights: about"
+              f" {np.linalg.norm(W_initial, axis=0).mean():.2f} (norms of W1's"
+              " columns)")
     units = [int(u) for u in units]
     panels = [W_trained[:, units], (W_trained - W_initial)[:, units]]
     lim = max(np.abs(p).max() for p in panels)
@@ -996,6 +1014,8 @@ def rate_curves(runs, window=2000, ax=None):
     y axis is logarithmic and says so, and a dotted line marks ln 2, the
     plateau of two classes.
     """
+    from matplotlib.ticker import EngFormatter
+
     if not isinstance(runs, dict) or not runs:
         raise TypeError("runs must be a non-empty dict {learning rate: History}")
     window = _int_at_least(window, "window", 1)
@@ -1011,8 +1031,94 @@ def rate_curves(runs, window=2000, ax=None):
         shown.append(loss)
     ax.axhline(np.log(2), color="k", ls=":", lw=1, label="ln 2")
     _log_scale(ax, np.concatenate(shown), minor_labels=False)
+    ax.xaxis.set_major_formatter(EngFormatter())          # 50k, not 50000
     ax.set_xlabel("instances seen (one SGD update each)")
     ax.set_ylabel(f"loss, moving average of {window:,} (log scale)")
     _legend(ax, "right")
     return ax
 
+
+
+def softmax_figure(y):
+    """Notebook 01: the softmax outputs ``y`` ``(C,)`` as bars (left) and their
+    Jacobian J = diag(y) − yᵀy (the card's rows) as a heat map (right), its colour bar
+    symmetric about 0 and labelled."""
+    import matplotlib.pyplot as plt
+
+    from coursenet.losses import softmax_jacobian
+
+    y = _numbers_1d(y, "y")
+    J = softmax_jacobian(y[None])[0]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    axes[0].bar(range(len(y)), y)
+    axes[0].set(title="softmax outputs y", xlabel="i", ylabel="probability $y_i$")
+    limit = np.abs(J).max()
+    image = axes[1].imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[1].set(title=r"$J_{ij} = \partial y_i / \partial o_j$", xlabel="j (logit)",
+                ylabel="i (output)")
+    fig.colorbar(image, ax=axes[1]).set_label(r"$J_{ij}$")
+    fig.tight_layout()
+    return fig
+
+
+def scalar_run_figure(history, net, X, labels):
+    """Notebook 03: a scalar run's learning curve (left: every instance's loss,
+    its moving average of 1,000 and the whole-set losses per epoch, log y) and
+    the decision boundary of ``net`` (numpy parameters) over ``X, labels``."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
+
+    from coursenet import mlp
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    learning_curve(history, ax=axes[0], window=1000, yscale="log", legend=None)
+    _show_dots_in_legend(axes[0].legend(loc="upper center",
+                                        bbox_to_anchor=(0.5, -0.16), fontsize=8))
+    axes[0].xaxis.set_major_formatter(EngFormatter())     # 50k, not 50000
+    decision_boundary(lambda g: mlp.probabilities(net, g)[:, 1], X, labels,
+                      ax=axes[1], max_points=1500)
+    axes[1].set(title="your network: P(class 1); black line: 0.5", xlabel="$x_0$",
+                ylabel="$x_1$")
+    return fig
+
+
+def sigma_prime_figure(inputs, b1, threshold=0.01):
+    """Notebook 04: how saturated the first layer's sigmoids are for several
+    ``inputs`` ``{name: (X (N, D), W1 (D, H))}`` with the bias ``b1`` ``(H,)``.
+    Prints, per input, the share of σ′(k) below ``threshold`` and the std of
+    k = X W1; draws :func:`sigma_prime_histograms`."""
+    from coursenet.layers import sigmoid
+
+    panels = {}
+    for name, (X, W1) in inputs.items():
+        k = np.asarray(X) @ np.asarray(W1)
+        H = sigmoid(k + b1)                               # (N, H)
+        panels[name] = (H * (1 - H)).ravel()              # σ′(k) of every unit, image
+        print(f"{name:>24}: σ′ below {threshold:g} for"
+              f" {np.mean(panels[name] < threshold):.1%}, std of k {np.std(k):.3g}")
+    return sigma_prime_histograms(panels, threshold)
+
+
+def output_gradient_figure(nets, X, classes):
+    """Notebook 05: N·∂L/∂O = Y − T of the batch ``X`` ``(N, D)`` with true
+    ``classes`` ``(N,)`` for each network of ``{title: params}``. Prints, per
+    network, the largest row sum (0 in exact arithmetic), the mean entry at the
+    true and at a wrong class, and the share of rows with every entry below
+    0.1 in size; draws :func:`output_gradients`."""
+    from coursenet import mlp
+    from coursenet.losses import softmax
+
+    classes = np.asarray(classes)
+    rows = np.arange(len(classes))
+    panels = {}
+    for title, net in nets.items():
+        G = softmax(mlp.forward(net, X)[0])
+        G[rows, classes] -= 1.0                           # N ∇_O = Y − T
+        true = np.zeros(G.shape, dtype=bool)
+        true[rows, classes] = True
+        panels[title] = G
+        print(f"{title}: largest |row sum| {np.abs(G.sum(axis=1)).max():.1e}; mean"
+              f" entry at the true class {G[true].mean():+.2f}, at a wrong class"
+              f" {G[~true].mean():+.2f}; rows with every entry below 0.1 in size:"
+              f" {np.mean(np.abs(G).max(axis=1) < 0.1):.0%}")
+    return output_gradients(panels, classes)

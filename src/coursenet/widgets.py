@@ -338,6 +338,63 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
     return Explorer(controls, run, draw, describe, extras=[lr_box, lr_help])
 
 
+def train_with_your_functions(forward, backward, sgd_step, params, train_data, *,
+                              lr, epochs, seed, val_data):
+    """:func:`coursenet.scalar.train`'s loop (same shuffling, same evaluation)
+    with the student's ``forward``, ``backward`` and ``sgd_step`` (notebooks 02
+    and 03), under a progress bar.
+
+    ``train_data``/``val_data``: ``(X (N, 2), labels (N,))``. One step runs on a
+    copy before the bar appears, so an unwritten function stops the run (its
+    ``NotImplementedError`` goes to the caller) with no bar drawn. A loss that
+    is not finite ends the run with one line naming ``forward``. Returns a
+    :class:`~coursenet.history.History` (``batch_size=1``; ``params`` trained in
+    place).
+    """
+    import copy
+    import random
+
+    from tqdm.auto import tqdm
+
+    from coursenet.history import History
+
+    X, labels = (np.asarray(a).tolist() for a in _pair(train_data, "train_data"))
+    val = [np.asarray(a).tolist() for a in _pair(val_data, "val_data")]
+    sgd_step(copy.deepcopy(params), backward(params, forward(params, X[0],
+                                                              labels[0])[1]), lr)
+    history = History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
+                      steps_per_epoch=len(X), params=params)
+    _record_epoch(history, params, (X, labels), val)
+    rng, order = random.Random(seed), list(range(len(X)))
+    with tqdm(total=epochs * len(X), desc="SGD with your functions", unit="inst",
+              miniters=1000) as bar:
+        for _ in range(epochs):
+            rng.shuffle(order)
+            for n in order:
+                loss, cache = forward(params, X[n], labels[n])
+                if not math.isfinite(loss):   # wrong but running code: say where
+                    print(f"✗ stopped after {len(history.step_loss):,} updates: your"
+                          f" `forward` returned the loss {loss}, so the parameters"
+                          " your `backward` and `sgd_step` made are not finite")
+                    return history
+                sgd_step(params, backward(params, cache), lr)
+                history.step_loss.append(loss)
+                bar.update(1)
+            _record_epoch(history, params, (X, labels), val)
+    return history
+
+
+def _record_epoch(history, params, train_rows, val_rows):
+    # the whole-set loss and accuracy, as scalar.train records them
+    for rows, losses, accs in ((train_rows, history.epoch_train_loss,
+                                history.epoch_train_acc),
+                               (val_rows, history.epoch_val_loss,
+                                history.epoch_val_acc)):
+        loss, acc = scalar.evaluate(params, *rows)
+        losses.append(loss)
+        accs.append(acc)
+
+
 def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
                     epochs_choices=(1, 2, 3, 5), seed=0):
     """The Q4 explorer: the plain-Python 2-3-2 network trained on ``subset`` rows.
