@@ -174,13 +174,15 @@ def vectors(title, values, expected=None, tol=1e-4):
     ``tol`` of it, else with ✗ and the largest difference (the expected
     numbers themselves are not printed)."""
     if not isinstance(values, dict):
-        raise TypeError(f"values must be a dict {{name: list}}, got {type(values).__name__}")
+        raise TypeError("values must be a dict {name: list}, got"
+                        f" {type(values).__name__}")
     expected = expected or {}
     print(title)
     for name, value in values.items():
         line = f"{name:>6}  {_vector_text(list(value))}"
         if name in expected:
-            got, want = np.ravel(np.asarray(value, dtype=float)), np.ravel(expected[name])
+            got = np.ravel(np.asarray(value, dtype=float))
+            want = np.ravel(expected[name])
             if got.shape != want.shape:
                 line += f"  ✗ {got.size} numbers, expected {want.size}"
             else:
@@ -206,7 +208,8 @@ def comparisons_answer(title, results, not_run, agree, extra=""):
 __all__ = ["data_notice", "sample_notice_text", "sample_notice", "describe_test_data",
            "answer_markdown", "answer", "verdict", "table", "vectors",
            "comparisons_answer", "level_and_noise", "first_below", "scalar_rate_table",
-           "saturation_table", "batch_timings", "epoch_table", "sweep_table", "compare_rates",
+           "saturation_table", "batch_timings", "epoch_table", "sweep_table",
+           "compare_rates",
            "summed_vs_mean"]
 
 
@@ -250,11 +253,11 @@ def first_below(instance_loss, window=500, below=0.5):
     return int(hits[0]) + window if hits.size else None
 
 
-def scalar_rate_table(runs, train_data, val_data, checked=1000):
+def scalar_rate_table(runs, train_data, val_data, checked=1000, steps=5000):
     """Notebook 03's table: for each ``{rate: History}`` of the scalar network,
     when its loss first drops below 0.5 (:func:`first_below`), its validation
-    accuracy, and its :func:`level_and_noise` on the first ``checked``
-    validation points. Prints the table; returns ``{rate: {"exit_at", "acc",
+    accuracy, and its :func:`level_and_noise` over ``steps`` more instances,
+    measured on the first ``checked`` validation points. Prints the table; returns ``{rate: {"exit_at", "acc",
     "level", "noise"}}``."""
     from coursenet import mlp
 
@@ -262,13 +265,13 @@ def scalar_rate_table(runs, train_data, val_data, checked=1000):
     check = (X_val[:checked], c_val[:checked])
     found = {}
     for rate, run in runs.items():
-        level, noise = level_and_noise(run.params, rate, train_data, check)
+        level, noise = level_and_noise(run.params, rate, train_data, check, steps)
         found[rate] = {"exit_at": first_below(run.step_loss),
                        "acc": mlp.accuracy(mlp.from_scalar(run.params), X_val, c_val),
                        "level": level, "noise": noise}
     table({"lr": list(found),
-           "first below 0.5": [("never" if f["exit_at"] is None else f"{f['exit_at']:,}")
-                               for f in found.values()],
+           "first below 0.5": ["never" if f["exit_at"] is None
+                               else f"{f['exit_at']:,}" for f in found.values()],
            "val acc": [f["acc"] for f in found.values()],
            "level": [f["level"] for f in found.values()],
            "noise": [f["noise"] for f in found.values()]},
@@ -395,15 +398,16 @@ def summed_vs_mean(train_data, val_data, equiv_lr, lr=0.03):
     (X, c), (X_val, c_val) = train_data, val_data
     runs = {f"summed loss, lr {lr:g}": summed_or_mean_run(X, c, lr, summed=True)}
     if equiv_lr is None:
-        print("EQUIV_LR is not set yet: set it in the cell above to the rate you expect,"
-              " run that cell, then this one")
+        print("EQUIV_LR is not set yet: set it in the cell above to the rate you"
+              " expect, run that cell, then this one")
     else:
         runs[f"mean loss, lr {equiv_lr:g}"] = summed_or_mean_run(X, c, equiv_lr,
                                                                  summed=False)
     runs[f"mean loss, lr {lr:g}"] = summed_or_mean_run(X, c, lr, summed=False)
     plots.loss_runs_figure({name: losses for name, (_, losses) in runs.items()})
     plt.show()
-    accs = {name: mlp.accuracy(params, X_val, c_val) for name, (params, _) in runs.items()}
+    accs = {name: mlp.accuracy(params, X_val, c_val)
+            for name, (params, _) in runs.items()}
     for name, acc in accs.items():
         print(f"{name:>20}: validation accuracy {acc:.2%}")
     max_diff = None
@@ -411,5 +415,6 @@ def summed_vs_mean(train_data, val_data, equiv_lr, lr=0.03):
         (summed_params, _), (mean_params, _) = list(runs.values())[:2]
         max_diff = float(max(np.abs(summed_params[k] - mean_params[k]).max()
                              for k in summed_params))
-        print(f"largest difference between the weights of the first two: {max_diff:.1e}")
+        print("largest difference between the weights of the first two:"
+              f" {max_diff:.1e}")
     return {"acc": accs, "max_diff": max_diff}

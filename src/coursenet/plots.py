@@ -185,31 +185,15 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     steps = np.arange(1, len(loss) + 1)
     one = getattr(history, "batch_size", None) == 1
     unit = "instance" if one else "batch"
-    line_color = color or "C0"
-    raw_color = "0.45" if label is None else line_color
     if raw:
-        if one:   # single instances: a cloud of dots, not a solid slab
-            ax.plot(steps, loss, ".", ls="none", ms=2.5, mew=0, alpha=0.45,
-                    color=raw_color,
-                    label=None if label else "loss of one instance (each dot)")
-        else:
-            ax.plot(steps, loss, color=raw_color, lw=0.7, alpha=0.6,
-                    label=None if label else "loss of each batch")
+        _draw_step_losses(ax, steps, loss, one, color, label)
     smoothed = smooth(loss, window)
-    ax.plot(steps, smoothed, color=line_color, lw=1.6,
+    ax.plot(steps, smoothed, color=color or "C0", lw=1.6,
             label=label or f"moving average of {window:,} {unit}"
             f"{('es' if unit == 'batch' else 's') if window > 1 else ''}")
-    ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
     shown = [loss if raw else smoothed]
     if label is None:
-        ax.plot(ends, history.epoch_train_loss, "o", ls="none", color="C1", ms=8,
-                mfc="none", mew=2,
-                label="whole training set (evaluated once per epoch)")
-        shown.append(np.asarray(history.epoch_train_loss, dtype=float))
-        if history.epoch_val_loss:
-            ax.plot(ends, history.epoch_val_loss, "s", ls="none", color="C2", ms=5,
-                    label="validation set (evaluated once per epoch)")
-            shown.append(np.asarray(history.epoch_val_loss, dtype=float))
+        shown += _draw_epoch_losses(ax, history)
     shown = np.concatenate(shown)
     log = yscale == "log" or (yscale == "auto" and _spans_decades(shown))
     if log:
@@ -219,6 +203,35 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     ax.set_ylabel("cross-entropy loss" + (" (log scale)" if log else ""))
     _show_dots_in_legend(_legend(ax, legend))
     return ax
+
+
+def _draw_step_losses(ax, steps, loss, one, color, label):
+    """The loss of every step, in grey (or the run's ``color`` when ``label``
+    names one run among several): dots for single instances, a thin line for
+    batches."""
+    raw_color = "0.45" if label is None else (color or "C0")
+    if one:   # single instances: a cloud of dots, not a solid slab
+        ax.plot(steps, loss, ".", ls="none", ms=2.5, mew=0, alpha=0.45,
+                color=raw_color,
+                label=None if label else "loss of one instance (each dot)")
+    else:
+        ax.plot(steps, loss, color=raw_color, lw=0.7, alpha=0.6,
+                label=None if label else "loss of each batch")
+
+
+def _draw_epoch_losses(ax, history):
+    """The whole-set losses, measured once per epoch: markers only, at the
+    step where each epoch ended (nothing is measured between them). Returns
+    the arrays drawn."""
+    ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
+    ax.plot(ends, history.epoch_train_loss, "o", ls="none", color="C1", ms=8,
+            mfc="none", mew=2, label="whole training set (evaluated once per epoch)")
+    drawn = [np.asarray(history.epoch_train_loss, dtype=float)]
+    if history.epoch_val_loss:
+        ax.plot(ends, history.epoch_val_loss, "s", ls="none", color="C2", ms=5,
+                label="validation set (evaluated once per epoch)")
+        drawn.append(np.asarray(history.epoch_val_loss, dtype=float))
+    return drawn
 
 
 def _show_dots_in_legend(legend):
@@ -457,20 +470,8 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
     """
     import matplotlib.pyplot as plt
 
-    images = np.asarray(images)
-    given = images.shape
-    if images.dtype.kind not in "fiub":
-        raise TypeError(f"images must hold numbers (pixels), got dtype {images.dtype}")
-    if images.ndim == 2 and images.shape[1] == 784:
-        images = images.reshape(len(images), 28, 28)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError("images must be rows of 784 pixels or 28x28 images, got"
-                         f" shape {images.shape}")
+    images = _digit_images(images)
     n = len(images)
-    if n == 0:
-        raise ValueError(f"images holds no images (shape {given})")
-    if not np.isfinite(images).all():
-        raise ValueError("images hold NaN or inf pixels: nothing to show there")
     ncols = _int_at_least(ncols, "ncols", 1)
     if size is None:
         size = min(1.0, MAX_WIDTH / ncols)
@@ -480,18 +481,7 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
     if isinstance(fontsize, bool) or not isinstance(fontsize, numbers.Real) \
             or not fontsize > 0:
         raise ValueError(f"fontsize must be a number > 0 (points), got {fontsize!r}")
-    for name, value in (("labels", labels), ("preds", preds)):
-        if value is None:
-            continue
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-            raise TypeError(f"{name} must be a sequence with one entry per image,"
-                            f" got {type(value).__name__} {value!r}")
-        if len(value) != n:
-            raise ValueError(f"{name} has {len(value)} entries for {n} images;"
-                             " give one per image")
-    if preds is not None and labels is None:
-        raise ValueError("preds given without labels: a title true→pred needs"
-                         " both (give labels=...)")
+    _check_titles(labels, preds, n)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size,
                                                     nrows * size * 1.25),
@@ -510,6 +500,42 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
             ax.set_title(str(labels[i]), fontsize=fontsize)
     fig.tight_layout()
     return fig
+
+
+def _digit_images(images):
+    """``images`` as an ``(N, 28, 28)`` array of finite pixels (rows of 784
+    are reshaped), or a clear error."""
+    images = np.asarray(images)
+    given = images.shape
+    if images.dtype.kind not in "fiub":
+        raise TypeError(f"images must hold numbers (pixels), got dtype {images.dtype}")
+    if images.ndim == 2 and images.shape[1] == 784:
+        images = images.reshape(len(images), 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError("images must be rows of 784 pixels or 28x28 images, got"
+                         f" shape {images.shape}")
+    if len(images) == 0:
+        raise ValueError(f"images holds no images (shape {given})")
+    if not np.isfinite(images).all():
+        raise ValueError("images hold NaN or inf pixels: nothing to show there")
+    return images
+
+
+def _check_titles(labels, preds, n):
+    """``labels`` and ``preds``: None or one entry per image of ``n``; preds
+    only with labels (a title true→pred needs both)."""
+    for name, value in (("labels", labels), ("preds", preds)):
+        if value is None:
+            continue
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+            raise TypeError(f"{name} must be a sequence with one entry per image,"
+                            f" got {type(value).__name__} {value!r}")
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} entries for {n} images;"
+                             " give one per image")
+    if preds is not None and labels is None:
+        raise ValueError("preds given without labels: a title true→pred needs"
+                         " both (give labels=...)")
 
 
 def confusion_matrix(y_true, y_pred, num_classes=10):
@@ -601,10 +627,9 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
         top.set_xticklabels([text(v) for v in sums], fontsize=fontsize - 1)
         top.set_xlabel("predicted this often (column totals)")
         names = class_names or [str(k) for k in range(len(cm))]
-        print("predicted totals: " + ", ".join(f"{name} {text(v)}"
-                                               for name, v in zip(names, sums)))
-        print("true totals:      " + ", ".join(f"{name} {text(v)}"
-                                               for name, v in zip(names, cm.sum(axis=1))))
+        for what, counts in (("predicted", sums), ("true", cm.sum(axis=1))):
+            print(f"{what + ' totals:':<17} " + ", ".join(
+                f"{name} {text(v)}" for name, v in zip(names, counts)))
     return ax
 
 

@@ -313,23 +313,7 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
         plots._show_dots_in_legend(ax1.legend(loc="upper center",
                                               bbox_to_anchor=(0.5, -0.16)))
         ax1.set_title(f"lr = {values['lr']:.3g}, batch {values['batch_size']}")
-        runs = [(dict(k)["lr"], h.epoch_val_acc[-1]) for k, h in cache.items()
-                if not isinstance(h, Exception)
-                and dict(k)["batch_size"] == values["batch_size"]
-                and dict(k)["epochs"] == values["epochs"]]
-        lrs, accs = np.array(sorted(runs)).reshape(-1, 2).T
-        ax2.plot(lrs, accs, "o:", color="0.5", label="runs so far")
-        ax2.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
-                 label="this run")
-        ax2.set_xscale("log")
-        ax2.set_xlim(10 ** lr_slider.min / 1.5, 10 ** lr_slider.max * 1.5)
-        ax2.set_xticks([10.0 ** k for k in range(round(lr_slider.min),
-                                                 round(lr_slider.max) + 1)])
-        plots._plain_log_x(ax2)
-        ax2.set_xlabel("learning rate (log scale)")
-        ax2.set_ylabel("validation accuracy")
-        ax2.set_title(f"after {values['epochs']} epoch(s)")
-        ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
+        _accuracy_by_rate(ax2, history, values, cache, lr_slider)
 
     def describe(values):
         return (f"learning rate = {values['lr']:.3g}, batch size ="
@@ -393,6 +377,29 @@ def _record_epoch(history, params, train_rows, val_rows):
         loss, acc = scalar.evaluate(params, *rows)
         losses.append(loss)
         accs.append(acc)
+
+
+def _accuracy_by_rate(ax, history, values, cache, lr_slider):
+    """The explorer's right panel: the final validation accuracy of every run
+    so far with this batch size and number of epochs, against its learning
+    rate (log axis, a labelled tick on every decade of the slider's range)."""
+    runs = [(dict(k)["lr"], h.epoch_val_acc[-1]) for k, h in cache.items()
+            if not isinstance(h, Exception)
+            and dict(k)["batch_size"] == values["batch_size"]
+            and dict(k)["epochs"] == values["epochs"]]
+    lrs, accs = np.array(sorted(runs)).reshape(-1, 2).T
+    ax.plot(lrs, accs, "o:", color="0.5", label="runs so far")
+    ax.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
+            label="this run")
+    ax.set_xscale("log")
+    ax.set_xlim(10 ** lr_slider.min / 1.5, 10 ** lr_slider.max * 1.5)
+    ax.set_xticks([10.0 ** k for k in range(round(lr_slider.min),
+                                            round(lr_slider.max) + 1)])
+    plots._plain_log_x(ax)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"after {values['epochs']} epoch(s)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
 
 def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
