@@ -51,9 +51,9 @@ def test_comparisons_answer_names_what_disagrees(monkeypatch):
     monkeypatch.setattr(display, "_display", shown.append)
     good = compare("dW", np.ones(3), np.ones(3), show=False)
     bad = compare("db", np.ones(3), np.zeros(3), show=False)
-    assert display.comparisons_answer("R", [], "not yet", "all {n}") == []
-    assert display.comparisons_answer("R", [good, bad], "-", "all {n}", "x") == ["db"]
-    assert display.comparisons_answer("R", [good, good], "-", "all {n} agree", "x") == []
+    assert display.comparisons_answer("R", [], "not yet", "all {n}") is None
+    display.comparisons_answer("R", [good, bad], "-", "all {n}", "x")
+    display.comparisons_answer("R", [good, good], "-", "all {n} agree", "x")
     texts = [m.data for m in shown]
     assert "not yet" in texts[0]
     assert "do not agree yet**: db. x" in texts[1]
@@ -162,7 +162,8 @@ def test_sweep_table_and_compare_rates(capsys):
     usable, val_loss, val_acc = display.sweep_table(
         [0.1, 1.0, 10.0], sweep, {0.1: 0, 1.0: 0, 10.0: 3}, seeds)
     out = capsys.readouterr().out.splitlines()
-    assert usable == [0.1, 1.0] and out[-1].split() == ["10.0", "–", "–", "3", "of", "3"]
+    assert usable == [0.1, 1.0]
+    assert out[-1].split() == ["10.0", "–", "–", "3", "of", "3"]
     assert f"{np.mean([0.5, 0.6, 0.7]):.4f} ± {np.std([0.5, 0.6, 0.7], ddof=1):.4f}" \
         in out[1]
     result = display.compare_rates(1.0, 0.1, val_acc, "acc")

@@ -196,13 +196,12 @@ def comparisons_answer(title, results, not_run, agree, extra=""):
     :class:`coursenet.gradcheck.Comparison` ``results``: ``not_run`` if the
     list is empty, the names of those that disagree, or ``agree`` (``{n}`` in
     it becomes the number of comparisons); then ``extra``, a sentence of more
-    computed numbers. Returns the names that disagree."""
+    computed numbers. Returns nothing (a notebook's last line shows no value)."""
     bad = [r.name for r in results if not r.approx]
     text = (not_run if not results else
             f"**Your gradients do not agree yet**: {', '.join(bad)}." if bad else
             agree.format(n=len(results)))
     answer(title, f"{text} {extra}".strip())
-    return bad
 
 
 __all__ = ["data_notice", "sample_notice_text", "sample_notice", "describe_test_data",
@@ -257,8 +256,8 @@ def scalar_rate_table(runs, train_data, val_data, checked=1000, steps=5000):
     """Notebook 03's table: for each ``{rate: History}`` of the scalar network,
     when its loss first drops below 0.5 (:func:`first_below`), its validation
     accuracy, and its :func:`level_and_noise` over ``steps`` more instances,
-    measured on the first ``checked`` validation points. Prints the table; returns ``{rate: {"exit_at", "acc",
-    "level", "noise"}}``."""
+    measured on the first ``checked`` validation points. Prints the table;
+    returns ``{rate: {"exit_at", "acc", "level", "noise"}}``."""
     from coursenet import mlp
 
     X_val, c_val = (np.asarray(a) for a in val_data)
