@@ -106,8 +106,13 @@ def test_a_skipped_training_run_shows_no_progress_bar(page, lab, tmp_path):
     _run_notebook(page, lab, "student/03_scalar_training.ipynb", timeout=600_000)
     cell = page.locator(".jp-CodeCell", has_text="train_with_your_functions").first
     cell.scroll_into_view_if_needed()
-    output = cell.locator(".jp-OutputArea").first
-    assert "skipped" in output.inner_text()
-    assert output.locator(".widget-progress, progress").count() == 0
-    assert not re.search(r"\d+%\|", output.inner_text())
+    # (textContent: Lab may leave a cell out of view unrendered for innerText)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell')].some(
+            c => c.textContent.includes('train_with_your_functions(')
+                 && c.querySelector('.jp-OutputArea').textContent.includes('skipped'))""",
+        timeout=30_000)
     _shot(page, "skipped_run.png", tmp_path)
+    output = cell.locator(".jp-OutputArea").first
+    assert output.locator(".widget-progress, progress").count() == 0
+    assert not re.search(r"\d+%\|", output.text_content())
