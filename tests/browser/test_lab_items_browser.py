@@ -104,13 +104,13 @@ def test_the_explorer_says_how_to_aim_and_labels_its_rate_axis(page, lab, tmp_pa
 def test_a_skipped_training_run_shows_no_progress_bar(page, lab, tmp_path):
     # the workbook, with nothing written: 03's training cell skips
     _run_notebook(page, lab, "student/03_scalar_training.ipynb", timeout=600_000)
-    cell = page.locator(".jp-CodeCell", has_text="train_with_your_functions").first
+    cell = page.locator(".jp-CodeCell", has_text="train_with_your_functions(").first
     cell.scroll_into_view_if_needed()
     # (textContent: Lab may leave a cell out of view unrendered for innerText)
     page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-CodeCell')].some(
-            c => c.textContent.includes('train_with_your_functions(')
-                 && c.querySelector('.jp-OutputArea').textContent.includes('skipped'))""",
+        """() => [...document.querySelectorAll('.jp-CodeCell')].some(c =>
+            c.textContent.includes('train_with_your_functions(')
+            && c.querySelector('.jp-OutputArea').textContent.includes('skipped'))""",
         timeout=30_000)
     _shot(page, "skipped_run.png", tmp_path)
     output = cell.locator(".jp-OutputArea").first
