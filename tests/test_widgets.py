@@ -49,3 +49,59 @@ CASES = [
 @pytest.mark.parametrize("name, call, error, words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_a_clear_error(name, call, error, words):
     assert_clear_error(name, call, error, words)
+
+
+# --- train_with_your_functions: notebook 03's run of the student's code ----
+
+def _synth(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, (X[:, 0] ** 2 + X[:, 1] ** 2 > 1).astype(int)
+
+
+def test_train_with_your_functions_is_scalar_train_with_those_functions():
+    from coursenet import scalar
+
+    X, c = _synth()
+    mine = widgets.train_with_your_functions(
+        scalar.forward, scalar.backward, scalar.sgd_step, scalar.init_params(seed=1),
+        (X, c), lr=0.1, epochs=2, seed=3, val_data=(X[:50], c[:50]))
+    ref = scalar.train(scalar.init_params(seed=1), (X, c), lr=0.1, epochs=2, seed=3,
+                       val_data=(X[:50], c[:50]))
+    assert np.allclose(mine.step_loss, ref.step_loss)
+    assert np.allclose(mine.epoch_val_loss, ref.epoch_val_loss)
+    assert np.allclose(mine.epoch_train_acc, ref.epoch_train_acc)
+    for name in ("W", "b", "V", "c"):
+        assert np.allclose(mine.params[name], ref.params[name])
+
+
+def test_train_with_your_functions_an_unwritten_function_draws_no_bar(capsys):
+    from coursenet import scalar
+
+    def sgd_step(params, grads, lr):
+        raise NotImplementedError()
+
+    X, c = _synth(20)
+    with pytest.raises(NotImplementedError):
+        widgets.train_with_your_functions(
+            scalar.forward, scalar.backward, sgd_step, scalar.init_params(seed=1),
+            (X, c), lr=0.1, epochs=1, seed=0, val_data=(X, c))
+    captured = capsys.readouterr()
+    assert "SGD with your functions" not in captured.out + captured.err
+
+
+def test_train_with_your_functions_stops_at_a_loss_that_is_not_finite(capsys):
+    from coursenet import scalar
+
+    def forward(params, x, target):
+        loss, cache = scalar.forward(params, x, target)
+        return (float("nan") if calls.append(1) or len(calls) > 6 else loss), cache
+
+    calls = []
+    X, c = _synth(20)
+    h = widgets.train_with_your_functions(
+        forward, scalar.backward, scalar.sgd_step, scalar.init_params(seed=1),
+        (X, c), lr=0.1, epochs=1, seed=0, val_data=(X, c))
+    assert len(h.step_loss) == 5       # the first call is the trial step on a copy
+    assert "✗ stopped after 5 updates: your `forward` returned the loss nan" \
+        in capsys.readouterr().out

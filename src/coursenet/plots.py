@@ -185,31 +185,15 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     steps = np.arange(1, len(loss) + 1)
     one = getattr(history, "batch_size", None) == 1
     unit = "instance" if one else "batch"
-    line_color = color or "C0"
-    raw_color = "0.45" if label is None else line_color
     if raw:
-        if one:   # single instances: a cloud of dots, not a solid slab
-            ax.plot(steps, loss, ".", ls="none", ms=2.5, mew=0, alpha=0.45,
-                    color=raw_color,
-                    label=None if label else "loss of one instance (each dot)")
-        else:
-            ax.plot(steps, loss, color=raw_color, lw=0.7, alpha=0.6,
-                    label=None if label else "loss of each batch")
+        _draw_step_losses(ax, steps, loss, one, color, label)
     smoothed = smooth(loss, window)
-    ax.plot(steps, smoothed, color=line_color, lw=1.6,
+    ax.plot(steps, smoothed, color=color or "C0", lw=1.6,
             label=label or f"moving average of {window:,} {unit}"
             f"{('es' if unit == 'batch' else 's') if window > 1 else ''}")
-    ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
     shown = [loss if raw else smoothed]
     if label is None:
-        ax.plot(ends, history.epoch_train_loss, "o", ls="none", color="C1", ms=8,
-                mfc="none", mew=2,
-                label="whole training set (evaluated once per epoch)")
-        shown.append(np.asarray(history.epoch_train_loss, dtype=float))
-        if history.epoch_val_loss:
-            ax.plot(ends, history.epoch_val_loss, "s", ls="none", color="C2", ms=5,
-                    label="validation set (evaluated once per epoch)")
-            shown.append(np.asarray(history.epoch_val_loss, dtype=float))
+        shown += _draw_epoch_losses(ax, history)
     shown = np.concatenate(shown)
     log = yscale == "log" or (yscale == "auto" and _spans_decades(shown))
     if log:
@@ -219,6 +203,35 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     ax.set_ylabel("cross-entropy loss" + (" (log scale)" if log else ""))
     _show_dots_in_legend(_legend(ax, legend))
     return ax
+
+
+def _draw_step_losses(ax, steps, loss, one, color, label):
+    """The loss of every step, in grey (or the run's ``color`` when ``label``
+    names one run among several): dots for single instances, a thin line for
+    batches."""
+    raw_color = "0.45" if label is None else (color or "C0")
+    if one:   # single instances: a cloud of dots, not a solid slab
+        ax.plot(steps, loss, ".", ls="none", ms=2.5, mew=0, alpha=0.45,
+                color=raw_color,
+                label=None if label else "loss of one instance (each dot)")
+    else:
+        ax.plot(steps, loss, color=raw_color, lw=0.7, alpha=0.6,
+                label=None if label else "loss of each batch")
+
+
+def _draw_epoch_losses(ax, history):
+    """The whole-set losses, measured once per epoch: markers only, at the
+    step where each epoch ended (nothing is measured between them). Returns
+    the arrays drawn."""
+    ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
+    ax.plot(ends, history.epoch_train_loss, "o", ls="none", color="C1", ms=8,
+            mfc="none", mew=2, label="whole training set (evaluated once per epoch)")
+    drawn = [np.asarray(history.epoch_train_loss, dtype=float)]
+    if history.epoch_val_loss:
+        ax.plot(ends, history.epoch_val_loss, "s", ls="none", color="C2", ms=5,
+                label="validation set (evaluated once per epoch)")
+        drawn.append(np.asarray(history.epoch_val_loss, dtype=float))
+    return drawn
 
 
 def _show_dots_in_legend(legend):
@@ -457,20 +470,8 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
     """
     import matplotlib.pyplot as plt
 
-    images = np.asarray(images)
-    given = images.shape
-    if images.dtype.kind not in "fiub":
-        raise TypeError(f"images must hold numbers (pixels), got dtype {images.dtype}")
-    if images.ndim == 2 and images.shape[1] == 784:
-        images = images.reshape(len(images), 28, 28)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError("images must be rows of 784 pixels or 28x28 images, got"
-                         f" shape {images.shape}")
+    images = _digit_images(images)
     n = len(images)
-    if n == 0:
-        raise ValueError(f"images holds no images (shape {given})")
-    if not np.isfinite(images).all():
-        raise ValueError("images hold NaN or inf pixels: nothing to show there")
     ncols = _int_at_least(ncols, "ncols", 1)
     if size is None:
         size = min(1.0, MAX_WIDTH / ncols)
@@ -480,18 +481,7 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
     if isinstance(fontsize, bool) or not isinstance(fontsize, numbers.Real) \
             or not fontsize > 0:
         raise ValueError(f"fontsize must be a number > 0 (points), got {fontsize!r}")
-    for name, value in (("labels", labels), ("preds", preds)):
-        if value is None:
-            continue
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-            raise TypeError(f"{name} must be a sequence with one entry per image,"
-                            f" got {type(value).__name__} {value!r}")
-        if len(value) != n:
-            raise ValueError(f"{name} has {len(value)} entries for {n} images;"
-                             " give one per image")
-    if preds is not None and labels is None:
-        raise ValueError("preds given without labels: a title true→pred needs"
-                         " both (give labels=...)")
+    _check_titles(labels, preds, n)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size,
                                                     nrows * size * 1.25),
@@ -510,6 +500,42 @@ def digit_grid(images, labels=None, preds=None, ncols=10, size=None, fontsize=11
             ax.set_title(str(labels[i]), fontsize=fontsize)
     fig.tight_layout()
     return fig
+
+
+def _digit_images(images):
+    """``images`` as an ``(N, 28, 28)`` array of finite pixels (rows of 784
+    are reshaped), or a clear error."""
+    images = np.asarray(images)
+    given = images.shape
+    if images.dtype.kind not in "fiub":
+        raise TypeError(f"images must hold numbers (pixels), got dtype {images.dtype}")
+    if images.ndim == 2 and images.shape[1] == 784:
+        images = images.reshape(len(images), 28, 28)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError("images must be rows of 784 pixels or 28x28 images, got"
+                         f" shape {images.shape}")
+    if len(images) == 0:
+        raise ValueError(f"images holds no images (shape {given})")
+    if not np.isfinite(images).all():
+        raise ValueError("images hold NaN or inf pixels: nothing to show there")
+    return images
+
+
+def _check_titles(labels, preds, n):
+    """``labels`` and ``preds``: None or one entry per image of ``n``; preds
+    only with labels (a title true→pred needs both)."""
+    for name, value in (("labels", labels), ("preds", preds)):
+        if value is None:
+            continue
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+            raise TypeError(f"{name} must be a sequence with one entry per image,"
+                            f" got {type(value).__name__} {value!r}")
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} entries for {n} images;"
+                             " give one per image")
+    if preds is not None and labels is None:
+        raise ValueError("preds given without labels: a title true→pred needs"
+                         " both (give labels=...)")
 
 
 def confusion_matrix(y_true, y_pred, num_classes=10):
@@ -552,7 +578,8 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
     The colour scale is a square root of the count, so that small off-diagonal
     counts stay visible next to the large diagonal. ``class_names`` label the
     ticks. ``totals=True`` writes how often each class was *predicted* (the
-    column sums) along the top and prints them in one line.
+    column sums) along the top and prints them in one line, and how often it
+    is the true class (the row sums) in a second.
     """
     from matplotlib.colors import PowerNorm
 
@@ -600,8 +627,9 @@ def plot_confusion_matrix(cm, ax=None, class_names=None, totals=False,
         top.set_xticklabels([text(v) for v in sums], fontsize=fontsize - 1)
         top.set_xlabel("predicted this often (column totals)")
         names = class_names or [str(k) for k in range(len(cm))]
-        print("predicted totals: " + ", ".join(f"{name} {text(v)}"
-                                               for name, v in zip(names, sums)))
+        for what, counts in (("predicted", sums), ("true", cm.sum(axis=1))):
+            print(f"{what + ' totals:':<17} " + ", ".join(
+                f"{name} {text(v)}" for name, v in zip(names, counts)))
     return ax
 
 
@@ -843,11 +871,13 @@ def loss_runs_figure(runs, window=10):
     return fig
 
 
-def confusion_figure(cm, class_names, title):
-    """The confusion matrix with its counts, sized for long or short names."""
+def confusion_figure(cm, class_names, title, totals=False):
+    """The confusion matrix with its counts, sized for long or short names;
+    ``totals=True``: how often each class was predicted, along the top and
+    printed (:func:`plot_confusion_matrix`)."""
     long_names = max(len(str(name)) for name in class_names) > 2
     fig, ax = _figure(*((8.5, 7.5) if long_names else (7.2, 6.4)))
-    plot_confusion_matrix(cm, ax=ax, class_names=class_names)
+    plot_confusion_matrix(cm, ax=ax, class_names=class_names, totals=totals)
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -868,12 +898,25 @@ def misclassified_figure(images, true_names, pred_names, title):
 def weight_images_figure(W_trained, W_initial, units):
     """Incoming weights of hidden ``units`` as 28x28 images: trained (top row)
     and their change in training (bottom row), all on one colour scale,
-    symmetric about 0, with one labelled colour bar. W: (784, H)."""
+    symmetric about 0, with one labelled colour bar. W: (784, H).
+
+    ``units``: a list of unit indices, or an int n: the n units whose weights
+    moved most (the norm of their column's change); then one line says how
+    far they moved, against the median unit and a unit's initial norm."""
     W_trained, W_initial = np.asarray(W_trained), np.asarray(W_initial)
     if W_trained.shape != W_initial.shape or W_trained.ndim != 2 \
             or W_trained.shape[0] != 784:
         raise ValueError("W_trained and W_initial must both have shape (784, H),"
                          f" got {W_trained.shape} and {W_initial.shape}")
+    if isinstance(units, numbers.Integral) and not isinstance(units, bool):
+        count = _int_at_least(units, "units", 1)
+        moved = np.linalg.norm(W_trained - W_initial, axis=0)
+        units = np.argsort(moved)[::-1][:count]
+        print(f"the {len(units)} units shown moved by {moved[units].min():.2f} to"
+              f" {moved[units].max():.2f}; the median over all {len(moved)} units,"
+              f" {np.median(moved):.2f}; a unit's initial weights: about"
+              f" {np.linalg.norm(W_initial, axis=0).mean():.2f} (norms of W1's"
+              " columns)")
     units = [int(u) for u in units]
     panels = [W_trained[:, units], (W_trained - W_initial)[:, units]]
     lim = max(np.abs(p).max() for p in panels)
@@ -996,6 +1039,8 @@ def rate_curves(runs, window=2000, ax=None):
     y axis is logarithmic and says so, and a dotted line marks ln 2, the
     plateau of two classes.
     """
+    from matplotlib.ticker import EngFormatter
+
     if not isinstance(runs, dict) or not runs:
         raise TypeError("runs must be a non-empty dict {learning rate: History}")
     window = _int_at_least(window, "window", 1)
@@ -1011,8 +1056,94 @@ def rate_curves(runs, window=2000, ax=None):
         shown.append(loss)
     ax.axhline(np.log(2), color="k", ls=":", lw=1, label="ln 2")
     _log_scale(ax, np.concatenate(shown), minor_labels=False)
+    ax.xaxis.set_major_formatter(EngFormatter())          # 50k, not 50000
     ax.set_xlabel("instances seen (one SGD update each)")
     ax.set_ylabel(f"loss, moving average of {window:,} (log scale)")
     _legend(ax, "right")
     return ax
 
+
+
+def softmax_figure(y):
+    """Notebook 01: the softmax outputs ``y`` ``(C,)`` as bars (left) and their
+    Jacobian J = diag(y) − yᵀy (the card's rows) as a heat map (right), its colour bar
+    symmetric about 0 and labelled."""
+    import matplotlib.pyplot as plt
+
+    from coursenet.losses import softmax_jacobian
+
+    y = _numbers_1d(y, "y")
+    J = softmax_jacobian(y[None])[0]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    axes[0].bar(range(len(y)), y)
+    axes[0].set(title="softmax outputs y", xlabel="i", ylabel="probability $y_i$")
+    limit = np.abs(J).max()
+    image = axes[1].imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[1].set(title=r"$J_{ij} = \partial y_i / \partial o_j$", xlabel="j (logit)",
+                ylabel="i (output)")
+    fig.colorbar(image, ax=axes[1]).set_label(r"$J_{ij}$")
+    fig.tight_layout()
+    return fig
+
+
+def scalar_run_figure(history, net, X, labels):
+    """Notebook 03: a scalar run's learning curve (left: every instance's loss,
+    its moving average of 1,000 and the whole-set losses per epoch, log y) and
+    the decision boundary of ``net`` (numpy parameters) over ``X, labels``."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
+
+    from coursenet import mlp
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    learning_curve(history, ax=axes[0], window=1000, yscale="log", legend=None)
+    _show_dots_in_legend(axes[0].legend(loc="upper center",
+                                        bbox_to_anchor=(0.5, -0.16), fontsize=8))
+    axes[0].xaxis.set_major_formatter(EngFormatter())     # 50k, not 50000
+    decision_boundary(lambda g: mlp.probabilities(net, g)[:, 1], X, labels,
+                      ax=axes[1], max_points=1500)
+    axes[1].set(title="your network: P(class 1); black line: 0.5", xlabel="$x_0$",
+                ylabel="$x_1$")
+    return fig
+
+
+def sigma_prime_figure(inputs, b1, threshold=0.01):
+    """Notebook 04: how saturated the first layer's sigmoids are for several
+    ``inputs`` ``{name: (X (N, D), W1 (D, H))}`` with the bias ``b1`` ``(H,)``.
+    Prints, per input, the share of σ′(k) below ``threshold`` and the std of
+    k = X W1; draws :func:`sigma_prime_histograms`."""
+    from coursenet.layers import sigmoid
+
+    panels = {}
+    for name, (X, W1) in inputs.items():
+        k = np.asarray(X) @ np.asarray(W1)
+        H = sigmoid(k + b1)                               # (N, H)
+        panels[name] = (H * (1 - H)).ravel()              # σ′(k) of every unit, image
+        print(f"{name:>24}: σ′ below {threshold:g} for"
+              f" {np.mean(panels[name] < threshold):.1%}, std of k {np.std(k):.3g}")
+    return sigma_prime_histograms(panels, threshold)
+
+
+def output_gradient_figure(nets, X, classes):
+    """Notebook 05: N·∂L/∂O = Y − T of the batch ``X`` ``(N, D)`` with true
+    ``classes`` ``(N,)`` for each network of ``{title: params}``. Prints, per
+    network, the largest row sum (0 in exact arithmetic), the mean entry at the
+    true and at a wrong class, and the share of rows with every entry below
+    0.1 in size; draws :func:`output_gradients`."""
+    from coursenet import mlp
+    from coursenet.losses import softmax
+
+    classes = np.asarray(classes)
+    rows = np.arange(len(classes))
+    panels = {}
+    for title, net in nets.items():
+        G = softmax(mlp.forward(net, X)[0])
+        G[rows, classes] -= 1.0                           # N ∇_O = Y − T
+        true = np.zeros(G.shape, dtype=bool)
+        true[rows, classes] = True
+        panels[title] = G
+        print(f"{title}: largest |row sum| {np.abs(G.sum(axis=1)).max():.1e}; mean"
+              f" entry at the true class {G[true].mean():+.2f}, at a wrong class"
+              f" {G[~true].mean():+.2f}; rows with every entry below 0.1 in size:"
+              f" {np.mean(np.abs(G).max(axis=1) < 0.1):.0%}")
+    return output_gradients(panels, classes)

@@ -313,29 +313,93 @@ def learning_rate_explorer(train_data, val_data, *, subset=5000, num_hiddens=300
         plots._show_dots_in_legend(ax1.legend(loc="upper center",
                                               bbox_to_anchor=(0.5, -0.16)))
         ax1.set_title(f"lr = {values['lr']:.3g}, batch {values['batch_size']}")
-        runs = [(dict(k)["lr"], h.epoch_val_acc[-1]) for k, h in cache.items()
-                if not isinstance(h, Exception)
-                and dict(k)["batch_size"] == values["batch_size"]
-                and dict(k)["epochs"] == values["epochs"]]
-        lrs, accs = np.array(sorted(runs)).reshape(-1, 2).T
-        ax2.plot(lrs, accs, "o:", color="0.5", label="runs so far")
-        ax2.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
-                 label="this run")
-        ax2.set_xscale("log")
-        ax2.set_xlim(10 ** lr_slider.min / 1.5, 10 ** lr_slider.max * 1.5)
-        ax2.set_xticks([10.0 ** k for k in range(round(lr_slider.min),
-                                                 round(lr_slider.max) + 1)])
-        plots._plain_log_x(ax2)
-        ax2.set_xlabel("learning rate (log scale)")
-        ax2.set_ylabel("validation accuracy")
-        ax2.set_title(f"after {values['epochs']} epoch(s)")
-        ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
+        _accuracy_by_rate(ax2, history, values, cache, lr_slider)
 
     def describe(values):
         return (f"learning rate = {values['lr']:.3g}, batch size ="
                 f" {values['batch_size']}, epochs = {values['epochs']}, on {rows}")
 
     return Explorer(controls, run, draw, describe, extras=[lr_box, lr_help])
+
+
+def train_with_your_functions(forward, backward, sgd_step, params, train_data, *,
+                              lr, epochs, seed, val_data):
+    """:func:`coursenet.scalar.train`'s loop (same shuffling, same evaluation)
+    with the student's ``forward``, ``backward`` and ``sgd_step`` (notebooks 02
+    and 03), under a progress bar.
+
+    ``train_data``/``val_data``: ``(X (N, 2), labels (N,))``. One step runs on a
+    copy before the bar appears, so an unwritten function stops the run (its
+    ``NotImplementedError`` goes to the caller) with no bar drawn. A loss that
+    is not finite ends the run with one line naming ``forward``. Returns a
+    :class:`~coursenet.history.History` (``batch_size=1``; ``params`` trained in
+    place).
+    """
+    import copy
+    import random
+
+    from tqdm.auto import tqdm
+
+    from coursenet.history import History
+
+    X, labels = (np.asarray(a).tolist() for a in _pair(train_data, "train_data"))
+    val = [np.asarray(a).tolist() for a in _pair(val_data, "val_data")]
+    sgd_step(copy.deepcopy(params), backward(params, forward(params, X[0],
+                                                              labels[0])[1]), lr)
+    history = History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
+                      steps_per_epoch=len(X), params=params)
+    _record_epoch(history, params, (X, labels), val)
+    rng, order = random.Random(seed), list(range(len(X)))
+    with tqdm(total=epochs * len(X), desc="SGD with your functions", unit="inst",
+              miniters=1000) as bar:
+        for _ in range(epochs):
+            rng.shuffle(order)
+            for n in order:
+                loss, cache = forward(params, X[n], labels[n])
+                if not math.isfinite(loss):   # wrong but running code: say where
+                    print(f"✗ stopped after {len(history.step_loss):,} updates: your"
+                          f" `forward` returned the loss {loss}, so the parameters"
+                          " your `backward` and `sgd_step` made are not finite")
+                    return history
+                sgd_step(params, backward(params, cache), lr)
+                history.step_loss.append(loss)
+                bar.update(1)
+            _record_epoch(history, params, (X, labels), val)
+    return history
+
+
+def _record_epoch(history, params, train_rows, val_rows):
+    # the whole-set loss and accuracy, as scalar.train records them
+    for rows, losses, accs in ((train_rows, history.epoch_train_loss,
+                                history.epoch_train_acc),
+                               (val_rows, history.epoch_val_loss,
+                                history.epoch_val_acc)):
+        loss, acc = scalar.evaluate(params, *rows)
+        losses.append(loss)
+        accs.append(acc)
+
+
+def _accuracy_by_rate(ax, history, values, cache, lr_slider):
+    """The explorer's right panel: the final validation accuracy of every run
+    so far with this batch size and number of epochs, against its learning
+    rate (log axis, a labelled tick on every decade of the slider's range)."""
+    runs = [(dict(k)["lr"], h.epoch_val_acc[-1]) for k, h in cache.items()
+            if not isinstance(h, Exception)
+            and dict(k)["batch_size"] == values["batch_size"]
+            and dict(k)["epochs"] == values["epochs"]]
+    lrs, accs = np.array(sorted(runs)).reshape(-1, 2).T
+    ax.plot(lrs, accs, "o:", color="0.5", label="runs so far")
+    ax.plot([values["lr"]], [history.epoch_val_acc[-1]], "o", color="C3", ms=9,
+            label="this run")
+    ax.set_xscale("log")
+    ax.set_xlim(10 ** lr_slider.min / 1.5, 10 ** lr_slider.max * 1.5)
+    ax.set_xticks([10.0 ** k for k in range(round(lr_slider.min),
+                                            round(lr_slider.max) + 1)])
+    plots._plain_log_x(ax)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"after {values['epochs']} epoch(s)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
 
 def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
