@@ -116,9 +116,10 @@ def step_split(trainer, X, y, batch_size, lr, rng):
     steps = N // batch_size
     order = rng.permutation(N)
     W1 = trainer.params["W1"]
-    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.grad_K
+    buffers = trainer.buffers
+    Xb, hidden, grad_K = buffers["X_batch"], buffers["hidden"], buffers["grad_K"]
     np.take(X, order[:batch_size], axis=0, out=Xb)
-    G[:] = 1e-12  # a tiny update: W1 stays as it is
+    grad_K[:] = 1e-12  # a tiny update: W1 stays as it is
     best = {"step": [], "2 GEMMs": []}
     for _ in range(3):
         start = time.perf_counter()
@@ -129,12 +130,12 @@ def step_split(trainer, X, y, batch_size, lr, rng):
         if trainer.fused:
             fn = _blas.gemm_function(W1.dtype)
             for _ in range(steps):
-                np.dot(Xb, W1, out=S)
-                _blas.gemm_AtB(fn, W1, Xb, G, -1.0)
+                np.dot(Xb, W1, out=hidden)
+                _blas.gemm_AtB(fn, W1, Xb, grad_K, -1.0)
         else:
             for _ in range(steps):
-                np.dot(Xb, W1, out=S)
-                np.dot(Xb.T, G, out=trainer.grad_W1)
+                np.dot(Xb, W1, out=hidden)
+                np.dot(Xb.T, grad_K, out=trainer.grad_W1)
                 W1 -= trainer.grad_W1
         best["2 GEMMs"].append(time.perf_counter() - start)
     step, gemm = (min(best[k]) / steps * 1e6 for k in ("step", "2 GEMMs"))
