@@ -51,7 +51,8 @@ EPOCH_FLOP = 4 * N * D * H + 6 * N * H * C
 EVAL_FLOP = 2 * (N + N_VAL) * (D * H + H * C)  # one forward pass over both sets
 IMPLEMENTATIONS = ("coursenet", "coursenet-unfused", "numpy-reference",
                    "torch-manual", "torch-autograd", "jax-scan")
-SAME_WORK = ("coursenet-sgd", "torch-sgd")
+SAME_WORK = ("coursenet-sgd", "coursenet-sgd-no-blas", "torch-sgd")
+NO_BLAS = "-no-blas"  # the same worker with COURSENET_NO_BLAS=1: without _blas
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -458,7 +459,7 @@ def worker(args):
             times, extra = run_coursenet(args.batch_size, args.repeats)
         elif args.worker == "coursenet-unfused":
             times, extra = run_coursenet(args.batch_size, args.repeats, fused=False)
-        elif args.worker == "coursenet-sgd":
+        elif args.worker in ("coursenet-sgd", "coursenet-sgd" + NO_BLAS):
             times, extra = run_coursenet_sgd(args.batch_size, args.repeats)
         elif args.worker == "numpy-reference":
             times, extra = run_numpy_reference(args.batch_size, args.repeats)
@@ -491,6 +492,8 @@ def spawn(args, what, batch_size=0, repeats=None):
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(args.threads)
+    if what.endswith(NO_BLAS):  # coursenet._blas off: np.dot and W1 -= grad
+        env["COURSENET_NO_BLAS"] = "1"
     cmd = [interpreter(args, what), __file__, "--worker", what, "--batch-size",
            str(batch_size), "--repeats", str(repeats or args.repeats), "--threads",
            str(args.threads)]
@@ -585,7 +588,7 @@ def same_work_table(args):
     print(f"\n## 4. The same work as train.sgd(epochs={EPOCHS}, val_data=...):"
           f" {EPOCHS} epochs + {EPOCHS + 1} evaluations of {N:,} + {N_VAL:,} rows\n")
     results, notes = interleaved(args, SAME_WORK, args.batch_sizes, repeats=1)
-    print(f"{'implementation':<15}{'batch':>6}{'total s':>9}{'steps s':>9}"
+    print(f"{'implementation':<23}{'batch':>6}{'total s':>9}{'steps s':>9}"
           f"{'evals s':>9}{'total/steps':>12}{'x torch':>9}")
     rows = {}
     for (impl, bs), runs in results.items():  # the fastest run, with its split
@@ -598,12 +601,37 @@ def same_work_table(args):
             total, evals = rows[impl, bs]
             torch_total = rows.get(("torch-sgd", bs), (None,))[0]
             ratio = f"{total / torch_total:.2f}" if torch_total else "-"
-            print(f"{impl:<15}{bs:>6}{total:9.3f}{total - evals:9.3f}{evals:9.3f}"
+            print(f"{impl:<23}{bs:>6}{total:9.3f}{total - evals:9.3f}{evals:9.3f}"
                   f"{total / (total - evals):12.2f}{ratio:>9}")
     print(f"\n(best of {args.rounds} rounds; 'steps' = total - evaluations, in the"
           " same run)")
     for impl, note in notes.items():
         print(f"  {impl}: {note}")
+    print_torch_ratios(rows, args.batch_sizes)
+    evaluation_table(results)
+
+
+def print_torch_ratios(rows, batch_sizes):
+    """The headline: coursenet's time over hand-written PyTorch's, with and
+    without coursenet._blas (issue 24's target: at most 0.8 at batch 32 and 128)."""
+    def ratios(impl):
+        return {bs: rows[impl, bs][0] / rows["torch-sgd", bs][0] for bs in batch_sizes
+                if (impl, bs) in rows and ("torch-sgd", bs) in rows}
+
+    with_blas, without = ratios("coursenet-sgd"), ratios("coursenet-sgd" + NO_BLAS)
+    if not with_blas:
+        return
+    print("\ncoursenet / hand-written PyTorch, the same work (target <= 0.8):")
+    for bs in with_blas:
+        line = f"  batch {bs:>4}: {with_blas[bs]:.2f} with _blas"
+        if bs in without:
+            saved = 1 - with_blas[bs] / without[bs]
+            line += (f", {without[bs]:.2f} without (COURSENET_NO_BLAS=1): _blas"
+                     f" saves {100 * saved:.1f} % of the run")
+        print(line)
+
+
+def evaluation_table(results):
     ours = [r for (impl, _), rs in results.items() if impl == "coursenet-sgd"
             for r in rs]
     if ours:

@@ -25,6 +25,13 @@ and how many numpy calls it makes:
   :mod:`coursenet._blas`), not a gradient matrix and a second pass;
 * the data are never copied to another dtype: float32 parameters want float32
   inputs (see :func:`coursenet.data.scale_pixels`).
+
+Why its own kernels rather than :mod:`coursenet.layers`' and
+:mod:`coursenet.losses`' (which check their inputs and return new arrays):
+calling them instead made a step slower by KERNEL_FIGURES
+(``benchmarks/ab_kernels.py``: one process, one BLAS thread, interleaved
+blocks of 16 steps, best block; 7 December 2026 on the shared 2-core machine
+under load).
 """
 
 from __future__ import annotations
