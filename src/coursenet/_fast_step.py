@@ -28,10 +28,12 @@ and how many numpy calls it makes:
 
 Why its own kernels rather than :mod:`coursenet.layers`' and
 :mod:`coursenet.losses`' (which check their inputs and return new arrays):
-calling them instead made a step slower by KERNEL_FIGURES
-(``benchmarks/ab_kernels.py``: one process, one BLAS thread, interleaved
-blocks of 16 steps, best block; 7 December 2026 on the shared 2-core machine
-under load).
+calling them instead made a step slower, at batch 32 and 128:
+``layers.sigmoid`` by 13-14 % and 10-15 %, ``losses.softmax_cross_entropy``
+by 3-8 % and 4-9 %, ``layers.sigmoid_backward`` by 5-11 % and 2-3 %, and
+``layers.linear_backward`` as well by 1.6-1.9x (``benchmarks/ab_kernels.py``:
+one process, one BLAS thread, interleaved blocks of 16 steps, best block; two
+runs on 7 December 2026, the shared 2-core machine under load 3-6).
 """
 
 from __future__ import annotations
