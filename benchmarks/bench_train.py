@@ -11,8 +11,9 @@ count, and prints its times as JSON; the parent prints the tables:
    numpy reference, PyTorch (hand-written and autograd), JAX;
 3. coursenet's step at each batch size split into its two big GEMMs and the rest;
 4. the same work as ``train.sgd(..., epochs=3, val_data=...)`` (3 epochs + 4
-   evaluations of 55,000 + 5,000 rows), coursenet vs hand-written PyTorch, with
-   the time split between steps and evaluations;
+   evaluations of 55,000 + 5,000 rows), coursenet (with and without
+   ``coursenet._blas``) vs hand-written PyTorch, with the time split between
+   steps and evaluations, ending with coursenet / PyTorch at each batch size;
 5. one evaluation pass over 60,000 rows vs the bare forward GEMMs;
 6. every notebook executed offline, and notebook 06 on a synthetic
    MNIST-shaped set of 60,000 + 10,000 rows;
@@ -620,6 +621,8 @@ def print_torch_ratios(rows, batch_sizes):
 
     with_blas, without = ratios("coursenet-sgd"), ratios("coursenet-sgd" + NO_BLAS)
     if not with_blas:
+        print("\ncoursenet / hand-written PyTorch: not measured (PyTorch not"
+              " importable; BENCH_TORCH_PYTHON=/path/to/venv/bin/python make bench)")
         return
     print("\ncoursenet / hand-written PyTorch, the same work (target <= 0.8):")
     for bs in with_blas:
