@@ -629,8 +629,9 @@ def print_torch_ratios(rows, batch_sizes):
         line = f"  batch {bs:>4}: {with_blas[bs]:.2f} with _blas"
         if bs in without:
             saved = 1 - with_blas[bs] / without[bs]
+            verb = "saves" if saved >= 0 else "costs"  # noise can make it negative
             line += (f", {without[bs]:.2f} without (COURSENET_NO_BLAS=1): _blas"
-                     f" saves {100 * saved:.1f} % of the run")
+                     f" {verb} {abs(100 * saved):.1f} % of the run")
         print(line)
 
 
