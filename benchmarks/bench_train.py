@@ -11,8 +11,9 @@ count, and prints its times as JSON; the parent prints the tables:
    numpy reference, PyTorch (hand-written and autograd), JAX;
 3. coursenet's step at each batch size split into its two big GEMMs and the rest;
 4. the same work as ``train.sgd(..., epochs=3, val_data=...)`` (3 epochs + 4
-   evaluations of 55,000 + 5,000 rows), coursenet vs hand-written PyTorch, with
-   the time split between steps and evaluations;
+   evaluations of 55,000 + 5,000 rows), coursenet (with and without
+   ``coursenet._blas``) vs hand-written PyTorch, with the time split between
+   steps and evaluations, ending with coursenet / PyTorch at each batch size;
 5. one evaluation pass over 60,000 rows vs the bare forward GEMMs;
 6. every notebook executed offline, and notebook 06 on a synthetic
    MNIST-shaped set of 60,000 + 10,000 rows;
@@ -51,7 +52,8 @@ EPOCH_FLOP = 4 * N * D * H + 6 * N * H * C
 EVAL_FLOP = 2 * (N + N_VAL) * (D * H + H * C)  # one forward pass over both sets
 IMPLEMENTATIONS = ("coursenet", "coursenet-unfused", "numpy-reference",
                    "torch-manual", "torch-autograd", "jax-scan")
-SAME_WORK = ("coursenet-sgd", "torch-sgd")
+SAME_WORK = ("coursenet-sgd", "coursenet-sgd-no-blas", "torch-sgd")
+NO_BLAS = "-no-blas"  # the same worker with COURSENET_NO_BLAS=1: without _blas
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,9 +118,10 @@ def step_split(trainer, X, y, batch_size, lr, rng):
     steps = N // batch_size
     order = rng.permutation(N)
     W1 = trainer.params["W1"]
-    Xb, S, G = trainer.X_batch, trainer.hidden, trainer.grad_K
+    buffers = trainer.buffers
+    Xb, hidden, grad_K = buffers["X_batch"], buffers["hidden"], buffers["grad_K"]
     np.take(X, order[:batch_size], axis=0, out=Xb)
-    G[:] = 1e-12  # a tiny update: W1 stays as it is
+    grad_K[:] = 1e-12  # a tiny update: W1 stays as it is
     best = {"step": [], "2 GEMMs": []}
     for _ in range(3):
         start = time.perf_counter()
@@ -129,12 +132,12 @@ def step_split(trainer, X, y, batch_size, lr, rng):
         if trainer.fused:
             fn = _blas.gemm_function(W1.dtype)
             for _ in range(steps):
-                np.dot(Xb, W1, out=S)
-                _blas.gemm_AtB(fn, W1, Xb, G, -1.0)
+                np.dot(Xb, W1, out=hidden)
+                _blas.gemm_AtB(fn, W1, Xb, grad_K, -1.0)
         else:
             for _ in range(steps):
-                np.dot(Xb, W1, out=S)
-                np.dot(Xb.T, G, out=trainer.grad_W1)
+                np.dot(Xb, W1, out=hidden)
+                np.dot(Xb.T, grad_K, out=trainer.grad_W1)
                 W1 -= trainer.grad_W1
         best["2 GEMMs"].append(time.perf_counter() - start)
     step, gemm = (min(best[k]) / steps * 1e6 for k in ("step", "2 GEMMs"))
@@ -457,7 +460,7 @@ def worker(args):
             times, extra = run_coursenet(args.batch_size, args.repeats)
         elif args.worker == "coursenet-unfused":
             times, extra = run_coursenet(args.batch_size, args.repeats, fused=False)
-        elif args.worker == "coursenet-sgd":
+        elif args.worker in ("coursenet-sgd", "coursenet-sgd" + NO_BLAS):
             times, extra = run_coursenet_sgd(args.batch_size, args.repeats)
         elif args.worker == "numpy-reference":
             times, extra = run_numpy_reference(args.batch_size, args.repeats)
@@ -490,6 +493,8 @@ def spawn(args, what, batch_size=0, repeats=None):
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(args.threads)
+    if what.endswith(NO_BLAS):  # coursenet._blas off: np.dot and W1 -= grad
+        env["COURSENET_NO_BLAS"] = "1"
     cmd = [interpreter(args, what), __file__, "--worker", what, "--batch-size",
            str(batch_size), "--repeats", str(repeats or args.repeats), "--threads",
            str(args.threads)]
@@ -584,7 +589,7 @@ def same_work_table(args):
     print(f"\n## 4. The same work as train.sgd(epochs={EPOCHS}, val_data=...):"
           f" {EPOCHS} epochs + {EPOCHS + 1} evaluations of {N:,} + {N_VAL:,} rows\n")
     results, notes = interleaved(args, SAME_WORK, args.batch_sizes, repeats=1)
-    print(f"{'implementation':<15}{'batch':>6}{'total s':>9}{'steps s':>9}"
+    print(f"{'implementation':<23}{'batch':>6}{'total s':>9}{'steps s':>9}"
           f"{'evals s':>9}{'total/steps':>12}{'x torch':>9}")
     rows = {}
     for (impl, bs), runs in results.items():  # the fastest run, with its split
@@ -597,12 +602,40 @@ def same_work_table(args):
             total, evals = rows[impl, bs]
             torch_total = rows.get(("torch-sgd", bs), (None,))[0]
             ratio = f"{total / torch_total:.2f}" if torch_total else "-"
-            print(f"{impl:<15}{bs:>6}{total:9.3f}{total - evals:9.3f}{evals:9.3f}"
+            print(f"{impl:<23}{bs:>6}{total:9.3f}{total - evals:9.3f}{evals:9.3f}"
                   f"{total / (total - evals):12.2f}{ratio:>9}")
     print(f"\n(best of {args.rounds} rounds; 'steps' = total - evaluations, in the"
           " same run)")
     for impl, note in notes.items():
         print(f"  {impl}: {note}")
+    print_torch_ratios(rows, args.batch_sizes)
+    evaluation_table(results)
+
+
+def print_torch_ratios(rows, batch_sizes):
+    """The headline: coursenet's time over hand-written PyTorch's, with and
+    without coursenet._blas (issue 24's target: at most 0.8 at batch 32 and 128)."""
+    def ratios(impl):
+        return {bs: rows[impl, bs][0] / rows["torch-sgd", bs][0] for bs in batch_sizes
+                if (impl, bs) in rows and ("torch-sgd", bs) in rows}
+
+    with_blas, without = ratios("coursenet-sgd"), ratios("coursenet-sgd" + NO_BLAS)
+    if not with_blas:
+        print("\ncoursenet / hand-written PyTorch: not measured (PyTorch not"
+              " importable; BENCH_TORCH_PYTHON=/path/to/venv/bin/python make bench)")
+        return
+    print("\ncoursenet / hand-written PyTorch, the same work (target <= 0.8):")
+    for bs in with_blas:
+        line = f"  batch {bs:>4}: {with_blas[bs]:.2f} with _blas"
+        if bs in without:
+            saved = 1 - with_blas[bs] / without[bs]
+            verb = "saves" if saved >= 0 else "costs"  # noise can make it negative
+            line += (f", {without[bs]:.2f} without (COURSENET_NO_BLAS=1): _blas"
+                     f" {verb} {abs(100 * saved):.1f} % of the run")
+        print(line)
+
+
+def evaluation_table(results):
     ours = [r for (impl, _), rs in results.items() if impl == "coursenet-sgd"
             for r in rs]
     if ours:

@@ -18,6 +18,7 @@ from coursenet import (
     _blas,
     _fast_eval,
     _fast_step,
+    losses,
     mlp,
     train,
 )
@@ -246,3 +247,29 @@ def test_trainer_rechecks_the_layout_on_every_step():
     for k in mlp.PARAM_NAMES:
         assert rel_error(trainer.params[k], ref[k]) < 1e-10, k
 
+
+def test_row_losses_leave_the_logits_and_keep_exp_shifted_apart():
+    """The loss's exp(logits - row max) has its own buffer: a Trainer's logits
+    stay logits for the whole step (no buffer changes meaning mid-step)."""
+    rng = np.random.default_rng(12)
+    logits = rng.normal(size=(6, 4)) * 50
+    before = logits.copy()
+    c = rng.integers(0, 4, 6)
+    rows = _fast_eval.RowLosses(8, 4, np.float64)
+    total = rows.loss_sum(logits, c)
+    assert np.array_equal(logits, before)
+    shifted = before - before.max(axis=1, keepdims=True)
+    r = rows.rows(6)
+    assert np.allclose(r.exp_shifted, np.exp(shifted), rtol=1e-14)
+    assert np.allclose(r.row_sum, np.exp(shifted).sum(axis=1), rtol=1e-14)
+    assert total == pytest.approx(6 * losses.cross_entropy(before, c), rel=1e-12)
+
+
+def test_trainer_views_are_made_once_per_batch_length():
+    params, X, y = _problem(20, seed=13)
+    trainer = _fast_step.Trainer(params, 8)
+    full, short = trainer._rows(8), trainer._rows(4)
+    assert trainer._rows(8) is full and trainer._rows(4) is short
+    for name, buffer in trainer.buffers.items():
+        assert np.shares_memory(getattr(short, name), buffer), name
+        assert len(getattr(short, name)) == 4 and len(getattr(full, name)) == 8

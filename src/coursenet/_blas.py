@@ -19,6 +19,13 @@ them once (:class:`coursenet._fast_step.Trainer`, per training run). Set
 ``COURSENET_NO_BLAS=1`` (or true/yes/on) to force the numpy path; ``0`` (or
 false/no/off, or unset) leaves it on.
 
+What it earns: without it (``fused=False``, or ``COURSENET_NO_BLAS=1``) a
+training step took 11-17 % longer at batch 32 (three runs of four; no
+difference in the fourth) and 3-10 % at batch 128 (``benchmarks/ab_kernels.py``,
+7 December 2026 under load; 26 % and 8 % on a quiet machine on 26 November,
+``docs/performance.md``); ``make bench`` prints what it saves of the same work
+as ``train.sgd``.
+
 The BLAS integer width (32-bit LP64 or 64-bit ILP64) is read from numpy's own
 build configuration (``numpy.show_config(mode="dicts")``: OpenBLAS's
 ``USE64BITINT`` flag, or ``ilp64``/``lp64`` in the library's name), never

@@ -25,6 +25,15 @@ and how many numpy calls it makes:
   :mod:`coursenet._blas`), not a gradient matrix and a second pass;
 * the data are never copied to another dtype: float32 parameters want float32
   inputs (see :func:`coursenet.data.scale_pixels`).
+
+Why its own kernels rather than :mod:`coursenet.layers`' and
+:mod:`coursenet.losses`' (which check their inputs and return new arrays):
+calling them instead made a step slower, at batch 32 and 128:
+``layers.sigmoid`` by 13-14 % and 10-15 %, ``losses.softmax_cross_entropy``
+by 3-8 % and 4-9 %, ``layers.sigmoid_backward`` by 5-11 % and 2-3 %, and
+``layers.linear_backward`` as well by 1.6-1.9x (``benchmarks/ab_kernels.py``:
+one process, one BLAS thread, interleaved blocks of 16 steps, best block; two
+runs on 7 December 2026, the shared 2-core machine under load 3-6).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import numpy as np
 
 from coursenet import _blas
 from coursenet._checks import as_labels, positive_number
-from coursenet._fast_eval import RowLosses, sigmoid_in_place
+from coursenet._fast_eval import RowLosses, first_rows, sigmoid_in_place
 from coursenet.mlp import PARAM_NAMES, check_params
 
 
@@ -49,8 +58,7 @@ class Trainer:
     ``fused=None`` updates ``W1`` inside its gradient's matrix product (one
     BLAS call, see :mod:`coursenet._blas`) when numpy's BLAS allows it;
     ``fused=False`` always computes the gradient first, then ``W1 -= grad``.
-    Every buffer holds one thing, named below; only ``logits`` changes meaning,
-    as :class:`~coursenet._fast_eval.RowLosses` documents.
+    Every buffer holds one thing for the whole step, named below.
     """
 
     def __init__(self, params, batch_size, fused=None):
@@ -65,16 +73,24 @@ class Trainer:
         # buffers in the machine's byte order, whatever the parameters' order
         self.dtype = dtype = W1.dtype.newbyteorder("=")
         self.batch_size = B = batch_size
-        self.X_batch = np.empty((B, D), dtype)
-        self.hidden = np.empty((B, H), dtype)  # sigmoid(K), K = X_batch W1 + b1
-        self.one_minus_hidden = np.empty((B, H), dtype)  # 1 - sigmoid(K)
-        self.logits = np.empty((B, C), dtype)  # then exp(logits - row max)
-        self.grad_logits = np.empty((B, C), dtype)  # lr * dloss/dlogits
-        self.grad_hidden = np.empty((B, H), dtype)  # lr * dloss/dhidden
-        self.grad_K = np.empty((B, H), dtype)  # lr * dloss/dK
-        self.row_scale = np.empty((B, 1), dtype)  # lr / n / row_sum
+        self.sizes = (D, H, C)
+        grad_logits = np.empty((B, C), dtype)  # lr * dloss/dlogits
+        # grad_logits by flat index, for the label logits (the first n rows'
+        # flat indices are those of grad_logits[:n]: no per-n view needed)
+        self.grad_logits_flat = grad_logits.reshape(-1)
+        self.buffers = {  # each holds one thing for the whole step
+            "X_batch": np.empty((B, D), dtype),
+            "hidden": np.empty((B, H), dtype),  # sigmoid(K), K = X_batch W1 + b1
+            "one_minus_hidden": np.empty((B, H), dtype),  # 1 - sigmoid(K)
+            "logits": np.empty((B, C), dtype),
+            "grad_logits": grad_logits,
+            "row_scale": np.empty((B, 1), dtype),  # lr / n / row_sum
+            "grad_hidden": np.empty((B, H), dtype),  # lr * dloss/dhidden
+            "grad_K": np.empty((B, H), dtype),  # lr * dloss/dK
+            "ones": np.ones(B, dtype),  # column sums as BLAS dot products
+        }
+        self._views = {}  # the buffers' first n rows, per batch length n
         self.rows = RowLosses(B, C, dtype)  # the loss's per-row buffers
-        self.ones = np.ones(B, dtype)  # column sums as BLAS dot products
         self.grad_W2 = np.empty((H, C), dtype)  # lr * dloss/dW2
         self.grad_b1 = np.empty(H, dtype)  # lr * dloss/db1
         self.grad_b2 = np.empty(C, dtype)  # lr * dloss/db2
@@ -87,8 +103,8 @@ class Trainer:
         # everything and falls back) does the update.
         dtype = self.dtype
         can_fuse = _blas.available(dtype) and _blas.fits_blas(W1) and not (
-            np.may_share_memory(W1, self.X_batch)
-            or np.may_share_memory(W1, self.grad_K))
+            np.may_share_memory(W1, self.buffers["X_batch"])
+            or np.may_share_memory(W1, self.buffers["grad_K"]))
         if fused and not can_fuse:
             raise ValueError("fused=True needs numpy's BLAS (cblas gemm) and a"
                              " C-contiguous W1; use fused=None to fall back")
@@ -105,10 +121,10 @@ class Trainer:
         range.
         """
         self._check_params_unchanged()
+        D, _, C = self.sizes
         if not isinstance(X, np.ndarray) or X.dtype != self.dtype or X.ndim != 2 \
-                or X.shape[1] != self.X_batch.shape[1]:
-            raise TypeError(f"X must be a 2-D {self.dtype} array with"
-                            f" {self.X_batch.shape[1]} columns")
+                or X.shape[1] != D:
+            raise TypeError(f"X must be a 2-D {self.dtype} array with {D} columns")
         idx = np.asarray(idx)
         if idx.dtype.kind not in "iu" or idx.ndim != 1 \
                 or not 0 < len(idx) <= self.batch_size:
@@ -118,7 +134,7 @@ class Trainer:
             raise IndexError(f"idx must lie in [0, {len(X)}), got range"
                              f" [{idx.min()}, {idx.max()}]")
         c = np.asarray(c)
-        as_labels(c[idx], "c[idx]", len(idx), self.logits.shape[1])
+        as_labels(c[idx], "c[idx]", len(idx), C)
         lr = float(positive_number(lr, "lr"))
         return self._step(X, c, idx, lr)
 
@@ -130,51 +146,52 @@ class Trainer:
                     or a.dtype.newbyteorder("=") != self.dtype:
                 raise TypeError(f"params[{k!r}] must stay a writeable {self.dtype}"
                                 " array while the Trainer uses it")
-        if p["W1"].shape != (self.X_batch.shape[1], self.hidden.shape[1]) \
-                or p["W2"].shape != (self.hidden.shape[1], self.logits.shape[1]):
+        D, H, C = self.sizes
+        if p["W1"].shape != (D, H) or p["W2"].shape != (H, C):
             raise ValueError("params changed shape since the Trainer was made")
+
+    def _rows(self, n):
+        """The buffers' first ``n`` rows, as attributes (made once per ``n``)."""
+        return first_rows(self._views, self.buffers, n)
 
     def _step(self, X, c, idx, lr):
         """:meth:`step` without its checks (``train.sgd`` validated the data)."""
         n = len(idx)
         p = self.params
-        Xb, hidden, logits = self.X_batch[:n], self.hidden[:n], self.logits[:n]
+        b = self._rows(n)
         # idx are in range (sgd draws them; step checks them): 'clip' skips a check
-        np.take(X, idx, axis=0, out=Xb, mode="clip")
-        np.dot(Xb, p["W1"], out=hidden)  # K (n, H)
-        hidden += p["b1"]
-        sigmoid_in_place(hidden)  # sigmoid(K)
-        np.dot(hidden, p["W2"], out=logits)  # (n, C)
-        logits += p["b2"]
-        loss = self.rows.loss_sum(logits, c[idx]) / n  # logits: exp(logits - max)
-        self._backward(n, lr)
+        np.take(X, idx, axis=0, out=b.X_batch, mode="clip")
+        np.dot(b.X_batch, p["W1"], out=b.hidden)  # K (n, H)
+        b.hidden += p["b1"]
+        sigmoid_in_place(b.hidden)  # sigmoid(K)
+        np.dot(b.hidden, p["W2"], out=b.logits)  # (n, C)
+        b.logits += p["b2"]
+        loss = self.rows.loss_sum(b.logits, c[idx]) / n
+        self._backward(b, self.rows.rows(n), lr / n)
         return loss
 
-    def _backward(self, n, lr):
+    def _backward(self, b, r, lr_n):
         """Every gradient already multiplied by ``lr``, and the update.
 
-        ``lr * dloss/dlogits = lr / n * (probs - onehot)``, with
-        ``probs = exp(logits - max) / row_sum`` (what :meth:`_step` left).
+        ``b`` holds the step's rows, ``r`` the loss's (:class:`RowLosses`),
+        ``lr_n`` is ``lr / n``. ``lr * dloss/dlogits = lr / n * (probs -
+        onehot)``, with ``probs = exp_shifted / row_sum``.
         """
         p = self.params
-        Xb, hidden, ones = self.X_batch[:n], self.hidden[:n], self.ones[:n]
-        grad_logits, grad_hidden = self.grad_logits[:n], self.grad_hidden[:n]
-        grad_K, slope = self.grad_K[:n], self.one_minus_hidden[:n]
-        row_scale = self.row_scale[:n]
-        np.divide(lr / n, self.rows.row_sum[:n, None], out=row_scale)
-        np.multiply(self.logits[:n], row_scale, out=grad_logits)
-        grad_logits.reshape(-1)[self.rows.label_at[:n]] -= lr / n  # - onehot
-        np.dot(hidden.T, grad_logits, out=self.grad_W2)  # (H, C)
-        np.dot(ones, grad_logits, out=self.grad_b2)  # column sums
-        np.dot(grad_logits, p["W2"].T, out=grad_hidden)  # (n, H), W2 before update
-        np.multiply(grad_hidden, hidden, out=grad_K)
-        np.subtract(1.0, hidden, out=slope)
-        grad_K *= slope  # dK = dhidden * s * (1 - s)
-        np.dot(ones, grad_K, out=self.grad_b1)
+        np.divide(lr_n, r.row_sum_col, out=b.row_scale)
+        np.multiply(r.exp_shifted, b.row_scale, out=b.grad_logits)
+        self.grad_logits_flat[r.label_at] -= lr_n  # - onehot
+        np.dot(b.hidden.T, b.grad_logits, out=self.grad_W2)  # (H, C)
+        np.dot(b.ones, b.grad_logits, out=self.grad_b2)  # column sums
+        np.dot(b.grad_logits, p["W2"].T, out=b.grad_hidden)  # W2 before its update
+        np.subtract(1.0, b.hidden, out=b.one_minus_hidden)
+        np.multiply(b.grad_hidden, b.hidden, out=b.grad_K)
+        b.grad_K *= b.one_minus_hidden  # dK = dhidden * s * (1 - s)
+        np.dot(b.ones, b.grad_K, out=self.grad_b1)
         p["W2"] -= self.grad_W2
         p["b2"] -= self.grad_b2
         p["b1"] -= self.grad_b1
-        self._update_W1(Xb, grad_K)
+        self._update_W1(b.X_batch, b.grad_K)
 
     def _update_W1(self, Xb, grad_K):
         W1 = self.params["W1"]
