@@ -53,7 +53,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.keep is not None and ROOT in args.keep.resolve().parents:
         parser.error(f"--keep {args.keep}: no output is written into the repository")
+    nb, full_train, seconds, slow, failure = run(args.notebook, args.timeout)
+    if args.keep is not None:
+        import nbformat
+        nbformat.write(nb, args.keep)
+    problems, result, verdicts = read_outputs(nb, failure)
+    return report(args.notebook.name, full_train, seconds, slow, problems, result,
+                  verdicts)
 
+
+def run(notebook, timeout):
+    """Execute ``notebook`` on full-size Fashion-MNIST in a temporary data
+    cache, offline; return (the executed notebook, the number of training
+    images, seconds, [(seconds, cell index)], the execution error or None)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -72,11 +84,11 @@ def main(argv=None):
         full_train = len(xtrain)
         del xtrain
 
-        nb = nbformat.read(args.notebook, as_version=4)
+        nb = nbformat.read(notebook, as_version=4)
         nb.cells.append(nbformat.v4.new_code_cell(REPORT))
-        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(
-                                    args.notebook.resolve().parent)}})
+                                    notebook.resolve().parent)}})
         slow = []  # (seconds, cell index): where the time goes, for the CI log
         began = {}
         client.on_cell_start = lambda cell, cell_index: began.__setitem__(
@@ -84,7 +96,7 @@ def main(argv=None):
         client.on_cell_executed = lambda cell, cell_index, **_: slow.append(
             (time.perf_counter() - began.get(cell_index, time.perf_counter()),
              cell_index))
-        print(f"== running {args.notebook.name} on full-size Fashion-MNIST"
+        print(f"== running {notebook.name} on full-size Fashion-MNIST"
               f" ({full_train:,} training images)", flush=True)
         start = time.perf_counter()
         failure = None
@@ -93,9 +105,12 @@ def main(argv=None):
         except CellExecutionError as err:
             failure = str(err)
         seconds = time.perf_counter() - start
-    if args.keep is not None:
-        nbformat.write(nb, args.keep)
+    return nb, full_train, seconds, slow, failure
 
+
+def read_outputs(nb, failure):
+    """(problems, the REPORT cell's result or None, verdict lines) of an
+    executed notebook: errors, stderr and the lines that end True/False."""
     problems, result, verdicts = [], None, []
     for index, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
@@ -114,6 +129,11 @@ def main(argv=None):
                 result = json.loads(line)
     if failure is not None and not problems:
         problems.append(failure[-2000:])
+    return problems, result, verdicts
+
+
+def report(name, full_train, seconds, slow, problems, result, verdicts):
+    """Print the run's time, test accuracy and verdicts; 1 on any problem."""
     if result is None:
         problems.append("the notebook did not run to its end")
     else:
@@ -123,7 +143,7 @@ def main(argv=None):
                             " coursenet.data.load_dataset()?")
         if result["test_acc"] is None:
             problems.append("the notebook defines no test_acc (its test accuracy)")
-    print(f"== {args.notebook.name} on Fashion-MNIST: {seconds:.0f} s; slowest cells: "
+    print(f"== {name} on Fashion-MNIST: {seconds:.0f} s; slowest cells: "
           + ", ".join(f"{i} ({t:.0f} s)" for t, i in sorted(slow, reverse=True)[:5]),
           flush=True)
     if result is not None and result["test_acc"] is not None:
