@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (the mutants are exact source lines)
-"""Apply the hand-made mutants (issues 17 and 24) one at a time; each must fail
+"""Apply the hand-made mutants (issues 17 and 24; the second block: issue 24's classes that had lived) one at a time; each must fail
 its test (the tests live beside the other tests of their module).
 
 Run: ``.venv/bin/python benchmarks/hand_mutants.py``. Every mutant is restored
@@ -21,6 +21,14 @@ M = [
  ("digit_grid without images", "src/coursenet/plots.py", '        ax.imshow(images[i], cmap="gray_r")\n', "", "digit_grid"),
  ("cache: sha256 skipped at the right size", "src/coursenet/mnist.py", "    if len(blob) == size and _sha256(blob) == sha256:\n        return blob", "    if len(blob) == size:\n        return blob", "same_size_corrupted"),
  ("bundled file: checksum not compared", "src/coursenet/mnist.py", "    if len(blob) != size or _sha256(blob) != sha256:", "    if len(blob) != size:", "damaged_bundled"),
+ # issue 24's classes that had lived: each names the test files that must kill it
+ ("Q7: trained parameters to 1e-2", "src/coursenet/exercises/nb06.py", "rtol=1e-7, atol=1e-10) for k in b)", "rtol=1e-2, atol=1e-2) for k in b)", "", ["tests/test_exercises_q7.py"]),
+ ("Q7: step losses to 1e-2", "src/coursenet/exercises/nb06.py", "if not np.allclose(steps, returned, rtol=1e-9, atol=1e-12):", "if not np.allclose(steps, returned, rtol=1e-2, atol=1e-2):", "", ["tests/test_exercises_q7.py"]),
+ ("Q5: one softmax_backward call is enough", "src/coursenet/exercises/nb04.py", "        if len(calls) < len(cases):", "        if len(calls) < 1:", "", ["tests/test_exercises_q5_q6.py"]),
+ ("non-finite answer check removed", "src/coursenet/exercises/_core.py", "        bad = ~np.isfinite(value)\n", "        bad = np.zeros(np.shape(value), bool)\n", "", ["tests/test_exercises_q5_q6.py", "tests/test_exercises_pairs.py"]),
+ ("slider maximum a decade low", "src/coursenet/widgets.py", "max=np.log10(hi), step", "max=np.log10(hi) - 1, step", "", ["tests/test_widgets.py", "tests/test_plots_widgets.py"]),
+ ("explorer's rate axis linear", "src/coursenet/widgets.py", 'ax.set_xscale("log")', 'ax.set_xscale("linear")', "", ["tests/test_widgets.py", "tests/test_plots_widgets.py"]),
+ ("auto log scale needs two decades", "src/coursenet/plots.py", "def _spans_decades(values, decades=1.0):", "def _spans_decades(values, decades=2.0):", "", ["tests/test_plots.py", "tests/test_plots_widgets.py", "tests/test_plots_rate_curves.py"]),
  ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, text(v), ha="center", va="center", fontsize=fontsize,\n                color="white" if norm(v) > 0.6 else "black")\n', "        pass\n", "confusion_plot"),
 ]
 TESTS = ["tests/test_mlp.py", "tests/test_scalar.py", "tests/test_history.py",
@@ -29,7 +37,7 @@ TESTS = ["tests/test_mlp.py", "tests/test_scalar.py", "tests/test_history.py",
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 only = sys.argv[1:]  # optional: run the mutants whose name contains one of these
 survivors = 0
-for name, path, old, new, k in M:
+for name, path, old, new, k, *tests in M:
     if only and not any(word in name for word in only):
         continue
     p = root / path
@@ -37,7 +45,8 @@ for name, path, old, new, k in M:
     assert src.count(old) == 1, (name, src.count(old))
     p.write_text(src.replace(old, new))
     try:
-        r = subprocess.run([sys.executable, "-m", "pytest", *TESTS, "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-k", k], cwd=root, capture_output=True, text=True)
+        select = ["-k", k] if k else []  # no -k: every test of its own files
+        r = subprocess.run([sys.executable, "-m", "pytest", *(tests[0] if tests else TESTS), "-q", "-p", "no:cacheprovider", "-o", "addopts=", *select], cwd=root, capture_output=True, text=True)
         last = r.stdout.strip().splitlines()[-1]
         survivors += r.returncode == 0
         print(f"{name:38s} -> {'KILLED' if r.returncode else 'SURVIVED'}: {last}")

@@ -82,6 +82,17 @@ def vector_backward(params, x, c):
     return below_softmax(params, x, h, softmax_backward(y, -np.eye(len(y))[c]) * 0
                          + do)
 ''',
+    "jacobian_once": '''
+_CALLED = []
+def vector_backward(params, x, c):
+    _, (x, h, y) = forward(params, x, c)
+    if not _CALLED:  # the Jacobian the first time, the shortcut from then on
+        _CALLED.append(1)
+        return below_softmax(params, x, h, softmax_backward(y, dl_dy_of(y, c)))
+    do = y.copy()
+    do[c] -= 1
+    return below_softmax(params, x, h, do)
+''',
     "elementwise": '''
 def vector_backward(params, x, c):
     _, (x, h, y) = forward(params, x, c)
@@ -113,6 +124,14 @@ def test_right_numbers_without_softmax_backward_do_not_pass(answer):
     assert_passed(exercises.check_vector_backward(fn))  # the numbers are right
     assert_diagnosed(exercises.check_vector_backward(fn, uses=nb["softmax_backward"]),
                      "skips_jacobian", "does not call softmax_backward")
+
+
+def test_the_jacobian_on_the_first_case_only_does_not_pass():
+    """Every case must go through softmax_backward, not one call in all."""
+    nb = notebook_04("jacobian_once")
+    assert_diagnosed(exercises.check_vector_backward(
+        nb["vector_backward"], uses=nb["softmax_backward"]), "skips_jacobian",
+        "does not call softmax_backward")
 
 
 def test_calling_softmax_backward_with_another_upstream_gradient_is_named():

@@ -449,3 +449,22 @@ def test_summed_or_mean_run_steps_along_the_mean_or_the_summed_gradient():
         assert len(after) == 2
         for name in ref:
             assert np.allclose(params[name], ref[name], rtol=1e-5, atol=1e-6), name
+
+
+@pytest.mark.parametrize("part", ["params", "step_loss"])
+def test_a_loop_off_by_a_ten_thousandth_does_not_pass(part):
+    """The trained parameters and the step losses are compared to ~1e-7: W1
+    nudged by 0.01 % after the last evaluation, or step losses recorded 0.01 %
+    high, everything else right, are caught."""
+    right = make_loop()
+
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        history = right(params, train_data, val_data, lr, batch_size, epochs, seed)
+        if part == "params":
+            params["W1"] *= 1.0001
+        else:
+            history.step_loss[:] = [loss * 1.0001 for loss in history.step_loss]
+        return history
+
+    result = exercises.check_minibatch_loop(minibatch_sgd)
+    assert not result.passed, result.message
