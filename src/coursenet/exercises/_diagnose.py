@@ -10,6 +10,7 @@ or stops the check with a diagnosis (``_fail``). The patterns:
   of the case such as C classes or N rows, or one that changes with the case);
 - ``offset``: every entry off by the same number;
 - ``edge_off`` / ``one_line_off``: right except one entry, row or column;
+- ``part_off``: right except a named part (the true class's entries);
 - ``transposed``: the right numbers transposed;
 - ``times_an_input``: the right answer times or over an input, entry by entry;
 - ``all_equal``: one number in every entry where the right ones differ;
@@ -164,6 +165,16 @@ def edge_off(what, outs, refs, hint):
                      if zero else ""), hint, "edge_zero" if zero else "edge_wrong")
 
 
+def part_off(what, outs, refs, masks, part, id_):
+    """Fail when every case is right outside ``masks`` (one boolean array per
+    case: the ``part`` of it, e.g. the true class's entries) and wrong inside."""
+    if all(m.shape == np.shape(o) and _same(o[~m], np.asarray(r)[~m])
+           for o, r, m in zip(outs, refs, masks)):
+        _fail(f"{what} is right everywhere except in {part}", "write down that"
+              " part of the chain rule alone and compare one of its entries with"
+              " a finite difference", id_)
+
+
 def one_line_off(outs, refs, axis):
     """The index of the one row (axis 0) or column (axis 1) where every case's
     wrong entries lie, counted from the end when that is the same in all cases
@@ -247,7 +258,8 @@ def other_upstream(what, outs, alternatives):
     ones (``alternatives``: that answer per case): dout left out of the chain
     rule for this gradient."""
     if all(a is not None and _same(o, a) for o, a in zip(outs, alternatives)):
-        _fail(f"{what} is what it would be if the upstream gradient dout were all"
-              " ones: dout is left out of it", "the chain rule multiplies each"
-              " local derivative by the upstream gradient that reaches it:"
-              " change dout and this gradient must change too", "upstream_ignored")
+        _fail(f"{what} is what it would be if the upstream gradient were all"
+              " ones: the upstream gradient is left out of it", "the chain rule"
+              " multiplies each local derivative by the upstream gradient that"
+              " reaches it: change the upstream gradient and this gradient must"
+              " change too", "upstream_ignored")

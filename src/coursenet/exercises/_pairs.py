@@ -124,6 +124,32 @@ def _forward_out(spec, fwd, inputs, who, text):
     return arr, ref, cache
 
 
+def _counts(datas, batch):
+    """The counts of each case a wrong factor may equal: N rows, C classes."""
+    counts = [_diagnose.Count(_rows_of(datas, batch), _ROWS_MORE, _ROWS_LESS)]
+    key = next((k for k in ("o", "y") if k in datas[0]), None)
+    if key:     # a layer over the classes (softmax, loss): C is a count too
+        counts.append(_diagnose.classes([np.shape(d[key])[-1] for d in datas]))
+    return counts
+
+
+def _forward_structure(spec, fwd, who, cases, batch):
+    """A wrong forward output: run every case and name a factor (a count of
+    the case such as N or C, a sign, a constant) shared by all of them."""
+    outs, refs, datas, texts = [], [], [], []
+    for text, inputs, dout in cases:
+        try:
+            out, ref, _ = _forward_out(spec, fwd, inputs, who, text)
+        except _Stop:
+            return
+        outs.append(np.atleast_1d(out))
+        refs.append(np.atleast_1d(ref))
+        datas.append({**inputs, "dout": dout})
+        texts.append(text)
+    _diagnose.scaled(f"the output of {who}", outs, refs, texts,
+                     _counts(datas, batch))
+
+
 def _preview(value):
     text = (f"of shape {value.shape}" if isinstance(value, np.ndarray)
             else repr(value))
@@ -244,6 +270,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
                       f" {spec.wrt[0]}; the cache keeps what the backward pass"
                       " needs, the output is what the next layer gets",
                       "forward_identity")
+            _forward_structure(spec, fwd, fwho, cases, batch)
             worst = _worst([out], [ref], [text], "out")
             _fail(f"the output of {fwho} is wrong ({worst})",
                   f"{spec.title}: compare your forward pass with its definition in"
@@ -293,6 +320,17 @@ def _rows_of(datas, batch):
             for d in datas]
 
 
+def _class_entries(out, c):
+    """The mask of the true class's entries (one per row) of an (N, C) or (C,)
+    gradient."""
+    mask = np.zeros(np.shape(out), dtype=bool)
+    if mask.ndim == 1:
+        mask[int(np.asarray(c).ravel()[0])] = True
+    elif mask.ndim == 2:
+        mask[np.arange(len(mask)), np.atleast_1d(c)] = True
+    return mask
+
+
 _ROWS_MORE = ("is N times too large on every batch of N rows: the 1/N of the mean"
               " loss is missing", "the loss is the mean over the N rows: each"
               " row's loss counts 1/N", "summed")
@@ -308,17 +346,17 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
     gradient of some of its rows alone."""
     what = f"{name} from {who}"
     _diagnose.times_an_input(what, outs, refs, datas)
-    counts = [_diagnose.Count(_rows_of(datas, batch), _ROWS_MORE, _ROWS_LESS)]
-    key = next((k for k in ("o", "y") if k in datas[0]), None)
-    if key:     # a layer over the classes (softmax, loss): C is a count too
-        counts.append(_diagnose.classes([np.shape(d[key])[-1] for d in datas]))
-    _diagnose.scaled(what, outs, refs, texts, counts)
+    _diagnose.scaled(what, outs, refs, texts, _counts(datas, batch))
     wrt = spec.grad_names.index(name)
     _diagnose.other_upstream(what, outs, [
         _numeric(spec, {k: v for k, v in d.items() if k != "dout"},
                  np.ones_like(np.asarray(d["dout"], dtype=np.float64)))[wrt]
         for d in datas])
     _diagnose.transposed(what, outs, refs, texts)
+    if "c" in datas[0]:
+        _diagnose.part_off(what, outs, refs, [_class_entries(o, d["c"])
+                                              for o, d in zip(outs, datas)],
+                           "the true class's entries", "wrong_at_class")
     _diagnose.line_off(what, outs, refs)
     key = spec.wrt[spec.grad_names.index(name)]
     if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1
