@@ -165,14 +165,16 @@ def edge_off(what, outs, refs, hint):
                      if zero else ""), hint, "edge_zero" if zero else "edge_wrong")
 
 
-def part_off(what, outs, refs, masks, part, id_):
+def part_off(what, outs, refs, masks, part, id_, rest="every other entry",
+             hint=None):
     """Fail when every case is right outside ``masks`` (one boolean array per
-    case: the ``part`` of it, e.g. the true class's entries) and wrong inside."""
+    case, ``part`` in words: the true class's entries, a diagonal) and wrong
+    inside: the student knows which case of the formula to look at."""
     if all(m.shape == np.shape(o) and _same(o[~m], np.asarray(r)[~m])
            for o, r, m in zip(outs, refs, masks)):
-        _fail(f"{what} is right everywhere except in {part}", "write down that"
-              " part of the chain rule alone and compare one of its entries with"
-              " a finite difference", id_)
+        _fail(f"{what} is right in {rest} and wrong in {part}", hint or "write"
+              " down that part of the chain rule alone and compare one of its"
+              " entries with a finite difference", id_)
 
 
 def one_line_off(outs, refs, axis):

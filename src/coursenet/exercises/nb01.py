@@ -253,21 +253,15 @@ def _where_wrong(outs, refs, datas, what, hint):
     """No known mistake: say which part is wrong when the rest is right (the
     entry at c or the others, for a vector; the diagonal or the entries off it,
     for J), so the student knows which case of the formula to look at."""
-    def part(arr, d):
-        if arr.ndim == 2:
-            return np.eye(len(arr), dtype=bool)
-        return _onehot(d["c"], len(arr)).astype(bool)
-
+    inside = [np.eye(len(o), dtype=bool) if o.ndim == 2
+              else _onehot(d["c"], len(o)).astype(bool) for o, d in zip(outs, datas)]
     names = ({"inside": "the diagonal", "outside": "the entries off the diagonal"}
              if outs[0].ndim == 2 else
              {"inside": "the entry at c", "outside": "the entries i ≠ c"})
-    for wrong, right in (("inside", "outside"), ("outside", "inside")):
-        ok = all(_same(o[part(o, d) if right == "inside" else ~part(o, d)],
-                       r[part(o, d) if right == "inside" else ~part(o, d)])
-                 for o, r, d in zip(outs, refs, datas))
-        if ok:
-            _fail(f"your {what} is right in {names[right]} and wrong in"
-                  f" {names[wrong]}", hint, f"wrong_{wrong}")
+    for wrong, right, masks in (("inside", "outside", inside),
+                                ("outside", "inside", [~m for m in inside])):
+        _diagnose.part_off(f"your {what}", outs, refs, masks, names[wrong],
+                           f"wrong_{wrong}", names[right], hint)
 
 
 def _structural(outs, refs, texts, what, hint, offset=True):
