@@ -785,6 +785,15 @@ def test_batched_loss_of_the_first_row_is_named():
                      "first row only")
 
 
+def test_batched_loss_of_the_last_row_is_named():
+    def fn(params, X, y):
+        return mlp.loss_and_grads(params, X[-1:], y[-1:])[0], \
+            mlp.loss_and_grads(params, X, y)[1]
+
+    assert_diagnosed(exercises.check_batched_backward(fn), "loss_last_row",
+                     "last row only")
+
+
 # --------------------------------------------------------------------------
 # Stubs, hostile functions, global state
 # --------------------------------------------------------------------------

@@ -579,9 +579,12 @@ NEW_WRONG = [  # (check, forward, backward written wrong, mistake, words)
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: 2 * dh * h * (1 - h), "scaled", ["2 times the right one"]),
     (exercises.check_softmax_layer, softmax_forward,
-     lambda dy, y: -dy @ (np.diag(y) - np.outer(y, y)), "sign", ["wrong sign"]),
+     lambda dy, y: -dy @ (np.diag(y) - np.outer(y, y)), "flipped_sign", ["wrong sign"]),
     (exercises.check_softmax_layer, softmax_forward,
-     lambda dy, y: dy @ (np.diag(y) - np.outer(y, y)) / len(y), "scaled",
+     lambda dy, y: dy @ (np.diag(y) - np.outer(y, y)) / len(y), "scaled_by_classes",
+     ["divided by C"]),
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (np.diag(y) - np.outer(y, y)) * (1 + y[0]), "scaled_per_case",
      ["changes from case to case"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: np.einsum("ni,nij->ni", dY, Y[:, :, None]
@@ -755,6 +758,13 @@ def _fused_fwd_shift_lost(O, c):
     return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
 
 
+def _ce_b_off_at_class(dloss, cache):  # a wrong number at c, 0 elsewhere
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c] = -dloss / (y[c] + 0.1)
+    return dy
+
+
 def _lin_b_last_column_zero(dout, cache):
     dx, dW, db = lin_b(dout, cache)
     dW = dW.copy()
@@ -853,6 +863,17 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
     (exercises.check_linear_layer_batch, linear_forward,
      lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d.sum(0) / len(d)),
      "bias_mean", []),
+    (exercises.check_linear_layer, lambda x, W, b: (2 * (x @ W + b), (x, W)),
+     linear_backward, "scaled", ["the output of", "2 times the right one"]),
+    (exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y[c]) * len(y), (y, c)), ce_backward,
+     "scaled_by_classes", ["the output of", "C times the right one"]),
+    (exercises.check_cross_entropy_layer, ce_forward, _ce_b_off_at_class,
+     "wrong_at_class",
+     ["right in every other entry and wrong in the true class's entries"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ np.ones_like(d), d.sum(0)),
+     "upstream_ignored", ["if the upstream gradient were all ones"]),
     (exercises.check_linear_layer_batch, linear_forward,
      lambda d, cache: (d @ cache[1].T / len(d), cache[0].T @ d, d.sum(0)),
      "divided_twice", ["N times too small"]),

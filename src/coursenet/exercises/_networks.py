@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 
 from coursenet import gradcheck, layers, losses, mlp, scalar
+from coursenet.exercises import _diagnose
 from coursenet.exercises._core import (
     Mistake,
     _Case,
@@ -329,8 +330,9 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
               " number to every logit leaves the softmax unchanged); otherwise,"
               " did the backward pass run to the end and return what it"
               " computed?", "all_zero")
-    factor = flat_out @ flat_ref / (flat_ref @ flat_ref)
-    if _same(flat_out, factor * flat_ref):
+    found = _diagnose.factors([flat_out], [flat_ref])
+    if found and _same(flat_out, found[0] * flat_ref):
+        factor = found[0]
         mean = " (a mean over the batch)" if batched else ""
         _fail(f"every gradient is {factor:.3g} times the right one",
               f"look for a constant factor: the loss is -log y_{words['c']}{mean};"
@@ -420,6 +422,9 @@ _BATCH_LOSS_MISTAKES = [
     Mistake("loss_first_row", "the loss is that of the first row only",
             "average -log y_c over all N rows",
             lambda d: -np.log(_picked(d)[0])),
+    Mistake("loss_last_row", "the loss is that of the last row only",
+            "average -log y_c over all N rows",
+            lambda d: -np.log(_picked(d)[-1])),
     Mistake("loss_block", "the loss averages -log Y[:, c], an N×N block, not one"
             " entry per row", "pick one entry per row: row n's entry at its own"
             " class c[n]",

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coursenet import gradcheck, layers, losses
+from coursenet.exercises import _diagnose
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -121,6 +122,32 @@ def _forward_out(spec, fwd, inputs, who, text):
         arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
                            np.ndim(ref) == 2)
     return arr, ref, cache
+
+
+def _counts(datas, batch):
+    """The counts of each case a wrong factor may equal: N rows, C classes."""
+    counts = [_diagnose.Count(_rows_of(datas, batch), _ROWS_MORE, _ROWS_LESS)]
+    key = next((k for k in ("o", "y") if k in datas[0]), None)
+    if key:     # a layer over the classes (softmax, loss): C is a count too
+        counts.append(_diagnose.classes([np.shape(d[key])[-1] for d in datas]))
+    return counts
+
+
+def _forward_structure(spec, fwd, who, cases, batch):
+    """A wrong forward output: run every case and name a factor (a count of
+    the case such as N or C, a sign, a constant) shared by all of them."""
+    outs, refs, datas, texts = [], [], [], []
+    for text, inputs, dout in cases:
+        try:
+            out, ref, _ = _forward_out(spec, fwd, inputs, who, text)
+        except _Stop:
+            return
+        outs.append(np.atleast_1d(out))
+        refs.append(np.atleast_1d(ref))
+        datas.append({**inputs, "dout": dout})
+        texts.append(text)
+    _diagnose.scaled(f"the output of {who}", outs, refs, texts,
+                     _counts(datas, batch))
 
 
 def _preview(value):
@@ -243,6 +270,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
                       f" {spec.wrt[0]}; the cache keeps what the backward pass"
                       " needs, the output is what the next layer gets",
                       "forward_identity")
+            _forward_structure(spec, fwd, fwho, cases, batch)
             worst = _worst([out], [ref], [text], "out")
             _fail(f"the output of {fwho} is wrong ({worst})",
                   f"{spec.title}: compare your forward pass with its definition in"
@@ -274,13 +302,11 @@ def check_pair(spec, fwd, bwd, batch, seed):
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
     for name in wrong:
         mine, right = [o[name] for o in outs], [r[name] for r in refs]
-        _times_an_input(f"{name} from {bwho}", name, mine, right, datas)
-        _scaled(name, mine, right, texts, bwho, _rows_of(datas, batch))
         _structure(spec, name, mine, right, datas, texts, bwho, batch)
     _softmax_rows_sum(spec, outs, texts, bwho)
     _sigmoid_slope(spec, outs, datas, texts, bwho)
     for name in wrong:
-        _all_equal(f"{name} from {bwho}", [o[name] for o in outs],
+        _diagnose.all_equal(f"{name} from {bwho}", [o[name] for o in outs],
                    [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
@@ -294,73 +320,44 @@ def _rows_of(datas, batch):
             for d in datas]
 
 
-def _scaled(name, outs, refs, texts, who, rows=None):
-    """Fail when ``outs`` are the right ``refs`` times one number per case:
-    name the number (0, -1, a constant, N or 1/N of a batch of N rows, or one
-    that changes with the case)."""
-    factors = []
-    for out, ref in zip(outs, refs):
-        ref = np.asarray(ref, dtype=np.float64)
-        size = float(ref.ravel() @ ref.ravel())
-        if size == 0.0:
-            continue
-        k = float(out.ravel() @ ref.ravel()) / size
-        if not np.allclose(out, k * ref, rtol=1e-6, atol=1e-9):
-            return
-        factors.append(k)
-    if not factors:
-        return
-    what = f"{name} from {who}"
-    if all(abs(k) < 1e-9 for k in factors):
-        _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
-              f" {name}: follow it through your function, step by step, on a small"
-              " case of your own", "zero")
-    rows = [n for n in (rows or [])[:len(factors)] if n]
-    if len(rows) == len(factors) and len(set(rows)) > 1:
-        if np.allclose(factors, [1.0 / n for n in rows], rtol=1e-6):
-            _fail(f"{what} is N times too small on every batch of N rows: divided"
-                  " by N once more", "the upstream gradient already carries the"
-                  " mean's 1/N: do not divide by the batch size again",
-                  "divided_twice")
-        if np.allclose(factors, rows, rtol=1e-6):
-            _fail(f"{what} is N times too large on every batch of N rows: the 1/N"
-                  " of the mean loss is missing", "the loss is the mean over the N"
-                  " rows: each row's loss counts 1/N", "summed")
-    if np.allclose(factors, factors[0], rtol=1e-6):
-        if np.isclose(factors[0], -1.0):
-            _fail(f"{what} has the wrong sign in every entry", "nudge one input"
-                  " up a little: the loss must change by about that nudge times"
-                  " the input's gradient, sign included", "sign")
-        _fail(f"{what} is {factors[0]:.4g} times the right one on every case",
-              "look for a stray constant factor: compare one entry with a finite"
-              " difference", "scaled")
-    _fail(f"{what} is the right one times a factor that changes from case to"
-          f" case ({factors[0]:.3g} on {texts[0]}, {factors[-1]:.3g} on"
-          f" {texts[len(factors) - 1]})", "look for a multiplication or division"
-          " by a size of the case, or by a value it holds, that does not belong"
-          " in the gradient", "scaled")
+def _class_entries(out, c):
+    """The mask of the true class's entries (one per row) of an (N, C) or (C,)
+    gradient."""
+    mask = np.zeros(np.shape(out), dtype=bool)
+    if mask.ndim == 1:
+        mask[int(np.asarray(c).ravel()[0])] = True
+    elif mask.ndim == 2:
+        mask[np.arange(len(mask)), np.atleast_1d(c)] = True
+    return mask
+
+
+_ROWS_MORE = ("is N times too large on every batch of N rows: the 1/N of the mean"
+              " loss is missing", "the loss is the mean over the N rows: each"
+              " row's loss counts 1/N", "summed")
+_ROWS_LESS = ("is N times too small on every batch of N rows: divided by N once"
+              " more", "the upstream gradient already carries the mean's 1/N: do"
+              " not divide by the batch size again", "divided_twice")
 
 
 def _structure(spec, name, outs, refs, datas, texts, who, batch):
-    """Fail when the wrong gradient has a recognisable shape of error: the
-    transpose of the right one, right except in one row or column, or (on a
-    batch) the gradient of the first row alone."""
+    """Fail when the wrong gradient has a recognisable shape of error (the
+    shared ones of _diagnose: an input's factor, a constant or count factor,
+    dout left out, transposed, one row or column off) or, on a batch, is the
+    gradient of some of its rows alone."""
     what = f"{name} from {who}"
-    square = [(o, r) for o, r in zip(outs, refs) if o.ndim == 2
-              and o.shape[0] == o.shape[1] and not _same(o, r)]
-    if square and all(_same(o, np.asarray(r).T) for o, r in square):
-        _fail(f"{what} holds the right numbers transposed (on {texts[0]} and the"
-              " other square cases)", "entry (i, j) of a gradient belongs to the"
-              " entry (i, j) of what it is the gradient of", "transposed")
-    for axis, word in ((0, "row" if outs[0].ndim > 1 else "entry"),
-                       (1, "column")):
-        where = _one_line_off(outs, refs, axis)
-        if where is not None:
-            place = f"the last {word}" if where == "last" else f"{word} {where}"
-            _fail(f"{what} is right except in {place} (on every case)",
-                  f"look at what your code does differently in that {word}: a"
-                  " loop that stops one short or starts one late, an index off by"
-                  " one, a first or last entry treated apart", f"one_{word}_off")
+    _diagnose.times_an_input(what, outs, refs, datas)
+    _diagnose.scaled(what, outs, refs, texts, _counts(datas, batch))
+    wrt = spec.grad_names.index(name)
+    _diagnose.other_upstream(what, outs, [
+        _numeric(spec, {k: v for k, v in d.items() if k != "dout"},
+                 np.ones_like(np.asarray(d["dout"], dtype=np.float64)))[wrt]
+        for d in datas])
+    _diagnose.transposed(what, outs, refs, texts)
+    if "c" in datas[0]:
+        _diagnose.part_off(what, outs, refs, [_class_entries(o, d["c"])
+                                              for o, d in zip(outs, datas)],
+                           "the true class's entries", "wrong_at_class")
+    _diagnose.line_off(what, outs, refs)
     key = spec.wrt[spec.grad_names.index(name)]
     if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1
                      for d in datas):
@@ -376,38 +373,6 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
                       f" reaches the loss, so every row contributes to {name}: add"
                       " up all the rows' contributions (a loop bound or a slice"
                       " leaves some out)", id_)
-
-
-def _times_an_input(what, name, outs, refs, datas):
-    """Fail when the wrong gradient is the right one multiplied or divided,
-    entry by entry, by an input of the layer of its shape."""
-    for key in [k for k in datas[0] if k != "dout"]:
-        if not all(np.shape(d[key]) == o.shape for d, o in zip(datas, outs)):
-            continue
-        for op, word, verb in ((np.multiply, "multiplied", "multiplies"),
-                               (np.divide, "divided", "divides")):
-            with np.errstate(all="ignore"):
-                if all(_same(o, op(np.asarray(r), d[key]))
-                       for o, r, d in zip(outs, refs, datas)):
-                    _fail(f"{what} is the right one {word} entry by entry by"
-                          f" {key}: {key} {verb}"
-                          " it once too often", "write down each factor of one"
-                          " entry of the chain rule and compare the entry with a"
-                          " finite difference", f"{word}_by_input")
-
-
-def _all_equal(what, outs, refs, texts):
-    """Fail when every entry of the wrong gradient holds one number (case by
-    case) where the right one's entries differ: a sum over everything."""
-    flat = [i for i, (o, r) in enumerate(zip(outs, refs))
-            if o.size > 1 and np.ptp(np.asarray(r)) > 1e-6]
-    if flat and all(np.ptp(outs[i]) < 1e-12 for i in flat):
-        i = flat[0]
-        _fail(f"{what} holds the same number in every entry"
-              f" ({float(outs[i].flat[0]):.4g} on {texts[i]}), where the right"
-              " entries differ", "each entry is the gradient of one input: a sum"
-              " over every entry at once (no axis), or one number broadcast,"
-              " loses what tells them apart", "all_entries_equal")
 
 
 def _sigmoid_slope(spec, outs, datas, texts, who):
@@ -442,30 +407,6 @@ def _softmax_rows_sum(spec, outs, texts, who):
               " softmax's Jacobian sums to 0, and so does each row of do: look"
               " for the part of the Jacobian your product leaves out or changes",
               "rows_do_not_sum_to_zero")
-
-
-def _one_line_off(outs, refs, axis):
-    """The index of the one row (axis 0) or column (axis 1) where every case's
-    wrong entries lie, counted from the end when that is the same in all cases
-    (``-1``: the last); None when there is no such line."""
-    places = []
-    for o, r in zip(outs, refs):
-        if o.ndim < axis + 1:
-            return None
-        bad = ~np.isclose(o, r, rtol=1e-5, atol=1e-8)
-        lines = np.flatnonzero(bad.any(axis=tuple(a for a in range(o.ndim)
-                                                 if a != axis)))
-        if len(lines) > 1 or o.shape[axis] < 2:
-            return None
-        if len(lines) == 1:
-            places.append((int(lines[0]), int(lines[0]) - o.shape[axis]))
-    if not places or (outs[0].ndim == 1 and axis == 0 and len(places) < 2):
-        return None
-    for pick in (0, 1):
-        if len({p[pick] for p in places}) == 1:
-            index = places[0][pick]
-            return "last" if index == -1 else str(index)
-    return None
 
 
 _PARAMETERS = ("W", "b")  # the pairs' inputs that have no row per instance

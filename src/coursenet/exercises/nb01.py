@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from coursenet import gradcheck, losses, scalar
+from coursenet.exercises import _diagnose
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -225,9 +226,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
-        _scaled(outs, refs, "dl/dy")
-        _offset(outs, refs, "dl/dy", _loss_grad_hint(outs, datas, texts))
-        _edge_wrong(outs, refs, "dl/dy", _loss_grad_hint(outs, datas, texts))
+        _structural(outs, refs, texts, "dl/dy", _loss_grad_hint(outs, datas, texts))
         _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
         _fail(f"dl/dy does not match the reference: {worst}",
@@ -254,119 +253,26 @@ def _where_wrong(outs, refs, datas, what, hint):
     """No known mistake: say which part is wrong when the rest is right (the
     entry at c or the others, for a vector; the diagonal or the entries off it,
     for J), so the student knows which case of the formula to look at."""
-    def part(arr, d):
-        if arr.ndim == 2:
-            return np.eye(len(arr), dtype=bool)
-        return _onehot(d["c"], len(arr)).astype(bool)
-
+    inside = [np.eye(len(o), dtype=bool) if o.ndim == 2
+              else _onehot(d["c"], len(o)).astype(bool) for o, d in zip(outs, datas)]
     names = ({"inside": "the diagonal", "outside": "the entries off the diagonal"}
              if outs[0].ndim == 2 else
              {"inside": "the entry at c", "outside": "the entries i ≠ c"})
-    for wrong, right in (("inside", "outside"), ("outside", "inside")):
-        ok = all(_same(o[part(o, d) if right == "inside" else ~part(o, d)],
-                       r[part(o, d) if right == "inside" else ~part(o, d)])
-                 for o, r, d in zip(outs, refs, datas))
-        if ok:
-            _fail(f"your {what} is right in {names[right]} and wrong in"
-                  f" {names[wrong]}", hint, f"wrong_{wrong}")
+    for wrong, right, masks in (("inside", "outside", inside),
+                                ("outside", "inside", [~m for m in inside])):
+        _diagnose.part_off(f"your {what}", outs, refs, masks, names[wrong],
+                           f"wrong_{wrong}", names[right], hint)
 
 
-def _factor_meaning(factor):
-    """What a constant factor usually means, in words (None: no usual meaning)."""
-    for value, meaning in ((-1.0, "the sign is flipped"),
-                           (2.0, "a term is counted twice"),
-                           (0.5, "a stray 1/2, or a sum counted as a mean of two")):
-        if np.isclose(factor, value):
-            return meaning
-    return None
-
-
-def _scaled(outs, refs, what):
-    """Fail when every answer is a multiple (not 1) of the right one: the same
-    number on every case, or the number of classes C (or 1/C) of each case."""
-    factors = []
-    for out, ref in zip(outs, refs):
-        flat_out, flat_ref = np.ravel(out), np.ravel(ref)
-        norm = float(flat_ref @ flat_ref)
-        factor = float(flat_out @ flat_ref / norm) if norm else 1.0
-        if not _same(flat_out, factor * flat_ref):
-            return
-        factors.append(factor)
-    sizes = [len(r) for r in refs]
-    if np.allclose(factors, sizes) and not np.allclose(factors, 1.0):
-        _fail(f"your {what} is C times the right one on every case (C, the number"
-              " of classes, changes from case to case and so does your factor)",
-              "a sum over the classes where one term was meant, or a product with"
-              " the number of classes", "scaled_by_classes")
-    if np.allclose(factors, 1.0 / np.array(sizes)) and not np.allclose(factors, 1.0):
-        _fail(f"your {what} is the right one divided by C, the number of classes,"
-              " on every case", "a mean over the classes where the quantity is not"
-              " a mean", "scaled_by_classes")
-    factor = factors[0]
-    if not np.allclose(factors, factor):
-        if any(np.count_nonzero(np.abs(np.ravel(r)) > 1e-12) < 2 for r in refs):
-            return  # one non-zero entry: any change of it is "a multiple"
-        said = ", ".join(f"{f:.3g}" for f in factors)
-        _fail(f"your {what} is a multiple of the right one on every case, but by a"
-              f" factor that changes from case to case ({said}): the direction is"
-              " right, the size is not", "look for a division or a product by a"
-              " number computed from the case (a sum, a norm, a count), applied to"
-              " the whole result", "scaled_per_case")
-    if not np.isclose(factor, 1.0):
-        meaning = _factor_meaning(factor)
-        _fail(f"your {what} is {factor:.3g} times the right one on every case"
-              + (f": {meaning}" if meaning else ""),
-              "look for a constant factor (a 1/2, a 2, a sign, a division by C)",
-              "flipped_sign" if np.isclose(factor, -1.0) else "scaled")
-
-
-def _offset(outs, refs, what, hint):
-    """Fail when every entry of a vector is off by the same number (per case): a
-    constant added or taken away, e.g. a mean removed from every entry. (Not
-    used for J, where tests/test_exercises.py keeps J + 0.01 a general case.)"""
-    shifts = [float(np.mean(o - r)) for o, r in zip(outs, refs)]
-    if all(_same(o, r + k) for o, r, k in zip(outs, refs, shifts)) \
-            and not np.allclose(shifts, 0.0):
-        said = ", ".join(f"{k:.3g}" for k in shifts)
-        _fail(f"every entry of your {what} is off by the same number, case by case"
-              f" ({said}): a number added to or taken from every entry (a mean"
-              " removed, a 1 taken from all of them)", hint, "offset")
-
-
-def _edge_masks(shape):
-    """(name, mask, loop) for the parts a loop with a wrong range leaves out."""
-    size = shape[0]
-    masks = []
-    for end, index, loop in (("last", size - 1, "stops one short of C"),
-                             ("first", 0, "starts at 1, not 0")):
-        if len(shape) == 1:
-            mask = np.zeros(shape, dtype=bool)
-            mask[index] = True
-            masks.append((f"its {end} entry", mask, loop))
-            continue
-        row, col = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
-        row[index], col[:, index] = True, True
-        masks += [(f"its {end} row", row, loop), (f"its {end} column", col, loop),
-                  (f"its {end} row and column", row | col, loop)]
-    return masks
-
-
-def _edge_wrong(outs, refs, what, hint):
-    """Right except the first or the last entry (row, column), the same one on
-    every case: a loop whose range is off by one; say which part and whether it
-    was left at 0."""
-    names = [name for name, _, _ in _edge_masks(refs[0].shape)]
-    for k, name in enumerate(names):
-        masks = [_edge_masks(r.shape)[k][1] for r in refs]
-        if all(_same(o[~m], r[~m]) for o, r, m in zip(outs, refs, masks)) \
-                and not all(_same(o[m], r[m]) for o, r, m in zip(outs, refs, masks)):
-            zero = all(np.all(o[m] == 0) for o, m in zip(outs, masks))
-            loop = _edge_masks(refs[0].shape)[k][2]
-            verb = "are" if " and " in name else "is"
-            _fail(f"your {what} is right except {name}, which {verb} "
-                  + ("left at 0" if zero else "wrong")
-                  + (f": looks like a loop over the classes that {loop}"
-                     if zero else ""), hint, "edge_zero" if zero else "edge_wrong")
+def _structural(outs, refs, texts, what, hint, offset=True):
+    """The shared structural diagnoses (a factor, an offset, a first or last
+    part off) for one of notebook 01's arrays. (No offset for J, where
+    tests/test_exercises.py keeps J + 0.01 a general case.)"""
+    counts = [_diagnose.classes([len(r) for r in refs])]
+    _diagnose.scaled(f"your {what}", outs, refs, texts, counts)
+    if offset:
+        _diagnose.offset(f"your {what}", outs, refs, hint)
+    _diagnose.edge_off(f"your {what}", outs, refs, hint)
 
 
 def check_loss_grad(fn=None):
@@ -561,8 +467,8 @@ def check_softmax_jacobian(fn=None):
                     " (C = 2 to 6)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
-        _scaled(outs, refs, "J")
-        _edge_wrong(outs, refs, "J", _jacobian_hint(outs, datas, texts))
+        _structural(outs, refs, texts, "J", _jacobian_hint(outs, datas, texts),
+                    offset=False)
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
@@ -619,6 +525,12 @@ _LOGIT_GRAD_MISTAKES = [
             "every y_i depends on every o_j: a change of one logit reaches the loss"
             " through every y_i (the multivariate chain rule)",
             lambda d: (d["y"] - 1) * _onehot(d["c"], len(d["y"]))),
+    Mistake("times_y_entrywise",
+            "dl/do is -1 at the true class and 0 elsewhere: dl/dy was multiplied"
+            " entry by entry by y, where the chain rule multiplies it by the whole"
+            " Jacobian", "every y_i depends on every o_j: a change of one logit"
+            " reaches the loss through every y_i (the multivariate chain rule)",
+            lambda d: -_onehot(d["c"], len(d["y"]))),
     Mistake("every_class",
             "dl/do = C y - 1: looks like dl/dy_i = -1/y_i for every class, pushed"
             " through the Jacobian", "the loss -log y_c does not depend on the other"
@@ -757,9 +669,8 @@ def check_logit_grad(fn=None):
         if not all(_same(o, r) for o, r in zip(outs, refs)):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
-            _scaled(outs, refs, "dl/do")
-            _offset(outs, refs, "dl/do", _logit_grad_hint(outs, datas, texts))
-            _edge_wrong(outs, refs, "dl/do", _logit_grad_hint(outs, datas, texts))
+            _structural(outs, refs, texts, "dl/do",
+                        _logit_grad_hint(outs, datas, texts))
             _normalisation_problem(outs, datas, texts)
             _where_wrong(outs, refs, datas, "dl/do",
                          _logit_grad_hint(outs, datas, texts))

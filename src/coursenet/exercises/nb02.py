@@ -676,6 +676,12 @@ def _target_value_problem(outs, caches, bwd):
              "1": lambda y: 1.0, "-1": lambda y: -1.0}
     what = next((name for name, f in looks.items()
                  if all(np.isclose(v, f(y)) for v, _, y in values)), None)
+    # step 1 right, but handed another list of the cache than y
+    for key in ("o", "h", "k", "x"):
+        if all(r["target"] < len(r[key]) and r[key][r["target"]] != 0
+               and np.isclose(v, -1.0 / r[key][r["target"]])
+               for (v, _, _), r in zip(values, caches)):
+            what = f"step 1 applied to cache['{key}'], {_CACHE_WHAT[key]}, not to y"
     _fail(f"the layers below dl/do are right, and the dl/dy that {bwd} hands to"
           " backprop acts as one that is 0 off the target (as it should be) and"
           f" {said:.4g} at the target on the last case, where step 1 gives"

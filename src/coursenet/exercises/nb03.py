@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from coursenet import mlp
+from coursenet.exercises import _diagnose
 from coursenet.exercises._core import (
     ATOL,
     RTOL,
@@ -182,14 +183,30 @@ def _same_entries(a, b):
 
 
 def _factor(steps, wants):
-    """The one number f with steps = f * wants, or None."""
-    step = np.concatenate([s.ravel() for s in steps])
-    want = np.concatenate([w.ravel() for w in wants])
-    factor = float(step @ want / (want @ want))
-    return factor if _same(step, factor * want) else None
+    """The one number f with steps = f * wants on every case, or None."""
+    found = _diagnose.factors(steps, wants)
+    return found[0] if found and np.allclose(found, found[0], rtol=1e-6) else None
 
 
-def _partial_problem(who, outs, refs, befores):
+def _lr_again(wrong, outs, refs, befores, lrs):
+    """Fail when each wrong parameter moves lr times its right step, case by
+    case (lr changes from case to case): the learning rate applied twice."""
+    seen = set()
+    for k in wrong:
+        for o, r, b, lr in zip(outs, refs, befores, lrs):
+            found = _diagnose.factors([o[k] - b[k]], [r[k] - b[k]])
+            if found is None or (found and not np.isclose(found[0], lr)):
+                return
+            seen.update([lr] if found else [])
+    if len(seen) < 2:
+        return
+    _fail(f"{', '.join(wrong)} move lr times the right step on every case (lr"
+          " changes from case to case, and so does the factor): the learning rate"
+          " is applied twice", "a step is one learning rate times the gradient",
+          "step_times_lr")
+
+
+def _partial_problem(who, outs, refs, befores, lrs):
     """Some parameters are right: name the others (unchanged, or scaled)."""
     wrong = [k for k in refs[0]
              if not all(_same(o[k], r[k]) for o, r in zip(outs, refs))]
@@ -211,6 +228,7 @@ def _partial_problem(who, outs, refs, befores):
         _fail(f"some entries of {', '.join(wrong)} did not change after {who}; every"
               " entry that did change is right", "a loop over the entries stops"
               " early: every entry takes its step", "some_entries_unchanged")
+    _lr_again(wrong, outs, refs, befores, lrs)
     factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
                           [r[k] - b[k] for r, b in zip(refs, befores)])
                for k in wrong}
@@ -250,7 +268,7 @@ def check_sgd_step(fn=None):
         if all(_same(o, b) for o, b in zip(outs, befores)):
             _unchanged_problem(fn, who, returned, refs)
         _match(outs, datas, _SGD_MISTAKES)
-        wrong = _partial_problem(who, outs, refs, befores)
+        wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
         worst = _worst(outs, refs, [t for t, _ in cases])
         _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
               "every entry of every parameter takes one step against its own"

@@ -1,0 +1,267 @@
+"""The structural comparisons of a wrong array with the right one, shared by
+every check (notebooks 01-06): how the answer differs from the right one says
+which mistake made it, without writing the right formula.
+
+Each function takes the student's answers ``outs`` and the right ones ``refs``
+(one per case, the same shapes) and either returns quietly (no such pattern)
+or stops the check with a diagnosis (``_fail``). The patterns:
+
+- ``scaled``: the right answer times one number per case (0, -1, 2, a count
+  of the case such as C classes or N rows, or one that changes with the case);
+- ``offset``: every entry off by the same number;
+- ``edge_off`` / ``one_line_off``: right except one entry, row or column;
+- ``part_off``: right except a named part (the true class's entries);
+- ``transposed``: the right numbers transposed;
+- ``times_an_input``: the right answer times or over an input, entry by entry;
+- ``all_equal``: one number in every entry where the right ones differ;
+- ``other_upstream``: the right answer for an upstream gradient of all ones
+  (the chain rule's upstream factor left out).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from coursenet.exercises._core import _fail, _same
+
+
+class Count(NamedTuple):
+    """A count of each case (C classes, N rows) a factor may equal; ``more``
+    and ``less`` are (diagnosis after "{what} ", hint, id) for a factor equal to
+    the count and to 1/count."""
+    values: list
+    more: tuple
+    less: tuple
+
+
+def classes(values):
+    """The Count of classes C of each case (``values``)."""
+    return Count(values, ("is C times the right one on every case (C, the number"
+                          " of classes, changes from case to case and so does"
+                          " your factor)", "a sum over the classes where one term"
+                          " was meant, or a product with the number of classes",
+                          "scaled_by_classes"),
+                 ("is the right one divided by C, the number of classes, on every"
+                  " case", "a mean over the classes where the quantity is not a"
+                  " mean", "scaled_by_classes"))
+
+
+def factors(outs, refs):
+    """The one number k per case with out = k * ref (cases whose ref is 0 are
+    skipped), or None when some case is not a multiple of its ref."""
+    found = []
+    for out, ref in zip(outs, refs):
+        o = np.ravel(np.asarray(out, dtype=np.float64))
+        r = np.ravel(np.asarray(ref, dtype=np.float64))
+        size = float(r @ r)
+        if size == 0.0 or o.shape != r.shape:
+            if o.shape != r.shape:
+                return None
+            continue
+        k = float(o @ r) / size
+        if not np.allclose(o, k * r, rtol=1e-6, atol=1e-9):
+            return None
+        found.append(k)
+    return found
+
+
+def _factor_meaning(factor):
+    """What a constant factor usually means, in words (None: no usual meaning)."""
+    for value, meaning in ((2.0, "a term is counted twice"),
+                           (0.5, "a stray 1/2, or a sum counted as a mean of two")):
+        if np.isclose(factor, value):
+            return meaning
+    return None
+
+
+def scaled(what, outs, refs, texts, counts=()):
+    """Fail when every answer is the right one times one number per case; name
+    the number: 0, a count of the case (``counts``) or its inverse, -1, another
+    constant, or one that changes from case to case."""
+    found = factors(outs, refs)
+    if not found:
+        return
+    if all(abs(k) < 1e-9 for k in found):
+        _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
+              " it: follow it through your function, step by step, on a small"
+              " case of your own", "zero")
+    for count in counts:
+        values = [n for n in count.values if n][:len(found)]
+        if len(values) < len(found) or len(set(values)) < 2:
+            continue
+        for want, (diagnosis, hint, id_) in ((values, count.more),
+                                            ([1.0 / n for n in values], count.less)):
+            if np.allclose(found, want, rtol=1e-6):
+                _fail(f"{what} {diagnosis}", hint, id_)
+    if np.allclose(found, found[0], rtol=1e-6):
+        if np.isclose(found[0], -1.0):
+            _fail(f"{what} has the wrong sign in every entry", "nudge one input"
+                  " up a little: the result must change by about that nudge times"
+                  " its gradient, sign included", "flipped_sign")
+        if not np.isclose(found[0], 1.0):
+            meaning = _factor_meaning(found[0])
+            _fail(f"{what} is {found[0]:.3g} times the right one on every case"
+                  + (f": {meaning}" if meaning else ""), "look for a constant"
+                  " factor (a 1/2, a 2, a sign, a division by a count)", "scaled")
+        return
+    # a case with one non-zero entry is "a multiple" whatever that entry is
+    telling = factors(*zip(*[(o, r) for o, r in zip(outs, refs)
+                             if np.count_nonzero(np.abs(np.ravel(r)) > 1e-12) > 1]
+                           or [((), ())]))
+    if not telling or len(telling) < 2 or np.allclose(telling, telling[0], rtol=1e-6):
+        return
+    _fail(f"{what} is the right one times a factor that changes from case to"
+          f" case ({found[0]:.3g} on {texts[0]}, {found[-1]:.3g} on"
+          f" {texts[len(found) - 1]}): the direction is right, the size is not",
+          "look for a division or a product by a number computed from the case"
+          " (a sum, a norm, a count, a value it holds), applied to the whole"
+          " result", "scaled_per_case")
+
+
+def offset(what, outs, refs, hint):
+    """Fail when every entry is off by the same number (per case): a constant
+    added or taken away, e.g. a mean removed from every entry."""
+    shifts = [float(np.mean(o - r)) for o, r in zip(outs, refs)]
+    if all(_same(o, r + k) for o, r, k in zip(outs, refs, shifts)) \
+            and not np.allclose(shifts, 0.0):
+        said = ", ".join(f"{k:.3g}" for k in shifts)
+        _fail(f"every entry of {what} is off by the same number, case by case"
+              f" ({said}): a number added to or taken from every entry (a mean"
+              " removed, a 1 taken from all of them)", hint, "offset")
+
+
+def _edge_masks(shape):
+    """(name, mask, loop) for the parts a loop with a wrong range leaves out."""
+    masks = []
+    for end, index, loop in (("last", shape[0] - 1, "stops one short of C"),
+                             ("first", 0, "starts at 1, not 0")):
+        if len(shape) == 1:
+            mask = np.zeros(shape, dtype=bool)
+            mask[index] = True
+            masks.append((f"its {end} entry", mask, loop))
+            continue
+        row, col = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+        row[index], col[:, index] = True, True
+        masks += [(f"its {end} row", row, loop), (f"its {end} column", col, loop),
+                  (f"its {end} row and column", row | col, loop)]
+    return masks
+
+
+def edge_off(what, outs, refs, hint):
+    """Right except the first or the last entry (row, column, or both), the
+    same one on every case: a loop over the classes whose range is off by one;
+    say which part and whether it was left at 0."""
+    for k, (name, _, loop) in enumerate(_edge_masks(refs[0].shape)):
+        masks = [_edge_masks(r.shape)[k][1] for r in refs]
+        if all(_same(o[~m], r[~m]) for o, r, m in zip(outs, refs, masks)) \
+                and not all(_same(o[m], r[m]) for o, r, m in zip(outs, refs, masks)):
+            zero = all(np.all(o[m] == 0) for o, m in zip(outs, masks))
+            verb = "are" if " and " in name else "is"
+            _fail(f"{what} is right except {name}, which {verb} "
+                  + ("left at 0" if zero else "wrong")
+                  + (f": looks like a loop over the classes that {loop}"
+                     if zero else ""), hint, "edge_zero" if zero else "edge_wrong")
+
+
+def part_off(what, outs, refs, masks, part, id_, rest="every other entry",
+             hint=None):
+    """Fail when every case is right outside ``masks`` (one boolean array per
+    case, ``part`` in words: the true class's entries, a diagonal) and wrong
+    inside: the student knows which case of the formula to look at."""
+    if all(m.shape == np.shape(o) and _same(o[~m], np.asarray(r)[~m])
+           for o, r, m in zip(outs, refs, masks)):
+        _fail(f"{what} is right in {rest} and wrong in {part}", hint or "write"
+              " down that part of the chain rule alone and compare one of its"
+              " entries with a finite difference", id_)
+
+
+def one_line_off(outs, refs, axis):
+    """The index of the one row (axis 0) or column (axis 1) where every case's
+    wrong entries lie, counted from the end when that is the same in all cases
+    (``"last"``); None when there is no such line."""
+    places = []
+    for o, r in zip(outs, refs):
+        if o.ndim < axis + 1:
+            return None
+        bad = ~np.isclose(o, r, rtol=1e-5, atol=1e-8)
+        lines = np.flatnonzero(bad.any(axis=tuple(a for a in range(o.ndim)
+                                                 if a != axis)))
+        if len(lines) > 1 or o.shape[axis] < 2:
+            return None
+        if len(lines) == 1:
+            places.append((int(lines[0]), int(lines[0]) - o.shape[axis]))
+    if not places or (outs[0].ndim == 1 and axis == 0 and len(places) < 2):
+        return None
+    for pick in (0, 1):
+        if len({p[pick] for p in places}) == 1:
+            index = places[0][pick]
+            return "last" if index == -1 else str(index)
+    return None
+
+
+def line_off(what, outs, refs):
+    """Fail when every case is right except in one row or column (the same
+    one): a loop bound or an index off by one."""
+    for axis, word in ((0, "row" if outs[0].ndim > 1 else "entry"), (1, "column")):
+        where = one_line_off(outs, refs, axis)
+        if where is not None:
+            place = f"the last {word}" if where == "last" else f"{word} {where}"
+            _fail(f"{what} is right except in {place} (on every case)",
+                  f"look at what your code does differently in that {word}: a"
+                  " loop that stops one short or starts one late, an index off by"
+                  " one, a first or last entry treated apart", f"one_{word}_off")
+
+
+def transposed(what, outs, refs, texts):
+    """Fail when every wrong square case holds the right numbers transposed."""
+    square = [(o, r) for o, r in zip(outs, refs) if o.ndim == 2
+              and o.shape[0] == o.shape[1] and not _same(o, r)]
+    if square and all(_same(o, np.asarray(r).T) for o, r in square):
+        _fail(f"{what} holds the right numbers transposed (on {texts[0]} and the"
+              " other square cases)", "entry (i, j) of a gradient belongs to the"
+              " entry (i, j) of what it is the gradient of", "transposed")
+
+
+def times_an_input(what, outs, refs, datas):
+    """Fail when the answer is the right one multiplied or divided, entry by
+    entry, by an input of its shape (``datas``: the inputs of each case)."""
+    for key in [k for k in datas[0] if k != "dout"]:
+        if not all(np.shape(d[key]) == o.shape for d, o in zip(datas, outs)):
+            continue
+        for op, word, verb in ((np.multiply, "multiplied", "multiplies"),
+                               (np.divide, "divided", "divides")):
+            with np.errstate(all="ignore"):
+                if all(_same(o, op(np.asarray(r), d[key]))
+                       for o, r, d in zip(outs, refs, datas)):
+                    _fail(f"{what} is the right one {word} entry by entry by"
+                          f" {key}: {key} {verb} it once too often", "write down"
+                          " each factor of one entry of the chain rule and compare"
+                          " the entry with a finite difference", f"{word}_by_input")
+
+
+def all_equal(what, outs, refs, texts):
+    """Fail when every entry holds one number (case by case) where the right
+    entries differ: a sum over everything, or one number broadcast."""
+    flat = [i for i, (o, r) in enumerate(zip(outs, refs))
+            if o.size > 1 and np.ptp(np.asarray(r)) > 1e-6]
+    if flat and all(np.ptp(outs[i]) < 1e-12 for i in flat):
+        i = flat[0]
+        _fail(f"{what} holds the same number in every entry"
+              f" ({float(outs[i].flat[0]):.4g} on {texts[i]}), where the right"
+              " entries differ", "each entry is the gradient of one input: a sum"
+              " over every entry at once (no axis), or one number broadcast,"
+              " loses what tells them apart", "all_entries_equal")
+
+
+def other_upstream(what, outs, alternatives):
+    """Fail when the answer is the right one for an upstream gradient of all
+    ones (``alternatives``: that answer per case): dout left out of the chain
+    rule for this gradient."""
+    if all(a is not None and _same(o, a) for o, a in zip(outs, alternatives)):
+        _fail(f"{what} is what it would be if the upstream gradient were all"
+              " ones: the upstream gradient is left out of it", "the chain rule"
+              " multiplies each local derivative by the upstream gradient that"
+              " reaches it: change the upstream gradient and this gradient must"
+              " change too", "upstream_ignored")
