@@ -30,6 +30,20 @@ def test_each_rate_its_own_style_and_the_axis_says_log():
     assert any(line.get_label() == "ln 2" for line in ax.get_lines())
 
 
+def test_curves_that_lie_on_each_other_or_on_ln_2_stay_visible():
+    """Each rate has its own marker, placed at staggered steps (two curves at
+    one level do not hide each other's markers), and ln 2 is drawn over them."""
+    runs = {0.9: run(0.2), 0.01: run(0.2), 0.001: run(float(np.log(2)))}
+    ax = plots.rate_curves(runs, window=50)
+    lines = [line for line in ax.get_lines() if line.get_label().startswith("lr")]
+    assert len({line.get_marker() for line in lines}) == 3
+    steps = [set(line.get_xdata()[line.get_markevery()[0]::line.get_markevery()[1]])
+             for line in lines]
+    assert not steps[0] & steps[1] and not steps[1] & steps[2], steps
+    ln2 = [line for line in ax.get_lines() if line.get_label() == "ln 2"][0]
+    assert ln2.get_zorder() > max(line.get_zorder() for line in lines)
+
+
 def test_bad_runs_are_refused():
     with pytest.raises(TypeError, match="runs must be"):
         plots.rate_curves([])

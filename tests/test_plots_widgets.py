@@ -68,7 +68,7 @@ def test_picture_helpers_run():
     plots.scatter_classes(X, y)
     ax = plots.decision_boundary(lambda g: (g[:, 0] > 0).astype(float), X, y,
                                  resolution=20)
-    assert ax.get_xlabel() == "$x_1$"
+    assert ax.get_xlabel() == "$x_0$" and ax.get_ylabel() == "$x_1$"  # 02's names
     images = np.zeros((12, 784), np.uint8)
     fig = plots.digit_grid(images, labels=np.arange(12) % 10,
                            preds=np.zeros(12, int), ncols=5)
@@ -437,6 +437,10 @@ def test_notebook_06_figures_draw_their_data():
     assert by_label["lr = 30"].get_zorder() < by_label["lr = 0.01"].get_zorder() \
         < by_label["ln 10 (on top)"].get_zorder()
     assert "lr = 3: diverged" in by_label
+    # and stays visible on white: not viridis' pale yellow end, not faint
+    red, green, blue = by_label["lr = 30"].get_color()[:3]
+    assert 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.75
+    assert by_label["lr = 30"].get_alpha() >= 0.8
     acc = {lr: np.array([0.5, 0.6]) + lr / 100 for lr in (0.1, 1.0)}
     loss = {lr: np.array([0.9, 0.7]) - lr / 10 for lr in (0.1, 1.0)}
     fig = plots.sweep_figure([0.1, 1.0, 3.0], loss, acc, seeds=range(2))

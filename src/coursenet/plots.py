@@ -220,12 +220,13 @@ def _draw_step_losses(ax, steps, loss, one, color, label):
 
 
 def _draw_epoch_losses(ax, history):
-    """The whole-set losses, measured once per epoch: markers only, at the
-    step where each epoch ended (nothing is measured between them). Returns
-    the arrays drawn."""
+    """The losses on all the training (and validation) data, measured once per
+    epoch: markers only, at the step where each epoch ended (nothing is
+    measured between them). Returns the arrays drawn."""
     ends = np.arange(len(history.epoch_train_loss)) * history.steps_per_epoch
     ax.plot(ends, history.epoch_train_loss, "o", ls="none", color="C1", ms=8,
-            mfc="none", mew=2, label="whole training set (evaluated once per epoch)")
+            mfc="none", mew=2,
+            label="all the training data used (evaluated once per epoch)")
     drawn = [np.asarray(history.epoch_train_loss, dtype=float)]
     if history.epoch_val_loss:
         ax.plot(ends, history.epoch_val_loss, "s", ls="none", color="C2", ms=5,
@@ -416,8 +417,8 @@ def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=20
     if legend:     # under the plot: no point is hidden
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
                   markerscale=1.5)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel("$x_0$")
+    ax.set_ylabel("$x_1$")
     ax.set_aspect("equal")
     return ax
 
@@ -455,8 +456,8 @@ def scatter_classes(X, labels, ax=None, max_points=3000):
         ax.scatter(pts[:, 0], pts[:, 1], s=8, linewidths=0.4, label=f"class {cls}",
                    **style)
     ax.set_aspect("equal")
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel("$x_0$")
+    ax.set_ylabel("$x_1$")
     ax.legend(loc="upper right", markerscale=2)
     return ax
 
@@ -763,7 +764,8 @@ def seed_spread_figure(runs, window, chance=None):
             ax.axhline(chance, color="black", ls=":", lw=1, label="ln 10")
         mean_std_band(curves, ax=ax, label="mean over seeds")
         ax.set_title(title)
-    panels[0].set_ylabel("mean loss of the batch")
+    for ax in panels:                    # one name for the one quantity
+        ax.set_ylabel("batch loss")
     ax = fig.add_subplot(grid[1, :])
     steps = np.arange(1, raw.shape[1] + 1)
     ax.plot(steps, raw.std(axis=0, ddof=1), color="C0", lw=0.8, label="raw")
@@ -784,7 +786,7 @@ def seed_spread_figure(runs, window, chance=None):
 def rate_curves_figure(first_runs, chance=None):
     """``first_runs``: {learning rate: History or None (diverged)}. The moving
     average of each rate's batch loss on a log axis; the largest rates are
-    drawn first and faint, so that they cover neither the small rates nor the
+    drawn first and thinner, so that they cover neither the small rates nor the
     ``chance`` line, which is drawn on top."""
     if not hasattr(first_runs, "items") or not first_runs:
         raise TypeError("first_runs must be a non-empty dict {lr: History or None}")
@@ -800,7 +802,7 @@ def rate_curves_figure(first_runs, chance=None):
         curve = smooth(h.step_loss, max(1, h.steps_per_epoch // 10))
         unstable = max(h.step_loss) > 4 * h.step_loss[0]   # bursts: behind the rest
         ax.plot(np.arange(1, len(curve) + 1), curve, style, color=colour,
-                lw=1.2 if unstable else 1.8, alpha=0.55 if unstable else 1,
+                lw=1.4 if unstable else 1.8, alpha=0.8 if unstable else 1,
                 zorder=1 if unstable else 2 + k, label=f"lr = {rate:g}")
         drawn.append(curve)
     if chance is not None:
@@ -820,7 +822,8 @@ def _viridis(k, n):
     """An ordered colour for an ordered variable: k of n along viridis."""
     import matplotlib
 
-    return matplotlib.colormaps["viridis"](0.9 * k / max(n - 1, 1))
+    # up to 0.8 of the map: its last tenth is a yellow that vanishes on white
+    return matplotlib.colormaps["viridis"](0.8 * k / max(n - 1, 1))
 
 
 def sweep_figure(rates, val_loss, val_acc, seeds):
@@ -865,7 +868,8 @@ def loss_runs_figure(runs, window=10):
         ax.plot(smooth(losses, window), "--" if k == 1 else "-",
                 lw=5 if first else 1.8, alpha=0.5 if first else 1, label=name)
     ax.set_xlabel("step")
-    ax.set_ylabel(f"batch loss after the step\n(moving average of {window})")
+    ax.set_ylabel("mean loss of the batch after the step\n"
+                  f"(moving average of {window})")
     ax.legend()
     fig.tight_layout()
     return fig
@@ -1012,8 +1016,8 @@ def throughput(sizes, per_second, ax=None, title=None):
     rates = _numbers_1d(per_second, "per_second")
     ax = _axes(ax, figsize=(7, 4))
     ax.loglog(sizes, rates, "o-")
-    ax.set_xlabel("batch size", fontsize=11)
-    ax.set_ylabel("instances per second", fontsize=11)
+    ax.set_xlabel("batch size (log scale)", fontsize=11)
+    ax.set_ylabel("instances per second (log scale)", fontsize=11)
     ax.xaxis.set_major_locator(FixedLocator(sizes))
     ax.xaxis.set_minor_formatter(NullFormatter())
     low, high = rates.min(), rates.max()
@@ -1046,15 +1050,19 @@ def rate_curves(runs, window=2000, ax=None):
     window = _int_at_least(window, "window", 1)
     ax = _axes(ax, figsize=(7, 4))
     styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
+    markers = "osD^vx"
     shown = []
     for i, (rate, history) in enumerate(runs.items()):
         _check_history(history, ("step_loss",))
         loss = smooth(_numbers_1d(history.step_loss, f"runs[{rate!r}].step_loss"),
                       window)
+        every = max(1, len(loss) // 8)   # staggered, so that markers do not coincide
         ax.plot(np.arange(1, len(loss) + 1), loss, color=f"C{i}", lw=1.8,
-                ls=styles[i % len(styles)], label=f"lr = {rate:g}")
+                ls=styles[i % len(styles)], marker=markers[i % len(markers)],
+                markevery=(i * every // len(runs), every), ms=6,
+                label=f"lr = {rate:g}")
         shown.append(loss)
-    ax.axhline(np.log(2), color="k", ls=":", lw=1, label="ln 2")
+    ax.axhline(np.log(2), color="k", ls=":", lw=1, zorder=5, label="ln 2")
     _log_scale(ax, np.concatenate(shown), minor_labels=False)
     ax.xaxis.set_major_formatter(EngFormatter())          # 50k, not 50000
     ax.set_xlabel("instances seen (one SGD update each)")

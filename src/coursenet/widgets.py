@@ -398,7 +398,8 @@ def _accuracy_by_rate(ax, history, values, cache, lr_slider):
     plots._plain_log_x(ax)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("validation accuracy")
-    ax.set_title(f"after {values['epochs']} epoch(s)")
+    epochs = values["epochs"]
+    ax.set_title(f"after {epochs} epoch{'' if epochs == 1 else 's'}")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
 
@@ -408,9 +409,9 @@ def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
 
     ``X`` holds 2-D rows ``(N, 2)`` and ``labels`` their class indices ``c``
     (0 or 1). Left: the loss of each instance (dots), its moving average and
-    the whole-set loss once per epoch (markers), on a log axis; right: the
-    learned P(class 1) with its colour bar and the points in the course's
-    class colours.
+    the loss on all the subset's rows once per epoch (markers), on a log axis;
+    right: the learned P(class 1) with its colour bar and the points in the
+    course's class colours.
     """
     lr_slider = _lr_slider(lr, 1e-3, 3.0)
     subset = _subset(subset)
@@ -438,7 +439,7 @@ def scalar_explorer(X, labels, *, subset=2000, lr=0.05, epochs=2,
         plots.learning_curve(history, ax=ax1, window=100, legend=None)
         plots._show_dots_in_legend(ax1.legend(loc="upper center",
                                               bbox_to_anchor=(0.5, -0.16)))
-        ax1.set_title(f"lr = {values['lr']:.3g}: whole-set loss"
+        ax1.set_title(f"lr = {values['lr']:.3g}: subset loss"
                       f" {history.epoch_train_loss[-1]:.3f} after epoch"
                       f" {len(history.epoch_train_loss) - 1}")
         params = mlp.from_scalar(history.params)
