@@ -255,26 +255,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
     outs, refs, datas, texts = [], [], [], []
     for text, inputs, dout in cases:
         out, ref, cache = _forward_out(spec, fwd, inputs, fwho, text)
-        if not np.all(np.isfinite(out)):
-            _fail(f"{fwho} gives nan or inf on {text}",
-                  "exp of a large number overflows: the softmax is unchanged when"
-                  " the same number is subtracted from every logit",
-                  "forward_not_finite")
-        if not _same(out, ref):
-            d = {**inputs, "dout": dout}
-            _match([out], [d], spec.forward_mistakes or [])
-            first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
-            if out.shape == first.shape and _same(out, first):
-                _fail(f"{fwho} returns its input {spec.wrt[0]} unchanged on {text}",
-                      f"{spec.title}: the output is what the layer computes from"
-                      f" {spec.wrt[0]}; the cache keeps what the backward pass"
-                      " needs, the output is what the next layer gets",
-                      "forward_identity")
-            _forward_structure(spec, fwd, fwho, cases, batch)
-            worst = _worst([out], [ref], [text], "out")
-            _fail(f"the output of {fwho} is wrong ({worst})",
-                  f"{spec.title}: compare your forward pass with its definition in"
-                  " the text above, entry by entry", "forward_wrong")
+        _check_forward(spec, fwd, fwho, (out, ref, inputs, dout, text), cases, batch)
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
             grads = _backward_grads(spec, value, inputs, bwho, text, batch)
@@ -297,6 +278,38 @@ def check_pair(spec, fwd, bwd, batch, seed):
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
+    _explain_backward(spec, (outs, refs, datas, texts), bwho, batch)
+
+def _check_forward(spec, fwd, fwho, case, cases, batch):
+    """Fail, naming the mistake where one is known, if the forward output
+    `out` of one case differs from the package's `ref`."""
+    out, ref, inputs, dout, text = case
+    if not np.all(np.isfinite(out)):
+        _fail(f"{fwho} gives nan or inf on {text}",
+              "exp of a large number overflows: the softmax is unchanged when"
+              " the same number is subtracted from every logit",
+              "forward_not_finite")
+    if not _same(out, ref):
+        d = {**inputs, "dout": dout}
+        _match([out], [d], spec.forward_mistakes or [])
+        first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
+        if out.shape == first.shape and _same(out, first):
+            _fail(f"{fwho} returns its input {spec.wrt[0]} unchanged on {text}",
+                  f"{spec.title}: the output is what the layer computes from"
+                  f" {spec.wrt[0]}; the cache keeps what the backward pass"
+                  " needs, the output is what the next layer gets",
+                  "forward_identity")
+        _forward_structure(spec, fwd, fwho, cases, batch)
+        worst = _worst([out], [ref], [text], "out")
+        _fail(f"the output of {fwho} is wrong ({worst})",
+              f"{spec.title}: compare your forward pass with its definition in"
+              " the text above, entry by entry", "forward_wrong")
+
+
+def _explain_backward(spec, runs, bwho, batch):
+    """Fail with the best diagnosis of gradients that differ from finite
+    differences; runs = (outs, refs, datas, texts), one entry per case."""
+    outs, refs, datas, texts = runs
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
@@ -307,7 +320,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
     _sigmoid_slope(spec, outs, datas, texts, bwho)
     for name in wrong:
         _diagnose.all_equal(f"{name} from {bwho}", [o[name] for o in outs],
-                   [r[name] for r in refs], texts)
+                            [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
