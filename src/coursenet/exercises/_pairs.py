@@ -130,7 +130,21 @@ def _counts(datas, batch):
     key = next((k for k in ("o", "y") if k in datas[0]), None)
     if key:     # a layer over the classes (softmax, loss): C is a count too
         counts.append(_diagnose.classes([np.shape(d[key])[-1] for d in datas]))
+    if all(np.ndim(d["dout"]) == 0 for d in datas):   # a loss: dout is one number
+        counts.append(_diagnose.Count([float(d["dout"]) ** 2 for d in datas],
+                                      _UPSTREAM_MORE, _UPSTREAM_LESS))
     return counts
+
+
+# a factor of dloss squared: the upstream number used three times, or divided by
+# where it multiplies (1/dloss where dloss belongs)
+_UPSTREAM_MORE = ("is the right one times dloss squared: the upstream gradient"
+                  " multiplies it more than once", "the chain rule multiplies by"
+                  " the upstream gradient once", "upstream_too_often")
+_UPSTREAM_LESS = ("is the right one divided by dloss squared: it divides by the"
+                  " upstream gradient where the chain rule multiplies by it",
+                  "the chain rule multiplies each local derivative by the upstream"
+                  " gradient", "divides_by_upstream")
 
 
 def _forward_structure(spec, fwd, who, cases, batch):
@@ -329,6 +343,8 @@ def _explain_backward(spec, runs, bwho, batch):
 
 def _rows_of(datas, batch):
     """The number of rows N of each case (None for one instance)."""
+    if batch and all("c" in d and np.ndim(d["c"]) == 1 for d in datas):
+        return [len(d["c"]) for d in datas]      # a loss layer: dout is a number
     return [np.shape(d["dout"])[0] if batch and np.ndim(d["dout"]) == 2 else None
             for d in datas]
 
@@ -352,6 +368,28 @@ _ROWS_LESS = ("is N times too small on every batch of N rows: divided by N once"
               " not divide by the batch size again", "divided_twice")
 
 
+def _at_output(spec, d, wrt):
+    """Gradient ``wrt`` of the case ``d`` with the forward's output in the
+    place of its first input (None when their shapes differ)."""
+    inputs = {k: v for k, v in d.items() if k != "dout"}
+    out = np.asarray(spec.forward(**inputs), dtype=np.float64)
+    if out.shape != np.shape(inputs[spec.wrt[0]]):
+        return None
+    return _numeric(spec, {**inputs, spec.wrt[0]: out}, d["dout"])[wrt]
+
+
+def _loss_in_place(d):
+    """For the loss layer (inputs y, c): dloss times each row's loss, divided by
+    the rows' count, at the true class's entries, 0 elsewhere; None otherwise."""
+    if set(d) != {"y", "c", "dout"} or np.ndim(d["dout"]) != 0:
+        return None
+    y = np.asarray(d["y"], dtype=np.float64)
+    mask = _class_entries(y, d["c"])
+    out = np.zeros_like(y)
+    out[mask] = float(d["dout"]) * -np.log(y[mask]) / max(1, mask.sum())
+    return out
+
+
 def _structure(spec, name, outs, refs, datas, texts, who, batch):
     """Fail when the wrong gradient has a recognisable shape of error (the
     shared ones of _diagnose: an input's factor, a constant or count factor,
@@ -365,11 +403,25 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
         _numeric(spec, {k: v for k, v in d.items() if k != "dout"},
                  np.ones_like(np.asarray(d["dout"], dtype=np.float64)))[wrt]
         for d in datas])
+    _diagnose.another_input(what, outs, [(
+        "the right one at the layer's own output taken as its input: the layer's"
+        " function is applied again to what the cache holds", "the cache holds"
+        " the forward pass's values already: use them as they are",
+        "layer_applied_again", [_at_output(spec, d, wrt) for d in datas]),
+        ("the loss itself (times dloss) in the true class's entries, not its"
+         " derivative", "nudge one probability at the true class a little: by how"
+         " much does the loss change per unit of the nudge?", "loss_value",
+         [_loss_in_place(d) for d in datas])])
     _diagnose.transposed(what, outs, refs, texts)
     if "c" in datas[0]:
-        _diagnose.part_off(what, outs, refs, [_class_entries(o, d["c"])
-                                              for o, d in zip(outs, datas)],
-                           "the true class's entries", "wrong_at_class")
+        masks = [_class_entries(o, d["c"]) for o, d in zip(outs, datas)]
+        _diagnose.part_off(what, outs, refs, masks, "the true class's entries",
+                           "wrong_at_class")
+        for part, keep in (("off", lambda m: ~m), ("at", lambda m: m)):
+            _diagnose.scaled(f"{what}, in its entries {part} the true class,",
+                             [o[keep(m)] for o, m in zip(outs, masks)],
+                             [np.asarray(r)[keep(m)] for r, m in zip(refs, masks)],
+                             texts, _counts(datas, batch))
     _diagnose.line_off(what, outs, refs)
     key = spec.wrt[spec.grad_names.index(name)]
     if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1

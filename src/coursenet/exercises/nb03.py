@@ -229,6 +229,11 @@ def _partial_problem(who, outs, refs, befores, lrs):
               " entry that did change is right", "a loop over the entries stops"
               " early: every entry takes its step", "some_entries_unchanged")
     _lr_again(wrong, outs, refs, befores, lrs)
+    for k in wrong:     # a step times (or plus) the parameter's own value
+        _diagnose.times_an_input(f"the step of {k}",
+                                 [o[k] - b[k] for o, b in zip(outs, befores)],
+                                 [r[k] - b[k] for r, b in zip(refs, befores)],
+                                 [{"its old value": b[k]} for b in befores])
     factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
                           [r[k] - b[k] for r, b in zip(refs, befores)])
                for k in wrong}
