@@ -133,7 +133,20 @@ def _counts(datas, batch):
     if all(np.ndim(d["dout"]) == 0 for d in datas):   # a loss: dout is one number
         counts.append(_diagnose.Count([float(d["dout"]) ** 2 for d in datas],
                                       _UPSTREAM_MORE, _UPSTREAM_LESS))
+    if "W" in datas[0]:     # the linear layer: its input and output sizes
+        for size, axis, key in (("D, the input size", 0, "W"),
+                                ("M, the number of outputs", 1, "W")):
+            counts.append(_diagnose.Count(
+                [np.shape(d[key])[axis] for d in datas],
+                (f"is {size} times the right one on every case", _SIZE_HINT,
+                 "scaled_by_size"),
+                (f"is the right one divided by {size}, on every case", _SIZE_HINT,
+                 "scaled_by_size")))
     return counts
+
+
+_SIZE_HINT = ("a gradient is a sum of one term per path, not a mean over the"
+              " layer's inputs or outputs")
 
 
 # a factor of dloss squared: the upstream number used three times, or divided by
