@@ -789,6 +789,9 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "cache['o'] = [v + cm for v, cm in zip(cache['o'], params['c'])]\n"
      "    return loss, cache", "plus_input", ["cache['o'] is the right one plus c"]),
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g",
+     "row[j] -= lr * grad_row[0]", "row_entries_equal",
+     ["the step of W holds one number in each row"]),
+    (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g",
      "row[j] -= lr * g * row[j]", "multiplied_by_input",
      ["the step of W", "multiplied by its old value"]),
 ]

@@ -273,6 +273,14 @@ def all_equal(what, outs, refs, texts):
               " entries differ", "each entry is the gradient of one input: a sum"
               " over every entry at once (no axis), or one number broadcast,"
               " loses what tells them apart", "all_entries_equal")
+    rows = [i for i, (o, r) in enumerate(zip(outs, refs)) if np.ndim(o) == 2
+            and np.shape(o)[1] > 1 and np.ptp(np.asarray(r), axis=1).max() > 1e-6]
+    if rows and all(np.ptp(outs[i], axis=1).max() < 1e-12 for i in rows):
+        _fail(f"{what} holds one number in each row (on {texts[rows[0]]} and every"
+              " other case), where the right entries of a row differ", "each entry"
+              " of a row has its own gradient: one entry read for the whole row,"
+              " or a sum along the row, loses what tells them apart",
+              "row_entries_equal")
 
 
 def another_input(what, outs, alternatives):
