@@ -645,11 +645,7 @@ SIGMOID = Spec(
                 " k(1 - k), instead of from h = sigmoid(k)", "the sigmoid's"
                 " derivative is a function of its output h, not of its input k",
                 lambda d: (d["dout"] * d["k"] * (1 - d["k"]),)),
-        Mistake("sigmoid_twice", "the derivative is sigmoid(h)(1 - sigmoid(h)): the"
-                " sigmoid is applied twice", "the cache holds h = sigmoid(k)"
-                " already: do not apply the sigmoid to it again",
-                lambda d: (d["dout"] * layers.sigmoid(_sig(d))
-                           * (1 - layers.sigmoid(_sig(d))),)),
+        # the sigmoid applied again to h: _diagnose.another_input, for every layer
         Mistake("no_sigmoid_derivative", "dk = dout: the sigmoid's own derivative"
                 " is missing", "dk must include the sigmoid's derivative (at most"
                 " 0.25), so it cannot equal dout", lambda d: (d["dout"],)),
