@@ -145,8 +145,8 @@ def _counts(datas, batch):
     return counts
 
 
-_SIZE_HINT = ("a gradient is a sum of one term per path, not a mean over the"
-              " layer's inputs or outputs")
+_SIZE_HINT = ("each path from an entry to the loss adds its own term: nothing is"
+              " averaged across the layer's inputs or outputs")
 
 
 # a factor of dloss squared: the upstream number used three times, or divided by
