@@ -12,7 +12,10 @@ or stops the check with a diagnosis (``_fail``). The patterns:
 - ``edge_off`` / ``one_line_off``: right except one entry, row or column;
 - ``part_off``: right except a named part (the true class's entries);
 - ``transposed``: the right numbers transposed;
-- ``times_an_input``: the right answer times or over an input, entry by entry;
+- ``times_an_input``: the right answer times, over, plus or minus an input,
+  entry by entry;
+- ``another_input``: the right rule applied to another input (another class,
+  another cached value, a changed logit);
 - ``all_equal``: one number in every entry where the right ones differ;
 - ``other_upstream``: the right answer for an upstream gradient of all ones
   (the chain rule's upstream factor left out).
@@ -112,9 +115,12 @@ def scaled(what, outs, refs, texts, counts=()):
                            or [((), ())]))
     if not telling or len(telling) < 2 or np.allclose(telling, telling[0], rtol=1e-6):
         return
+    pairs = [(k, t) for (o, r), t in zip(zip(outs, refs), texts)
+             for k in (factors([o], [r]) or [])]
+    other = next(p for p in pairs if not np.isclose(p[0], pairs[0][0], rtol=1e-6))
     _fail(f"{what} is the right one times a factor that changes from case to"
-          f" case ({found[0]:.3g} on {texts[0]}, {found[-1]:.3g} on"
-          f" {texts[len(found) - 1]}): the direction is right, the size is not",
+          f" case ({pairs[0][0]:.3g} on {pairs[0][1]}, {other[0]:.3g} on"
+          f" {other[1]}): the direction is right, the size is not",
           "look for a division or a product by a number computed from the case"
           " (a sum, a norm, a count, a value it holds), applied to the whole"
           " result", "scaled_per_case")
@@ -172,7 +178,12 @@ def part_off(what, outs, refs, masks, part, id_, rest="every other entry",
     inside: the student knows which case of the formula to look at."""
     if all(m.shape == np.shape(o) and _same(o[~m], np.asarray(r)[~m])
            for o, r, m in zip(outs, refs, masks)):
-        _fail(f"{what} is right in {rest} and wrong in {part}", hint or "write"
+        gaps = np.concatenate([np.ravel(o[m] - np.asarray(r)[m])
+                               for o, r, m in zip(outs, refs, masks)])
+        same = len(gaps) > 1 and np.allclose(gaps, gaps[0], rtol=1e-6, atol=1e-9)
+        _fail(f"{what} is right in {rest} and wrong in {part}"
+              + (f", off by {gaps[0]:.4g} there on every case: a term added or"
+                 " taken once too often" if same else ""), hint or "write"
               " down that part of the chain rule alone and compare one of its"
               " entries with a finite difference", id_)
 
@@ -225,20 +236,29 @@ def transposed(what, outs, refs, texts):
 
 
 def times_an_input(what, outs, refs, datas):
-    """Fail when the answer is the right one multiplied or divided, entry by
-    entry, by an input of its shape (``datas``: the inputs of each case)."""
+    """Fail when the answer is the right one multiplied, divided, plus or minus,
+    entry by entry, an input of its shape (``datas``: the inputs of each case,
+    named as the message should name them)."""
     for key in [k for k in datas[0] if k != "dout"]:
         if not all(np.shape(d[key]) == o.shape for d, o in zip(datas, outs)):
             continue
-        for op, word, verb in ((np.multiply, "multiplied", "multiplies"),
-                               (np.divide, "divided", "divides")):
+        for op, word, verb, id_ in _INPUT_OPS:
             with np.errstate(all="ignore"):
                 if all(_same(o, op(np.asarray(r), d[key]))
                        for o, r, d in zip(outs, refs, datas)):
-                    _fail(f"{what} is the right one {word} entry by entry by"
-                          f" {key}: {key} {verb} it once too often", "write down"
-                          " each factor of one entry of the chain rule and compare"
-                          " the entry with a finite difference", f"{word}_by_input")
+                    _fail(f"{what} is the right one {word} {key}, entry by entry:"
+                          f" {key} {verb}", "write down each term and factor of"
+                          " one entry by hand, on a small case of your own, and"
+                          " compare it with yours", id_)
+
+
+# (operation, how the answer relates to the input, what the code did with it)
+_INPUT_OPS = (
+    (np.multiply, "multiplied by", "multiplies it once too often",
+     "multiplied_by_input"),
+    (np.divide, "divided by", "divides it once too often", "divided_by_input"),
+    (np.add, "plus", "is added once too often", "plus_input"),
+    (np.subtract, "minus", "is left out or taken away", "minus_input"))
 
 
 def all_equal(what, outs, refs, texts):
@@ -253,15 +273,33 @@ def all_equal(what, outs, refs, texts):
               " entries differ", "each entry is the gradient of one input: a sum"
               " over every entry at once (no axis), or one number broadcast,"
               " loses what tells them apart", "all_entries_equal")
+    rows = [i for i, (o, r) in enumerate(zip(outs, refs)) if np.ndim(o) == 2
+            and np.shape(o)[1] > 1 and np.ptp(np.asarray(r), axis=1).max() > 1e-6]
+    if rows and all(np.ptp(outs[i], axis=1).max() < 1e-12 for i in rows):
+        _fail(f"{what} holds one number in each row (on {texts[rows[0]]} and every"
+              " other case), where the right entries of a row differ", "each entry"
+              " of a row has its own gradient: one entry read for the whole row,"
+              " or a sum along the row, loses what tells them apart",
+              "row_entries_equal")
+
+
+def another_input(what, outs, alternatives):
+    """Fail when the answer is, on every case, the right one computed from
+    another input: ``alternatives`` holds (the diagnosis, naming what was used
+    instead; hint; id; that answer per case, None where it does not apply)."""
+    for instead, hint, id_, answers in alternatives:
+        if all(a is not None and np.shape(o) == np.shape(a) and _same(o, a)
+               for o, a in zip(outs, answers)):
+            _fail(f"{what} is {instead}", hint, id_)
 
 
 def other_upstream(what, outs, alternatives):
     """Fail when the answer is the right one for an upstream gradient of all
     ones (``alternatives``: that answer per case): dout left out of the chain
     rule for this gradient."""
-    if all(a is not None and _same(o, a) for o, a in zip(outs, alternatives)):
-        _fail(f"{what} is what it would be if the upstream gradient were all"
-              " ones: the upstream gradient is left out of it", "the chain rule"
-              " multiplies each local derivative by the upstream gradient that"
-              " reaches it: change the upstream gradient and this gradient must"
-              " change too", "upstream_ignored")
+    another_input(what, outs, [(
+        "what it would be for an upstream gradient of all ones: the upstream"
+        " gradient is left out of it", "the chain rule multiplies each local"
+        " derivative by the upstream gradient that reaches it: change the"
+        " upstream gradient and this gradient must change too",
+        "upstream_ignored", alternatives)])

@@ -130,7 +130,34 @@ def _counts(datas, batch):
     key = next((k for k in ("o", "y") if k in datas[0]), None)
     if key:     # a layer over the classes (softmax, loss): C is a count too
         counts.append(_diagnose.classes([np.shape(d[key])[-1] for d in datas]))
+    if all(np.ndim(d["dout"]) == 0 for d in datas):   # a loss: dout is one number
+        counts.append(_diagnose.Count([float(d["dout"]) ** 2 for d in datas],
+                                      _UPSTREAM_MORE, _UPSTREAM_LESS))
+    if "W" in datas[0]:     # the linear layer: its input and output sizes
+        for size, axis, key in (("D, the input size", 0, "W"),
+                                ("M, the number of outputs", 1, "W")):
+            counts.append(_diagnose.Count(
+                [np.shape(d[key])[axis] for d in datas],
+                (f"is {size} times the right one on every case", _SIZE_HINT,
+                 "scaled_by_size"),
+                (f"is the right one divided by {size}, on every case", _SIZE_HINT,
+                 "scaled_by_size")))
     return counts
+
+
+_SIZE_HINT = ("each path from an entry to the loss adds its own term: nothing is"
+              " averaged across the layer's inputs or outputs")
+
+
+# a factor of dloss squared: the upstream number used three times, or divided by
+# where it multiplies (1/dloss where dloss belongs)
+_UPSTREAM_MORE = ("is the right one times dloss squared: the upstream gradient"
+                  " multiplies it more than once", "the chain rule multiplies by"
+                  " the upstream gradient once", "upstream_too_often")
+_UPSTREAM_LESS = ("is the right one divided by dloss squared: it divides by the"
+                  " upstream gradient where the chain rule multiplies by it",
+                  "the chain rule multiplies each local derivative by the upstream"
+                  " gradient", "divides_by_upstream")
 
 
 def _forward_structure(spec, fwd, who, cases, batch):
@@ -255,26 +282,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
     outs, refs, datas, texts = [], [], [], []
     for text, inputs, dout in cases:
         out, ref, cache = _forward_out(spec, fwd, inputs, fwho, text)
-        if not np.all(np.isfinite(out)):
-            _fail(f"{fwho} gives nan or inf on {text}",
-                  "exp of a large number overflows: the softmax is unchanged when"
-                  " the same number is subtracted from every logit",
-                  "forward_not_finite")
-        if not _same(out, ref):
-            d = {**inputs, "dout": dout}
-            _match([out], [d], spec.forward_mistakes or [])
-            first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
-            if out.shape == first.shape and _same(out, first):
-                _fail(f"{fwho} returns its input {spec.wrt[0]} unchanged on {text}",
-                      f"{spec.title}: the output is what the layer computes from"
-                      f" {spec.wrt[0]}; the cache keeps what the backward pass"
-                      " needs, the output is what the next layer gets",
-                      "forward_identity")
-            _forward_structure(spec, fwd, fwho, cases, batch)
-            worst = _worst([out], [ref], [text], "out")
-            _fail(f"the output of {fwho} is wrong ({worst})",
-                  f"{spec.title}: compare your forward pass with its definition in"
-                  " the text above, entry by entry", "forward_wrong")
+        _check_forward(spec, fwd, fwho, (out, ref, inputs, dout, text), cases, batch)
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
             grads = _backward_grads(spec, value, inputs, bwho, text, batch)
@@ -297,6 +305,38 @@ def check_pair(spec, fwd, bwd, batch, seed):
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
+    _explain_backward(spec, (outs, refs, datas, texts), bwho, batch)
+
+def _check_forward(spec, fwd, fwho, case, cases, batch):
+    """Fail, naming the mistake where one is known, if the forward output
+    `out` of one case differs from the package's `ref`."""
+    out, ref, inputs, dout, text = case
+    if not np.all(np.isfinite(out)):
+        _fail(f"{fwho} gives nan or inf on {text}",
+              "exp of a large number overflows: the softmax is unchanged when"
+              " the same number is subtracted from every logit",
+              "forward_not_finite")
+    if not _same(out, ref):
+        d = {**inputs, "dout": dout}
+        _match([out], [d], spec.forward_mistakes or [])
+        first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
+        if out.shape == first.shape and _same(out, first):
+            _fail(f"{fwho} returns its input {spec.wrt[0]} unchanged on {text}",
+                  f"{spec.title}: the output is what the layer computes from"
+                  f" {spec.wrt[0]}; the cache keeps what the backward pass"
+                  " needs, the output is what the next layer gets",
+                  "forward_identity")
+        _forward_structure(spec, fwd, fwho, cases, batch)
+        worst = _worst([out], [ref], [text], "out")
+        _fail(f"the output of {fwho} is wrong ({worst})",
+              f"{spec.title}: compare your forward pass with its definition in"
+              " the text above, entry by entry", "forward_wrong")
+
+
+def _explain_backward(spec, runs, bwho, batch):
+    """Fail with the best diagnosis of gradients that differ from finite
+    differences; runs = (outs, refs, datas, texts), one entry per case."""
+    outs, refs, datas, texts = runs
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
@@ -307,7 +347,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
     _sigmoid_slope(spec, outs, datas, texts, bwho)
     for name in wrong:
         _diagnose.all_equal(f"{name} from {bwho}", [o[name] for o in outs],
-                   [r[name] for r in refs], texts)
+                            [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
           f" ({_worst(outs, refs, texts)})",
           "take one entry: which outputs does it change, and by how much? Sum the"
@@ -316,6 +356,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
 
 def _rows_of(datas, batch):
     """The number of rows N of each case (None for one instance)."""
+    if batch and all("c" in d and np.ndim(d["c"]) == 1 for d in datas):
+        return [len(d["c"]) for d in datas]      # a loss layer: dout is a number
     return [np.shape(d["dout"])[0] if batch and np.ndim(d["dout"]) == 2 else None
             for d in datas]
 
@@ -339,6 +381,28 @@ _ROWS_LESS = ("is N times too small on every batch of N rows: divided by N once"
               " not divide by the batch size again", "divided_twice")
 
 
+def _at_output(spec, d, wrt):
+    """Gradient ``wrt`` of the case ``d`` with the forward's output in the
+    place of its first input (None when their shapes differ)."""
+    inputs = {k: v for k, v in d.items() if k != "dout"}
+    out = np.asarray(spec.forward(**inputs), dtype=np.float64)
+    if out.shape != np.shape(inputs[spec.wrt[0]]):
+        return None
+    return _numeric(spec, {**inputs, spec.wrt[0]: out}, d["dout"])[wrt]
+
+
+def _loss_in_place(d):
+    """For the loss layer (inputs y, c): dloss times each row's loss, divided by
+    the rows' count, at the true class's entries, 0 elsewhere; None otherwise."""
+    if set(d) != {"y", "c", "dout"} or np.ndim(d["dout"]) != 0:
+        return None
+    y = np.asarray(d["y"], dtype=np.float64)
+    mask = _class_entries(y, d["c"])
+    out = np.zeros_like(y)
+    out[mask] = float(d["dout"]) * -np.log(y[mask]) / max(1, mask.sum())
+    return out
+
+
 def _structure(spec, name, outs, refs, datas, texts, who, batch):
     """Fail when the wrong gradient has a recognisable shape of error (the
     shared ones of _diagnose: an input's factor, a constant or count factor,
@@ -352,11 +416,25 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
         _numeric(spec, {k: v for k, v in d.items() if k != "dout"},
                  np.ones_like(np.asarray(d["dout"], dtype=np.float64)))[wrt]
         for d in datas])
+    _diagnose.another_input(what, outs, [(
+        "the right one at the layer's own output taken as its input: the layer's"
+        " function is applied again to what the cache holds", "the cache holds"
+        " the forward pass's values already: use them as they are",
+        "layer_applied_again", [_at_output(spec, d, wrt) for d in datas]),
+        ("the loss itself (times dloss) in the true class's entries, not its"
+         " derivative", "nudge one probability at the true class a little: by how"
+         " much does the loss change per unit of the nudge?", "loss_value",
+         [_loss_in_place(d) for d in datas])])
     _diagnose.transposed(what, outs, refs, texts)
     if "c" in datas[0]:
-        _diagnose.part_off(what, outs, refs, [_class_entries(o, d["c"])
-                                              for o, d in zip(outs, datas)],
-                           "the true class's entries", "wrong_at_class")
+        masks = [_class_entries(o, d["c"]) for o, d in zip(outs, datas)]
+        _diagnose.part_off(what, outs, refs, masks, "the true class's entries",
+                           "wrong_at_class")
+        for part, keep in (("off", lambda m: ~m), ("at", lambda m: m)):
+            _diagnose.scaled(f"{what}, in its entries {part} the true class,",
+                             [o[keep(m)] for o, m in zip(outs, masks)],
+                             [np.asarray(r)[keep(m)] for r, m in zip(refs, masks)],
+                             texts, _counts(datas, batch))
     _diagnose.line_off(what, outs, refs)
     key = spec.wrt[spec.grad_names.index(name)]
     if batch and all(np.ndim(d["dout"]) == 2 and len(d["dout"]) > 1
@@ -567,11 +645,7 @@ SIGMOID = Spec(
                 " k(1 - k), instead of from h = sigmoid(k)", "the sigmoid's"
                 " derivative is a function of its output h, not of its input k",
                 lambda d: (d["dout"] * d["k"] * (1 - d["k"]),)),
-        Mistake("sigmoid_twice", "the derivative is sigmoid(h)(1 - sigmoid(h)): the"
-                " sigmoid is applied twice", "the cache holds h = sigmoid(k)"
-                " already: do not apply the sigmoid to it again",
-                lambda d: (d["dout"] * layers.sigmoid(_sig(d))
-                           * (1 - layers.sigmoid(_sig(d))),)),
+        # the sigmoid applied again to h: _diagnose.another_input, for every layer
         Mistake("no_sigmoid_derivative", "dk = dout: the sigmoid's own derivative"
                 " is missing", "dk must include the sigmoid's derivative (at most"
                 " 0.25), so it cannot equal dout", lambda d: (d["dout"],)),

@@ -469,6 +469,12 @@ def check_softmax_jacobian(fn=None):
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
         _structural(outs, refs, texts, "J", _jacobian_hint(outs, datas, texts),
                     offset=False)
+        if all(_same(o - np.diag(np.diag(o)), r - np.diag(np.diag(r)))
+               for o, r in zip(outs, refs)):      # only the diagonal is wrong
+            _diagnose.times_an_input("the diagonal of your J",
+                                     [np.diag(o) for o in outs],
+                                     [np.diag(r) for r in refs],
+                                     [{"y": d["y"]} for d in datas])
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
@@ -581,6 +587,35 @@ def _logit_grad_of(o, c):
     return losses.softmax_cross_entropy(np.asarray(o, dtype=float)[None], [c])[1][0]
 
 
+def _logit_alternatives(datas):
+    """dl/do from other inputs than (o, c), for _diagnose.another_input: the
+    first or last class as the true one; log y for y; the softmax with 1 taken
+    from the true logit."""
+    def each(rule):
+        return [rule(d["o"], d["c"]) for d in datas]
+
+    def logged(o, c):       # log y in the place of y
+        onehot = _onehot(c, len(o))
+        return np.log(_logit_grad_of(o, c) + onehot) - onehot
+
+    def lowered(o, c):      # the softmax at o with 1 taken from logit c
+        return _logit_grad_of(o - _onehot(c, len(o)), c) + _onehot(c, len(o))
+
+    hint = ("the loss is -log y_c of the softmax of the logits as given: c enters"
+            " once, at the end")
+    return [("the right one for class 0 as the true class, whatever c is", hint,
+             "other_class", each(lambda o, c: _logit_grad_of(o, 0))),
+            ("the right one for the last class as the true class, whatever c is",
+             hint, "other_class", each(lambda o, c: _logit_grad_of(o, len(o) - 1))),
+            ("the right one with the logarithm of each probability where the"
+             " probability belongs", "the softmax's outputs inside dl/do are"
+             " probabilities: positive, and they sum to 1", "log_of_y",
+             each(logged)),
+            ("the softmax's outputs at logits whose true class's logit is"
+             " lowered by 1: the 1 is taken from a logit, where it belongs to the"
+             " probability at c", hint, "one_from_logit", each(lowered))]
+
+
 def _normalisation_problem(outs, datas, texts):
     """The probabilities inside dl/do (dl/do with the 1 at c given back) must be
     positive and sum to 1: name how the student's are not (divided by the
@@ -671,6 +706,7 @@ def check_logit_grad(fn=None):
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
             _structural(outs, refs, texts, "dl/do",
                         _logit_grad_hint(outs, datas, texts))
+            _diagnose.another_input("your dl/do", outs, _logit_alternatives(datas))
             _normalisation_problem(outs, datas, texts)
             _where_wrong(outs, refs, datas, "dl/do",
                          _logit_grad_hint(outs, datas, texts))

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from coursenet import gradcheck, layers, losses, scalar
+from coursenet.exercises import _diagnose
 from coursenet.exercises._core import (
     Mistake,
     _call,
@@ -232,6 +233,11 @@ def _cache_problem(key, caches, cases, fwd):
                   f" sums to {sums[worst]:.4g}): these are not the softmax's"
                   " probabilities", "the softmax divides each exponential by the sum"
                   " of all of them, so its outputs sum to 1", "y_not_normalised")
+    if all(v is not None for v in values):   # a bias added twice, or left out
+        _diagnose.times_an_input(f"{fwd}: cache[{key!r}]", values,
+                                 [r[key] for r in refs],
+                                 [{"b": d["params"]["b1"], "c": d["params"]["b2"]}
+                                  for _, d in cases])
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
@@ -356,11 +362,14 @@ def check_scalar_loss_grad(fn=None):
 _STAGES = ("dy", "do", "dh", "dk", "V", "c", "W", "b")
 
 
-def _backprop_reference(d, g, hidden="right", do=None):
+def _backprop_reference(d, g, hidden="right", do=None, swap=None):
     """Every derivative below y for an upstream dl/dy ``g`` (numpy), from the
     package's layers; ``do``: start from this dl/do instead of ``g``'s; ``hidden``:
-    a sigmoid rule of ``_HIDDEN_RULES`` (a known mistake)."""
+    a sigmoid rule of ``_HIDDEN_RULES`` (a known mistake); ``swap`` = (a, b): the
+    cache's value b read where a belongs (a mistake)."""
     r = _reference_cache(d)
+    if swap:
+        r = {**r, swap[0]: r[swap[1]]}
     p = d["params"]
     if do is None:
         do = losses.softmax_backward(g[None], r["y"][None])[0]   # dl/dy J
@@ -500,6 +509,30 @@ def _sigmoid_slope_problem(outs, refs, caches):
                   "sigmoid_slope_wrong")
 
 
+# the cached values a stage may read in the place of another of the same shape
+_SWAPS = (("h", "k"), ("k", "h"), ("y", "o"), ("x", "h"), ("h", "x"))
+_STAGE_NAMES = {"dy": "dl/dy", "do": "dl/do", "dh": "dl/dh", "dk": "dl/dk",
+                "V": "dV", "c": "dc", "W": "dW", "b": "db"}
+
+
+def _swapped_caches(key, datas, gs):
+    """Stage ``key`` computed right but from another cached value, for
+    _diagnose.another_input (None where the shapes differ)."""
+    out = []
+    for a, b in _SWAPS:
+        answers = []
+        for d, g in zip(datas, gs):
+            r = _reference_cache(d)
+            answers.append(_backprop_reference(d, g, swap=(a, b))[key]
+                           if np.shape(r[a]) == np.shape(r[b]) else None)
+        out.append((f"the right rule applied to cache[{b!r}] where it needs"
+                    f" cache[{a!r}]", f"look at which value of the forward pass"
+                    f" your {_STAGE_NAMES[key]} reads: {a} and {b} have the"
+                    " same length here",
+                    "other_cached_value", answers))
+    return out
+
+
 def _stage_problem(key, outs, refs, datas, gs, texts):
     """The diagnosis of the first wrong stage ``key`` (the ones before are right)."""
     caches = [_reference_cache(d) for d in datas]
@@ -508,6 +541,8 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
                 _same(o[key], answer(r, ref, d["params"], g))
                 for o, r, ref, d, g in zip(outs, caches, refs, datas, gs)):
             _fail(diagnosis, hint, mid)
+    _diagnose.another_input(f"your {_STAGE_NAMES[key]}",
+                            [o[key] for o in outs], _swapped_caches(key, datas, gs))
     worst = _worst([{key: o[key]} for o in outs], [{key: r[key]} for r in refs],
                    texts)
     if key == "dk":

@@ -229,6 +229,11 @@ def _partial_problem(who, outs, refs, befores, lrs):
               " entry that did change is right", "a loop over the entries stops"
               " early: every entry takes its step", "some_entries_unchanged")
     _lr_again(wrong, outs, refs, befores, lrs)
+    for k in wrong:     # a step times (or plus) the parameter's own value
+        _diagnose.times_an_input(f"the step of {k}",
+                                 [o[k] - b[k] for o, b in zip(outs, befores)],
+                                 [r[k] - b[k] for r, b in zip(refs, befores)],
+                                 [{"its old value": b[k]} for b in befores])
     factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
                           [r[k] - b[k] for r, b in zip(refs, befores)])
                for k in wrong}
@@ -269,6 +274,11 @@ def check_sgd_step(fn=None):
             _unchanged_problem(fn, who, returned, refs)
         _match(outs, datas, _SGD_MISTAKES)
         wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
+        for k in wrong:     # one number for a whole row of W or V
+            _diagnose.all_equal(f"the step of {k}",
+                                [o[k] - b[k] for o, b in zip(outs, befores)],
+                                [r[k] - b[k] for r, b in zip(refs, befores)],
+                                [t for t, _ in cases])
         worst = _worst(outs, refs, [t for t, _ in cases])
         _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
               "every entry of every parameter takes one step against its own"
