@@ -14,8 +14,8 @@ would only show their stale first frame, are dropped.
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -54,11 +54,18 @@ def execute(path: Path):
     return time.perf_counter() - start
 
 
-def main(argv):
-    paths = [Path(p) for p in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="the notebooks to re-execute (default: all of notebooks/)")
+    paths = parser.parse_args(argv).notebooks \
+        or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    missing = [str(p) for p in paths if not p.is_file() or p.suffix != ".ipynb"]
+    if missing:  # before any notebook is rewritten
+        parser.error(f"not a notebook file: {', '.join(missing)}")
     for path in paths:
         print(f"{path.name}: {execute(path):.1f} s", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
