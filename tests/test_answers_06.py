@@ -66,25 +66,38 @@ def history(val_losses, train_losses):
                                  epoch_train_loss=train_losses)
 
 
+def run_q71(val, train, change_se=0.015, more=(-0.02, 0.005)):
+    """06's Q7.1 answer on made-up losses; ten more epochs of the student's loop
+    change the validation loss by ``more`` = (mean change, its standard error)."""
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        assert epochs == 10 and params is not run_q71.params  # a copy trains on
+        return types.SimpleNamespace(params=params, epoch_val_loss=[0.40, 0.39],
+                                     epoch_val_acc=[0.88, 0.89])
+
+    run_q71.params = {"W1": np.zeros(2)}
+    hist = history(val, train)
+    hist.params = run_q71.params
+    return run_answer(
+        "Answer to Q7.1", history=hist, change_se=change_se,
+        change=val[-1] - val[-2], val_se=0.011, val_losses=val, train_losses=train,
+        Xval=np.zeros((500, 1)), cval=np.zeros(500), Xtrain=None, ctrain=None,
+        minibatch_sgd=minibatch_sgd,
+        nb06=types.SimpleNamespace(loss_change=lambda *args: more))
+
+
 @pytest.mark.parametrize("val, train, words", [
-    ([2.3, 0.6, 0.5], [2.3, 0.5, 0.35], ["fell by more than two standard errors",
-                                         "would likely still help", "fits its"]),
-    ([2.3, 0.5, 0.6], [2.3, 0.45, 0.3], ["rose by more than two standard errors",
-                                         "unlikely to help"]),
+    ([2.3, 0.6, 0.5], [2.3, 0.5, 0.35], ["fits its", "beyond two standard errors"]),
     ([2.3, 0.414, 0.417], [2.3, 0.28, 0.27], ["within two standard errors (0.030)",
-                                              "of no change on 500 images",
-                                              "cannot tell whether more would help"]),
+                                              "fits its"]),
     # a fall of 0.05 is three paired standard errors: not "levelled off"
-    ([2.3, 0.464, 0.414], [2.3, 0.28, 0.27], ["fell by more than two standard errors"]),
+    ([2.3, 0.464, 0.414], [2.3, 0.28, 0.27], ["beyond two standard errors"]),
     ([2.3, 0.5, 0.45], [2.3, 0.52, 0.46], ["no gap beyond the validation loss's own"]),
     # a gap of 0.019 with a standard error of 0.011 is noise (Fashion-MNIST's run)
     ([2.3, 0.357, 0.351], [2.3, 0.335, 0.332], ["no gap beyond", "(two standard errors:"
                                                 " 0.022)"]),
 ])
 def test_q71_follows_the_validation_loss_and_its_noise(val, train, words):
-    text = run_answer("Answer to Q7.1", history=history(val, train), change_se=0.015,
-                      change=val[-1] - val[-2], val_se=0.011,
-                      val_losses=val, train_losses=train, Xval=np.zeros((500, 1)))
+    text = run_q71(val, train)
     for word in words:
         assert word in text, text
     # a change of 0.003 on 500 images is noise: never "levelled off" (review: 15
@@ -92,6 +105,21 @@ def test_q71_follows_the_validation_loss_and_its_noise(val, train, words):
     assert "levelled off" not in text and "overfit" not in text, text
     fits = "fits its training images better than new ones" in text
     assert fits == (val[-1] - train[-1] > 0.022), text
+
+
+@pytest.mark.parametrize("more, words", [
+    ((-0.05, 0.01), ["more than two standard errors below zero: more epochs still"
+                     " help"]),
+    ((0.05, 0.01), ["more than two standard errors above zero", "hurt"]),
+    ((-0.01, 0.01), ["within two standard errors of zero on 500 images",
+                     "suggests, but cannot show, that more epochs help"]),
+    ((0.01, 0.01), ["within two standard errors of zero", "shows no gain"]),
+])
+def test_q71_says_what_ten_more_epochs_show(more, words):
+    text = run_q71([2.3, 0.6, 0.5], [2.3, 0.5, 0.35], more=more)
+    for word in words:
+        assert word in text, text
+    assert "0.390" in text and "89.0%" in text, text  # the longer run's own numbers
 
 
 @pytest.mark.parametrize("spread, words", [
