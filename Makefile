@@ -46,7 +46,8 @@ lab: setup
 	rm -rf "$(LAB_DIR)/workspaces"
 	$(LAB_ENV) $(BIN)/jupyter lab START_HERE.md --LabApp.default_url=/lab/tree/START_HERE.md $(LAB_ARGS)
 
-# the inner loop (35 s of CPU: docs/testing.md, Speed): ruff and the unit tests,
+# the inner loop, under a minute (docs/testing.md, Speed): ruff and the unit
+# tests on every core (pytest-xdist),
 # without what executes notebooks or servers (nbval, the workbook runs, nbgrader
 # round trips and the sandboxed grader's, the browser, the hub, notebook
 # kernels), without the 45-second meta-test that re-runs the exercise tests once
@@ -59,7 +60,7 @@ CHECK_SKIP := tests/browser tests/hub tests/test_nbgrader.py tests/test_student.
 	tests/test_exercises_mistake_ids.py
 check: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests -q -m 'not browser and not hub and not server and not slow' \
+	$(BIN)/python -m pytest tests -q -n auto -m 'not browser and not hub and not server and not slow' \
 		$(addprefix --ignore=,$(CHECK_SKIP))
 
 test: setup
