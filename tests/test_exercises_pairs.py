@@ -663,18 +663,26 @@ def _network_loop(backward_of_ce):
     return softmax_f, loss_f, backward_of_ce
 
 
-def test_run_backward_that_walks_the_caches_forward_is_one_named_line():
-    def run_backward_caches_forward(layers_, caches):
-        grads, dout = {}, 1.0
-        for (_, backward, names), cache in zip(reversed(layers_), caches):
+def _loop(start=1.0, order=reversed, swapped=False):
+    """A run_backward as a student writes it, with one switch per slip: the
+    first upstream gradient, the order the caches are walked in, the arguments'
+    order."""
+    def run_backward(layers_, caches):
+        grads, dout = {}, start
+        for (_, backward, names), cache in zip(reversed(layers_), order(caches)):
+            args = (cache, dout) if swapped else (dout, cache)
             if names:
-                dout, *dparams = backward(dout, cache)
+                dout, *dparams = backward(*args)
                 grads.update(zip(names, dparams))
             else:
-                dout = backward(dout, cache)
+                dout = backward(*args)
         return grads
 
-    result = exercises.check_run_backward(run_backward_caches_forward)
+    return run_backward
+
+
+def test_run_backward_that_walks_the_caches_forward_is_one_named_line():
+    result = exercises.check_run_backward(_loop(order=list))
     assert_named(result, "caches_not_paired", "the cache of the first linear layer")
     assert "as_float_array" not in result.message and "(line " not in result.message
 
@@ -689,34 +697,15 @@ def test_run_backward_that_copies_the_caches_still_passes():
 
 
 def test_a_dout_the_package_layer_cannot_take_is_named_not_traced():
-    def run_backward_matrix_start(layers_, caches):
-        grads, dout = {}, np.ones((2, 2))   # not a number: dl/dl is 1
-        for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
-            if names:
-                dout, *dparams = backward(dout, cache)
-                grads.update(zip(names, dparams))
-            else:
-                dout = backward(dout, cache)
-        return grads
-
-    result = exercises.check_run_backward(run_backward_matrix_start)
+    # not a number: dl/dl is 1
+    result = exercises.check_run_backward(_loop(start=np.ones((2, 2))))
     assert not result.passed
     assert result.mistake in ("wrong_start", "bad_dout"), result.message
     assert "as_float_array" not in result.message
 
 
 def test_a_loop_that_swaps_dout_and_cache_is_named():
-    def run_backward_swapped_args(layers_, caches):
-        grads, dout = {}, 1.0
-        for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
-            if names:
-                dout, *dparams = backward(cache, dout)
-                grads.update(zip(names, dparams))
-            else:
-                dout = backward(cache, dout)
-        return grads
-
-    assert_named(exercises.check_run_backward(run_backward_swapped_args),
+    assert_named(exercises.check_run_backward(_loop(swapped=True)),
                  "swapped_args", "first argument")
 
 

@@ -195,8 +195,8 @@ def test_a_non_finite_training_step_names_the_layer_not_the_loop(capsys):
     assert block.skipped
 
 
-def test_a_finite_training_step_goes_on():
-    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+def _finite_step():
+    """A right 3-4-2 network's layers, params and one instance (class 1)."""
     from coursenet.mlp import init_mlp
 
     def cross_entropy_backward(dloss, y):
@@ -205,23 +205,20 @@ def test_a_finite_training_step_goes_on():
         return dy
 
     params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
-    x = np.array([0.5, -1.0, 2.0])
-    rows = _instance_layers(cross_entropy_backward)
+    return _instance_layers(cross_entropy_backward), params, np.array([0.5, -1.0, 2.0])
+
+
+def test_a_finite_training_step_goes_on():
+    from coursenet.exercises.nb04 import stop_if_layer_not_finite
+
+    rows, params, x = _finite_step()
     stop_if_layer_not_finite(rows, params, x, _step(rows, params, x), "at step 1")
 
 
 def test_when_every_layer_is_finite_the_loop_is_named():
     from coursenet.exercises.nb04 import stop_if_layer_not_finite
-    from coursenet.mlp import init_mlp
 
-    def cross_entropy_backward(dloss, y):
-        dy = np.zeros_like(y)
-        dy[1] = -dloss / y[1]
-        return dy
-
-    params = {k: v.astype(np.float64) for k, v in init_mlp(3, 4, 2, seed=0).items()}
-    x = np.array([0.5, -1.0, 2.0])
-    rows = _instance_layers(cross_entropy_backward)
+    rows, params, x = _finite_step()
     values = {**_step(rows, params, x), "W1": np.full((3, 4), np.nan)}
     with pytest.raises(exercises.NotFinite, match="your `run_backward` returned"):
         stop_if_layer_not_finite(rows, params, x, values, "at step 3")
