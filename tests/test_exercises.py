@@ -279,6 +279,20 @@ def logit_grad_naive(o, c):
     return g
 
 
+def logit_grad_one_before_division(o, c):
+    e = np.exp(np.asarray(o, dtype=float) - np.max(o))
+    total = e.sum()
+    e[c] -= 1
+    return e / total
+
+
+def logit_grad_one_before_division_unshifted(o, c):
+    e = np.exp(np.asarray(o, dtype=float))
+    total = e.sum()
+    e[c] -= 1
+    return e / total
+
+
 LOGIT_GRAD_MISTAKES = [
     (lambda o, c: -logit_grad_stable(o, c), "flipped_sign", ["wrong sign"]),
     (lambda o, c: o - onehot(c, o), "no_softmax", ["softmax is missing"]),
@@ -290,6 +304,10 @@ LOGIT_GRAD_MISTAKES = [
      ["-1/y_i for every class"]),
     (lambda o, c: softmax(o) - (onehot(c, o) if c else 0), "if_target",
      ["class 0", "`if c:`"]),
+    (logit_grad_one_before_division, "one_before_division",
+     ["before the division", "softmax itself is right"]),
+    (logit_grad_one_before_division_unshifted, "one_before_division",
+     ["before the division"]),
     (logit_grad_naive, "overflow", ["[0, 1000]", "overflows",
                                     "no exponent is positive"]),
     (lambda o, c: np.nan_to_num(logit_grad_naive(o, c)), "large_logits",

@@ -736,6 +736,12 @@ def _soft_fwd_b_logits(O):
     return soft_fwd_b(O)[0], O
 
 
+def _soft_fwd_b_column_max(O):
+    E = np.exp(O - O.max(axis=0))
+    Y = E / E.sum(axis=1, keepdims=True)
+    return Y, Y
+
+
 def _fused_fwd_summed(O, c):
     Y, _ = soft_fwd_b(O)
     return -np.sum(np.log(Y[np.arange(len(c)), c])), (Y, c)
@@ -787,6 +793,24 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
     (exercises.check_cross_entropy_layer,
      lambda y, c: (-np.log(y[[c]]), (y, c)), ce_backward, "loss_not_scalar",
      ["one number"]),
+    (exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y), (y, c)), ce_backward, "loss_of_every_class",
+     ["true class c is not used"]),
+    (exercises.check_cross_entropy_batch,
+     lambda Y, c: (-np.log(Y), (Y, c)), ce_b, "loss_of_every_class",
+     ["true class c is not used"]),
+    (exercises.check_cross_entropy_batch, ce_fwd_b,
+     lambda dl, cache: ce_b(dl, cache) * len(cache[1]) ** 2,
+     "multiplied_not_divided", ["multiplied by N where it should be divided"]),
+    (exercises.check_softmax_layer_batch, _soft_fwd_b_column_max, soft_b,
+     "shift_by_column_max", ["down the batch axis"]),
+    (exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y.max()), (y, c)), ce_backward,
+     "loss_predicted_class", ["predicted class"]),
+    (exercises.check_softmax_cross_entropy,
+     lambda O, c: (-np.mean(O[np.arange(len(c)), c] - O.max(axis=1)),
+                   fused_fwd(O, c)[1]), fused_b, "log_normaliser_missing",
+     ["left out"]),
     (exercises.check_linear_layer, _linear_caches_output, linear_backward,
      "cached_output", ["output"]),
     (exercises.check_linear_layer_batch, linear_forward,

@@ -37,6 +37,7 @@ class Count(NamedTuple):
     values: list
     more: tuple
     less: tuple
+    squared: tuple = None   # (diagnosis, hint, id) for a factor of count * count
 
 
 def classes(values):
@@ -98,6 +99,11 @@ def scaled(what, outs, refs, texts, counts=()):
                                             ([1.0 / n for n in values], count.less)):
             if np.allclose(found, want, rtol=1e-6):
                 _fail(f"{what} {diagnosis}", hint, id_)
+        squares = [n * n for n in values]
+        if count.squared and np.allclose(found, squares, rtol=1e-6):
+            diagnosis, hint, id_ = count.squared
+            _fail(f"{what} {diagnosis} ({', '.join(f'{k:.3g}' for k in found)})",
+                  hint, id_)
     if np.allclose(found, found[0], rtol=1e-6):
         if np.isclose(found[0], -1.0):
             _fail(f"{what} has the wrong sign in every entry", "nudge one input"

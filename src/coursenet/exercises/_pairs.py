@@ -107,10 +107,17 @@ def _forward_out(spec, fwd, inputs, who, text):
     ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
     arr = _array(out, f"the output of {who}")
     if ref.ndim == 0:
+        first = np.asarray(inputs[spec.wrt[0]])
+        if arr.size != 1 and arr.shape == first.shape and "c" in inputs:
+            _fail(f"the output of {who} has shape {arr.shape} on {text}, one value"
+                  f" for every entry of {spec.wrt[0]}: the true class c is not used"
+                  " to pick the entries the loss is made of", "the loss is one"
+                  " number, and only the true class's probability enters it",
+                  "loss_of_every_class")
         if arr.size != 1:
             _fail(f"the output of {who} has shape {arr.shape} on {text}; the loss is"
-                  " one number", "return one number: the mean over the batch",
-                  "per_instance_loss")
+                  " one number", "return one number: the mean over the batch"
+                  if first.ndim == 2 else "return one number", "per_instance_loss")
         if arr.shape != ():
             _fail(f"the output of {who} is an array of shape {arr.shape} on {text};"
                   " the stub says the loss is one number", "return a plain number"
@@ -126,7 +133,8 @@ def _forward_out(spec, fwd, inputs, who, text):
 
 def _counts(datas, batch):
     """The counts of each case a wrong factor may equal: N rows, C classes."""
-    counts = [_diagnose.Count(_rows_of(datas, batch), _ROWS_MORE, _ROWS_LESS)]
+    counts = [_diagnose.Count(_rows_of(datas, batch), _ROWS_MORE, _ROWS_LESS,
+                              _ROWS_SQUARED)]
     key = next((k for k in ("o", "y") if k in datas[0]), None)
     if key:     # a layer over the classes (softmax, loss): C is a count too
         counts.append(_diagnose.classes([np.shape(d[key])[-1] for d in datas]))
@@ -379,6 +387,11 @@ _ROWS_MORE = ("is N times too large on every batch of N rows: the 1/N of the mea
 _ROWS_LESS = ("is N times too small on every batch of N rows: divided by N once"
               " more", "the upstream gradient already carries the mean's 1/N: do"
               " not divide by the batch size again", "divided_twice")
+
+_ROWS_SQUARED = ("is N times N too large on every batch of N rows: multiplied by N"
+                 " where it should be divided by N", "the loss is the mean over"
+                 " the N rows: each row's share is 1/N of it", "multiplied_not_divided")
+
 
 
 def _at_output(spec, d, wrt):
@@ -732,6 +745,14 @@ _SOFTMAX_FORWARD_MISTAKES = [
             " softmax was shifted and normalised over the batch axis",
             "one row is one instance: each row of y is that instance's"
             " probabilities, so each row sums to 1", _columns_softmax(0)),
+    Mistake("shift_by_column_max", "each row was shifted by the largest entries"
+            " of the columns (the max taken down the batch axis), so the rows'"
+            " entries are shifted by different numbers and y changes",
+            "the shift leaves y unchanged only when the whole row moves by one"
+            " number: take each row's own largest logit",
+            lambda d: losses.softmax(np.asarray(d["o"], dtype=np.float64)
+                                     - np.max(d["o"], axis=0))
+            if np.ndim(d["o"]) == 2 else None),
 ]
 
 
@@ -967,7 +988,12 @@ CROSS_ENTROPY = Spec(
      _ce_loss_mistake("loss_block", "the loss averages -log Y[:, c], an N×N"
                       " block, not one entry per row", "pick one entry per row:"
                       " row n's entry at its own class c[n]",
-                      lambda Y, C: -np.mean(np.log(Y[:, C])))])
+                      lambda Y, C: -np.mean(np.log(Y[:, C]))),
+     _ce_loss_mistake("loss_predicted_class", "the loss uses the largest"
+                      " probability (the predicted class), not the true class"
+                      " c's", "the loss measures how sure the model is of the"
+                      " right answer: pick the probability at c, whichever entry is"
+                      " largest", lambda Y, C: -np.mean(np.log(Y.max(axis=1))))])
 
 
 def _fused_cases(rng, batch):
@@ -1017,6 +1043,15 @@ def _fused_loss_mistakes():
         Mistake("loss_sign", "the loss has the wrong sign", "a loss is at least"
                 " 0: small when the true class's probability is close to 1",
                 lambda d: np.mean(picked(d, right(d)))),
+        *[Mistake("log_normaliser_missing", "the loss is built from the true"
+                  " class's logit alone: the log of the softmax's denominator"
+                  " (the log-sum-exp over the classes) is left out",
+                  "the log of a probability is the logit minus the log of the sum"
+                  " of the exponentials of all the logits of its row", rule)
+          for rule in (lambda d: -np.mean(picked(d, np.asarray(d["o"], float))),
+                       lambda d: -np.mean(picked(d, np.asarray(d["o"], float)
+                                                 - np.max(d["o"], axis=1,
+                                                          keepdims=True))))],
     ]
 
 
