@@ -370,6 +370,19 @@ def test_forward_names_a_cache_entry_that_holds_another_value(key, stored, mista
                   f"cache['{key}']")
 
 
+@pytest.mark.parametrize("change, mistake, words", [
+    (lambda o: [v - max(o) for v in o], "cache_o_shifted", ["largest one taken"]),
+    (lambda o: [1 / (1 + math.exp(-v)) for v in o], "forward_sigmoid_on_logits",
+     ["sigmoid was applied to the logits"]),
+])
+def test_forward_names_a_changed_cache_o(change, mistake, words):
+    def forward_changed_o(params, x, target):
+        loss, c = forward(params, x, target)
+        return loss, dict(c, o=change(c["o"]))
+
+    assert_failed(exercises.check_forward(forward_changed_o), mistake, *words)
+
+
 def backprop_with(do_rule=None, dk_rule=None):
     """backprop as in the solution, with the step to dl/do or dl/dk replaced."""
     def wrong(params, cache, dl_dy):
@@ -829,7 +842,7 @@ def backprop_with_W(params, cache, dl_dy):
 STAGE_FALLBACKS = [
     (exercises.check_graph_backward, graph_backward, "grads[nodes[-1][0]] = 1.0",
      "grads[nodes[-1][0]] = 2.0", "graph_wrong", ["first wrong derivative"]),
-    (check_forward, forward, '"o": o,', '"o": [v - top for v in o],', "cache_value",
+    (check_forward, forward, '"o": o,', '"o": [v ** 3 - top for v in o],', "cache_value",
      ["cache['o'] should be the logits"]),
     (check_forward, forward, '"y": y,\n' + " " * 34 + '"target": target}',
      '"y": y}', "cache_keys", ["missing ['target']"]),

@@ -1046,8 +1046,8 @@ def _fused_loss_mistakes():
         *[Mistake("log_normaliser_missing", "the loss is built from the true"
                   " class's logit alone: the log of the softmax's denominator"
                   " (the log-sum-exp over the classes) is left out",
-                  "the log of a probability is the logit minus the log of the sum"
-                  " of the exponentials of all the logits of its row", rule)
+                  "a probability is a share of its whole row: its log depends on"
+                  " every logit of the row, not on the true class's alone", rule)
           for rule in (lambda d: -np.mean(picked(d, np.asarray(d["o"], float))),
                        lambda d: -np.mean(picked(d, np.asarray(d["o"], float)
                                                  - np.max(d["o"], axis=1,

@@ -123,6 +123,15 @@ _CACHE_MISTAKES = [
     ("o", "forward_o_from_k", "the logits are computed from k, the values before"
      " the sigmoid, not from h", "the second layer reads the hidden activations,"
      " after the sigmoid", lambda r, p: r["k"] @ p["W2"] + p["b2"]),
+    ("o", "cache_o_shifted", "cache['o'] holds the logits with the largest one"
+     " taken away (the softmax's shifted logits): the cache keeps the logits"
+     " themselves", "the shift is a step inside the softmax; what the cache keeps"
+     " under 'o' is the second layer's output as it is",
+     lambda r, p: r["o"] - np.max(r["o"])),
+    ("o", "forward_sigmoid_on_logits", "the sigmoid was applied to the logits too:"
+     " cache['o'] is the sigmoid of the right logits", "only the hidden layer has"
+     " a sigmoid: the logits go from the second layer straight to the softmax",
+     lambda r, p: layers.sigmoid(r["o"])),
     ("o", "forward_no_c", "the logits miss the output bias c",
      "each logit adds its own bias after the weighted sum of the hidden units",
      lambda r, p: r["h"] @ p["W2"]),
