@@ -736,6 +736,17 @@ def _soft_fwd_b_logits(O):
     return soft_fwd_b(O)[0], O
 
 
+def _softmax_caches_exps(o):
+    e = np.exp(o - o.max())
+    return e / e.sum(), e
+
+
+def _fused_caches_log_probs(O, c):
+    Z = O - O.max(axis=1, keepdims=True)
+    log_Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -np.mean(log_Y[np.arange(len(c)), c]), (log_Y, c)
+
+
 def _soft_fwd_b_column_max(O):
     E = np.exp(O - O.max(axis=0))
     Y = E / E.sum(axis=1, keepdims=True)
@@ -811,6 +822,11 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
      lambda O, c: (-np.mean(O[np.arange(len(c)), c] - O.max(axis=1)),
                    fused_fwd(O, c)[1]), fused_b, "log_normaliser_missing",
      ["left out"]),
+    (exercises.check_softmax_layer, _softmax_caches_exps,
+     lambda dy, y: dy @ (np.diag(y) - np.outer(y, y)),
+     "cache_holds_another_value", ["holds the layer's output", "_softmax_caches_exps"]),
+    (exercises.check_softmax_cross_entropy, _fused_caches_log_probs, fused_b,
+     "cache_holds_another_value", ["slot 0 of its cache holds the probabilities"]),
     (exercises.check_linear_layer, _linear_caches_output, linear_backward,
      "cached_output", ["output"]),
     (exercises.check_linear_layer_batch, linear_forward,

@@ -287,7 +287,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
     _need_function(bwd, "this check", "your backward function")
     fwho, bwho = _name(fwd, "your forward"), _name(bwd, "your backward")
     cases = spec.cases(np.random.default_rng(seed), batch)
-    outs, refs, datas, texts = [], [], [], []
+    outs, refs, datas, texts, caches = [], [], [], [], []
     for text, inputs, dout in cases:
         out, ref, cache = _forward_out(spec, fwd, inputs, fwho, text)
         _check_forward(spec, fwd, fwho, (out, ref, inputs, dout, text), cases, batch)
@@ -306,6 +306,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
         outs.append(grads)
         refs.append(_numeric(spec, inputs, dout))
         datas.append({**inputs, "dout": dout})
+        caches.append(cache)
         texts.append(text)
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
@@ -313,7 +314,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
-    _explain_backward(spec, (outs, refs, datas, texts), bwho, batch)
+    _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
+                      (bwd, fwho, caches))
 
 def _check_forward(spec, fwd, fwho, case, cases, batch):
     """Fail, naming the mistake where one is known, if the forward output
@@ -341,11 +343,88 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
               " the text above, entry by entry", "forward_wrong")
 
 
-def _explain_backward(spec, runs, bwho, batch):
+def _cache_candidates(spec, inputs):
+    """What a layer's backward usually reads from its cache, by name: the
+    layer's output, and the probabilities when the input is logits o."""
+    found = []
+    out = np.asarray(spec.forward(**inputs), dtype=np.float64)
+    if out.ndim:
+        found.append(("the layer's output", out))
+    if "o" in inputs and not out.ndim:
+        found.append(("the probabilities (the softmax of o)",
+                      losses.softmax(np.atleast_2d(inputs["o"])).reshape(
+                          np.shape(inputs["o"]))))
+    return found
+
+
+def _slots(cache):
+    """The array slots of a cache: (index or None for the cache itself, value)."""
+    if isinstance(cache, (tuple, list)):
+        return [(i, v) for i, v in enumerate(cache) if isinstance(v, np.ndarray)]
+    return [(None, cache)] if isinstance(cache, np.ndarray) else []
+
+
+def _cache_swapped(spec, who, refs, datas, texts):
+    """Fail when the backward is right once one slot of its cache holds the
+    value it should (the layer's output, the probabilities): the forward
+    caches another value there, the backward is not at fault."""
+    bwd, bwho, fwho, batch = who
+    first = datas[0]
+    inputs = {k: first[k] for k in (*spec.wrt, *spec.extra)}
+    for index, value in _slots(first["cache"]):
+        for name, _ in _cache_candidates(spec, inputs):
+            if _cache_slot_fixes(spec, (bwd, bwho, batch), refs, datas, texts,
+                                 (index, name)):
+                slot = "its cache" if index is None else f"slot {index} of its cache"
+                _fail(f"{bwho} is right once {slot} holds {name}, but {fwho} caches"
+                      " another value there: the forward pass caches the wrong"
+                      " value", "print what your forward pass caches and compare"
+                      f" it with {name}: the backward reads it as that",
+                      "cache_holds_another_value")
+
+
+def _cache_slot_fixes(spec, who, refs, datas, texts, slot):
+    """Whether the backward is right on every case with the cache's ``slot``
+    (index, candidate name) replaced by that candidate's right value."""
+    bwd, bwho, batch = who
+    index, name = slot
+    differs = False    # the slot holds another value on some case
+    for ref, d, text in zip(refs, datas, texts):
+        inputs = {k: d[k] for k in (*spec.wrt, *spec.extra)}
+        want = dict(_cache_candidates(spec, inputs)).get(name)
+        cache = d["cache"]
+        old = cache if index is None else (
+            cache[index] if isinstance(cache, (tuple, list)) and len(cache) > index
+            else None)
+        if want is None or not isinstance(old, np.ndarray) \
+                or old.shape != want.shape:
+            return False
+        differs = differs or not _same(old, want)
+        if index is None:
+            fixed = want.copy()
+        else:
+            fixed = list(_copy(cache))
+            fixed[index] = want.copy()
+            fixed = type(cache)(fixed)
+        try:
+            value = _call(bwd, (_copy(d["dout"]), fixed), bwho, text)
+            grads = _backward_grads(spec, value, inputs, bwho, text, batch)
+        except _Stop:
+            return False
+        if not _same(dict(zip(spec.grad_names, grads)), ref):
+            return False
+    return differs
+
+
+def _explain_backward(spec, runs, bwho, batch, swap):
     """Fail with the best diagnosis of gradients that differ from finite
-    differences; runs = (outs, refs, datas, texts), one entry per case."""
+    differences; runs = (outs, refs, datas, texts), one entry per case;
+    swap = (backward, forward's name, the forward's cache per case)."""
     outs, refs, datas, texts = runs
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
+    bwd, fwho, caches = swap
+    _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
+                   [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
     for name in wrong:
