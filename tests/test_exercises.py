@@ -579,6 +579,26 @@ def sgd_first_row_only(params, grads, lr):
             params[name] = [a - lr * b for a, b in zip(p, grads[name])]
 
 
+def sgd_biases_by_own_value(params, grads, lr):
+    for name in ("W", "V"):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
+                row[j] -= lr * g
+    for name in ("b", "c"):
+        for j, g in enumerate(params[name]):  # the mistake: params, not grads
+            params[name][j] -= lr * g
+
+
+def sgd_over_row_length(params, grads, lr):
+    for name in ("W", "V"):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
+                row[j] -= lr * g / len(row)
+    for name in ("b", "c"):
+        for j, g in enumerate(grads[name]):
+            params[name][j] -= lr * g
+
+
 SGD_MISTAKES = [
     (sgd_with(lambda lr: -lr, lambda lr: -lr), "adds_gradient", ["adds"]),
     (sgd_with(lambda lr: lr, lambda lr: 0.0), "skips_biases", ["biases b and c"]),
@@ -590,6 +610,11 @@ SGD_MISTAKES = [
     (sgd_returns_new, "returns_new_params", ["returns the updated parameters",
                                               "in place"]),
     (sgd_first_row_only, "first_row_only", ["first row of W and of V"]),
+    (sgd_biases_by_own_value, "steps_by_own_value", ["b, c step by lr times their"
+                                                      " own old values"]),
+    (sgd_over_row_length, "step_over_row_length", ["W, V move the right step"
+                                                    " divided by the length of"
+                                                    " their rows"]),
 ]
 
 

@@ -206,6 +206,25 @@ def _lr_again(wrong, outs, refs, befores, lrs):
           "step_times_lr")
 
 
+def _own_value_or_row_length(who, wrong, outs, refs, befores, lrs):
+    """Fail when the wrong parameters step by lr times their own old values
+    (the loop read params where it meant grads), or by the right step divided
+    by the length of their rows."""
+    if all(_same(o[k] - b[k], -lr * b[k])
+           for o, b, lr in zip(outs, befores, lrs) for k in wrong):
+        _fail(f"{', '.join(wrong)} step by lr times their own old values, not by"
+              " their gradients: the update reads the parameters where it should"
+              " read the gradients", "each entry's step comes from its own"
+              " gradient: check what your loop walks over", "steps_by_own_value")
+    if all(np.ndim(b[k]) == 2
+           and _same(o[k] - b[k], (r[k] - b[k]) / np.shape(b[k])[1])
+           for o, r, b in zip(outs, refs, befores) for k in wrong):
+        _fail(f"after {who}, {', '.join(wrong)} move the right step divided by"
+              " the length of their rows: a stray division by the row's length", "a step is the learning"
+              " rate times the gradient, whatever the size of the parameter",
+              "step_over_row_length")
+
+
 def _partial_problem(who, outs, refs, befores, lrs):
     """Some parameters are right: name the others (unchanged, or scaled)."""
     wrong = [k for k in refs[0]
@@ -229,6 +248,7 @@ def _partial_problem(who, outs, refs, befores, lrs):
               " entry that did change is right", "a loop over the entries stops"
               " early: every entry takes its step", "some_entries_unchanged")
     _lr_again(wrong, outs, refs, befores, lrs)
+    _own_value_or_row_length(who, wrong, outs, refs, befores, lrs)
     for k in wrong:     # a step times (or plus) the parameter's own value
         _diagnose.times_an_input(f"the step of {k}",
                                  [o[k] - b[k] for o, b in zip(outs, befores)],
