@@ -842,7 +842,8 @@ def backprop_with_W(params, cache, dl_dy):
 STAGE_FALLBACKS = [
     (exercises.check_graph_backward, graph_backward, "grads[nodes[-1][0]] = 1.0",
      "grads[nodes[-1][0]] = 2.0", "graph_wrong", ["first wrong derivative"]),
-    (check_forward, forward, '"o": o,', '"o": [v ** 3 - top for v in o],', "cache_value",
+    (check_forward, forward, '"o": o,', '"o": [v ** 3 - top for v in o],',
+     "cache_value",
      ["cache['o'] should be the logits"]),
     (check_forward, forward, '"y": y,\n' + " " * 34 + '"target": target}',
      '"y": y}', "cache_keys", ["missing ['target']"]),

@@ -371,7 +371,7 @@ def _cache_swapped(spec, who, refs, datas, texts):
     bwd, bwho, fwho, batch = who
     first = datas[0]
     inputs = {k: first[k] for k in (*spec.wrt, *spec.extra)}
-    for index, value in _slots(first["cache"]):
+    for index, _ in _slots(first["cache"]):
         for name, _ in _cache_candidates(spec, inputs):
             if _cache_slot_fixes(spec, (bwd, bwho, batch), refs, datas, texts,
                                  (index, name)):

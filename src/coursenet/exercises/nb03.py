@@ -220,8 +220,9 @@ def _own_value_or_row_length(who, wrong, outs, refs, befores, lrs):
            and _same(o[k] - b[k], (r[k] - b[k]) / np.shape(b[k])[1])
            for o, r, b in zip(outs, refs, befores) for k in wrong):
         _fail(f"after {who}, {', '.join(wrong)} move the right step divided by"
-              " the length of their rows: a stray division by the row's length", "a step is the learning"
-              " rate times the gradient, whatever the size of the parameter",
+              " the length of their rows: a stray division by the row's length",
+              "a step is the learning rate times the gradient, whatever the size"
+              " of the parameter",
               "step_over_row_length")
 
 
