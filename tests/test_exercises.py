@@ -219,6 +219,12 @@ def jacobian_offdiagonal_plus(y):
 
 
 JACOBIAN_MISTAKES = [
+    (lambda y: np.eye(len(y)) - y[None, :], "log_softmax_jacobian",
+     ["Jacobian of log y"]),
+    (lambda y: np.triu(np.diag(y) - np.outer(y, y)), "one_triangle",
+     ["right on and above the diagonal and 0 below"]),
+    (lambda y: np.tril(np.diag(y) - np.outer(y, y)), "one_triangle",
+     ["right on and below the diagonal and 0 above"]),
     (lambda y: np.diag(y * (1 - y)), "diagonal_only", ["only the diagonal", "scalar"]),
     (lambda y: np.outer(y, 1 - y), "one_minus_everywhere",
      ["y_i(1 - y_j) in every entry"]),

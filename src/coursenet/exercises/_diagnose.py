@@ -218,6 +218,23 @@ def one_line_off(outs, refs, axis):
     return None
 
 
+def one_triangle(what, outs, refs):
+    """Fail when a square answer is right on one side of the diagonal (and on
+    it) and 0 on the other: one half of a symmetric matrix never filled."""
+    square = all(np.ndim(r) == 2 and np.shape(o) == np.shape(r)
+                 and np.shape(r)[0] == np.shape(r)[1] for o, r in zip(outs, refs))
+    if not square:
+        return
+    for keep, half, empty in ((np.triu, "on and above", "below"),
+                              (np.tril, "on and below", "above")):
+        if all(_same(o, keep(r)) for o, r in zip(outs, refs)) \
+                and not all(_same(keep(r), r) for r in refs):
+            _fail(f"{what} is right {half} the diagonal and 0 {empty} it: that"
+                  " half is never filled", "a symmetric matrix still has both"
+                  " halves: fill every entry, or copy each one to its mirror"
+                  " entry", "one_triangle")
+
+
 def line_off(what, outs, refs):
     """Fail when every case is right except in one row or column (the same
     one): a loop bound or an index off by one."""

@@ -341,6 +341,11 @@ def _yi_squared(d):
 
 # J = diag(y) - y^T y (y a row) is symmetric, so a transposed answer is a right answer.
 _JACOBIAN_MISTAKES = [
+    Mistake("log_softmax_jacobian",
+            "your J is the Jacobian of log y, the log of the softmax, not of y"
+            " itself: its rows are not scaled by their probabilities",
+            "J[i, j] is how much y_i moves when o_j moves: a y_i close to 0"
+            " barely moves at all", lambda d: np.eye(len(d["y"])) - d["y"][None, :]),
     Mistake("diagonal_only",
             "only the diagonal is filled in: the scalar derivative of y_i with"
             " respect to its own logit, 0 elsewhere",
@@ -475,6 +480,7 @@ def check_softmax_jacobian(fn=None):
                                      [np.diag(o) for o in outs],
                                      [np.diag(r) for r in refs],
                                      [{"y": d["y"]} for d in datas])
+        _diagnose.one_triangle("your J", outs, refs)
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
