@@ -229,7 +229,16 @@ def test_shape_messages_name_the_case_and_its_sizes():
 
     result = exercises.check_backward(forward, backward_drops_a_row)
     assert_failed(result, "wrong_shape", "(2, 4)", "expected (3, 4)",
-                  "on a random 3-4-5 network")
+                  "on a random 3-4-5 network", absent=("another layer's input",))
+
+    def backward_dw_from_h(params, cache):
+        g = backward(params, cache)
+        g["W"] = np.outer(cache["h"], g["b"]).tolist()  # h, not x, gives the rows
+        return g
+
+    result = exercises.check_backward(forward, backward_dw_from_h)
+    assert_failed(result, "wrong_shape", "expected (2, 3)",
+                  "built from another layer's input")
 
 
 def test_check_loss_grad_names_the_if_c_mistake():

@@ -549,8 +549,10 @@ def _as_promised(value, what, case, uses=None):
               " dtype argument, no float32 inputs)", "low_precision")
 
 
-def _shape_problem(key, got, want, batch=None, case=None):
-    """Diagnosis and hint for a gradient of the wrong shape (on ``case``)."""
+def _shape_problem(key, got, want, batch=None, case=None, others=()):
+    """Diagnosis and hint for a gradient of the wrong shape (on ``case``);
+    ``others``: the shapes of the other parameters (the sizes of the other
+    layers' inputs)."""
     on = f" on {case}" if case else ""
     if len(got) == 2 and got == want[::-1]:
         return (f"the gradient of {key} has shape {got}{on}, expected {want}: it"
@@ -568,6 +570,13 @@ def _shape_problem(key, got, want, batch=None, case=None):
                 " extra axis", f"an update with a {got} gradient broadcasts the"
                 f" {want} parameter into a ({want[0]}, {want[0]}) matrix without an"
                 " error: drop the extra axis")
+    sizes = {n for shape in others if len(shape) == 2 for n in shape}
+    if len(want) == 2 and len(got) == 2 and got[1] == want[1] and got[0] in sizes:
+        return (f"the gradient of {key} has shape {got}{on}, expected {want}: its"
+                f" {got[0]} rows do not match the {want[0]} inputs of {key}'s layer,"
+                " so it is built from another layer's input",
+                f"row i of the gradient of {key} belongs to input i of its own"
+                " layer: check which vector gives the rows")
     return (f"the gradient of {key} has shape {got}{on}, expected {want}, the shape"
             f" of params[{key!r}] there", "every gradient has the shape of its"
             " parameter")
@@ -599,7 +608,8 @@ def _grads(value, like, what, batch=None, case=None):
     for key in keys:
         arr = _array(value[key], f"{what}[{key!r}]")
         if arr.shape != like[key].shape:
-            _fail(*_shape_problem(key, arr.shape, like[key].shape, batch, case),
+            _fail(*_shape_problem(key, arr.shape, like[key].shape, batch, case,
+                                 [np.shape(v) for k, v in like.items() if k != key]),
                   "wrong_shape")
         out[key] = arr
     return out
