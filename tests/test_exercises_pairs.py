@@ -736,6 +736,13 @@ def _soft_fwd_b_logits(O):
     return soft_fwd_b(O)[0], O
 
 
+def _ce_backward_int_zeros(dloss, cache):
+    y, c = cache
+    dy = np.zeros(len(y), dtype=int)
+    dy[c] = -dloss / y[c]
+    return dy
+
+
 def _softmax_caches_exps(o):
     e = np.exp(o - o.max())
     return e / e.sum(), e
@@ -827,6 +834,8 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
      "cache_holds_another_value", ["holds the layer's output", "_softmax_caches_exps"]),
     (exercises.check_softmax_cross_entropy, _fused_caches_log_probs, fused_b,
      "cache_holds_another_value", ["slot 0 of its cache holds the probabilities"]),
+    (exercises.check_cross_entropy_layer, ce_forward, _ce_backward_int_zeros,
+     "truncated_to_integers", ["whole numbers", "integers"]),
     (exercises.check_linear_layer, _linear_caches_output, linear_backward,
      "cached_output", ["output"]),
     (exercises.check_linear_layer_batch, linear_forward,

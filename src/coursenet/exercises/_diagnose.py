@@ -235,6 +235,19 @@ def one_triangle(what, outs, refs):
                   " entry", "one_triangle")
 
 
+def truncated(what, outs, refs):
+    """Fail when every answer is the right one with its fractions cut off
+    (the entries written into an integer array)."""
+    refs = [np.asarray(r, dtype=np.float64) for r in refs]
+    if all(np.shape(o) == r.shape and _same(o, np.trunc(r))
+           for o, r in zip(outs, refs)) \
+            and not all(_same(r, np.trunc(r)) for r in refs):
+        _fail(f"{what} holds whole numbers where the right entries have"
+              " fractions: it is an array of integers, and every number written"
+              " into it loses its fraction", "start from an array of floats (of"
+              " the input's dtype), not of integers", "truncated_to_integers")
+
+
 def line_off(what, outs, refs):
     """Fail when every case is right except in one row or column (the same
     one): a loop bound or an index off by one."""

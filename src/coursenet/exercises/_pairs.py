@@ -501,6 +501,7 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
     dout left out, transposed, one row or column off) or, on a batch, is the
     gradient of some of its rows alone."""
     what = f"{name} from {who}"
+    _diagnose.truncated(what, outs, refs)
     _diagnose.times_an_input(what, outs, refs, datas)
     _diagnose.scaled(what, outs, refs, texts, _counts(datas, batch))
     wrt = spec.grad_names.index(name)
