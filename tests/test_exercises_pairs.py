@@ -836,6 +836,8 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
      "cache_holds_another_value", ["slot 0 of its cache holds the probabilities"]),
     (exercises.check_cross_entropy_layer, ce_forward, _ce_backward_int_zeros,
      "truncated_to_integers", ["whole numbers", "integers"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh * h * (1 - dh), "dout_for_h", ["dout stands where h belongs"]),
     (exercises.check_linear_layer, _linear_caches_output, linear_backward,
      "cached_output", ["output"]),
     (exercises.check_linear_layer_batch, linear_forward,

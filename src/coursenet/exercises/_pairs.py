@@ -754,6 +754,13 @@ SIGMOID = Spec(
                 "dk = dout · (1 - h): that is not the sigmoid's derivative",
                 "sigma'(k) tends to 0 for large negative k as well",
                 lambda d: (d["dout"] * (1 - _sig(d)),)),
+        *[Mistake("dout_for_h", "the upstream gradient dout stands where h"
+                  f" belongs in {where} of the sigmoid's slope: dout and h"
+                  " swapped once", "the sigmoid's slope is a function of h alone;"
+                  " dout multiplies it once, from outside", rule)
+          for where, rule in (
+              ("the second factor", lambda d: (d["dout"] * _sig(d) * (1 - d["dout"]),)),
+              ("the first factor", lambda d: (d["dout"] ** 2 * (1 - _sig(d)),)))],
     ])
 
 
