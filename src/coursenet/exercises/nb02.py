@@ -455,6 +455,14 @@ _STAGE_MISTAKES = [
      " step is skipped for the second layer's weights", "V feeds the logits, below"
      " the softmax: the gradient that reaches V is the logits' gradient",
      lambda r, ref, p, g: np.outer(r["h"], g)),
+    ("V", "dV_from_weights", "dl/do is right, dV is built from the weights V"
+     " themselves, where the value h that V multiplies belongs", "nudge one entry"
+     " of V: how much the change does depends on the h it meets, not on V",
+     lambda r, ref, p, g: np.asarray(p["W2"], dtype=float) * ref["do"]),
+    ("W", "dW_from_weights", "dl/dk is right, dW is built from the weights W"
+     " themselves, where the value x that W multiplies belongs", "nudge one entry"
+     " of W: how much the change does depends on the x it meets, not on W",
+     lambda r, ref, p, g: np.asarray(p["W1"], dtype=float) * ref["dk"]),
     ("c", "dc_is_dl_dy", "dl/do is right, dc is dl/dy: the output bias's gradient"
      " is taken above the softmax", "c is added to the logits, below the softmax:"
      " its gradient is the logits' gradient", lambda r, ref, p, g: g),
