@@ -534,6 +534,11 @@ def _composed(*steps, scale=1.0):
     return batched
 
 
+def _centred_input(params, X, c):
+    loss = forward_batch(params, X - X.mean(axis=0), c)[0]
+    return loss, batched_vectorised(params, X, c)[1]
+
+
 def _relabelled(change):
     def batched(params, X, c):
         loss = forward_batch(params, X, change(c, params["W2"].shape[1]))[0]
@@ -557,6 +562,7 @@ def _stale_labels():
     (_composed("lin1", "lin2", "sig"), "layers_reordered", ["wrong order"]),
     (_composed("lin1", "sig", "lin2", "sig"), "extra_sigmoid", ["second sigmoid"]),
     (_composed("lin1", "sig", "lin2", scale=1 / 255), "input_scaled", ["1/255"]),
+    (_centred_input, "input_centred", ["centres the X it is given"]),
     (_stale_labels(), "stale_labels", ["labels c change"]),
     (_relabelled(lambda c, C: (c - 1) % C), "labels_changed", ["labels c - 1"]),
     (_relabelled(lambda c, C: np.sort(c)), "labels_changed", ["sorted"]),

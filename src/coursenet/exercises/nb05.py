@@ -156,6 +156,11 @@ _COMPOSITION_MISTAKES = [
               f" {text}: batched_backward rescales the X it is given",
               "the caller prepares X: use the rows as they come", _scaled_input(k))
       for k, text in ((1 / 255, "1/255"), (255.0, "255"), (-1.0, "-1"))],
+    Mistake("input_centred", "the loss is that of the right network on X with the"
+            " mean of each column taken away: batched_backward centres the X it is"
+            " given", "the caller prepares X: use the rows as they come",
+            lambda d: _stack({**d, "X": d["X"] - d["X"].mean(axis=0)},
+                             "lin1", "sig", "lin2")),
 ]
 
 
