@@ -823,7 +823,8 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
             local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0],
-                     "product": [values[name]] * 2}[mul]
+                     "product": [values[name]] * 2,
+                     "grads": [grads[args[1]], grads[args[0]]]}[mul]
         elif op == "sigmoid":
             v = values[args[0]] if sigmoid == "input" else values[name]
             local = {"none": [1.0], "value": [v]}.get(sigmoid, [v * (1 - v)])
@@ -939,6 +940,11 @@ _GRAPH_MISTAKES = [
             " factor is that factor itself", "nudge one factor of a * b by a"
             " little: by how much does the product change?",
             lambda d: _graph_backward(d["nodes"], d["values"], mul="own")),
+    Mistake("graph_mul_from_grads", "a product's local derivatives are read from"
+            " the derivatives found so far (grads), where the factors' values"
+            " belong", "the slope of a * b with respect to a is a number of the"
+            " forward pass: nudge a by a little and watch the product",
+            lambda d: _graph_backward(d["nodes"], d["values"], mul="grads")),
 ]
 
 
