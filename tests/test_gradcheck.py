@@ -133,6 +133,16 @@ def test_compare_marks_a_disagreement_with_a_cross(capsys):
 
 
 
+def test_compare_of_two_shapes_is_a_disagreement_that_says_so(capsys):
+    """A scalar db against a (3,) one (a bias gradient not summed per unit):
+    ✗ with both shapes, never ✓ and never an exception that stops Run All."""
+    result = compare("db1", np.float64(1.5), np.ones(3))
+    assert not result.approx and not result.exact
+    assert capsys.readouterr().out.strip() == "✗ db1: shapes differ, () vs (3,)"
+    assert not compare("dW", np.ones((2, 3)), np.ones((3, 2)), show=False).approx
+    assert capsys.readouterr().out == ""
+
+
 def test_rel_error_floor_and_shape_check():
     assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
     expected = 1e-3 / (1 + np.hypot(1, 1e-3))  # ||a - b|| / (||a|| + ||b||)

@@ -127,7 +127,14 @@ def compare(name, analytic, reference, rtol=1e-5, atol=1e-8, show=True):
     a = _numbers(analytic, "analytic")
     r = _numbers(reference, "reference")
     if a.shape != r.shape:
-        raise ValueError(f"{name}: shapes differ, {a.shape} vs {r.shape}")
+        # arrays of different shapes do not agree: a ✗, not an error, so a
+        # notebook comparing a student's wrong-shaped gradient (a scalar db)
+        # goes on and its summary says they disagree; the check names the shape
+        result = Comparison(name, exact=False, approx=False,
+                            max_abs_diff=math.inf, rel_error=math.inf)
+        if show:
+            print(f"✗ {name}: shapes differ, {a.shape} vs {r.shape}")
+        return result
     if not (np.isfinite(a).all() and np.isfinite(r).all()):
         # inf - inf is NaN: no difference can be measured, and a gradient
         # holding NaN or inf is wrong whatever it is compared with
