@@ -581,21 +581,17 @@ _LOGIT_GRAD_MISTAKES = [
             " their sign flipped: the softmax inside it raises e to minus each logit",
             "the largest logit gets the largest probability: check the sign inside"
             " your exponentials", lambda d: _logit_grad_of(-d["o"], d["c"])),
-    Mistake("one_before_division",
-            "dl/do has the 1 at the true class divided by the softmax's sum too:"
-            " the 1 is subtracted before the division, where it belongs after it"
-            " (the softmax itself is right)",
-            "dl/do is the finished probabilities with 1 taken from the true"
-            " class's: divide first, then subtract",
-            lambda d: d["y"] - _onehot(d["c"], len(d["y"]))
-            / np.exp(d["o"] - np.max(d["o"])).sum()),
-    Mistake("one_before_division",
-            "dl/do has the 1 at the true class divided by the softmax's sum too:"
-            " the 1 is subtracted before the division, where it belongs after it"
-            " (the softmax itself is right)",
-            "dl/do is the finished probabilities with 1 taken from the true"
-            " class's: divide first, then subtract",
-            lambda d: d["y"] - _onehot(d["c"], len(d["y"])) / np.exp(d["o"]).sum()),
+    # the 1 divided by the sum of the exponentials, shifted by the largest
+    # logit or not: one mistake, two ways of writing the softmax
+    *(Mistake("one_before_division",
+              "dl/do has the 1 at the true class divided by the softmax's sum too:"
+              " the 1 is subtracted before the division, where it belongs after"
+              " it (the softmax itself is right)",
+              "dl/do is the finished probabilities with 1 taken from the true"
+              " class's: divide first, then subtract",
+              lambda d, shift=shift: d["y"] - _onehot(d["c"], len(d["y"]))
+              / np.exp(d["o"] - shift * np.max(d["o"])).sum())
+      for shift in (1, 0)),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
