@@ -419,7 +419,7 @@ def backprop_with(do_rule=None, dk_rule=None):
     (backprop_with(lambda y, g: [sum(g[i] * y[i] * ((i == m) - y[m])
                                      for i in range(len(y))) + 0.1
                                  for m in range(len(y))]),
-     "wrong_do", ["dl/do is wrong", "sums to"]),
+     "do_not_linear", ["not proportional to dl/dy"]),
     (backprop_with(dk_rule=lambda c, dh: [d * k * (1 - k) for d, k in zip(dh, c["k"])]),
      "sigmoid_from_k", ["dl/dh is right", "from k"]),
     (backprop_with(dk_rule=lambda c, dh: list(dh)), "no_sigmoid_derivative",
@@ -673,7 +673,7 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (check_jacobian, jacobian, "np.fill_diagonal(J, y * (1 - y))",
      "np.fill_diagonal(J, y * (1 - y) ** 2)", "wrong_inside",
      ["right in the entries off the diagonal and wrong in the diagonal"]),
-    (check_jacobian, jacobian, "J = -np.outer(y, y)", "J = -0.5 * np.outer(y, y)",
+    (check_jacobian, jacobian, "J = -np.outer(y, y)", "J = -np.outer(y, y) ** 2",
      "wrong_outside", ["right in the diagonal and wrong in the entries off"]),
     (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= 2",
      "wrong_inside", ["wrong in the entry at c"]),

@@ -339,3 +339,176 @@ def other_upstream(what, outs, alternatives):
         " derivative by the upstream gradient that reaches it: change the"
         " upstream gradient and this gradient must change too",
         "upstream_ignored", alternatives)])
+
+
+# --------------------------------------------------------------------------
+# General diagnoses by property: what the wrong part of an answer relates to
+# --------------------------------------------------------------------------
+
+
+def part_relation(what, outs, refs, masks, part, rest, other_rule=None):
+    """When every case is right outside ``masks`` and wrong inside (``part`` in
+    words), say how the wrong part relates to the right one: the rule for
+    ``rest`` used there too (``other_rule``: its values per case, None for
+    none), right only in its last entry (a line after a loop, not in it), or
+    one factor for all of it (a sign, a 2, a 0)."""
+    inside = [np.asarray(o)[m] for o, m in zip(outs, masks)]
+    right = [np.asarray(r)[m] for r, m in zip(refs, masks)]
+    if not all(m.shape == np.shape(o) and _same(np.asarray(o)[~m], np.asarray(r)[~m])
+               for o, r, m in zip(outs, refs, masks)) \
+            or all(_same(i, r) for i, r in zip(inside, right)):
+        return
+    if other_rule is not None:
+        others = [np.asarray(a)[m] for a, m in zip(other_rule, masks)]
+        wrong = [~np.isclose(i, r, rtol=1e-5, atol=1e-8) for i, r in zip(inside, right)]
+        if all(_same(i[w], a[w]) for i, a, w in zip(inside, others, wrong)):
+            last_only = any(not w[-1] for w in wrong) \
+                and all(w[:-1].all() for w in wrong)
+            _fail(f"{what} holds, in {part}, what the rule for {rest} gives"
+                  + (f" except in the last entry of {part}: the line that writes"
+                     f" {part} runs once, after the loop" if last_only else
+                     f": the case of {part} is not told apart from the others"),
+                  f"{part} follows its own rule: check the test that picks it out,"
+                  " and that it runs for every entry (inside the loop, not after)",
+                  "part_other_rule")
+    if all(len(i) > 1 and _same(i[-1:], r[-1:])
+           and not np.isclose(i[:-1], r[:-1], rtol=1e-5, atol=1e-8).any()
+           for i, r in zip(inside, right)):
+        _fail(f"{what} is right in the last entry of {part} only, on every case:"
+              " looks like that entry is written once, after the loop, where it"
+              " belongs inside it", "check the indentation of the line that"
+              f" writes {part}", "part_only_last")
+    found = factors(inside, right)
+    if found and np.allclose(found, found[0], rtol=1e-6):
+        k = found[0]
+        meaning = ("has the wrong sign" if np.isclose(k, -1.0)
+                   else "is 0" if abs(k) < 1e-9
+                   else "is twice the right value: a term counted twice"
+                   if np.isclose(k, 2.0) else f"is {k:.3g} times the right value")
+        _fail(f"{what} is right in {rest}; in {part} it {meaning}, on every case",
+              f"write down the rule for {part} alone, on a small case of your own,"
+              " and compare it with a finite difference", "part_scaled")
+
+
+def implied_probability(what, outs, datas, texts):
+    """Q1's dl/dy_c is the slope of -log at y_c: read off the probability at
+    which the student's entry at c is that slope (-1 over it) and name it when
+    it is not y_c: y_c plus a constant, the largest probability, another
+    class's, the log of y_c."""
+    cs = [int(d["c"]) for d in datas]
+    vals = [float(o[c]) for o, c in zip(outs, cs)]
+    if any(v == 0 for v in vals):
+        return
+    if all(v > 0 for v in vals):
+        _fail(f"{what} is positive at c on every case: in your code raising y_c"
+              " would raise the loss, but -log y_c falls as y_c rises",
+              "the slope of a falling curve is negative: check the sign and what"
+              " your entry at c divides by", "slope_positive")
+    z = [-1.0 / v for v in vals]
+    ys = [d["y"] for d in datas]
+    shift = [zi - y[c] for zi, y, c in zip(z, ys, cs)]
+    if np.allclose(shift, shift[0], rtol=1e-6, atol=1e-9) \
+            and abs(shift[0]) > 1e-9:
+        _fail(f"{what} at c is the slope of -log at y_c {shift[0]:+.3g}, not at"
+              " y_c, on every case: a number is added to y_c (a guard against"
+              " division by 0 that changes the answer)", "y_c comes from a"
+              " softmax and is never 0: use it as it is", "shifted_probability")
+    for name, pick in (("the largest probability", lambda y, c: float(np.max(y))),
+                       ("the smallest probability", lambda y, c: float(np.min(y))),
+                       ("the sum of the probabilities", lambda y, c: float(np.sum(y)))):
+        if all(np.isclose(zi, pick(y, c), rtol=1e-6) for zi, y, c in zip(z, ys, cs)) \
+                and not all(np.isclose(pick(y, c), y[c]) for y, c in zip(ys, cs)):
+            _fail(f"{what} at c is the slope of -log at {name}, not at y_c:"
+                  " it reads another entry of y than the true class's",
+                  "the loss is about the true class's probability y_c alone",
+                  "other_probability")
+
+
+def wrong_class_index(what, diffs, datas, texts):
+    """``diffs``: per case, a one-hot vector where the right answer treats the
+    true class c apart (the student's one-hot). Name the class it is at when it
+    is not c: the most probable class, c - 1, 0, the last, or every class tied
+    with c."""
+    spots = []
+    for diff in diffs:
+        nonzero = np.flatnonzero(np.abs(diff) > 1e-9)
+        spots.append(nonzero)
+    cs = [int(d["c"]) for d in datas]
+    if all(len(s) == 1 for s in spots):
+        js = [int(s[0]) for s in spots]
+        if js == cs:
+            return
+        for name, pick in (("the most probable class (the prediction)",
+                            lambda d: int(np.argmax(d["y"]))),
+                           ("class c + 1", lambda d: (int(d["c"]) + 1) % len(d["y"]))):
+            if all(j == pick(d) for j, d in zip(js, datas)):
+                _fail(f"{what} treats {name} as the true one, not the class c it is"
+                      " given", "the loss is about the class the instance belongs"
+                      " to, c, whatever the network predicts", "wrong_class_index")
+    ties = [np.flatnonzero(np.isclose(d["o"], d["o"][int(d["c"])]))
+            for d in datas] if all("o" in d for d in datas) else None
+    if ties and all(list(s) == list(t) for s, t in zip(spots, ties)) \
+            and any(len(t) > 1 for t in ties):
+        i = next(i for i, t in enumerate(ties) if len(t) > 1)
+        _fail(f"{what} treats every class whose logit equals the true class's as"
+              f" the true class (on {texts[i]} two logits are equal): the true class"
+              " is picked by its value, not by its position c", "c is a position:"
+              " index with it directly", "class_by_value")
+
+
+def bias_counted(what, outs, refs, biases, sizes):
+    """Fail when each answer is the right one plus the bias times a count of the
+    case, minus one (``sizes``: {name: per-case counts}): a bias added inside a
+    sum, once per term."""
+    for name, counts in sizes.items():
+        if all(np.shape(o) == np.shape(b) and _same(o, r + (n - 1) * np.asarray(b))
+               for o, r, b, n in zip(outs, refs, biases, counts)) \
+                and len(set(counts)) > 1:
+            _fail(f"{what} has its bias added {name}, inside the sum, where it is"
+                  " added once", "the bias comes after the sum,"
+                  " outside it", "bias_in_sum")
+
+
+def wrong_where_negative(what, outs, refs, inputs, input_name):
+    """Fail when the answer is wrong exactly at the entries whose ``inputs`` are
+    negative (a branch for negative values)."""
+    seen_neg = False
+    for o, r, x in zip(outs, refs, inputs):
+        bad = ~np.isclose(o, r, rtol=1e-5, atol=1e-8)
+        neg = np.asarray(x) < 0
+        if not np.array_equal(bad, neg):
+            return
+        seen_neg |= bool(neg.any())
+    if seen_neg:
+        _fail(f"{what} is right where {input_name} ≥ 0 and wrong exactly where"
+              f" {input_name} < 0: the branch for negative inputs is wrong",
+              f"try your function on one negative {input_name} and compare with"
+              " the one-line definition", "wrong_for_negatives")
+
+
+def step_extra(what, steps, rights, befores, grads, lrs):
+    """Parameter steps (new - old) against the right ones (-lr * grad): name a
+    multiple of the parameter's own value added (weight decay), or a step
+    capped at one size (the gradient clipped)."""
+    extra = [s - r for s, r in zip(steps, rights)]
+    found = factors(extra, [-lr * b for b, lr in zip(befores, lrs)])
+    if found and np.allclose(found, found[0], rtol=1e-6) and abs(found[0]) > 1e-12:
+        _fail(f"{what} also moves by lr times {found[0]:.3g} times the parameter's"
+              " own value, on every case: a weight decay that this step does not"
+              " have", "the step is the learning rate times the gradient, nothing"
+              " more", "weight_decay")
+    caps = []
+    for s, r, g, lr in zip(steps, rights, grads, lrs):
+        bad = ~np.isclose(s, r, rtol=1e-5, atol=1e-9)
+        if bad.any():
+            caps.extend(np.abs(np.asarray(s)[bad]) / lr)
+            if not np.all(np.abs(np.asarray(g)[bad]) >= np.abs(np.asarray(s)[bad]) / lr
+                          - 1e-9):
+                return
+    if caps and np.allclose(caps, caps[0], rtol=1e-6):
+        if all(np.all(np.abs(np.asarray(g))[np.isclose(s, r, rtol=1e-5, atol=1e-9)]
+                      <= caps[0] + 1e-9) for s, r, g in zip(steps, rights, grads)):
+            _fail(f"{what} is right where the gradient is small and capped at lr"
+                  f" times {caps[0]:.3g} where it is larger: the gradient is"
+                  " clipped", "the step follows the gradient whatever its size",
+                  "clipped_step")

@@ -226,6 +226,11 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
+        if all(_same(np.delete(o, d["c"]), 0.0 * np.delete(o, d["c"]))
+               for o, d in zip(outs, datas)):      # only the entry at c is wrong
+            _diagnose.implied_probability("your dl/dy", outs, datas, texts)
+        _diagnose.wrong_class_index("your dl/dy", [np.abs(o) > 0 for o in outs],
+                                    datas, texts)
         _structural(outs, refs, texts, "dl/dy", _loss_grad_hint(outs, datas, texts))
         _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
@@ -258,6 +263,12 @@ def _where_wrong(outs, refs, datas, what, hint):
     names = ({"inside": "the diagonal", "outside": "the entries off the diagonal"}
              if outs[0].ndim == 2 else
              {"inside": "the entry at c", "outside": "the entries i ≠ c"})
+    others = ([-np.outer(d["y"], d["y"]) for d in datas] if outs[0].ndim == 2
+              else None)    # the rule off the diagonal, applied on it
+    _diagnose.part_relation(f"your {what}", outs, refs, inside, names["inside"],
+                            names["outside"], others)
+    _diagnose.part_relation(f"your {what}", outs, refs, [~m for m in inside],
+                            names["outside"], names["inside"])
     for wrong, right, masks in (("inside", "outside", inside),
                                 ("outside", "inside", [~m for m in inside])):
         _diagnose.part_off(f"your {what}", outs, refs, masks, names[wrong],
@@ -721,9 +732,16 @@ def check_logit_grad(fn=None):
         if not all(_same(o, r) for o, r in zip(outs, refs)):
             datas, texts = [d for _, d in cases], [t for t, _ in cases]
             _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
+            _diagnose.wrong_class_index("your dl/do", [d["y"] - o for o, d in
+                                                       zip(outs, datas)],
+                                        datas, texts)
             _structural(outs, refs, texts, "dl/do",
                         _logit_grad_hint(outs, datas, texts))
             _diagnose.another_input("your dl/do", outs, _logit_alternatives(datas))
+            _diagnose.part_relation("your dl/do", outs, refs,
+                                    [_onehot(d["c"], len(o)).astype(bool)
+                                     for o, d in zip(outs, datas)],
+                                    "the entry at c", "the entries i ≠ c")
             _normalisation_problem(outs, datas, texts)
             _where_wrong(outs, refs, datas, "dl/do",
                          _logit_grad_hint(outs, datas, texts))

@@ -242,6 +242,17 @@ def _cache_problem(key, caches, cases, fwd):
                   f" sums to {sums[worst]:.4g}): these are not the softmax's"
                   " probabilities", "the softmax divides each exponential by the sum"
                   " of all of them, so its outputs sum to 1", "y_not_normalised")
+    if all(v is not None for v in values) and key in ("k", "o"):
+        bias, size, name = {"k": ("b1", "x", "once per input (D times)"),
+                            "o": ("b2", "h", "once per hidden unit (H times)")}[key]
+        _diagnose.bias_counted(f"{fwd}: cache[{key!r}]", values,
+                               [r[key] for r in refs],
+                               [d["params"][bias] for _, d in cases],
+                               {name: [len(r[size]) for r in refs]})
+    if all(v is not None for v in values) and key == "h":
+        _diagnose.wrong_where_negative(f"{fwd}: cache['h']", values,
+                                       [r["h"] for r in refs],
+                                       [r["k"] for r in refs], "k")
     if all(v is not None for v in values):   # a bias added twice, or left out
         _diagnose.times_an_input(f"{fwd}: cache[{key!r}]", values,
                                  [r[key] for r in refs],
@@ -321,6 +332,29 @@ def _check_large_logits(forward, fwd):
                   _forward_raised_hint(OverflowError()), "large_logits")
 
 
+def _loss_of_another_class(got, cases, fwd):
+    """The cached y is right and the loss is the cross-entropy of one class's
+    probability, but not the target's: name that class."""
+    picks = []
+    for loss, (_, d) in zip(got, cases):
+        y = _reference_cache(d)["y"]
+        hits = [j for j in range(len(y)) if np.isclose(loss, -np.log(y[j]),
+                                                       rtol=1e-6)]
+        if not hits:
+            return
+        picks.append((hits, int(d["y"][0]), y))
+    if all(t in hits for hits, t, _ in picks):
+        return
+    for name, pick in (("the most probable class (the prediction)",
+                        lambda t, y: int(np.argmax(y))),
+                       ("the least probable class", lambda t, y: int(np.argmin(y))),
+                       ("class 0", lambda t, y: 0)):
+        if all(pick(t, y) in hits for hits, t, y in picks):
+            _fail(f"{fwd}'s loss is the cross-entropy of {name}, not of the target",
+                  "the loss scores the probability of the true class, whatever"
+                  " the network predicts", "loss_other_class")
+
+
 def _forward_outputs(forward, cases, fwd):
     """Run the student's forward on every case; check the pair, the cache (a dict
     with the documented keys, each step in the order of the forward pass), the
@@ -333,6 +367,7 @@ def _forward_outputs(forward, cases, fwd):
         values = [_as_floats(cache[key], np.shape(r)) for cache, r in zip(caches, refs)]
         if not all(v is not None and _same(v, r) for v, r in zip(values, refs)):
             _cache_problem(key, caches, cases, fwd)
+    _loss_of_another_class(got, cases, fwd)
     _check_losses(got, cases, _FORWARD_LOSS_MISTAKES, fwd, "k, h, o and y are"
                   " right: the loss is the cross-entropy of the true class's"
                   " probability")
@@ -550,8 +585,9 @@ def _swapped_caches(key, datas, gs):
     return out
 
 
-def _stage_problem(key, outs, refs, datas, gs, texts):
-    """The diagnosis of the first wrong stage ``key`` (the ones before are right)."""
+def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
+    """The diagnosis of the first wrong stage ``key`` (the ones before are right);
+    ``probe(datas)``: the student's backprop on designed dl/dy (for dl/do)."""
     caches = [_reference_cache(d) for d in datas]
     for stage, mid, diagnosis, hint, answer in _STAGE_MISTAKES:
         if stage == key and all(
@@ -560,6 +596,11 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
             _fail(diagnosis, hint, mid)
     _diagnose.another_input(f"your {_STAGE_NAMES[key]}",
                             [o[key] for o in outs], _swapped_caches(key, datas, gs))
+    if key in ("V", "c", "W", "b"):
+        _diagnose.all_equal(f"your {_STAGE_NAMES[key]}", [o[key] for o in outs],
+                            [r[key] for r in refs], texts)
+    if key in ("W", "V"):
+        _one_input_every_row(key, outs, refs, caches)
     worst = _worst([{key: o[key]} for o in outs], [{key: r[key]} for r in refs],
                    texts)
     if key == "dk":
@@ -569,6 +610,8 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
               " softmax Jacobian sums to 0, so a column's sum times one entry of"
               " dl/dy gives 0", "dl/do_m collects, for every output y_i, how much"
               " o_m moves y_i weighed by that output's own dl/dy_i", "do_zero")
+    if key == "do" and probe is not None:
+        _jacobian_inside(probe, outs, caches, gs)
     if key == "do":
         sums = [float(np.sum(o["do"])) for o in outs]
         _fail(f"dl/do is wrong: {worst}", "whatever dl/dy is, dl/do = dl/dy J sums"
@@ -576,6 +619,81 @@ def _stage_problem(key, outs, refs, datas, gs, texts):
               f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
     diagnosis, hint, mid = _STAGE_FALLBACK[key]
     _fail(f"{diagnosis}: {worst}", hint, mid)
+
+
+def _unit_probe(fn, who, datas, texts):
+    """A probe for _jacobian_inside: the student's dl/do for dl/dy = 1 at class
+    i and 0 elsewhere is row i of the softmax Jacobian their backprop uses."""
+    def probe():
+        found = []
+        for d, text in zip(datas, texts):
+            cache = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                     for k, v in _reference_cache(d).items()}
+            rows = []
+            for unit in np.eye(len(cache["y"])):
+                value = _call(fn, (_as_lists(d["params"]), cache, unit.tolist()),
+                              who, f"{text} with dl/dy = 1 at one class")
+                like = {k: np.asarray(v) for k, v in
+                        _backprop_reference(d, unit).items()}
+                rows.append(_grads(value, like, f"what {who} returned",
+                                   case=text)["do"])
+            found.append(np.array(rows))
+        return found
+    return probe
+
+
+def _jacobian_inside(probe, outs, caches, gs):
+    """Name how the softmax Jacobian inside the student's backprop is wrong,
+    with notebook 01's diagnoses of J, after checking that dl/do follows dl/dy
+    linearly (else part of it does not come from dl/dy)."""
+    from coursenet.exercises import nb01
+    try:
+        found = probe()
+    except _Stop:
+        return
+    if not all(_same(o["do"], g @ J) for o, g, J in zip(outs, gs, found)):
+        _fail("your dl/do is not proportional to dl/dy: doubling dl/dy does not"
+              " double it, so part of it does not come from dl_dy", "every term of"
+              " dl/do is some entry of dl/dy times a local derivative", "do_not_linear")
+    refs = [losses.softmax_jacobian(r["y"][None])[0] for r in caches]
+    if all(_same(J, ref) for J, ref in zip(found, refs)):
+        return
+    datas = [{"y": r["y"], "o": r["o"], "c": r["target"]} for r in caches]
+    texts = [f"case {i + 1}" for i in range(len(datas))]
+    try:
+        _match(found, datas, nb01._JACOBIAN_MISTAKES, texts)
+        nb01._structural(found, refs, texts, "J", "", offset=False)
+        _diagnose.one_triangle("your J", found, refs)
+        nb01._where_wrong(found, refs, datas, "J", "compare it with notebook 01's"
+                          " softmax_jacobian, entry by entry")
+    except _Stop as stop:
+        stop.message = stop.message.replace(
+            "✗ ", "✗ the softmax Jacobian inside backprop (read off by handing it"
+            " dl/dy = 1 at one class, 0 elsewhere): ", 1)
+        raise
+
+
+def _one_input_every_row(key, outs, refs, caches):
+    """dW (dV) is the right upstream gradient in every row, times one and the
+    same input value for every row: the row's own input is not the one read."""
+    inp, up = {"W": ("x", "dk"), "V": ("h", "do")}[key]
+    units = []
+    for o, ref, r in zip(outs, refs, caches):
+        v = ref[up]
+        if v @ v < 1e-8:        # nothing reaches this layer on this case
+            units.append(None)
+            continue
+        if not _same(o[key], np.outer(o[key] @ v / (v @ v), v)):
+            return
+        units.append(o[key] @ v / (v @ v))
+    for j in range(min(len(r[inp]) for r in caches)):
+        if any(u is not None for u in units) and all(
+                u is None or _same(u, np.full(len(u), r[inp][j]))
+                for u, r in zip(units, caches)):
+            _fail(f"every row of your d{key} is built from {inp}[{j}], one and the"
+                  f" same input for every row", f"row i of d{key} belongs to the"
+                  f" input that row i of {key} multiplies: check which entry of"
+                  f" {inp} your loop reads", "one_input_every_row")
 
 
 def check_backprop(fn=None):
@@ -604,7 +722,8 @@ def check_backprop(fn=None):
             _finite(outs[-1], f"what {who} returned", text)
         for key in _STAGES:
             if not all(_same(o[key], r[key]) for o, r in zip(outs, refs)):
-                _stage_problem(key, outs, refs, datas, gs, texts)
+                _stage_problem(key, outs, refs, datas, gs, texts,
+                               _unit_probe(fn, who, datas, texts))
         return (f"✓ {who}: dl/dy, dl/do, dl/dh, dl/dk and the four parameter"
                 f" gradients are right for a random dl/dy on {len(cases)} networks")
 
@@ -708,6 +827,36 @@ _DL_DY_MISTAKES = [
 ]
 
 
+def _dl_dy_other_class(outs, caches, bwd):
+    """The student's dl/do (their dc) is one row of J times a number: their
+    dl/dy is non-zero at that row's class only. Name the class when it is not
+    the target."""
+    picks = []
+    for o, r in zip(outs, caches):
+        y = r["y"]
+        rows = [y[j] * (np.eye(len(y))[j] - y) for j in range(len(y))]
+        hits = [j for j, row in enumerate(rows)
+                if _same(np.asarray(o["c"]), (o["c"] @ row / (row @ row)) * row)]
+        if not hits:
+            return
+        picks.append(hits)      # two classes: both rows of J are one line
+    if all(r["target"] in j for j, r in zip(picks, caches)):
+        return
+    for name, pick in (("the class before the target", lambda r: (r["target"] - 1)
+                        % len(r["y"])),
+                       ("the class after the target", lambda r: (r["target"] + 1)
+                        % len(r["y"])),
+                       ("class 0", lambda r: 0),
+                       ("the last class", lambda r: len(r["y"]) - 1),
+                       ("the most probable class", lambda r: int(np.argmax(r["y"])))):
+        if all(pick(r) in j for j, r in zip(picks, caches)):
+            _fail(f"the layers below dl/do are right, but the dl/dy that {bwd} hands"
+                  f" to backprop is non-zero at {name} only, not at the target",
+                  "the loss depends on the target's probability alone: the one"
+                  " non-zero entry of dl/dy sits at the target's position",
+                  "dl_dy_other_class")
+
+
 def _target_value_problem(outs, caches, bwd):
     """A dl/dy that is 0 off the target, with a wrong number at the target: the
     student's dl/do (their dc) is then that number times row ``target`` of J, so
@@ -758,6 +907,7 @@ def _backward_step(outs, datas, bwd, general=False):
                    for o, d, r in zip(outs, datas, caches)):
                 _fail(diagnosis.format(bwd=bwd), hint, mid)
         if general:
+            _dl_dy_other_class(outs, caches, bwd)
             _target_value_problem(outs, caches, bwd)
             sums = [abs(float(np.sum(o["c"]))) for o in outs]
             if max(sums) > 1e-6:
@@ -997,6 +1147,26 @@ def _local_slope_problem(outs, refs, cases):
               "graph_local_slope")
 
 
+def _graph_properties(outs, refs, cases):
+    """Name a wrong pass by what it does to the whole graph: nothing passed on
+    below the output, or wrong only where one node takes the same input twice."""
+    output = [d["nodes"][-1][0] for _, d in cases]
+    if all(_same(np.asarray(o[top]), r[top]) and all(
+            o[n] == 0 for n in o if n != top) for o, r, top in zip(outs, refs, output)):
+        _fail("only the output's own derivative is set; every node below it gets 0:"
+              " your walk never passes the output's derivative on (does it visit"
+              " the output node?)", "the walk starts at the output node itself:"
+              " it hands its derivative to its inputs first", "graph_output_skipped")
+    twice = [any(len(set(args)) < len(args) for _, _, args in d["nodes"])
+             for _, d in cases]
+    right = [_same(o, r) for o, r in zip(outs, refs)]
+    if any(twice) and all(ok != t for ok, t in zip(right, twice)):
+        text = next(t for (t, _), tw in zip(cases, twice) if tw)
+        _fail(f"right on every graph except {text}, where one node takes the same"
+              " input twice: there one of its two slots is lost", "each slot of a"
+              " node is its own path to its input: both add up", "graph_same_input")
+
+
 def check_graph_backward(fn=None):
     """The bridge: ``fn(nodes, values)`` returns d(output)/d(node) for every node.
 
@@ -1024,6 +1194,7 @@ def check_graph_backward(fn=None):
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
+        _graph_properties(outs, refs, cases)
         _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
         _fail(f"the derivatives do not match the reference: {worst}",

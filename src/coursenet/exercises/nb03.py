@@ -250,6 +250,14 @@ def _partial_problem(who, outs, refs, befores, lrs):
               " early: every entry takes its step", "some_entries_unchanged")
     _lr_again(wrong, outs, refs, befores, lrs)
     _own_value_or_row_length(who, wrong, outs, refs, befores, lrs)
+    flat = [(np.concatenate([np.ravel(o[k] - b[k]) for k in wrong]),
+             np.concatenate([np.ravel(r[k] - b[k]) for k in wrong]),
+             np.concatenate([np.ravel(b[k]) for k in wrong]), lr)
+            for o, r, b, lr in zip(outs, refs, befores, lrs)]
+    steps, rights, olds, rates = zip(*flat)
+    _diagnose.step_extra(f"the step of {', '.join(wrong)}", list(steps),
+                         list(rights), list(olds),
+                         [-r / lr for r, lr in zip(rights, rates)], list(rates))
     for k in wrong:     # a step times (or plus) the parameter's own value
         _diagnose.times_an_input(f"the step of {k}",
                                  [o[k] - b[k] for o, b in zip(outs, befores)],
@@ -266,6 +274,12 @@ def _partial_problem(who, outs, refs, befores, lrs):
               "step_scaled")
     factor = _factor([o[k] - b[k] for o, b in zip(outs, befores) for k in b],
                      [r[k] - b[k] for r, b in zip(refs, befores) for k in b])
+    if factor is not None and np.isclose(factor, 1 / len(refs[0])):
+        _fail(f"every step is {factor:.3g} times lr times the gradient: one over"
+              f" the number of parameters ({len(refs[0])}: W, b, V and c), as if"
+              " the learning rate were shared out among them", "each parameter"
+              " takes the whole step of the learning rate times its gradient",
+              "step_over_parameter_count")
     if factor is not None:
         _fail(f"every step is {factor:.3g} times lr times the gradient",
               "look for a constant factor in the step", "step_scaled")
