@@ -678,7 +678,7 @@ def _one_input_every_row(key, outs, refs, caches):
     same input value for every row: the row's own input is not the one read."""
     inp, up = {"W": ("x", "dk"), "V": ("h", "do")}[key]
     units = []
-    for o, ref, r in zip(outs, refs, caches):
+    for o, ref in zip(outs, refs):
         v = ref[up]
         if v @ v < 1e-8:        # nothing reaches this layer on this case
             units.append(None)
