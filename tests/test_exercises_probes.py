@@ -317,3 +317,15 @@ def _run_backward_multiplies(layers_, caches):
 def test_a_composition_mistake_is_named_by_what_the_loop_does(fn, mistake, words):
     _GRADS_KEPT.clear()
     assert_named(exercises.check_run_backward(fn), mistake, *words)
+
+
+def test_a_loss_gradient_indexed_class_first_is_named_though_it_raises_later():
+    def ce_b_swapped(dloss, cache):
+        Y, c = cache
+        dY = np.zeros_like(Y)
+        for n in range(len(c)):
+            dY[c[n], n] = -dloss / (len(c) * Y[n, c[n]])
+        return dY
+
+    assert_named(exercises.check_cross_entropy_batch(ce_fwd_b, ce_b_swapped),
+                 "indices_swapped", "swapped")

@@ -300,6 +300,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
             if datas:
                 keyed = [dict(zip(spec.grad_names, o)) for o in outs]
                 _match(keyed, datas, _keyed_mistakes(spec, batch), texts)
+                _indices_swapped(spec, keyed, datas, bwho)
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
             _fail(f"{bwho} returns nan or inf on {text}",
@@ -1654,3 +1655,26 @@ def _identify(value, inputs):
         if arr.size == known.size and _same(arr.reshape(known.shape), known):
             return name
     return None
+
+
+def _indices_swapped(spec, outs, datas, who):
+    """A loss layer on a batch: every non-zero entry of row n's gradient sits at
+    row c[n], column n, where (n, c[n]) belongs: the two indices swapped."""
+    if "c" not in datas[0] or len(spec.grad_names) != 1:
+        return
+    name = spec.grad_names[0]
+    for o, d in zip(outs, datas):
+        g, c = np.asarray(o[name]), np.atleast_1d(d["c"])
+        if g.ndim != 2 or len(c) < 2:
+            return
+        swapped = np.zeros(g.shape, dtype=bool)
+        try:
+            swapped[c, np.arange(len(c))] = True
+        except IndexError:
+            return
+        if not np.array_equal(np.abs(g) > 0, swapped):
+            return
+    _fail(f"{name} from {who} puts row n's entry in row c[n] and column n: the row"
+          " index and the class index are swapped", "index the gradient as"
+          " (row, class), the order of its axes: one row per instance, one column"
+          " per class", "indices_swapped")

@@ -524,11 +524,11 @@ def _calls_in_reverse(log, who, text, partial=False):
               "skipped_layer")
     skipped = [i for i in range(len(_LAYER_NAMES) - 1, order[-1], -1)
                if i not in order] if order else []
-    if skipped and order == sorted(order, reverse=True):
+    if skipped and order == sorted(order, reverse=True) \
+            and all(i in (1, 3, 4) for i in skipped):
         _fail(f"{who} goes back from the loss in the right order but never runs the"
               f" backward of {' and '.join(_LAYER_NAMES[i] for i in skipped)} (on"
-              f" {text})" + (": the layers without parameters are left out"
-                             if all(i in (1, 3, 4) for i in skipped) else ""),
+              f" {text}): the layers without parameters are left out",
               "every layer on the way back passes the upstream gradient on through"
               " its own backward, with parameters or without", "skipped_layer")
     if order != want:
