@@ -384,7 +384,8 @@ def _cache_swapped(spec, who, refs, datas, texts):
                 held = _identify(dict(_slots(first["cache"]))[index], inputs)
                 _fail(f"{bwho} is right once {slot} holds {name}, but {fwho} caches"
                       + (f" {held}" if held else " another value") + " there: the"
-                      " forward pass caches the wrong value", "print what your forward pass caches and compare"
+                      " forward pass caches the wrong value",
+                      "print what your forward pass caches and compare"
                       f" it with {name}: the backward reads it as that",
                       "cache_holds_another_value")
 
