@@ -512,3 +512,102 @@ def step_extra(what, steps, rights, befores, grads, lrs):
                   f" times {caps[0]:.3g} where it is larger: the gradient is"
                   " clipped", "the step follows the gradient whatever its size",
                   "clipped_step")
+
+
+# --------------------------------------------------------------------------
+# General diagnoses by probing (issue 23, item 5): name a mistake by the
+# property the answer violates, found with designed inputs, rather than by a
+# table row per answer.
+# --------------------------------------------------------------------------
+
+
+def reciprocal(what, outs, refs, douts):
+    """Fail when an elementwise gradient is the upstream gradient divided by the
+    local slope where it should be multiplied (out times ref = dout², entry by
+    entry)."""
+    pairs = [(np.asarray(o, float), np.asarray(r, float), np.asarray(d, float))
+             for o, r, d in zip(outs, refs, douts)]
+    if pairs and all(o.shape == r.shape == d.shape and _same(o * r, d * d)
+                     and not _same(o, r) for o, r, d in pairs):
+        _fail(f"{what} is the upstream gradient divided by the local slope:"
+              " your code divides by the slope where the chain rule multiplies"
+              " by it", "a small slope must make a small gradient: nudge the"
+              " input where the layer is flat and see how little its output"
+              " moves", "divides_by_slope")
+
+
+def rows_fit(what, out, contributions, n_rows):
+    """Fail when a parameter's gradient is a combination of the rows' own
+    contributions other than their plain sum: some rows left out, or a mean.
+    ``contributions``: one array per row of the batch, the row's own gradient."""
+    a = np.stack([np.ravel(c) for c in contributions], axis=1)
+    b = np.ravel(np.asarray(out, dtype=np.float64))
+    if a.shape[0] < a.shape[1] or b.shape[0] != a.shape[0]:
+        return
+    weights, *_ = np.linalg.lstsq(a, b, rcond=None)
+    if not np.allclose(a @ weights, b, rtol=1e-6, atol=1e-8):
+        return
+    weights = np.round(weights, 6)
+    used = [i for i, w in enumerate(weights) if np.isclose(w, 1.0)]
+    left = [i for i, w in enumerate(weights) if np.isclose(w, 0.0)]
+    if left and len(used) + len(left) == n_rows and used:
+        _fail(f"{what} holds the contribution of row{'s' if len(used) > 1 else ''}"
+              f" {', '.join(map(str, used))} of the batch alone (of {n_rows} rows):"
+              f" row{'s' if len(left) > 1 else ''} {', '.join(map(str, left))}"
+              " never reach it", "every row of the batch contributes to a"
+              " parameter's gradient: a loop that keeps one row's contribution"
+              " instead of adding each one to the total loses the others",
+              "rows_left_out")
+
+
+def rows_mixed(what, changed_row, moved_rows, source="its input"):
+    """Fail naming rows of a result that moved when only another row of the
+    input (``source``) changed: the layer mixes the rows of the batch."""
+    if moved_rows:
+        _fail(f"row {moved_rows[0]} of {what} changes when only row {changed_row}"
+              f" of {source} changes: it mixes the rows of the batch", "each row"
+              " is one instance: every sum, mean or max inside the layer runs"
+              " along one row, never over the whole batch", "rows_mixed")
+
+
+def jacobian_parts(what, jacobians, probabilities):
+    """Name how the Jacobians a softmax backward applies (one per case, read
+    back with unit upstream gradients) differ from the right one, part by part:
+    the diagonal part, the products of two probabilities, a number added to
+    every entry, a square on the diagonal."""
+    notes = []
+    for J, y in zip(jacobians, probabilities):
+        C = len(y)
+        basis = [np.diag(y), np.outer(y, y), np.ones((C, C)), np.diag(y * y)]
+        a = np.stack([m.ravel() for m in basis], axis=1)
+        coef, *_ = np.linalg.lstsq(a, J.ravel(), rcond=None)
+        if not np.allclose(a @ coef, J.ravel(), rtol=1e-6, atol=1e-8):
+            return
+        notes.append((np.round(coef, 6), C))
+    if not notes:
+        return
+    diag = [c[0] for c, _ in notes]
+    prod = [c[1] for c, _ in notes]
+    const = [c[2] for c, _ in notes]
+    square = [c[3] for c, _ in notes]
+    if any(abs(k) > 1e-6 for k in const):
+        _fail(f"the Jacobian {what} applies has one number added to every entry,"
+              f" on the diagonal and off it ({const[0]:.3g} on the first case):"
+              " one number stands where a matrix of products of two"
+              " probabilities belongs", "entry (i, j) of the Jacobian takes the"
+              " product of y_i and y_j: a different number for each pair (i, j)",
+              "jacobian_constant_added")
+    if any(abs(s) > 1e-6 for s in square) and np.allclose(prod, -1.0):
+        _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
+              " diagonal entries take y_i² away once too often: the diagonal's"
+              " product term is counted twice", "write entry (i, i) of the"
+              " Jacobian once, by hand, for C = 2: the product of two"
+              " probabilities enters it once", "jacobian_diagonal_twice")
+    if np.allclose(diag, 1.0) and np.allclose([p * C for p, (_, C) in
+                                               zip(prod, notes)], -1.0) \
+            and len({C for _, C in notes}) > 1:
+        _fail(f"in the Jacobian {what} applies, the part made of products of two"
+              " probabilities is 1/C of the right one (C, the number of classes):"
+              " a mean over the classes where a sum belongs", "the sum over the"
+              " classes in the chain rule is a sum: every class's term counts in"
+              " full", "jacobian_products_mean")

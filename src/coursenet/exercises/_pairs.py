@@ -16,6 +16,7 @@ Shapes are exact: a result must have the shape the stub's docstring gives.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -299,6 +300,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
             if datas:
                 keyed = [dict(zip(spec.grad_names, o)) for o in outs]
                 _match(keyed, datas, _keyed_mistakes(spec, batch), texts)
+                _indices_swapped(spec, keyed, datas, bwho)
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
             _fail(f"{bwho} returns nan or inf on {text}",
@@ -315,7 +317,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
     _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
-                      (bwd, fwho, caches))
+                      (bwd, fwho, caches, fwd))
 
 def _check_forward(spec, fwd, fwho, case, cases, batch):
     """Fail, naming the mistake where one is known, if the forward output
@@ -336,6 +338,7 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
                   f" {spec.wrt[0]}; the cache keeps what the backward pass"
                   " needs, the output is what the next layer gets",
                   "forward_identity")
+        _forward_probes(spec, fwd, fwho, inputs, batch)
         _forward_structure(spec, fwd, fwho, cases, batch)
         worst = _worst([out], [ref], [text], "out")
         _fail(f"the output of {fwho} is wrong ({worst})",
@@ -350,6 +353,8 @@ def _cache_candidates(spec, inputs):
     out = np.asarray(spec.forward(**inputs), dtype=np.float64)
     if out.ndim:
         found.append(("the layer's output", out))
+    if "y" in inputs and not out.ndim:
+        found.append(("the probabilities y", np.asarray(inputs["y"], dtype=np.float64)))
     if "o" in inputs and not out.ndim:
         found.append(("the probabilities (the softmax of o)",
                       losses.softmax(np.atleast_2d(inputs["o"])).reshape(
@@ -376,9 +381,11 @@ def _cache_swapped(spec, who, refs, datas, texts):
             if _cache_slot_fixes(spec, (bwd, bwho, batch), refs, datas, texts,
                                  (index, name)):
                 slot = "its cache" if index is None else f"slot {index} of its cache"
+                held = _identify(dict(_slots(first["cache"]))[index], inputs)
                 _fail(f"{bwho} is right once {slot} holds {name}, but {fwho} caches"
-                      " another value there: the forward pass caches the wrong"
-                      " value", "print what your forward pass caches and compare"
+                      + (f" {held}" if held else " another value") + " there: the"
+                      " forward pass caches the wrong value",
+                      "print what your forward pass caches and compare"
                       f" it with {name}: the backward reads it as that",
                       "cache_holds_another_value")
 
@@ -422,14 +429,16 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     swap = (backward, forward's name, the forward's cache per case)."""
     outs, refs, datas, texts = runs
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
-    bwd, fwho, caches = swap
+    bwd, fwho, caches, _ = swap
     _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
                    [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
+    _backward_probes(spec, runs, bwho, swap)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
     for name in wrong:
         mine, right = [o[name] for o in outs], [r[name] for r in refs]
         _structure(spec, name, mine, right, datas, texts, bwho, batch)
+    _backward_probes(spec, runs, bwho, swap, late=True)
     _softmax_rows_sum(spec, outs, texts, bwho)
     _sigmoid_slope(spec, outs, datas, texts, bwho)
     for name in wrong:
@@ -1194,3 +1203,479 @@ FUSED = Spec(
                                      - np.eye(d["o"].shape[1])[d["c"]])
                                     / len(d["c"]),)),
     ], _fused_loss_mistakes())
+
+
+# --------------------------------------------------------------------------
+# General probes (issue 23, item 5): designed inputs that show which property
+# of a layer a wrong answer violates, so the message names the mistake without
+# a table row per answer. Each probe calls the student's function on the
+# check's own copies; a probe the function cannot run is skipped (the error is
+# named by the check itself).
+# --------------------------------------------------------------------------
+
+
+def _quiet_call(fn, args, who):
+    try:
+        return _call(fn, tuple(copy.deepcopy(a) for a in args), who, "a probe")
+    except _Stop:
+        return None
+
+
+def _floats_or_none(value):
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return arr if np.all(np.isfinite(arr)) else None
+
+
+def _probe_out(spec, fwd, who, inputs, with_cache=False):
+    """The student's forward output on ``inputs`` (and its cache), or None."""
+    value = _quiet_call(fwd, [inputs[k] for k in (*spec.wrt, *spec.extra)], who)
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return None
+    out = _floats_or_none(value[0])
+    if with_cache:
+        return None if out is None else (out, value[1])
+    return out
+
+
+def _fmt(values):
+    return ", ".join(f"{float(v):.3g}" for v in np.ravel(values)[:4])
+
+
+def _probe_rows(spec, fwd, who, inputs, out):
+    """A batch: change row 1 of the first input; other rows must not move."""
+    key = spec.wrt[0]
+    x = np.asarray(inputs[key], dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2 or np.ndim(out) != 2 or len(out) != len(x):
+        return
+    other = x.copy()
+    other[1] = other[1] * 1.5 - 0.7
+    moved = _probe_out(spec, fwd, who, {**inputs, key: other})
+    if moved is None or moved.shape != out.shape:
+        return
+    rows = [n for n in range(len(x)) if n != 1 and not _same(moved[n], out[n])]
+    _diagnose.rows_mixed(f"the output of {who}", 1, rows)
+
+
+def _probe_linear(fwd, who, inputs, batch):
+    x, W, b = (np.asarray(inputs[k], dtype=np.float64) for k in ("x", "W", "b"))
+    out = _probe_out(LINEAR, fwd, who, inputs)
+    if out is None or _diagnose.factors([out], [_lin_ref(x, W, b)]) is not None:
+        return   # one factor for the whole output: _forward_structure names it
+    zero = _probe_out(LINEAR, fwd, who, {**inputs, "x": np.zeros_like(x)})
+    want = _lin_ref(np.zeros_like(x), W, b)
+    if zero is not None and zero.shape == want.shape and not _same(zero, want):
+        if _same(zero, -want):
+            _fail(f"with x = 0 the output of {who} is -b, not b: the bias is taken"
+                  " away where the layer adds it", "at x = 0 the layer's output is"
+                  " its bias, entry by entry", "bias_subtracted")
+        if not _same(zero, 0 * want):
+            _fail(f"with x = 0 the output of {who} should be the bias b, but it is"
+                  f" {_fmt(zero)}, not {_fmt(want)}: the bias part of your output"
+                  " is wrong", "at x = 0 the weights contribute nothing: what is"
+                  " left is the bias, entry by entry", "bias_part_wrong")
+    unbiased = _probe_out(LINEAR, fwd, who, {**inputs, "b": np.zeros_like(b)})
+    want = _lin_ref(x, W, np.zeros_like(b))
+    if unbiased is not None and unbiased.shape == want.shape \
+            and not _same(unbiased, want) and zero is not None \
+            and _same(zero, _lin_ref(np.zeros_like(x), W, b)):
+        _fail(f"the bias part of the output of {who} is right, but with b = 0 the"
+              " output differs from the layer's: the part made from x and W is"
+              " wrong", "output j takes every input i, weighted by the weight"
+              " from i to j; check one entry by hand", "weights_part_wrong")
+
+
+def _probe_sigmoid(fwd, who, inputs, batch):
+    k = np.array([[-2.0, 0.0, 2.0]]) if batch else np.array([-2.0, 0.0, 2.0])
+    h = _probe_out(SIGMOID, fwd, who, {"k": k})
+    if h is None or h.shape != k.shape:
+        return
+    h = np.ravel(h)
+    if h.min() <= 0.0 or h.max() >= 1.0:
+        _fail(f"the output of {who} at k = -2, 0, 2 is {_fmt(h)}: the sigmoid's"
+              " values lie strictly between 0 and 1", "the sigmoid squashes any"
+              " number into (0, 1): check yours at k = 0 (one half) and far from"
+              " it", "sigmoid_out_of_range")
+    if h[0] > h[2]:
+        _fail(f"your sigmoid falls as k rises ({h[0]:.3g} at k = -2, {h[2]:.3g} at"
+              " k = 2): the sign of k in the exponent is flipped", "the sigmoid"
+              " rises everywhere: near 1 for large k, near 0 for very negative k",
+              "sigmoid_falls")
+    if not np.isclose(h[1], 0.5, atol=1e-6):
+        _fail(f"at k = 0 the output of {who} is {h[1]:.3g}; the sigmoid is one half"
+              " there", "at k = 0 the exponential is 1: work the sigmoid out by"
+              " hand there", "sigmoid_at_zero")
+
+
+def _probe_softmax(fwd, who, inputs, batch):
+    o = np.asarray(inputs["o"], dtype=np.float64)
+    out = _probe_out(SOFTMAX, fwd, who, inputs)
+    if out is None or out.shape != o.shape:
+        return
+    if batch:
+        _probe_rows(SOFTMAX, fwd, who, inputs, out)
+    O, Y = np.atleast_2d(o), np.atleast_2d(out)
+    sums = Y.sum(axis=1)
+    for name, value in (("the exps before they are divided by their sum",
+                         np.exp(O - O.max(axis=1, keepdims=True))),
+                        ("the exps of the logits, never divided by their sum",
+                         np.exp(O)), ("the logits themselves", O)):
+        if _same(Y, value):
+            _fail(f"the output of {who} holds {name}: its rows sum to"
+                  f" {_fmt(sums)}, not 1", "each row of y is a probability"
+                  " distribution: positive entries that sum to 1",
+                  "softmax_not_normalised")
+    if not np.allclose(sums, 1.0, atol=1e-6):
+        _fail(f"the rows of the output of {who} sum to {_fmt(sums)}, not 1",
+              "each row of y is a probability distribution: positive entries that"
+              " sum to 1", "softmax_rows_not_one")
+    moved = _probe_out(SOFTMAX, fwd, who, {"o": o + 3.0})
+    if moved is not None and moved.shape == out.shape and not _same(moved, out):
+        _fail(f"adding 3 to every logit changes the output of {who}: the softmax"
+              " depends only on the differences between the logits of a row",
+              "a number added to every logit of a row multiplies each exp of the"
+              " row by the same factor, and the division cancels it",
+              "softmax_not_shift_invariant")
+
+
+def _loss_rows(spec, fwd, who, inputs):
+    """The student's loss of each row alone (None if one cannot be had)."""
+    first = spec.wrt[0]
+    found = []
+    for n in range(len(inputs["c"])):
+        one = {**inputs, first: inputs[first][n:n + 1], "c": inputs["c"][n:n + 1]}
+        value = _probe_out(spec, fwd, who, one)
+        if value is None or value.size != 1:
+            return None
+        found.append(float(value))
+    return found
+
+
+def _probe_batch_mean(spec, fwd, who, inputs, loss):
+    """A batch loss: each row alone right, the batch not their mean."""
+    c = np.asarray(inputs["c"])
+    if c.ndim != 1 or len(c) < 2:
+        return
+    mine = _loss_rows(spec, fwd, who, inputs)
+    right = [float(spec.forward(**{**inputs, spec.wrt[0]:
+                                   inputs[spec.wrt[0]][n:n + 1],
+                                   "c": c[n:n + 1]})) for n in range(len(c))]
+    if mine is None or not np.allclose(mine, right, rtol=1e-5, atol=1e-8):
+        return
+    if not np.isclose(float(loss), np.mean(mine), rtol=1e-5, atol=1e-8):
+        _fail(f"each row alone gives the right loss, but the loss {who} returns for"
+              f" the batch ({float(loss):.4g}) is not the mean of the rows' losses"
+              f" ({np.mean(mine):.4g}): it mixes the rows of the batch", "the"
+              " batch's loss is the mean of the N rows' own losses: each row's"
+              " loss uses that row's probabilities at that row's class",
+              "batch_loss_not_mean")
+
+
+def _probe_cross_entropy(fwd, who, inputs, batch):
+    y = np.asarray(inputs["y"], dtype=np.float64)
+    c = inputs["c"]
+    loss = _probe_out(CROSS_ENTROPY, fwd, who, inputs)
+    if loss is None or loss.size != 1:
+        return
+    Y, C = np.atleast_2d(y).copy(), np.atleast_1d(c)
+    rows = np.arange(len(C))
+    other = (C + 1) % Y.shape[1]
+    changed = Y.copy()
+    changed[rows, other] *= 0.5
+    moved = _probe_out(CROSS_ENTROPY, fwd, who,
+                       {**inputs, "y": changed.reshape(y.shape)})
+    if moved is not None and moved.size == 1 and not np.isclose(
+            float(moved), float(loss), rtol=1e-6, atol=1e-9):
+        _fail(f"the loss from {who} changes when y at a class other than c changes"
+              f" ({float(loss):.4g} before, {float(moved):.4g} after): only the"
+              " true class's probability enters it", "the loss measures how sure"
+              " the model is of the true class c: the other entries of y do not"
+              " count", "loss_uses_other_classes")
+    values = []
+    for v in (0.1, 0.4, 0.8, 1.0):
+        at = Y.copy()
+        at[rows, C] = v
+        got = _probe_out(CROSS_ENTROPY, fwd, who, {**inputs, "y": at.reshape(y.shape)})
+        if got is None or got.size != 1:
+            return
+        values.append(float(got))
+    if not np.isclose(values[3], 0.0, atol=1e-9):
+        _fail(f"at y_c = 1 (the model sure of the true class) the loss from {who}"
+              f" is {values[3]:.3g}, not 0", "a sure, right answer costs nothing:"
+              " the loss is 0 there and grows as y_c falls", "loss_not_zero_at_one")
+    right = [-np.log(v) for v in (0.1, 0.4, 0.8)]
+    if np.allclose(np.divide(values[:3], right), (0.1, 0.4, 0.8), rtol=1e-5):
+        _fail(f"the loss from {who} is the right one times y_c, the true class's"
+              " probability", "the loss is the minus log of y_c alone: nothing"
+              " multiplies it", "loss_times_probability")
+    if not values[0] > values[1] > values[2]:
+        _fail(f"the loss from {who} does not fall as y_c rises ({_fmt(values[:3])} at"
+              " y_c = 0.1, 0.4, 0.8)", "the surer the model of the true class, the"
+              " smaller the loss: it falls all the way from y_c near 0 to y_c = 1",
+              "loss_not_falling")
+    if batch:
+        _probe_batch_mean(CROSS_ENTROPY, fwd, who, inputs, loss)
+
+
+def _probe_fused(fwd, who, inputs, batch):
+    o = np.asarray(inputs["o"], dtype=np.float64)
+    loss = _probe_out(FUSED, fwd, who, inputs)
+    if loss is None or loss.size != 1:
+        return
+    moved = _probe_out(FUSED, fwd, who, {**inputs, "o": o + 3.0})
+    if moved is not None and moved.size == 1 and not np.isclose(
+            float(moved), float(loss), rtol=1e-6, atol=1e-9):
+        _fail(f"adding 3 to every logit changes the loss from {who} ({float(loss):.4g}"
+              f" before, {float(moved):.4g} after): the softmax, and so the loss,"
+              " depends only on the differences between the logits of a row",
+              "a number subtracted from every logit of a row must cancel"
+              " everywhere it appears", "loss_not_shift_invariant")
+    _probe_batch_mean(FUSED, fwd, who, inputs, loss)
+
+
+def _forward_probes(spec, fwd, who, inputs, batch):
+    probe = {LINEAR.title: _probe_linear, SIGMOID.title: _probe_sigmoid,
+             SOFTMAX.title: _probe_softmax, CROSS_ENTROPY.title: _probe_cross_entropy,
+             FUSED.title: _probe_fused}.get(spec.title)
+    if probe is not None:
+        with np.errstate(all="ignore"):
+            probe(fwd, who, inputs, batch)
+
+
+def _intermediates(inputs):
+    """The values a softmax or loss layer meets on its way, by name."""
+    found = []
+    if "o" in inputs:
+        O = np.atleast_2d(np.asarray(inputs["o"], dtype=np.float64))
+        Z = O - O.max(axis=1, keepdims=True)
+        found += [("the logits o", O), ("the shifted logits (each row minus its"
+                                        " largest)", Z),
+                  ("the exps before they are divided by their sum", np.exp(Z)),
+                  ("the exps of the logits, never divided by their sum", np.exp(O)),
+                  ("log y", np.log(losses.softmax(O)))]
+    if "y" in inputs:
+        Y = np.atleast_2d(np.asarray(inputs["y"], dtype=np.float64))
+        found += [("log y", np.log(Y)), ("1 - y", 1 - Y)]
+    return found
+
+
+def _rule_on(spec, d, value):
+    """The right backward rule of the softmax / loss layers with ``value``
+    where the probabilities belong; None for other layers."""
+    G = d["dout"]
+    with np.errstate(all="ignore"):
+        if spec.title == SOFTMAX.title:
+            return _soft_rule(value, np.atleast_2d(G))
+        C = np.atleast_1d(d["c"])
+        T = np.eye(value.shape[1])[C]
+        if spec.title == FUSED.title:
+            return G * (value - T) / len(C)
+        if spec.title == CROSS_ENTROPY.title:
+            return -G * T / (len(C) * np.where(T > 0, value, 1.0))
+    return None
+
+
+def _holds(cache, value):
+    return any(np.shape(v) == np.shape(value) and _same(np.asarray(v), value)
+               for _, v in _slots(cache)) or any(
+                   isinstance(v, np.ndarray) and v.size == value.size
+                   and _same(v.reshape(value.shape), value) for _, v in _slots(cache))
+
+
+def _rule_on_intermediate(spec, outs, datas, caches, who, fwho):
+    """The right rule applied to another value of the layer (log y, the exps)."""
+    name = spec.grad_names[0]
+    for what, _ in _intermediates(datas[0]):
+        fits = True
+        for o, d in zip(outs, datas):
+            value = dict(_intermediates(d))[what]
+            want = _rule_on(spec, d, value)
+            if want is None or not _same(np.atleast_2d(o[name]), want):
+                fits = False
+                break
+        if fits:
+            cached = all(_holds(c, dict(_intermediates(d))[what])
+                         for c, d in zip(caches, datas))
+            _fail(f"{name} from {who} is the right rule applied to {what} in place"
+                  " of the probabilities y" + (f": {fwho} caches {what} where y"
+                                               " belongs" if cached else ""),
+                  "print what your backward reads from the cache next to y: they"
+                  " must be the same numbers", "rule_on_another_value")
+
+
+def _zero_upstream(spec, bwd, who, datas, caches):
+    """dout = 0 must give 0: a part that does not multiply by dout shows."""
+    d, cache = datas[0], caches[0]
+    zero = 0.0 if np.ndim(d["dout"]) == 0 else np.zeros_like(d["dout"])
+    value = _quiet_call(bwd, (zero, cache), who)
+    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
+        else (value,)
+    for name, v in zip(spec.grad_names, values):
+        arr = _floats_or_none(v)
+        if arr is not None and np.abs(arr).max(initial=0.0) > 1e-9:
+            _fail(f"with dout = 0 (nothing comes from above) {name} from {who} is not"
+                  f" 0 ({_fmt(arr)}, ...): a part of it does not multiply by the"
+                  " upstream gradient", "every term of a backward pass carries the"
+                  " upstream gradient: no change above, no gradient below",
+                  "part_without_dout")
+
+
+def _rows_of_backward(spec, bwd, who, datas, caches):
+    """A batch: change row 1 of dout; the other rows of dx / dk / do must stay."""
+    d, cache = datas[0], caches[0]
+    dout = np.asarray(d["dout"], dtype=np.float64)
+    if dout.ndim != 2 or len(dout) < 2:
+        return
+    other = dout.copy()
+    other[1] = other[1] * -2.0 + 0.5
+    a, b = (_quiet_call(bwd, (g, cache), who) for g in (dout, other))
+    many = len(spec.grad_names) > 1
+    for i, (name, key) in enumerate(zip(spec.grad_names, spec.wrt)):
+        if key in _PARAMETERS:
+            continue
+        x, y = (_floats_or_none(v[i] if many and isinstance(v, (tuple, list))
+                                else v) for v in (a, b))
+        if x is None or y is None or x.shape != y.shape or x.ndim != 2:
+            return
+        rows = [n for n in range(len(x)) if n != 1 and not _same(x[n], y[n])]
+        _diagnose.rows_mixed(f"{name} from {who}", 1, rows, "dout")
+
+
+def _parameter_rows(spec, outs, refs, datas, bwd, who):
+    """The linear layer on a batch: dW and db against the rows' contributions."""
+    if spec.title != LINEAR.title:
+        return
+    for o, r, d in zip(outs, refs, datas):
+        X, G = np.asarray(d["x"], float), np.asarray(d["dout"], float)
+        if X.ndim != 2 or len(X) < 2:
+            return
+        for name, parts in (("dW", [np.outer(x, g) for x, g in zip(X, G)]),
+                            ("db", list(G))):
+            if not _same(o[name], r[name]):
+                _diagnose.rows_fit(f"{name} from {who}", o[name], parts, len(X))
+
+
+def _pairing(spec, outs, refs, datas, caches, bwd, who):
+    """dW must pair row n of x with row n of dout: reorder dout's rows alone."""
+    if spec.title != LINEAR.title or all(_same(o["dW"], r["dW"])
+                                         for o, r in zip(outs, refs)):
+        return
+    d, cache = datas[0], caches[0]
+    G = np.asarray(d["dout"], dtype=np.float64)
+    if G.ndim != 2 or len(G) < 3:
+        return
+    value = _quiet_call(bwd, (G[::-1].copy(), cache), who)
+    if isinstance(value, (tuple, list)) and len(value) == 3:
+        moved = _floats_or_none(value[1])
+        if moved is not None and moved.shape == outs[0]["dW"].shape \
+                and _same(moved, outs[0]["dW"]):
+            _fail(f"dW from {who} stays the same when the rows of dout are put in"
+                  " another order: it does not pair row n of x with row n of dout",
+                  "each instance's input meets that same instance's upstream"
+                  " gradient, and only then are the instances added up",
+                  "rows_not_paired")
+
+
+def _softmax_jacobians(spec, bwd, who, datas, caches):
+    """Read back the Jacobian a softmax backward applies to the first row of each
+    case (unit upstream gradients), and name how it differs, part by part."""
+    if spec.title != SOFTMAX.title:
+        return
+    Js, ys = [], []
+    for d, cache in zip(datas, caches):
+        O = np.atleast_2d(np.asarray(d["o"], dtype=np.float64))
+        if np.abs(O).max() > 100:
+            continue
+        rows = []
+        for i in range(O.shape[1]):
+            unit = np.zeros(np.shape(d["dout"]))
+            unit[(0, i) if unit.ndim == 2 else i] = 1.0
+            value = _floats_or_none(_quiet_call(bwd, (unit, cache), who))
+            if value is None or value.shape != unit.shape:
+                return
+            rows.append(np.atleast_2d(value)[0])
+        Js.append(np.array(rows))
+        ys.append(losses.softmax(O)[0])
+    _diagnose.jacobian_parts(who, Js, ys)
+
+
+def _class_entry_trend(spec, fwd, bwd, who, batch):
+    """The loss layer's gradient at the true class must shrink as y_c grows."""
+    if spec.title != CROSS_ENTROPY.title or fwd is None:
+        return
+    found = []
+    for y in (np.array([0.2, 0.5, 0.3]), np.array([0.8, 0.1, 0.1])):
+        inputs = {"y": y[None], "c": np.array([0])} if batch else {"y": y, "c": 0}
+        got = _probe_out(spec, fwd, who, inputs, with_cache=True)
+        if got is None:
+            return
+        grad = _floats_or_none(_quiet_call(bwd, (1.0, got[1]), who))
+        if grad is None or grad.size != 3:
+            return
+        found.append(abs(float(np.ravel(grad)[0])))
+    if found[1] > found[0] + 1e-9:
+        _fail(f"at the true class, dy from {who} grows in size as y_c grows"
+              f" ({found[0]:.3g} at y_c = 0.2, {found[1]:.3g} at y_c = 0.8): the"
+              " loss is steepest where y_c is small and flattens as y_c nears 1",
+              "nudge y_c a little at y_c = 0.2 and at y_c = 0.8: where does the loss"
+              " change more?", "class_gradient_grows")
+
+
+def _backward_probes(spec, runs, bwho, swap, late=False):
+    """The general probes of a wrong backward pass: the early ones before the
+    shared patterns of _structure (they name more precisely than its part
+    and per-case factors), the late ones after them."""
+    outs, refs, datas, texts = runs
+    bwd, fwho, caches, fwd = swap
+    with np.errstate(all="ignore"):
+        if not late:
+            if spec.title in (SOFTMAX.title, FUSED.title, CROSS_ENTROPY.title):
+                _rule_on_intermediate(spec, outs, datas, caches, bwho, fwho)
+            _class_entry_trend(spec, fwd, bwd, bwho,
+                               np.ndim(datas[0][spec.wrt[0]]) == 2)
+            _rows_of_backward(spec, bwd, bwho, datas, caches)
+            _softmax_jacobians(spec, bwd, bwho, datas, caches)
+            if spec.title == SIGMOID.title:
+                _diagnose.reciprocal(f"dk from {bwho}", [o["dk"] for o in outs],
+                                     [r["dk"] for r in refs],
+                                     [d["dout"] for d in datas])
+            return
+        _zero_upstream(spec, bwd, bwho, datas, caches)
+        _parameter_rows(spec, outs, refs, datas, bwd, bwho)
+        _pairing(spec, outs, refs, datas, caches, bwd, bwho)
+
+
+def _identify(value, inputs):
+    """The name of a known value of the layer that ``value`` holds, or None."""
+    arr = _floats_or_none(value)
+    if arr is None:
+        return None
+    for name, known in _intermediates(inputs):
+        if arr.size == known.size and _same(arr.reshape(known.shape), known):
+            return name
+    return None
+
+
+def _indices_swapped(spec, outs, datas, who):
+    """A loss layer on a batch: every non-zero entry of row n's gradient sits at
+    row c[n], column n, where (n, c[n]) belongs: the two indices swapped."""
+    if "c" not in datas[0] or len(spec.grad_names) != 1:
+        return
+    name = spec.grad_names[0]
+    for o, d in zip(outs, datas):
+        g, c = np.asarray(o[name]), np.atleast_1d(d["c"])
+        if g.ndim != 2 or len(c) < 2:
+            return
+        swapped = np.zeros(g.shape, dtype=bool)
+        try:
+            swapped[c, np.arange(len(c))] = True
+        except IndexError:
+            return
+        if not np.array_equal(np.abs(g) > 0, swapped):
+            return
+    _fail(f"{name} from {who} puts row n's entry in row c[n] and column n: the row"
+          " index and the class index are swapped", "index the gradient as"
+          " (row, class), the order of its axes: one row per instance, one column"
+          " per class", "indices_swapped")

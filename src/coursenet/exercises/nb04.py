@@ -452,12 +452,14 @@ def check_run_backward(fn=None):
                 _caches_paired(log, who, text)  # the likely causes
                 _calls_in_reverse(log, who, text, partial=True)
                 _layer_raised(log, who, text)
+                _keeps_state(fn, who, cases[0])
                 raise
             _caches_paired(log, who, text)
             ref = mlp.loss_and_grads(params, d["X"], d["y"])[1]
             _calls_in_reverse(log, who, text)
             grads = _keyed(value, ref, who, text)
             if not all(_same(grads[k], ref[k]) for k in ref):
+                _keeps_state(fn, who, cases[0])
                 _fail(f"the gradients from {who} differ from the package's on {text}"
                       f" ({_worst([grads], [ref], [text])})",
                       "store each layer's parameter gradients under that layer's"
@@ -520,6 +522,15 @@ def _calls_in_reverse(log, who, text, partial=False):
         _fail(f"{who} never ran the backward of {_LAYER_NAMES[missing[0]]} on {text}",
               "every layer on the way from the loss back to the input takes part",
               "skipped_layer")
+    skipped = [i for i in range(len(_LAYER_NAMES) - 1, order[-1], -1)
+               if i not in order] if order else []
+    if skipped and order == sorted(order, reverse=True) \
+            and all(i in (1, 3, 4) for i in skipped):
+        _fail(f"{who} goes back from the loss in the right order but never runs the"
+              f" backward of {' and '.join(_LAYER_NAMES[i] for i in skipped)} (on"
+              f" {text}): the layers without parameters are left out",
+              "every layer on the way back passes the upstream gradient on through"
+              " its own backward, with parameters or without", "skipped_layer")
     if order != want:
         k = next(i for i, (a, b) in enumerate(zip(order, want)) if a != b)
         step = "first" if k == 0 else f"call {k + 1}"
@@ -537,6 +548,16 @@ def _calls_in_reverse(log, who, text, partial=False):
             break
         sent = np.asarray(sent, dtype=np.float64)
         if np.shape(got) != np.shape(sent) or not np.allclose(got, sent):
+            with np.errstate(all="ignore"):
+                times = np.shape(got) == np.shape(sent) and np.allclose(
+                    got, sent * np.asarray(before.dout, dtype=np.float64))
+            if times:
+                _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} what the layer"
+                      " after it sent back multiplied by the dout that layer"
+                      f" received (on {text}): the chain rule applied twice",
+                      "a backward returns the gradient already multiplied by its"
+                      " upstream gradient: pass it on as it is",
+                      "dout_multiplied_again")
             _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} a dout that is not"
                   f" what the layer after it sent back (on {text})",
                   "each backward's first result is the upstream gradient of the"
@@ -640,3 +661,30 @@ def _first_not_finite(layers, params, x):
                 " checks of your pairs above say where)" if zero else "")
         dout = parts[0]
     return "run_backward", ""
+
+
+def _keeps_state(fn, who, case):
+    """Fail when two calls with the same layers and caches disagree (or the
+    second fails): the function keeps something from an earlier call."""
+    text, d = case
+    found = []
+    for _ in range(2):
+        params = _copy_params(d["params"])
+        rows = reference_layers(params, int(d["y"][0]), [])
+        _, caches = _reference_forward(rows, params, d["X"][0].copy())
+        _give_caches(rows, caches)
+        try:
+            value = _call(fn, (rows, caches), who, text, may_change=(0,))
+            found.append({k: np.array(v, dtype=np.float64) for k, v in value.items()})
+        except (_Stop, AttributeError, TypeError, ValueError):
+            found.append(None)
+    if found[0] is None and found[1] is None:
+        return
+    if found[0] is None or found[1] is None or set(found[0]) != set(found[1]) or \
+            not all(np.shape(found[0][k]) == np.shape(found[1][k])
+                    and _same(found[0][k], found[1][k]) for k in found[0]):
+        _fail(f"{who} gives other gradients when it is called twice with the same"
+              f" layers and caches ({text}): it keeps something from an earlier"
+              " call", "make every container the function fills inside the call:"
+              " one made once (at module level, or as a default argument) keeps"
+              " the gradients of every earlier call", "keeps_state")

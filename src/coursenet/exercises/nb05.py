@@ -28,6 +28,7 @@ from coursenet.exercises._core import (
     _run,
     _same,
     _short,
+    _Stop,
 )
 from coursenet.exercises._networks import (
     _BATCH_LOSS_MISTAKES,
@@ -73,10 +74,18 @@ def check_batched_backward(fn=None, vectorised=True):
         cases = _batch_cases(seed=6)
         refs = [mlp.loss_and_grads(d["params"], d["X"], d["y"])[1] for _, d in cases]
         _referee_network(cases[2].data, refs[2])
-        values = _batched_values(fn, who, cases)
+        try:
+            values = _batched_values(fn, who, cases)
+        except _Stop:   # what it fed the layers may say why (run after, as the
+            _fed_inputs(fn, who, cases[-1])   # probe call may leave state behind)
+            raise
         got = [_batch_loss(value, len(d["y"]), who) for value, (_, d)
                in zip(values, cases)]
         _labels_used(fn, got, cases, who)
+        if not all(_same(np.float64(g), mlp.loss_and_grads(d["params"], d["X"],
+                                                           d["y"])[0])
+                   for g, (_, d) in zip(got, cases)):
+            _fed_inputs(fn, who, cases[-1])
         _check_losses(got, cases, _BATCH_LOSS_MISTAKES + _COMPOSITION_MISTAKES,
                       who, "the layer pairs above pass their checks, so the fault"
                       " is in what batched_backward builds from them: which layers"
@@ -454,3 +463,87 @@ def check_softmax_cross_entropy(forward=None, backward=None):
     ``backward(dloss, cache) -> dO (N, C)`` without the Jacobian; no loop over
     the rows."""
     return _run(lambda: _vectorised_pair(FUSED, "fused", forward, backward, 64))
+
+
+# --------------------------------------------------------------------------
+# What batched_backward feeds its layers (issue 23, item 5): the X it passes to
+# run_forward and the c it passes to network, watched for one call, compared
+# with what it was given; a change is named by what it did to them.
+# --------------------------------------------------------------------------
+
+
+def _watch(fn, names, args):
+    """Call ``fn`` with ``names`` in its module's namespace wrapped to record
+    their first call's arguments; the namespace is restored afterwards."""
+    space = getattr(fn, "__globals__", None)
+    seen = {}
+    if not isinstance(space, dict):
+        return seen
+    saved = {name: space[name] for name in names if callable(space.get(name))}
+
+    def recorder(name, inner):
+        def wrapped(*a, **k):
+            seen.setdefault(name, [_copy_arg(v) for v in a])
+            return inner(*a, **k)
+        return wrapped
+
+    try:
+        for name, inner in saved.items():
+            space[name] = recorder(name, inner)
+        try:   # _call: the time limit and quiet warnings of every student call
+            _call(fn, args, _name(fn, "your function"), "a probe")
+        except _Stop:
+            pass   # the check names the failure when it runs fn itself
+    finally:
+        space.update(saved)
+    return seen
+
+
+def _copy_arg(value):
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+
+
+def _input_change(given, fed):
+    """What was done to X on its way in, in words, or None if nothing."""
+    fed = np.asarray(fed, dtype=np.float64)
+    if fed.shape != given.shape or _same(fed, given):
+        return None
+    k = float(np.vdot(fed, given) / np.vdot(given, given))
+    if _same(fed, k * given):
+        inverse = 1.0 / k
+        said = (f"1/{round(inverse):d}" if abs(inverse) > 1.5
+                and np.isclose(inverse, round(inverse)) else f"{k:.3g}")
+        return f"X times {said}: it rescales the X it is given"
+    if _same(fed, given - given.mean(axis=0)):
+        return "X with each column's mean taken away: it centres the X it is given"
+    if _same(np.sort(fed, axis=0), np.sort(given, axis=0)):
+        return "the rows of X in another order: rows no longer meet their labels"
+    return "an X that is not the one it was given"
+
+
+def _fed_inputs(fn, who, case):
+    """Fail when batched_backward feeds run_forward another X, or network other
+    labels, than the call's own."""
+    text, d = case
+    seen = _watch(fn, ("run_forward", "network"),
+                  (_copy_params(d["params"]), d["X"].copy(), d["y"].copy()))
+    fed = seen.get("run_forward")
+    if fed and len(fed) >= 3 and isinstance(fed[2], np.ndarray):
+        change = _input_change(d["X"], fed[2])
+        if change:
+            _fail(f"{who} feeds run_forward {change} (on {text})", "the caller"
+                  " prepares X: pass the rows on to the layers as they come",
+                  "input_changed")
+    labels = seen.get("network")
+    if labels:
+        c = np.asarray(labels[0])
+        given = np.asarray(d["y"])
+        if c.ndim == 0 and len(given) > 1:
+            _fail(f"{who} builds the layers from one class ({int(c)}), not from the"
+                  f" {len(given)} classes of the batch's rows (on {text})",
+                  "network(c) takes the batch's labels, one per row",
+                  "labels_one_class")
+        if c.shape == given.shape and not np.array_equal(c, given):
+            _fail(f"{who} builds the layers from labels other than the c it was"
+                  f" given (on {text})", "row n's class is c[n], as the caller"
+                  " passes it", "labels_changed_in_call")

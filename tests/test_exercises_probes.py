@@ -1,0 +1,331 @@
+"""The general diagnoses of notebooks 04-05 (issue 23, item 5): a wrong answer
+is named by the property of the layer it violates, found by probing the
+student's functions with designed inputs (x = 0, k = 0, a row of the batch
+changed, dout = 0, unit upstream gradients, y_c = 1 ...), not by a table row
+per answer. Each test gives one wrong answer a student could write and the
+id and words its message must carry.
+"""
+
+import numpy as np
+import pytest
+
+from coursenet import exercises
+from tests.test_exercises_pairs import (
+    assert_named,
+    ce_b,
+    ce_backward,
+    ce_forward,
+    ce_fwd_b,
+    fused_b,
+    lin_b,
+    linear_backward,
+    linear_forward,
+    sigmoid_forward,
+    soft_b,
+    soft_fwd_b,
+    softmax_backward,
+    softmax_forward,
+)
+
+
+def _sig(k):
+    return 1 / (1 + np.exp(-k))
+
+
+def _soft(o):
+    e = np.exp(o - o.max())
+    return e / e.sum()
+
+
+def _soft_rows(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _log_soft_rows(O):
+    Z = O - O.max(axis=1, keepdims=True)
+    return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+
+
+def _rows(c):
+    return np.arange(len(c))
+
+
+# --- forward passes ---------------------------------------------------------
+
+FORWARD = [
+    ("bias_subtracted", exercises.check_linear_layer,
+     lambda x, W, b: (x.dot(W) - b, (x, W)), linear_backward, ["bias is taken away"]),
+    ("bias_part_wrong", exercises.check_linear_layer,
+     lambda x, W, b: (x @ W + b.sum(), (x, W)), linear_backward,
+     ["with x = 0", "bias part"]),
+    ("weights_part_wrong", exercises.check_linear_layer,
+     lambda x, W, b: (x @ np.abs(W) + b, (x, W)), linear_backward,
+     ["part made from x and W"]),
+    ("sigmoid_out_of_range", exercises.check_sigmoid_layer,
+     lambda k: (np.tanh(k), np.tanh(k)), lambda dh, h: dh * (1 - h ** 2),
+     ["strictly between 0 and 1"]),
+    ("sigmoid_falls", exercises.check_sigmoid_layer,
+     lambda k: (np.exp(-k) / (1 + np.exp(-k)),) * 2,
+     lambda dh, h: dh * h * (1 - h), ["falls as k rises"]),
+    ("sigmoid_at_zero", exercises.check_sigmoid_layer,
+     lambda k: (1 / (2 + np.exp(-k)),) * 2, lambda dh, h: dh * h * (1 - h),
+     ["at k = 0", "one half"]),
+    ("softmax_not_normalised", exercises.check_softmax_layer,
+     lambda o: (np.exp(o - o.max()), _soft(o)), softmax_backward,
+     ["exps before they are divided"]),
+    ("softmax_rows_not_one", exercises.check_softmax_layer,
+     lambda o: (np.exp(o - o.max()) / np.exp(o - o.max()).mean(), _soft(o)),
+     softmax_backward, ["sum to", "not 1"]),
+    ("softmax_not_shift_invariant", exercises.check_softmax_layer,
+     lambda o: (np.abs(o) / np.abs(o).sum(), _soft(o)), softmax_backward,
+     ["adding 3 to every logit"]),
+    ("rows_mixed", exercises.check_softmax_layer_batch,
+     lambda O: (np.exp(O - O.max(axis=1, keepdims=True))
+                / np.exp(O - O.max(axis=1, keepdims=True)).sum(axis=1).mean(),
+                _soft_rows(O)), soft_b, ["mixes the rows of the batch"]),
+    ("loss_uses_other_classes", exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y[c]) - np.log(1 - np.delete(y, c)).sum(), (y, c)),
+     ce_backward, ["class other than c"]),
+    ("loss_not_zero_at_one", exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y[c]) + np.log(len(y)), (y, c)), ce_backward,
+     ["at y_c = 1", "not 0"]),
+    ("loss_times_probability", exercises.check_cross_entropy_layer,
+     lambda y, c: (-np.log(y[c]) * y[c], (y, c)), ce_backward, ["times y_c"]),
+    ("loss_not_falling", exercises.check_cross_entropy_layer,
+     lambda y, c: (y[c] * (1 - y[c]), (y, c)), ce_backward,
+     ["does not fall as y_c rises"]),
+    ("batch_loss_not_mean", exercises.check_cross_entropy_batch,
+     lambda Y, c: (np.median(-np.log(Y[_rows(c), c])), (Y, c)), ce_b,
+     ["not the mean of the rows' losses"]),
+    ("loss_not_shift_invariant", exercises.check_softmax_cross_entropy,
+     lambda O, c: (-np.mean(O[_rows(c), c]
+                            - np.log(np.exp(O).sum(axis=1) + 1.0)), (_soft_rows(O), c)),
+     fused_b, ["adding 3 to every logit"]),
+]
+
+
+@pytest.mark.parametrize("mistake, check, forward, backward, words", FORWARD)
+def test_a_forward_mistake_is_named_by_the_property_it_breaks(mistake, check, forward,
+                                                              backward, words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+# --- backward passes --------------------------------------------------------
+
+def _ce_log_cache(Y, c):
+    return -np.mean(np.log(Y[_rows(c), c])), (np.log(Y), c)
+
+
+def _ce_b_from_one_minus(dloss, cache):
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c] = dloss / (y[c] - 1)
+    return dy
+
+
+def _ce_b_grows(dloss, cache):
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c] = -dloss * y[c] / (1 - y[c])
+    return dy
+
+
+def _lin_b_last_row(dout, cache):
+    X, W = cache
+    for n in range(len(X)):
+        db = dout[n]
+    return dout @ W.T, X.T @ dout, db
+
+
+def _lin_b_means(dout, cache):
+    X, W = cache
+    return dout @ W.T, X.mean(axis=0)[:, None] * dout.sum(axis=0), dout.sum(axis=0)
+
+
+BACKWARD = [
+    ("rule_on_another_value", exercises.check_cross_entropy_layer, ce_forward,
+     _ce_b_from_one_minus, ["right rule applied to 1 - y"]),
+    ("cache_holds_another_value", exercises.check_cross_entropy_batch, _ce_log_cache,
+     ce_b, ["caches log y"]),
+    ("rows_mixed", exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: Y * (dY - (dY * Y).mean()), ["row 1 of dout"]),
+    ("jacobian_constant_added", exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (np.diag(y) - np.sum(y ** 2)),
+     ["one number added to every entry"]),
+    ("jacobian_diagonal_twice", exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (np.diag(y - y ** 2) - np.outer(y, y)),
+     ["diagonal", "counted twice"]),
+    ("jacobian_products_mean", exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: Y * dY - Y * (dY * Y).mean(axis=1, keepdims=True), ["1/C"]),
+    ("divides_by_slope", exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh / (h - h ** 2), ["divides by the slope"]),
+    ("part_without_dout", exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: h * (1 - h) + dh, ["with dout = 0"]),
+    ("rows_left_out", exercises.check_linear_layer_batch, linear_forward,
+     _lin_b_last_row, ["alone", "never reach it"]),
+    ("rows_not_paired", exercises.check_linear_layer_batch, linear_forward,
+     _lin_b_means, ["does not pair row n of x with row n of dout"]),
+    ("class_gradient_grows", exercises.check_cross_entropy_layer, ce_forward,
+     _ce_b_grows, ["grows in size as y_c grows"]),
+]
+
+
+@pytest.mark.parametrize("mistake, check, forward, backward, words", BACKWARD)
+def test_a_backward_mistake_is_named_by_the_property_it_breaks(mistake, check,
+                                                               forward, backward,
+                                                               words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+def test_the_right_pairs_still_pass_every_probe():
+    for result in (exercises.check_linear_layer(linear_forward, linear_backward),
+                   exercises.check_cross_entropy_layer(ce_forward, ce_backward),
+                   exercises.check_linear_layer_batch(linear_forward, lin_b),
+                   exercises.check_cross_entropy_batch(ce_fwd_b, ce_b),
+                   exercises.check_softmax_layer(softmax_forward, softmax_backward)):
+        assert result.passed, result.message
+
+
+# --- the composition of notebook 05 -----------------------------------------
+
+@pytest.mark.parametrize("body, mistake, words", [
+    ("X = X * 2.0", "input_changed", ["X times 2"]),
+    ("X = X - X.min()", "input_changed", ["not the one it was given"]),
+    ("c = c[0]", "labels_one_class", ["one class"]),
+    ("c = (c + 2) % 10", "labels_changed_in_call", ["labels other than"]),
+])
+def test_what_batched_backward_feeds_its_layers_is_named(body, mistake, words):
+    source = (
+        "def batched_backward(params, X, c):\n"
+        f"    {body}\n"
+        "    layers = network(c)\n"
+        "    loss, caches = run_forward(layers, params, X)\n"
+        "    return loss, run_backward(layers, caches)\n")
+    space = nb05_student_namespace()
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False), mistake, *words)
+
+
+def nb05_student_namespace():
+    """The worked solution's layers and loop, batch versions, as a student's
+    kernel holds them."""
+    space = {"np": np}
+    exec(_SOLUTION, space)
+    return space
+
+
+_SOLUTION = '''
+from coursenet import losses
+
+def sigmoid_forward(k):
+    h = 1 / (1 + np.exp(-k))
+    return h, h
+
+def sigmoid_backward(dh, h):
+    return dh * h * (1 - h)
+
+def linear_forward(X, W, b):
+    return X @ W + b, (X, W)
+
+def linear_backward(dout, cache):
+    X, W = cache
+    return dout @ W.T, X.T @ dout, dout.sum(axis=0)
+
+def softmax_cross_entropy_forward(O, c):
+    Y = losses.softmax(O)
+    return losses.cross_entropy(O, c), (Y, c)
+
+def softmax_cross_entropy_backward(dloss, cache):
+    Y, c = cache
+    dO = Y.copy()
+    dO[np.arange(len(c)), c] -= 1.0
+    return dloss * dO / len(c)
+
+def network(c):
+    return [(linear_forward, linear_backward, ("W1", "b1")),
+            (sigmoid_forward, sigmoid_backward, ()),
+            (linear_forward, linear_backward, ("W2", "b2")),
+            (lambda O: softmax_cross_entropy_forward(O, c),
+             softmax_cross_entropy_backward, ())]
+
+def run_forward(layers, params, x):
+    caches = []
+    for forward, _, names in layers:
+        x, cache = forward(x, *(params[n] for n in names))
+        caches.append(cache)
+    return x, caches
+
+def run_backward(layers, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+'''
+
+
+# --- the composition of notebook 04 -----------------------------------------
+
+_GRADS_KEPT = {}
+
+
+def _run_backward_module_dict(layers_, caches):
+    """Fills a dict made once, at module level: every call adds to it."""
+    dout = 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            for name, g in zip(names, dparams):
+                _GRADS_KEPT[name] = _GRADS_KEPT.get(name, 0) + g
+        else:
+            dout = backward(dout, cache)
+    return dict(_GRADS_KEPT)
+
+
+def _run_backward_params_only(layers_, caches):
+    grads, dout = {}, np.ones(1)
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if not names:
+            continue
+        dout, *dparams = backward(dout, cache)
+        grads.update(zip(names, dparams))
+    return grads
+
+
+def _run_backward_multiplies(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache) * dout
+    return grads
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (_run_backward_module_dict, "keeps_state", ["called twice", "earlier call"]),
+    (_run_backward_params_only, "skipped_layer", ["never runs the backward of",
+                                                  "without parameters"]),
+    (_run_backward_multiplies, "dout_multiplied_again", ["chain rule applied twice"]),
+])
+def test_a_composition_mistake_is_named_by_what_the_loop_does(fn, mistake, words):
+    _GRADS_KEPT.clear()
+    assert_named(exercises.check_run_backward(fn), mistake, *words)
+
+
+def test_a_loss_gradient_indexed_class_first_is_named_though_it_raises_later():
+    def ce_b_swapped(dloss, cache):
+        Y, c = cache
+        dY = np.zeros_like(Y)
+        for n in range(len(c)):
+            dY[c[n], n] = -dloss / (len(c) * Y[n, c[n]])
+        return dY
+
+    assert_named(exercises.check_cross_entropy_batch(ce_fwd_b, ce_b_swapped),
+                 "indices_swapped", "swapped")
