@@ -17,6 +17,7 @@ from tests.test_exercises_pairs import (
     ce_forward,
     ce_fwd_b,
     fused_b,
+    fused_fwd,
     lin_b,
     linear_backward,
     linear_forward,
@@ -329,3 +330,141 @@ def test_a_loss_gradient_indexed_class_first_is_named_though_it_raises_later():
 
     assert_named(exercises.check_cross_entropy_batch(ce_fwd_b, ce_b_swapped),
                  "indices_swapped", "swapped")
+
+
+# --- round b2: the classes a blind review found unnamed -----------------------
+
+def _fused_minus_one_everywhere(dl, cache):
+    Y, c = cache
+    return dl * (Y - 1.0) / len(c)
+
+
+def _ce_b_from_ones(dl, cache):
+    Y, c = cache
+    dY = np.ones_like(Y) * dl / len(c)     # outside the class: dloss / N, not 0
+    dY[_rows(c), c] = -dl / (len(c) * Y[_rows(c), c])
+    return dY
+
+
+def _ce_from_ones(dloss, cache):
+    y, c = cache
+    dy = np.ones_like(y)
+    dy[c] = -dloss / y[c]
+    return dy
+
+
+def _ce_b_shared(dl, cache):
+    Y, c = cache
+    dY = np.zeros_like(Y)
+    dY[_rows(c), c] = np.mean(-dl / (len(c) * Y[_rows(c), c]))
+    return dY
+
+
+ROUND_B2 = [
+    ("not_elementwise", exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh @ np.diag(h * (1 - h)),
+     ["works on a vector but not on a k of shape (3, 4)", "entry by entry"]),
+    ("not_elementwise", exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh.ravel() * h.ravel() * (1 - h.ravel()),
+     ["works on a vector but not", "another shape"]),
+    ("shared_part_unweighted", exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy * y - dy @ y, ["same for every entry", "proportional"]),
+    ("shared_part_unweighted", exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: dY * Y - (dY * Y).sum(axis=1, keepdims=True),
+     ["same for every entry"]),
+    ("own_part_unweighted", exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy - y * (dy @ y), ["lost its factor y"]),
+    ("outside_class_not_zero", exercises.check_cross_entropy_layer, ce_forward,
+     _ce_from_ones, ["outside the true class are 1", "should be 0", "sum to"]),
+    ("outside_class_not_zero", exercises.check_cross_entropy_batch, ce_fwd_b,
+     _ce_b_from_ones, ["divided by N", "should be 0"]),
+    ("subtracted_everywhere", exercises.check_softmax_cross_entropy, fused_fwd,
+     _fused_minus_one_everywhere, ["1 is subtracted in every entry", "sum to"]),
+    ("class_entries_shared", exercises.check_cross_entropy_batch, ce_fwd_b,
+     _ce_b_shared, ["all hold one number", "its own row"]),
+    ("summed_over_batch", exercises.check_linear_layer_batch, linear_forward,
+     lambda dout, cache: ((dout @ cache[1].T).sum(axis=0), cache[0].T @ dout,
+                          dout.sum(axis=0)),
+     ["summed over axis 0 (the N rows)", "x (4, 2)"]),
+    ("summed_over_batch", exercises.check_linear_layer_batch, linear_forward,
+     lambda dout, cache: ((dout @ cache[1].T).sum(axis=1), cache[0].T @ dout,
+                          dout.sum(axis=0)), ["summed over axis 1"]),
+]
+
+
+@pytest.mark.parametrize("mistake, check, forward, backward, words", ROUND_B2)
+def test_a_review_b_class_is_named(mistake, check, forward, backward, words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+def test_the_right_sigmoid_pair_passes_on_a_matrix_too():
+    result = exercises.check_sigmoid_layer(sigmoid_forward,
+                                           lambda dh, h: dh * h * (1 - h))
+    assert result.passed, result.message
+
+
+_LOOP = '''
+def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+    X, c = train_data
+    history = History(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+                      steps_per_epoch=-(-len(X) // batch_size), params=params)
+    rng = np.random.default_rng(seed)
+
+    def evaluate_both():
+        for (Xs, cs), part in ((train_data, "train"), (val_data, "val")):
+            loss, acc = mlp.evaluate(params, Xs, cs)
+            getattr(history, f"epoch_{part}_loss").append(loss)
+            getattr(history, f"epoch_{part}_acc").append(acc)
+
+    evaluate_both()
+    for _ in EPOCHS:
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss, grads = batched_backward(params, X[idx], c[idx])
+            for name in params:
+                UPDATE
+            history.step_loss.append(float(loss))
+        evaluate_both()
+    return history
+'''
+
+
+def _loop06(epochs="range(epochs)", update="params[name] -= lr * grads[name]"):
+    from coursenet import mlp
+    from coursenet.history import History
+    space = {"np": np, "mlp": mlp, "History": History,
+             "batched_backward": mlp.loss_and_grads}
+    exec(_LOOP.replace("EPOCHS", epochs).replace("UPDATE", update), space)
+    return space["minibatch_sgd"]
+
+
+@pytest.mark.parametrize("loop, mistake, words", [
+    (_loop06(), None, []),
+    (_loop06(update="params[name] =- lr * grads[name]"), "params_replaced",
+     ["holds the step alone", "old value thrown away"]),
+    (_loop06(update="params[name] = lr * grads[name]"), "params_replaced",
+     ["along the gradient", "thrown away"]),
+    (_loop06(epochs="range(1, epochs)"), "epoch_count", ["1 epoch fewer than asked"]),
+    (_loop06(epochs="range(epochs + 1)"), "epoch_count", ["1 epoch more than asked"]),
+])
+def test_an_update_that_replaces_or_a_wrong_epoch_count_is_named(loop, mistake, words):
+    result = exercises.check_minibatch_loop(loop)
+    if mistake is None:
+        assert result.passed, result.message
+    else:
+        assert_named(result, mistake, *words)
+
+
+def test_vector_backward_after_a_wrong_run_backward_points_at_the_loop():
+    from tests.test_exercises_pairs import _loop
+
+    def run_backward_forward_caches(layers_, caches):  # the loop, wrong
+        return _loop(order=list)(layers_, caches)
+
+    space = {"np": np, "run_backward": run_backward_forward_caches}
+    exec("def vector_backward(params, x, c):\n"
+         "    raise ValueError('operands could not be broadcast together')\n", space)
+    result = exercises.check_vector_backward(space["vector_backward"])
+    assert_named(result, "run_backward_wrong", "because run_backward does",
+                 "not at fault")

@@ -303,6 +303,22 @@ def one_epoch_only(params, train_data, val_data, lr, batch_size, epochs, seed):
     return make_loop()(params, train_data, val_data, lr, batch_size, 1, seed)
 
 
+def first_batch_skipped(params, train_data, val_data, lr, batch_size, epochs, seed):
+    """Starts each epoch's batches at batch_size, not 0: 29 of 37 rows per epoch."""
+    X, c = train_data
+    history = new_history(params, X, lr, batch_size, epochs, seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(batch_size, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss, grads = batched_backward(params, X[idx], c[idx])
+            for name in params:
+                params[name] -= lr * grads[name]
+            history.step_loss.append(loss)
+    return history
+
+
 def epoch_losses_only(history, params, train_data, lr):
     per = history.steps_per_epoch
     history.step_loss = [float(np.mean(history.step_loss[i:i + per]))
@@ -353,7 +369,8 @@ MORE_MISTAKES = [
     (mutating_loop, "changed_data", ["changed train_data in place"]),
     (transformed_rows, "not_rows", ["not rows of the training X"]),
     (big_batches, "batch_size", ["batches of up to 16 rows"]),
-    (one_epoch_only, "row_count", ["37 rows", "111"]),
+    (one_epoch_only, "epoch_count", ["37 rows once", "2 epochs fewer than asked"]),
+    (first_batch_skipped, "row_count", ["87 rows", "111"]),
     (loop_then(epoch_losses_only), "loss_per_epoch", ["one per epoch"]),
     (loop_then(shifted_losses), "step_loss", ["not the loss batched_backward"]),
     (loop_then(missing_loss), "step_count", ["14 entries for 15 batches"]),

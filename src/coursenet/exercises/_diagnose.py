@@ -611,3 +611,33 @@ def jacobian_parts(what, jacobians, probabilities):
               " a mean over the classes where a sum belongs", "the sum over the"
               " classes in the chain rule is a sum: every class's term counts in"
               " full", "jacobian_products_mean")
+
+
+def softmax_parts(what, outs, rows):
+    """A softmax backward against the right one's two parts, row by row: the
+    part from each entry's own y (the upstream gradient times y) and the shared
+    part subtracted from it (proportional to that entry's y). ``rows``: the
+    (Y, G) of each case. Name the part that lost its per-entry factor y."""
+    lost_shared = lost_own = True
+    for out, (Y, G) in zip(outs, rows):
+        mine = np.atleast_2d(out)
+        own = G * Y
+        shared = Y * own.sum(axis=1, keepdims=True)
+        taken = own - mine
+        lost_shared &= bool(np.allclose(taken, taken[:, :1], rtol=1e-6, atol=1e-9)
+                            and not np.allclose(taken, shared, rtol=1e-6, atol=1e-9))
+        kept = mine + shared
+        lost_own &= bool(np.allclose(kept, G, rtol=1e-6, atol=1e-9)
+                         and not np.allclose(G, own, rtol=1e-6, atol=1e-9))
+    if lost_shared:
+        _fail(f"{what}: the amount subtracted is the same for every entry of a row;"
+              " it must be proportional to that entry's y (0 where y is 0)",
+              "raising o_j moves every probability, and y_j's own share of that"
+              " move scales with y_j: an output of tiny probability barely moves",
+              "shared_part_unweighted")
+    if lost_own:
+        _fail(f"{what}: the subtracted part is right, but the first part is the"
+              " upstream gradient alone: it lost its factor y, that entry's own"
+              " probability", "the diagonal of the Jacobian holds each output's"
+              " own probability: write entry (i, i) by hand for C = 2",
+              "own_part_unweighted")

@@ -75,6 +75,14 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               " not summed over the batch",
               "the bias is added to every row of the batch, so every row's"
               " gradient reaches it: add them up", "bias_not_summed")
+    if batch and len(want) == 2 and len(got) == 1 and want[0] != want[1] \
+            and got[0] in want:
+        axis, kept = ((0, "the N rows") if got[0] == want[1]
+                      else (1, "each row's entries"))
+        _fail(f"{what} has shape {got}{on}, expected {want}: summed over axis"
+              f" {axis} ({kept})", "an input of the layer has one row per"
+              " instance, so its gradient keeps one row per instance: only a"
+              " parameter shared by the rows sums over them", "summed_over_batch")
     if sorted(d for d in got if d != 1) == sorted(d for d in want if d != 1):
         _fail(f"{what} has shape {got}{on}; the stub says {want}: an extra or"
               " missing axis of length 1",
@@ -295,7 +303,9 @@ def check_pair(spec, fwd, bwd, batch, seed):
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
             grads = _backward_grads(spec, value, inputs, bwho, text, batch)
-        except _Stop:
+        except _Stop as stop:
+            if stop.mistake == "wrong_shape":
+                _summed_axis(spec, (fwd, bwd), (fwho, bwho), cases, batch)
             # a mistake seen on the earlier cases may explain the failure here
             if datas:
                 keyed = [dict(zip(spec.grad_names, o)) for o in outs]
@@ -313,11 +323,71 @@ def check_pair(spec, fwd, bwd, batch, seed):
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
     if all(_same(o, r) for o, r in zip(outs, refs)):
+        if spec.title == SIGMOID.title and not batch:
+            _elementwise_any_shape(spec, (fwd, bwd), fwho, bwho, seed)
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
     _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
                       (bwd, fwho, caches, fwd))
+
+def _summed_axis(spec, pair, names, cases, batch):
+    """A result of the wrong shape on a case whose sides tie (N = D): run the
+    cases whose sides all differ, where a sum over one axis shows which."""
+    fwd, bwd = pair
+    fwho, bwho = names
+    for text, inputs, dout in cases:
+        first = np.shape(inputs[spec.wrt[0]])
+        if len(first) != 2 or first[0] == first[1]:   # N = D: the axes tie
+            continue
+        got = _probe_out(spec, fwd, fwho, inputs, with_cache=True)
+        value = None if got is None else _quiet_call(bwd, (dout, got[1]), bwho)
+        if not isinstance(value, (tuple, list)) \
+                or len(value) != len(spec.grad_names):
+            continue
+        for name, key, v in zip(spec.grad_names, spec.wrt, value):
+            arr = _floats_or_none(v)
+            if arr is None:
+                continue
+            try:
+                _exact_shape(arr, np.shape(inputs[key]), f"{name} from {bwho}",
+                             text, spec.title, batch)
+            except _Stop as stop:
+                if stop.mistake == "summed_over_batch":
+                    raise
+
+
+def _elementwise_any_shape(spec, pair, fwho, bwho, seed):
+    """An elementwise pair (its stub says "any shape", and 05 reuses it on
+    (N, H) batches) must work on a matrix too, not only on the vectors of
+    the cases: a matrix product in it shows only there."""
+    fwd, bwd = pair
+    rng = np.random.default_rng(seed)
+    k, dh = rng.normal(0.0, 2.0, (3, 4)), rng.normal(size=(3, 4))
+    text = "a k of shape (3, 4)"
+    said = (f"{bwho} works on a vector but not on {text}: the layer works entry"
+            " by entry")
+    hint = ("each entry of dk depends only on the same entry of dh and of h:"
+            " nothing mixes entries, so nothing depends on the array's shape")
+    try:
+        out, _, cache = _forward_out(spec, fwd, {"k": k}, fwho, text)
+    except _Stop as stop:
+        _fail(f"{fwho} works on a vector but not on {text} (the stub says any"
+              f" shape): {stop.message.lstrip('✗ ').split('. Hint')[0]}",
+              "the sigmoid works entry by entry: nothing in it depends on the"
+              " array's shape", "not_elementwise")
+    try:
+        value = _call(bwd, (dh.copy(), cache), bwho, text)
+    except _Stop as stop:
+        _fail(f"{said} ({stop.message.lstrip('✗ ').split('. Hint')[0]})", hint,
+              "not_elementwise")
+    got = _floats_or_none(value)
+    want = _numeric(spec, {"k": k}, dh)[0]
+    if got is None or got.shape != want.shape or not _same(got, want):
+        _fail(f"{said} (it returns "
+              + ("another shape" if got is not None and got.shape != want.shape
+                 else "other numbers") + ")", hint, "not_elementwise")
+
 
 def _check_forward(spec, fwd, fwho, case, cases, batch):
     """Fail, naming the mistake where one is known, if the forward output
@@ -1637,6 +1707,12 @@ def _backward_probes(spec, runs, bwho, swap, late=False):
                                np.ndim(datas[0][spec.wrt[0]]) == 2)
             _rows_of_backward(spec, bwd, bwho, datas, caches)
             _softmax_jacobians(spec, bwd, bwho, datas, caches)
+            if spec.title == SOFTMAX.title:
+                _diagnose.softmax_parts(f"do from {bwho}", [o["do"] for o in outs],
+                                        [_soft_rows(d) for d in datas])
+            if spec.title in (FUSED.title, CROSS_ENTROPY.title):
+                _outside_class(spec, outs, refs, datas, bwho)
+                _class_entries_shared(spec, outs, refs, datas, bwho)
             if spec.title == SIGMOID.title:
                 _diagnose.reciprocal(f"dk from {bwho}", [o["dk"] for o in outs],
                                      [r["dk"] for r in refs],
@@ -1679,3 +1755,59 @@ def _indices_swapped(spec, outs, datas, who):
           " index and the class index are swapped", "index the gradient as"
           " (row, class), the order of its axes: one row per instance, one column"
           " per class", "indices_swapped")
+
+
+def _outside_class(spec, outs, refs, datas, who):
+    """A loss layer: the entries outside the true class are off by one shared
+    amount (a gradient started from ones, a 1 subtracted everywhere)."""
+    name = spec.grad_names[0]
+    offs, sums = [], []
+    for o, r, d in zip(outs, refs, datas):
+        mine, right = np.atleast_2d(o[name]), np.atleast_2d(r[name])
+        outside = ~_class_entries(mine, np.atleast_1d(d["c"]))
+        diff = (mine - right)[outside]
+        if diff.size == 0 or not np.allclose(diff, diff[0], rtol=1e-6, atol=1e-9) \
+                or abs(diff[0]) < 1e-9:
+            return
+        offs.append((float(diff[0]), float(d["dout"]) / mine.shape[0]))
+        sums.append(mine.sum(axis=1))
+    rows = f"its rows sum to {_fmt(sums[0])} on the first case"
+    if spec.title == CROSS_ENTROPY.title:
+        ups = [float(d["dout"]) for d in datas]
+        value = next((word for word, want in (
+            (f"{offs[0][0]:.3g}", [offs[0][0]] * len(offs)),
+            ("the upstream gradient dloss", ups),
+            ("the upstream gradient dloss divided by N", [s for _, s in offs]))
+            if np.allclose([off for off, _ in offs], want)), "one number per case")
+        _fail(f"the entries of {name} from {who} outside the true class are {value}"
+              " (should be 0 there: the loss reads only y_c); " + rows,
+              "start from a gradient that is 0 everywhere and set the true class's"
+              " entry alone", "outside_class_not_zero")
+    if all(np.isclose(off, -scale) for off, scale in offs):
+        _fail(f"1 is subtracted in every entry of {name} from {who}, not only at the"
+              " true class: " + rows + " (they should sum to 0)", "the target is 1"
+              " at the true class and 0 everywhere else: subtract only there",
+              "subtracted_everywhere")
+    _fail(f"the entries of {name} from {who} outside the true class are all off by"
+          f" one shared amount ({offs[0][0]:.3g} on the first case): " + rows,
+          "outside the true class the gradient is the probability alone (times the"
+          " upstream gradient and 1/N)", "outside_class_shifted")
+
+
+def _class_entries_shared(spec, outs, refs, datas, who):
+    """A batch loss layer: the N true-class entries hold one number where each
+    row's must depend on its own row."""
+    name = spec.grad_names[0]
+    for o, r, d in zip(outs, refs, datas):
+        mine, right = np.asarray(o[name]), np.asarray(r[name])
+        c = np.atleast_1d(d["c"])
+        if mine.ndim != 2 or len(c) < 2:
+            return
+        mask = _class_entries(mine, c)
+        if not np.allclose(mine[mask], mine[mask][0], rtol=1e-9, atol=1e-12) \
+                or np.allclose(right[mask], right[mask][0], rtol=1e-6):
+            return
+    _fail(f"the N true-class entries of {name} from {who} all hold one number"
+          " (on every case): each row's entry must depend on its own row",
+          "row n's entry at its class comes from row n's own probability alone:"
+          " nothing is shared or averaged across the rows", "class_entries_shared")

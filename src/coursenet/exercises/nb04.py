@@ -254,9 +254,28 @@ def _check_vector_backward(fn=None, quiet=False):
         _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok,
                           cls="c")
 
+    def after_loop():
+        try:
+            return body()
+        except _Stop:
+            _loop_first(fn)
+            raise
+
     if quiet:
-        return _quiet(body)
-    return _run(body)
+        return _quiet(after_loop)
+    return _run(after_loop)
+
+
+def _loop_first(fn):
+    """A wrong vector_backward whose run_backward fails its own check: the
+    loop is the cause; the layer that then fails on what it was sent is not."""
+    loop = getattr(fn, "__globals__", {}).get("run_backward")
+    if not callable(loop) or loop is fn or _quiet(_run_backward_body(loop)).passed:
+        return
+    _fail(f"{_name(fn, 'your function')} fails because run_backward does (its own"
+          " check, the line above, names how): the layer pairs it calls are not at"
+          " fault here", "fix run_backward first; then run this check again",
+          "run_backward_wrong")
 
 
 def _quiet(body):
@@ -434,6 +453,11 @@ def check_run_backward(fn=None):
     layers (so a mistake in your pairs does not show here), notes every call
     and compares the gradients with :func:`coursenet.mlp.loss_and_grads`.
     """
+    return _run(_run_backward_body(fn))
+
+
+def _run_backward_body(fn):
+    """The body of :func:`check_run_backward`, to run printed or quiet."""
 
     def body():
         _need_function(fn, "check_run_backward", "your run_backward function")
@@ -469,7 +493,7 @@ def check_run_backward(fn=None):
                 " passes each one what the layer after it sent back, and the"
                 f" gradients equal the package's on {len(cases)} networks")
 
-    return _run(body)
+    return body
 
 
 def _caches_paired(log, who, text):

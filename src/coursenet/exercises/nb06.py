@@ -74,11 +74,15 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
             factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx),
                       "lr_twice": lr, "ascent": -1.0, "double": 2.0,
                       "twice_B": 1.0 / batch_size, "sum_B": batch_size,
-                      "previous": 1.0}[scale]
+                      "previous": 1.0}.get(scale, 1.0)
             step, previous = (previous, grads) if scale == "previous" \
                 else (grads, None)
             for name in params if step is not None else ():
-                params[name] -= factor * lr * step[name]
+                if scale in {"replaced", "replaced_plus"}:  # `=-` / `=+` typed
+                    params[name] = (1 if scale == "replaced_plus" else -1) \
+                        * lr * step[name]
+                else:
+                    params[name] -= factor * lr * step[name]
             step_loss.append(loss)
         record()
     return params, step_loss, np.array(evals)
@@ -209,6 +213,17 @@ def _check_order(spy, who):
     """The rows visited, epoch by epoch: each once, in the seed's order."""
     case = _case_text()
     seen = np.concatenate([idx for idx, _, _ in spy.calls]).astype(np.int64)
+    if len(seen) != _N * _EPOCHS and len(seen) % _N == 0 and len(seen):
+        ran = len(seen) // _N
+        off = _EPOCHS - ran
+        many = (f"{abs(off)} epoch{'s' if abs(off) > 1 else ''}"
+                f" {'fewer' if off > 0 else 'more'} than asked")
+        each = f"{ran} times" if ran > 1 else "once"
+        _fail(f"{who} passed {len(seen)} rows to batched_backward in total, each of"
+              f" the {_N} rows {each}: {ran} epoch{'s' if ran > 1 else ''}, {many}"
+              f" ({_EPOCHS}), on"
+              f" {case}", "run exactly `epochs` passes over the data: count the"
+              " passes your loop makes", "epoch_count")
     if len(seen) != _N * _EPOCHS:
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
               f" each of the {_N} rows once per epoch, {_N * _EPOCHS} for {_EPOCHS}"
@@ -315,6 +330,14 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
             ("ascent", "ascent", "steps along the gradient, not against it: the"
              " loss is climbed, not descended",
              "a step moves each parameter against its gradient"),
+            ("replaced", "params_replaced", "steps that replace each parameter:"
+             " after a step it holds the step alone, the old value thrown away",
+             "a step changes the parameter's old value by the step (`=-` assigns"
+             " the step; the update subtracts it from what is there)"),
+            ("replaced_plus", "params_replaced", "steps that replace each"
+             " parameter: after a step it holds the step alone (and along the"
+             " gradient), the old value thrown away", "a step changes the"
+             " parameter's old value, against the gradient (`=+` assigns)"),
             ("double", "lr_doubled", "steps twice as large as the learning rate"
              " gives", "look for a stray factor 2: each step is the learning"
              " rate times the gradient, nothing more")):
