@@ -370,10 +370,15 @@ def _elementwise_any_shape(spec, pair, fwho, bwho, seed):
     hint = ("each entry of dk depends only on the same entry of dh and of h:"
             " nothing mixes entries, so nothing depends on the array's shape")
     try:
-        out, _, cache = _forward_out(spec, fwd, {"k": k}, fwho, text)
+        out, ref, cache = _forward_out(spec, fwd, {"k": k}, fwho, text)
     except _Stop as stop:
         _fail(f"{fwho} works on a vector but not on {text} (the stub says any"
               f" shape): {stop.message.lstrip('✗ ').split('. Hint')[0]}",
+              "the sigmoid works entry by entry: nothing in it depends on the"
+              " array's shape", "not_elementwise")
+    if np.shape(out) != np.shape(ref) or not _same(out, ref):
+        _fail(f"{fwho} works on a vector but not on {text} (the stub says any"
+              " shape): its output there is not the sigmoid of each entry",
               "the sigmoid works entry by entry: nothing in it depends on the"
               " array's shape", "not_elementwise")
     try:
