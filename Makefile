@@ -63,9 +63,12 @@ check: setup
 	$(BIN)/python -m pytest tests -q -n auto -m 'not browser and not hub and not server and not slow' \
 		$(addprefix --ignore=,$(CHECK_SKIP))
 
+# everything, on every core (pytest-xdist): each test file on one worker, the
+# files that share a session fixture together, the heaviest first (the root
+# conftest.py says which and why; docs/testing.md, Speed, has the times)
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py

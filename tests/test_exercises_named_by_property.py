@@ -268,3 +268,205 @@ def sgd_weights_only(step):
 ])
 def test_sgd_step_named_by_how_it_moves(fn, mistake, words):
     assert_named(exercises.check_sgd_step(fn), mistake, *words)
+
+
+# ------------------------------------------------ round two: general classes
+# (a blind review's misses: right values in the wrong places, rounded, plus a
+# number, a sign at one step, a malformed argument handed to a right helper)
+
+
+def _onehot_bool(y, c):
+    return np.arange(len(y)) == c
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (lambda y, c: -(y == c).astype(float) / y, "zero", ["0 in every entry"]),
+    (lambda y, c: np.round(np.where(_onehot_bool(y, c), -1 / y, 0.0), 3), "rounded",
+     ["rounded to 3 decimal"]),
+])
+def test_loss_grad_round_two(fn, mistake, words):
+    result = exercises.check_loss_grad(fn)
+    assert_named(result, mistake, *words)
+    assert "upstream" not in result.message
+
+
+def _jacobian(y):
+    return np.diag(y) - np.outer(y, y)
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (lambda y: np.round(_jacobian(y), 4), "rounded", ["rounded to 4 decimal"]),
+    (lambda y: np.diag(y.reshape(-1, 1)) - np.outer(y, y), "plus_constant",
+     ["plus the same number in every entry off the diagonal"]),
+    (lambda y: np.roll(_jacobian(y), -1, axis=1), "shifted_by_one",
+     ["the column after it"]),
+])
+def test_jacobian_round_two(fn, mistake, words):
+    assert_named(exercises.check_softmax_jacobian(fn), mistake, *words)
+
+
+def _clipped_logit_grad(o, c):
+    o = np.clip(np.asarray(o, dtype=float), -50, 50)
+    e = np.exp(o)
+    g = e / e.sum()
+    g[c] -= 1
+    return g
+
+
+def test_logit_grad_changed_large_logits_is_not_a_pass():
+    assert_named(exercises.check_logit_grad(_clipped_logit_grad),
+                 "large_logits_changed", ["wrong where the logits are large",
+                                          "o = [100, 60]"])
+
+
+def test_forward_one_column_or_row_for_every_unit_is_named():
+    col0 = forward_with()
+    def forward(params, x, target):      # every hidden unit reads column 0 of W
+        W0 = [[row[0]] * len(row) for row in params["W"]]
+        return col0({**params, "W": W0}, x, target)
+    assert_named(exercises.check_forward(forward), "one_unit_for_all",
+                 ["one column of W is read for every hidden unit"])
+    fn = forward_with(o_rule=lambda h, V, c: [sum(h[j] * V[0][m] for j in range(len(h)))
+                                              + c[m] for m in range(len(c))])
+    assert_named(exercises.check_forward(fn), "one_row_for_all",
+                 ["one row of V is read for every input"])
+
+
+def backprop_changed(change):
+    right = backprop_with()
+    def backprop(params, cache, dl_dy):
+        return change(right(params, cache, dl_dy), params, cache)
+    return backprop
+
+
+def _dh_from_dV(d, params, cache):
+    dh = [sum(dVj[m] * d["do"][m] for m in range(len(d["do"]))) for dVj in d["V"]]
+    h = cache["h"]
+    dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]
+    return {**d, "dh": dh, "dk": dk, "b": dk,
+            "W": [[xi * g for g in dk] for xi in cache["x"]]}
+
+
+@pytest.mark.parametrize("change, mistake, words", [
+    (lambda d, p, c: {**d, "dk": [-g for g in d["dk"]]}, "flipped_sign",
+     ["dl/dh is right; your dl/dk has the wrong sign"]),
+    (_dh_from_dV, "gradient_for_weight", ["gradient dV where the weights V belong"]),
+    (lambda d, p, c: {**d, "b": list(c["h"])}, "value_for_derivative",
+     ["the hidden values h"]),
+    (lambda d, p, c: {**d, "c": [round(g, 2) for g in d["c"]]}, "rounded",
+     ["your dc is the right one rounded to 2"]),
+    (lambda d, p, c: {**d, "W": [row[-1:] + row[:-1] for row in d["W"]]},
+     "shifted_by_one", ["your dW: each column holds the right values of the column"
+                        " before it"]),
+])
+def test_backprop_round_two(change, mistake, words):
+    assert_named(exercises.check_backprop(backprop_changed(change)), mistake, *words)
+
+
+def test_backprop_dh_shape_names_no_parameter():
+    fn = backprop_changed(lambda d, p, c: {**d, "dh": d["dh"][:-1]})
+    result = exercises.check_backprop(fn)
+    assert not result.passed
+    assert "params['dh']" not in result.message and "one entry per hidden unit" \
+        in result.message, result.message
+
+
+def _backward_from(pick):
+    backprop = _right_backprop()
+
+    def loss_grad(y, target):
+        return [-1 / y[m] if m == target else 0.0 for m in range(len(y))]
+
+    def backward(params, cache):
+        return pick(backprop(params, cache, loss_grad(cache["y"], cache["target"])))
+    return backward
+
+
+@pytest.mark.parametrize("pick, mistake, words", [
+    (lambda d: {"W": d["V"], "b": d["b"], "V": d["W"], "c": d["c"]},
+     "misnamed_arrays", ["under 'W' the right 'V'", "under 'V' the right 'W'"]),
+    (lambda d: {"W": [[round(v, 3) for v in r] for r in d["W"]], "b": d["b"],
+                "V": d["V"], "c": d["c"]}, "rounded", ["gradient of W", "rounded"]),
+])
+def test_backward_round_two(pick, mistake, words):
+    assert_named(exercises.check_backward(forward_with(), _backward_from(pick)),
+                 mistake, *words)
+
+
+def test_backward_fixed_handing_a_short_dl_dy_is_named_at_the_caller():
+    namespace = {"backprop": _right_backprop()}
+    exec("def backward_fixed(params, cache):\n"
+         "    p, target = cache['y'], cache['target']\n"
+         "    dl_dy = [-1 / p[target]]\n"
+         "    d = backprop(params, cache, dl_dy)\n"
+         "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
+    fn = namespace["backward_fixed"]
+    assert_named(exercises.check_backward(forward_with(), fn), "malformed_dl_dy",
+                 ["has 1 entry, expected", "one per class"])
+    assert namespace["backprop"] is not None and namespace["backprop"].__name__ \
+        == "backprop"    # the watch is taken off again
+
+
+def graph_variant(start=0.0, carry="derivative"):
+    def graph_backward(nodes, values):
+        grads = {name: start for name, _, _ in nodes}
+        grads[nodes[-1][0]] = 1.0
+        for name, op, args in reversed(nodes):
+            if op == "add":
+                local = [1.0] * len(args)
+            elif op == "mul":
+                local = [values[args[1]], values[args[0]]]
+            elif op == "sigmoid":
+                local = [values[name] * (1 - values[name])]
+            else:
+                local = []
+            for arg, slope in zip(args, local):
+                sent = {"derivative": grads[name], "value": values[name],
+                        "input": values[arg]}[carry]
+                grads[arg] += sent * slope
+        return grads
+    return graph_backward
+
+
+def _plus_one(nodes, values):
+    grads = graph_backward_with(reversed, False)(nodes, values)
+    return {n: g + (1.0 if n != nodes[-1][0] else 0.0) for n, g in grads.items()}
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (graph_variant(start=1.0), "graph_all_start_at_one", ["starts at 1"]),
+    (graph_variant(carry="value"), "graph_value_for_derivative",
+     ["its own value times the local slope"]),
+    (graph_variant(carry="input"), "graph_value_for_derivative",
+     ["each input receives its own value"]),
+    (_plus_one, "graph_plus_one", ["the right one plus 1"]),
+])
+def test_graph_whole_pass_named_before_one_node(fn, mistake, words):
+    assert_named(exercises.check_graph_backward(fn), mistake, *words)
+
+
+def sgd_read(read):
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            G = grads[name]
+            for i, row in enumerate(params[name]):
+                for j in range(len(row)):
+                    row[j] -= lr * read(G, i, j)
+        for name in ("b", "c"):
+            for j, g in enumerate(grads[name]):
+                params[name][j] -= lr * g
+    return sgd_step
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (sgd_read(lambda G, i, j: G[i][j - 1]), "shifted_by_one",
+     ["each column holds the right values of the column before it"]),
+    (sgd_read(lambda G, i, j: G[i - 1][j]), "shifted_by_one", ["the row before it"]),
+    (sgd_read(lambda G, i, j: G[0][j]), "one_row_for_all", ["of the first row"]),
+    (sgd_weights_only(lambda p, g, lr: round(p - lr * g, 3)), "rounded",
+     ["rounded to 3 decimal"]),
+    (sgd_weights_only(lambda p, g, lr: p - lr * g - 0.001), "plus_constant",
+     ["plus the same number"]),
+])
+def test_sgd_step_round_two(fn, mistake, words):
+    assert_named(exercises.check_sgd_step(fn), mistake, *words)

@@ -872,7 +872,7 @@ STAGE_FALLBACKS = [
      "sum(V[j][m] * do[m] * h[j] for m in range(C))", "wrong_dh",
      ["dl/do is right, dl/dh is wrong"]),
     (exercises.check_backprop, backprop, "dh[j] * h[j] * (1 - h[j])",
-     "dh[j] * h[j] * (1 - h[j]) + 0.01", "wrong_dk",
+     "dh[j] * h[j] * (1 - h[j]) * (1 + 0.1 * j)", "wrong_dk",
      ["dl/dh is right, dl/dk is wrong"]),
     (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
      '"V": [[(hj + 0.01) * d for d in do] for hj in h]', "wrong_dV",

@@ -613,6 +613,117 @@ def jacobian_parts(what, jacobians, probabilities):
               " full", "jacobian_products_mean")
 
 
+# --------------------------------------------------------------------------
+# Right values in the wrong places, rounded, or plus a constant (round two)
+# --------------------------------------------------------------------------
+
+_PLACES_HINT = ("each entry has one right place: check which array, and which"
+                " index, your code reads for it")
+
+
+def _moves(ref):
+    """(words, id, array, mask of the entries that must match) for every
+    consistent rearrangement of ``ref``: shifted by one along an axis (wrapping
+    or not), one row, column or entry copied to all."""
+    ref = np.asarray(ref, dtype=np.float64)
+    found = []
+    for axis in range(ref.ndim):
+        if ref.shape[axis] < 2:
+            continue
+        line = ("entry" if ref.ndim == 1 else "row" if axis == 0 else "column")
+        for step, words in ((1, f"the {line} before it"), (-1, f"the {line} after it")):
+            moved = np.roll(ref, step, axis=axis)
+            edge = np.zeros(ref.shape, dtype=bool)
+            index = [slice(None)] * ref.ndim
+            index[axis] = 0 if step == 1 else -1
+            edge[tuple(index)] = True
+            found.append((f"each {line} holds the right values of {words}"
+                          " (the index is off by one)", "shifted_by_one", moved, ~edge))
+        for pick, which in ((0, "first"), (-1, "last")):
+            taken = np.take(ref, [pick], axis=axis)
+            found.append((f"every {line} holds the right values of the {which}"
+                          f" {line}: one {line} is read for all of them",
+                          f"one_{line}_for_all", np.broadcast_to(taken, ref.shape),
+                          np.ones(ref.shape, dtype=bool)))
+    return found
+
+
+def rearranged(what, outs, refs, others=()):
+    """Fail when the answer holds right values in the wrong places, the same way
+    on every case: another array's right values (``others``: (words, id, per
+    case), e.g. another parameter's gradient, the value where the derivative
+    belongs), or its own right values shifted by one or one line copied to all."""
+    outs = [np.asarray(o, dtype=np.float64) for o in outs]
+    for words, id_, arrays, *hint in others:
+        if all(a is not None and np.shape(a) == o.shape and _same(o, np.asarray(a))
+               for o, a in zip(outs, arrays)) \
+                and not all(_same(np.asarray(a), np.asarray(r))
+                            for a, r in zip(arrays, refs)):
+            _fail(f"{what} holds {words}, on every case",
+                  hint[0] if hint else _PLACES_HINT, id_)
+    if any(o.shape != np.shape(r) for o, r in zip(outs, refs)):
+        return
+    for k, (words, id_, _, _) in enumerate(_moves(refs[0])):
+        moves = [_moves(r) for r in refs]
+        if any(len(m) != len(moves[0]) for m in moves):
+            return
+        picked = [m[k] for m in moves]
+        if all(_same(o[mask], moved[mask]) for o, (_, _, moved, mask)
+               in zip(outs, picked)) \
+                and not all(_same(moved, np.asarray(r))
+                            for (_, _, moved, _), r in zip(picked, refs)):
+            _fail(f"{what}: {words}, on every case", _PLACES_HINT, id_)
+
+
+def rounded(what, outs, refs):
+    """Fail when every entry is a multiple of 10^-k and within half of that of
+    the right one, and some entry differs from it: the answer was rounded (or
+    printed and read back). Also for answers that pass the tolerance."""
+    outs = [np.asarray(o, dtype=np.float64) for o in outs]
+    refs = [np.asarray(r, dtype=np.float64) for r in refs]
+    # no shortcut for answers within the checks' tolerance: rounded to 3
+    # decimals is within it where the entries are large, and still wrong
+    if any(o.shape != r.shape for o, r in zip(outs, refs)) \
+            or max(float(np.max(np.abs(o - r), initial=0.0))
+                   for o, r in zip(outs, refs)) <= 1e-9:
+        return
+    for places in range(0, 9):
+        unit = 10.0 ** -places
+        grid = all(np.allclose(o / unit, np.round(o / unit), atol=1e-6) for o in outs)
+        near = all(np.all(np.abs(o - r) <= unit / 2 + 1e-12)
+                   for o, r in zip(outs, refs))
+        if grid and near:
+            _fail(f"{what} is the right one rounded to {places} decimal place(s):"
+                  f" every entry is a multiple of {unit:g}, within half of that of"
+                  " the right one", "round only what you print, never the values"
+                  " you return: the cells below compute with them", "rounded")
+        if grid:
+            return
+
+
+def plus_constant(what, outs, refs, masks=None, part="every entry"):
+    """Fail when, outside ``masks`` (None: everywhere), the answer is the right
+    one plus one number per case (not 0): a term that belongs elsewhere, or to
+    one entry, reaches all of them."""
+    shifts = []
+    for k, (o, r) in enumerate(zip(outs, refs)):
+        o, r = np.asarray(o, dtype=np.float64), np.asarray(r, dtype=np.float64)
+        if o.shape != r.shape:
+            return
+        keep = np.ones(o.shape, dtype=bool) if masks is None else ~masks[k]
+        gap = o[keep] - r[keep]
+        if gap.size < 2 or not np.allclose(gap, gap[0], rtol=1e-6, atol=1e-9):
+            return
+        shifts.append(float(gap[0]))
+    if shifts and not np.allclose(shifts, 0.0, atol=1e-9):
+        said = ", ".join(f"{s:.3g}" for s in shifts[:3])
+        _fail(f"{what} is the right one plus the same number in {part}, case by"
+              f" case ({said}, …): a term that belongs to one place (or to no"
+              " entry) reaches all of them", "print your answer minus the right"
+              " one on a small case: the same number everywhere is a term added"
+              " once to everything, or one number broadcast", "plus_constant")
+
+
 def softmax_parts(what, outs, rows):
     """A softmax backward against the right one's two parts, row by row: the
     part from each entry's own y (the upstream gradient times y) and the shared

@@ -217,6 +217,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         if not as_list:
             _promises_kept(raws, cases, f"what {who} returned",
                            "its negative, its product with J")
+        _diagnose.rounded("your dl/dy", outs, refs)
         return (f"✓ {who}: dl/dy is right on {len(cases)} cases (C = 2 to 6,"
                 f" {class_name} = 0 included)")
     datas = [d for _, d in cases]
@@ -231,7 +232,9 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
             _diagnose.implied_probability("your dl/dy", outs, datas, texts)
         _diagnose.wrong_class_index("your dl/dy", [np.abs(o) > 0 for o in outs],
                                     datas, texts)
+        _all_zero(outs, "dl/dy")
         _structural(outs, refs, texts, "dl/dy", _loss_grad_hint(outs, datas, texts))
+        _placement(outs, refs, "dl/dy", datas)
         _where_wrong(outs, refs, datas, "dl/dy", _loss_grad_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "dl/dy")
         _fail(f"dl/dy does not match the reference: {worst}",
@@ -284,6 +287,34 @@ def _structural(outs, refs, texts, what, hint, offset=True):
     if offset:
         _diagnose.offset(f"your {what}", outs, refs, hint)
     _diagnose.edge_off(f"your {what}", outs, refs, hint)
+
+
+def _all_zero(outs, what):
+    """Every entry 0 on every case: the loss reaches nothing."""
+    if all(np.allclose(o, 0.0) for o in outs):
+        _fail(f"your {what} is 0 in every entry, on every case", "the loss does"
+              " depend on the probabilities: find the step of your function where"
+              " every entry became 0 (print it on a small case of your own)", "zero")
+
+
+def _placement(outs, refs, what, datas):
+    """Round two's general diagnoses for one of notebook 01's arrays: the loss
+    nowhere in it, rounded, a term reaching every entry, right values in the
+    wrong places (another class's, a neighbour's, the value where its slope
+    belongs)."""
+    _all_zero(outs, what)
+    _diagnose.rounded(f"your {what}", outs, refs)
+    square = outs[0].ndim == 2
+    masks = [np.eye(len(o), dtype=bool) if square else np.zeros(o.shape, bool)
+             for o in outs]
+    whole = all(np.allclose(np.asarray(o) - r, (o - r).flat[0]) for o, r in
+                zip(outs, refs))
+    if square and not whole:    # J + a number everywhere stays a general case
+        _diagnose.plus_constant(f"your {what}", outs, refs, masks,
+                                "every entry off the diagonal")
+    others = [("the softmax's outputs y where their derivatives belong",
+               "value_for_derivative", [d["y"] for d in datas])]
+    _diagnose.rearranged(f"your {what}", outs, refs, others)
 
 
 def check_loss_grad(fn=None):
@@ -479,6 +510,7 @@ def check_softmax_jacobian(fn=None):
         if all(_same(o, r) for o, r in zip(outs, refs)):
             _promises_kept(raws, cases, f"what {who} returned", "its transpose, its"
                            " row sums, the product of dl/dy with it")
+            _diagnose.rounded("your J", outs, refs)
             return (f"✓ {who}: the Jacobian is right on {len(cases)} cases"
                     " (C = 2 to 6)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
@@ -492,6 +524,7 @@ def check_softmax_jacobian(fn=None):
                                      [np.diag(r) for r in refs],
                                      [{"y": d["y"]} for d in datas])
         _diagnose.one_triangle("your J", outs, refs)
+        _placement(outs, refs, "J", datas)
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
         _fail(f"the Jacobian does not match the reference: {worst}",
@@ -681,6 +714,11 @@ def _normalisation_problem(outs, datas, texts):
 
 _LARGE_LOGITS = [("o = [0, 1000], c = 0", [0.0, 1000.0], 0),
                  ("o = [1000, 0, -1000], c = 2", [1000.0, 0.0, -1000.0], 2)]
+# large logits close to each other: a clip, a cap or a rounding of the logits
+# changes their differences, and so the answer, while staying finite
+_LARGE_CLOSE_LOGITS = [("o = [100, 60], c = 0", [100.0, 60.0], 0),
+                       ("o = [1000, 999, 998], c = 1", [1000.0, 999.0, 998.0], 1),
+                       ("o = [-300, -301], c = 1", [-300.0, -301.0], 1)]
 
 _SHIFT_HINT = ("the softmax does not change when the same number is taken from"
                " every logit: choose that number so that no exponent is positive;"
@@ -704,6 +742,18 @@ def _check_large_logits(fn, who, what):
                   f" {np.array2string(out, precision=3)}, expected"
                   f" {np.array2string(ref, precision=3)}", _SHIFT_HINT,
                   "large_logits")
+    for text, o, c in _LARGE_CLOSE_LOGITS:
+        o = np.array(o)
+        out = _vector(_call(fn, (o.copy(), c), who, text), len(o), what, text)
+        ref = losses.softmax_cross_entropy(o[None], [c])[1][0]
+        if not _same(out, ref):
+            _fail(f"right for moderate logits, wrong where the logits are large: at"
+                  f" {text} {who} returns {np.array2string(out, precision=3)},"
+                  f" expected {np.array2string(ref, precision=3)}",
+                  "the softmax depends only on the differences between the logits:"
+                  " a change to the logits that is not the same number for all of"
+                  " them (a clip, a cap, a rounding) changes the answer",
+                  "large_logits_changed")
 
 
 def check_logit_grad(fn=None):
@@ -743,12 +793,14 @@ def check_logit_grad(fn=None):
                                      for o, d in zip(outs, datas)],
                                     "the entry at c", "the entries i ≠ c")
             _normalisation_problem(outs, datas, texts)
+            _placement(outs, refs, "dl/do", datas)
             _where_wrong(outs, refs, datas, "dl/do",
                          _logit_grad_hint(outs, datas, texts))
             worst = _worst(outs, refs, texts, "dl/do")
             _fail(f"dl/do does not match the reference: {worst}",
                   _logit_grad_hint(outs, datas, texts))
         _promises_kept(raws, cases, what, None)  # nothing below needs an array
+        _diagnose.rounded("your dl/do", outs, refs)
         _check_large_logits(fn, who, what)
         return (f"✓ {who}: dl/do is right on {len(cases)} cases and finite at"
                 " logits like [0, 1000]")

@@ -207,10 +207,13 @@ def _forward_raised_hint(exc):
                 " the log of the target's probability, which is positive when y is"
                 " a softmax (positive entries that sum to 1): print your y")
     if isinstance(exc, IndexError):
-        return ("W has one row per input and one column per hidden unit, V one row"
-                " per hidden unit and one column per class; the check's networks"
-                " have different numbers of inputs, hidden units and classes, so"
-                " an index taken along the wrong side runs past the end")
+        return ("W has one row per input and one column per hidden unit, b one"
+                " entry per hidden unit; V one row per hidden unit and one column"
+                " per class, c one entry per class. The check's networks have"
+                " different numbers of inputs, hidden units and classes, so an"
+                " index taken along the wrong side, or one layer's array read in"
+                " the other layer, runs past the end: check which array the named"
+                " line reads")
     return None
 
 
@@ -258,6 +261,8 @@ def _cache_problem(key, caches, cases, fwd):
                                  [r[key] for r in refs],
                                  [{"b": d["params"]["b1"], "c": d["params"]["b2"]}
                                   for _, d in cases])
+    if all(v is not None for v in values) and key in ("k", "o"):
+        _one_unit_for_all(key, values, refs, cases, fwd)
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
@@ -265,6 +270,31 @@ def _cache_problem(key, caches, cases, fwd):
                   f" right: compare your {key} with the formula for {key} in the"
                   " notebook, one entry at a time, on a small example of your own",
                   "cache_value")
+
+
+def _one_unit_for_all(key, values, refs, cases, fwd):
+    """Round two: without its bias, the layer's output holds right sums in the
+    wrong places (one unit's weighted sum for every unit, a neighbour's)."""
+    inp, weight, bias, unit = {"k": ("x", "W1", "b1", "hidden unit"),
+                               "o": ("h", "W2", "b2", "class")}[key]
+    sums = [np.asarray(v) - d["params"][bias] for v, (_, d) in zip(values, cases)]
+    rights = [r[key] - d["params"][bias] for r, (_, d) in zip(refs, cases)]
+    layer = "W" if key == "k" else "V"
+    for pick, which in ((0, "first"), (-1, "last")):
+        if all(_same(s, np.full(len(s), r[inp] @ d["params"][weight][:, pick]))
+               for s, r, (_, d) in zip(sums, refs, cases)):
+            _fail(f"{fwd}: in cache[{key!r}] every {unit} has the weighted sum of"
+                  f" the {which} {unit} (plus its own bias): one column of"
+                  f" {layer} is read for every {unit}", f"each {unit} has its own"
+                  f" column of {layer}: check which index your loop reads there",
+                  "one_unit_for_all")
+        if all(_same(s, np.sum(r[inp]) * d["params"][weight][pick, :])
+               for s, r, (_, d) in zip(sums, refs, cases)):
+            _fail(f"{fwd}: in cache[{key!r}] every input of the layer meets the"
+                  f" {which} row of {layer}: one row of {layer} is read for every"
+                  " input", f"each input of the layer has its own row of {layer}:"
+                  " check which index your loop reads there", "one_row_for_all")
+    _diagnose.rearranged(f"{fwd}: cache[{key!r}] without its bias", sums, rights)
 
 
 def _run_forward(forward, text, d, fwd):
@@ -406,15 +436,16 @@ def check_scalar_loss_grad(fn=None):
 _STAGES = ("dy", "do", "dh", "dk", "V", "c", "W", "b")
 
 
-def _backprop_reference(d, g, hidden="right", do=None, swap=None):
+def _backprop_reference(d, g, hidden="right", do=None, swap=None, weights=None):
     """Every derivative below y for an upstream dl/dy ``g`` (numpy), from the
     package's layers; ``do``: start from this dl/do instead of ``g``'s; ``hidden``:
     a sigmoid rule of ``_HIDDEN_RULES`` (a known mistake); ``swap`` = (a, b): the
-    cache's value b read where a belongs (a mistake)."""
+    cache's value b read where a belongs (a mistake); ``weights``: these
+    arrays in the place of the parameters they are named after (a mistake)."""
     r = _reference_cache(d)
     if swap:
         r = {**r, swap[0]: r[swap[1]]}
-    p = d["params"]
+    p = {**d["params"], **(weights or {})}
     if do is None:
         do = losses.softmax_backward(g[None], r["y"][None])[0]   # dl/dy J
     dh, dV, dc = layers.linear_backward(do[None], (r["h"][None], p["W2"]))
@@ -605,6 +636,8 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
                    texts)
     if key == "dk":
         _sigmoid_slope_problem(outs, refs, caches)
+    if key not in ("dy", "do"):     # dy's fallback says what it is
+        _stage_placement(key, outs, refs, datas, gs, texts, caches)
     if key == "do" and all(np.allclose(o["do"], 0.0) for o in outs):
         _fail("your dl/do is 0 in every entry, whatever dl/dy is: each column of the"
               " softmax Jacobian sums to 0, so a column's sum times one entry of"
@@ -619,6 +652,40 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
               f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
     diagnosis, hint, mid = _STAGE_FALLBACK[key]
     _fail(f"{diagnosis}: {worst}", hint, mid)
+
+
+_CACHE_WORDS = {"x": "the input x", "k": "the hidden pre-activations k",
+                "h": "the hidden values h", "o": "the logits o",
+                "y": "the probabilities y"}
+
+
+def _stage_placement(key, outs, refs, datas, gs, texts, caches):
+    """Round two: a wrong stage that is the right one times a number, rounded,
+    plus a number, another stage's or a forward value's right values (a value
+    where its derivative belongs), the right rule applied to a gradient where
+    its weight belongs, or its own values in the wrong places."""
+    before = {"dh": "dl/do", "dk": "dl/dh", "V": "dl/do", "c": "dl/do",
+              "W": "dl/dk", "b": "dl/dk"}[key]
+    name = f"{before} is right; your {_STAGE_NAMES[key]}"
+    mine, right = [o[key] for o in outs], [r[key] for r in refs]
+    telling = [i for i, r in enumerate(right) if np.abs(r).max() > 1e-9]
+    _diagnose.scaled(name, [mine[i] for i in telling],
+                     [right[i] for i in telling], [texts[i] for i in telling])
+    _diagnose.rounded(name, mine, right)
+    _diagnose.plus_constant(name, mine, right)
+    others = [(f"the right {_STAGE_NAMES[k]}", "another_stage",
+               [r[k] for r in refs]) for k in _STAGES if k != key]
+    others += [(f"{words} (a value of the forward pass where its derivative"
+                " belongs)", "value_for_derivative", [c[k] for c in caches])
+               for k, words in _CACHE_WORDS.items()]
+    for weight, grad, layer in (("W2", "V", "V"), ("W1", "W", "W")):
+        others.append((f"the right rule applied to the gradient d{layer} where the"
+                       f" weights {layer} belong", "gradient_for_weight",
+                       [_backprop_reference(d, g, weights={weight: r[grad]})[key]
+                        for d, g, r in zip(datas, gs, refs)],
+                       f"the way back through a layer goes through its weights:"
+                       f" check which array your line reads where {layer} belongs"))
+    _diagnose.rearranged(name, mine, right, others)
 
 
 def _unit_probe(fn, who, datas, texts):
@@ -696,6 +763,81 @@ def _one_input_every_row(key, outs, refs, caches):
                   f" {inp} your loop reads", "one_input_every_row")
 
 
+def _stage_grads(value, like, who, text):
+    """_grads, with the words of a shape message fit for the stages that are
+    not parameters (dl/dh has one entry per hidden unit; no params['dh'])."""
+    try:
+        return _grads(value, like, f"what {who} returned", case=text)
+    except _Stop as stop:
+        for key, unit in (("dy", "class"), ("do", "class"), ("dh", "hidden unit"),
+                          ("dk", "hidden unit")):
+            stop.message = stop.message.replace(
+                f"the gradient of {key} ", f"your {_STAGE_NAMES[key]} ").replace(
+                f", the shape of params[{key!r}] there", f": one entry per {unit}")
+        stop.message = stop.message.replace(
+            "every gradient has the shape of its parameter", "every derivative has"
+            " the shape of what it is the derivative of") \
+            if "your dl/d" in stop.message else stop.message
+        raise
+
+
+def _misnamed(value, like, who):
+    """Round two: the right arrays handed back under other names (W's gradient
+    under V and V's under W, b's under c): name the mapping, not a shape."""
+    if not isinstance(value, Mapping):
+        return
+    found = []
+    for key, want in like.items():
+        try:
+            got = np.asarray(value.get(key), dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if got.shape == np.shape(want) and _same(got, want):
+            continue
+        for other, right in like.items():
+            if other != key and got.shape == np.shape(right) and _same(got, right) \
+                    and not (got.shape == np.shape(want) and _same(right, want)):
+                found.append(f"under {key!r} the right {other!r}")
+                break
+    if found:
+        _fail(f"what {who} returned holds right arrays under the wrong names: "
+              + "; ".join(found), "each array goes under its own name: check the"
+              " dict you return, key by key", "misnamed_arrays")
+
+
+def _call_watched(backward, args, bwd, text, num_classes):
+    """Call ``backward``; while it runs, the ``backprop`` it calls checks the
+    dl/dy it is handed, so a malformed argument is named at the caller rather
+    than as a traceback in a right backprop."""
+    space = getattr(backward, "__globals__", None)
+    inner = space.get("backprop") if isinstance(space, dict) else None
+    if not callable(inner) or num_classes is None or inner is backward:
+        return _call(backward, args, bwd, text)
+    handed = []
+
+    def watched(params, cache, dl_dy, *rest, **named):
+        handed.append(dl_dy)
+        return inner(params, cache, dl_dy, *rest, **named)
+
+    space["backprop"] = watched
+    try:
+        return _call(backward, args, bwd, text)
+    except _Stop:
+        for dl_dy in handed:
+            size = len(dl_dy) if hasattr(dl_dy, "__len__") else None
+            if size != num_classes:
+                count = ("no entries" if size is None else "1 entry" if size == 1
+                         else f"{size} entries")
+                _fail(f"the dl/dy that {bwd} hands to backprop on {text} has"
+                      f" {count}, expected"
+                      f" {num_classes}, one per class: backprop stopped on it",
+                      "backprop reads one entry of dl/dy per class, the zeros"
+                      " included: keep its length", "malformed_dl_dy")
+        raise
+    finally:
+        space["backprop"] = inner
+
+
 def check_backprop(fn=None):
     """Q3, stage 3: ``fn(params, cache, dl_dy)`` returns every derivative below y.
 
@@ -718,12 +860,16 @@ def check_backprop(fn=None):
             value = _call(fn, (_as_lists(d["params"]), cache, g.tolist()), who,
                           f"{text} with a random dl/dy")
             like = {k: np.asarray(ref[k]) for k in _STAGES}
-            outs.append(_grads(value, like, f"what {who} returned", case=text))
+            _misnamed(value, {k: like[k] for k in "WbVc"}, who)
+            outs.append(_stage_grads(value, like, who, text))
             _finite(outs[-1], f"what {who} returned", text)
         for key in _STAGES:
             if not all(_same(o[key], r[key]) for o, r in zip(outs, refs)):
                 _stage_problem(key, outs, refs, datas, gs, texts,
                                _unit_probe(fn, who, datas, texts))
+        for key in _STAGES:      # within tolerance, but rounded
+            _diagnose.rounded(f"your {_STAGE_NAMES[key]}", [o[key] for o in outs],
+                              [r[key] for r in refs])
         return (f"✓ {who}: dl/dy, dl/do, dl/dh, dl/dk and the four parameter"
                 f" gradients are right for a random dl/dy on {len(cases)} networks")
 
@@ -763,10 +909,16 @@ def check_backward(forward=None, backward=None):
         caches = _forward_outputs(forward, cases, fwd)
         outs = []
         for (text, d), cache, ref in zip(cases, caches, refs):
-            value = _call(backward, (_as_lists(d["params"]), cache), bwd, text)
+            value = _call_watched(backward, (_as_lists(d["params"]), cache), bwd,
+                                  text, len(cache["y"]) if isinstance(cache, Mapping)
+                                  and "y" in cache else None)
+            _misnamed(value, ref, bwd)
             outs.append(_grads(value, ref, f"what {bwd} returned", case=text))
             _finite(outs[-1], f"what {bwd} returned", text)
         if all(_same(o, r) for o, r in zip(outs, refs)):
+            for key in refs[0]:      # within tolerance, but rounded
+                _diagnose.rounded(f"your gradient of {key}", [o[key] for o in outs],
+                                  [r[key] for r in refs])
             return (f"✓ {fwd} and {bwd}: the loss and every gradient are right on"
                     f" the course's example and on {len(cases) - 1} random"
                     " asymmetric networks (first layer included)")
@@ -774,6 +926,7 @@ def check_backward(forward=None, backward=None):
         datas = [d for _, d in cases]
         _match(outs, datas, _network_mistakes(course_ok, keys=_SCALAR_KEYS))
         _backward_step(outs, datas, bwd)
+        _backward_placement(outs, refs, [t for t, _ in cases])
         try:
             _network_fallback(outs, refs, cases, list(_SCALAR_KEYS.values()),
                               course_ok)
@@ -783,6 +936,29 @@ def check_backward(forward=None, backward=None):
             raise
 
     return _run(body)
+
+
+def _backward_placement(outs, refs, texts):
+    """Round two, for each wrong parameter gradient: the right one times a
+    number, rounded, plus a number, or right values in the wrong places."""
+    for key in refs[0]:
+        mine, right = [o[key] for o in outs], [r[key] for r in refs]
+        if all(_same(m, r) for m, r in zip(mine, right)) \
+                or all(np.allclose(m, 0.0) for m in mine):  # named by the layer
+            continue
+        telling = [i for i, r in enumerate(right) if np.abs(r).max() > 1e-9]
+        what = f"your gradient of {key}"
+        found = _diagnose.factors([mine[i] for i in telling],
+                                  [right[i] for i in telling])
+        if found and np.allclose(found, found[0], rtol=1e-6):  # one factor: here;
+            # one per case: a wrong dl/dy, named by _backward_step
+            _diagnose.scaled(what, [mine[i] for i in telling],
+                             [right[i] for i in telling], [texts[i] for i in telling])
+        _diagnose.rounded(what, mine, right)
+        _diagnose.plus_constant(what, mine, right)
+        _diagnose.rearranged(what, mine, right, [
+            (f"the right gradient of {k}", "another_parameters_gradient",
+             [r[k] for r in refs]) for k in refs[0] if k != key])
 
 
 def _right_dl_dy(r):
@@ -1167,6 +1343,63 @@ def _graph_properties(outs, refs, cases):
               " node is its own path to its input: both add up", "graph_same_input")
 
 
+def _graph_variant(nodes, values, start=0.0, carry="derivative"):
+    """Reverse accumulation where every node's derivative starts at ``start``
+    (the output's at 1) and each node passes on its ``carry`` (its derivative,
+    or its value) times the local slope: whole-pass mistakes."""
+    grads = {name: start for name, _, _ in nodes}
+    grads[nodes[-1][0]] = 1.0
+    for name, op, args in reversed(nodes):
+        if op == "add":
+            local = [1.0] * len(args)
+        elif op == "mul":
+            local = [values[args[1]], values[args[0]]]
+        elif op == "sigmoid":
+            local = [values[name] * (1 - values[name])]
+        else:
+            local = []
+        for arg, slope in zip(args, local):
+            sent = {"derivative": grads[name], "value": values[name],
+                    "input": values[arg]}[carry]
+            grads[arg] += sent * slope
+    return grads
+
+
+_WHOLE_PASS = [
+    ({"start": 1.0}, "every node's derivative starts at 1, not only the output's:"
+     " the extra 1s add up along the way back", "only the output's derivative"
+     " starts at 1; every other node's starts at 0 and collects what its users"
+     " send", "graph_all_start_at_one"),
+    ({"carry": "value"}, "each node sends its inputs its own value times the local"
+     " slope, where its derivative belongs", "what flows back from a node is its"
+     " derivative (how much the output moves with it), not its value",
+     "graph_value_for_derivative"),
+    ({"carry": "input"}, "each input receives its own value times the local"
+     " slope, where the derivative of the node it feeds belongs", "what flows"
+     " back to an input is the derivative of the node it feeds, times the local"
+     " slope", "graph_value_for_derivative"),
+    ({"start": 1.0, "carry": "value"}, "each node sends its value, not its"
+     " derivative, and every derivative starts at 1", "what flows back is the"
+     " derivative, and only the output's starts at 1", "graph_value_for_derivative"),
+]
+
+
+def _graph_whole_pass(outs, refs, cases):
+    """Round two: judge the whole pass before one node: every derivative the right
+    one plus 1, or a known whole-pass variant (all start at 1, values passed)."""
+    names = [[n for n, _, _ in d["nodes"][:-1]] for _, d in cases]
+    if all(np.isclose(o[n], r[n] + 1.0) for o, r, ns in zip(outs, refs, names)
+           for n in ns):
+        _fail("every derivative below the output is the right one plus 1",
+              "a derivative starts at 0 and collects what its users send; only the"
+              " output's is 1", "graph_plus_one")
+    for keywords, diagnosis, hint, id_ in _WHOLE_PASS:
+        if all(_same({n: np.asarray(v) for n, v in o.items()},
+                     _graph_variant(d["nodes"], d["values"], **keywords))
+               for o, (_, d) in zip(outs, cases)):
+            _fail(f"your pass: {diagnosis}", hint, id_)
+
+
 def check_graph_backward(fn=None):
     """The bridge: ``fn(nodes, values)`` returns d(output)/d(node) for every node.
 
@@ -1195,6 +1428,7 @@ def check_graph_backward(fn=None):
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
         _graph_properties(outs, refs, cases)
+        _graph_whole_pass(outs, refs, cases)
         _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
         _fail(f"the derivatives do not match the reference: {worst}",

@@ -131,10 +131,12 @@ def _sgd_raised_hint(exc):
         return ("b and c are flat lists, one number per unit; only W and V are"
                 " lists of rows")
     if isinstance(exc, IndexError):
-        return ("W is a list of D rows of H entries and V of H rows of C entries,"
-                " and the check's networks have more hidden units than inputs"
-                " (2-3-2, 3-4-5): a loop over one size that indexes along the other"
-                " runs past the end")
+        return ("W is a list of D rows of H entries, b of H entries, V of H rows"
+                " of C entries, c of C entries, and the check's networks have more"
+                " hidden units than inputs or classes (2-3-2, 3-4-5): a loop over one"
+                " size that indexes along the other, or one parameter's gradient"
+                " read for another, runs past the end: check which names the"
+                " named line reads")
     return None
 
 
@@ -286,6 +288,22 @@ def _partial_problem(who, outs, refs, befores, lrs):
     return wrong
 
 
+def _misplaced_steps(wrong, outs, refs, befores):
+    """Round two: the steps of a wrong parameter are right steps in the wrong
+    places (another parameter's, a neighbour's, one row's for all), rounded,
+    or the right ones plus one number."""
+    for k in wrong:
+        steps = [o[k] - b[k] for o, b in zip(outs, befores)]
+        rights = [r[k] - b[k] for r, b in zip(refs, befores)]
+        others = [(f"the right step of {j}", "another_parameters_step",
+                   [r[j] - b[j] if np.shape(r[j]) == np.shape(r[k]) else None
+                    for r, b in zip(refs, befores)]) for j in refs[0] if j != k]
+        _diagnose.rearranged(f"the step of {k}", steps, rights, others)
+        _diagnose.plus_constant(f"the step of {k}", steps, rights)
+        _diagnose.rounded(f"{k} after the step", [o[k] for o in outs],
+                          [r[k] for r in refs])
+
+
 def check_sgd_step(fn=None):
     """Q4: ``fn(params, grads, lr)`` updates the scalar ``params`` in place.
 
@@ -303,6 +321,9 @@ def check_sgd_step(fn=None):
         refs = [_stepped(d, d["lr"], d["lr"]) for d in datas]
         outs, returned = _run_steps(fn, who, cases)
         if all(_same(o, r) for o, r in zip(outs, refs)):
+            for k in refs[0]:       # within tolerance, but rounded
+                _diagnose.rounded(f"{k} after the step", [o[k] for o in outs],
+                                  [r[k] for r in refs])
             return (f"✓ {who}: every weight and bias steps against its gradient,"
                     f" in place, right on {len(cases)} cases")
         if all(_same(o, b) for o, b in zip(outs, befores)):
@@ -314,6 +335,7 @@ def check_sgd_step(fn=None):
                                 [o[k] - b[k] for o, b in zip(outs, befores)],
                                 [r[k] - b[k] for r, b in zip(refs, befores)],
                                 [t for t, _ in cases])
+        _misplaced_steps(wrong, outs, refs, befores)
         worst = _worst(outs, refs, [t for t, _ in cases])
         _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
               "every entry of every parameter takes one step against its own"
