@@ -38,6 +38,7 @@ BLAS path off as well.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import numbers
 from pathlib import Path
@@ -180,12 +181,17 @@ def _self_test(functions) -> bool:
     return True
 
 
-def _call(fn, C, A, B, alpha):
+def _gemm_args(C, A, B, alpha):
+    """``cblas_?gemm``'s arguments for ``C += alpha * A.T @ B`` (row-major)."""
     k, m = A.shape
     n = B.shape[1]
-    fn(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, A.ctypes.data, A.strides[0]
-       // A.itemsize, B.ctypes.data, B.strides[0] // B.itemsize, 1.0, C.ctypes.data,
-       C.strides[0] // C.itemsize)
+    return (_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, A.ctypes.data,
+            A.strides[0] // A.itemsize, B.ctypes.data, B.strides[0] // B.itemsize,
+            1.0, C.ctypes.data, C.strides[0] // C.itemsize)
+
+
+def _call(fn, C, A, B, alpha):
+    fn(*_gemm_args(C, A, B, alpha))
 
 
 def available(dtype) -> bool:
@@ -215,6 +221,20 @@ def gemm_AtB(fn, C, A, B, alpha):
     the array it checked); anything else must use :func:`add_AtB`.
     """
     _call(fn, C, A, B, alpha)
+
+
+def bind_AtB(fn, C, A, B, alpha):
+    """:func:`gemm_AtB` with its arguments worked out once: call the result (no
+    arguments) for each ``C += alpha * A.T @ B``.
+
+    The call holds the arrays' addresses: the caller keeps ``C``, ``A`` and
+    ``B`` alive and never lets their layout change while it uses the result
+    (:class:`coursenet._fast_step.Trainer` binds its own buffers and checks
+    before each call that ``C`` is still the array it bound). What it saves
+    (three ``.ctypes.data`` and the strides per step) is measured in
+    :mod:`coursenet._fast_step`.
+    """
+    return functools.partial(fn, *_gemm_args(C, A, B, alpha))
 
 
 def _blas_layout(a) -> bool:
