@@ -20,10 +20,11 @@ def sigmoid_in_place(K):
 
     The in-place twin of :func:`coursenet.layers.sigmoid` (pinned to it through
     the fast paths' tests); absolute error ~1e-16 in float64, 1e-7 in float32.
-    Not ``(1 + tanh(K / 2)) / 2``: numpy's float32 ``tanh`` is about 3x slower
-    than its ``exp`` here, and that form made a batch-128 step 4-7 % slower and
-    an evaluation pass 15-20 % slower (``benchmarks/ab_kernels.py`` and an
-    in-process A/B on 7 December 2026; figures in ``docs/performance.md``).
+    Not ``(1 + tanh(K / 2)) / 2`` (the previous version): numpy 2.4's float32
+    ``tanh`` is about 3x its ``exp`` here, and that form took 51 against 21 us
+    on 32 x 300, 225 against 114 us on 128 x 300, and made an evaluation pass
+    7 % (1 thread) and 13 % (2 threads) slower (median of paired interleaved
+    runs, load 5-6, 7 December 2026; ``docs/performance.md``).
     ``exp(-K)`` overflows to inf below K = -88 (float32; -709 in float64): the
     result, 0, is right, but numpy's overflow flag goes up, so callers run it
     under ``np.errstate(over="ignore")`` (``train.sgd`` once around the whole
