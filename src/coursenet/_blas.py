@@ -24,7 +24,9 @@ training step took 11-17 % longer at batch 32 (three runs of four; no
 difference in the fourth) and 3-10 % at batch 128 (``benchmarks/ab_kernels.py``,
 7 December 2026 under load; 26 % and 8 % on a quiet machine on 26 November,
 ``docs/performance.md``); ``make bench`` prints what it saves of the same work
-as ``train.sgd``.
+as ``train.sgd``. The same-work runs of 7 December 06:50-07:15 (load 4-7,
+nine pairs at each of batch 32 and 128) were too noisy to choose it per batch
+size: it was the faster in 6 of 9 pairs at each (``docs/performance.md``).
 
 The BLAS integer width (32-bit LP64 or 64-bit ILP64) is read from numpy's own
 build configuration (``numpy.show_config(mode="dicts")``: OpenBLAS's
