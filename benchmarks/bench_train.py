@@ -651,13 +651,15 @@ def print_paired_ratios(results, batch_sizes):
         return pairs[middle] if len(pairs) % 2 else (pairs[middle - 1]
                                                       + pairs[middle]) / 2
 
-    print("median over rounds of each round's ratio:")
+    lines = []
     for bs in batch_sizes:
         figures = [(label, median_ratio(impl, bs)) for label, impl in (
             ("with _blas", "coursenet-sgd"), ("without", "coursenet-sgd" + NO_BLAS))]
         shown = [f"{value:.2f} {label}" for label, value in figures if value]
         if shown:
-            print(f"  batch {bs:>4}: " + ", ".join(shown))
+            lines.append(f"  batch {bs:>4}: " + ", ".join(shown))
+    if lines:  # none without PyTorch
+        print("median over rounds of each round's ratio:\n" + "\n".join(lines))
 
 
 def evaluation_table(results):
