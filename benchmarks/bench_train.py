@@ -609,6 +609,8 @@ def same_work_table(args):
     for impl, note in notes.items():
         print(f"  {impl}: {note}")
     print_torch_ratios(rows, args.batch_sizes)
+    if args.rounds > 1:
+        print_paired_ratios(results, args.batch_sizes)
     evaluation_table(results)
 
 
@@ -624,7 +626,8 @@ def print_torch_ratios(rows, batch_sizes):
         print("\ncoursenet / hand-written PyTorch: not measured (PyTorch not"
               " importable; BENCH_TORCH_PYTHON=/path/to/venv/bin/python make bench)")
         return
-    print("\ncoursenet / hand-written PyTorch, the same work (target <= 0.8):")
+    print("\ncoursenet / hand-written PyTorch, the same work, best runs (target"
+          " <= 0.8):")
     for bs in with_blas:
         line = f"  batch {bs:>4}: {with_blas[bs]:.2f} with _blas"
         if bs in without:
@@ -633,6 +636,30 @@ def print_torch_ratios(rows, batch_sizes):
             line += (f", {without[bs]:.2f} without (COURSENET_NO_BLAS=1): _blas"
                      f" {verb} {abs(100 * saved):.1f} % of the run")
         print(line)
+
+
+def print_paired_ratios(results, batch_sizes):
+    """The same ratios, median over rounds of each round's own pair: the runs
+    of one round follow each other, so a busy spell of a shared machine lands
+    on both sides of a pair more often than on two best runs."""
+    def median_ratio(impl, bs):
+        ours, theirs = results.get((impl, bs), []), results.get(("torch-sgd", bs), [])
+        pairs = sorted(min(a["times"]) / min(b["times"]) for a, b in zip(ours, theirs))
+        if not pairs:
+            return None
+        middle = len(pairs) // 2
+        return pairs[middle] if len(pairs) % 2 else (pairs[middle - 1]
+                                                      + pairs[middle]) / 2
+
+    lines = []
+    for bs in batch_sizes:
+        figures = [(label, median_ratio(impl, bs)) for label, impl in (
+            ("with _blas", "coursenet-sgd"), ("without", "coursenet-sgd" + NO_BLAS))]
+        shown = [f"{value:.2f} {label}" for label, value in figures if value]
+        if shown:
+            lines.append(f"  batch {bs:>4}: " + ", ".join(shown))
+    if lines:  # none without PyTorch
+        print("median over rounds of each round's ratio:\n" + "\n".join(lines))
 
 
 def evaluation_table(results):

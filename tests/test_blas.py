@@ -246,3 +246,21 @@ def test_blas_update_adds_into_the_output():
         _blas.add_AtB(C, A[:7], B, alpha=2.0)
         assert np.allclose(C, expected, rtol=1e-5)
 
+
+
+def test_bound_update_adds_into_the_output_at_every_call():
+    """bind_AtB: the arguments worked out once, the update done at each call."""
+    if not _blas.available(np.float32):
+        pytest.skip("numpy's BLAS does not expose cblas gemm here")
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        A = rng.normal(size=(6, 5)).astype(dtype)
+        B = rng.normal(size=(6, 3)).astype(dtype)
+        C = rng.normal(size=(5, 3)).astype(dtype)
+        expected = C - 2 * 0.5 * (A.T @ B)
+        update = _blas.bind_AtB(_blas.gemm_function(dtype), C, A, B, -0.5)
+        update()
+        A[0] += 1.0  # the call reads the arrays as they are when it runs
+        expected -= 0.5 * np.outer(np.ones(5), B[0])
+        update()
+        assert np.allclose(C, expected, rtol=1e-5, atol=1e-5)

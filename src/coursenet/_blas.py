@@ -24,7 +24,9 @@ training step took 11-17 % longer at batch 32 (three runs of four; no
 difference in the fourth) and 3-10 % at batch 128 (``benchmarks/ab_kernels.py``,
 7 December 2026 under load; 26 % and 8 % on a quiet machine on 26 November,
 ``docs/performance.md``); ``make bench`` prints what it saves of the same work
-as ``train.sgd``.
+as ``train.sgd``. The same-work runs of 7 December 06:50-07:15 (load 4-7,
+nine pairs at each of batch 32 and 128) were too noisy to choose it per batch
+size: it was the faster in 6 of 9 pairs at each (``docs/performance.md``).
 
 The BLAS integer width (32-bit LP64 or 64-bit ILP64) is read from numpy's own
 build configuration (``numpy.show_config(mode="dicts")``: OpenBLAS's
@@ -38,6 +40,7 @@ BLAS path off as well.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import numbers
 from pathlib import Path
@@ -180,12 +183,17 @@ def _self_test(functions) -> bool:
     return True
 
 
-def _call(fn, C, A, B, alpha):
+def _gemm_args(C, A, B, alpha):
+    """``cblas_?gemm``'s arguments for ``C += alpha * A.T @ B`` (row-major)."""
     k, m = A.shape
     n = B.shape[1]
-    fn(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, A.ctypes.data, A.strides[0]
-       // A.itemsize, B.ctypes.data, B.strides[0] // B.itemsize, 1.0, C.ctypes.data,
-       C.strides[0] // C.itemsize)
+    return (_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, A.ctypes.data,
+            A.strides[0] // A.itemsize, B.ctypes.data, B.strides[0] // B.itemsize,
+            1.0, C.ctypes.data, C.strides[0] // C.itemsize)
+
+
+def _call(fn, C, A, B, alpha):
+    fn(*_gemm_args(C, A, B, alpha))
 
 
 def available(dtype) -> bool:
@@ -215,6 +223,20 @@ def gemm_AtB(fn, C, A, B, alpha):
     the array it checked); anything else must use :func:`add_AtB`.
     """
     _call(fn, C, A, B, alpha)
+
+
+def bind_AtB(fn, C, A, B, alpha):
+    """:func:`gemm_AtB` with its arguments worked out once: call the result (no
+    arguments) for each ``C += alpha * A.T @ B``.
+
+    The call holds the arrays' addresses: the caller keeps ``C``, ``A`` and
+    ``B`` alive and never lets their layout change while it uses the result
+    (:class:`coursenet._fast_step.Trainer` binds its own buffers and checks
+    before each call that ``C`` is still the array it bound). What it saves
+    (three ``.ctypes.data`` and the strides per step) is measured in
+    :mod:`coursenet._fast_step`.
+    """
+    return functools.partial(fn, *_gemm_args(C, A, B, alpha))
 
 
 def _blas_layout(a) -> bool:

@@ -16,18 +16,24 @@ import numpy as np
 
 
 def sigmoid_in_place(K):
-    """``K`` becomes ``sigmoid(K)``, through ``(1 + tanh(K / 2)) / 2``.
+    """``K`` becomes ``sigmoid(K) = 1 / (1 + exp(-K))``: four passes, no temporary.
 
     The in-place twin of :func:`coursenet.layers.sigmoid` (pinned to it through
-    the fast paths' tests): four passes over ``K`` and no temporary, where the
-    two-branch form makes seven passes and six temporaries. Its absolute error is
-    the same (~1e-16 in float64, 1e-7 in float32); it loses the relative
-    accuracy of tiny values (below ~1e-16), which a gradient step never sees.
+    the fast paths' tests); absolute error ~1e-16 in float64, 1e-7 in float32.
+    Not ``(1 + tanh(K / 2)) / 2`` (the previous version): numpy 2.4's float32
+    ``tanh`` is about 3x its ``exp`` here, and that form took 51 against 21 us
+    on 32 x 300, 225 against 114 us on 128 x 300, and made an evaluation pass
+    7 % (1 thread) and 13 % (2 threads) slower (median of paired interleaved
+    runs, load 5-6, 7 December 2026; ``docs/performance.md``).
+    ``exp(-K)`` overflows to inf below K = -88 (float32; -709 in float64): the
+    result, 0, is right, but numpy's overflow flag goes up, so callers run it
+    under ``np.errstate(over="ignore")`` (``train.sgd`` once around the whole
+    run, :meth:`Trainer.step` and :func:`chunks` per call).
     """
-    K *= 0.5
-    np.tanh(K, out=K)
-    K *= 0.5
-    K += 0.5
+    np.negative(K, out=K)
+    np.exp(K, out=K)
+    K += 1.0
+    np.reciprocal(K, out=K)
 
 
 def first_rows(cache, buffers, n):
@@ -112,7 +118,8 @@ def chunks(params, X, batch_size):
         h, z = hidden[:len(chunk)], logits[:len(chunk)]
         np.dot(chunk, W1, out=h)
         h += b1
-        sigmoid_in_place(h)
+        with np.errstate(over="ignore"):  # exp(-K) = inf gives the right 0
+            sigmoid_in_place(h)
         np.dot(h, W2, out=z)
         z += b2
         yield start, z
