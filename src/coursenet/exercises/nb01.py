@@ -229,7 +229,15 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
         if all(_same(np.delete(o, d["c"]), 0.0 * np.delete(o, d["c"]))
                for o, d in zip(outs, datas)):      # only the entry at c is wrong
+            _diagnose.to_integers("your dl/dy", outs, refs,
+                                  [np.arange(len(o)) == d["c"]
+                                   for o, d in zip(outs, datas)], "the entry at c")
             _diagnose.implied_probability("your dl/dy", outs, datas, texts)
+        _diagnose.cases_swapped("your dl/dy", outs,
+                                [np.arange(len(o)) == d["c"] for o, d in zip(outs, datas)],
+                                [-1 / d["y"] for d in datas],
+                                [np.zeros(len(d["y"])) for d in datas],
+                                ("the entry at c", "the entries i ≠ c"))
         _diagnose.wrong_class_index("your dl/dy", [np.abs(o) > 0 for o in outs],
                                     datas, texts)
         _all_zero(outs, "dl/dy")
