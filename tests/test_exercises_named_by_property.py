@@ -470,3 +470,58 @@ def sgd_read(read):
 ])
 def test_sgd_step_round_two(fn, mistake, words):
     assert_named(exercises.check_sgd_step(fn), mistake, *words)
+
+
+# ---------------------------------------------- round three: general classes
+# (a second blind review's misses: a two-case rule with its cases swapped, a
+# value made a whole number, how a step relates to lr * g entry by entry)
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (lambda y, c: np.where(_onehot_bool(y, c), 0.0, -1 / y), "cases_swapped",
+     ["the two cases are swapped"]),
+    (loss_grad_with(lambda y, c: -1 // y[c]), "made_integer", ["rounded down"]),
+])
+def test_loss_grad_round_three(fn, mistake, words):
+    assert_named(exercises.check_loss_grad(fn), mistake, *words)
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (sgd_weights_only(lambda p, g, lr: p - lr * np.sign(g)), "step_sign_only",
+     ["moved by exactly lr"]),
+    (sgd_weights_only(lambda p, g, lr: p - lr * abs(g)), "step_abs",
+     ["moves the wrong way where it is negative"]),
+    (sgd_weights_only(lambda p, g, lr: p - lr * g * abs(g)), "step_times_own_size",
+     ["g·|g|"]),
+    (sgd_with(lambda p, g, lr, n: p - 0.1 * g), "lr_unused",
+     ["0.1 times the gradient on every case, whatever lr is"]),
+])
+def test_sgd_step_round_three(fn, mistake, words):
+    assert_named(exercises.check_sgd_step(fn), mistake, *words)
+
+
+def test_sgd_step_normalised_by_row_is_named():
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for row, grad_row in zip(params[name], grads[name]):
+                norm = sum(g * g for g in grad_row) ** 0.5 or 1.0
+                for j, g in enumerate(grad_row):
+                    row[j] -= lr * g / norm
+        for name in ("b", "c"):
+            for j, g in enumerate(grads[name]):
+                params[name][j] -= lr * g
+    assert_named(exercises.check_sgd_step(sgd_step), "step_normalised",
+                 ["divided by the length (norm) of its row"])
+
+
+def test_sgd_step_late_loop_says_which_entries_it_skipped():
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for row, grad_row in zip(params[name], grads[name]):
+                for j in range(1, len(grad_row)):
+                    row[j] -= lr * grad_row[j]
+        for name in ("b", "c"):
+            for j, g in enumerate(grads[name]):
+                params[name][j] -= lr * g
+    assert_named(exercises.check_sgd_step(sgd_step), "some_entries_unchanged",
+                 ["the first entry of each row was skipped", "starts one late"])

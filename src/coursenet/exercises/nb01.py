@@ -233,8 +233,8 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
                                   [np.arange(len(o)) == d["c"]
                                    for o, d in zip(outs, datas)], "the entry at c")
             _diagnose.implied_probability("your dl/dy", outs, datas, texts)
-        _diagnose.cases_swapped("your dl/dy", outs,
-                                [np.arange(len(o)) == d["c"] for o, d in zip(outs, datas)],
+        at_c = [np.arange(len(o)) == d["c"] for o, d in zip(outs, datas)]
+        _diagnose.cases_swapped("your dl/dy", outs, at_c,
                                 [-1 / d["y"] for d in datas],
                                 [np.zeros(len(d["y"])) for d in datas],
                                 ("the entry at c", "the entries i ≠ c"))
