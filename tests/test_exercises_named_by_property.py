@@ -525,3 +525,12 @@ def test_sgd_step_late_loop_says_which_entries_it_skipped():
                 params[name][j] -= lr * g
     assert_named(exercises.check_sgd_step(sgd_step), "some_entries_unchanged",
                  ["the first entry of each row was skipped", "starts one late"])
+
+
+@pytest.mark.parametrize("pick, words", [
+    (lambda y, t: y[-1], ["the last class"]),
+    (lambda y, t: y[(t + 1) % len(y)], ["the class after the target"]),
+])
+def test_forward_loss_at_a_fixed_or_neighbouring_class_says_which(pick, words):
+    assert_named(exercises.check_forward(forward_with(loss_of=pick)),
+                 "loss_other_class", *words)

@@ -378,11 +378,22 @@ def _loss_of_another_class(got, cases, fwd):
     for name, pick in (("the most probable class (the prediction)",
                         lambda t, y: int(np.argmax(y))),
                        ("the least probable class", lambda t, y: int(np.argmin(y))),
-                       ("class 0", lambda t, y: 0)):
+                       ("class 0, the first", lambda t, y: 0),
+                       ("the last class (y[-1])", lambda t, y: len(y) - 1),
+                       ("the class after the target", lambda t, y: (t + 1) % len(y)),
+                       ("the class before the target",
+                        lambda t, y: (t - 1) % len(y))):
         if all(pick(t, y) in hits for hits, t, y in picks):
-            _fail(f"{fwd}'s loss is the cross-entropy of {name}, not of the target",
+            _fail(f"{fwd}'s loss is -log of the probability of {name}, not of"
+                  " class target: compare it with -log y at each class",
                   "the loss scores the probability of the true class, whatever"
                   " the network predicts", "loss_other_class")
+    fixed = set.intersection(*[set(hits) for hits, _, _ in picks])
+    if fixed:
+        _fail(f"{fwd}'s loss is -log of the probability of class {min(fixed)} on"
+              " every case, not of class target", "the loss scores the"
+              " probability of the true class, whatever the network predicts",
+              "loss_other_class")
 
 
 def _forward_outputs(forward, cases, fwd):
