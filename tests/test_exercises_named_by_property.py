@@ -534,3 +534,20 @@ def test_sgd_step_late_loop_says_which_entries_it_skipped():
 def test_forward_loss_at_a_fixed_or_neighbouring_class_says_which(pick, words):
     assert_named(exercises.check_forward(forward_with(loss_of=pick)),
                  "loss_other_class", *words)
+
+
+def _dV_times_slope(d, params, cache):
+    h = cache["h"]
+    return {**d, "V": [[g * hj * (1 - hj) for g in row]
+                       for row, hj in zip(d["V"], h)]}
+
+
+@pytest.mark.parametrize("change, mistake, words", [
+    (_dV_times_slope, "multiplied_by_input",
+     ["your dV is the right one multiplied by h(1 - h) (one per row)"]),
+    (lambda d, p, c: {**d, "W": [[g * xi for g in row]
+                                 for row, xi in zip(d["W"], c["x"])]},
+     "multiplied_by_input", ["your dW is the right one multiplied by x (one per row)"]),
+])
+def test_backprop_stage_times_a_forward_value_names_it(change, mistake, words):
+    assert_named(exercises.check_backprop(backprop_changed(change)), mistake, *words)

@@ -670,6 +670,25 @@ _CACHE_WORDS = {"x": "the input x", "k": "the hidden pre-activations k",
                 "y": "the probabilities y"}
 
 
+def _forward_factors(cache, shape):
+    """Round three: the forward quantities (and the sigmoid's parts) a stage's
+    entries may have been multiplied by, spread to ``shape``: as they are, one
+    per row or one per column. Keys are how a message names them."""
+    h = np.asarray(cache["h"], dtype=np.float64)
+    values = {**{k: np.asarray(cache[k], dtype=np.float64)
+                 for k in ("x", "k", "h", "o", "y")},
+              "h(1 - h)": h * (1 - h), "1 - h": 1 - h}
+    out = {}
+    for name, v in values.items():
+        if v.shape == tuple(shape):
+            out[name] = v
+        if len(shape) == 2 and v.shape == (shape[0],):
+            out[f"{name} (one per row)"] = np.repeat(v[:, None], shape[1], axis=1)
+        if len(shape) == 2 and v.shape == (shape[1],):
+            out[f"{name} (one per column)"] = np.repeat(v[None, :], shape[0], axis=0)
+    return out
+
+
 def _stage_placement(key, outs, refs, datas, gs, texts, caches):
     """Round two: a wrong stage that is the right one times a number, rounded,
     plus a number, another stage's or a forward value's right values (a value
@@ -697,6 +716,10 @@ def _stage_placement(key, outs, refs, datas, gs, texts, caches):
                        f"the way back through a layer goes through its weights:"
                        f" check which array your line reads where {layer} belongs"))
     _diagnose.rearranged(name, mine, right, others)
+    factors = [_forward_factors(c, np.shape(m)) for c, m in zip(caches, mine)]
+    common = set.intersection(*[set(f) for f in factors])
+    _diagnose.times_an_input(name, mine, right,   # same keys on every case
+                             [{k: f[k] for k in f if k in common} for f in factors])
 
 
 def _unit_probe(fn, who, datas, texts):
