@@ -223,7 +223,7 @@ def graph_backward_with(walk, slopes_as_dict):
 
 @pytest.mark.parametrize("fn, mistake, words", [
     (graph_backward_with(lambda n: n[-2::-1], False), "graph_output_skipped",
-     ["never passes the output's derivative on"]),
+     ["nothing is passed on"]),
     (graph_backward_with(reversed, True), "graph_same_input",
      ["takes the same input twice"]),
 ])
@@ -409,7 +409,8 @@ def test_backward_fixed_handing_a_short_dl_dy_is_named_at_the_caller():
 
 def graph_variant(start=0.0, carry="derivative"):
     def graph_backward(nodes, values):
-        grads = {name: start for name, _, _ in nodes}
+        grads = {name: values[name] if start == "value" else start
+                 for name, _, _ in nodes}     # "value": a copy of the values
         grads[nodes[-1][0]] = 1.0
         for name, op, args in reversed(nodes):
             if op == "add":
@@ -422,7 +423,7 @@ def graph_variant(start=0.0, carry="derivative"):
                 local = []
             for arg, slope in zip(args, local):
                 sent = {"derivative": grads[name], "value": values[name],
-                        "input": values[arg]}[carry]
+                        "input": values[arg], "own": grads[arg]}[carry]
                 grads[arg] += sent * slope
         return grads
     return graph_backward
@@ -551,3 +552,16 @@ def _dV_times_slope(d, params, cache):
 ])
 def test_backprop_stage_times_a_forward_value_names_it(change, mistake, words):
     assert_named(exercises.check_backprop(backprop_changed(change)), mistake, *words)
+
+
+def test_graph_derivatives_started_from_the_values_are_named_as_a_whole_pass():
+    result = exercises.check_graph_backward(graph_variant(start="value"))
+    assert_named(result, "graph_starts_at_value", ["starts from the node's value"])
+    assert "local derivative" not in result.message
+
+
+def test_graph_pass_that_sends_nothing_does_not_blame_the_visit_alone():
+    result = exercises.check_graph_backward(graph_variant(carry="own"))
+    assert_named(result, "graph_output_skipped", ["nothing is passed on",
+                                                  "which derivative your update reads"])
+    assert "does it visit" not in result.message

@@ -1363,10 +1363,12 @@ def _graph_properties(outs, refs, cases):
     output = [d["nodes"][-1][0] for _, d in cases]
     if all(_same(np.asarray(o[top]), r[top]) and all(
             o[n] == 0 for n in o if n != top) for o, r, top in zip(outs, refs, output)):
-        _fail("only the output's own derivative is set; every node below it gets 0:"
-              " your walk never passes the output's derivative on (does it visit"
-              " the output node?)", "the walk starts at the output node itself:"
-              " it hands its derivative to its inputs first", "graph_output_skipped")
+        _fail("only the output's own derivative is set; every node below it keeps"
+              " the 0 it starts with: nothing is passed on", "what an input"
+              " collects is the derivative of the node it feeds (the output's, to"
+              " begin with) times the local slope: check that the walk reaches the"
+              " output node and which derivative your update reads",
+              "graph_output_skipped")
     twice = [any(len(set(args)) < len(args) for _, _, args in d["nodes"])
              for _, d in cases]
     right = [_same(o, r) for o, r in zip(outs, refs)]
@@ -1381,7 +1383,8 @@ def _graph_variant(nodes, values, start=0.0, carry="derivative"):
     """Reverse accumulation where every node's derivative starts at ``start``
     (the output's at 1) and each node passes on its ``carry`` (its derivative,
     or its value) times the local slope: whole-pass mistakes."""
-    grads = {name: start for name, _, _ in nodes}
+    grads = {name: values[name] if start == "value" else start
+             for name, _, _ in nodes}
     grads[nodes[-1][0]] = 1.0
     for name, op, args in reversed(nodes):
         if op == "add":
@@ -1394,12 +1397,20 @@ def _graph_variant(nodes, values, start=0.0, carry="derivative"):
             local = []
         for arg, slope in zip(args, local):
             sent = {"derivative": grads[name], "value": values[name],
-                    "input": values[arg]}[carry]
+                    "input": values[arg], "own": grads[arg]}[carry]
             grads[arg] += sent * slope
     return grads
 
 
 _WHOLE_PASS = [
+    ({"start": "value"}, "every node's derivative starts from the node's value,"
+     " not from 0 (as if the derivatives began as a copy of the values)", "only"
+     " the output's derivative starts at 1; every other node's starts at 0 and"
+     " collects what its users send", "graph_starts_at_value"),
+    ({"start": 1.0, "carry": "own"}, "each input's derivative grows by its own"
+     " derivative times the slope, where the derivative of the node it feeds"
+     " belongs", "what an input collects is the derivative of the node it feeds"
+     " times the local slope", "graph_own_derivative"),
     ({"start": 1.0}, "every node's derivative starts at 1, not only the output's:"
      " the extra 1s add up along the way back", "only the output's derivative"
      " starts at 1; every other node's starts at 0 and collects what its users"
@@ -1461,8 +1472,8 @@ def check_graph_backward(fn=None):
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
-        _graph_properties(outs, refs, cases)
         _graph_whole_pass(outs, refs, cases)
+        _graph_properties(outs, refs, cases)
         _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
         _fail(f"the derivatives do not match the reference: {worst}",
