@@ -565,3 +565,27 @@ def test_graph_pass_that_sends_nothing_does_not_blame_the_visit_alone():
     assert_named(result, "graph_output_skipped", ["nothing is passed on",
                                                   "which derivative your update reads"])
     assert "does it visit" not in result.message
+
+
+def test_backward_handing_loss_grad_one_number_is_named_at_the_caller():
+    namespace = {"backprop": _right_backprop(),
+                 "loss_grad": lambda y, target: [-1 / y[m] if m == target else 0.0
+                                                 for m in range(len(y))]}
+    exec("def backward(params, cache):\n"
+         "    t = cache['target']\n"
+         "    d = backprop(params, cache, loss_grad(cache['y'][t], t))\n"
+         "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
+    assert_named(exercises.check_backward(forward_with(), namespace["backward"]),
+                 "malformed_y", ["hands to loss_grad", "is one number (a float)"])
+
+
+def test_backward_fixed_handing_a_long_dl_dy_is_named_though_nothing_raised():
+    namespace = {"backprop": _right_backprop()}
+    exec("def backward_fixed(params, cache):\n"
+         "    p, t = cache['y'], cache['target']\n"
+         "    g = [-1 / q for q in p]\n"
+         "    dl_dy = [v if i == t else 0.0 for v in g for i in range(len(g))]\n"
+         "    d = backprop(params, cache, dl_dy)\n"
+         "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
+    assert_named(exercises.check_backward(forward_with(), namespace["backward_fixed"]),
+                 "malformed_dl_dy", ["hands to backprop", "has 4 entries, expected 2"])

@@ -840,36 +840,58 @@ def _misnamed(value, like, who):
 
 
 def _call_watched(backward, args, bwd, text, num_classes):
-    """Call ``backward``; while it runs, the ``backprop`` it calls checks the
-    dl/dy it is handed, so a malformed argument is named at the caller rather
-    than as a traceback in a right backprop."""
+    """Call ``backward``; while it runs, the ``backprop`` and ``loss_grad`` it
+    calls record what they are handed, so a malformed argument (a dl/dy or a y
+    of the wrong length, one number for a list) is named at the caller rather
+    than as a traceback in a right helper, or as a wrong value far below."""
     space = getattr(backward, "__globals__", None)
-    inner = space.get("backprop") if isinstance(space, dict) else None
-    if not callable(inner) or num_classes is None or inner is backward:
+    if not isinstance(space, dict) or num_classes is None:
         return _call(backward, args, bwd, text)
-    handed = []
-
-    def watched(params, cache, dl_dy, *rest, **named):
-        handed.append(dl_dy)
-        return inner(params, cache, dl_dy, *rest, **named)
-
-    space["backprop"] = watched
+    handed, inners = [], {}
+    for helper, slot in (("backprop", 2), ("loss_grad", 0)):
+        inner = space.get(helper)
+        if callable(inner) and inner is not backward:
+            inners[helper] = inner
+            space[helper] = _watching(inner, helper, slot, handed)
     try:
-        return _call(backward, args, bwd, text)
+        value = _call(backward, args, bwd, text)
     except _Stop:
-        for dl_dy in handed:
-            size = len(dl_dy) if hasattr(dl_dy, "__len__") else None
-            if size != num_classes:
-                count = ("no entries" if size is None else "1 entry" if size == 1
-                         else f"{size} entries")
-                _fail(f"the dl/dy that {bwd} hands to backprop on {text} has"
-                      f" {count}, expected"
-                      f" {num_classes}, one per class: backprop stopped on it",
-                      "backprop reads one entry of dl/dy per class, the zeros"
-                      " included: keep its length", "malformed_dl_dy")
+        _malformed_handed(handed, bwd, text, num_classes)
         raise
     finally:
-        space["backprop"] = inner
+        space.update(inners)
+    _malformed_handed(handed, bwd, text, num_classes)
+    return value
+
+
+def _watching(inner, helper, slot, handed):
+    def watched(*given, **named):
+        if len(given) > slot:
+            handed.append((helper, given[slot]))
+        return inner(*given, **named)
+    watched.__name__ = getattr(inner, "__name__", helper)
+    return watched
+
+
+def _malformed_handed(handed, bwd, text, num_classes):
+    """Fail when a helper was handed a dl/dy (backprop) or a y (loss_grad)
+    without one entry per class."""
+    words = {"backprop": ("the dl/dy", "backprop reads one entry of dl/dy per"
+                          " class, the zeros included: keep its length"),
+             "loss_grad": ("the y", "loss_grad needs the whole list y, one"
+                           " probability per class: it returns one entry for each")}
+    for helper, arg in handed:
+        size = len(arg) if hasattr(arg, "__len__") else None
+        if size == num_classes:
+            continue
+        what, hint = words[helper]
+        said = (f"is one number (a {type(arg).__name__}) where it needs a list of"
+                f" {num_classes}" if size is None else
+                f"has {'1 entry' if size == 1 else f'{size} entries'}, expected"
+                f" {num_classes}")
+        _fail(f"{what} that {bwd} hands to {helper} on {text} {said}, one per"
+              " class", hint, "malformed_dl_dy" if helper == "backprop"
+              else "malformed_y")
 
 
 def check_backprop(fn=None):
