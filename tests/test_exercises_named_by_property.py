@@ -530,9 +530,9 @@ def test_sgd_step_late_loop_says_which_entries_it_skipped():
 
 @pytest.mark.parametrize("pick, words", [
     (lambda y, t: y[-1], ["the last class"]),
-    (lambda y, t: y[(t + 1) % len(y)], ["the class after the target"]),
+    (lambda y, t: y[1], ["class 1 on every case"]),
 ])
-def test_forward_loss_at_a_fixed_or_neighbouring_class_says_which(pick, words):
+def test_forward_loss_at_a_fixed_class_says_which(pick, words):
     assert_named(exercises.check_forward(forward_with(loss_of=pick)),
                  "loss_other_class", *words)
 
@@ -545,7 +545,7 @@ def _dV_times_slope(d, params, cache):
 
 @pytest.mark.parametrize("change, mistake, words", [
     (_dV_times_slope, "multiplied_by_input",
-     ["your dV is the right one multiplied by h(1 - h) (one per row)"]),
+     ["your dV is the right one multiplied by the sigmoid's slope (one per row)"]),
     (lambda d, p, c: {**d, "W": [[g * xi for g in row]
                                  for row, xi in zip(d["W"], c["x"])]},
      "multiplied_by_input", ["your dW is the right one multiplied by x (one per row)"]),
@@ -589,3 +589,36 @@ def test_backward_fixed_handing_a_long_dl_dy_is_named_though_nothing_raised():
          "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
     assert_named(exercises.check_backward(forward_with(), namespace["backward_fixed"]),
                  "malformed_dl_dy", ["hands to backprop", "has 4 entries, expected 2"])
+
+
+def _softmax_of(o):
+    e = np.exp(np.asarray(o, dtype=float) - np.max(o))
+    return e / e.sum()
+
+
+def _logit_grad_then(at_c):
+    def logit_grad(o, c):
+        g = _softmax_of(o)
+        g[c] = at_c(g, c)
+        return g
+    return logit_grad
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    (_logit_grad_then(lambda g, c: -1.0), "part_constant",
+     ["is -1 in the entry at c on every case"]),
+    (lambda o, c: np.where(np.arange(len(o)) == c, _softmax_of(o),
+                           _softmax_of(o) - 1), "cases_swapped",
+     ["the two cases are swapped"]),
+])
+def test_logit_grad_round_three(fn, mistake, words):
+    assert_named(exercises.check_logit_grad(fn), mistake, *words)
+
+
+def test_jacobian_missing_factor_is_named():
+    def softmax_jacobian(y):
+        J = -np.repeat(y[:, None], len(y), axis=1)    # -y_i: y_j forgotten
+        np.fill_diagonal(J, y * (1 - y))
+        return J
+    assert_named(exercises.check_softmax_jacobian(softmax_jacobian), "part_factor",
+                 ["misses the factor y_j", "off the diagonal"])

@@ -831,5 +831,45 @@ def cases_swapped(what, outs, masks, inside, outside, names):
         return
     _fail(f"{what} follows the rule for {names[1]} in {names[0]}, and the rule for"
           f" {names[0]} in {names[1]}: the two cases are swapped", "check which"
-          " branch each case takes (the condition of the if, or the order of the"
-          " two values in np.where)", "cases_swapped")
+          " branch each case takes: the condition of the if, or which of the two"
+          " values comes first where a condition picks between them", "cases_swapped")
+
+
+def part_constant(what, outs, refs, masks, part):
+    """Fail when, in ``masks`` (the entry at c), the answer is one and the same
+    number on every case while the right one changes: a term that should
+    depend on the input was written as a constant (assigned, not updated)."""
+    picked = [np.asarray(o, dtype=np.float64)[m] for o, m in zip(outs, masks)]
+    rights = [np.asarray(r, dtype=np.float64)[m] for r, m in zip(refs, masks)]
+    if not picked or any(p.size == 0 or p.shape != r.shape
+                         for p, r in zip(picked, rights)):
+        return
+    value = float(picked[0].flat[0])
+    if all(np.allclose(p, value, atol=1e-12) for p in picked) \
+            and not all(np.allclose(r, value, atol=1e-9) for r in rights):
+        _fail(f"{what} is {value:g} in {part} on every case, whatever the input:"
+              " a term that depends on the input is missing there (a value"
+              " assigned where it should be added to or subtracted from)",
+              f"work out {part} by hand on two different inputs: it changes",
+              "part_constant")
+
+
+def part_factor(what, outs, refs, masks, part, factors):
+    """Fail when, in ``masks``, the answer is the right one divided (a factor
+    missing) or multiplied (a factor too many) by a named quantity, entry by
+    entry; ``factors``: {name: arrays per case, the answer's shape}."""
+    for name, values in factors.items():
+        for missing, word in ((True, "misses"), (False, "has one too many")):
+            ok = True
+            for o, r, m, f in zip(outs, refs, masks, values):
+                o, r, f = (np.asarray(a, dtype=np.float64) for a in (o, r, f))
+                left, right = (o * f, r) if missing else (o, r * f)
+                if o.shape != m.shape or not np.allclose(
+                        left[m], right[m], rtol=1e-6, atol=1e-9) \
+                        or np.allclose(o[m], r[m], rtol=1e-6, atol=1e-9):
+                    ok = False
+                    break
+            if ok:
+                _fail(f"{what} {word} the factor {name} in {part}", "write one"
+                      f" entry ({part}) by hand as a product and count its"
+                      " factors", "part_factor")

@@ -532,6 +532,14 @@ def check_softmax_jacobian(fn=None):
                                      [np.diag(r) for r in refs],
                                      [{"y": d["y"]} for d in datas])
         _diagnose.one_triangle("your J", outs, refs)
+        for inside, part in ((False, "the entries off the diagonal"),
+                             (True, "the diagonal")):
+            masks = [np.eye(len(o), dtype=bool) == inside for o in outs]
+            _diagnose.part_factor("your J", outs, refs, masks, part, {
+                "y_i (its row's y)": [np.repeat(d["y"][:, None], len(d["y"]), 1)
+                                      for d in datas],
+                "y_j (its column's y)": [np.repeat(d["y"][None, :], len(d["y"]), 0)
+                                         for d in datas]})
         _placement(outs, refs, "J", datas)
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
@@ -800,6 +808,12 @@ def check_logit_grad(fn=None):
                                     [_onehot(d["c"], len(o)).astype(bool)
                                      for o, d in zip(outs, datas)],
                                     "the entry at c", "the entries i ≠ c")
+            at_c = [_onehot(d["c"], len(o)).astype(bool) for o, d in zip(outs, datas)]
+            _diagnose.cases_swapped("your dl/do", outs, at_c,
+                                    [d["y"] - 1 for d in datas],
+                                    [d["y"] for d in datas],
+                                    ("the entry at c", "the entries i ≠ c"))
+            _diagnose.part_constant("your dl/do", outs, refs, at_c, "the entry at c")
             _normalisation_problem(outs, datas, texts)
             _placement(outs, refs, "dl/do", datas)
             _where_wrong(outs, refs, datas, "dl/do",
