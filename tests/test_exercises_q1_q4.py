@@ -869,7 +869,7 @@ STAGE_FALLBACKS = [
     (exercises.check_backprop, backprop, '"dy": list(dl_dy)', '"dy": do', "wrong_dy",
      ["not the dl_dy it was given"]),
     (exercises.check_backprop, backprop, "sum(V[j][m] * do[m] for m in range(C))",
-     "sum(V[j][m] * do[m] * h[j] for m in range(C))", "wrong_dh",
+     "sum(V[j][m] * do[m] * (1 + h[j] * h[j]) for m in range(C))", "wrong_dh",
      ["dl/do is right, dl/dh is wrong"]),
     (exercises.check_backprop, backprop, "dh[j] * h[j] * (1 - h[j])",
      "dh[j] * h[j] * (1 - h[j]) * (1 + 0.1 * j)", "wrong_dk",
@@ -878,11 +878,13 @@ STAGE_FALLBACKS = [
      '"V": [[(hj + 0.01) * d for d in do] for hj in h]', "wrong_dV",
      ["dl/do is right, dV is wrong"]),
     (exercises.check_backprop, backprop, '"c": list(do)',
-     '"c": [d * ym for d, ym in zip(do, y)]', "wrong_dc", ["dc is wrong"]),
+     '"c": [d * (1 + ym * ym) for d, ym in zip(do, y)]', "wrong_dc",
+     ["dc is wrong"]),
     (exercises.check_backprop, backprop_with_W, "xi * g for", "xi * g * Wij for",
      "wrong_dW", ["dl/dk is right, dW is wrong"]),
     (exercises.check_backprop, backprop, '"b": list(dk)',
-     '"b": [g * hj for g, hj in zip(dk, h)]', "wrong_db", ["db is wrong"]),
+     '"b": [g * (1 + hj * hj) for g, hj in zip(dk, h)]', "wrong_db",
+     ["db is wrong"]),
 ]
 
 

@@ -752,3 +752,155 @@ def softmax_parts(what, outs, rows):
               " probability", "the diagonal of the Jacobian holds each output's"
               " own probability: write entry (i, i) by hand for C = 2",
               "own_part_unweighted")
+
+
+# --------------------------------------------------------------------------
+# Round three (notebooks 01-03): whole numbers, and how a step relates to the
+# gradient it should be made of.
+
+_TO_INTEGER = (
+    ("rounded down (floor: integer division // or math.floor?)", np.floor),
+    ("rounded up (math.ceil?)", np.ceil),
+    ("cut to its whole part (int(...) truncates toward 0)", np.trunc),
+    ("rounded to the nearest whole number", np.round),
+)
+
+
+def to_integers(what, outs, refs, masks=None, part="every entry"):
+    """Fail when, in ``masks`` (None: everywhere), every entry is a whole
+    number and equals the right one floored, ceiled, truncated or rounded (and
+    some entry differs from the right one): the value was made an integer."""
+    picks = []
+    for k, (o, r) in enumerate(zip(outs, refs)):
+        o, r = np.asarray(o, dtype=np.float64), np.asarray(r, dtype=np.float64)
+        if o.shape != r.shape:
+            return
+        keep = np.ones(o.shape, dtype=bool) if masks is None else masks[k]
+        picks.append((o[keep], r[keep]))
+    if not picks or all(np.allclose(o, r, rtol=1e-9, atol=1e-12) for o, r in picks):
+        return
+    if not all(np.allclose(o, np.round(o), atol=1e-9) for o, _ in picks):
+        return
+    for said, to_int in _TO_INTEGER:
+        if all(np.allclose(o, to_int(r), atol=1e-9) for o, r in picks):
+            _fail(f"{what} in {part} is a whole number: the right one {said}",
+                  "keep every value a float: / divides without rounding, and"
+                  " nothing here needs int(...)", "made_integer")
+
+
+def _ratio_on(steps, rights):
+    """steps / rights where rights is not 0, per case, or None."""
+    out = []
+    for s, r in zip(steps, rights):
+        s, r = np.ravel(s).astype(np.float64), np.ravel(r).astype(np.float64)
+        keep = np.abs(r) > 1e-12
+        if not keep.any() or np.any(np.abs(s[~keep]) > 1e-9):
+            return None
+        out.append(s[keep] / r[keep])
+    return out
+
+
+def step_relation(what, steps, grads, lrs):
+    """Fail when a parameter's movement ``steps`` (old minus new) is not lr *
+    grad but a named relation to it, entry by entry, on every case: lr times
+    the gradient's sign (each entry moves exactly lr), lr times its absolute
+    value (the wrong way where it is negative), one fixed number times the
+    gradient whatever lr is (lr unused), or lr times the gradient divided by
+    the norm of its row (of the whole gradient for a flat one)."""
+    def same(a, b):
+        return np.allclose(a, b, rtol=1e-6, atol=1e-9)
+
+    cases = list(zip(steps, grads, lrs))
+    if all(same(s, lr * g) for s, g, lr in cases):
+        return
+    if all(same(s, lr * np.sign(g)) for s, g, lr in cases):
+        _fail(f"{what}: every entry moved by exactly lr, against the gradient's"
+              " sign: the step uses only the sign, not the size, of the gradient",
+              "the step is lr times the gradient itself: a large gradient moves"
+              " far, a small one a little", "step_sign_only")
+    if all(same(s, lr * np.abs(g)) for s, g, lr in cases):
+        _fail(f"{what} is right where the gradient is positive and moves the"
+              " wrong way where it is negative: the step is lr times the"
+              " gradient's absolute value", "the gradient's sign says which way"
+              " is downhill: keep it (no abs)", "step_abs")
+    if all(same(s, lr * g * np.abs(g)) for s, g, lr in cases):
+        _fail(f"{what} is lr times the gradient times its own size |g| (g·|g|):"
+              " large gradients move too far, small ones hardly at all", "the step"
+              " is lr times the gradient, once", "step_times_own_size")
+    norms = [np.linalg.norm(g, axis=-1, keepdims=True) for _, g, _ in cases]
+    if all(np.all(n > 0) for n in norms) \
+            and all(same(s, lr * g / n) for (s, g, lr), n in zip(cases, norms)):
+        _fail(f"{what} is lr times the gradient divided by the length (norm) of"
+              " its row: every row moves the same distance", "plain SGD does not"
+              " normalise: the step is lr times the gradient", "step_normalised")
+    ratios = _ratio_on(steps, grads)
+    if ratios is None or len(set(lrs)) < 2:
+        return
+    fixed = [float(r[0]) for r in ratios
+             if r.size and np.allclose(r, r[0], rtol=1e-6)]
+    if len(fixed) == len(ratios) and np.allclose(fixed, fixed[0], rtol=1e-6) \
+            and abs(fixed[0]) > 1e-12 and not np.allclose(fixed, lrs, rtol=1e-6):
+        _fail(f"{what} is {fixed[0]:.3g} times the gradient on every case, whatever"
+              f" lr is (lr = {', '.join(f'{lr:g}' for lr in lrs)}): the argument lr"
+              " is not used", "scale the step by the lr your function is given, not"
+              " by a number written in it", "lr_unused")
+
+
+def cases_swapped(what, outs, masks, inside, outside, names):
+    """Fail when a two-case rule has its cases swapped: where ``masks`` holds
+    (the true class, the diagonal) the answer follows the other case's rule
+    ``outside``, and everywhere else it follows ``inside``'s (both given as
+    full arrays, the rule evaluated at every entry). ``names`` = (the masked
+    part, the rest), e.g. ("the entry at c", "every other entry")."""
+    for o, m, i, x in zip(outs, masks, inside, outside):
+        o, i, x = (np.asarray(a, dtype=np.float64) for a in (o, i, x))
+        if o.shape != m.shape or not (np.allclose(o[m], x[m], rtol=1e-6, atol=1e-9)
+                                      and np.allclose(o[~m], i[~m], rtol=1e-6,
+                                                      atol=1e-9)):
+            return
+    if all(np.allclose(i, x, rtol=1e-6, atol=1e-9) for i, x in zip(inside, outside)):
+        return
+    _fail(f"{what} follows the rule for {names[1]} in {names[0]}, and the rule for"
+          f" {names[0]} in {names[1]}: the two cases are swapped", "check which"
+          " branch each case takes: the condition of the if, or which of the two"
+          " values comes first where a condition picks between them", "cases_swapped")
+
+
+def part_constant(what, outs, refs, masks, part):
+    """Fail when, in ``masks`` (the entry at c), the answer is one and the same
+    number on every case while the right one changes: a term that should
+    depend on the input was written as a constant (assigned, not updated)."""
+    picked = [np.asarray(o, dtype=np.float64)[m] for o, m in zip(outs, masks)]
+    rights = [np.asarray(r, dtype=np.float64)[m] for r, m in zip(refs, masks)]
+    if not picked or any(p.size == 0 or p.shape != r.shape
+                         for p, r in zip(picked, rights)):
+        return
+    value = float(picked[0].flat[0])
+    if all(np.allclose(p, value, atol=1e-12) for p in picked) \
+            and not all(np.allclose(r, value, atol=1e-9) for r in rights):
+        _fail(f"{what} is {value:g} in {part} on every case, whatever the input:"
+              " a term that depends on the input is missing there (a value"
+              " assigned where it should be added to or subtracted from)",
+              f"work out {part} by hand on two different inputs: it changes",
+              "part_constant")
+
+
+def part_factor(what, outs, refs, masks, part, factors):
+    """Fail when, in ``masks``, the answer is the right one divided (a factor
+    missing) or multiplied (a factor too many) by a named quantity, entry by
+    entry; ``factors``: {name: arrays per case, the answer's shape}."""
+    for name, values in factors.items():
+        for missing, word in ((True, "misses"), (False, "has one too many")):
+            ok = True
+            for o, r, m, f in zip(outs, refs, masks, values):
+                o, r, f = (np.asarray(a, dtype=np.float64) for a in (o, r, f))
+                left, right = (o * f, r) if missing else (o, r * f)
+                if o.shape != m.shape or not np.allclose(
+                        left[m], right[m], rtol=1e-6, atol=1e-9) \
+                        or np.allclose(o[m], r[m], rtol=1e-6, atol=1e-9):
+                    ok = False
+                    break
+            if ok:
+                _fail(f"{what} {word} the factor {name} in {part}", "write one"
+                      f" entry ({part}) by hand as a product and count its"
+                      " factors", "part_factor")

@@ -229,7 +229,15 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
         if all(_same(np.delete(o, d["c"]), 0.0 * np.delete(o, d["c"]))
                for o, d in zip(outs, datas)):      # only the entry at c is wrong
+            _diagnose.to_integers("your dl/dy", outs, refs,
+                                  [np.arange(len(o)) == d["c"]
+                                   for o, d in zip(outs, datas)], "the entry at c")
             _diagnose.implied_probability("your dl/dy", outs, datas, texts)
+        at_c = [np.arange(len(o)) == d["c"] for o, d in zip(outs, datas)]
+        _diagnose.cases_swapped("your dl/dy", outs, at_c,
+                                [-1 / d["y"] for d in datas],
+                                [np.zeros(len(d["y"])) for d in datas],
+                                ("the entry at c", "the entries i ≠ c"))
         _diagnose.wrong_class_index("your dl/dy", [np.abs(o) > 0 for o in outs],
                                     datas, texts)
         _all_zero(outs, "dl/dy")
@@ -524,6 +532,14 @@ def check_softmax_jacobian(fn=None):
                                      [np.diag(r) for r in refs],
                                      [{"y": d["y"]} for d in datas])
         _diagnose.one_triangle("your J", outs, refs)
+        for inside, part in ((False, "the entries off the diagonal"),
+                             (True, "the diagonal")):
+            masks = [np.eye(len(o), dtype=bool) == inside for o in outs]
+            _diagnose.part_factor("your J", outs, refs, masks, part, {
+                "y_i (its row's y)": [np.repeat(d["y"][:, None], len(d["y"]), 1)
+                                      for d in datas],
+                "y_j (its column's y)": [np.repeat(d["y"][None, :], len(d["y"]), 0)
+                                         for d in datas]})
         _placement(outs, refs, "J", datas)
         _where_wrong(outs, refs, datas, "J", _jacobian_hint(outs, datas, texts))
         worst = _worst(outs, refs, texts, "J")
@@ -792,6 +808,12 @@ def check_logit_grad(fn=None):
                                     [_onehot(d["c"], len(o)).astype(bool)
                                      for o, d in zip(outs, datas)],
                                     "the entry at c", "the entries i ≠ c")
+            at_c = [_onehot(d["c"], len(o)).astype(bool) for o, d in zip(outs, datas)]
+            _diagnose.cases_swapped("your dl/do", outs, at_c,
+                                    [d["y"] - 1 for d in datas],
+                                    [d["y"] for d in datas],
+                                    ("the entry at c", "the entries i ≠ c"))
+            _diagnose.part_constant("your dl/do", outs, refs, at_c, "the entry at c")
             _normalisation_problem(outs, datas, texts)
             _placement(outs, refs, "dl/do", datas)
             _where_wrong(outs, refs, datas, "dl/do",

@@ -378,11 +378,19 @@ def _loss_of_another_class(got, cases, fwd):
     for name, pick in (("the most probable class (the prediction)",
                         lambda t, y: int(np.argmax(y))),
                        ("the least probable class", lambda t, y: int(np.argmin(y))),
-                       ("class 0", lambda t, y: 0)):
+                       ("class 0, the first", lambda t, y: 0),
+                       ("the last class (y[-1])", lambda t, y: len(y) - 1)):
         if all(pick(t, y) in hits for hits, t, y in picks):
-            _fail(f"{fwd}'s loss is the cross-entropy of {name}, not of the target",
+            _fail(f"{fwd}'s loss is -log of the probability of {name}, not of"
+                  " class target: compare it with -log y at each class",
                   "the loss scores the probability of the true class, whatever"
                   " the network predicts", "loss_other_class")
+    fixed = set.intersection(*[set(hits) for hits, _, _ in picks])
+    if fixed:
+        _fail(f"{fwd}'s loss is -log of the probability of class {min(fixed)} on"
+              " every case, not of class target", "the loss scores the"
+              " probability of the true class, whatever the network predicts",
+              "loss_other_class")
 
 
 def _forward_outputs(forward, cases, fwd):
@@ -659,6 +667,25 @@ _CACHE_WORDS = {"x": "the input x", "k": "the hidden pre-activations k",
                 "y": "the probabilities y"}
 
 
+def _forward_factors(cache, shape):
+    """Round three: the forward quantities (and the sigmoid's parts) a stage's
+    entries may have been multiplied by, spread to ``shape``: as they are, one
+    per row or one per column. Keys are how a message names them."""
+    h = np.asarray(cache["h"], dtype=np.float64)
+    values = {**{k: np.asarray(cache[k], dtype=np.float64)
+                 for k in ("x", "k", "h", "o", "y")},
+              "the sigmoid's slope": h * (1 - h), "1 - h": 1 - h}
+    out = {}
+    for name, v in values.items():
+        if v.shape == tuple(shape):
+            out[name] = v
+        if len(shape) == 2 and v.shape == (shape[0],):
+            out[f"{name} (one per row)"] = np.repeat(v[:, None], shape[1], axis=1)
+        if len(shape) == 2 and v.shape == (shape[1],):
+            out[f"{name} (one per column)"] = np.repeat(v[None, :], shape[0], axis=0)
+    return out
+
+
 def _stage_placement(key, outs, refs, datas, gs, texts, caches):
     """Round two: a wrong stage that is the right one times a number, rounded,
     plus a number, another stage's or a forward value's right values (a value
@@ -686,6 +713,10 @@ def _stage_placement(key, outs, refs, datas, gs, texts, caches):
                        f"the way back through a layer goes through its weights:"
                        f" check which array your line reads where {layer} belongs"))
     _diagnose.rearranged(name, mine, right, others)
+    factors = [_forward_factors(c, np.shape(m)) for c, m in zip(caches, mine)]
+    common = set.intersection(*[set(f) for f in factors])
+    _diagnose.times_an_input(name, mine, right,   # same keys on every case
+                             [{k: f[k] for k in f if k in common} for f in factors])
 
 
 def _unit_probe(fn, who, datas, texts):
@@ -806,36 +837,58 @@ def _misnamed(value, like, who):
 
 
 def _call_watched(backward, args, bwd, text, num_classes):
-    """Call ``backward``; while it runs, the ``backprop`` it calls checks the
-    dl/dy it is handed, so a malformed argument is named at the caller rather
-    than as a traceback in a right backprop."""
+    """Call ``backward``; while it runs, the ``backprop`` and ``loss_grad`` it
+    calls record what they are handed, so a malformed argument (a dl/dy or a y
+    of the wrong length, one number for a list) is named at the caller rather
+    than as a traceback in a right helper, or as a wrong value far below."""
     space = getattr(backward, "__globals__", None)
-    inner = space.get("backprop") if isinstance(space, dict) else None
-    if not callable(inner) or num_classes is None or inner is backward:
+    if not isinstance(space, dict) or num_classes is None:
         return _call(backward, args, bwd, text)
-    handed = []
-
-    def watched(params, cache, dl_dy, *rest, **named):
-        handed.append(dl_dy)
-        return inner(params, cache, dl_dy, *rest, **named)
-
-    space["backprop"] = watched
+    handed, inners = [], {}
+    for helper, slot in (("backprop", 2), ("loss_grad", 0)):
+        inner = space.get(helper)
+        if callable(inner) and inner is not backward:
+            inners[helper] = inner
+            space[helper] = _watching(inner, helper, slot, handed)
     try:
-        return _call(backward, args, bwd, text)
+        value = _call(backward, args, bwd, text)
     except _Stop:
-        for dl_dy in handed:
-            size = len(dl_dy) if hasattr(dl_dy, "__len__") else None
-            if size != num_classes:
-                count = ("no entries" if size is None else "1 entry" if size == 1
-                         else f"{size} entries")
-                _fail(f"the dl/dy that {bwd} hands to backprop on {text} has"
-                      f" {count}, expected"
-                      f" {num_classes}, one per class: backprop stopped on it",
-                      "backprop reads one entry of dl/dy per class, the zeros"
-                      " included: keep its length", "malformed_dl_dy")
+        _malformed_handed(handed, bwd, text, num_classes)
         raise
     finally:
-        space["backprop"] = inner
+        space.update(inners)
+    _malformed_handed(handed, bwd, text, num_classes)
+    return value
+
+
+def _watching(inner, helper, slot, handed):
+    def watched(*given, **named):
+        if len(given) > slot:
+            handed.append((helper, given[slot]))
+        return inner(*given, **named)
+    watched.__name__ = getattr(inner, "__name__", helper)
+    return watched
+
+
+def _malformed_handed(handed, bwd, text, num_classes):
+    """Fail when a helper was handed a dl/dy (backprop) or a y (loss_grad)
+    without one entry per class."""
+    words = {"backprop": ("the dl/dy", "backprop reads one entry of dl/dy per"
+                          " class, the zeros included: keep its length"),
+             "loss_grad": ("the y", "loss_grad needs the whole list y, one"
+                           " probability per class: it returns one entry for each")}
+    for helper, arg in handed:
+        size = len(arg) if hasattr(arg, "__len__") else None
+        if size == num_classes:
+            continue
+        what, hint = words[helper]
+        said = (f"is one number (a {type(arg).__name__}) where it needs a list of"
+                f" {num_classes}" if size is None else
+                f"has {'1 entry' if size == 1 else f'{size} entries'}, expected"
+                f" {num_classes}")
+        _fail(f"{what} that {bwd} hands to {helper} on {text} {said}, one per"
+              " class", hint, "malformed_dl_dy" if helper == "backprop"
+              else "malformed_y")
 
 
 def check_backprop(fn=None):
@@ -1329,10 +1382,12 @@ def _graph_properties(outs, refs, cases):
     output = [d["nodes"][-1][0] for _, d in cases]
     if all(_same(np.asarray(o[top]), r[top]) and all(
             o[n] == 0 for n in o if n != top) for o, r, top in zip(outs, refs, output)):
-        _fail("only the output's own derivative is set; every node below it gets 0:"
-              " your walk never passes the output's derivative on (does it visit"
-              " the output node?)", "the walk starts at the output node itself:"
-              " it hands its derivative to its inputs first", "graph_output_skipped")
+        _fail("only the output's own derivative is set; every node below it keeps"
+              " the 0 it starts with: nothing is passed on", "what an input"
+              " collects is the derivative of the node it feeds (the output's, to"
+              " begin with) times the local slope: check that the walk reaches the"
+              " output node and which derivative your update reads",
+              "graph_output_skipped")
     twice = [any(len(set(args)) < len(args) for _, _, args in d["nodes"])
              for _, d in cases]
     right = [_same(o, r) for o, r in zip(outs, refs)]
@@ -1347,7 +1402,8 @@ def _graph_variant(nodes, values, start=0.0, carry="derivative"):
     """Reverse accumulation where every node's derivative starts at ``start``
     (the output's at 1) and each node passes on its ``carry`` (its derivative,
     or its value) times the local slope: whole-pass mistakes."""
-    grads = {name: start for name, _, _ in nodes}
+    grads = {name: values[name] if start == "value" else start
+             for name, _, _ in nodes}
     grads[nodes[-1][0]] = 1.0
     for name, op, args in reversed(nodes):
         if op == "add":
@@ -1360,12 +1416,20 @@ def _graph_variant(nodes, values, start=0.0, carry="derivative"):
             local = []
         for arg, slope in zip(args, local):
             sent = {"derivative": grads[name], "value": values[name],
-                    "input": values[arg]}[carry]
+                    "input": values[arg], "own": grads[arg]}[carry]
             grads[arg] += sent * slope
     return grads
 
 
 _WHOLE_PASS = [
+    ({"start": "value"}, "every node's derivative starts from the node's value,"
+     " not from 0 (as if the derivatives began as a copy of the values)", "only"
+     " the output's derivative starts at 1; every other node's starts at 0 and"
+     " collects what its users send", "graph_starts_at_value"),
+    ({"start": 1.0, "carry": "own"}, "each input's derivative grows by its own"
+     " derivative times the slope, where the derivative of the node it feeds"
+     " belongs", "what an input collects is the derivative of the node it feeds"
+     " times the local slope", "graph_own_derivative"),
     ({"start": 1.0}, "every node's derivative starts at 1, not only the output's:"
      " the extra 1s add up along the way back", "only the output's derivative"
      " starts at 1; every other node's starts at 0 and collects what its users"
@@ -1427,8 +1491,8 @@ def check_graph_backward(fn=None):
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
-        _graph_properties(outs, refs, cases)
         _graph_whole_pass(outs, refs, cases)
+        _graph_properties(outs, refs, cases)
         _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
         _fail(f"the derivatives do not match the reference: {worst}",

@@ -228,6 +228,35 @@ def _own_value_or_row_length(who, wrong, outs, refs, befores, lrs):
               "step_over_row_length")
 
 
+def _skipped_where(wrong, outs, refs, befores):
+    """(where, why) for the entries that did not step: the first or the last
+    entry of each row, the first or last row, or elsewhere."""
+    places = {"the first entry of each row": (slice(None), 0),
+              "the last entry of each row": (slice(None), -1),
+              "the first row": (0,), "the last row": (-1,)}
+    for said, index in places.items():
+        if all(np.ndim(b[k]) == 2 for b in befores for k in wrong) and all(
+                _only_skipped(o[k], r[k], b[k], _mask(b[k], index))
+                for o, r, b in zip(outs, refs, befores) for k in wrong):
+            late = "first" in said
+            return (f": {said} was skipped", "a loop over them starts one late"
+                    " (range(1, ...))" if late else "a loop over them stops one"
+                    " early (range(len(...) - 1))")
+    return "", "a loop over the entries starts late or stops early"
+
+
+def _only_skipped(out, ref, before, mask):
+    """Unchanged in ``mask``, right everywhere else."""
+    return bool(np.all(_same_entries(out, before)[mask])
+                and np.all(_same_entries(out, ref)[~mask]))
+
+
+def _mask(shape_of, index):
+    mask = np.zeros(np.shape(shape_of), dtype=bool)
+    mask[index] = True
+    return mask
+
+
 def _partial_problem(who, outs, refs, befores, lrs):
     """Some parameters are right: name the others (unchanged, or scaled)."""
     wrong = [k for k in refs[0]
@@ -247,9 +276,10 @@ def _partial_problem(who, outs, refs, befores, lrs):
     moved_right = all(np.all(_same_entries(o[k], r[k]) | _same_entries(o[k], b[k]))
                       for o, r, b in zip(outs, refs, befores) for k in wrong)
     if moved_right:
-        _fail(f"some entries of {', '.join(wrong)} did not change after {who}; every"
-              " entry that did change is right", "a loop over the entries stops"
-              " early: every entry takes its step", "some_entries_unchanged")
+        where = _skipped_where(wrong, outs, refs, befores)
+        _fail(f"some entries of {', '.join(wrong)} did not change after {who}"
+              f"{where[0]}; every entry that did change is right", f"{where[1]}:"
+              " every entry takes its step", "some_entries_unchanged")
     _lr_again(wrong, outs, refs, befores, lrs)
     _own_value_or_row_length(who, wrong, outs, refs, befores, lrs)
     flat = [(np.concatenate([np.ravel(o[k] - b[k]) for k in wrong]),
@@ -304,6 +334,16 @@ def _misplaced_steps(wrong, outs, refs, befores):
                           [r[k] for r in refs])
 
 
+def _step_relations(outs, datas, befores):
+    """Round three: each parameter's movement against lr * its gradient, entry
+    by entry (the sign only, abs, lr unused, a normalised step)."""
+    grads = [_renamed(d["grads"], _SCALAR_KEYS) for d in datas]
+    for k in befores[0]:
+        _diagnose.step_relation(f"the step of {k}",
+                                [b[k] - o[k] for o, b in zip(outs, befores)],
+                                [g[k] for g in grads], [d["lr"] for d in datas])
+
+
 def check_sgd_step(fn=None):
     """Q4: ``fn(params, grads, lr)`` updates the scalar ``params`` in place.
 
@@ -330,6 +370,7 @@ def check_sgd_step(fn=None):
             _unchanged_problem(fn, who, returned, refs)
         _match(outs, datas, _SGD_MISTAKES)
         wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
+        _step_relations(outs, datas, befores)
         for k in wrong:     # one number for a whole row of W or V
             _diagnose.all_equal(f"the step of {k}",
                                 [o[k] - b[k] for o, b in zip(outs, befores)],
