@@ -471,3 +471,48 @@ def test_vector_backward_after_a_wrong_run_backward_points_at_the_loop():
     result = exercises.check_vector_backward(space["vector_backward"])
     assert_named(result, "run_backward_wrong", "because run_backward does",
                  "not at fault")
+
+
+# --- extreme but legal inputs (a large logit spread, many small rows) -------
+
+def _soft_by_mean(o):
+    e = np.exp(o - o.mean())
+    return e / e.sum(), e / e.sum()
+
+
+def _soft_rows_by_mean(O):
+    E = np.exp(O - O.mean(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True), E / E.sum(axis=1, keepdims=True)
+
+
+def _ce_product(Y, c):
+    return -np.log(np.prod(Y[_rows(c), c])) / len(c), (Y, c)
+
+
+def _fused_product(O, c):
+    Y = _soft_rows(O)
+    return -np.log(np.prod(Y[_rows(c), c])) / len(c), (Y, c)
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", [
+    (exercises.check_softmax_layer, _soft_by_mean, softmax_backward,
+     "not_stable_on_spread", ["gives nan/inf on logits with a large spread"]),
+    (exercises.check_softmax_layer_batch, _soft_rows_by_mean, soft_b,
+     "not_stable_on_spread", ["gives nan/inf on logits with a large spread"]),
+    (exercises.check_cross_entropy_batch, _ce_product, ce_b, "loss_underflows",
+     ["the loss of 400 rows underflows", "product of many probabilities"]),
+    (exercises.check_softmax_cross_entropy, _fused_product, fused_b,
+     "loss_underflows", ["the loss of 400 rows underflows"]),
+])
+def test_a_forward_that_breaks_only_on_extreme_inputs_is_named(check, forward,
+                                                               backward, mistake,
+                                                               words):
+    with np.errstate(all="ignore"):
+        result = check(forward, backward)
+    assert_named(result, mistake, *words)
+
+
+def test_the_right_batch_forwards_pass_the_extreme_inputs():
+    for result in (exercises.check_softmax_layer_batch(soft_fwd_b, soft_b),
+                   exercises.check_softmax_cross_entropy(fused_fwd, fused_b)):
+        assert result.passed, result.message

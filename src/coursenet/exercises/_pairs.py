@@ -320,6 +320,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
         datas.append({**inputs, "dout": dout})
         caches.append(cache)
         texts.append(text)
+    extreme_probes(spec, fwd, fwho, batch)
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
     if all(_same(o, r) for o, r in zip(outs, refs)):
@@ -1816,3 +1817,87 @@ def _class_entries_shared(spec, outs, refs, datas, who):
           " (on every case): each row's entry must depend on its own row",
           "row n's entry at its class comes from row n's own probability alone:"
           " nothing is shared or averaged across the rows", "class_entries_shared")
+
+
+# --------------------------------------------------------------------------
+# Extreme but legal inputs (issue 23, item 5): a softmax shifted by anything
+# but each row's largest logit overflows on a large spread, and a batch loss
+# taken as the log of a product underflows on many rows. Neither shows on the
+# ordinary cases, so every softmax / loss forward is run on them too.
+# --------------------------------------------------------------------------
+
+_SPREAD = np.array([[2000.0, 0.0, -5.0], [-3.0, 1.0, 0.5]])
+_SPREAD_TEXT = {False: "[2000, 0, -5]", True: "[[2000, 0, -5], [-3, 1, 0.5]]"}
+_MANY = 400   # rows whose true-class probability is 1e-3: 1e-3 ** 400 is 0
+
+
+def _extreme_out(fwd, args, who):
+    """The student's forward output on extreme inputs as floats (nan kept),
+    or None when it cannot be had (the ordinary cases name that)."""
+    with np.errstate(all="ignore"):
+        value = _quiet_call(fwd, args, who)
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return None
+    try:
+        return np.asarray(value[0], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _spread_fail(who, got, want, text):
+    said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
+    _fail(f"{who} {said} on logits with a large spread: {text} (it returns"
+          f" {_fmt(got)}, expected {_fmt(want)})", "exp overflows above about"
+          " 709: whatever you subtract from a row before exp must leave no"
+          " exponent above 0, and a small spread must stay exact",
+          "not_stable_on_spread")
+
+
+def _underflow_fail(who, got, want):
+    _fail(f"the loss of {_MANY} rows underflows: {who} returns {_fmt(got)} on"
+          f" {_MANY} rows whose true-class probability is 1e-3 (expected"
+          f" {want:.4g}): a product of many probabilities is 0 in floating point",
+          "the log of a product is a sum of logs: take the log of each row's"
+          " probability before you combine the rows", "loss_underflows")
+
+
+def _many_rows(rng):
+    """(Y, c): _MANY rows of 4 probabilities, 1e-3 at the true class."""
+    c = rng.integers(0, 4, _MANY)
+    Y = np.full((_MANY, 4), (1.0 - 1e-3) / 3)
+    Y[np.arange(_MANY), c] = 1e-3
+    return Y, c
+
+
+def extreme_probes(spec, fwd, who, batch):
+    """Fail if a softmax / loss forward goes wrong on a large logit spread
+    or, for a batch loss, on many rows of small probabilities."""
+    rows = _SPREAD[:2 if batch else 1]
+    if spec.title == SOFTMAX.title:
+        o = rows if batch else rows[0]
+        got, want = _extreme_out(fwd, (o.copy(),), who), _soft_ref(o)
+        if got is not None and got.shape == want.shape and not _same(got, want):
+            _spread_fail(who, got, want, _SPREAD_TEXT[batch])
+    elif spec.title == FUSED.title:
+        c = np.zeros(len(rows), dtype=int)   # row 0's true class is far below
+        got, want = _extreme_out(fwd, (rows.copy(), c.copy()), who), \
+            _fused_ref(rows, c)
+        if got is not None and got.size == 1 and not np.isclose(
+                float(got.ravel()[0]), want, rtol=1e-6):
+            _spread_fail(who, got, want, _SPREAD_TEXT[True] + ", class 0")
+        if batch:
+            rng = np.random.default_rng(0)
+            O = rng.normal(0.0, 1.0, (_MANY, 4))
+            O[np.arange(_MANY), rng.integers(0, 4, _MANY)] = -7.0
+            c = np.argmin(O, axis=1)
+            got, want = _extreme_out(fwd, (O.copy(), c.copy()), who), \
+                _fused_ref(O, c)
+            if got is not None and got.size == 1 and not np.isclose(
+                    float(got.ravel()[0]), want, rtol=1e-6):
+                _underflow_fail(who, got, want)
+    elif spec.title == CROSS_ENTROPY.title and batch:
+        Y, c = _many_rows(np.random.default_rng(0))
+        got, want = _extreme_out(fwd, (Y.copy(), c.copy()), who), _ce_ref(Y, c)
+        if got is not None and got.size == 1 and not np.isclose(
+                float(got.ravel()[0]), want, rtol=1e-6):
+            _underflow_fail(who, got, want)
