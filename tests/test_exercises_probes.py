@@ -516,3 +516,29 @@ def test_the_right_batch_forwards_pass_the_extreme_inputs():
     for result in (exercises.check_softmax_layer_batch(soft_fwd_b, soft_b),
                    exercises.check_softmax_cross_entropy(fused_fwd, fused_b)):
         assert result.passed, result.message
+
+
+# --- an integer array; a cache indexed where it is used whole ---------------
+
+def _soft_b_int_jacobian(dy, y):
+    J = np.zeros((len(y), len(y)), dtype=int)
+    for i in range(len(y)):
+        for j in range(len(y)):
+            J[i, j] = y[i] * ((i == j) - y[j])
+    return dy @ J
+
+
+def _sig_b_first_entry(dh, cache):
+    h = cache[0]
+    return dh * h * (1 - h)
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", [
+    (exercises.check_softmax_layer, softmax_forward, _soft_b_int_jacobian,
+     "truncated_to_integers", ["whole number", "integer"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward, _sig_b_first_entry,
+     "one_entry_local", ["uses the slope of entry 0", "cache was indexed"]),
+])
+def test_a_truncated_or_indexed_backward_is_named(check, forward, backward, mistake,
+                                                  words):
+    assert_named(check(forward, backward), mistake, *words)

@@ -504,8 +504,10 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     differences; runs = (outs, refs, datas, texts), one entry per case;
     swap = (backward, forward's name, the forward's cache per case)."""
     outs, refs, datas, texts = runs
-    _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     bwd, fwho, caches, _ = swap
+    integer_results(spec, outs, refs, datas, caches, bwd, bwho)
+    one_entry_local(spec, outs, datas, bwho)
+    _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
                    [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
     _backward_probes(spec, runs, bwho, swap)
@@ -1901,3 +1903,82 @@ def extreme_probes(spec, fwd, who, batch):
         if got is not None and got.size == 1 and not np.isclose(
                 float(got.ravel()[0]), want, rtol=1e-6):
             _underflow_fail(who, got, want)
+
+
+# --------------------------------------------------------------------------
+# Two backward mistakes that the patterns above misread (issue 23, item 5):
+# an array made with an integer dtype truncates every value written into it
+# (a softmax Jacobian's entries, all below 1 in size, become 0, which looks
+# like a product along the wrong axis), and a cache indexed where it is used
+# whole gives every entry the local value of one entry.
+# --------------------------------------------------------------------------
+
+
+def _scaled(cache, factor):
+    """The cache with every float array in it multiplied by ``factor``."""
+    if isinstance(cache, np.ndarray) and cache.dtype.kind == "f":
+        return cache * factor
+    if isinstance(cache, (tuple, list)):
+        return type(cache)(_scaled(part, factor) for part in cache)
+    return cache
+
+
+def _whole(arr):
+    return arr is not None and np.all(arr == np.round(arr))
+
+
+def integer_results(spec, outs, refs, datas, caches, bwd, who):
+    """Fail if every result is a whole number (the right ones are not) and a
+    cache of larger values gives whole numbers that are not all 0."""
+    name = spec.grad_names[0]
+    if any(np.abs(np.asarray(o[name])).max() > 1e-9 for o in outs):
+        # all 0 is also the wrong axis's answer: the probe below tells them apart
+        _diagnose.truncated(f"{name} from {who}", [o[name] for o in outs],
+                            [r[name] for r in refs])
+    if not all(_whole(np.asarray(o[name])) for o in outs) \
+            or all(_whole(np.asarray(r[name])) for r in refs):
+        return
+    nonzero = False
+    for d, cache in zip(datas, caches):
+        with np.errstate(all="ignore"):
+            # whole upstream numbers, so that only a truncation makes whole results
+            ones = np.ones_like(np.asarray(d["dout"], dtype=np.float64))
+            value = _quiet_call(bwd, (ones, _scaled(cache, 7.3)), who)
+        first = value[0] if isinstance(value, (tuple, list)) else value
+        arr = _floats_or_none(first)
+        if not _whole(arr):
+            return
+        nonzero = nonzero or bool(np.any(arr != 0))
+    if nonzero:
+        seen = _fmt(outs[0][name])
+        _fail(f"every entry of {name} from {who} is a whole number ({seen} ...):"
+              " an array your backward builds has an integer dtype, so each value"
+              " written into it is cut to a whole number (the softmax's local"
+              " derivatives, all smaller than 1, become 0)", "print the dtype of"
+              " each array you create: an array that holds fractions must be made"
+              " as floats", "truncated_to_integers")
+
+
+def one_entry_local(spec, outs, datas, who):
+    """An elementwise backward whose every entry (or row) used the local slope
+    of one entry (or row): the cache indexed, as cache[0], not used whole."""
+    if spec.title != SIGMOID.title:
+        return
+    found = None
+    for o, d in zip(outs, datas):
+        dout = np.asarray(d["dout"], dtype=np.float64)
+        h = layers.sigmoid(np.asarray(d["k"], dtype=np.float64))
+        slope, got = h * (1 - h), np.asarray(o["dk"], dtype=np.float64)
+        if got.shape != dout.shape or np.any(dout == 0) or _same(got, dout * slope):
+            return
+        fits = [i for i in range(len(slope))
+                if _same(got, dout * np.broadcast_to(slope[i], slope.shape))]
+        if not fits or (found is not None and fits[0] != found):
+            return
+        found = fits[0]
+    what = "row" if np.ndim(datas[0]["k"]) == 2 else "entry"
+    _fail(f"every {what} of dk from {who} uses the slope of {what} {found}: the"
+          f" cache was indexed ({what} {found} taken) where it is used whole",
+          "print what your backward takes from the cache next to the cache"
+          " itself: each entry of dk needs the slope at its own entry",
+          "one_entry_local")
