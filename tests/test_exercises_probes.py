@@ -542,3 +542,14 @@ def _sig_b_first_entry(dh, cache):
 def test_a_truncated_or_indexed_backward_is_named(check, forward, backward, mistake,
                                                   words):
     assert_named(check(forward, backward), mistake, *words)
+
+
+def _soft_b_loop_overwrites(dY, Y):
+    for n in range(len(Y)):
+        dO = Y[n] * (dY[n] - dY[n] @ Y[n])
+    return dO
+
+
+def test_a_loop_that_keeps_only_the_last_row_is_named():
+    result = exercises.check_softmax_layer_batch(soft_fwd_b, _soft_b_loop_overwrites)
+    assert_named(result, "one_row_kept", "the last row's gradient", "wrote over")

@@ -300,10 +300,13 @@ def check_pair(spec, fwd, bwd, batch, seed):
     for text, inputs, dout in cases:
         out, ref, cache = _forward_out(spec, fwd, inputs, fwho, text)
         _check_forward(spec, fwd, fwho, (out, ref, inputs, dout, text), cases, batch)
+        value = None
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
             grads = _backward_grads(spec, value, inputs, bwho, text, batch)
         except _Stop as stop:
+            if stop.mistake in ("summed_over_batch", "wrong_shape"):
+                one_row_returned(spec, value, (inputs, dout), bwho, text)
             if stop.mistake == "wrong_shape":
                 _summed_axis(spec, (fwd, bwd), (fwho, bwho), cases, batch)
             # a mistake seen on the earlier cases may explain the failure here
@@ -1982,3 +1985,26 @@ def one_entry_local(spec, outs, datas, who):
           "print what your backward takes from the cache next to the cache"
           " itself: each entry of dk needs the slope at its own entry",
           "one_entry_local")
+
+
+def one_row_returned(spec, value, case, who, text):
+    """A batch gradient returned as one row that is the right gradient's last
+    (or first) row: a loop over the rows overwrote the result each time."""
+    inputs, dout = case
+    values = list(value) if isinstance(value, (tuple, list)) else [value]
+    if len(values) != len(spec.grad_names):
+        return
+    with np.errstate(all="ignore"):
+        rights = _numeric(spec, inputs, dout)
+    for name, v, right in zip(spec.grad_names, values, rights):
+        arr = _floats_or_none(v)
+        if arr is None or arr.ndim != 1 or np.ndim(right) != 2 or len(right) < 2 \
+                or arr.shape != right.shape[1:]:
+            continue
+        for n, which in ((len(right) - 1, "last"), (0, "first")):
+            if _same(arr, right[n]) and not _same(arr, right.sum(axis=0)):
+                _fail(f"{name} from {who} is one row, the {which} row's gradient,"
+                      f" on {text}: a loop over the rows wrote over the result"
+                      " each time, so only one row's is left", "the gradient has"
+                      " one row per row of the batch: each row's result needs"
+                      " its own place in it", "one_row_kept")
