@@ -553,3 +553,27 @@ def _soft_b_loop_overwrites(dY, Y):
 def test_a_loop_that_keeps_only_the_last_row_is_named():
     result = exercises.check_softmax_layer_batch(soft_fwd_b, _soft_b_loop_overwrites)
     assert_named(result, "one_row_kept", "the last row's gradient", "wrote over")
+
+
+def test_a_loss_divided_by_n_twice_in_the_composition_is_named():
+    source = (
+        "def batched_backward(params, X, c):\n"
+        "    layers = network(c)\n"
+        "    loss, caches = run_forward(layers, params, X)\n"
+        "    return loss / len(c), run_backward(layers, caches)\n")
+    space = nb05_student_namespace()
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False),
+                 "loss_divided_twice", "divided by N", "twice")
+
+
+def _lin_b_dW_for_W(dout, cache):
+    X, W = cache
+    dW = X.T @ dout
+    return dout @ dW.T, dW, dout.sum(axis=0)
+
+
+def test_a_gradient_used_where_a_weight_belongs_is_named():
+    assert_named(exercises.check_linear_layer_batch(linear_forward, _lin_b_dW_for_W),
+                 "gradient_for_input", "applied to dW where W belongs")

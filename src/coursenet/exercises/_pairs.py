@@ -510,6 +510,7 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     bwd, fwho, caches, _ = swap
     integer_results(spec, outs, refs, datas, caches, bwd, bwho)
     one_entry_local(spec, outs, datas, bwho)
+    gradient_for_input(spec, (outs, refs, datas), bwho)
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
                    [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
@@ -2008,3 +2009,30 @@ def one_row_returned(spec, value, case, who, text):
                       " each time, so only one row's is left", "the gradient has"
                       " one row per row of the batch: each row's result needs"
                       " its own place in it", "one_row_kept")
+
+
+def gradient_for_input(spec, runs, who):
+    """A gradient that is the right rule with one of the layer's inputs (W, x)
+    replaced by a gradient of the same shape (dW, dx): the rule applied to
+    the wrong array."""
+    outs, refs, datas = runs
+    if len(spec.grad_names) < 2:
+        return
+    names = dict(zip(spec.wrt, spec.grad_names))
+    for name in spec.grad_names:
+        if all(_same(o[name], r[name]) for o, r in zip(outs, refs)):
+            continue
+        for key in spec.wrt:
+            for other in spec.grad_names:
+                if names[key] == name or np.shape(refs[0][other]) != \
+                        np.shape(datas[0][key]):
+                    continue
+                if all(_same(o[name], _numeric(spec, {
+                        **{k: d[k] for k in (*spec.wrt, *spec.extra)},
+                        key: r[other]}, d["dout"])[spec.grad_names.index(name)])
+                       for o, r, d in zip(outs, refs, datas)):
+                    _fail(f"{name} from {who} is the right rule applied to"
+                          f" {other} where {key} belongs: {other} is a gradient,"
+                          f" {key} the layer's own array", f"print the arrays"
+                          f" your line for {name} uses: each must be one the"
+                          " forward pass cached", "gradient_for_input")
