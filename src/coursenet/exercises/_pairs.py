@@ -1097,9 +1097,10 @@ def _ce_mistakes(batch):
                 " classes", "dl/dy has a single non-zero entry, at the true class c:"
                 " compare each entry's index with c (class 0 is a class)",
                 _ce_rule(lambda Y, C, T, n: -(C != 0).astype(float)[:, None] / Y / n)),
-        Mistake("every_class", "dl/dy_i = -1/y_i for every class, not only the"
-                " true class c", "the loss -log y_c depends on y_c alone: dl/dy is"
-                " 0 at every other class", _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
+        Mistake("every_class", "dl/dy has the true class's rule at every class,"
+                " not only at the true class c", "nudge one y_i with i ≠ c and"
+                " watch the loss: what does that say about entry i of dl/dy?",
+                _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
         Mistake("flipped_sign", "dl/dy has the wrong sign", "raising y_c must lower"
                 " the loss -log y_c", _ce_rule(lambda Y, C, T, n: T / Y / n)),
         Mistake("ignores_dout", "the upstream gradient dloss is ignored (the cases"
