@@ -309,7 +309,20 @@ def _run_backward_multiplies(layers_, caches):
     return grads
 
 
+def _run_backward_returns_in_loop(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+        return grads
+
+
 @pytest.mark.parametrize("fn, mistake, words", [
+    (_run_backward_returns_in_loop, "loop_stopped_early", ["only, then stopped",
+                                                           "`return` inside"]),
     (_run_backward_module_dict, "keeps_state", ["called twice", "earlier call"]),
     (_run_backward_params_only, "skipped_layer", ["never runs the backward of",
                                                   "without parameters"]),
