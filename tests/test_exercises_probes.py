@@ -309,7 +309,20 @@ def _run_backward_multiplies(layers_, caches):
     return grads
 
 
+def _run_backward_returns_in_loop(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+        return grads
+
+
 @pytest.mark.parametrize("fn, mistake, words", [
+    (_run_backward_returns_in_loop, "loop_stopped_early", ["only, then stopped",
+                                                           "`return` inside"]),
     (_run_backward_module_dict, "keeps_state", ["called twice", "earlier call"]),
     (_run_backward_params_only, "skipped_layer", ["never runs the backward of",
                                                   "without parameters"]),
@@ -471,3 +484,109 @@ def test_vector_backward_after_a_wrong_run_backward_points_at_the_loop():
     result = exercises.check_vector_backward(space["vector_backward"])
     assert_named(result, "run_backward_wrong", "because run_backward does",
                  "not at fault")
+
+
+# --- extreme but legal inputs (a large logit spread, many small rows) -------
+
+def _soft_by_mean(o):
+    e = np.exp(o - o.mean())
+    return e / e.sum(), e / e.sum()
+
+
+def _soft_rows_by_mean(O):
+    E = np.exp(O - O.mean(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True), E / E.sum(axis=1, keepdims=True)
+
+
+def _ce_product(Y, c):
+    return -np.log(np.prod(Y[_rows(c), c])) / len(c), (Y, c)
+
+
+def _fused_product(O, c):
+    Y = _soft_rows(O)
+    return -np.log(np.prod(Y[_rows(c), c])) / len(c), (Y, c)
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", [
+    (exercises.check_softmax_layer, _soft_by_mean, softmax_backward,
+     "not_stable_on_spread", ["gives nan/inf on logits with a large spread"]),
+    (exercises.check_softmax_layer_batch, _soft_rows_by_mean, soft_b,
+     "not_stable_on_spread", ["gives nan/inf on logits with a large spread"]),
+    (exercises.check_cross_entropy_batch, _ce_product, ce_b, "loss_underflows",
+     ["the loss of 400 rows underflows", "product of many probabilities"]),
+    (exercises.check_softmax_cross_entropy, _fused_product, fused_b,
+     "loss_underflows", ["the loss of 400 rows underflows"]),
+])
+def test_a_forward_that_breaks_only_on_extreme_inputs_is_named(check, forward,
+                                                               backward, mistake,
+                                                               words):
+    with np.errstate(all="ignore"):
+        result = check(forward, backward)
+    assert_named(result, mistake, *words)
+
+
+def test_the_right_batch_forwards_pass_the_extreme_inputs():
+    for result in (exercises.check_softmax_layer_batch(soft_fwd_b, soft_b),
+                   exercises.check_softmax_cross_entropy(fused_fwd, fused_b)):
+        assert result.passed, result.message
+
+
+# --- an integer array; a cache indexed where it is used whole ---------------
+
+def _soft_b_int_jacobian(dy, y):
+    J = np.zeros((len(y), len(y)), dtype=int)
+    for i in range(len(y)):
+        for j in range(len(y)):
+            J[i, j] = y[i] * ((i == j) - y[j])
+    return dy @ J
+
+
+def _sig_b_first_entry(dh, cache):
+    h = cache[0]
+    return dh * h * (1 - h)
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", [
+    (exercises.check_softmax_layer, softmax_forward, _soft_b_int_jacobian,
+     "truncated_to_integers", ["whole number", "integer"]),
+    (exercises.check_sigmoid_layer, sigmoid_forward, _sig_b_first_entry,
+     "one_entry_local", ["uses the slope of entry 0", "cache was indexed"]),
+])
+def test_a_truncated_or_indexed_backward_is_named(check, forward, backward, mistake,
+                                                  words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+def _soft_b_loop_overwrites(dY, Y):
+    for n in range(len(Y)):
+        dO = Y[n] * (dY[n] - dY[n] @ Y[n])
+    return dO
+
+
+def test_a_loop_that_keeps_only_the_last_row_is_named():
+    result = exercises.check_softmax_layer_batch(soft_fwd_b, _soft_b_loop_overwrites)
+    assert_named(result, "one_row_kept", "the last row's gradient", "wrote over")
+
+
+def test_a_loss_divided_by_n_twice_in_the_composition_is_named():
+    source = (
+        "def batched_backward(params, X, c):\n"
+        "    layers = network(c)\n"
+        "    loss, caches = run_forward(layers, params, X)\n"
+        "    return loss / len(c), run_backward(layers, caches)\n")
+    space = nb05_student_namespace()
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False),
+                 "loss_divided_twice", "divided by N", "twice")
+
+
+def _lin_b_dW_for_W(dout, cache):
+    X, W = cache
+    dW = X.T @ dout
+    return dout @ dW.T, dW, dout.sum(axis=0)
+
+
+def test_a_gradient_used_where_a_weight_belongs_is_named():
+    assert_named(exercises.check_linear_layer_batch(linear_forward, _lin_b_dW_for_W),
+                 "gradient_for_input", "applied to dW where W belongs")

@@ -37,8 +37,10 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             X, c = X.copy(), c.copy()
         fixed = rng.permutation(N) if shuffle == "once" else None
 
-        def record_epoch(epoch_losses):
-            tl, ta = mlp.evaluate(params, X, c)
+        def record_epoch(epoch_losses, rows=None):
+            # evals="last_batch": the epoch's training entries on its last batch
+            on = slice(None) if rows is None or evals != "last_batch" else rows
+            tl, ta = mlp.evaluate(params, X[on], c[on])
             if evals == "batch_mean" and epoch_losses:
                 tl = float(np.mean(epoch_losses))
             vl, va = (tl, ta) if evals == "val_on_train" else mlp.evaluate(params,
@@ -62,6 +64,10 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 order = np.random.default_rng(seed).permutation(N)
             elif shuffle == "replacement":
                 order = rng.integers(0, N, N)
+            elif shuffle == "short":  # a permutation of the batch size
+                order = rng.permutation(batch_size)
+            if evals == "start":  # evaluated before the epoch trains
+                record_epoch([])
             if labels == "apart":
                 rng.shuffle(X)
                 rng.shuffle(c)
@@ -69,7 +75,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             stop = N - batch_size + 1 if last == "drop" else N
             epoch_losses = []
             for start in range(0, stop, batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[:batch_size] if last == "same" \
+                    else order[start:start + batch_size]
                 loss, grads = batched_backward(params, X[idx], c[idx])
                 factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1,
                           "double": 2, "over_B": 1 / batch_size,
@@ -87,7 +94,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 history.step_loss.append(loss * len(idx) if record == "sum"
                                          else loss)
                 epoch_losses.append(loss)
-            record_epoch(epoch_losses)
+            if evals != "start":
+                record_epoch(epoch_losses, idx)
         return history
 
     return minibatch_sgd
@@ -199,6 +207,10 @@ LOOP_MISTAKES = [
     (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),
     (make_loop(evals="batch_mean"), "mean_of_batches", ["mean of each epoch's"]),
     (make_loop(epoch0=False), "no_epoch0", ["before the first epoch"]),
+    (make_loop(shuffle="short"), "order_too_short", ["is empty", "29 rows never seen"]),
+    (make_loop(last="same"), "same_batch", ["the same 8 rows", "never used"]),
+    (make_loop(evals="last_batch"), "evaluated_on_batch", ["loss of the last batch"]),
+    (make_loop(evals="start"), "evaluated_before_epoch", ["before epoch e trained"]),
     (make_loop(labels="apart"), "labels_apart", ["do not belong"]),
     (make_loop(in_place=False), "not_in_place", ["did not change"]),
     (loop_with_per_row_calls, "one_row_calls", ["one row at a time"]),

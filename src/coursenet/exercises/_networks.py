@@ -419,6 +419,10 @@ _LOSS_MISTAKES = _loss_mistakes("target")  # notebook 02's words
 _BATCH_LOSS_MISTAKES = [
     Mistake("loss_summed", "the loss is summed over the batch, not averaged",
             "return the mean over the N rows", lambda d: -np.sum(np.log(_picked(d)))),
+    Mistake("loss_divided_twice", "the loss is the batch's mean divided by N"
+            " again: the factor 1/N is applied twice", "the loss layer already"
+            " returns the mean over the N rows: check what your code does to it"
+            " after", lambda d: -np.mean(np.log(_picked(d))) / len(d["y"])),
     Mistake("loss_first_row", "the loss is that of the first row only",
             "average -log y_c over all N rows",
             lambda d: -np.log(_picked(d)[0])),

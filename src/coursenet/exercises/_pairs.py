@@ -300,10 +300,13 @@ def check_pair(spec, fwd, bwd, batch, seed):
     for text, inputs, dout in cases:
         out, ref, cache = _forward_out(spec, fwd, inputs, fwho, text)
         _check_forward(spec, fwd, fwho, (out, ref, inputs, dout, text), cases, batch)
+        value = None
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
             grads = _backward_grads(spec, value, inputs, bwho, text, batch)
         except _Stop as stop:
+            if stop.mistake in ("summed_over_batch", "wrong_shape"):
+                one_row_returned(spec, value, (inputs, dout), bwho, text)
             if stop.mistake == "wrong_shape":
                 _summed_axis(spec, (fwd, bwd), (fwho, bwho), cases, batch)
             # a mistake seen on the earlier cases may explain the failure here
@@ -320,6 +323,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
         datas.append({**inputs, "dout": dout})
         caches.append(cache)
         texts.append(text)
+    extreme_probes(spec, fwd, fwho, batch)
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
     if all(_same(o, r) for o, r in zip(outs, refs)):
@@ -503,8 +507,11 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     differences; runs = (outs, refs, datas, texts), one entry per case;
     swap = (backward, forward's name, the forward's cache per case)."""
     outs, refs, datas, texts = runs
-    _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     bwd, fwho, caches, _ = swap
+    integer_results(spec, outs, refs, datas, caches, bwd, bwho)
+    one_entry_local(spec, outs, datas, bwho)
+    gradient_for_input(spec, (outs, refs, datas), bwho)
+    _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
                    [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
     _backward_probes(spec, runs, bwho, swap)
@@ -1090,9 +1097,10 @@ def _ce_mistakes(batch):
                 " classes", "dl/dy has a single non-zero entry, at the true class c:"
                 " compare each entry's index with c (class 0 is a class)",
                 _ce_rule(lambda Y, C, T, n: -(C != 0).astype(float)[:, None] / Y / n)),
-        Mistake("every_class", "dl/dy_i = -1/y_i for every class, not only the"
-                " true class c", "the loss -log y_c depends on y_c alone: dl/dy is"
-                " 0 at every other class", _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
+        Mistake("every_class", "dl/dy has the true class's rule at every class,"
+                " not only at the true class c", "nudge one y_i with i ≠ c and"
+                " watch the loss: what does that say about entry i of dl/dy?",
+                _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
         Mistake("flipped_sign", "dl/dy has the wrong sign", "raising y_c must lower"
                 " the loss -log y_c", _ce_rule(lambda Y, C, T, n: T / Y / n)),
         Mistake("ignores_dout", "the upstream gradient dloss is ignored (the cases"
@@ -1816,3 +1824,216 @@ def _class_entries_shared(spec, outs, refs, datas, who):
           " (on every case): each row's entry must depend on its own row",
           "row n's entry at its class comes from row n's own probability alone:"
           " nothing is shared or averaged across the rows", "class_entries_shared")
+
+
+# --------------------------------------------------------------------------
+# Extreme but legal inputs (issue 23, item 5): a softmax shifted by anything
+# but each row's largest logit overflows on a large spread, and a batch loss
+# taken as the log of a product underflows on many rows. Neither shows on the
+# ordinary cases, so every softmax / loss forward is run on them too.
+# --------------------------------------------------------------------------
+
+_SPREAD = np.array([[2000.0, 0.0, -5.0], [-3.0, 1.0, 0.5]])
+_SPREAD_TEXT = {False: "[2000, 0, -5]", True: "[[2000, 0, -5], [-3, 1, 0.5]]"}
+_MANY = 400   # rows whose true-class probability is 1e-3: 1e-3 ** 400 is 0
+
+
+def _extreme_out(fwd, args, who):
+    """The student's forward output on extreme inputs as floats (nan kept),
+    or None when it cannot be had (the ordinary cases name that)."""
+    with np.errstate(all="ignore"):
+        value = _quiet_call(fwd, args, who)
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return None
+    try:
+        return np.asarray(value[0], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _spread_fail(who, got, want, text):
+    said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
+    _fail(f"{who} {said} on logits with a large spread: {text} (it returns"
+          f" {_fmt(got)}, expected {_fmt(want)})", "exp overflows above about"
+          " 709: whatever you subtract from a row before exp must leave no"
+          " exponent above 0, and a small spread must stay exact",
+          "not_stable_on_spread")
+
+
+def _underflow_fail(who, got, want):
+    _fail(f"the loss of {_MANY} rows underflows: {who} returns {_fmt(got)} on"
+          f" {_MANY} rows whose true-class probability is 1e-3 (expected"
+          f" {want:.4g}): a product of many probabilities is 0 in floating point",
+          "the log of a product is a sum of logs: take the log of each row's"
+          " probability before you combine the rows", "loss_underflows")
+
+
+def _many_rows(rng):
+    """(Y, c): _MANY rows of 4 probabilities, 1e-3 at the true class."""
+    c = rng.integers(0, 4, _MANY)
+    Y = np.full((_MANY, 4), (1.0 - 1e-3) / 3)
+    Y[np.arange(_MANY), c] = 1e-3
+    return Y, c
+
+
+def extreme_probes(spec, fwd, who, batch):
+    """Fail if a softmax / loss forward goes wrong on a large logit spread
+    or, for a batch loss, on many rows of small probabilities."""
+    rows = _SPREAD[:2 if batch else 1]
+    if spec.title == SOFTMAX.title:
+        o = rows if batch else rows[0]
+        got, want = _extreme_out(fwd, (o.copy(),), who), _soft_ref(o)
+        if got is not None and got.shape == want.shape and not _same(got, want):
+            _spread_fail(who, got, want, _SPREAD_TEXT[batch])
+    elif spec.title == FUSED.title:
+        c = np.zeros(len(rows), dtype=int)   # row 0's true class is far below
+        got, want = _extreme_out(fwd, (rows.copy(), c.copy()), who), \
+            _fused_ref(rows, c)
+        if got is not None and got.size == 1 and not np.isclose(
+                float(got.ravel()[0]), want, rtol=1e-6):
+            _spread_fail(who, got, want, _SPREAD_TEXT[True] + ", class 0")
+        if batch:
+            rng = np.random.default_rng(0)
+            O = rng.normal(0.0, 1.0, (_MANY, 4))
+            O[np.arange(_MANY), rng.integers(0, 4, _MANY)] = -7.0
+            c = np.argmin(O, axis=1)
+            got, want = _extreme_out(fwd, (O.copy(), c.copy()), who), \
+                _fused_ref(O, c)
+            if got is not None and got.size == 1 and not np.isclose(
+                    float(got.ravel()[0]), want, rtol=1e-6):
+                _underflow_fail(who, got, want)
+    elif spec.title == CROSS_ENTROPY.title and batch:
+        Y, c = _many_rows(np.random.default_rng(0))
+        got, want = _extreme_out(fwd, (Y.copy(), c.copy()), who), _ce_ref(Y, c)
+        if got is not None and got.size == 1 and not np.isclose(
+                float(got.ravel()[0]), want, rtol=1e-6):
+            _underflow_fail(who, got, want)
+
+
+# --------------------------------------------------------------------------
+# Two backward mistakes that the patterns above misread (issue 23, item 5):
+# an array made with an integer dtype truncates every value written into it
+# (a softmax Jacobian's entries, all below 1 in size, become 0, which looks
+# like a product along the wrong axis), and a cache indexed where it is used
+# whole gives every entry the local value of one entry.
+# --------------------------------------------------------------------------
+
+
+def _scaled(cache, factor):
+    """The cache with every float array in it multiplied by ``factor``."""
+    if isinstance(cache, np.ndarray) and cache.dtype.kind == "f":
+        return cache * factor
+    if isinstance(cache, (tuple, list)):
+        return type(cache)(_scaled(part, factor) for part in cache)
+    return cache
+
+
+def _whole(arr):
+    return arr is not None and np.all(arr == np.round(arr))
+
+
+def integer_results(spec, outs, refs, datas, caches, bwd, who):
+    """Fail if every result is a whole number (the right ones are not) and a
+    cache of larger values gives whole numbers that are not all 0."""
+    name = spec.grad_names[0]
+    if any(np.abs(np.asarray(o[name])).max() > 1e-9 for o in outs):
+        # all 0 is also the wrong axis's answer: the probe below tells them apart
+        _diagnose.truncated(f"{name} from {who}", [o[name] for o in outs],
+                            [r[name] for r in refs])
+    if not all(_whole(np.asarray(o[name])) for o in outs) \
+            or all(_whole(np.asarray(r[name])) for r in refs):
+        return
+    nonzero = False
+    for d, cache in zip(datas, caches):
+        with np.errstate(all="ignore"):
+            # whole upstream numbers, so that only a truncation makes whole results
+            ones = np.ones_like(np.asarray(d["dout"], dtype=np.float64))
+            value = _quiet_call(bwd, (ones, _scaled(cache, 7.3)), who)
+        first = value[0] if isinstance(value, (tuple, list)) else value
+        arr = _floats_or_none(first)
+        if not _whole(arr):
+            return
+        nonzero = nonzero or bool(np.any(arr != 0))
+    if nonzero:
+        seen = _fmt(outs[0][name])
+        _fail(f"every entry of {name} from {who} is a whole number ({seen} ...):"
+              " an array your backward builds has an integer dtype, so each value"
+              " written into it is cut to a whole number (the softmax's local"
+              " derivatives, all smaller than 1, become 0)", "print the dtype of"
+              " each array you create: an array that holds fractions must be made"
+              " as floats", "truncated_to_integers")
+
+
+def one_entry_local(spec, outs, datas, who):
+    """An elementwise backward whose every entry (or row) used the local slope
+    of one entry (or row): the cache indexed, as cache[0], not used whole."""
+    if spec.title != SIGMOID.title:
+        return
+    found = None
+    for o, d in zip(outs, datas):
+        dout = np.asarray(d["dout"], dtype=np.float64)
+        h = layers.sigmoid(np.asarray(d["k"], dtype=np.float64))
+        slope, got = h * (1 - h), np.asarray(o["dk"], dtype=np.float64)
+        if got.shape != dout.shape or np.any(dout == 0) or _same(got, dout * slope):
+            return
+        fits = [i for i in range(len(slope))
+                if _same(got, dout * np.broadcast_to(slope[i], slope.shape))]
+        if not fits or (found is not None and fits[0] != found):
+            return
+        found = fits[0]
+    what = "row" if np.ndim(datas[0]["k"]) == 2 else "entry"
+    _fail(f"every {what} of dk from {who} uses the slope of {what} {found}: the"
+          f" cache was indexed ({what} {found} taken) where it is used whole",
+          "print what your backward takes from the cache next to the cache"
+          " itself: each entry of dk needs the slope at its own entry",
+          "one_entry_local")
+
+
+def one_row_returned(spec, value, case, who, text):
+    """A batch gradient returned as one row that is the right gradient's last
+    (or first) row: a loop over the rows overwrote the result each time."""
+    inputs, dout = case
+    values = list(value) if isinstance(value, (tuple, list)) else [value]
+    if len(values) != len(spec.grad_names):
+        return
+    with np.errstate(all="ignore"):
+        rights = _numeric(spec, inputs, dout)
+    for name, v, right in zip(spec.grad_names, values, rights):
+        arr = _floats_or_none(v)
+        if arr is None or arr.ndim != 1 or np.ndim(right) != 2 or len(right) < 2 \
+                or arr.shape != right.shape[1:]:
+            continue
+        for n, which in ((len(right) - 1, "last"), (0, "first")):
+            if _same(arr, right[n]) and not _same(arr, right.sum(axis=0)):
+                _fail(f"{name} from {who} is one row, the {which} row's gradient,"
+                      f" on {text}: a loop over the rows wrote over the result"
+                      " each time, so only one row's is left", "the gradient has"
+                      " one row per row of the batch: each row's result needs"
+                      " its own place in it", "one_row_kept")
+
+
+def gradient_for_input(spec, runs, who):
+    """A gradient that is the right rule with one of the layer's inputs (W, x)
+    replaced by a gradient of the same shape (dW, dx): the rule applied to
+    the wrong array."""
+    outs, refs, datas = runs
+    if len(spec.grad_names) < 2:
+        return
+    names = dict(zip(spec.wrt, spec.grad_names))
+    for name in spec.grad_names:
+        if all(_same(o[name], r[name]) for o, r in zip(outs, refs)):
+            continue
+        for key in spec.wrt:
+            for other in spec.grad_names:
+                if names[key] == name or np.shape(refs[0][other]) != \
+                        np.shape(datas[0][key]):
+                    continue
+                if all(_same(o[name], _numeric(spec, {
+                        **{k: d[k] for k in (*spec.wrt, *spec.extra)},
+                        key: r[other]}, d["dout"])[spec.grad_names.index(name)])
+                       for o, r, d in zip(outs, refs, datas)):
+                    _fail(f"{name} from {who} is the right rule applied to"
+                          f" {other} where {key} belongs: {other} is a gradient,"
+                          f" {key} the layer's own array", f"print the arrays"
+                          f" your line for {name} uses: each must be one the"
+                          " forward pass cached", "gradient_for_input")

@@ -542,6 +542,15 @@ def _calls_in_reverse(log, who, text, partial=False):
               f" {order.count(twice[0])} times on {text}",
               "one backward call per layer, per pass", "called_twice")
     missing = [i for i in want if i not in order]
+    if missing and not partial and order and order == want[:len(order)]:
+        ran = " and ".join(_LAYER_NAMES[i] for i in order)
+        _fail(f"{who} ran the backward of {ran} only, then stopped, on {text}: the"
+              f" loop ended after {len(order)} of the {len(want)} layers"
+              + (" (a `return` inside the loop ends it on its first pass)"
+                 if len(order) == 1 else ""),
+              "every layer on the way from the loss back to the input takes part:"
+              " the function returns once the loop has run to the end",
+              "loop_stopped_early")
     if missing and not partial:
         _fail(f"{who} never ran the backward of {_LAYER_NAMES[missing[0]]} on {text}",
               "every layer on the way from the loss back to the input takes part",

@@ -100,6 +100,10 @@ class _Spy:
         if Xb.ndim == 1:
             Xb = Xb[None]
         idx = [self.rows.get(np.ascontiguousarray(row).tobytes()) for row in Xb]
+        if not len(Xb):   # noted, named by _check_calls once the loop has run
+            self.calls.append(([], np.array(cb).reshape(-1), 0.0))
+            return 0.0, {k: np.zeros_like(np.asarray(v, dtype=np.float64))
+                         for k, v in params.items()}
         loss, grads = mlp.loss_and_grads(params, Xb, cb)
         self.calls.append((idx, np.array(cb).reshape(-1), loss))
         return loss, grads
@@ -152,7 +156,9 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         _check_steps(history, spy, who)
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
         _check_params(got, params, ref_params, train_data, val_data, who)
-        _check_evals(history, ref_evals, _steps_of(history, who), who)
+        last = list(spy.calls[-1][0])
+        _check_evals(history, ref_evals, _steps_of(history, who), who,
+                     (got, X[last], c[last]))
         per = math.ceil(_N / _B)
         return (f"✓ {who}: a fresh order every epoch, {_EPOCHS} × {per} batches"
                 " including the last partial one, the same parameters as the"
@@ -181,6 +187,7 @@ def _check_calls(spy, c, who):
         _fail(f"{who} never called batched_backward on {case}",
               "each step's loss and gradients come from your batched_backward,"
               " called on that batch's rows and labels", "no_backward")
+    _empty_batches(spy, who)
     if any(i is None for idx, _, _ in spy.calls for i in idx):
         _fail(f"{who} called batched_backward with rows that are not rows of the"
               " training X", "pass the batch's rows of X as they are (not scaled,"
@@ -209,9 +216,38 @@ def _check_calls(spy, c, who):
               "batch_size")
 
 
+def _empty_batches(spy, who):
+    """An empty batch: the order the batches are cut from is shorter than the
+    data (a permutation of batch_size, say), so rows are never seen."""
+    sizes = [len(idx) for idx, _, _ in spy.calls]
+    if 0 not in sizes:
+        return
+    k, per = sizes.index(0), math.ceil(_N / _B)
+    used = {i for idx, _, _ in spy.calls for i in idx if i is not None}
+    _fail(f"batch {k % per + 1} of epoch {k // per + 1} that {who} passed to"
+          f" batched_backward is empty: the order the batches are cut from holds"
+          f" only {len(used)} of the {_N} rows ({_N - len(used)} rows never seen)"
+          f" on {_case_text()}", "an epoch's order lists every row of the"
+          " training set once: print its length next to N", "order_too_short")
+
+
+def _same_batch(spy, who):
+    """Every step on the same rows: the slice does not move with the step."""
+    per = math.ceil(_N / _B)
+    firsts = [sorted(idx) for idx, _, _ in spy.calls[:per]]
+    if len(firsts) > 1 and all(f == firsts[0] for f in firsts[1:]):
+        _fail(f"every step of the first epoch of {who} used the same"
+              f" {len(firsts[0])} rows: {_N - len(set(firsts[0]))} of the {_N}"
+              " rows are never used, on"
+              f" {_case_text()}", "each step's batch is the next batch_size rows"
+              " of the epoch's order: print the positions each step takes",
+              "same_batch")
+
+
 def _check_order(spy, who):
     """The rows visited, epoch by epoch: each once, in the seed's order."""
     case = _case_text()
+    _same_batch(spy, who)
     seen = np.concatenate([idx for idx, _, _ in spy.calls]).astype(np.int64)
     if len(seen) != _N * _EPOCHS and len(seen) % _N == 0 and len(seen):
         ran = len(seen) // _N
@@ -362,7 +398,7 @@ _EVAL_FIELDS = ("epoch_train_loss", "epoch_train_acc", "epoch_val_loss",
                 "epoch_val_acc")
 
 
-def _check_evals(history, ref_evals, steps, who):
+def _check_evals(history, ref_evals, steps, who, last_batch):
     got = []
     for field in _EVAL_FIELDS:
         value = getattr(history, field, None)
@@ -403,6 +439,7 @@ def _check_evals(history, ref_evals, steps, who):
               "after each epoch evaluate the whole training set with the weights of"
               " that moment (not the mean of the epoch's batch losses)",
               "mean_of_batches")
+    _epoch_moments(train_loss, ref[0], last_batch, who)
     for vals, refs, field in zip(got, ref, _EVAL_FIELDS):
         if not np.allclose(vals, refs, rtol=1e-7, atol=1e-9):
             k = int(np.argmax(np.abs(vals - refs)))
@@ -586,3 +623,24 @@ def seed_spread(runs, window):
         std = np.std(np.asarray(rows, dtype=float), axis=0, ddof=1)
         spread[kind] = (float(std[:per_epoch].mean()), float(std[-per_epoch:].mean()))
     return spread
+
+
+def _epoch_moments(train_loss, ref, last_batch, who):
+    """The epoch's training loss evaluated at another moment or on other rows
+    than the reference's: before the epoch trained, or on its last batch."""
+    if np.allclose(train_loss, ref, rtol=1e-7, atol=1e-9):
+        return
+    if np.allclose(train_loss[1:], ref[:-1]) and not np.allclose(ref[1:], ref[:-1]):
+        _fail(f"epoch_train_loss[e] from {who} holds the state before epoch e"
+              " trained (its entry 1 repeats entry 0): each epoch is evaluated"
+              " before it trains, and the state after the last epoch is never"
+              " evaluated", "an epoch's entry describes the network that epoch"
+              " produced: evaluate once the epoch's steps are done",
+              "evaluated_before_epoch")
+    params, Xb, cb = last_batch
+    on_batch = mlp.evaluate(params, Xb, cb)[0]
+    if np.isclose(train_loss[-1], on_batch) and not np.isclose(ref[-1], on_batch):
+        _fail(f"epoch_train_loss[{len(train_loss) - 1}] from {who} is the loss of"
+              f" the last batch ({len(Xb)} rows), not of the {_N} training rows",
+              "the epoch's training entries describe the whole training set with"
+              " the parameters of that moment", "evaluated_on_batch")
