@@ -536,6 +536,18 @@ def _calls_in_reverse(log, who, text, partial=False):
         if not log:
             return
         want = want[:len(order)]
+    _order_named(order, want, who, text, partial)
+    if not np.allclose(log[0].dout, 1.0):
+        _fail(f"{who} started the backward pass with dloss = {_short(log[0].dout)} on"
+              f" {text}", "the derivative of the loss with respect to itself is 1",
+              "wrong_start")
+    _douts_named(log, who, text)
+
+
+def _order_named(order, want, who, text, partial):
+    """Name a backward pass whose layers (``order``, indices into
+    ``_LAYER_NAMES``) are not ``want``: a layer twice, one left out, the loop
+    stopped early, the layers not in reverse."""
     if sorted(order) != sorted(set(order)):
         twice = [i for i in set(order) if order.count(i) > 1]
         _fail(f"{who} ran the backward of {_LAYER_NAMES[twice[0]]}"
@@ -571,10 +583,10 @@ def _calls_in_reverse(log, who, text, partial=False):
               f" where the backward of {_LAYER_NAMES[want[k]]} comes (on {text})",
               "the backward pass starts at the loss and ends at the first layer",
               "not_reversed")
-    if not np.allclose(log[0].dout, 1.0):
-        _fail(f"{who} started the backward pass with dloss = {_short(log[0].dout)} on"
-              f" {text}", "the derivative of the loss with respect to itself is 1",
-              "wrong_start")
+
+
+def _douts_named(log, who, text):
+    """Name a dout that is not what the layer after it sent back."""
     for before, call in zip(log, log[1:]):
         sent, i, got = before.sent, call.layer, call.dout
         if sent is None:

@@ -329,6 +329,48 @@ def _check_steps(history, spy, who):
               "step_loss")
 
 
+# How a loop's steps can differ from the reference loop's: (the `scale` that
+# `_reference` replays, mistake id, what the loop does, hint).
+_STEP_MISTAKES = (
+    ("sum", "summed", "steps as many times too large as the batch has rows"
+     f" ({_B} here), as if the gradients were summed over the batch, not"
+     " averaged",
+     "batched_backward already returns the gradient of the batch's mean"
+     " loss: do not scale it by the batch size"),
+    ("twice", "divided_twice", "steps as many times too small as the"
+     " batch has rows, as if divided by the batch size once more",
+     "the mean is already in batched_backward: do not divide by the"
+     " batch size again"),
+    ("twice_B", "divided_twice", "steps batch_size times too small"
+     f" ({_B} here): the gradient was divided by the batch size once"
+     " more", "batched_backward already returns the gradient of the"
+     " batch's mean loss: do not divide it by the batch size again"),
+    ("sum_B", "summed", f"steps batch_size times too large ({_B} here),"
+     " as if the gradients were summed over the batch, not averaged",
+     "batched_backward already returns the gradient of the batch's mean"
+     " loss: do not scale it by the batch size"),
+    ("previous", "previous_grads", "each step with the gradients of the"
+     " previous batch: the first batch's step is skipped and every later"
+     " one is one batch late", "update the parameters with the gradients"
+     " batched_backward just returned for this batch"),
+    ("lr_twice", "lr_twice", "steps scaled by lr², not lr: the learning"
+     " rate is applied twice", "scale each step by the learning rate once"),
+    ("ascent", "ascent", "steps along the gradient, not against it: the"
+     " loss is climbed, not descended",
+     "a step moves each parameter against its gradient"),
+    ("replaced", "params_replaced", "steps that replace each parameter:"
+     " after a step it holds the step alone, the old value thrown away",
+     "a step changes the parameter's old value by the step (`=-` assigns"
+     " the step; the update subtracts it from what is there)"),
+    ("replaced_plus", "params_replaced", "steps that replace each"
+     " parameter: after a step it holds the step alone (and along the"
+     " gradient), the old value thrown away", "a step changes the"
+     " parameter's old value, against the gradient (`=+` assigns)"),
+    ("double", "lr_doubled", "steps twice as large as the learning rate"
+     " gives", "look for a stray factor 2: each step is the learning"
+     " rate times the gradient, nothing more"))
+
+
 def _check_params(got, start, ref_params, train_data, val_data, who):
     def same(a, b):
         return all(np.allclose(a[k], b[k], rtol=1e-7, atol=1e-10) for k in b)
@@ -339,44 +381,7 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
         _fail(f"the params passed to {who} did not change",
               "change the arrays of the dict the caller passed (a new dict made"
               " inside the loop is never seen by the caller)", "not_in_place")
-    for scale, mistake, text, hint in (
-            ("sum", "summed", "steps as many times too large as the batch has rows"
-             f" ({_B} here), as if the gradients were summed over the batch, not"
-             " averaged",
-             "batched_backward already returns the gradient of the batch's mean"
-             " loss: do not scale it by the batch size"),
-            ("twice", "divided_twice", "steps as many times too small as the"
-             " batch has rows, as if divided by the batch size once more",
-             "the mean is already in batched_backward: do not divide by the"
-             " batch size again"),
-            ("twice_B", "divided_twice", "steps batch_size times too small"
-             f" ({_B} here): the gradient was divided by the batch size once"
-             " more", "batched_backward already returns the gradient of the"
-             " batch's mean loss: do not divide it by the batch size again"),
-            ("sum_B", "summed", f"steps batch_size times too large ({_B} here),"
-             " as if the gradients were summed over the batch, not averaged",
-             "batched_backward already returns the gradient of the batch's mean"
-             " loss: do not scale it by the batch size"),
-            ("previous", "previous_grads", "each step with the gradients of the"
-             " previous batch: the first batch's step is skipped and every later"
-             " one is one batch late", "update the parameters with the gradients"
-             " batched_backward just returned for this batch"),
-            ("lr_twice", "lr_twice", "steps scaled by lr², not lr: the learning"
-             " rate is applied twice", "scale each step by the learning rate once"),
-            ("ascent", "ascent", "steps along the gradient, not against it: the"
-             " loss is climbed, not descended",
-             "a step moves each parameter against its gradient"),
-            ("replaced", "params_replaced", "steps that replace each parameter:"
-             " after a step it holds the step alone, the old value thrown away",
-             "a step changes the parameter's old value by the step (`=-` assigns"
-             " the step; the update subtracts it from what is there)"),
-            ("replaced_plus", "params_replaced", "steps that replace each"
-             " parameter: after a step it holds the step alone (and along the"
-             " gradient), the old value thrown away", "a step changes the"
-             " parameter's old value, against the gradient (`=+` assigns)"),
-            ("double", "lr_doubled", "steps twice as large as the learning rate"
-             " gives", "look for a stray factor 2: each step is the learning"
-             " rate times the gradient, nothing more")):
+    for scale, mistake, text, hint in _STEP_MISTAKES:
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
                                   _SEED, scale=scale)
         if same(got, scaled):
