@@ -1086,6 +1086,25 @@ def _dl_dy_other_class(outs, caches, bwd):
                   "dl_dy_other_class")
 
 
+def _dl_dy_by_probability(outs, datas, caches, bwd):
+    """Fail when the dl/dy handed to backprop keeps every entry whose
+    probability equals the target's (the class picked by its probability, not
+    its index): different from the right one only where probabilities tie."""
+    def kept(r):
+        return np.where(r["y"] == r["y"][r["target"]], -1.0 / r["y"], 0.0)
+
+    tied = [r for r in caches if np.count_nonzero(r["y"] == r["y"][r["target"]]) > 1]
+    if tied and all(_same(o["c"], _backprop_reference(d, kept(r))["do"])
+                    for o, d, r in zip(outs, datas, caches)):
+        y = ", ".join(f"{v:.3g}" for v in tied[0]["y"])
+        count = np.count_nonzero(tied[0]["y"] == tied[0]["y"][tied[0]["target"]])
+        keeps = "both entries" if count == 2 else f"all {count} tied entries"
+        _fail(f"at y = [{y}] your dl/dy (the one {bwd} hands to backprop) keeps"
+              f" {keeps}: it picks the class by its probability, not by its"
+              " index", "two classes can have the same probability: compare each"
+              " entry's index with the target", "dl_dy_by_probability")
+
+
 def _target_value_problem(outs, caches, bwd):
     """A dl/dy that is 0 off the target, with a wrong number at the target: the
     student's dl/do (their dc) is then that number times row ``target`` of J, so
@@ -1131,6 +1150,7 @@ def _backward_step(outs, datas, bwd, general=False):
     mine = [_backprop_reference(d, None, do=o["c"]) for o, d in zip(outs, datas)]
     below_ok = all(_same(o[k], m[k]) for o, m in zip(outs, mine) for k in "WbV")
     if below_ok:
+        _dl_dy_by_probability(outs, datas, caches, bwd)
         for mid, diagnosis, hint, dl_dy in _DL_DY_MISTAKES:
             if all(_same(o["c"], _backprop_reference(d, dl_dy(r))["do"])
                    for o, d, r in zip(outs, datas, caches)):
@@ -1189,13 +1209,16 @@ def _evaluate(nodes, inputs):
 
 
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
-                    sigmoid="output", mul="other", seed=1.0, add="all"):
+                    sigmoid="output", mul="other", seed=1.0, add="all",
+                    stop_at_input=False):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
     the known mistakes (the reference is the default)."""
     grads = {name: 0.0 for name, _, _ in nodes}
     grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
+        if stop_at_input and op == "input":
+            break
         if op == "add":
             local = {"all": [1.0] * len(args), "first": [1.0],
                      "share": [1.0 / len(args)] * len(args)}[add]
@@ -1232,6 +1255,14 @@ def _graph_cases(seed):
               path_inputs),
              ("a graph where s feeds two nodes and w = v * v", twice,
               {"a": 0.3, "b": -1.7})]
+    # inputs listed where they are first used, after operation nodes: the
+    # list is in forward order, which does not put every input first, so a walk
+    # that stops at the first input it meets is caught here
+    interleaved = [("a", "input", []), ("s", "sigmoid", ["a"]), ("b", "input", []),
+                   ("u", "mul", ["s", "b"]), ("d", "input", []),
+                   ("v", "add", ["u", "d", "s"])]
+    cases.append(("a graph whose inputs b and d come after operation nodes",
+                  interleaved, {"a": 0.4, "b": -1.2, "d": 0.7}))
     rng = np.random.default_rng(seed)
     for size in (7, 9):
         nodes = [(f"i{n}", "input", []) for n in range(3)]
@@ -1278,6 +1309,10 @@ _GRAPH_MISTAKES = [
             " the others", "a change of such a node reaches the output along"
             " every path out of it, and the chain rule adds the paths up",
             lambda d: _graph_backward(d["nodes"], d["values"], accumulate=False)),
+    Mistake("graph_stops_at_input", "stops early: nodes after the first input in"
+            " your walk get no derivative", "an input node has nothing to pass on,"
+            " but the nodes listed before it still do: skip it and go on",
+            lambda d: _graph_backward(d["nodes"], d["values"], stop_at_input=True)),
     Mistake("graph_forward_order", "the nodes are visited in the order of the"
             " list, the forward order: a node passes its derivative on before it"
             " has received it", "a node's derivative is complete only when every"
@@ -1478,7 +1513,7 @@ def check_graph_backward(fn=None):
         who = _name(fn, "graph_backward")
         cases = _graph_cases(seed=23)
         refs = [_graph_backward(d["nodes"], d["values"]) for _, d in cases]
-        _referee_graph(cases[2].data, refs[2])
+        _referee_graph(cases[3].data, refs[3])
         outs = []
         for (text, d), ref in zip(cases, refs):
             nodes = [(name, op, list(args)) for name, op, args in d["nodes"]]
