@@ -834,8 +834,7 @@ def check_logit_grad(fn=None):
             # not sum to 1 inside it, though its softmax is right
             _diagnose.part_factor("your dl/do", outs, refs,
                                   [np.ones(len(o), bool) for o in outs],
-                                  "every entry (each entry multiplied by y_i once"
-                                  " more)", {"y_i": [d["y"] for d in datas]})
+                                  "every entry", {"y_i": [d["y"] for d in datas]})
             _normalisation_problem(outs, datas, texts)
             _placement(outs, refs, "dl/do", datas)
             _where_wrong(outs, refs, datas, "dl/do",
