@@ -685,3 +685,26 @@ def test_backward_fixed_keeping_tied_probabilities_is_named_at_the_tie():
                  "dl_dy_by_probability",
                  ["at y = [0.5, 0.5] your dl/dy", "keeps both entries",
                   "it picks the class by its probability, not by its index"])
+
+
+@pytest.mark.parametrize("exp, words", [
+    (math.exp, ["raised ZeroDivisionError", "[-1000, -999]"]),
+    (lambda v: float(np.exp(v)), ["gives a loss of", "[-1000, -999]"]),
+])
+def test_forward_shifted_by_the_largest_magnitude_is_caught_at_negative_logits(
+        exp, words):
+    def forward(params, x, target):
+        W, b, V, c = params["W"], params["b"], params["V"], params["c"]
+        k = [sum(x[i] * W[i][j] for i in range(len(x))) + b[j] for j in range(len(b))]
+        h = [sigmoid(kj) for kj in k]
+        o = [sum(h[j] * V[j][m] for j in range(len(h))) + c[m] for m in range(len(c))]
+        top = max(abs(v) for v in o)           # the largest magnitude, not max(o)
+        e = [exp(v - top) for v in o]
+        total = sum(e)
+        y = [v / total if total or exp is math.exp else math.nan for v in e]
+        loss = -math.log(y[target]) if y[target] > 0 else math.nan
+        return loss, {"x": x, "k": k, "h": h, "o": o, "y": y, "target": target}
+    with np.errstate(all="ignore"):
+        result = exercises.check_forward(forward)
+    assert_named(result, "underflow", words,
+                 "the shift must make the largest logit 0")

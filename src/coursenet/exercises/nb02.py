@@ -81,8 +81,11 @@ def _large_logits_cases():
     the last, the smallest or the mean logit overflows in one of them)."""
     rng = np.random.default_rng(1000)
     cases = []
+    # the last: large negative logits close together, where a shift by the
+    # largest magnitude (not the largest logit) underflows every exponential
     for logits, target in (([1000.0, 999.0, -1000.0], 0),
-                           ([-1000.0, -1000.0, 999.0, 1000.0], 3)):
+                           ([-1000.0, -1000.0, 999.0, 1000.0], 3),
+                           ([-1000.0, -999.0], 1)):
         params = {"W1": rng.normal(0.0, 1.0, (2, 3)), "b1": rng.normal(0.0, 0.5, 3),
                   "W2": rng.normal(0.0, 0.1, (3, len(logits))),
                   "b2": np.array(logits)}
@@ -346,11 +349,25 @@ def _check_large_logits(forward, fwd):
                 _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
                       f" OverflowError: {stop.raised}: exp of a logit near 1000"
                       " overflows", _forward_raised_hint(stop.raised), "overflow")
+            if isinstance(stop.raised, ZeroDivisionError) \
+                    and max(_reference_cache(d)["o"]) < 0:
+                _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
+                      f" ZeroDivisionError: {stop.raised}: the shift must make the"
+                      " largest logit 0, so that its exponential is 1 and the sum"
+                      " cannot underflow to 0", _forward_raised_hint(stop.raised),
+                      "underflow")
             raise
         ref = _reference_cache(d)
         y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
                        ref["y"].shape)
         ref_loss = losses.cross_entropy(d["O"], d["y"])
+        if max(ref["o"]) < 0 and (not np.isfinite(loss) or y is None
+                                  or not np.all(np.isfinite(y))):
+            _fail(f"{fwd} is right for moderate logits, but on {text} it gives a"
+                  f" loss of {loss:.6g} and y {_short(cache.get('y'), 50)}: the"
+                  " shift must make the largest logit 0, so that its exponential"
+                  " is 1 and the sum cannot underflow to 0",
+                  _forward_raised_hint(OverflowError()), "underflow")
         if not np.isfinite(loss) or y is None or not np.all(np.isfinite(y)):
             _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
                   f" {loss:.6g} and its y {_short(cache.get('y'), 50)}: exp of a"
