@@ -622,3 +622,89 @@ def test_jacobian_missing_factor_is_named():
         return J
     assert_named(exercises.check_softmax_jacobian(softmax_jacobian), "part_factor",
                  ["misses the factor y_j", "off the diagonal"])
+
+
+# ---------------------------------------------------------------- round four
+
+
+def test_logit_grad_shifted_by_the_largest_magnitude_is_caught_at_negative_logits():
+    def logit_grad(o, c):
+        o = np.asarray(o, dtype=float)
+        e = np.exp(o - np.abs(o).max())      # abs(o).max(): not the largest logit
+        g = e / e.sum()
+        g[c] -= 1
+        return g
+    with np.errstate(all="ignore"):
+        result = exercises.check_logit_grad(logit_grad)
+    assert_named(result, "underflow", ["gives [nan", "at o = [-1000, -999]",
+                                       "the shift must make the largest logit 0"])
+
+
+def test_logit_grad_times_y_once_more_is_not_blamed_on_the_normalisation():
+    def logit_grad(o, c):
+        y = _softmax_of(o)
+        onehot = np.zeros(len(o))
+        onehot[c] = 1
+        return y * (y - onehot)
+    result = exercises.check_logit_grad(logit_grad)
+    assert_named(result, "part_factor", ["has one too many the factor y_i in every"
+                                         " entry"])
+    assert "normalisation" not in result.message
+
+
+def test_graph_walk_that_breaks_at_the_first_input_is_caught():
+    def graph_backward(nodes, values):
+        grads = {name: 0.0 for name, _, _ in nodes}
+        grads[nodes[-1][0]] = 1.0
+        for name, op, args in reversed(nodes):
+            if op == "add":
+                local = [1.0] * len(args)
+            elif op == "mul":
+                local = [values[args[1]], values[args[0]]]
+            elif op == "sigmoid":
+                local = [values[name] * (1 - values[name])]
+            else:
+                break                       # where `continue` belongs
+            for arg, slope in zip(args, local):
+                grads[arg] += grads[name] * slope
+        return grads
+    assert_named(exercises.check_graph_backward(graph_backward),
+                 "graph_stops_at_input", ["stops early: nodes after the first input"
+                                          " in your walk get no derivative"])
+
+
+def test_backward_fixed_keeping_tied_probabilities_is_named_at_the_tie():
+    namespace = {"backprop": _right_backprop()}
+    exec("def backward_fixed(params, cache):\n"
+         "    p, target = cache['y'], cache['target']\n"
+         "    dl_dy = [-1 / p_i for p_i in p]\n"
+         "    dl_dy = [g if p_i == p[target] else 0.0 for g, p_i in zip(dl_dy, p)]\n"
+         "    d = backprop(params, cache, dl_dy)\n"
+         "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
+    assert_named(exercises.check_backward(forward_with(), namespace["backward_fixed"]),
+                 "dl_dy_by_probability",
+                 ["at y = [0.5, 0.5] your dl/dy", "keeps both entries",
+                  "it picks the class by its probability, not by its index"])
+
+
+@pytest.mark.parametrize("exp, words", [
+    (math.exp, ["raised ZeroDivisionError", "[-1000, -999]"]),
+    (lambda v: float(np.exp(v)), ["gives a loss of", "[-1000, -999]"]),
+])
+def test_forward_shifted_by_the_largest_magnitude_is_caught_at_negative_logits(
+        exp, words):
+    def forward(params, x, target):
+        W, b, V, c = params["W"], params["b"], params["V"], params["c"]
+        k = [sum(x[i] * W[i][j] for i in range(len(x))) + b[j] for j in range(len(b))]
+        h = [sigmoid(kj) for kj in k]
+        o = [sum(h[j] * V[j][m] for j in range(len(h))) + c[m] for m in range(len(c))]
+        top = max(abs(v) for v in o)           # the largest magnitude, not max(o)
+        e = [exp(v - top) for v in o]
+        total = sum(e)
+        y = [v / total if total or exp is math.exp else math.nan for v in e]
+        loss = -math.log(y[target]) if y[target] > 0 else math.nan
+        return loss, {"x": x, "k": k, "h": h, "o": o, "y": y, "target": target}
+    with np.errstate(all="ignore"):
+        result = exercises.check_forward(forward)
+    assert_named(result, "underflow", words,
+                 "the shift must make the largest logit 0")

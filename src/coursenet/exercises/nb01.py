@@ -730,6 +730,10 @@ def _normalisation_problem(outs, datas, texts):
 
 _LARGE_LOGITS = [("o = [0, 1000], c = 0", [0.0, 1000.0], 0),
                  ("o = [1000, 0, -1000], c = 2", [1000.0, 0.0, -1000.0], 2)]
+# large NEGATIVE logits close together: a shift by anything but the largest
+# logit (abs(o).max(), the smallest) leaves every exponent far below 0, so the
+# sum underflows to 0 and 0/0 is nan (judged last: a clip is named first)
+_LARGE_NEGATIVE_LOGITS = [("o = [-1000, -999], c = 0", [-1000.0, -999.0], 0)]
 # large logits close to each other: a clip, a cap or a rounding of the logits
 # changes their differences, and so the answer, while staying finite
 _LARGE_CLOSE_LOGITS = [("o = [100, 60], c = 0", [100.0, 60.0], 0),
@@ -770,6 +774,18 @@ def _check_large_logits(fn, who, what):
                   " a change to the logits that is not the same number for all of"
                   " them (a clip, a cap, a rounding) changes the answer",
                   "large_logits_changed")
+    for text, o, c in _LARGE_NEGATIVE_LOGITS:
+        o = np.array(o)
+        out = _vector(_call(fn, (o.copy(), c), who, text), len(o), what, text)
+        if not np.all(np.isfinite(out)):
+            _fail(f"right for moderate logits, but {who} gives"
+                  f" {np.array2string(out, precision=3)} at {text}: the shift must"
+                  " make the largest logit 0, so that its exponential is 1 and the"
+                  " sum cannot underflow to 0", _SHIFT_HINT, "underflow")
+        if not _same(out, losses.softmax_cross_entropy(o[None], [c])[1][0]):
+            _fail(f"right for moderate logits, but at {text} {who} returns"
+                  f" {np.array2string(out, precision=3)}", _SHIFT_HINT,
+                  "large_logits")
 
 
 def check_logit_grad(fn=None):
@@ -814,6 +830,11 @@ def check_logit_grad(fn=None):
                                     [d["y"] for d in datas],
                                     ("the entry at c", "the entries i ≠ c"))
             _diagnose.part_constant("your dl/do", outs, refs, at_c, "the entry at c")
+            # before the normalisation: y (y - onehot) has probabilities that do
+            # not sum to 1 inside it, though its softmax is right
+            _diagnose.part_factor("your dl/do", outs, refs,
+                                  [np.ones(len(o), bool) for o in outs],
+                                  "every entry", {"y_i": [d["y"] for d in datas]})
             _normalisation_problem(outs, datas, texts)
             _placement(outs, refs, "dl/do", datas)
             _where_wrong(outs, refs, datas, "dl/do",

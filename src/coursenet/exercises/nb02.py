@@ -81,8 +81,11 @@ def _large_logits_cases():
     the last, the smallest or the mean logit overflows in one of them)."""
     rng = np.random.default_rng(1000)
     cases = []
+    # the last: large negative logits close together, where a shift by the
+    # largest magnitude (not the largest logit) underflows every exponential
     for logits, target in (([1000.0, 999.0, -1000.0], 0),
-                           ([-1000.0, -1000.0, 999.0, 1000.0], 3)):
+                           ([-1000.0, -1000.0, 999.0, 1000.0], 3),
+                           ([-1000.0, -999.0], 1)):
         params = {"W1": rng.normal(0.0, 1.0, (2, 3)), "b1": rng.normal(0.0, 0.5, 3),
                   "W2": rng.normal(0.0, 0.1, (3, len(logits))),
                   "b2": np.array(logits)}
@@ -346,11 +349,25 @@ def _check_large_logits(forward, fwd):
                 _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
                       f" OverflowError: {stop.raised}: exp of a logit near 1000"
                       " overflows", _forward_raised_hint(stop.raised), "overflow")
+            if isinstance(stop.raised, ZeroDivisionError) \
+                    and max(_reference_cache(d)["o"]) < 0:
+                _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
+                      f" ZeroDivisionError: {stop.raised}: the shift must make the"
+                      " largest logit 0, so that its exponential is 1 and the sum"
+                      " cannot underflow to 0", _forward_raised_hint(stop.raised),
+                      "underflow")
             raise
         ref = _reference_cache(d)
         y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
                        ref["y"].shape)
         ref_loss = losses.cross_entropy(d["O"], d["y"])
+        if max(ref["o"]) < 0 and (not np.isfinite(loss) or y is None
+                                  or not np.all(np.isfinite(y))):
+            _fail(f"{fwd} is right for moderate logits, but on {text} it gives a"
+                  f" loss of {loss:.6g} and y {_short(cache.get('y'), 50)}: the"
+                  " shift must make the largest logit 0, so that its exponential"
+                  " is 1 and the sum cannot underflow to 0",
+                  _forward_raised_hint(OverflowError()), "underflow")
         if not np.isfinite(loss) or y is None or not np.all(np.isfinite(y)):
             _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
                   f" {loss:.6g} and its y {_short(cache.get('y'), 50)}: exp of a"
@@ -1086,6 +1103,25 @@ def _dl_dy_other_class(outs, caches, bwd):
                   "dl_dy_other_class")
 
 
+def _dl_dy_by_probability(outs, datas, caches, bwd):
+    """Fail when the dl/dy handed to backprop keeps every entry whose
+    probability equals the target's (the class picked by its probability, not
+    its index): different from the right one only where probabilities tie."""
+    def kept(r):
+        return np.where(r["y"] == r["y"][r["target"]], -1.0 / r["y"], 0.0)
+
+    tied = [r for r in caches if np.count_nonzero(r["y"] == r["y"][r["target"]]) > 1]
+    if tied and all(_same(o["c"], _backprop_reference(d, kept(r))["do"])
+                    for o, d, r in zip(outs, datas, caches)):
+        y = ", ".join(f"{v:.3g}" for v in tied[0]["y"])
+        count = np.count_nonzero(tied[0]["y"] == tied[0]["y"][tied[0]["target"]])
+        keeps = "both entries" if count == 2 else f"all {count} tied entries"
+        _fail(f"at y = [{y}] your dl/dy (the one {bwd} hands to backprop) keeps"
+              f" {keeps}: it picks the class by its probability, not by its"
+              " index", "two classes can have the same probability: compare each"
+              " entry's index with the target", "dl_dy_by_probability")
+
+
 def _target_value_problem(outs, caches, bwd):
     """A dl/dy that is 0 off the target, with a wrong number at the target: the
     student's dl/do (their dc) is then that number times row ``target`` of J, so
@@ -1131,6 +1167,7 @@ def _backward_step(outs, datas, bwd, general=False):
     mine = [_backprop_reference(d, None, do=o["c"]) for o, d in zip(outs, datas)]
     below_ok = all(_same(o[k], m[k]) for o, m in zip(outs, mine) for k in "WbV")
     if below_ok:
+        _dl_dy_by_probability(outs, datas, caches, bwd)
         for mid, diagnosis, hint, dl_dy in _DL_DY_MISTAKES:
             if all(_same(o["c"], _backprop_reference(d, dl_dy(r))["do"])
                    for o, d, r in zip(outs, datas, caches)):
@@ -1189,13 +1226,16 @@ def _evaluate(nodes, inputs):
 
 
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
-                    sigmoid="output", mul="other", seed=1.0, add="all"):
+                    sigmoid="output", mul="other", seed=1.0, add="all",
+                    stop_at_input=False):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
     the known mistakes (the reference is the default)."""
     grads = {name: 0.0 for name, _, _ in nodes}
     grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
+        if stop_at_input and op == "input":
+            break
         if op == "add":
             local = {"all": [1.0] * len(args), "first": [1.0],
                      "share": [1.0 / len(args)] * len(args)}[add]
@@ -1232,6 +1272,14 @@ def _graph_cases(seed):
               path_inputs),
              ("a graph where s feeds two nodes and w = v * v", twice,
               {"a": 0.3, "b": -1.7})]
+    # inputs listed where they are first used, after operation nodes: the
+    # list is in forward order, which does not put every input first, so a walk
+    # that stops at the first input it meets is caught here
+    interleaved = [("a", "input", []), ("s", "sigmoid", ["a"]), ("b", "input", []),
+                   ("u", "mul", ["s", "b"]), ("d", "input", []),
+                   ("v", "add", ["u", "d", "s"])]
+    cases.append(("a graph whose inputs b and d come after operation nodes",
+                  interleaved, {"a": 0.4, "b": -1.2, "d": 0.7}))
     rng = np.random.default_rng(seed)
     for size in (7, 9):
         nodes = [(f"i{n}", "input", []) for n in range(3)]
@@ -1278,6 +1326,10 @@ _GRAPH_MISTAKES = [
             " the others", "a change of such a node reaches the output along"
             " every path out of it, and the chain rule adds the paths up",
             lambda d: _graph_backward(d["nodes"], d["values"], accumulate=False)),
+    Mistake("graph_stops_at_input", "stops early: nodes after the first input in"
+            " your walk get no derivative", "an input node has nothing to pass on,"
+            " but the nodes listed before it still do: skip it and go on",
+            lambda d: _graph_backward(d["nodes"], d["values"], stop_at_input=True)),
     Mistake("graph_forward_order", "the nodes are visited in the order of the"
             " list, the forward order: a node passes its derivative on before it"
             " has received it", "a node's derivative is complete only when every"
@@ -1478,7 +1530,7 @@ def check_graph_backward(fn=None):
         who = _name(fn, "graph_backward")
         cases = _graph_cases(seed=23)
         refs = [_graph_backward(d["nodes"], d["values"]) for _, d in cases]
-        _referee_graph(cases[2].data, refs[2])
+        _referee_graph(cases[3].data, refs[3])
         outs = []
         for (text, d), ref in zip(cases, refs):
             nodes = [(name, op, list(args)) for name, op, args in d["nodes"]]
