@@ -183,9 +183,10 @@ def ce_b(dl, cache):
     return g
 
 
-def fused_fwd(O, c):
-    Y, _ = soft_fwd_b(O)
-    return ce_fwd_b(Y, c)
+def fused_fwd(O, c):  # by log-sum-exp, as 05 asks: no probability is logged
+    Z = O - O.max(axis=1, keepdims=True)
+    log_Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
 
 
 def fused_b(dl, cache):
@@ -473,8 +474,9 @@ def _ce_b_loop(dl, cache):  # right numbers, a loop of scalar assignments
 
 
 def _fused_fwd_rows(O, c):  # right numbers: a loop over the rows in the forward
-    Y = np.array([soft_fwd_b(o[None])[0][0] for o in O])
-    return ce_fwd_b(Y, c)
+    rows = [fused_fwd(o[None], c[n:n + 1]) for n, o in enumerate(O)]
+    return np.mean([loss for loss, _ in rows]), (
+        np.concatenate([Y for _, (Y, _) in rows]), c)
 
 
 @pytest.mark.parametrize("check, forward, backward", [

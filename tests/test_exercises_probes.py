@@ -21,6 +21,7 @@ from tests.test_exercises_pairs import (
     lin_b,
     linear_backward,
     linear_forward,
+    sigmoid_backward,
     sigmoid_forward,
     soft_b,
     soft_fwd_b,
@@ -507,6 +508,16 @@ def _fused_product(O, c):
     return -np.log(np.prod(Y[_rows(c), c])) / len(c), (Y, c)
 
 
+def _sig_exp_over(k):  # right values, nan where exp(k) overflows
+    h = np.exp(k) / (1 + np.exp(k))
+    return h, h
+
+
+def _fused_log_after(O, c):  # the shift is right; the log of a 0 is not
+    Y = _soft_rows(O)
+    return -np.mean(np.log(Y[_rows(c), c])), (Y, c)
+
+
 @pytest.mark.parametrize("check, forward, backward, mistake, words", [
     (exercises.check_softmax_layer, _soft_by_mean, softmax_backward,
      "not_stable_on_spread", ["gives nan/inf on logits with a large spread"]),
@@ -516,6 +527,10 @@ def _fused_product(O, c):
      ["the loss of 400 rows underflows", "product of many probabilities"]),
     (exercises.check_softmax_cross_entropy, _fused_product, fused_b,
      "loss_underflows", ["the loss of 400 rows underflows"]),
+    (exercises.check_sigmoid_layer, _sig_exp_over, sigmoid_backward,
+     "not_stable_on_spread", ["gives nan/inf at k = [-800, 0, 800]"]),
+    (exercises.check_softmax_cross_entropy, _fused_log_after, fused_b,
+     "not_stable_on_spread", ["is 0 in floating point", "its log"]),
 ])
 def test_a_forward_that_breaks_only_on_extreme_inputs_is_named(check, forward,
                                                                backward, mistake,

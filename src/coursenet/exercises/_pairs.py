@@ -1835,6 +1835,7 @@ def _class_entries_shared(spec, outs, refs, datas, who):
 
 _SPREAD = np.array([[2000.0, 0.0, -5.0], [-3.0, 1.0, 0.5]])
 _SPREAD_TEXT = {False: "[2000, 0, -5]", True: "[[2000, 0, -5], [-3, 1, 0.5]]"}
+_BIG_K = np.array([-800.0, 0.0, 800.0])   # a sigmoid's exp overflows past 709
 _MANY = 400   # rows whose true-class probability is 1e-3: 1e-3 ** 400 is 0
 
 
@@ -1886,28 +1887,54 @@ def extreme_probes(spec, fwd, who, batch):
         if got is not None and got.shape == want.shape and not _same(got, want):
             _spread_fail(who, got, want, _SPREAD_TEXT[batch])
     elif spec.title == FUSED.title:
-        c = np.zeros(len(rows), dtype=int)   # row 0's true class is far below
-        got, want = _extreme_out(fwd, (rows.copy(), c.copy()), who), \
-            _fused_ref(rows, c)
-        if got is not None and got.size == 1 and not np.isclose(
-                float(got.ravel()[0]), want, rtol=1e-6):
-            _spread_fail(who, got, want, _SPREAD_TEXT[True] + ", class 0")
-        if batch:
-            rng = np.random.default_rng(0)
-            O = rng.normal(0.0, 1.0, (_MANY, 4))
-            O[np.arange(_MANY), rng.integers(0, 4, _MANY)] = -7.0
-            c = np.argmin(O, axis=1)
-            got, want = _extreme_out(fwd, (O.copy(), c.copy()), who), \
-                _fused_ref(O, c)
-            if got is not None and got.size == 1 and not np.isclose(
-                    float(got.ravel()[0]), want, rtol=1e-6):
-                _underflow_fail(who, got, want)
+        _fused_extremes(fwd, who, batch, rows)
+    elif spec.title == SIGMOID.title:
+        k = _BIG_K[None, :] if batch else _BIG_K
+        got = _extreme_out(fwd, (k.copy(),), who)
+        want = np.array([0.0, 0.5, 1.0]).reshape(k.shape)
+        if got is not None and got.shape == want.shape and not _same(got, want):
+            said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
+            _fail(f"{who} {said} at k = [-800, 0, 800] (it returns {_fmt(got)},"
+                  " expected 0, 0.5, 1): exp overflows above about 709",
+                  "for a large |k| only one of exp(k) and exp(-k) is safe to"
+                  " compute: the sigmoid can be written with either",
+                  "not_stable_on_spread")
     elif spec.title == CROSS_ENTROPY.title and batch:
         Y, c = _many_rows(np.random.default_rng(0))
         got, want = _extreme_out(fwd, (Y.copy(), c.copy()), who), _ce_ref(Y, c)
         if got is not None and got.size == 1 and not np.isclose(
                 float(got.ravel()[0]), want, rtol=1e-6):
             _underflow_fail(who, got, want)
+
+
+
+def _fused_extremes(fwd, who, batch, rows):
+    """The fused layer on many rows of small true-class probabilities (a
+    product of them underflows), then on a large spread, where the true
+    class's probability itself is 0 in floating point (its log is not)."""
+    if batch:
+        rng = np.random.default_rng(0)
+        O = rng.normal(0.0, 1.0, (_MANY, 4))
+        O[np.arange(_MANY), rng.integers(0, 4, _MANY)] = -7.0
+        c = np.argmin(O, axis=1)
+        got, want = _extreme_out(fwd, (O.copy(), c.copy()), who), _fused_ref(O, c)
+        if got is not None and got.size == 1 and not np.isclose(
+                float(got.ravel()[0]), want, rtol=1e-6):
+            _underflow_fail(who, got, want)
+    # row 0's true class (1) sits 2000 below its largest logit
+    c = np.array([1, 0])[:len(rows)]
+    got, want = _extreme_out(fwd, (rows.copy(), c.copy()), who), _fused_ref(rows, c)
+    if got is not None and got.size == 1 and not np.isclose(
+            float(got.ravel()[0]), want, rtol=1e-6):
+        said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
+        _fail(f"{who} {said} on logits with a large spread: "
+              + _SPREAD_TEXT[batch] + (", classes [1, 0]" if batch else ", class 1")
+              + f" (it returns {_fmt(got)}, expected {_fmt(want)}): the true"
+              " class's probability, e to the -2000, is 0 in floating point,"
+              " and so is anything computed from it, but its log, about -2000,"
+              " is an ordinary number", "the log of a softmax output can be"
+              " written from the shifted logits directly, never forming"
+              " the probability", "not_stable_on_spread")
 
 
 # --------------------------------------------------------------------------

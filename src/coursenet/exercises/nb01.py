@@ -788,6 +788,41 @@ def _check_large_logits(fn, who, what):
                   "large_logits")
 
 
+def _name_logit_grad_mistake(outs, refs, cases):
+    """Fail with the most specific name for a wrong dl/do (``outs``) against
+    the right one (``refs``) on ``cases``."""
+    datas, texts = [d for _, d in cases], [t for t, _ in cases]
+    _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
+    _diagnose.wrong_class_index("your dl/do", [d["y"] - o for o, d in
+                                               zip(outs, datas)],
+                                datas, texts)
+    _structural(outs, refs, texts, "dl/do",
+                _logit_grad_hint(outs, datas, texts))
+    _diagnose.another_input("your dl/do", outs, _logit_alternatives(datas))
+    _diagnose.part_relation("your dl/do", outs, refs,
+                            [_onehot(d["c"], len(o)).astype(bool)
+                             for o, d in zip(outs, datas)],
+                            "the entry at c", "the entries i ≠ c")
+    at_c = [_onehot(d["c"], len(o)).astype(bool) for o, d in zip(outs, datas)]
+    _diagnose.cases_swapped("your dl/do", outs, at_c,
+                            [d["y"] - 1 for d in datas],
+                            [d["y"] for d in datas],
+                            ("the entry at c", "the entries i ≠ c"))
+    _diagnose.part_constant("your dl/do", outs, refs, at_c, "the entry at c")
+    # before the normalisation: y (y - onehot) has probabilities that do
+    # not sum to 1 inside it, though its softmax is right
+    _diagnose.part_factor("your dl/do", outs, refs,
+                          [np.ones(len(o), bool) for o in outs],
+                          "every entry", {"y_i": [d["y"] for d in datas]})
+    _normalisation_problem(outs, datas, texts)
+    _placement(outs, refs, "dl/do", datas)
+    _where_wrong(outs, refs, datas, "dl/do",
+                 _logit_grad_hint(outs, datas, texts))
+    worst = _worst(outs, refs, texts, "dl/do")
+    _fail(f"dl/do does not match the reference: {worst}",
+          _logit_grad_hint(outs, datas, texts))
+
+
 def check_logit_grad(fn=None):
     """Q2: ``fn(o, c)`` returns ``dl/do`` (length C) from the logits ``o``.
 
@@ -812,36 +847,7 @@ def check_logit_grad(fn=None):
             outs.append(_vector(raws[-1], len(d["o"]), what, text))
             _finite(outs[-1], what, text)
         if not all(_same(o, r) for o, r in zip(outs, refs)):
-            datas, texts = [d for _, d in cases], [t for t, _ in cases]
-            _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
-            _diagnose.wrong_class_index("your dl/do", [d["y"] - o for o, d in
-                                                       zip(outs, datas)],
-                                        datas, texts)
-            _structural(outs, refs, texts, "dl/do",
-                        _logit_grad_hint(outs, datas, texts))
-            _diagnose.another_input("your dl/do", outs, _logit_alternatives(datas))
-            _diagnose.part_relation("your dl/do", outs, refs,
-                                    [_onehot(d["c"], len(o)).astype(bool)
-                                     for o, d in zip(outs, datas)],
-                                    "the entry at c", "the entries i ≠ c")
-            at_c = [_onehot(d["c"], len(o)).astype(bool) for o, d in zip(outs, datas)]
-            _diagnose.cases_swapped("your dl/do", outs, at_c,
-                                    [d["y"] - 1 for d in datas],
-                                    [d["y"] for d in datas],
-                                    ("the entry at c", "the entries i ≠ c"))
-            _diagnose.part_constant("your dl/do", outs, refs, at_c, "the entry at c")
-            # before the normalisation: y (y - onehot) has probabilities that do
-            # not sum to 1 inside it, though its softmax is right
-            _diagnose.part_factor("your dl/do", outs, refs,
-                                  [np.ones(len(o), bool) for o in outs],
-                                  "every entry", {"y_i": [d["y"] for d in datas]})
-            _normalisation_problem(outs, datas, texts)
-            _placement(outs, refs, "dl/do", datas)
-            _where_wrong(outs, refs, datas, "dl/do",
-                         _logit_grad_hint(outs, datas, texts))
-            worst = _worst(outs, refs, texts, "dl/do")
-            _fail(f"dl/do does not match the reference: {worst}",
-                  _logit_grad_hint(outs, datas, texts))
+            _name_logit_grad_mistake(outs, refs, cases)
         _promises_kept(raws, cases, what, None)  # nothing below needs an array
         _diagnose.rounded("your dl/do", outs, refs)
         _check_large_logits(fn, who, what)
