@@ -1227,10 +1227,14 @@ def _evaluate(nodes, inputs):
 
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
                     sigmoid="output", mul="other", seed=1.0, add="all",
-                    stop_at_input=False):
+                    stop_at_input=False, start=0.0, carry="derivative"):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
-    the known mistakes (the reference is the default)."""
-    grads = {name: 0.0 for name, _, _ in nodes}
+    the known mistakes (the reference is the default). ``start``: what every
+    node's derivative but the output's starts at (a number, or "value");
+    ``carry``: what a node sends back times the local slope (its "derivative",
+    its "value", the input's value "input", or the input's "own" derivative)."""
+    grads = {name: values[name] if start == "value" else start
+             for name, _, _ in nodes}
     grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
     walk = reversed(nodes) if order == "reverse" else iter(nodes)
     for name, op, args in walk:
@@ -1250,7 +1254,9 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
         else:
             local = []
         for arg, slope in zip(args, local):
-            step = grads[name] * slope if chain else slope
+            sent = {"derivative": grads[name], "value": values[name],
+                    "input": values[arg], "own": grads[arg]}[carry]
+            step = sent * slope if chain else slope
             grads[arg] = grads[arg] + step if accumulate else step
     return grads
 
@@ -1450,29 +1456,6 @@ def _graph_properties(outs, refs, cases):
               " node is its own path to its input: both add up", "graph_same_input")
 
 
-def _graph_variant(nodes, values, start=0.0, carry="derivative"):
-    """Reverse accumulation where every node's derivative starts at ``start``
-    (the output's at 1) and each node passes on its ``carry`` (its derivative,
-    or its value) times the local slope: whole-pass mistakes."""
-    grads = {name: values[name] if start == "value" else start
-             for name, _, _ in nodes}
-    grads[nodes[-1][0]] = 1.0
-    for name, op, args in reversed(nodes):
-        if op == "add":
-            local = [1.0] * len(args)
-        elif op == "mul":
-            local = [values[args[1]], values[args[0]]]
-        elif op == "sigmoid":
-            local = [values[name] * (1 - values[name])]
-        else:
-            local = []
-        for arg, slope in zip(args, local):
-            sent = {"derivative": grads[name], "value": values[name],
-                    "input": values[arg], "own": grads[arg]}[carry]
-            grads[arg] += sent * slope
-    return grads
-
-
 _WHOLE_PASS = [
     ({"start": "value"}, "every node's derivative starts from the node's value,"
      " not from 0 (as if the derivatives began as a copy of the values)", "only"
@@ -1511,7 +1494,7 @@ def _graph_whole_pass(outs, refs, cases):
               " output's is 1", "graph_plus_one")
     for keywords, diagnosis, hint, id_ in _WHOLE_PASS:
         if all(_same({n: np.asarray(v) for n, v in o.items()},
-                     _graph_variant(d["nodes"], d["values"], **keywords))
+                     _graph_backward(d["nodes"], d["values"], **keywords))
                for o, (_, d) in zip(outs, cases)):
             _fail(f"your pass: {diagnosis}", hint, id_)
 
