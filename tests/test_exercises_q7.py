@@ -431,7 +431,7 @@ def test_requires_skips_with_the_name_of_the_unfinished_function(capsys):
         ran.append(True)
     assert ran == [] and later.skipped == "minibatch_sgd"
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1].startswith("⏸ skipped: `minibatch_sgd` is not written yet")
+    assert lines[-1].startswith("↷ skipped: `minibatch_sgd` is not written yet")
     with exercises.needs_your_code() as done:
         pass
     with exercises.needs_your_code():

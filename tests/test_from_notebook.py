@@ -181,7 +181,7 @@ def test_stop_if_not_finite_ends_the_block_in_one_line(capsys):
                                      "at step 12 of the training")
         raise AssertionError("not reached")
     out = capsys.readouterr().out
-    assert out.startswith("⏹ stopped: your `run_backward` returned nan or inf in"
+    assert out.startswith("■ stopped: your `run_backward` returned nan or inf in"
                           " 'W1' (1 of 2 entries) at step 12 of the training")
     assert out.count("\n") == 1 and block.skipped
     exercises.stop_if_not_finite({"W1": np.ones(3)}, "f", "here")  # finite: nothing

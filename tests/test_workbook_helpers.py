@@ -25,7 +25,7 @@ def test_needs_your_code_skips_and_names_the_innermost_stub(capsys):
     assert ran_after == []
     assert block.skipped == "stub"
     out = capsys.readouterr().out
-    assert out.startswith("⏸ skipped: `stub` is not written yet")
+    assert out.startswith("↷ skipped: `stub` is not written yet")
 
 
 def test_needs_your_code_lets_other_errors_through_and_runs_finished_code(capsys):

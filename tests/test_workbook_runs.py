@@ -2,7 +2,7 @@
 
 - A fresh workbook (student/, every exercise a stub) runs top to bottom with
   no error output: checks say "not implemented yet", cells that need the
-  student's code say "⏸ skipped", everything else runs.
+  student's code say "↷ skipped", everything else runs.
 - Filled with wrong answers that run (mistakes students make), no check shows
   ✓, no answer kept in the workbook claims agreement, and notebook 03's
   training uses the student's own functions (a step that updates a copy
@@ -52,16 +52,16 @@ def test_a_fresh_workbook_runs_all_without_an_error(fresh, name):
     assert lines and all(line.startswith("…") and "not implemented yet" in line
                          for line in lines), lines
     print(f"\n{name}: {len(code)} code cells run;"
-          f" {sum('⏸ skipped' in text_of(c) for c in code)} skipped a block;"
+          f" {sum('↷ skipped' in text_of(c) for c in code)} skipped a block;"
           " the checks print:\n  " + "\n  ".join(lines))
 
 
 def test_fresh_cells_that_need_the_students_code_say_which_exercise(fresh):
     skipped = [text_of(c) for nb in fresh.values() for c in nb.cells
-               if "⏸ skipped" in text_of(c)]
+               if "↷ skipped" in text_of(c)]
     assert skipped
     for text in skipped:
-        assert re.search(r"⏸ skipped: `\w+`", text), text
+        assert re.search(r"↷ skipped: `\w+`", text), text
         assert "`<module>`" not in text and "an exercise" not in text, text
     carried = "".join(text_of(c) for c in fresh["03_scalar_training.ipynb"].cells)
     assert "from 02_scalar_backprop.ipynb" in carried

@@ -39,7 +39,7 @@ def test_fresh_run_all_has_no_error_output(fresh, name):
     assert len(ran) == len(code)
     for cell in check_cells(nb):
         assert "not implemented yet" in text_of(cell), cell.source
-    skipped = [c for c in nb.cells if "⏸ skipped" in text_of(c)]
+    skipped = [c for c in nb.cells if "↷ skipped" in text_of(c)]
     assert skipped, "cells that need the student's code must say they skipped"
     for cell in skipped:
         assert "Traceback" not in text_of(cell)
@@ -56,7 +56,7 @@ def test_fresh_06_waits_for_the_students_two_choices(fresh):
     set, in one line, and Run All goes on (review B4, B6)."""
     text = "".join(text_of(c) for c in fresh["06_mnist_experiments.ipynb"].cells)
     assert "EQUIV_LR is not set yet: set it in the cell above" in text
-    assert "⏸ skipped: set CHOSEN_LR (the cell before part (4))" in text
+    assert "↷ skipped: set CHOSEN_LR (the cell before part (4))" in text
     assert "test accuracy above 80%" not in text
 
 
@@ -144,7 +144,7 @@ def test_the_seeds_softmax_mistake_stops_training_in_one_line(wrong):
     print(text)
     assert "Traceback" not in text and "Warning" not in text
     # the loop is right, so the line names one of the student's layer functions
-    named = re.search(r"⏹ stopped: (?:the gradients went nan or inf .*)?your"
+    named = re.search(r"■ stopped: (?:the gradients went nan or inf .*)?your"
                       r" `(\w+)` (?:returned nan or inf|raised)", text)
     layers = {f"{kind}_{way}" for kind in ("linear", "sigmoid", "softmax",
                                             "cross_entropy")

@@ -789,17 +789,17 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
             return False
         if issubclass(exc_type, NotFinite):
             self.skipped = str(exc)
-            print(f"⏹ stopped: {exc}. The checks of the functions it runs say"
+            print(f"■ stopped: {exc}. The checks of the functions it runs say"
                   " which one is wrong; the cells below that need it skip")
             return True
         if issubclass(exc_type, CarriedCodeFailed):
             self.skipped = exc.name or str(exc)
-            print(f"⏸ skipped: {exc}")
+            print(f"↷ skipped: {exc}")
             return True
         if not issubclass(exc_type, NotImplementedError):
             return False
         self.skipped = _innermost(exc) or "an exercise"
-        print(f"⏸ skipped: `{self.skipped}`{_notebook_of(exc)} is not written yet;"
+        print(f"↷ skipped: `{self.skipped}`{_notebook_of(exc)} is not written yet;"
               " finish it (its check says ✓ when it is right), then re-run this cell")
         return True
 

@@ -702,8 +702,8 @@ def _first_not_finite(layers, params, x):
             zero = any(np.any(_floats(a) == 0) for a in held)
             return _name(backward, "backward"), (
                 " (its cache holds an exact 0, such as a probability that"
-                " underflowed: the training went wrong before this step, and the"
-                " checks of your pairs above say where)" if zero else "")
+                " underflowed: the values went wrong before this step)"
+                if zero else "")
         dout = parts[0]
     return "run_backward", ""
 
