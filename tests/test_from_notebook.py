@@ -87,6 +87,27 @@ def test_written_but_failing_is_not_called_unwritten(tmp_path, capsys):
     assert "`stub` (in a.ipynb) is not written yet" in capsys.readouterr().out
 
 
+def test_a_function_of_this_notebook_that_raises_inside_carried_code_is_named(
+        tmp_path, capsys):
+    # 05 hands its own layers to 04's run_forward: when one of them raises, the
+    # fault is here, not in the carried notebook (seen in a student's Run All)
+    write(tmp_path, "a.ipynb",
+          code("def run_forward(layers, x):\n    for f in layers:\n"
+               "        x = f(x)\n    return x", solution=True))
+    run_forward = exercises.from_notebook("a.ipynb", "run_forward", folder=tmp_path)
+    capsys.readouterr()
+    namespace = {}
+    exec(compile("def softmax_forward(o):\n    return o / o.sum(axis=1)\n",
+                 "/tmp/ipykernel_1/cell.py", "exec"), namespace)
+    with exercises.needs_your_code() as block:
+        run_forward([namespace["softmax_forward"]], np.ones((8, 4)))
+    out = capsys.readouterr().out
+    assert block.skipped == "softmax_forward"
+    assert "your `softmax_forward` (in this notebook) raised ValueError" in out
+    assert "when `run_forward` from a.ipynb called it" in out
+    assert "Fix it there" not in out and "Traceback" not in out
+
+
 def test_an_endless_cell_is_stopped_and_named(tmp_path, capsys):
     write(tmp_path, "a.ipynb",
           code("def forward(x):\n    return x", solution=True),

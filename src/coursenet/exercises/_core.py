@@ -67,6 +67,7 @@ import inspect
 import json
 import linecache
 import os
+import sys
 import threading
 import traceback
 import warnings
@@ -246,6 +247,8 @@ def _text(exc):
 
 _NUMPY_DIR = os.path.dirname(np.__file__)
 _HERE = os.path.dirname(__file__)
+# the course package, numpy and Python's own files: frames that are not the student's
+_LIBRARIES = (os.path.dirname(_HERE), _NUMPY_DIR, sys.prefix, sys.base_prefix)
 
 
 def _where(exc):
@@ -1005,6 +1008,13 @@ def _carried(fn, name, base, problems):
                 NotFinite):
             raise
         except Exception as exc:  # noqa: BLE001 - named in one line, not a traceback
+            culprit = _raised_outside(exc, base)
+            if culprit:  # a function this notebook handed in (a layer) raised
+                raise CarriedCodeFailed(
+                    f"your `{culprit}` (in this notebook) raised"
+                    f" {type(exc).__name__}: {_text(exc)}{_where(exc)} when"
+                    f" `{name}` from {base} called it. Its own check above says"
+                    " more; fix it, then re-run this cell", culprit) from exc
             raise CarriedCodeFailed(
                 f"`{name}` from {base} is written, but fails here:"
                 f" {type(exc).__name__}: {_text(exc)}{_where(exc)}. Fix it there,"
@@ -1012,6 +1022,17 @@ def _carried(fn, name, base, problems):
                 " it", name) from exc
 
     return carried
+
+
+def _raised_outside(exc, base):
+    """The name of the student's function that raised, when it is not code of
+    the carried notebook ``base`` (a layer this notebook passed in); else None."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(_LIBRARIES):
+            continue
+        carried = frame.filename.startswith(f"{_FROM_NOTEBOOK}{base},")
+        return None if carried or frame.name == "<module>" else frame.name
+    return None
 
 
 def _missing(name, base, problems=()):
