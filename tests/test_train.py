@@ -437,3 +437,24 @@ def test_sgd_rejects_bad_data():
     with pytest.raises(ValueError, match="params is missing"):
         train.sgd({"W1": params["W1"]}, (X, y), lr=0.1, progress=False)
 
+
+
+def test_largest_difference_sees_weights_and_the_recorded_curves():
+    rng = np.random.default_rng(0)
+    X, c = rng.normal(size=(40, 6)).astype(np.float32), rng.integers(0, 3, 40)
+    run = train.sgd(mlp.init_mlp(6, 5, 3, seed=0), (X, c), lr=0.1, batch_size=8,
+                    epochs=2, val_data=(X[:10], c[:10]), progress=False)
+    again = train.sgd(mlp.init_mlp(6, 5, 3, seed=0), (X, c), lr=0.1, batch_size=8,
+                      epochs=2, val_data=(X[:10], c[:10]), progress=False)
+    assert train.largest_difference(run, again) == 0.0
+    # the right weights, but "validation" figures from the training set
+    again.epoch_val_loss[1:] = run.epoch_train_loss[1:]
+    assert train.largest_difference(run, again) == pytest.approx(
+        abs(run.epoch_val_loss[1] - run.epoch_train_loss[1]))
+    again.epoch_val_acc.pop()                       # a list one short
+    assert train.largest_difference(run, again) == np.inf
+    again = train.sgd(mlp.init_mlp(6, 5, 3, seed=0), (X, c), lr=0.2, batch_size=8,
+                      epochs=2, val_data=(X[:10], c[:10]), progress=False)
+    weights = max(float(np.abs(run.params[k] - again.params[k]).max())
+                  for k in run.params)
+    assert train.largest_difference(run, again) >= weights > 0

@@ -28,13 +28,61 @@ def test_needs_your_code_skips_and_names_the_innermost_stub(capsys):
     assert out.startswith("↷ skipped: `stub` is not written yet")
 
 
-def test_needs_your_code_lets_other_errors_through_and_runs_finished_code(capsys):
+def test_needs_your_code_runs_finished_code_silently(capsys):
+    with exercises.needs_your_code() as block:
+        value = 41 + 1
+    assert value == 42 and block.skipped is None and not block.stopped
+    assert capsys.readouterr().out == ""
+
+
+def test_wrong_but_running_code_ends_the_block_in_one_line(capsys):
+    # a student's loss_grad that returns a list: the cell's own line fails
+    def loss_grad(y, c):
+        return [0.0, -1 / y[c]]
+
+    cell = compile("with exercises.needs_your_code() as block:\n"
+                   "    dl_dy = -loss_grad(np.array([0.5, 0.5]), 1)\n",
+                   "/tmp/ipykernel_1/2.py", "exec")   # a cell, as IPython names it
+    namespace = {"exercises": exercises, "np": np, "loss_grad": loss_grad}
+    exec(cell, namespace)
+    block = namespace["block"]
+    out = capsys.readouterr().out
+    assert out.startswith("■ stopped: this cell could not use what your functions"
+                          " returned: TypeError: bad operand type for unary -:"
+                          " 'list' (line "), out
+    assert block.stopped and block.skipped == "this cell"
+
+    def forward(params, x):                     # raises inside the student's code
+        return params["W"][3] * x
+
+    with exercises.needs_your_code() as block:
+        forward({"W": [1.0]}, 2.0)
+    out = capsys.readouterr().out
+    assert out.startswith("■ stopped: your `forward` raised IndexError: list index"
+                          " out of range (line "), out
+    assert out.count("\n") == 1 and block.skipped == "forward"
+    # a later cell that needs it skips, and does not call forward unwritten
+    with exercises.needs_your_code():
+        exercises.requires(block)
+        raise AssertionError("not reached")
+    out = capsys.readouterr().out
+    assert out.startswith("↷ skipped: the cell this one needs stopped: fix what its")
+    assert "not written yet" not in out
+
+
+@pytest.mark.parametrize("error", [AssertionError, KeyboardInterrupt, SystemExit])
+def test_a_verdict_or_an_interrupt_is_never_swallowed(error, capsys):
+    with pytest.raises(error):
+        with exercises.needs_your_code():
+            raise error("a check's verdict while grading")
+    assert capsys.readouterr().out == ""
+
+
+def test_under_nbgrader_errors_propagate(monkeypatch, capsys):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(ZeroDivisionError):
         with exercises.needs_your_code():
             raise ZeroDivisionError
-    with exercises.needs_your_code() as block:
-        value = 41 + 1
-    assert value == 42 and block.skipped is None
     assert capsys.readouterr().out == ""
 
 

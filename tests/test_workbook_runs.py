@@ -11,6 +11,7 @@
 """
 
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -105,8 +106,9 @@ EDITS = {  # grade_id -> (a line of the solution, what replaces it)
 SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 
 
-def fill_wrong(nb, name):
-    """The solution notebook as a student with these mistakes would run it."""
+def fill_wrong(nb, name, wrong=WRONG, edits=EDITS):
+    """The solution notebook as a student with these mistakes would run it:
+    ``wrong`` replaces solution regions, ``edits`` lines of the solution."""
     kept = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -117,13 +119,13 @@ def fill_wrong(nb, name):
         if name.startswith("03") and cell.cell_type == "code" and not meta \
                 and re.search(r"\bruns\b|\btable\b|widgets\.", cell.source):
             continue  # 03's learning-rate study runs the package only: skip, for time
-        if cell.cell_type == "code" and meta.get("solution") and gid in WRONG:
-            def wrong(match, text=WRONG[gid]):
+        if cell.cell_type == "code" and meta.get("solution") and gid in wrong:
+            def replace(match, text=wrong[gid]):
                 pad = match.group(1)
                 return "\n".join(pad + line for line in text.splitlines())
-            cell.source = SOLUTION.sub(wrong, cell.source)
-        elif gid in EDITS:
-            old, new = EDITS[gid]
+            cell.source = SOLUTION.sub(replace, cell.source)
+        elif gid in edits:
+            old, new = edits[gid]
             assert old in cell.source, (gid, old)
             cell.source = cell.source.replace(old, new)
         kept.append(cell)
@@ -170,6 +172,44 @@ def test_notebook_03_trains_the_students_own_functions(wrong):
     values = [float(v) for v in losses.group(1).split()]
     assert len(values) == 4 and max(values) - min(values) < 1e-9, values
     assert "Using your `forward`, `backward` from 02_scalar_backprop.ipynb" in out
+
+
+# Answers that run but hand later cells what they cannot use (a blind student
+# walk found each one ending a cell of the course in a traceback): the block
+# stops in one line and the cells that need it skip.
+BREAKING = {  # grade_id -> (a line of the solution, what replaces it)
+    "q1_loss_grad": ("    return dl_dy", "    return list(dl_dy)"),
+    "q3_backward": ('    return {name: d[name] for name in ("W", "b", "V", "c")}',
+                    '    return tuple(d[name] for name in ("W", "b", "V", "c"))'),
+    "q4_sgd_step": ("row[j] -= lr * g", "row[j] += lr * g"),   # climbs: diverges
+}
+
+
+@pytest.fixture(scope="module")
+def breaking(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("breaking")
+    # 03 carries 02's functions: it runs beside a right 02, so its own
+    # mistake is the one it meets
+    (folder / "right").mkdir()
+    shutil.copy(ROOT / "notebooks" / NAMES[1], folder / "right")
+    for name in NAMES:
+        nb = fill_wrong(nbformat.read(ROOT / "notebooks" / name, as_version=4),
+                        name, wrong={}, edits=BREAKING)
+        nbformat.write(nb, folder / ("right" if name.startswith("03") else "") / name)
+    return {name: execute(folder / ("right" if name.startswith("03") else "") / name)
+            for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_answers_that_break_later_cells_end_in_one_line(breaking, name):
+    nb = breaking[name]
+    assert errors(nb) == [], errors(nb)
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
+    assert any("■ stopped" in text_of(c) for c in nb.cells), f"{name}: none stopped"
+    if name.startswith("03"):   # the diverged run, then the cell that needs it
+        out = "".join(text_of(c) for c in nb.cells)
+        assert "your `forward` returned the loss nan after" in out, out[-3000:]
+        assert "↷ skipped: the cell this one needs stopped" in out
 
 
 # --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from coursenet.history import run_epochs as _run_epochs
 
 # One import path per public name: evaluate is mlp.evaluate, DivergedError and
 # History live in coursenet.history.
-__all__ = ["sgd", "sgd_step"]
+__all__ = ["largest_difference", "sgd", "sgd_step"]
 
 
 def sgd_step(params, X, c, lr):
@@ -109,6 +109,27 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
     with np.errstate(over="ignore", invalid="ignore"):
         return _run_epochs(history, batches, step, evaluate_all, nonfinite,
                           callback=callback, bar=bar)
+
+
+def largest_difference(run, other):
+    """How far two training runs are apart: the largest absolute difference
+    between their trained parameters and between the epoch losses and
+    accuracies they recorded (``inf`` where a parameter's shape or a list's
+    length differs). 0.0 for the same run.
+
+    Comparing the weights alone would pass a loop that trains right but records
+    the wrong figures (the validation set's evaluated on the training set).
+    """
+    worst = 0.0
+    for name, value in run.params.items():
+        ours, theirs = np.asarray(value), np.asarray(other.params.get(name))
+        worst = max(worst, float(np.abs(ours - theirs).max())
+                    if ours.shape == theirs.shape else math.inf)
+    for part in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        ours, theirs = (getattr(r, f"epoch_{part}") for r in (run, other))
+        worst = max(worst, max((abs(a - b) for a, b in zip(ours, theirs)), default=0.0)
+                    if len(ours) == len(theirs) else math.inf)
+    return worst
 
 
 def _check_settings(lr, batch_size, epochs, seed, copy, progress, callback):

@@ -331,7 +331,8 @@ def train_with_your_functions(forward, backward, sgd_step, params, train_data, *
     ``train_data``/``val_data``: ``(X (N, 2), labels (N,))``. One step runs on a
     copy before the bar appears, so an unwritten function stops the run (its
     ``NotImplementedError`` goes to the caller) with no bar drawn. A loss that
-    is not finite ends the run with one line naming ``forward``. Returns a
+    is not finite raises :class:`~coursenet.exercises.NotFinite` naming
+    ``forward`` (one line inside ``needs_your_code``). Returns a
     :class:`~coursenet.history.History` (``batch_size=1``; ``params`` trained in
     place).
     """
@@ -357,10 +358,11 @@ def train_with_your_functions(forward, backward, sgd_step, params, train_data, *
             for n in order:
                 loss, cache = forward(params, X[n], labels[n])
                 if not math.isfinite(loss):   # wrong but running code: say where
-                    print(f"✗ stopped after {len(history.step_loss):,} updates: your"
-                          f" `forward` returned the loss {loss}, so the parameters"
-                          " your `backward` and `sgd_step` made are not finite")
-                    return history
+                    from coursenet.exercises import NotFinite
+                    raise NotFinite(
+                        f"your `forward` returned the loss {loss} after"
+                        f" {len(history.step_loss):,} updates: the parameters your"
+                        " `backward` and `sgd_step` made are not finite")
                 sgd_step(params, backward(params, cache), lr)
                 history.step_loss.append(loss)
                 bar.update(1)

@@ -737,13 +737,19 @@ class NotFinite(ArithmeticError):
     (:func:`stop_if_not_finite`); :class:`needs_your_code` reports it in one line."""
 
 
-class CarriedCodeFailed(RuntimeError):
-    """A function carried by :func:`from_notebook` was written but fails here
-    (or its notebook could not be used). ``name``: the function's name."""
+class Skipped(RuntimeError):
+    """A ``needs_your_code`` block cannot run because something it needs
+    failed; :class:`needs_your_code` prints the message in one line.
+    ``name``: the function (or cell) that failed."""
 
     def __init__(self, message, name=None):
         super().__init__(message)
         self.name = name
+
+
+class CarriedCodeFailed(Skipped):
+    """A function carried by :func:`from_notebook` was written but fails here
+    (or its notebook could not be used)."""
 
 
 def stop_if_not_finite(values, who, where):
@@ -776,13 +782,17 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     a traceback that would stop Run All. A function carried from another notebook
     that is written but fails there (:class:`CarriedCodeFailed`), and values that
     went non-finite (:class:`NotFinite`, from :func:`stop_if_not_finite`), end the
-    block with one line too. Any other exception (a bug in finished code)
-    propagates as usual. ``skipped`` holds the unfinished name (or the line
-    printed), or None.
+    block with one line too, and so does any other ``Exception`` that wrong but
+    running code causes (the student's function raised, or returned what the
+    cell cannot use): its check has named the mistake, and Run All goes on.
+    Under nbgrader, and for ``AssertionError`` (a check's verdict while
+    grading), exceptions propagate as usual. ``skipped`` holds the unfinished
+    name (or what stopped the block), or None; ``stopped`` says it failed.
     """
 
     def __init__(self):
         self.skipped = None
+        self.stopped = False   # skipped because it failed, not because unfinished
 
     def __enter__(self):
         return self
@@ -791,20 +801,51 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
         if exc_type is None:
             return False
         if issubclass(exc_type, NotFinite):
-            self.skipped = str(exc)
+            self.skipped, self.stopped = str(exc), True
             print(f"■ stopped: {exc}. The checks of the functions it runs say"
                   " which one is wrong; the cells below that need it skip")
             return True
-        if issubclass(exc_type, CarriedCodeFailed):
-            self.skipped = exc.name or str(exc)
+        if issubclass(exc_type, Skipped):
+            self.skipped, self.stopped = exc.name or str(exc), True
             print(f"↷ skipped: {exc}")
             return True
-        if not issubclass(exc_type, NotImplementedError):
+        if issubclass(exc_type, NotImplementedError):
+            self.skipped = _innermost(exc) or "an exercise"
+            print(f"↷ skipped: `{self.skipped}`{_notebook_of(exc)} is not written"
+                  " yet; finish it (its check says ✓ when it is right), then re-run"
+                  " this cell")
+            return True
+        if _grading() or not issubclass(exc_type, Exception) or \
+                issubclass(exc_type, AssertionError):
             return False
-        self.skipped = _innermost(exc) or "an exercise"
-        print(f"↷ skipped: `{self.skipped}`{_notebook_of(exc)} is not written yet;"
-              " finish it (its check says ✓ when it is right), then re-run this cell")
+        # wrong but running code: a student's function raised, or returned what
+        # this cell cannot use (a list, a swapped pair). Its own check has named
+        # the mistake; a traceback here would only stop Run All.
+        culprit = _student_function(exc)
+        self.skipped, self.stopped = culprit or "this cell", True
+        said = (f"your `{culprit}` raised" if culprit else
+                "this cell could not use what your functions returned:")
+        error = ": ".join(filter(None, (exc_type.__name__, _text(exc))))
+        print(f"■ stopped: {said} {error}{_where(exc)}."
+              " The checks above say which function is wrong; the cells below"
+              " that need this one skip")
         return True
+
+
+def _student_frame(exc):
+    """The innermost frame of the traceback that is the student's (a cell or
+    a function of theirs, not a library's), or None."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not frame.filename.startswith(_LIBRARIES):
+            return frame
+    return None
+
+
+def _student_function(exc):
+    """The name of the student's function the traceback ends in, or None
+    (it ends in the cell itself, or in a library)."""
+    frame = _student_frame(exc)
+    return None if frame is None or frame.name == "<module>" else frame.name
 
 
 _FROM_NOTEBOOK = "from notebook "
@@ -1004,7 +1045,7 @@ def _carried(fn, name, base, problems):
     def carried(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (NotImplementedError, KeyboardInterrupt, CarriedCodeFailed,
+        except (NotImplementedError, KeyboardInterrupt, Skipped,
                 NotFinite):
             raise
         except Exception as exc:  # noqa: BLE001 - named in one line, not a traceback
@@ -1027,12 +1068,10 @@ def _carried(fn, name, base, problems):
 def _raised_outside(exc, base):
     """The name of the student's function that raised, when it is not code of
     the carried notebook ``base`` (a layer this notebook passed in); else None."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.startswith(_LIBRARIES):
-            continue
-        carried = frame.filename.startswith(f"{_FROM_NOTEBOOK}{base},")
-        return None if carried or frame.name == "<module>" else frame.name
-    return None
+    frame = _student_frame(exc)
+    if frame is None or frame.filename.startswith(f"{_FROM_NOTEBOOK}{base},"):
+        return None
+    return _student_function(exc)
 
 
 def _missing(name, base, problems=()):

@@ -23,6 +23,7 @@ import numpy as np
 
 from coursenet import losses, mlp
 from coursenet.exercises._core import (
+    Skipped,
     _call,
     _fail,
     _name,
@@ -471,13 +472,17 @@ def requires(*blocks):
 
     When the earlier block was skipped because ``minibatch_sgd`` is unfinished,
     this raises ``NotImplementedError`` from a frame named after that function,
-    so the block skips with the same one-line message naming it.
+    so the block skips with the same one-line message naming it; when it
+    stopped (wrong but running code), the block skips saying so.
     """
     for block in blocks:
         name = getattr(block, "skipped", None)
         if not hasattr(block, "skipped"):
             raise TypeError("requires(...) takes the `with exercises.needs_your_code()"
                             f" as block:` objects of earlier cells, got {block!r}")
+        if name and getattr(block, "stopped", False):
+            raise Skipped("the cell this one needs stopped: fix what its line"
+                          " says, then re-run both cells", name)
         if name:
             _unfinished(name)()
 
