@@ -560,9 +560,14 @@ def summed_or_mean_run(X, c, lr, summed, epochs=2, batch_size=32, seed=0):
         for start in range(0, len(order) - batch_size + 1, batch_size):
             idx = order[start:start + batch_size]
             logits, cache = mlp.forward(params, X[idx])
-            dlogits = losses.softmax_cross_entropy(logits, c[idx])[1]  # the mean's
             if summed:
-                dlogits *= batch_size   # the summed loss's gradient
+                # the sum of the rows' -log y_c, differentiated row by row (notebook
+                # 01's Q2): y - onehot(c) for each row. Computed on its own, not as
+                # N times the mean's gradient, so the two runs can disagree
+                dlogits = losses.softmax(logits)
+                dlogits[np.arange(len(idx)), c[idx]] -= 1
+            else:
+                dlogits = losses.softmax_cross_entropy(logits, c[idx])[1]
             grads = mlp.backward(dlogits, cache)
             for name in params:
                 params[name] -= lr * grads[name]
