@@ -785,45 +785,44 @@ def seed_spread_figure(runs, window, chance=None):
 
 def rate_curves_figure(first_runs, chance=None):
     """``first_runs``: {learning rate: History or None (diverged)}. The moving
-    average of each rate's batch loss on a log axis; the largest rates are
-    drawn first and thinner, so that they cover neither the small rates nor the
-    ``chance`` line, which is drawn on top."""
+    average of each rate's batch loss on a log axis, the smaller half of the
+    rates on the left and the larger on the right (nine curves on one axis hide
+    each other where they meet, as the slowest and the bursting ones do near
+    ``chance``), each with its own distinct colours; ``chance`` is drawn on
+    top in both panels."""
     if not hasattr(first_runs, "items") or not first_runs:
         raise TypeError("first_runs must be a non-empty dict {lr: History or None}")
     rates = sorted(first_runs)
-    fig, ax = _figure(height=4.6)
-    drawn = []
-    for k, rate in enumerate(rates):
-        h, style = first_runs[rate], ("--", "-", "-.")[k % 3]
-        colour = _viridis(k, len(rates))
-        if h is None:
-            ax.plot([], [], style, color=colour, label=f"lr = {rate:g}: diverged")
-            continue
-        curve = smooth(h.step_loss, max(1, h.steps_per_epoch // 10))
-        unstable = max(h.step_loss) > 4 * h.step_loss[0]   # bursts: behind the rest
-        ax.plot(np.arange(1, len(curve) + 1), curve, style, color=colour,
-                lw=1.4 if unstable else 1.8, alpha=0.8 if unstable else 1,
-                zorder=1 if unstable else 2 + k, label=f"lr = {rate:g}")
-        drawn.append(curve)
-    if chance is not None:
-        ax.axhline(chance, color="black", ls=":", lw=1.6, zorder=20,
-                   label="ln 10 (on top)")
+    halves = [rates[:(len(rates) + 1) // 2], rates[(len(rates) + 1) // 2:]]
+    halves = [half for half in halves if half]
+    fig, axes = _figure(height=4.4, ncols=len(halves), sharey=True, squeeze=False)
+    drawn, windows = [], set()
+    for ax, half, name in zip(axes[0], halves, ("smaller rates", "larger rates")):
+        for k, rate in enumerate(half):
+            h, style = first_runs[rate], ("-", "--", "-.")[k % 3]
+            colour = f"C{k}"
+            if h is None:
+                ax.plot([], [], style, color=colour, label=f"lr = {rate:g}: diverged")
+                continue
+            windows.add(max(1, h.steps_per_epoch // 10))
+            curve = smooth(h.step_loss, max(1, h.steps_per_epoch // 10))
+            ax.plot(np.arange(1, len(curve) + 1), curve, style, color=colour,
+                    lw=1.8, zorder=2 + k, label=f"lr = {rate:g}")
+            drawn.append(curve)
+        if chance is not None:
+            ax.axhline(chance, color="black", ls=":", lw=1.6, zorder=20,
+                       label="ln 10")
+        ax.set_xlabel("step (one minibatch update)")
+        ax.set_title(f"seed 0, {name}" if len(halves) > 1 else "seed 0 of each rate")
+        _legend(ax, "best", fontsize=10)
     if drawn:
-        _log_scale(ax, np.concatenate(drawn))
-    ax.set_xlabel("step (one minibatch update)")
-    ax.set_ylabel("batch loss, moving average\n(log scale)")
-    ax.set_title("seed 0 of each rate")
-    _legend(ax, "right")
+        _log_scale(axes[0][0], np.concatenate(drawn))
+    window = windows.pop() if len(windows) == 1 else None
+    window = ("moving average" if window is None else f"mean of {window} steps"
+              if window > 1 else "each step")
+    axes[0][0].set_ylabel(f"batch loss, {window}\n(log scale)")
     fig.tight_layout()
     return fig
-
-
-def _viridis(k, n):
-    """An ordered colour for an ordered variable: k of n along viridis."""
-    import matplotlib
-
-    # up to 0.8 of the map: its last tenth is a yellow that vanishes on white
-    return matplotlib.colormaps["viridis"](0.8 * k / max(n - 1, 1))
 
 
 def sweep_figure(rates, val_loss, val_acc, seeds):
