@@ -458,7 +458,10 @@ def test_notebook_06_figures_draw_their_data():
     # one colour scale for all panels, symmetric about 0, and a labelled bar
     assert {im.get_clim() for im in images} == {images[0].get_clim()}
     low, high = images[0].get_clim()
-    assert low == -high == -max(np.abs(W1[:, :4]).max(), np.abs((W1 - W0)[:, :4]).max())
+    assert low == -high == -max(np.abs(W1[:, :4]).max(), np.abs(W0[:, :4]).max())
+    # the initial weights on top, the trained below
+    assert np.allclose(images[0].get_array(), W0[:, 0].reshape(28, 28))
+    assert np.allclose(images[4].get_array(), W1[:, 0].reshape(28, 28))
     assert "weight" in fig.axes[-1].get_ylabel()
     plots.seed_spread_figure(list(runs.values()), 2, chance=np.log(10))
     plots.train_val_figure(h)

@@ -899,9 +899,10 @@ def misclassified_figure(images, true_names, pred_names, title):
 
 
 def weight_images_figure(W_trained, W_initial, units):
-    """Incoming weights of hidden ``units`` as 28x28 images: trained (top row)
-    and their change in training (bottom row), all on one colour scale,
-    symmetric about 0, with one labelled colour bar. W: (784, H).
+    """Incoming weights of hidden ``units`` as 28x28 images: before training
+    (top row) and after (bottom row), all on one colour scale, symmetric about
+    0, with one labelled colour bar. W: (784, H). (A row of the change in
+    training would look like the trained row: the initial weights are small.)
 
     ``units``: a list of unit indices, or an int n: the n units whose weights
     moved most (the norm of their column's change); then one line says how
@@ -921,7 +922,7 @@ def weight_images_figure(W_trained, W_initial, units):
               f" {np.linalg.norm(W_initial, axis=0).mean():.2f} (norms of W1's"
               " columns)")
     units = [int(u) for u in units]
-    panels = [W_trained[:, units], (W_trained - W_initial)[:, units]]
+    panels = [W_initial[:, units], W_trained[:, units]]
     lim = max(np.abs(p).max() for p in panels)
     fig, axes = _figure(width=9.0, height=2.3, nrows=2, ncols=len(units),
                         squeeze=False)
@@ -934,8 +935,8 @@ def weight_images_figure(W_trained, W_initial, units):
             if row == 0:
                 axes[row, col].set_title(f"unit {u}", fontsize=10)
     bar = fig.colorbar(image, cax=fig.add_axes((0.88, 0.1, 0.015, 0.78)))
-    bar.set_label("weight (top)\nchange (bottom)", fontsize=10)
-    fig.suptitle("first-layer weights: trained (top), change in training (bottom);"
+    bar.set_label("weight", fontsize=10)
+    fig.suptitle("first-layer weights: initial (top), trained (bottom);"
                  " one colour scale", x=0.43, y=1.02, fontsize=12)
     return fig
 
