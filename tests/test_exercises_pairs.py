@@ -577,7 +577,7 @@ NEW_WRONG = [  # (check, forward, backward written wrong, mistake, words)
      ["(dW, dx, db)"]),
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d) * cache[1], d),
-     "dW_times_W", ["entry by entry"]),
+     "multiplied_by_input", ["multiplied by W, entry by entry"]),
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: 2 * dh * h * (1 - h), "scaled", ["2 times the right one"]),
     (exercises.check_softmax_layer, softmax_forward,

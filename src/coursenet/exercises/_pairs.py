@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coursenet import gradcheck, layers, losses
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -314,6 +314,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 keyed = [dict(zip(spec.grad_names, o)) for o in outs]
                 _match(keyed, datas, _keyed_mistakes(spec, batch), texts)
                 _indices_swapped(spec, keyed, datas, bwho)
+            if stop.mistake == "wrong_shape":
+                _explain_shape(spec, value, {**inputs, "dout": dout}, bwho, text)
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
             _fail(f"{bwho} returns nan or inf on {text}",
@@ -334,6 +336,26 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
     _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
                       (bwd, fwho, caches, fwd))
+
+def _explain_shape(spec, value, d, who, text):
+    """A gradient of the wrong shape that is a simple expression over the
+    case's quantities (one number from a product of two vectors, ...): say
+    which, on this one case (the shape alone says little)."""
+    values = list(value) if len(spec.grad_names) > 1 else [value]
+    inputs = {k: d[k] for k in (*spec.wrt, *spec.extra)}
+    right = dict(zip(spec.grad_names, _numeric(spec, inputs, d["dout"])))
+    vocab, sizes = _vocabulary(spec, d, right)
+    for name, key, v in zip(spec.grad_names, spec.wrt, values):
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if arr.shape != np.shape(d[key]):
+            _explain.explain(f"{name} from {who}", [arr], [right[name]], [vocab],
+                             [sizes], "a gradient has the shape of what it is the"
+                             " gradient of, and each entry says how the loss moves"
+                             " with that one entry", on=f"on {text}")
+
 
 def _summed_axis(spec, pair, names, cases, batch):
     """A result of the wrong shape on a case whose sides tie (N = D): run the
@@ -419,6 +441,9 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
                   "forward_identity")
         _forward_probes(spec, fwd, fwho, inputs, batch)
         _forward_structure(spec, fwd, fwho, cases, batch)
+        vocab, sizes = _vocabulary(spec, d)
+        _explain.explain(f"output of {fwho}", [out], [ref],
+                         [[p for p in vocab if p[0] != _explain.NAMES["out"]]], [sizes])
         worst = _worst([out], [ref], [text], "out")
         _fail(f"the output of {fwho} is wrong ({worst})",
               f"{spec.title}: compare your forward pass with its definition in"
@@ -502,6 +527,31 @@ def _cache_slot_fixes(spec, who, refs, datas, texts, slot):
     return differs
 
 
+_ONE_ENTRY = ("take one entry: which outputs does it change, and by how much? Sum"
+              " the upstream gradient over those outputs")
+
+
+def _vocabulary(spec, d, right=None):
+    """The quantities of one case the expression explainer may combine: the
+    layer's inputs, the true class's one-hot, the upstream gradient, the
+    forward's output and the right gradients (``right``: name -> array);
+    sizes N (rows, batches only) and C (the last axis)."""
+    inputs = {k: d[k] for k in (*spec.wrt, *spec.extra)}
+    vocab = [(_explain.NAMES.get(k, k), d[k]) for k in spec.wrt]
+    if "c" in d:
+        first = np.asarray(d[spec.wrt[0]])
+        C = np.atleast_1d(d["c"])
+        hot = np.zeros((len(C), first.shape[-1]))
+        hot[np.arange(len(C)), C] = 1.0
+        vocab.append((_explain.NAMES["onehot"], hot.reshape(first.shape)))
+    vocab += [(_explain.NAMES["dout"], d["dout"]),
+              (_explain.NAMES["out"], spec.forward(**inputs))]
+    vocab += [(f"the right {name}", r) for name, r in (right or {}).items()]
+    shape = np.shape(d[spec.wrt[0]])
+    sizes = [("N", shape[0])] if len(shape) == 2 else []
+    return vocab, sizes + ([("C", shape[-1])] if shape else [])
+
+
 def _explain_backward(spec, runs, bwho, batch, swap):
     """Fail with the best diagnosis of gradients that differ from finite
     differences; runs = (outs, refs, datas, texts), one entry per case;
@@ -514,12 +564,17 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
                    [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
-    _backward_probes(spec, runs, bwho, swap)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
+    _backward_probes(spec, runs, bwho, swap)
     for name in wrong:
         mine, right = [o[name] for o in outs], [r[name] for r in refs]
         _structure(spec, name, mine, right, datas, texts, bwho, batch)
+    vocabs = [_vocabulary(spec, d, r) for d, r in zip(datas, refs)]
+    for name in wrong:
+        _explain.explain(f"{name} from {bwho}", [o[name] for o in outs],
+                         [r[name] for r in refs], [v for v, _ in vocabs],
+                         [z for _, z in vocabs], _ONE_ENTRY)
     _backward_probes(spec, runs, bwho, swap, late=True)
     _softmax_rows_sum(spec, outs, texts, bwho)
     _sigmoid_slope(spec, outs, datas, texts, bwho)
@@ -527,9 +582,7 @@ def _explain_backward(spec, runs, bwho, batch, swap):
         _diagnose.all_equal(f"{name} from {bwho}", [o[name] for o in outs],
                             [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
-          f" ({_worst(outs, refs, texts)})",
-          "take one entry: which outputs does it change, and by how much? Sum the"
-          " upstream gradient over those outputs", "wrong")
+          f" ({_worst(outs, refs, texts)})", _ONE_ENTRY, "wrong")
 
 
 def _rows_of(datas, batch):
@@ -741,19 +794,12 @@ def _lin_mistakes(batch):
         Mistake("dW_transposed", "dW is transposed: entry (i, j) pairs output i with"
                 " input j", "dW[i, j] belongs to the weight from input i to output"
                 " j", _lin_variant(dW=lambda d, r: r.T)),
-        Mistake("dx_is_dout", "dx = dout: the weights are missing on the way back",
-                "each input reaches every output, weighted by W",
-                _lin_variant(dx=lambda d, r: d["dout"])),
         Mistake("dx_no_dout", "dx does not depend on dout: each input's entry is"
                 " the sum of its weights, the upstream gradient is missing",
                 "dx must change when dout changes: the chain rule weights each"
                 " output's share of dout by the weight that leads to it",
                 _lin_variant(dx=lambda d, r: np.broadcast_to(
                     d["W"].sum(axis=1), np.shape(d["x"])))),
-        Mistake("dW_times_W", "dW was multiplied by W entry by entry: a weight's"
-                " own value is not part of its gradient", "out is linear in each"
-                " weight: nudging W[i, j] changes out by x_i times the nudge,"
-                " whatever W[i, j] is", _lin_variant(dW=lambda d, r: r * d["W"])),
         Mistake("cached_output", "dW was built from the layer's output, not from"
                 " its input x: the cache holds the output", "the forward pass"
                 " caches what the backward pass needs: dW pairs each input of the"

@@ -1,0 +1,136 @@
+"""Say what a wrong answer computed, as an expression over quantities the
+check already holds (its inputs, the forward's values, the upstream gradient,
+the right result, the sizes N and C).
+
+Why a search and not one table row per mistake: the wrong answers students
+write are mostly one small step away from the quantities on the page -- a
+product taken entry by entry where a matrix product was meant, a sum over the
+wrong axis, the right result times the upstream gradient once more, a
+quotient where a sum was meant. A small grammar over the check's own
+vocabulary names a whole class of such slips at once. Every candidate must
+reproduce the student's answer on *every* case (random cases, so a chance
+match is very unlikely), must differ from the right answer on some case, and
+is tried simplest first. The sentence describes what the student computed in
+words; it never writes the right formula.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+
+from coursenet.exercises._core import _fail, _same
+
+#: How a sentence names the values checks put in their vocabularies.
+NAMES = {"x": "the input x", "X": "the input X", "W": "the weights W",
+         "b": "the bias b", "k": "the input k", "o": "the logits o",
+         "y": "the probabilities y", "dout": "the upstream gradient",
+         "dloss": "the upstream gradient", "out": "the layer's output",
+         "h": "the sigmoid's output h", "onehot": "the true class's one-hot row"}
+
+
+def _unary(name, a, sizes):
+    """(phrase, value) for one quantity and the simple things done to it."""
+    yield name, a
+    if a.ndim == 2:
+        yield f"{name} turned on its side (rows as columns)", a.T
+        yield f"{name} added up down each column", a.sum(axis=0)
+        yield f"{name} added up along each row", a.sum(axis=1)
+        yield f"the largest entry of each row of {name}", a.max(axis=1)
+    if a.size > 1:
+        yield f"one number: all the entries of {name} added up", a.sum()
+        yield f"one number: the mean of the entries of {name}", a.mean()
+    for size_name, n in sizes:
+        if n > 1:
+            yield f"{name} times {size_name}", a * n
+            yield f"{name} divided by {size_name}", a / n
+
+
+def _binary(p, a, q, b):
+    """(phrase, value) for two quantities combined once."""
+    same = a.shape == b.shape
+    rows = a.ndim == 2 and b.ndim == 1 and a.shape[1] == len(b)  # b in every row
+    if same or rows or a.ndim == 0 or b.ndim == 0:
+        first, second = (q, p) if q.startswith("the right") else (p, q)
+        yield f"{first} times {second}, entry by entry", a * b
+        yield f"{first} plus {second}", a + b
+        if p != q:
+            yield f"{p} minus {q}", a - b
+            yield f"{p} divided by {q}, entry by entry", a / b
+    if a.ndim == b.ndim == 1:
+        if same:
+            yield (f"one number: each entry of {p} times the matching entry of"
+                   f" {q}, added up", np.dot(a, b))
+        yield (f"a table of products, one row per entry of {p} and one column"
+               f" per entry of {q}", np.multiply.outer(a, b))
+    if a.ndim == b.ndim == 2:
+        for pa, ma in ((p, a), (f"{p} turned on its side", a.T)):
+            for qb, mb in ((q, b), (f"{q} turned on its side", b.T)):
+                if ma.shape[1] == mb.shape[0]:
+                    yield f"the matrix product of {pa} and {qb}", np.matmul(ma, mb)
+
+
+def _candidates(vocab, sizes):
+    """Every (phrase, value) of the grammar on one case, simplest first."""
+    for name, a in vocab:
+        yield from _unary(name, a, sizes)
+    for (p, a), (q, b) in product(vocab, repeat=2):
+        yield from _binary(p, a, q, b)
+
+
+def describe(outs, refs, vocabs, sizes=()):
+    """The phrase of the simplest candidate that equals ``outs[i]`` on every case
+    i and differs from ``refs`` on some case, or None.
+
+    ``vocabs[i]`` is a list of (phrase, array) for case i, the same phrases
+    in the same order on every case; ``sizes`` is a list of (phrase, number)
+    per case, e.g. [[("N", 4)], [("N", 6)]].
+    """
+    with np.errstate(all="ignore"):
+        per_case = []
+        vocabs = _distinct([[(p, np.asarray(v, dtype=np.float64)) for p, v in vocab]
+                            for vocab in vocabs])
+        for vocab, size in zip(vocabs, sizes or [()] * len(vocabs)):
+            found = {}
+            for phrase, value in _candidates(vocab, size):
+                found.setdefault(phrase, value)   # the simplest reading first
+            per_case.append(found)
+        for phrase in per_case[0] if per_case else ():
+            if not all(phrase in c for c in per_case):
+                continue   # a candidate some case's shapes do not allow
+            values = [c[phrase] for c in per_case]
+            if all(_fits(o, v) for o, v in zip(outs, values)) and not all(
+                    _fits(np.asarray(r, dtype=np.float64), v)
+                    for r, v in zip(refs, values)):
+                return phrase
+    return None
+
+
+def _distinct(vocabs):
+    """The vocabularies without a quantity that equals an earlier one on every
+    case (the linear layer's right db is its upstream gradient): a sentence
+    names the simpler, earlier one."""
+    keep = [i for i in range(len(vocabs[0])) if not any(
+        all(v[i][1].shape == v[j][1].shape and np.allclose(v[i][1], v[j][1], rtol=1e-5, atol=1e-8)
+            for v in vocabs) for j in range(i))]
+    return [[v[i] for i in keep] for v in vocabs]
+
+
+def _fits(out, value):
+    value = np.asarray(value)
+    return out.shape == value.shape and np.all(np.isfinite(value)) \
+        and bool(np.allclose(out, value, rtol=1e-5, atol=1e-8)) and np.ptp(
+            value) + abs(float(np.max(np.abs(value), initial=0.0))) > 0
+
+
+def explain(what, outs, refs, vocabs, sizes=(), hint=None, on="on every case we tried"):
+    """Fail saying which expression over the vocabulary ``what`` equals on every
+    case (see :func:`describe`); return quietly when none does."""
+    phrase = describe(outs, refs, vocabs, sizes)
+    if phrase is None:
+        return
+    _fail(f"your {what} is {phrase}, {on}",
+          hint or "compare that with what it should hold: each step of the"
+          " rule in the text, one entry at a time, on a small example of"
+          " your own", "explained")
