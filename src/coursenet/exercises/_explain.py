@@ -30,6 +30,43 @@ NAMES = {"x": "the input x", "X": "the input X", "W": "the weights W",
          "h": "the sigmoid's output h", "onehot": "the true class's one-hot row"}
 
 
+def vocabulary(d, right=None, extra=()):
+    """(vocabulary, sizes) of one case for :func:`describe`: each array of the
+    case's data ``d`` that :data:`NAMES` names, the true class's one-hot (from
+    ``c`` or ``target``), the probabilities of logits and the sigmoid of k
+    when the case has none, ``extra`` (phrase, value) pairs, and the right
+    results (``right``: name -> array); sizes N (rows of a 2-D first input)
+    and C (its last axis)."""
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in d.items()
+              if k in NAMES and np.ndim(v) >= (0 if k in ("dout", "dloss") else 1)}
+    if "o" in arrays and "y" not in arrays:
+        z = np.exp(arrays["o"] - arrays["o"].max(axis=-1, keepdims=True))
+        arrays["y"] = z / z.sum(axis=-1, keepdims=True)
+    if "k" in arrays and "h" not in arrays:
+        arrays["h"] = 1 / (1 + np.exp(-arrays["k"]))
+    first = next(iter(arrays.values()), np.zeros(0))
+    vocab = [(NAMES[k], v) for k, v in arrays.items()]
+    for key in ("c", "target"):
+        if key in d and first.ndim in (1, 2):
+            cls = np.atleast_1d(np.asarray(d[key], dtype=int))
+            hot = np.zeros((len(cls), first.shape[-1]))
+            hot[np.arange(len(cls)), cls] = 1.0
+            vocab.append((NAMES["onehot"], hot.reshape(first.shape)))
+    vocab += [*extra, *[(f"the right {n}", r) for n, r in (right or {}).items()]]
+    sizes = [("N", first.shape[0])] if first.ndim == 2 else []
+    return vocab, sizes + ([("C", first.shape[-1])] if first.ndim else [])
+
+
+def explain_cases(what, outs, refs, datas, hint, extras=None):
+    """:func:`explain` with each case's :func:`vocabulary` built from its data
+    (``datas``), the right result named after ``what`` and ``extras[i]`` the
+    (phrase, value) pairs only the caller knows."""
+    name = what.split(" from ")[0]
+    vocabs = [vocabulary(d, {name: r}, e) for d, r, e in
+              zip(datas, refs, extras or [()] * len(datas))]
+    explain(what, outs, refs, [v for v, _ in vocabs], [z for _, z in vocabs], hint)
+
+
 def _unary(name, a, sizes):
     """(phrase, value) for one quantity and the simple things done to it."""
     yield name, a
@@ -87,6 +124,8 @@ def describe(outs, refs, vocabs, sizes=()):
     in the same order on every case; ``sizes`` is a list of (phrase, number)
     per case, e.g. [[("N", 4)], [("N", 6)]].
     """
+    if not any(np.max(np.abs(o), initial=0.0) > 1e-9 for o in outs):
+        return None   # all zero: a sum that cancels would "explain" it
     with np.errstate(all="ignore"):
         per_case = []
         vocabs = _distinct([[(p, np.asarray(v, dtype=np.float64)) for p, v in vocab]
@@ -100,7 +139,8 @@ def describe(outs, refs, vocabs, sizes=()):
             if not all(phrase in c for c in per_case):
                 continue   # a candidate some case's shapes do not allow
             values = [c[phrase] for c in per_case]
-            if all(_fits(o, v) for o, v in zip(outs, values)) and not all(
+            if any(np.max(np.abs(v), initial=0.0) > 1e-9 for v in values) and all(
+                    _fits(o, v) for o, v in zip(outs, values)) and not all(
                     _fits(np.asarray(r, dtype=np.float64), v)
                     for r, v in zip(refs, values)):
                 return phrase
@@ -119,9 +159,8 @@ def _distinct(vocabs):
 
 def _fits(out, value):
     value = np.asarray(value)
-    return out.shape == value.shape and np.all(np.isfinite(value)) \
-        and bool(np.allclose(out, value, rtol=1e-5, atol=1e-8)) and np.ptp(
-            value) + abs(float(np.max(np.abs(value), initial=0.0))) > 0
+    return out.shape == value.shape and bool(np.all(np.isfinite(value))) \
+        and bool(np.allclose(out, value, rtol=1e-5, atol=1e-8))
 
 
 def explain(what, outs, refs, vocabs, sizes=(), hint=None, on="on every case we tried"):

@@ -533,23 +533,11 @@ _ONE_ENTRY = ("take one entry: which outputs does it change, and by how much? Su
 
 def _vocabulary(spec, d, right=None):
     """The quantities of one case the expression explainer may combine: the
-    layer's inputs, the true class's one-hot, the upstream gradient, the
-    forward's output and the right gradients (``right``: name -> array);
-    sizes N (rows, batches only) and C (the last axis)."""
+    case's inputs and upstream gradient, the forward's output, the right
+    gradients (``right``: name -> array)."""
     inputs = {k: d[k] for k in (*spec.wrt, *spec.extra)}
-    vocab = [(_explain.NAMES.get(k, k), d[k]) for k in spec.wrt]
-    if "c" in d:
-        first = np.asarray(d[spec.wrt[0]])
-        C = np.atleast_1d(d["c"])
-        hot = np.zeros((len(C), first.shape[-1]))
-        hot[np.arange(len(C)), C] = 1.0
-        vocab.append((_explain.NAMES["onehot"], hot.reshape(first.shape)))
-    vocab += [(_explain.NAMES["dout"], d["dout"]),
-              (_explain.NAMES["out"], spec.forward(**inputs))]
-    vocab += [(f"the right {name}", r) for name, r in (right or {}).items()]
-    shape = np.shape(d[spec.wrt[0]])
-    sizes = [("N", shape[0])] if len(shape) == 2 else []
-    return vocab, sizes + ([("C", shape[-1])] if shape else [])
+    return _explain.vocabulary(d, right, [(_explain.NAMES["out"],
+                                           spec.forward(**inputs))])
 
 
 def _explain_backward(spec, runs, bwho, batch, swap):

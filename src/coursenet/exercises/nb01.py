@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from coursenet import gradcheck, losses, scalar
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -280,6 +280,7 @@ def _where_wrong(outs, refs, datas, what, hint):
                             names["outside"], others)
     _diagnose.part_relation(f"your {what}", outs, refs, [~m for m in inside],
                             names["outside"], names["inside"])
+    _explain.explain_cases(what, outs, refs, datas, hint)
     for wrong, right, masks in (("inside", "outside", inside),
                                 ("outside", "inside", [~m for m in inside])):
         _diagnose.part_off(f"your {what}", outs, refs, masks, names[wrong],
