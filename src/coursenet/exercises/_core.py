@@ -442,6 +442,10 @@ def _mutation_hint(name, old):
     if isinstance(old, Mapping):
         return (f"the caller still needs {name} as it was (later cells read it):"
                 " compute new lists instead of changing the ones in it")
+    if isinstance(old, (tuple, list)) and any(isinstance(v, np.ndarray) for v in old):
+        return (f"an array inside {name} is the caller's own array: writing into it"
+                " changes what the caller holds. Start from a new array (a copy,"
+                " or zeros of the same length)")
     return (f"writing into {name} (or into a second name for it, which is not a"
             f" copy but the same list) changes the caller's {name}: build a new"
             " list")
