@@ -16,6 +16,7 @@ words; it never writes the right formula.
 
 from __future__ import annotations
 
+import re
 from itertools import product
 
 import numpy as np
@@ -28,6 +29,26 @@ NAMES = {"x": "the input x", "X": "the input X", "W": "the weights W",
          "y": "the probabilities y", "dout": "the upstream gradient",
          "dloss": "the upstream gradient", "out": "the layer's output",
          "h": "the sigmoid's output h", "onehot": "the true class's one-hot row"}
+
+
+#: What some expressions mean, by the shape of their phrase: a sentence that
+#: names the expression adds the reason (the first pattern that matches).
+MEANINGS = [
+    (re.compile(r"^the upstream gradient$"), "the layer's own local derivative is"
+     " missing"),
+    (re.compile(r"^the right \S+ divided by the upstream gradient"), "the upstream"
+     " gradient is not used"),
+    (re.compile(r"^the right \S+ times the upstream gradient"), "the upstream"
+     " gradient is applied twice"),
+    (re.compile(r"^the right \S+ turned on its side"), "it is transposed"),
+    (re.compile(r"^the right \S+ divided by N$"), "the 1/N of the mean loss is"
+     " already in the upstream gradient, so it is divided twice"),
+    (re.compile(r"^the right \S+ times N$"), "the 1/N of the mean loss is missing"),
+    (re.compile(r"^the right \S+ divided by C$"), "a mean over the classes where"
+     " the loss has one term per row"),
+    (re.compile(r"^the right \S+ (times|divided by) the"), "one factor too many or"
+     " too few"),
+]
 
 
 def vocabulary(d, right=None, extra=()):
@@ -169,7 +190,8 @@ def explain(what, outs, refs, vocabs, sizes=(), hint=None, on="on every case we 
     phrase = describe(outs, refs, vocabs, sizes)
     if phrase is None:
         return
-    _fail(f"your {what} is {phrase}, {on}",
+    meaning = next((m for pattern, m in MEANINGS if pattern.search(phrase)), "")
+    _fail(f"your {what} is {phrase}, {on}" + (f": {meaning}" if meaning else ""),
           hint or "compare that with what it should hold: each step of the"
           " rule in the text, one entry at a time, on a small example of"
           " your own", "explained")

@@ -779,21 +779,12 @@ def _lin_mistakes(batch):
                 " transposing it", "dx has one entry per input: each input i"
                 " reaches the outputs through row i of W",
                 _lin_variant(dx=lambda d, r: d["dout"] @ d["W"])),
-        Mistake("dW_transposed", "dW is transposed: entry (i, j) pairs output i with"
-                " input j", "dW[i, j] belongs to the weight from input i to output"
-                " j", _lin_variant(dW=lambda d, r: r.T)),
         Mistake("dx_no_dout", "dx does not depend on dout: each input's entry is"
                 " the sum of its weights, the upstream gradient is missing",
                 "dx must change when dout changes: the chain rule weights each"
                 " output's share of dout by the weight that leads to it",
                 _lin_variant(dx=lambda d, r: np.broadcast_to(
                     d["W"].sum(axis=1), np.shape(d["x"])))),
-        Mistake("cached_output", "dW was built from the layer's output, not from"
-                " its input x: the cache holds the output", "the forward pass"
-                " caches what the backward pass needs: dW pairs each input of the"
-                " layer with each output's upstream gradient",
-                _lin_variant(dW=lambda d, r: np.atleast_2d(_lin_ref(
-                    d["x"], d["W"], d["b"])).T @ np.atleast_2d(d["dout"]))),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -801,14 +792,6 @@ def _lin_mistakes(batch):
     ]
     if batch:
         rows += [
-            Mistake("bias_mean", "db averages dout over the rows: the 1/N of the"
-                    " mean loss is already in dout, so it is divided twice",
-                    "the bias gets every row's gradient: add them up",
-                    _lin_variant(db=lambda d, r: r / n(d))),
-            Mistake("dW_over_n", "dW is divided by N: the 1/N of the mean loss is"
-                    " already in dout, so it is divided twice",
-                    "dout already carries the mean's 1/N: do not divide again",
-                    _lin_variant(dW=lambda d, r: r / n(d))),
             Mistake("first_row_only", "dW and db use the first row of the batch only",
                     "every row of the batch contributes to dW and db",
                     _lin_variant(dW=lambda d, r: np.outer(d["x"][0], d["dout"][0]),
@@ -867,18 +850,10 @@ SIGMOID = Spec(
         Mistake("no_sigmoid_derivative", "dk = dout: the sigmoid's own derivative"
                 " is missing", "dk must include the sigmoid's derivative (at most"
                 " 0.25), so it cannot equal dout", lambda d: (d["dout"],)),
-        Mistake("no_dout", "dk is the sigmoid's derivative alone: the upstream"
-                " gradient dout is missing", "the chain rule multiplies the local"
-                " derivative by the upstream gradient dout",
-                lambda d: (_sig(d) * (1 - _sig(d)),)),
         Mistake("tanh_derivative", "dk = dout · (1 - h²): that is the"
                 " derivative of tanh, not of the sigmoid", "the sigmoid's"
                 " derivative is at most 0.25 (at k = 0); tanh's reaches 1",
                 lambda d: (d["dout"] * (1 - _sig(d) ** 2),)),
-        Mistake("one_minus_h",
-                "dk = dout · (1 - h): that is not the sigmoid's derivative",
-                "sigma'(k) tends to 0 for large negative k as well",
-                lambda d: (d["dout"] * (1 - _sig(d)),)),
         *[Mistake("dout_for_h", "the upstream gradient dout stands where h"
                   f" belongs in {where} of the sigmoid's slope: dout and h"
                   " swapped once", "the sigmoid's slope is a function of h alone;"
@@ -998,16 +973,6 @@ SOFTMAX = Spec(
         Mistake("identity", "dl/do = dl/dy: the softmax was passed back as if it"
                 " were the identity, without its Jacobian", _soft_hint,
                 _soft_mistake(lambda Y, G: G)),
-        Mistake("diagonal_part_only", "dl/dy was multiplied by the diagonal"
-                " part of the Jacobian alone: the products of two probabilities,"
-                " off the diagonal and on it, are missing", _soft_hint,
-                _soft_mistake(lambda Y, G: G * Y)),
-        Mistake("shortcut_with_dy", "dl/do = y minus dl/dy: the fused layer's"
-                " shortcut (notebook 01's Q2) used with the upstream gradient in"
-                " place of the one-hot target", "that shortcut holds for the"
-                " softmax followed by the cross-entropy only; the softmax alone"
-                " passes dl/dy back through its Jacobian",
-                _soft_mistake(lambda Y, G: Y - G)),
         Mistake("jacobian_from_logits", "the Jacobian was built from the logits o"
                 " (what the cache holds), not from the probabilities y",
                 "the softmax's Jacobian is written in its outputs y: cache y in the"
@@ -1137,10 +1102,6 @@ def _ce_mistakes(batch):
                 _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
         Mistake("flipped_sign", "dl/dy has the wrong sign", "raising y_c must lower"
                 " the loss -log y_c", _ce_rule(lambda Y, C, T, n: T / Y / n)),
-        Mistake("ignores_dout", "the upstream gradient dloss is ignored (the cases"
-                " with dloss = 2.5 and -0.7 show it)", "the chain rule multiplies"
-                " the local derivative by the upstream gradient, even for the loss",
-                lambda d: (_ce_right(d) / d["dout"],)),
         Mistake("predicted_class", "dl/dy is non-zero at the predicted class"
                 " (the largest y), not at the true class c: the class was taken"
                 " from y", "the true class c is what the forward pass was given:"
@@ -1314,11 +1275,6 @@ FUSED = Spec(
                   _fused_rule(lambda O, Y, T, n, step=step:
                               (Y - np.roll(T, step, axis=1)) / n))
           for word, step in (("- 1", -1), ("+ 1", 1))],
-        Mistake("ignores_dout", "the upstream gradient dloss is ignored",
-                "the chain rule multiplies by the upstream gradient, even for the"
-                " loss", lambda d: ((losses.softmax(d["o"])
-                                     - np.eye(d["o"].shape[1])[d["c"]])
-                                    / len(d["c"]),)),
     ], _fused_loss_mistakes())
 
 
