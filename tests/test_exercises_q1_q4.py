@@ -866,8 +866,11 @@ STAGE_FALLBACKS = [
      ["cache['o'] should be the logits"]),
     (check_forward, forward, '"y": y,\n' + " " * 34 + '"target": target}',
      '"y": y}', "cache_keys", ["missing ['target']"]),
-    (exercises.check_backprop, backprop, '"dy": list(dl_dy)', '"dy": do', "wrong_dy",
+    (exercises.check_backprop, backprop, '"dy": list(dl_dy)',
+     '"dy": [v + 0.01 * v ** 3 for v in dl_dy]', "wrong_dy",
      ["not the dl_dy it was given"]),
+    (exercises.check_backprop, backprop, '"dy": list(dl_dy)', '"dy": do', "explained",
+     ["your dl/dy is the right dl/do"]),
     (exercises.check_backprop, backprop, "sum(V[j][m] * do[m] for m in range(C))",
      "sum(V[j][m] * do[m] * (1 + h[j] * h[j]) for m in range(C))", "wrong_dh",
      ["dl/do is right, dl/dh is wrong"]),
@@ -880,8 +883,10 @@ STAGE_FALLBACKS = [
     (exercises.check_backprop, backprop, '"c": list(do)',
      '"c": [d * (1 + ym * ym) for d, ym in zip(do, y)]', "wrong_dc",
      ["dc is wrong"]),
+    (exercises.check_backprop, backprop_with_W, "xi * g for",
+     "xi * g * (1 + 0.01 * Wij) for", "wrong_dW", ["dl/dk is right, dW is wrong"]),
     (exercises.check_backprop, backprop_with_W, "xi * g for", "xi * g * Wij for",
-     "wrong_dW", ["dl/dk is right, dW is wrong"]),
+     "explained", ["your dW is the right dW times the weights W, entry by entry"]),
     (exercises.check_backprop, backprop, '"b": list(dk)',
      '"b": [g * (1 + hj * hj) for g, hj in zip(dk, h)]', "wrong_db",
      ["db is wrong"]),
@@ -889,7 +894,7 @@ STAGE_FALLBACKS = [
 
 
 @pytest.mark.parametrize("check, right, old, new, mistake, words", STAGE_FALLBACKS,
-                         ids=[row[4] for row in STAGE_FALLBACKS])
+                         ids=[f"{row[4]}-{i}" for i, row in enumerate(STAGE_FALLBACKS)])
 def test_an_unknown_mistake_still_names_its_stage(check, right, old, new, mistake,
                                                  words):
     assert check(right).passed, "the right function passes first"

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from coursenet import gradcheck, layers, losses, scalar
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _call,
@@ -670,6 +670,12 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
               " o_m moves y_i weighed by that output's own dl/dy_i", "do_zero")
     if key == "do" and probe is not None:
         _jacobian_inside(probe, outs, caches, gs)
+    _explain.explain(_STAGE_NAMES[key], [o[key] for o in outs],
+                     [r[key] for r in refs],
+                     [_stage_vocabulary(c, d, r) for c, d, r in zip(caches, datas, refs)],
+                     [[("C", len(c["o"]))] for c in caches],
+                     "nudge one entry a little: which values of the forward pass"
+                     " does it meet on its way to the loss?")
     if key == "do":
         sums = [float(np.sum(o["do"])) for o in outs]
         _fail(f"dl/do is wrong: {worst}", "whatever dl/dy is, dl/do = dl/dy J sums"
@@ -677,6 +683,18 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
               f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
     diagnosis, hint, mid = _STAGE_FALLBACK[key]
     _fail(f"{diagnosis}: {worst}", hint, mid)
+
+
+def _stage_vocabulary(cache, d, ref):
+    """The quantities of one case a backprop stage may have combined: the
+    forward's cached values, the parameters, and the right gradients."""
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in
+              _as_lists(d["params"]).items()}
+    return [*[(_CACHE_WORDS[k], cache[k]) for k in _CACHE_WORDS],
+            *[(f"the {'weights' if k in 'WV' else 'bias'} {k}", v)
+              for k, v in params.items()],
+            *[(f"the right {_STAGE_NAMES[k]}", np.asarray(ref[k], dtype=np.float64))
+              for k in _STAGE_NAMES]]
 
 
 _CACHE_WORDS = {"x": "the input x", "k": "the hidden pre-activations k",
