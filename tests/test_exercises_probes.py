@@ -630,3 +630,20 @@ def test_explained_upstream_gradient_added():
         return dh * h * (1 - h) + dh
     assert_named(exercises.check_sigmoid_layer(sigmoid_forward, backward),
                  "explained", "the right dk plus the upstream gradient")
+
+
+def test_explained_a_sum_met_by_a_second_value():
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, np.outer(x, dout), W.sum(axis=0) * dout
+    assert_named(exercises.check_linear_layer(linear_forward, backward), "explained",
+                 "the weights W added up down each column times the upstream gradient")
+
+
+def test_explained_a_column_maximum_for_a_bias_gradient():
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, x.T @ dout, dout.max(axis=0)
+    assert_named(exercises.check_linear_layer_batch(linear_forward, backward),
+                 "explained", "the largest entry of each column of the upstream"
+                 " gradient")

@@ -88,17 +88,24 @@ def explain_cases(what, outs, refs, datas, hint, extras=None):
     explain(what, outs, refs, [v for v, _ in vocabs], [z for _, z in vocabs], hint)
 
 
+def _reductions(name, a):
+    """(phrase, value) for the sums, means and maxima of one quantity."""
+    if a.ndim == 2:
+        yield f"{name} added up down each column", a.sum(axis=0)
+        yield f"{name} added up along each row", a.sum(axis=1)
+        yield f"the largest entry of each row of {name}", a.max(axis=1)
+        yield f"the largest entry of each column of {name}", a.max(axis=0)
+    if a.size > 1:
+        yield f"one number: all the entries of {name} added up", a.sum()
+        yield f"one number: the mean of the entries of {name}", a.mean()
+
+
 def _unary(name, a, sizes):
     """(phrase, value) for one quantity and the simple things done to it."""
     yield name, a
     if a.ndim == 2:
         yield f"{name} turned on its side (rows as columns)", a.T
-        yield f"{name} added up down each column", a.sum(axis=0)
-        yield f"{name} added up along each row", a.sum(axis=1)
-        yield f"the largest entry of each row of {name}", a.max(axis=1)
-    if a.size > 1:
-        yield f"one number: all the entries of {name} added up", a.sum()
-        yield f"one number: the mean of the entries of {name}", a.mean()
+    yield from _reductions(name, a)
     for size_name, n in sizes:
         if n > 1:
             yield f"{name} times {size_name}", a * n
@@ -135,6 +142,10 @@ def _candidates(vocab, sizes):
         yield from _unary(name, a, sizes)
     for (p, a), (q, b) in product(vocab, repeat=2):
         yield from _binary(p, a, q, b)
+    for (p, a), (q, b) in product(vocab, repeat=2):   # a sum met by a second value
+        for reduced, value in _reductions(p, a):
+            if not reduced.startswith("one number"):
+                yield from _binary(reduced, value, q, b)
 
 
 def describe(outs, refs, vocabs, sizes=()):
