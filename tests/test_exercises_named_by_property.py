@@ -757,3 +757,21 @@ def test_an_array_changed_inside_a_tuple_cache_is_not_told_to_build_a_list():
                                            sigmoid_backward)
     assert result.mistake == "changed_input", result.message
     assert "an array inside" in result.message and "list" not in result.message
+
+
+def test_biases_stepped_by_lr_alone_are_not_called_clipped_or_a_changing_rate():
+    """The implied rates of a step that drops the gradient (lr alone) differ
+    from entry to entry and end at one magnitude from zero biases: neither the
+    clip nor the in-loop rate change may claim it."""
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for row, grad_row in zip(params[name], grads[name]):
+                for j, g in enumerate(grad_row):
+                    row[j] -= lr * g
+        for name in ("b", "c"):
+            for j in range(len(params[name])):
+                params[name][j] -= lr
+    result = exercises.check_sgd_step(sgd_step)
+    assert not result.passed
+    assert result.mistake not in ("clipped_after_step", "rate_changes_in_step"), \
+        result.message

@@ -114,8 +114,7 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      lambda dy, y: np.diag(y) - np.outer(y, y), "returned_matrix", []),
     (exercises.check_cross_entropy_layer, ce_forward,
      lambda dl, cache: np.where(np.arange(len(cache[0])) == cache[1],
-                                -1 / cache[0], 0.0), "upstream_ignored",
-     ["upstream gradient is left out"]),
+                                -1 / cache[0], 0.0), "ignores_dout", ["dloss"]),
     (exercises.check_cross_entropy_layer, ce_forward,
      lambda dl, cache: np.array([-dl / cache[0][i] if cache[1] else 0.0
                                  for i in range(len(cache[0]))]),

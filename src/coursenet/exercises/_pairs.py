@@ -1102,6 +1102,10 @@ def _ce_mistakes(batch):
                 _ce_rule(lambda Y, C, T, n: -1 / Y / n)),
         Mistake("flipped_sign", "dl/dy has the wrong sign", "raising y_c must lower"
                 " the loss -log y_c", _ce_rule(lambda Y, C, T, n: T / Y / n)),
+        Mistake("ignores_dout", "the upstream gradient dloss is ignored (the cases"
+                " with dloss = 2.5 and -0.7 show it)", "the chain rule multiplies"
+                " the local derivative by the upstream gradient, even for the loss",
+                lambda d: (_ce_right(d) / d["dout"],)),
         Mistake("predicted_class", "dl/dy is non-zero at the predicted class"
                 " (the largest y), not at the true class c: the class was taken"
                 " from y", "the true class c is what the forward pass was given:"
@@ -1258,6 +1262,11 @@ FUSED = Spec(
                 _fused_rule(lambda O, Y, T, n: (T - Y) / n)),
         Mistake("no_onehot", "dl/do = y/N: the -1 at the true class is missing",
                 "each row of dl/do sums to 0", _fused_rule(lambda O, Y, T, n: Y / n)),
+        Mistake("ignores_dout", "the upstream gradient dloss is ignored",
+                "the chain rule multiplies by the upstream gradient, even for the"
+                " loss", lambda d: ((losses.softmax(d["o"])
+                                     - np.eye(d["o"].shape[1])[d["c"]])
+                                    / len(d["c"]),)),
         Mistake("no_softmax", "dl/do is built from the logits o, not from the"
                 " probabilities y = softmax(o)", "the shortcut of notebook 01's Q2"
                 " is written in the probabilities",

@@ -372,7 +372,8 @@ def _implied_rates(outs, datas, befores, texts):
         if not off.any():
             continue
         distinct = len(np.unique(np.round(rates, 9)))
-        if distinct > 2 and distinct > len(rates) // 2 and np.all(rates > 0):
+        if distinct > 2 and distinct > len(rates) // 2 and np.all(rates > 0) \
+                and _drifts(b - a, g, [np.size(before[k]) for k in before]):
             _fail(f"your steps used a different learning rate for each entry on"
                   f" {text}: from {rates.max():.4g} to"
                   f" {rates.min():.4g}, {distinct} different rates: the rate"
@@ -380,13 +381,30 @@ def _implied_rates(outs, datas, befores, texts):
                   " rate for every entry: leave lr as it was given",
                   "rate_changes_in_step")
         ends = np.abs(a[used][off])
-        if off.sum() > 1 and np.ptp(ends) < 1e-12 and ends[0] > 0:
+        right = np.abs((b - d["lr"] * g)[used][off])   # where the step would go
+        if off.sum() > 1 and np.ptp(ends) < 1e-12 and ends[0] > 0 \
+                and np.all(right > ends[0]) and np.all(np.abs(a) <= ends[0] + 1e-12):
             _fail(f"the entries whose step is off all end at ±{ends[0]:g} exactly on"
                   f" {text}: the parameters are held within ±{ends[0]:g} after the"
                   " step (clipped), which the step does not do", "the step moves"
                   " each entry by the learning rate times its gradient, however far"
                   " that takes it", "clipped_after_step")
         return
+
+
+def _drifts(moved, g, sizes):
+    """Whether the rate moved / g drifts one way within every parameter, entry
+    after entry in the order they are stored (a rate changed inside the loop),
+    rather than jumping about (a step that is not lr times g at all)."""
+    start = 0
+    for size in sizes:
+        part, grad = moved[start:start + size], g[start:start + size]
+        start += size
+        rates = part[np.abs(grad) > 1e-9] / grad[np.abs(grad) > 1e-9]
+        steps = np.diff(rates)
+        if len(steps) and not (np.all(steps <= 1e-12) or np.all(steps >= -1e-12)):
+            return False
+    return True
 
 
 def check_sgd_step(fn=None):
