@@ -495,7 +495,7 @@ def test_loss_grad_round_three(fn, mistake, words):
     (sgd_weights_only(lambda p, g, lr: p - lr * g * abs(g)), "step_times_own_size",
      ["g·|g|"]),
     (sgd_with(lambda p, g, lr, n: p - 0.1 * g), "lr_unused",
-     ["the step of each of V, c is 0.1 times the gradient on every case,"
+     ["the step of each of W, b, V, c is 0.1 times the gradient on every case,"
       " whatever lr is"]),
 ])
 def test_sgd_step_round_three(fn, mistake, words):

@@ -794,9 +794,9 @@ def _ratio_on(steps, rights):
     for s, r in zip(steps, rights):
         s, r = np.ravel(s).astype(np.float64), np.ravel(r).astype(np.float64)
         keep = np.abs(r) > 1e-12
-        if not keep.any() or np.any(np.abs(s[~keep]) > 1e-9):
+        if np.any(np.abs(s[~keep]) > 1e-9):
             return None
-        out.append(s[keep] / r[keep])
+        out.append(s[keep] / r[keep])   # empty where every right one is 0
     return out
 
 
@@ -836,10 +836,11 @@ def step_relation(what, steps, grads, lrs):
     ratios = _ratio_on(steps, grads)
     if ratios is None or len(set(lrs)) < 2:
         return
-    fixed = [float(r[0]) for r in ratios
-             if r.size and np.allclose(r, r[0], rtol=1e-6)]
-    if len(fixed) == len(ratios) and np.allclose(fixed, fixed[0], rtol=1e-6) \
-            and abs(fixed[0]) > 1e-12 and not np.allclose(fixed, lrs, rtol=1e-6):
+    seen = [(r, lr) for r, lr in zip(ratios, lrs) if r.size]   # cases that move
+    fixed = [float(r[0]) for r, _ in seen if np.allclose(r, r[0], rtol=1e-6)]
+    if len(seen) > 1 and len(fixed) == len(seen) \
+            and np.allclose(fixed, fixed[0], rtol=1e-6) and abs(fixed[0]) > 1e-12 \
+            and not np.allclose(fixed, [lr for _, lr in seen], rtol=1e-6):
         _fail(f"{what} is {fixed[0]:.3g} times the gradient on every case, whatever"
               f" lr is (lr = {', '.join(f'{lr:g}' for lr in lrs)}): the argument lr"
               " is not used", "scale the step by the lr your function is given, not"
