@@ -647,3 +647,12 @@ def test_explained_a_column_maximum_for_a_bias_gradient():
     assert_named(exercises.check_linear_layer_batch(linear_forward, backward),
                  "explained", "the largest entry of each column of the upstream"
                  " gradient")
+
+
+def test_explained_a_table_of_products_of_two_batches():
+    """np.outer of two 2-D arrays reads them entry by entry: an (N·D, N·M) table."""
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, np.outer(x, dout), dout.sum(axis=0)
+    assert_named(exercises.check_linear_layer_batch(linear_forward, backward),
+                 "explained", "a table of products, one row per entry of the input x")

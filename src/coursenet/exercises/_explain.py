@@ -123,12 +123,12 @@ def _binary(p, a, q, b):
         if p != q:
             yield f"{p} minus {q}", a - b
             yield f"{p} divided by {q}, entry by entry", a / b
-    if a.ndim == b.ndim == 1:
-        if same:
-            yield (f"one number: each entry of {p} times the matching entry of"
-                   f" {q}, added up", np.dot(a, b))
+    if a.ndim == b.ndim == 1 and same:
+        yield (f"one number: each entry of {p} times the matching entry of {q},"
+               " added up", np.dot(a, b))
+    if a.ndim >= 1 and b.ndim >= 1:   # a 2-D factor is read entry by entry
         yield (f"a table of products, one row per entry of {p} and one column"
-               f" per entry of {q}", np.multiply.outer(a, b))
+               f" per entry of {q}", np.multiply.outer(a.ravel(), b.ravel()))
     if a.ndim == b.ndim == 2:
         for pa, ma in ((p, a), (f"{p} turned on its side", a.T)):
             for qb, mb in ((q, b), (f"{q} turned on its side", b.T)):
