@@ -775,3 +775,14 @@ def test_biases_stepped_by_lr_alone_are_not_called_clipped_or_a_changing_rate():
     assert not result.passed
     assert result.mistake not in ("clipped_after_step", "rate_changes_in_step"), \
         result.message
+
+
+def test_explained_a_forward_value_the_tables_do_not_know():
+    """02's forward: h written as k times its sigmoid (the swish of other
+    courses) -- no row names it, the explainer finds it over the cache."""
+    from tests.test_exercises_q1_q4 import check_forward, forward, variant
+    wrong = variant(forward, "h = [sigmoid(v) for v in k]",
+                    "h = [sigmoid(v) * v for v in k]")
+    assert_named(check_forward(wrong), "explained",
+                 "your cache['h'] from forward is the hidden pre-activations k"
+                 " times the hidden values h, entry by entry")

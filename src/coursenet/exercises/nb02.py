@@ -225,7 +225,7 @@ def _as_floats(value, shape):
         arr = np.asarray(value, dtype=np.float64)
     except Exception:  # noqa: BLE001 - a student's object
         return None
-    return arr if arr.shape == shape else None
+    return arr if shape is None or arr.shape == shape else None
 
 
 def _cache_problem(key, caches, cases, fwd):
@@ -266,6 +266,15 @@ def _cache_problem(key, caches, cases, fwd):
                                   for _, d in cases])
     if all(v is not None for v in values) and key in ("k", "o"):
         _one_unit_for_all(key, values, refs, cases, fwd)
+    raw = [_as_floats(cache[key], None) for cache in caches]   # any shape
+    if all(v is not None for v in raw):
+        _explain.explain(f"cache[{key!r}] from {fwd}", raw, [r[key] for r in refs],
+                         [[(_CACHE_WORDS["x"], r["x"]), *_params_vocabulary(d),
+                           *[(_CACHE_WORDS[k], r[k]) for k in "khoy"]]
+                          for r, (_, d) in zip(refs, cases)],
+                         hint="the steps before it are right: compare each of"
+                         " your steps with the text, on a small example of your"
+                         " own")
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
@@ -685,14 +694,17 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
     _fail(f"{diagnosis}: {worst}", hint, mid)
 
 
+def _params_vocabulary(d):
+    """The case's parameters W, b, V, c, named for the explainer."""
+    return [(f"the {'weights' if k in 'WV' else 'bias'} {k}",
+             np.asarray(v, dtype=np.float64)) for k, v in _as_lists(d["params"]).items()]
+
+
 def _stage_vocabulary(cache, d, ref):
     """The quantities of one case a backprop stage may have combined: the
     forward's cached values, the parameters, and the right gradients."""
-    params = {k: np.asarray(v, dtype=np.float64) for k, v in
-              _as_lists(d["params"]).items()}
     return [*[(_CACHE_WORDS[k], cache[k]) for k in _CACHE_WORDS],
-            *[(f"the {'weights' if k in 'WV' else 'bias'} {k}", v)
-              for k, v in params.items()],
+            *_params_vocabulary(d),
             *[(f"the right {_STAGE_NAMES[k]}", np.asarray(ref[k], dtype=np.float64))
               for k in _STAGE_NAMES]]
 
