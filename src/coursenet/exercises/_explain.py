@@ -21,7 +21,7 @@ from itertools import product
 
 import numpy as np
 
-from coursenet.exercises._core import _fail, _same
+from coursenet.exercises._core import _fail
 
 #: How a sentence names the values checks put in their vocabularies.
 NAMES = {"x": "the input x", "X": "the input X", "W": "the weights W",
@@ -183,9 +183,11 @@ def _distinct(vocabs):
     """The vocabularies without a quantity that equals an earlier one on every
     case (the linear layer's right db is its upstream gradient): a sentence
     names the simpler, earlier one."""
+    def equal(a, b):
+        return a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-8)
+
     keep = [i for i in range(len(vocabs[0])) if not any(
-        all(v[i][1].shape == v[j][1].shape and np.allclose(v[i][1], v[j][1], rtol=1e-5, atol=1e-8)
-            for v in vocabs) for j in range(i))]
+        all(equal(v[i][1], v[j][1]) for v in vocabs) for j in range(i))]
     return [[v[i] for i in keep] for v in vocabs]
 
 

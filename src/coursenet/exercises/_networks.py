@@ -328,6 +328,16 @@ def _network_vocabulary(d, ref, names):
     return vocab, sizes + [("C", P.shape[1])]
 
 
+def _explain_network(outs, refs, cases, names, wrong):
+    """Fail when a wrong gradient is an expression over the network's values."""
+    vocabs = [_network_vocabulary(d, r, names) for (_, d), r in zip(cases, refs)]
+    for k in wrong:
+        _explain.explain(f"d{k}", [o[k] for o in outs], [r[k] for r in refs],
+                         [v for v, _ in vocabs], [z for _, z in vocabs],
+                         "each gradient says how the loss moves with its own"
+                         " parameter: follow one entry's path to the loss")
+
+
 def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
                       cls="target"):
     """No known mistake matched: say which layer is off and where the worst entry is.
@@ -361,12 +371,7 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
         _fail(f"every gradient is {factor:.3g} times the right one",
               f"look for a constant factor: the loss is -log y_{words['c']}{mean};"
               " compare your dl/do with the check of notebook 01", "scaled")
-    vocabs = [_network_vocabulary(d, r, names) for (_, d), r in zip(cases, refs)]
-    for k in wrong:
-        _explain.explain(f"d{k}", [o[k] for o in outs], [r[k] for r in refs],
-                         [v for v, _ in vocabs], [z for _, z in vocabs],
-                         "each gradient says how the loss moves with its own"
-                         " parameter: follow one entry's path to the loss")
+    _explain_network(outs, refs, cases, names, wrong)
     if set(wrong) <= set(first):
         diagnosis = (_FIRST_LAYER_NOTE if course_ok
                      else "the first-layer gradients are wrong")

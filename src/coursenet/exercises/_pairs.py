@@ -773,7 +773,6 @@ def _lin_variant(dx=None, dW=None, db=None):
 
 
 def _lin_mistakes(batch):
-    n = (lambda d: len(d["x"])) if batch else (lambda d: 1)
     rows = [
         Mistake("dx_untransposed", "dx sends dout back through W without"
                 " transposing it", "dx has one entry per input: each input i"

@@ -681,7 +681,8 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
         _jacobian_inside(probe, outs, caches, gs)
     _explain.explain(_STAGE_NAMES[key], [o[key] for o in outs],
                      [r[key] for r in refs],
-                     [_stage_vocabulary(c, d, r) for c, d, r in zip(caches, datas, refs)],
+                     [_stage_vocabulary(c, d, r)
+                      for c, d, r in zip(caches, datas, refs)],
                      [[("C", len(c["o"]))] for c in caches],
                      "nudge one entry a little: which values of the forward pass"
                      " does it meet on its way to the loss?")
@@ -696,8 +697,9 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
 
 def _params_vocabulary(d):
     """The case's parameters W, b, V, c, named for the explainer."""
+    params = _as_lists(d["params"]).items()
     return [(f"the {'weights' if k in 'WV' else 'bias'} {k}",
-             np.asarray(v, dtype=np.float64)) for k, v in _as_lists(d["params"]).items()]
+             np.asarray(v, dtype=np.float64)) for k, v in params]
 
 
 def _stage_vocabulary(cache, d, ref):
