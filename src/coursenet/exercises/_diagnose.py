@@ -11,7 +11,6 @@ or stops the check with a diagnosis (``_fail``). The patterns:
 - ``offset``: every entry off by the same number;
 - ``edge_off`` / ``one_line_off``: right except one entry, row or column;
 - ``part_off``: right except a named part (the true class's entries);
-- ``transposed``: the right numbers transposed;
 - ``times_an_input``: the right answer times, over, plus or minus an input,
   entry by entry;
 - ``another_input``: the right rule applied to another input (another class,
@@ -259,16 +258,6 @@ def line_off(what, outs, refs):
                   f"look at what your code does differently in that {word}: a"
                   " loop that stops one short or starts one late, an index off by"
                   " one, a first or last entry treated apart", f"one_{word}_off")
-
-
-def transposed(what, outs, refs, texts):
-    """Fail when every wrong square case holds the right numbers transposed."""
-    square = [(o, r) for o, r in zip(outs, refs) if o.ndim == 2
-              and o.shape[0] == o.shape[1] and not _same(o, r)]
-    if square and all(_same(o, np.asarray(r).T) for o, r in square):
-        _fail(f"{what} holds the right numbers transposed (on {texts[0]} and the"
-              " other square cases)", "entry (i, j) of a gradient belongs to the"
-              " entry (i, j) of what it is the gradient of", "transposed")
 
 
 def times_an_input(what, outs, refs, datas):

@@ -630,7 +630,8 @@ def _loss_in_place(d):
 def _structure(spec, name, outs, refs, datas, texts, who, batch):
     """Fail when the wrong gradient has a recognisable shape of error (the
     shared ones of _diagnose: an input's factor, a constant or count factor,
-    dout left out, transposed, one row or column off) or, on a batch, is the
+    dout left out, one row or column off; a transposed square result is the
+    expression explainer's) or, on a batch, is the
     gradient of some of its rows alone."""
     what = f"{name} from {who}"
     _diagnose.truncated(what, outs, refs)
@@ -650,7 +651,6 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
          " derivative", "nudge one probability at the true class a little: by how"
          " much does the loss change per unit of the nudge?", "loss_value",
          [_loss_in_place(d) for d in datas])])
-    _diagnose.transposed(what, outs, refs, texts)
     if "c" in datas[0]:
         masks = [_class_entries(o, d["c"]) for o, d in zip(outs, datas)]
         _diagnose.part_off(what, outs, refs, masks, "the true class's entries",
