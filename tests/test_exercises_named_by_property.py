@@ -786,3 +786,16 @@ def test_explained_a_forward_value_the_tables_do_not_know():
     assert_named(check_forward(wrong), "explained",
                  "your cache['h'] from forward is the hidden pre-activations k"
                  " times the hidden values h, entry by entry")
+
+
+# a vector of another length read against the right one (_diagnose.length_off)
+
+@pytest.mark.parametrize("loss_grad, words", [
+    (lambda y, c: [-1 / y[m] if m == c else 0.0 for m in range(len(y) - 1)],
+     "the rest are missing"),
+    (lambda y, c: [-1 / y[c]], "only the entries that are not 0"),
+    (lambda y, c: [0.0] * c + [-1 / y[c]] + [0.0] * (len(y) - c),
+     "one more: an entry was inserted"),
+])
+def test_a_vector_of_another_length_is_read_against_the_right_one(loss_grad, words):
+    assert_named(exercises.check_loss_grad(loss_grad), "length_off", words)

@@ -894,3 +894,49 @@ def part_factor(what, outs, refs, masks, part, factors):
                 _fail(f"{what} {word} the factor {name} in {part}", "write one"
                       f" entry ({part}) by hand as a product and count its"
                       " factors", "part_factor")
+
+
+def _length_readings(out, right):
+    """{kind: words} for each way a vector of another length than ``right``
+    holds the right entries."""
+    n, size = len(out), len(right)
+    found = {}
+    if n < size and _same(out, right[right != 0]):
+        found["nonzero"] = "only the entries that are not 0: the zeros were left out"
+    if n < size and _same(out, right[:n]):
+        found["short"] = (f"the first {n} of the {size} right entries: the rest are"
+                          " missing (a loop or a size that stops short)")
+    if n > size and any(_same(np.delete(out, i), right) for i in range(n)):
+        found["insert"] = (f"the {size} right entries and one more: an entry was"
+                           " inserted into the list where one was to be set")
+    if n > size and _same(out[:size], right):
+        found["long"] = (f"the {size} right entries followed by {n - size} more:"
+                         " the length does not follow the number of classes")
+    return found
+
+
+def length_off(what, values, rights, texts):
+    """Fail when every vector of the wrong length holds the right entries the
+    same way on every case: cut short, only its non-zero entries, one entry
+    inserted, or extra entries after them."""
+    kinds, first = None, None
+    for value, right, text in zip(values, rights, texts):
+        try:
+            out = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return
+        right = np.asarray(right, dtype=np.float64)
+        if out.shape == right.shape:
+            continue
+        if out.ndim != 1 or right.ndim != 1:
+            return      # not a vector: _vector and _array say what it is
+        found = _length_readings(out, right)
+        kinds = set(found) if kinds is None else kinds & set(found)
+        first = first or (found, len(out), len(right), text)
+    if kinds:
+        found, n, size, text = first
+        words = next(found[k] for k in found if k in kinds)
+        _fail(f"{what} has {n} entr{'y' if n == 1 else 'ies'} on {text}, expected"
+              f" {size}: {words}",
+              "one entry per class, each at its class's position, the zeros"
+              " included", "length_off")

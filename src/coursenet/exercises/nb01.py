@@ -205,12 +205,13 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
     _referee(refs[1], gradcheck.numerical_gradient(
         lambda y: -np.log(y[d["c"]]), d["y"].copy()), "dl/dy")
     outs, raws = [], []
-    for text, d in cases:
-        text = text.replace("c = ", f"{class_name} = ")
+    texts = [text.replace("c = ", f"{class_name} = ") for text, _ in cases]
+    for text, (_, d) in zip(texts, cases):
         y = d["y"].tolist() if as_list else d["y"].copy()
         c = int(d["c"]) if as_list else d["c"]
-        value = _call(fn, (y, c), who, text)
-        raws.append(value)
+        raws.append(_call(fn, (y, c), who, text))
+    _diagnose.length_off(f"what {who} returned", raws, refs, texts)
+    for value, text, (_, d) in zip(raws, texts, cases):
         outs.append(_vector(value, len(d["y"]), f"what {who} returned", text))
         _finite(outs[-1], f"what {who} returned", text)
     if all(_same(o, r) for o, r in zip(outs, refs)):
