@@ -18,6 +18,9 @@ or stops the check with a diagnosis (``_fail``). The patterns:
 - ``all_equal``: one number in every entry where the right ones differ;
 - ``other_upstream``: the right answer for an upstream gradient of all ones
   (the chain rule's upstream factor left out).
+- ``length_off``: a vector of another length that holds the right entries
+  the same way on every case (cut short, its non-zero entries only, one
+  inserted, extra ones after them).
 """
 
 from __future__ import annotations
