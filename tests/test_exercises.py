@@ -461,7 +461,7 @@ SCALAR_MISTAKES = [
     (make_backward(zero_first=True), "first_layer",
      ["passes the course's example, fails on an asymmetric network", "(W, b)"]),
     (make_backward(wrong_class=True), "wrong_class", ["wrong class", "class 1"]),
-    (make_backward(layer2="k"), "second_layer_weights", ["dc is right", "dV"]),
+    (make_backward(layer2="k"), "explained", ["dV", "the pre-activations k"]),
     (make_backward(scale=2.0), "scaled", ["2 times"]),
 ]
 

@@ -47,7 +47,7 @@ def table_ids():
 # Modules whose own ids (written in the code, not in a table) must be covered
 # too: ``_fail(diagnosis, hint, "id")``, ``mistake="id"``, ``stop.mistake = "id"``.
 # (nb04-nb06, _pairs and _networks can join once their ids are all triggered.)
-MACHINERY_MODULES = ["_core", "nb01", "nb02", "nb03"]
+MACHINERY_MODULES = ["_core", "_explain", "nb01", "nb02", "nb03"]
 
 
 def machinery_ids():

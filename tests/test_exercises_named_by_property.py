@@ -495,7 +495,8 @@ def test_loss_grad_round_three(fn, mistake, words):
     (sgd_weights_only(lambda p, g, lr: p - lr * g * abs(g)), "step_times_own_size",
      ["g·|g|"]),
     (sgd_with(lambda p, g, lr, n: p - 0.1 * g), "lr_unused",
-     ["0.1 times the gradient on every case, whatever lr is"]),
+     ["the step of each of W, b, V, c is 0.1 times the gradient on every case,"
+      " whatever lr is"]),
 ])
 def test_sgd_step_round_three(fn, mistake, words):
     assert_named(exercises.check_sgd_step(fn), mistake, *words)
@@ -708,3 +709,93 @@ def test_forward_shifted_by_the_largest_magnitude_is_caught_at_negative_logits(
         result = exercises.check_forward(forward)
     assert_named(result, "underflow", words,
                  "the shift must make the largest logit 0")
+
+
+# the learning rate each entry's step implies (nb03._implied_rates)
+
+def sgd_decaying_rate(params, grads, lr):
+    """lr *= 0.99 inside the loop: each entry takes a smaller step."""
+    for name in ("W", "V"):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
+                row[j] -= lr * g
+                lr *= 0.99
+    for name in ("b", "c"):
+        for j, g in enumerate(grads[name]):
+            params[name][j] -= lr * g
+            lr *= 0.99
+
+
+def sgd_clipped(params, grads, lr):
+    """The weights held within [-1, 1] after the step."""
+    for name in ("W", "V"):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
+                row[j] = max(-1.0, min(1.0, row[j] - lr * g))
+    for name in ("b", "c"):
+        for j, g in enumerate(grads[name]):
+            params[name][j] -= lr * g
+
+
+def test_a_rate_that_changes_inside_the_step_is_named():
+    assert_named(exercises.check_sgd_step(sgd_decaying_rate), "rate_changes_in_step",
+                 "a different learning rate for each entry", "changes while the step")
+
+
+def test_parameters_clipped_after_the_step_are_named():
+    assert_named(exercises.check_sgd_step(sgd_clipped), "clipped_after_step",
+                 "end at ±1 exactly", "clipped")
+
+
+def test_an_array_changed_inside_a_tuple_cache_is_not_told_to_build_a_list():
+    def sigmoid_backward(dh, cache):
+        h = cache[0]
+        h *= 1 - h      # writes into the cached array
+        return dh * h
+    result = exercises.check_sigmoid_layer(lambda k: (1 / (1 + np.exp(-k)),
+                                                      (1 / (1 + np.exp(-k)),)),
+                                           sigmoid_backward)
+    assert result.mistake == "changed_input", result.message
+    assert "an array inside" in result.message and "list" not in result.message
+
+
+def test_biases_stepped_by_lr_alone_are_not_called_clipped_or_a_changing_rate():
+    """The implied rates of a step that drops the gradient (lr alone) differ
+    from entry to entry and end at one magnitude from zero biases: neither the
+    clip nor the in-loop rate change may claim it."""
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for row, grad_row in zip(params[name], grads[name]):
+                for j, g in enumerate(grad_row):
+                    row[j] -= lr * g
+        for name in ("b", "c"):
+            for j in range(len(params[name])):
+                params[name][j] -= lr
+    result = exercises.check_sgd_step(sgd_step)
+    assert not result.passed
+    assert result.mistake not in ("clipped_after_step", "rate_changes_in_step"), \
+        result.message
+
+
+def test_explained_a_forward_value_the_tables_do_not_know():
+    """02's forward: h written as k times its sigmoid (the swish of other
+    courses) -- no row names it, the explainer finds it over the cache."""
+    from tests.test_exercises_q1_q4 import check_forward, forward, variant
+    wrong = variant(forward, "h = [sigmoid(v) for v in k]",
+                    "h = [sigmoid(v) * v for v in k]")
+    assert_named(check_forward(wrong), "explained",
+                 "your cache['h'] from forward is the hidden pre-activations k"
+                 " times the hidden values h, entry by entry")
+
+
+# a vector of another length read against the right one (_diagnose.length_off)
+
+@pytest.mark.parametrize("loss_grad, words", [
+    (lambda y, c: [-1 / y[m] if m == c else 0.0 for m in range(len(y) - 1)],
+     "the rest are missing"),
+    (lambda y, c: [-1 / y[c]], "only the entries that are not 0"),
+    (lambda y, c: [0.0] * c + [-1 / y[c]] + [0.0] * (len(y) - c),
+     "one more: an entry was inserted"),
+])
+def test_a_vector_of_another_length_is_read_against_the_right_one(loss_grad, words):
+    assert_named(exercises.check_loss_grad(loss_grad), "length_off", words)

@@ -93,7 +93,7 @@ def test_right_pairs_in_other_styles_pass():
 
 WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
     (exercises.check_linear_layer, linear_forward,
-     lambda d, cache: (d @ cache[1].T, np.outer(d, cache[0]), d), "dW_transposed",
+     lambda d, cache: (d @ cache[1].T, np.outer(d, cache[0]), d), "transposed",
      ["transposed"]),
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1], np.outer(cache[0], d), d), "dx_untransposed",
@@ -209,11 +209,11 @@ WRONG_05 = [
      lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d), "bias_not_summed",
      ["not summed"]),
     (exercises.check_linear_layer_batch, linear_forward,
-     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d.mean(axis=0)), "bias_mean",
-     ["divided twice"]),
+     lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d.mean(axis=0)),
+     "divided_twice", ["divided by N once more"]),
     (exercises.check_linear_layer_batch, linear_forward,
      lambda d, cache: (d @ cache[1].T, cache[0].T @ d / len(d), d.sum(axis=0)),
-     "dW_over_n", []),
+     "divided_twice", ["dW from", "divided by N once more"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: dY @ (Y[:, :, None] * (np.eye(Y.shape[1]) - Y[:, None, :])),
      "batch_matmul_nnc", ["(3, 3, 4)"]),
@@ -577,7 +577,7 @@ NEW_WRONG = [  # (check, forward, backward written wrong, mistake, words)
      ["(dW, dx, db)"]),
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d) * cache[1], d),
-     "dW_times_W", ["entry by entry"]),
+     "multiplied_by_input", ["multiplied by W, entry by entry"]),
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: 2 * dh * h * (1 - h), "scaled", ["2 times the right one"]),
     (exercises.check_softmax_layer, softmax_forward,
@@ -795,9 +795,11 @@ def _soft_b_first_row_zero(dY, Y):
 
 ROUND2 = [  # (check, forward, backward, mistake, words)
     (exercises.check_softmax_layer, softmax_forward,
-     lambda dy, y: dy @ np.diag(y), "diagonal_part_only", ["diagonal part"]),
+     lambda dy, y: dy @ np.diag(y), "shared_part_unweighted",
+     ["the amount subtracted is the same for every entry"]),
     (exercises.check_softmax_layer, softmax_forward,
-     lambda dy, y: y - dy, "shortcut_with_dy", ["shortcut"]),
+     lambda dy, y: y - dy, "explained",
+     ["the probabilities y minus the upstream gradient"]),
     (exercises.check_softmax_layer, _softmax_caches_logits,
      lambda dy, o: dy @ (np.diag(o) - np.outer(o, o)), "jacobian_from_logits",
      ["logits"]),
@@ -841,7 +843,7 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: dh * h * (1 - dh), "dout_for_h", ["dout stands where h belongs"]),
     (exercises.check_linear_layer, _linear_caches_output, linear_backward,
-     "cached_output", ["output"]),
+     "explained", ["one row per entry of the layer's output"]),
     (exercises.check_linear_layer_batch, linear_forward,
      lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d[0]), "first_row_only",
      ["first row"]),
@@ -904,7 +906,7 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
      "one_row_off", ["except in row 0"]),
     (exercises.check_linear_layer_batch, linear_forward,
      lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d.sum(0) / len(d)),
-     "bias_mean", []),
+     "divided_twice", []),
     (exercises.check_linear_layer, lambda x, W, b: (2 * (x @ W + b), (x, W)),
      linear_backward, "scaled", ["the output of", "2 times the right one"]),
     (exercises.check_cross_entropy_layer,
@@ -955,14 +957,15 @@ def test_round_two_mistakes_are_named(check, forward, backward, mistake, words):
 
 
 def test_a_transposed_gradient_on_square_cases_is_named():
-    """The structural check on its own (non-square cases fail on the shape
-    first): the right numbers transposed."""
+    """On square cases only (others fail on the shape first) the expression
+    explainer names the right numbers transposed; one row off is _structure's."""
     rng = np.random.default_rng(0)
     refs = [rng.normal(size=(3, 3)), rng.normal(size=(4, 4))]
-    outs = [r.T.copy() for r in refs]
     datas = [{"x": r, "W": r, "b": r[0], "dout": r} for r in refs]
-    result = _run_structure(outs, refs, datas)
-    assert_named(result, "transposed", "transposed")
+    from coursenet.exercises import _explain
+    vocab = [[("the right dW", r)] for r in refs]
+    assert _explain.describe([r.T.copy() for r in refs], refs, vocab) \
+        == "the right dW turned on its side (rows as columns)"
     right_but_one = [r.copy() for r in refs]
     for r in right_but_one:
         r[1, :] += 1.0

@@ -605,3 +605,54 @@ def _lin_b_dW_for_W(dout, cache):
 def test_a_gradient_used_where_a_weight_belongs_is_named():
     assert_named(exercises.check_linear_layer_batch(linear_forward, _lin_b_dW_for_W),
                  "gradient_for_input", "applied to dW where W belongs")
+
+
+# --- the expression explainer (exercises/_explain.py) ----------------------
+
+def test_explained_inner_product_for_a_weight_gradient():
+    """04's dW written as a matrix product of two 1-D vectors is one number."""
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, x.T @ dout, dout
+    assert_named(exercises.check_linear_layer(linear_forward, backward), "explained",
+                 "is one number", "the input x", "the upstream gradient")
+
+
+def test_explained_upstream_gradient_applied_twice():
+    def backward(dh, h):
+        return dh * h * (1 - h) * dh
+    assert_named(exercises.check_sigmoid_layer(sigmoid_forward, backward),
+                 "explained", "the right dk times the upstream gradient")
+
+
+def test_explained_upstream_gradient_added():
+    def backward(dh, h):
+        return dh * h * (1 - h) + dh
+    assert_named(exercises.check_sigmoid_layer(sigmoid_forward, backward),
+                 "explained", "the right dk plus the upstream gradient")
+
+
+def test_explained_a_sum_met_by_a_second_value():
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, np.outer(x, dout), W.sum(axis=0) * dout
+    assert_named(exercises.check_linear_layer(linear_forward, backward), "explained",
+                 "the weights W added up down each column times the upstream gradient")
+
+
+def test_explained_a_column_maximum_for_a_bias_gradient():
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, x.T @ dout, dout.max(axis=0)
+    assert_named(exercises.check_linear_layer_batch(linear_forward, backward),
+                 "explained", "the largest entry of each column of the upstream"
+                 " gradient")
+
+
+def test_explained_a_table_of_products_of_two_batches():
+    """np.outer of two 2-D arrays reads them entry by entry: an (N·D, N·M) table."""
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, np.outer(x, dout), dout.sum(axis=0)
+    assert_named(exercises.check_linear_layer_batch(linear_forward, backward),
+                 "explained", "a table of products, one row per entry of the input x")

@@ -676,7 +676,7 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (check_jacobian, jacobian, "J = -np.outer(y, y)", "J = -np.outer(y, y) ** 2",
      "wrong_outside", ["right in the diagonal and wrong in the entries off"]),
     (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= 2",
-     "wrong_inside", ["wrong in the entry at c"]),
+     "explained", ["the right dl/do minus the true class's one-hot row"]),
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] = -lr * g",
      "assigns_step", ["W, V are set to the step itself"]),
     (exercises.check_sgd_step, sgd_step, "enumerate(grads[name])",
@@ -809,8 +809,8 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "one_from_logit", ["logit is lowered by 1", "taken from a logit"]),
     (exercises.check_logit_grad, logit_grad_01, "g = e / e.sum()",
      "g = np.log(e / e.sum())", "log_of_y", ["logarithm of each probability"]),
-    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= 2",
-     "wrong_inside", ["wrong in the entry at c, off by -1 there on every case"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1", "g[c] -= 1.5",
+     "wrong_inside", ["wrong in the entry at c, off by -0.5 there on every case"]),
     (check_jacobian, jacobian, "np.fill_diagonal(J, y * (1 - y))",
      "np.fill_diagonal(J, 1 - y)", "divided_by_input",
      ["diagonal of your J is the right one divided by y"]),
@@ -866,8 +866,11 @@ STAGE_FALLBACKS = [
      ["cache['o'] should be the logits"]),
     (check_forward, forward, '"y": y,\n' + " " * 34 + '"target": target}',
      '"y": y}', "cache_keys", ["missing ['target']"]),
-    (exercises.check_backprop, backprop, '"dy": list(dl_dy)', '"dy": do', "wrong_dy",
+    (exercises.check_backprop, backprop, '"dy": list(dl_dy)',
+     '"dy": [v + 0.01 * v ** 3 for v in dl_dy]', "wrong_dy",
      ["not the dl_dy it was given"]),
+    (exercises.check_backprop, backprop, '"dy": list(dl_dy)', '"dy": do', "explained",
+     ["your dl/dy is the right dl/do"]),
     (exercises.check_backprop, backprop, "sum(V[j][m] * do[m] for m in range(C))",
      "sum(V[j][m] * do[m] * (1 + h[j] * h[j]) for m in range(C))", "wrong_dh",
      ["dl/do is right, dl/dh is wrong"]),
@@ -880,8 +883,10 @@ STAGE_FALLBACKS = [
     (exercises.check_backprop, backprop, '"c": list(do)',
      '"c": [d * (1 + ym * ym) for d, ym in zip(do, y)]', "wrong_dc",
      ["dc is wrong"]),
+    (exercises.check_backprop, backprop_with_W, "xi * g for",
+     "xi * g * (1 + 0.01 * Wij) for", "wrong_dW", ["dl/dk is right, dW is wrong"]),
     (exercises.check_backprop, backprop_with_W, "xi * g for", "xi * g * Wij for",
-     "wrong_dW", ["dl/dk is right, dW is wrong"]),
+     "explained", ["your dW is the right dW times the weights W, entry by entry"]),
     (exercises.check_backprop, backprop, '"b": list(dk)',
      '"b": [g * (1 + hj * hj) for g, hj in zip(dk, h)]', "wrong_db",
      ["db is wrong"]),
@@ -889,7 +894,7 @@ STAGE_FALLBACKS = [
 
 
 @pytest.mark.parametrize("check, right, old, new, mistake, words", STAGE_FALLBACKS,
-                         ids=[row[4] for row in STAGE_FALLBACKS])
+                         ids=[f"{row[4]}-{i}" for i, row in enumerate(STAGE_FALLBACKS)])
 def test_an_unknown_mistake_still_names_its_stage(check, right, old, new, mistake,
                                                  words):
     assert check(right).passed, "the right function passes first"

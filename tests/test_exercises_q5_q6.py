@@ -185,8 +185,9 @@ SOFTMAX_MISTAKES = [
                                                    "sum to 0"]),
     (lambda y, g: np.diag(y) - np.outer(y, y), "returned_matrix", ["matrix"]),
     (lambda y, g: np.append(g, 0), "wrong_shape", ["expected ("]),
-    (lambda y, g: g, "wrong", ["differs from dl/dy·J", "max abs diff",
-                               "yours sum to"]),
+    (lambda y, g: g, "explained", ["is the upstream gradient", "yours sum to"]),
+    (lambda y, g: g + y ** 3, "wrong", ["differs from dl/dy·J", "max abs diff",
+                                        "yours sum to"]),
 ]
 
 

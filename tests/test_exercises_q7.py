@@ -53,7 +53,7 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
         previous = [None]
         if epoch0:
             record_epoch([])
-        for _ in range(epochs):
+        for epoch in range(epochs):
             if shuffle == "fresh":
                 order = rng.permutation(N)
             elif shuffle == "none":
@@ -80,7 +80,9 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 loss, grads = batched_backward(params, X[idx], c[idx])
                 factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1,
                           "double": 2, "over_B": 1 / batch_size,
-                          "times_B": batch_size}.get(scale, 1)
+                          "times_B": batch_size, "fixed": 0.3 / lr,
+                          "epoch_decay": 0.9 ** epoch,   # a schedule nobody asked for
+                          "step_decay": 0.99 ** len(history.step_loss)}.get(scale, 1)
                 if scale == "previous":  # steps with the last batch's gradients
                     grads, previous[0] = previous[0], grads
                     factor = 0 if grads is None else 1
@@ -202,6 +204,11 @@ LOOP_MISTAKES = [
     (make_loop(scale="lr_twice"), "lr_twice", ["the learning rate is applied twice"]),
     (make_loop(scale="ascent"), "ascent", ["along the gradient, not against it"]),
     (make_loop(scale="double"), "lr_doubled", ["twice as large"]),
+    (make_loop(scale="epoch_decay"), "rate_changes_between_epochs",
+     ["the rates 0.5, 0.45, 0.405 in epochs 1 to 3", "changes between epochs"]),
+    (make_loop(scale="step_decay"), "rate_changes_between_steps",
+     ["the rates 0.5, 0.495, 0.4901", "changes from step to step"]),
+    (make_loop(scale="fixed"), "rate_not_lr", ["uses the rate 0.3, not the lr = 0.5"]),
     (make_loop(skip="b2"), "not_all_params", ["never changed b2"]),
     (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
     (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),

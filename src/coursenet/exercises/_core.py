@@ -31,7 +31,13 @@ How a check works, in the order it happens:
 6. When no row matches, a check may test properties of the right answer
    (rows of J sum to 0, dl/do sums to 0, ...; their hints describe the
    property and the student's own numbers, never the formula a written
-   question asks for), then ``_worst`` names the entry furthest off.
+   question asks for); before a check falls back to a localised or generic
+   message, ``_explain.explain`` searches a small grammar over the check's own
+   quantities (inputs, forward values, upstream gradient, right result, N, C)
+   for an expression that reproduces the answer on every case and says what
+   the student computed; only then does ``_worst`` name the entry furthest off.
+   Loops and updates are read by the quantities they imply instead: the
+   learning rate of each step (``nb03._implied_rates``, ``nb06._implied_rates``).
 
 How to add a diagnosis, worked through for Q1's ``if c:`` mistake:
 
@@ -445,6 +451,10 @@ def _mutation_hint(name, old):
     if isinstance(old, Mapping):
         return (f"the caller still needs {name} as it was (later cells read it):"
                 " compute new lists instead of changing the ones in it")
+    if isinstance(old, (tuple, list)) and any(isinstance(v, np.ndarray) for v in old):
+        return (f"an array inside {name} is the caller's own array: writing into it"
+                " changes what the caller holds. Start from a new array (a copy,"
+                " or zeros of the same length)")
     return (f"writing into {name} (or into a second name for it, which is not a"
             f" copy but the same list) changes the caller's {name}: build a new"
             " list")

@@ -11,7 +11,6 @@ or stops the check with a diagnosis (``_fail``). The patterns:
 - ``offset``: every entry off by the same number;
 - ``edge_off`` / ``one_line_off``: right except one entry, row or column;
 - ``part_off``: right except a named part (the true class's entries);
-- ``transposed``: the right numbers transposed;
 - ``times_an_input``: the right answer times, over, plus or minus an input,
   entry by entry;
 - ``another_input``: the right rule applied to another input (another class,
@@ -19,6 +18,9 @@ or stops the check with a diagnosis (``_fail``). The patterns:
 - ``all_equal``: one number in every entry where the right ones differ;
 - ``other_upstream``: the right answer for an upstream gradient of all ones
   (the chain rule's upstream factor left out).
+- ``length_off``: a vector of another length that holds the right entries
+  the same way on every case (cut short, its non-zero entries only, one
+  inserted, extra ones after them).
 """
 
 from __future__ import annotations
@@ -259,16 +261,6 @@ def line_off(what, outs, refs):
                   f"look at what your code does differently in that {word}: a"
                   " loop that stops one short or starts one late, an index off by"
                   " one, a first or last entry treated apart", f"one_{word}_off")
-
-
-def transposed(what, outs, refs, texts):
-    """Fail when every wrong square case holds the right numbers transposed."""
-    square = [(o, r) for o, r in zip(outs, refs) if o.ndim == 2
-              and o.shape[0] == o.shape[1] and not _same(o, r)]
-    if square and all(_same(o, np.asarray(r).T) for o, r in square):
-        _fail(f"{what} holds the right numbers transposed (on {texts[0]} and the"
-              " other square cases)", "entry (i, j) of a gradient belongs to the"
-              " entry (i, j) of what it is the gradient of", "transposed")
 
 
 def times_an_input(what, outs, refs, datas):
@@ -794,9 +786,9 @@ def _ratio_on(steps, rights):
     for s, r in zip(steps, rights):
         s, r = np.ravel(s).astype(np.float64), np.ravel(r).astype(np.float64)
         keep = np.abs(r) > 1e-12
-        if not keep.any() or np.any(np.abs(s[~keep]) > 1e-9):
+        if np.any(np.abs(s[~keep]) > 1e-9):
             return None
-        out.append(s[keep] / r[keep])
+        out.append(s[keep] / r[keep])   # empty where every right one is 0
     return out
 
 
@@ -836,10 +828,11 @@ def step_relation(what, steps, grads, lrs):
     ratios = _ratio_on(steps, grads)
     if ratios is None or len(set(lrs)) < 2:
         return
-    fixed = [float(r[0]) for r in ratios
-             if r.size and np.allclose(r, r[0], rtol=1e-6)]
-    if len(fixed) == len(ratios) and np.allclose(fixed, fixed[0], rtol=1e-6) \
-            and abs(fixed[0]) > 1e-12 and not np.allclose(fixed, lrs, rtol=1e-6):
+    seen = [(r, lr) for r, lr in zip(ratios, lrs) if r.size]   # cases that move
+    fixed = [float(r[0]) for r, _ in seen if np.allclose(r, r[0], rtol=1e-6)]
+    if len(seen) > 1 and len(fixed) == len(seen) \
+            and np.allclose(fixed, fixed[0], rtol=1e-6) and abs(fixed[0]) > 1e-12 \
+            and not np.allclose(fixed, [lr for _, lr in seen], rtol=1e-6):
         _fail(f"{what} is {fixed[0]:.3g} times the gradient on every case, whatever"
               f" lr is (lr = {', '.join(f'{lr:g}' for lr in lrs)}): the argument lr"
               " is not used", "scale the step by the lr your function is given, not"
@@ -904,3 +897,49 @@ def part_factor(what, outs, refs, masks, part, factors):
                 _fail(f"{what} {word} the factor {name} in {part}", "write one"
                       f" entry ({part}) by hand as a product and count its"
                       " factors", "part_factor")
+
+
+def _length_readings(out, right):
+    """{kind: words} for each way a vector of another length than ``right``
+    holds the right entries."""
+    n, size = len(out), len(right)
+    found = {}
+    if n < size and _same(out, right[right != 0]):
+        found["nonzero"] = "only the entries that are not 0: the zeros were left out"
+    if n < size and _same(out, right[:n]):
+        found["short"] = (f"the first {n} of the {size} right entries: the rest are"
+                          " missing (a loop or a size that stops short)")
+    if n > size and any(_same(np.delete(out, i), right) for i in range(n)):
+        found["insert"] = (f"the {size} right entries and one more: an entry was"
+                           " inserted into the list where one was to be set")
+    if n > size and _same(out[:size], right):
+        found["long"] = (f"the {size} right entries followed by {n - size} more:"
+                         " the length does not follow the number of classes")
+    return found
+
+
+def length_off(what, values, rights, texts):
+    """Fail when every vector of the wrong length holds the right entries the
+    same way on every case: cut short, only its non-zero entries, one entry
+    inserted, or extra entries after them."""
+    kinds, first = None, None
+    for value, right, text in zip(values, rights, texts):
+        try:
+            out = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return
+        right = np.asarray(right, dtype=np.float64)
+        if out.shape == right.shape:
+            continue
+        if out.ndim != 1 or right.ndim != 1:
+            return      # not a vector: _vector and _array say what it is
+        found = _length_readings(out, right)
+        kinds = set(found) if kinds is None else kinds & set(found)
+        first = first or (found, len(out), len(right), text)
+    if kinds:
+        found, n, size, text = first
+        words = next(found[k] for k in found if k in kinds)
+        _fail(f"{what} has {n} entr{'y' if n == 1 else 'ies'} on {text}, expected"
+              f" {size}: {words}",
+              "one entry per class, each at its class's position, the zeros"
+              " included", "length_off")

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from coursenet import gradcheck, layers, losses, mlp, scalar
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _Case,
@@ -304,6 +304,40 @@ def _renamed(grads, keys):
     return grads if keys is None else {keys[k]: v for k, v in grads.items()}
 
 
+def _network_vocabulary(d, ref, names):
+    """The quantities of one network case the expression explainer may
+    combine: the input, each parameter, the forward's values, the true class's
+    one-hot, the right gradients at the logits, the hidden values and the
+    pre-activations, and the right parameter gradients (``ref``, under the
+    student's ``names`` in the order of mlp.PARAM_NAMES)."""
+    p, X, P = d["params"], d["X"], d["P"]
+    K = X @ p["W1"] + p["b1"]
+    H = layers.sigmoid(K)
+    dO = (P - _onehots(d["y"], P.shape[1])) / len(X)
+    dH = dO @ p["W2"].T
+    words = ["the weights", "the bias", "the weights", "the bias"]
+    vocab = [("the input x", X), *[(f"{w} {n}", p[k]) for w, n, k in
+                                   zip(words, names, mlp.PARAM_NAMES)],
+             ("the pre-activations k", K), ("the hidden values h", H),
+             ("the logits o", d["O"]), ("the probabilities y", P),
+             (_explain.NAMES["onehot"], _onehots(d["y"], P.shape[1])),
+             ("the right dl/do", dO), ("the right dl/dh", dH),
+             ("the right dl/dk", dH * H * (1 - H)),
+             *[(f"the right d{n}", np.asarray(ref[n])) for n in names]]
+    sizes = [("N", len(X))] if len(X) > 1 else []
+    return vocab, sizes + [("C", P.shape[1])]
+
+
+def _explain_network(outs, refs, cases, names, wrong):
+    """Fail when a wrong gradient is an expression over the network's values."""
+    vocabs = [_network_vocabulary(d, r, names) for (_, d), r in zip(cases, refs)]
+    for k in wrong:
+        _explain.explain(f"d{k}", [o[k] for o in outs], [r[k] for r in refs],
+                         [v for v, _ in vocabs], [z for _, z in vocabs],
+                         "each gradient says how the loss moves with its own"
+                         " parameter: follow one entry's path to the loss")
+
+
 def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
                       cls="target"):
     """No known mistake matched: say which layer is off and where the worst entry is.
@@ -337,6 +371,7 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
         _fail(f"every gradient is {factor:.3g} times the right one",
               f"look for a constant factor: the loss is -log y_{words['c']}{mean};"
               " compare your dl/do with the check of notebook 01", "scaled")
+    _explain_network(outs, refs, cases, names, wrong)
     if set(wrong) <= set(first):
         diagnosis = (_FIRST_LAYER_NOTE if course_ok
                      else "the first-layer gradients are wrong")

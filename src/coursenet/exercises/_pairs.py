@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coursenet import gradcheck, layers, losses
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -314,6 +314,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 keyed = [dict(zip(spec.grad_names, o)) for o in outs]
                 _match(keyed, datas, _keyed_mistakes(spec, batch), texts)
                 _indices_swapped(spec, keyed, datas, bwho)
+            if stop.mistake == "wrong_shape":
+                _explain_shape(spec, value, {**inputs, "dout": dout}, bwho, text)
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
             _fail(f"{bwho} returns nan or inf on {text}",
@@ -334,6 +336,26 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
     _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
                       (bwd, fwho, caches, fwd))
+
+def _explain_shape(spec, value, d, who, text):
+    """A gradient of the wrong shape that is a simple expression over the
+    case's quantities (one number from a product of two vectors, ...): say
+    which, on this one case (the shape alone says little)."""
+    values = list(value) if len(spec.grad_names) > 1 else [value]
+    inputs = {k: d[k] for k in (*spec.wrt, *spec.extra)}
+    right = dict(zip(spec.grad_names, _numeric(spec, inputs, d["dout"])))
+    vocab, sizes = _vocabulary(spec, d, right)
+    for name, key, v in zip(spec.grad_names, spec.wrt, values):
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if arr.shape != np.shape(d[key]):
+            _explain.explain(f"{name} from {who}", [arr], [right[name]], [vocab],
+                             [sizes], "a gradient has the shape of what it is the"
+                             " gradient of, and each entry says how the loss moves"
+                             " with that one entry", on=f"on {text}")
+
 
 def _summed_axis(spec, pair, names, cases, batch):
     """A result of the wrong shape on a case whose sides tie (N = D): run the
@@ -419,6 +441,9 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
                   "forward_identity")
         _forward_probes(spec, fwd, fwho, inputs, batch)
         _forward_structure(spec, fwd, fwho, cases, batch)
+        vocab, sizes = _vocabulary(spec, d)
+        _explain.explain(f"output of {fwho}", [out], [ref],
+                         [[p for p in vocab if p[0] != _explain.NAMES["out"]]], [sizes])
         worst = _worst([out], [ref], [text], "out")
         _fail(f"the output of {fwho} is wrong ({worst})",
               f"{spec.title}: compare your forward pass with its definition in"
@@ -502,6 +527,19 @@ def _cache_slot_fixes(spec, who, refs, datas, texts, slot):
     return differs
 
 
+_ONE_ENTRY = ("take one entry: which outputs does it change, and by how much? Sum"
+              " the upstream gradient over those outputs")
+
+
+def _vocabulary(spec, d, right=None):
+    """The quantities of one case the expression explainer may combine: the
+    case's inputs and upstream gradient, the forward's output, the right
+    gradients (``right``: name -> array)."""
+    inputs = {k: d[k] for k in (*spec.wrt, *spec.extra)}
+    return _explain.vocabulary(d, right, [(_explain.NAMES["out"],
+                                           spec.forward(**inputs))])
+
+
 def _explain_backward(spec, runs, bwho, batch, swap):
     """Fail with the best diagnosis of gradients that differ from finite
     differences; runs = (outs, refs, datas, texts), one entry per case;
@@ -514,12 +552,17 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     _match(outs, datas, _keyed_mistakes(spec, batch), texts)
     _cache_swapped(spec, (bwd, bwho, fwho, batch), refs,
                    [{**d, "cache": c} for d, c in zip(datas, caches)], texts)
-    _backward_probes(spec, runs, bwho, swap)
     wrong = [n for n in spec.grad_names
              if not all(_same(o[n], r[n]) for o, r in zip(outs, refs))]
+    _backward_probes(spec, runs, bwho, swap)
     for name in wrong:
         mine, right = [o[name] for o in outs], [r[name] for r in refs]
         _structure(spec, name, mine, right, datas, texts, bwho, batch)
+    vocabs = [_vocabulary(spec, d, r) for d, r in zip(datas, refs)]
+    for name in wrong:
+        _explain.explain(f"{name} from {bwho}", [o[name] for o in outs],
+                         [r[name] for r in refs], [v for v, _ in vocabs],
+                         [z for _, z in vocabs], _ONE_ENTRY)
     _backward_probes(spec, runs, bwho, swap, late=True)
     _softmax_rows_sum(spec, outs, texts, bwho)
     _sigmoid_slope(spec, outs, datas, texts, bwho)
@@ -527,9 +570,7 @@ def _explain_backward(spec, runs, bwho, batch, swap):
         _diagnose.all_equal(f"{name} from {bwho}", [o[name] for o in outs],
                             [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
-          f" ({_worst(outs, refs, texts)})",
-          "take one entry: which outputs does it change, and by how much? Sum the"
-          " upstream gradient over those outputs", "wrong")
+          f" ({_worst(outs, refs, texts)})", _ONE_ENTRY, "wrong")
 
 
 def _rows_of(datas, batch):
@@ -589,7 +630,8 @@ def _loss_in_place(d):
 def _structure(spec, name, outs, refs, datas, texts, who, batch):
     """Fail when the wrong gradient has a recognisable shape of error (the
     shared ones of _diagnose: an input's factor, a constant or count factor,
-    dout left out, transposed, one row or column off) or, on a batch, is the
+    dout left out, one row or column off; a transposed square result is the
+    expression explainer's) or, on a batch, is the
     gradient of some of its rows alone."""
     what = f"{name} from {who}"
     _diagnose.truncated(what, outs, refs)
@@ -609,7 +651,6 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
          " derivative", "nudge one probability at the true class a little: by how"
          " much does the loss change per unit of the nudge?", "loss_value",
          [_loss_in_place(d) for d in datas])])
-    _diagnose.transposed(what, outs, refs, texts)
     if "c" in datas[0]:
         masks = [_class_entries(o, d["c"]) for o, d in zip(outs, datas)]
         _diagnose.part_off(what, outs, refs, masks, "the true class's entries",
@@ -732,34 +773,17 @@ def _lin_variant(dx=None, dW=None, db=None):
 
 
 def _lin_mistakes(batch):
-    n = (lambda d: len(d["x"])) if batch else (lambda d: 1)
     rows = [
         Mistake("dx_untransposed", "dx sends dout back through W without"
                 " transposing it", "dx has one entry per input: each input i"
                 " reaches the outputs through row i of W",
                 _lin_variant(dx=lambda d, r: d["dout"] @ d["W"])),
-        Mistake("dW_transposed", "dW is transposed: entry (i, j) pairs output i with"
-                " input j", "dW[i, j] belongs to the weight from input i to output"
-                " j", _lin_variant(dW=lambda d, r: r.T)),
-        Mistake("dx_is_dout", "dx = dout: the weights are missing on the way back",
-                "each input reaches every output, weighted by W",
-                _lin_variant(dx=lambda d, r: d["dout"])),
         Mistake("dx_no_dout", "dx does not depend on dout: each input's entry is"
                 " the sum of its weights, the upstream gradient is missing",
                 "dx must change when dout changes: the chain rule weights each"
                 " output's share of dout by the weight that leads to it",
                 _lin_variant(dx=lambda d, r: np.broadcast_to(
                     d["W"].sum(axis=1), np.shape(d["x"])))),
-        Mistake("dW_times_W", "dW was multiplied by W entry by entry: a weight's"
-                " own value is not part of its gradient", "out is linear in each"
-                " weight: nudging W[i, j] changes out by x_i times the nudge,"
-                " whatever W[i, j] is", _lin_variant(dW=lambda d, r: r * d["W"])),
-        Mistake("cached_output", "dW was built from the layer's output, not from"
-                " its input x: the cache holds the output", "the forward pass"
-                " caches what the backward pass needs: dW pairs each input of the"
-                " layer with each output's upstream gradient",
-                _lin_variant(dW=lambda d, r: np.atleast_2d(_lin_ref(
-                    d["x"], d["W"], d["b"])).T @ np.atleast_2d(d["dout"]))),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -767,14 +791,6 @@ def _lin_mistakes(batch):
     ]
     if batch:
         rows += [
-            Mistake("bias_mean", "db averages dout over the rows: the 1/N of the"
-                    " mean loss is already in dout, so it is divided twice",
-                    "the bias gets every row's gradient: add them up",
-                    _lin_variant(db=lambda d, r: r / n(d))),
-            Mistake("dW_over_n", "dW is divided by N: the 1/N of the mean loss is"
-                    " already in dout, so it is divided twice",
-                    "dout already carries the mean's 1/N: do not divide again",
-                    _lin_variant(dW=lambda d, r: r / n(d))),
             Mistake("first_row_only", "dW and db use the first row of the batch only",
                     "every row of the batch contributes to dW and db",
                     _lin_variant(dW=lambda d, r: np.outer(d["x"][0], d["dout"][0]),
@@ -833,18 +849,10 @@ SIGMOID = Spec(
         Mistake("no_sigmoid_derivative", "dk = dout: the sigmoid's own derivative"
                 " is missing", "dk must include the sigmoid's derivative (at most"
                 " 0.25), so it cannot equal dout", lambda d: (d["dout"],)),
-        Mistake("no_dout", "dk is the sigmoid's derivative alone: the upstream"
-                " gradient dout is missing", "the chain rule multiplies the local"
-                " derivative by the upstream gradient dout",
-                lambda d: (_sig(d) * (1 - _sig(d)),)),
         Mistake("tanh_derivative", "dk = dout · (1 - h²): that is the"
                 " derivative of tanh, not of the sigmoid", "the sigmoid's"
                 " derivative is at most 0.25 (at k = 0); tanh's reaches 1",
                 lambda d: (d["dout"] * (1 - _sig(d) ** 2),)),
-        Mistake("one_minus_h",
-                "dk = dout · (1 - h): that is not the sigmoid's derivative",
-                "sigma'(k) tends to 0 for large negative k as well",
-                lambda d: (d["dout"] * (1 - _sig(d)),)),
         *[Mistake("dout_for_h", "the upstream gradient dout stands where h"
                   f" belongs in {where} of the sigmoid's slope: dout and h"
                   " swapped once", "the sigmoid's slope is a function of h alone;"
@@ -964,16 +972,6 @@ SOFTMAX = Spec(
         Mistake("identity", "dl/do = dl/dy: the softmax was passed back as if it"
                 " were the identity, without its Jacobian", _soft_hint,
                 _soft_mistake(lambda Y, G: G)),
-        Mistake("diagonal_part_only", "dl/dy was multiplied by the diagonal"
-                " part of the Jacobian alone: the products of two probabilities,"
-                " off the diagonal and on it, are missing", _soft_hint,
-                _soft_mistake(lambda Y, G: G * Y)),
-        Mistake("shortcut_with_dy", "dl/do = y minus dl/dy: the fused layer's"
-                " shortcut (notebook 01's Q2) used with the upstream gradient in"
-                " place of the one-hot target", "that shortcut holds for the"
-                " softmax followed by the cross-entropy only; the softmax alone"
-                " passes dl/dy back through its Jacobian",
-                _soft_mistake(lambda Y, G: Y - G)),
         Mistake("jacobian_from_logits", "the Jacobian was built from the logits o"
                 " (what the cache holds), not from the probabilities y",
                 "the softmax's Jacobian is written in its outputs y: cache y in the"
@@ -1263,6 +1261,11 @@ FUSED = Spec(
                 _fused_rule(lambda O, Y, T, n: (T - Y) / n)),
         Mistake("no_onehot", "dl/do = y/N: the -1 at the true class is missing",
                 "each row of dl/do sums to 0", _fused_rule(lambda O, Y, T, n: Y / n)),
+        Mistake("ignores_dout", "the upstream gradient dloss is ignored",
+                "the chain rule multiplies by the upstream gradient, even for the"
+                " loss", lambda d: ((losses.softmax(d["o"])
+                                     - np.eye(d["o"].shape[1])[d["c"]])
+                                    / len(d["c"]),)),
         Mistake("no_softmax", "dl/do is built from the logits o, not from the"
                 " probabilities y = softmax(o)", "the shortcut of notebook 01's Q2"
                 " is written in the probabilities",
@@ -1280,11 +1283,6 @@ FUSED = Spec(
                   _fused_rule(lambda O, Y, T, n, step=step:
                               (Y - np.roll(T, step, axis=1)) / n))
           for word, step in (("- 1", -1), ("+ 1", 1))],
-        Mistake("ignores_dout", "the upstream gradient dloss is ignored",
-                "the chain rule multiplies by the upstream gradient, even for the"
-                " loss", lambda d: ((losses.softmax(d["o"])
-                                     - np.eye(d["o"].shape[1])[d["c"]])
-                                    / len(d["c"]),)),
     ], _fused_loss_mistakes())
 
 

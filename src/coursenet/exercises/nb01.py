@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from coursenet import gradcheck, losses, scalar
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -205,12 +205,13 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
     _referee(refs[1], gradcheck.numerical_gradient(
         lambda y: -np.log(y[d["c"]]), d["y"].copy()), "dl/dy")
     outs, raws = [], []
-    for text, d in cases:
-        text = text.replace("c = ", f"{class_name} = ")
+    texts = [text.replace("c = ", f"{class_name} = ") for text, _ in cases]
+    for text, (_, d) in zip(texts, cases):
         y = d["y"].tolist() if as_list else d["y"].copy()
         c = int(d["c"]) if as_list else d["c"]
-        value = _call(fn, (y, c), who, text)
-        raws.append(value)
+        raws.append(_call(fn, (y, c), who, text))
+    _diagnose.length_off(f"what {who} returned", raws, refs, texts)
+    for value, text, (_, d) in zip(raws, texts, cases):
         outs.append(_vector(value, len(d["y"]), f"what {who} returned", text))
         _finite(outs[-1], f"what {who} returned", text)
     if all(_same(o, r) for o, r in zip(outs, refs)):
@@ -280,6 +281,7 @@ def _where_wrong(outs, refs, datas, what, hint):
                             names["outside"], others)
     _diagnose.part_relation(f"your {what}", outs, refs, [~m for m in inside],
                             names["outside"], names["inside"])
+    _explain.explain_cases(what, outs, refs, datas, hint)
     for wrong, right, masks in (("inside", "outside", inside),
                                 ("outside", "inside", [~m for m in inside])):
         _diagnose.part_off(f"your {what}", outs, refs, masks, names[wrong],

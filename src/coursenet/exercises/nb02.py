@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from coursenet import gradcheck, layers, losses, scalar
-from coursenet.exercises import _diagnose
+from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
     _call,
@@ -225,7 +225,7 @@ def _as_floats(value, shape):
         arr = np.asarray(value, dtype=np.float64)
     except Exception:  # noqa: BLE001 - a student's object
         return None
-    return arr if arr.shape == shape else None
+    return arr if shape is None or arr.shape == shape else None
 
 
 def _cache_problem(key, caches, cases, fwd):
@@ -266,6 +266,15 @@ def _cache_problem(key, caches, cases, fwd):
                                   for _, d in cases])
     if all(v is not None for v in values) and key in ("k", "o"):
         _one_unit_for_all(key, values, refs, cases, fwd)
+    raw = [_as_floats(cache[key], None) for cache in caches]   # any shape
+    if all(v is not None for v in raw):
+        _explain.explain(f"cache[{key!r}] from {fwd}", raw, [r[key] for r in refs],
+                         [[(_CACHE_WORDS["x"], r["x"]), *_params_vocabulary(d),
+                           *[(_CACHE_WORDS[k], r[k]) for k in "khoy"]]
+                          for r, (_, d) in zip(refs, cases)],
+                         hint="the steps before it are right: compare each of"
+                         " your steps with the text, on a small example of your"
+                         " own")
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
@@ -670,6 +679,13 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
               " o_m moves y_i weighed by that output's own dl/dy_i", "do_zero")
     if key == "do" and probe is not None:
         _jacobian_inside(probe, outs, caches, gs)
+    _explain.explain(_STAGE_NAMES[key], [o[key] for o in outs],
+                     [r[key] for r in refs],
+                     [_stage_vocabulary(c, d, r)
+                      for c, d, r in zip(caches, datas, refs)],
+                     [[("C", len(c["o"]))] for c in caches],
+                     "nudge one entry a little: which values of the forward pass"
+                     " does it meet on its way to the loss?")
     if key == "do":
         sums = [float(np.sum(o["do"])) for o in outs]
         _fail(f"dl/do is wrong: {worst}", "whatever dl/dy is, dl/do = dl/dy J sums"
@@ -677,6 +693,22 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
               f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
     diagnosis, hint, mid = _STAGE_FALLBACK[key]
     _fail(f"{diagnosis}: {worst}", hint, mid)
+
+
+def _params_vocabulary(d):
+    """The case's parameters W, b, V, c, named for the explainer."""
+    params = _as_lists(d["params"]).items()
+    return [(f"the {'weights' if k in 'WV' else 'bias'} {k}",
+             np.asarray(v, dtype=np.float64)) for k, v in params]
+
+
+def _stage_vocabulary(cache, d, ref):
+    """The quantities of one case a backprop stage may have combined: the
+    forward's cached values, the parameters, and the right gradients."""
+    return [*[(_CACHE_WORDS[k], cache[k]) for k in _CACHE_WORDS],
+            *_params_vocabulary(d),
+            *[(f"the right {_STAGE_NAMES[k]}", np.asarray(ref[k], dtype=np.float64))
+              for k in _STAGE_NAMES]]
 
 
 _CACHE_WORDS = {"x": "the input x", "k": "the hidden pre-activations k",

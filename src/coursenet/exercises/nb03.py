@@ -338,10 +338,73 @@ def _step_relations(outs, datas, befores):
     """Round three: each parameter's movement against lr * its gradient, entry
     by entry (the sign only, abs, lr unused, a normalised step)."""
     grads = [_renamed(d["grads"], _SCALAR_KEYS) for d in datas]
+    found, alike = None, []
     for k in befores[0]:
-        _diagnose.step_relation(f"the step of {k}",
-                                [b[k] - o[k] for o, b in zip(outs, befores)],
-                                [g[k] for g in grads], [d["lr"] for d in datas])
+        try:
+            _diagnose.step_relation(f"the step of {k}",
+                                    [b[k] - o[k] for o, b in zip(outs, befores)],
+                                    [g[k] for g in grads], [d["lr"] for d in datas])
+        except _Stop as stop:   # name every parameter that shares the relation
+            found = found or (k, stop)
+            alike += [k] if stop.mistake == found[1].mistake else []
+    if found:
+        k, stop = found
+        if len(alike) > 1:
+            stop.message = stop.message.replace(
+                f"the step of {k}", f"the step of each of {', '.join(alike)}", 1)
+        raise stop
+
+
+def _implied_rates(outs, datas, befores, texts):
+    """The learning rate each entry's step implies, (before - after) / its
+    gradient, read in the order the parameters are stored: a rate that
+    changes from entry to entry (a decay inside the loop), or entries that
+    are off only where they end at one magnitude (a clip), are named with the
+    student's own numbers."""
+    for out, d, before, text in zip(outs, datas, befores, texts):
+        grads = _renamed(d["grads"], _SCALAR_KEYS)
+        b = np.concatenate([np.ravel(before[k]) for k in before])
+        a = np.concatenate([np.ravel(out[k]) for k in before])
+        g = np.concatenate([np.ravel(grads[k]) for k in before])
+        used = np.abs(g) > 1e-9
+        rates = (b - a)[used] / g[used]
+        off = ~np.isclose(rates, d["lr"], rtol=1e-6, atol=1e-12)
+        if not off.any():
+            continue
+        distinct = len(np.unique(np.round(rates, 9)))
+        if distinct > 2 and distinct > len(rates) // 2 and np.all(rates > 0) \
+                and _drifts(b - a, g, [np.size(before[k]) for k in before]):
+            _fail(f"your steps used a different learning rate for each entry on"
+                  f" {text}: from {rates.max():.4g} to"
+                  f" {rates.min():.4g}, {distinct} different rates: the rate"
+                  " changes while the step runs", "one step uses one learning"
+                  " rate for every entry: leave lr as it was given",
+                  "rate_changes_in_step")
+        ends = np.abs(a[used][off])
+        right = np.abs((b - d["lr"] * g)[used][off])   # where the step would go
+        if off.sum() > 1 and np.ptp(ends) < 1e-12 and ends[0] > 0 \
+                and np.all(right > ends[0]) and np.all(np.abs(a) <= ends[0] + 1e-12):
+            _fail(f"the entries whose step is off all end at ±{ends[0]:g} exactly on"
+                  f" {text}: the parameters are held within ±{ends[0]:g} after the"
+                  " step (clipped), which the step does not do", "the step moves"
+                  " each entry by the learning rate times its gradient, however far"
+                  " that takes it", "clipped_after_step")
+        return
+
+
+def _drifts(moved, g, sizes):
+    """Whether the rate moved / g drifts one way within every parameter, entry
+    after entry in the order they are stored (a rate changed inside the loop),
+    rather than jumping about (a step that is not lr times g at all)."""
+    start = 0
+    for size in sizes:
+        part, grad = moved[start:start + size], g[start:start + size]
+        start += size
+        rates = part[np.abs(grad) > 1e-9] / grad[np.abs(grad) > 1e-9]
+        steps = np.diff(rates)
+        if len(steps) and not (np.all(steps <= 1e-12) or np.all(steps >= -1e-12)):
+            return False
+    return True
 
 
 def check_sgd_step(fn=None):
@@ -371,6 +434,7 @@ def check_sgd_step(fn=None):
         _match(outs, datas, _SGD_MISTAKES)
         wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
         _step_relations(outs, datas, befores)
+        _implied_rates(outs, datas, befores, [t for t, _ in cases])
         for k in wrong:     # one number for a whole row of W or V
             _diagnose.all_equal(f"the step of {k}",
                                 [o[k] - b[k] for o, b in zip(outs, befores)],

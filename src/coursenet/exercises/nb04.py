@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coursenet import layers, losses, mlp
+from coursenet.exercises import _explain
 from coursenet.exercises._core import (
     CheckResult,
     Mistake,
@@ -135,6 +136,9 @@ def check_softmax_backward(fn=None):
                 "each entry (dl/do)_j sums (dl/dy)_i J_ij over the outputs i;"
                 " compare your J with the Jacobian of notebook 01 (Q1) entry by"
                 " entry")
+        _explain.explain_cases("dl/do", outs, refs, [{"y": d["y"]} for d in datas],
+                               hint, [[(_explain.NAMES["dout"], d["g"])]
+                                      for d in datas])
         _fail(f"your dl/do differs from dl/dy·J ({worst})", hint, "wrong")
 
     return _run(body)

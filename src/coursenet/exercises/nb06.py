@@ -51,12 +51,10 @@ def _problem():
 
 def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
                scale=None):
-    """The loop the exercise asks for; ``scale`` (mistakes): ``"sum"`` multiplies
-    each step by its batch's size, ``"twice"`` divides it by that size,
-    ``"lr_twice"`` multiplies it by ``lr`` once more, ``"ascent"`` by -1,
-    ``"double"`` by 2; ``"twice_B"`` divides by ``batch_size`` (not the batch's
-    own size), ``"sum_B"`` multiplies by it; ``"previous"`` steps with the
-    previous batch's gradients (none on the first step)."""
+    """The loop the exercise asks for; ``scale`` (mistakes the steps' implied
+    rates cannot name): ``"previous"`` steps with the previous batch's
+    gradients (none on the first step), ``"replaced"``/``"replaced_plus"``
+    assign the step (``=-``/``=+``) instead of subtracting it."""
     params = _copy_params(params)
     X, c = train_data
     rng = np.random.default_rng(seed)
@@ -72,10 +70,6 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             loss, grads = mlp.loss_and_grads(params, X[idx], c[idx])
-            factor = {None: 1.0, "sum": len(idx), "twice": 1.0 / len(idx),
-                      "lr_twice": lr, "ascent": -1.0, "double": 2.0,
-                      "twice_B": 1.0 / batch_size, "sum_B": batch_size,
-                      "previous": 1.0}.get(scale, 1.0)
             step, previous = (previous, grads) if scale == "previous" \
                 else (grads, None)
             for name in params if step is not None else ():
@@ -83,7 +77,7 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
                     params[name] = (1 if scale == "replaced_plus" else -1) \
                         * lr * step[name]
                 else:
-                    params[name] -= factor * lr * step[name]
+                    params[name] -= lr * step[name]
             step_loss.append(loss)
         record()
     return params, step_loss, np.array(evals)
@@ -95,6 +89,7 @@ class _Spy:
     def __init__(self, X):
         self.rows = {X[i].tobytes(): i for i in range(len(X))}
         self.calls = []  # (row indices or None, labels, loss)
+        self.steps = []  # (params as they were at the call, the gradients given)
 
     def __call__(self, params, Xb, cb, *rest):
         Xb = np.asarray(Xb, dtype=np.float64)
@@ -107,6 +102,7 @@ class _Spy:
                          for k, v in params.items()}
         loss, grads = mlp.loss_and_grads(params, Xb, cb)
         self.calls.append((idx, np.array(cb).reshape(-1), loss))
+        self.steps.append((_copy_params(params), grads))
         return loss, grads
 
 
@@ -156,7 +152,7 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         _check_batches(spy, c, who)
         _check_steps(history, spy, who)
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
-        _check_params(got, params, ref_params, train_data, val_data, who)
+        _check_params(got, params, ref_params, (train_data, val_data, spy), who)
         last = list(spy.calls[-1][0])
         _check_evals(history, ref_evals, _steps_of(history, who), who,
                      (got, X[last], c[last]))
@@ -332,33 +328,39 @@ def _check_steps(history, spy, who):
 
 # How a loop's steps can differ from the reference loop's: (the `scale` that
 # `_reference` replays, mistake id, what the loop does, hint).
-_STEP_MISTAKES = (
-    ("sum", "summed", "steps as many times too large as the batch has rows"
+#: What the learning rate a run's steps imply means, as its ratio to lr on
+#: every step (``n``: that step's batch size): (ratio(n), id, what the loop
+#: takes, hint). One mechanism (_implied_rates) reads them all.
+_RATE_MEANINGS = (
+    (lambda n: n, "summed", "steps as many times too large as the batch has rows"
      f" ({_B} here), as if the gradients were summed over the batch, not"
-     " averaged",
-     "batched_backward already returns the gradient of the batch's mean"
-     " loss: do not scale it by the batch size"),
-    ("twice", "divided_twice", "steps as many times too small as the"
-     " batch has rows, as if divided by the batch size once more",
-     "the mean is already in batched_backward: do not divide by the"
-     " batch size again"),
-    ("twice_B", "divided_twice", "steps batch_size times too small"
-     f" ({_B} here): the gradient was divided by the batch size once"
-     " more", "batched_backward already returns the gradient of the"
-     " batch's mean loss: do not divide it by the batch size again"),
-    ("sum_B", "summed", f"steps batch_size times too large ({_B} here),"
+     " averaged", "batched_backward already returns the gradient of the batch's"
+     " mean loss: do not scale it by the batch size"),
+    (lambda n: 1 / n, "divided_twice", "steps as many times too small as the"
+     " batch has rows, as if divided by the batch size once more", "the mean is"
+     " already in batched_backward: do not divide by the batch size again"),
+    (lambda n: 1 / _B, "divided_twice", "steps batch_size times too small"
+     f" ({_B} here): the gradient was divided by the batch size once more",
+     "batched_backward already returns the gradient of the batch's mean loss:"
+     " do not divide it by the batch size again"),
+    (lambda n: _B, "summed", f"steps batch_size times too large ({_B} here),"
      " as if the gradients were summed over the batch, not averaged",
      "batched_backward already returns the gradient of the batch's mean"
      " loss: do not scale it by the batch size"),
+    (lambda n: _LR, "lr_twice", "steps scaled by lr², not lr: the learning"
+     " rate is applied twice", "scale each step by the learning rate once"),
+    (lambda n: -1, "ascent", "steps along the gradient, not against it: the"
+     " loss is climbed, not descended",
+     "a step moves each parameter against its gradient"),
+    (lambda n: 2, "lr_doubled", "steps twice as large as the learning rate"
+     " gives", "look for a stray factor 2: each step is the learning"
+     " rate times the gradient, nothing more"))
+
+_STEP_MISTAKES = (
     ("previous", "previous_grads", "each step with the gradients of the"
      " previous batch: the first batch's step is skipped and every later"
      " one is one batch late", "update the parameters with the gradients"
      " batched_backward just returned for this batch"),
-    ("lr_twice", "lr_twice", "steps scaled by lr², not lr: the learning"
-     " rate is applied twice", "scale each step by the learning rate once"),
-    ("ascent", "ascent", "steps along the gradient, not against it: the"
-     " loss is climbed, not descended",
-     "a step moves each parameter against its gradient"),
     ("replaced", "params_replaced", "steps that replace each parameter:"
      " after a step it holds the step alone, the old value thrown away",
      "a step changes the parameter's old value by the step (`=-` assigns"
@@ -366,13 +368,10 @@ _STEP_MISTAKES = (
     ("replaced_plus", "params_replaced", "steps that replace each"
      " parameter: after a step it holds the step alone (and along the"
      " gradient), the old value thrown away", "a step changes the"
-     " parameter's old value, against the gradient (`=+` assigns)"),
-    ("double", "lr_doubled", "steps twice as large as the learning rate"
-     " gives", "look for a stray factor 2: each step is the learning"
-     " rate times the gradient, nothing more"))
+     " parameter's old value, against the gradient (`=+` assigns)"))
 
 
-def _check_params(got, start, ref_params, train_data, val_data, who):
+def _check_params(got, start, ref_params, run, who):
     def same(a, b):
         return all(np.allclose(a[k], b[k], rtol=1e-7, atol=1e-10) for k in b)
 
@@ -382,6 +381,8 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
         _fail(f"the params passed to {who} did not change",
               "change the arrays of the dict the caller passed (a new dict made"
               " inside the loop is never seen by the caller)", "not_in_place")
+    train_data, val_data, spy = run
+    _implied_rates(spy, got, who)
     for scale, mistake, text, hint in _STEP_MISTAKES:
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
                                   _SEED, scale=scale)
@@ -398,6 +399,57 @@ def _check_params(got, start, ref_params, train_data, val_data, who):
           f" reference loop's (max abs diff {worst[0]:.3g} in {worst[1]})",
           "after each batch, move every parameter against its gradient, scaled by"
           " the learning rate once, using that batch's gradients", "params")
+
+
+def _rates_of(spy, got):
+    """The learning rate each step implies, (params before - after) / the
+    gradients batched_backward gave for that step, one number per step; None
+    when some step is not a multiple of its own batch's gradients."""
+    afters = [before for before, _ in spy.steps[1:]] + [got]
+    rates = []
+    for (before, grads), after in zip(spy.steps, afters):
+        moved = np.concatenate([np.ravel(before[k] - after[k]) for k in grads])
+        g = np.concatenate([np.ravel(grads[k]) for k in grads])
+        if not g @ g > 0:
+            return None
+        rate = float(moved @ g / (g @ g))
+        if not np.allclose(moved, rate * g, rtol=1e-6, atol=1e-10):
+            return None
+        rates.append(rate)
+    return np.array(rates)
+
+
+def _implied_rates(spy, got, who):
+    """Name a run whose every step is its batch's gradient times a rate that is
+    not lr: by what the ratio to lr means (the batch size, lr once more, -1,
+    2: _RATE_MEANINGS), or by how the rate moves -- between epochs (a
+    schedule), from step to step, or one other constant -- quoting the rates."""
+    rates = _rates_of(spy, got)
+    if rates is None or not len(rates):
+        return
+    sizes = np.array([len(idx) for idx, _, _ in spy.calls], dtype=float)
+    for ratio, mistake, text, hint in _RATE_MEANINGS:
+        if np.allclose(rates, _LR * ratio(sizes), rtol=1e-6):
+            _fail(f"the batches are right, but {who} takes {text}", hint, mistake)
+    per = math.ceil(_N / _B)
+    shown = ", ".join(f"{r:.4g}" for r in rates[:3])
+    if len(rates) == per * _EPOCHS:
+        epochs = rates.reshape(_EPOCHS, per)
+        if np.allclose(epochs, epochs[:, :1], rtol=1e-6) \
+                and np.ptp(epochs[:, 0]) > 1e-6 * abs(rates).max():
+            _fail(f"the batches are right, but the steps of {who} use the rates"
+                  f" {', '.join(f'{r:.4g}' for r in epochs[:, 0])} in epochs 1 to"
+                  f" {_EPOCHS} (lr = {_LR:g}): the rate changes between epochs",
+                  "one learning rate for the whole run: the loop is given lr and"
+                  " keeps it", "rate_changes_between_epochs")
+    if np.ptp(rates) > 1e-6 * abs(rates).max():
+        _fail(f"the batches are right, but the steps of {who} use the rates"
+              f" {shown}, … (lr = {_LR:g}): the rate changes from step to step",
+              "every step uses the learning rate the loop is given, unchanged",
+              "rate_changes_between_steps")
+    _fail(f"the batches are right, but every step of {who} uses the rate"
+          f" {rates[0]:.4g}, not the lr = {_LR:g} the loop is given", "scale each"
+          " step by the lr argument, not by a number of your own", "rate_not_lr")
 
 
 _EVAL_FIELDS = ("epoch_train_loss", "epoch_train_acc", "epoch_val_loss",
