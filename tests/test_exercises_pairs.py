@@ -843,7 +843,7 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: dh * h * (1 - dh), "dout_for_h", ["dout stands where h belongs"]),
     (exercises.check_linear_layer, _linear_caches_output, linear_backward,
-     "explained", ["one row per entry of the layer's output"]),
+     "explained", ["from the layer's output where the input x belongs"]),
     (exercises.check_linear_layer_batch, linear_forward,
      lambda d, cache: (d @ cache[1].T, cache[0].T @ d, d[0]), "first_row_only",
      ["first row"]),

@@ -656,3 +656,20 @@ def test_explained_a_table_of_products_of_two_batches():
         return dout @ W.T, np.outer(x, dout), dout.sum(axis=0)
     assert_named(exercises.check_linear_layer_batch(linear_forward, backward),
                  "explained", "a table of products, one row per entry of the input x")
+
+
+def test_explained_one_quantity_where_another_belongs_without_the_structure():
+    """The cache holds the layer's output and dW is built from it: the message
+    says which quantity stands where the input belongs, not the product's
+    structure (that would be the answer)."""
+    def forward(x, W, b):
+        out = x @ W + b
+        return out, (out, W)
+
+    def backward(dout, cache):
+        out, W = cache
+        return dout @ W.T, np.outer(out, dout), dout
+    result = exercises.check_linear_layer(forward, backward)
+    assert_named(result, "explained", "built the way the right one is, but from the"
+                 " layer's output where the input x belongs")
+    assert "table of products" not in result.message

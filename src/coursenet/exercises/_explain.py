@@ -175,7 +175,22 @@ def describe(outs, refs, vocabs, sizes=()):
                     _fits(o, v) for o, v in zip(outs, values)) and not all(
                     _fits(np.asarray(r, dtype=np.float64), v)
                     for r, v in zip(refs, values)):
-                return phrase
+                return _swapped(phrase, per_case, refs, vocabs[0]) or phrase
+    return None
+
+
+def _swapped(phrase, per_case, refs, vocab):
+    """When the same expression over one other quantity is the right result,
+    say only which quantity stands where another belongs: the structure of
+    the expression is the answer's, and is not repeated."""
+    names = [p for p, _ in vocab if not p.startswith("the right")]
+    for used, meant in product(names, repeat=2):
+        other = phrase.replace(used, meant)
+        if used in phrase and used != meant and all(other in c for c in per_case) \
+                and all(_fits(np.asarray(r, dtype=np.float64), c[other])
+                        for r, c in zip(refs, per_case)):
+            return f"built the way the right one is, but from {used} where {meant}" \
+                " belongs"
     return None
 
 
@@ -204,6 +219,9 @@ def explain(what, outs, refs, vocabs, sizes=(), hint=None, on="on every case we 
     if phrase is None:
         return
     meaning = next((m for pattern, m in MEANINGS if pattern.search(phrase)), "")
+    if phrase.startswith("built the way"):
+        hint = ("check which value that line reads, and what the forward pass put"
+                " in the cache for it")
     _fail(f"your {what} is {phrase}, {on}" + (f": {meaning}" if meaning else ""),
           hint or "compare that with what it should hold: each step of the"
           " rule in the text, one entry at a time, on a small example of"
