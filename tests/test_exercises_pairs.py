@@ -340,6 +340,17 @@ def run_backward_skips_loss(layers_, caches):
     return grads
 
 
+def run_backward_unpacks_in_another_order(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dW, db, dout = backward(dout, cache)     # the order misread
+            grads.update(zip(names, (dW, db)))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
 def test_the_loop_passes():
     assert_passed(exercises.check_run_backward(run_backward))
 
@@ -347,6 +358,7 @@ def test_the_loop_passes():
 @pytest.mark.parametrize("fn, mistake", [
     (run_backward_forward_order, "not_reversed"),
     (run_backward_restarts, "dout_not_passed"),
+    (run_backward_unpacks_in_another_order, "dout_from_other_result"),
     (run_backward_zero_start, "wrong_start"),
     (run_backward_swapped, "swapped_grads"),
     (run_backward_skips_loss, "skipped_layer"),

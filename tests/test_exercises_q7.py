@@ -43,8 +43,9 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             tl, ta = mlp.evaluate(params, X[on], c[on])
             if evals == "batch_mean" and epoch_losses:
                 tl = float(np.mean(epoch_losses))
-            vl, va = (tl, ta) if evals == "val_on_train" else mlp.evaluate(params,
-                                                                            Xv, cv)
+            on_train = evals == "val_on_train" or (evals == "val_on_train_in_loop"
+                                                   and epoch_losses)
+            vl, va = (tl, ta) if on_train else mlp.evaluate(params, Xv, cv)
             history.epoch_train_loss.append(tl)
             history.epoch_train_acc.append(ta)
             history.epoch_val_loss.append(vl)
@@ -211,7 +212,10 @@ LOOP_MISTAKES = [
     (make_loop(scale="fixed"), "rate_not_lr", ["uses the rate 0.3, not the lr = 0.5"]),
     (make_loop(skip="b2"), "not_all_params", ["never changed b2"]),
     (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
-    (make_loop(evals="val_on_train"), "val_on_train", ["training set"]),
+    (make_loop(evals="val_on_train"), "val_on_train", ["training set", "every entry"]),
+    # copy-pasted in the loop only: epoch 0's validation entries are right
+    (make_loop(evals="val_on_train_in_loop"), "val_on_train",
+     ["training set", "epochs 1 to 3"]),
     (make_loop(evals="batch_mean"), "mean_of_batches", ["mean of each epoch's"]),
     (make_loop(epoch0=False), "no_epoch0", ["before the first epoch"]),
     (make_loop(shuffle="short"), "order_too_short", ["is empty", "29 rows never seen"]),

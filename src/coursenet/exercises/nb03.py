@@ -78,8 +78,10 @@ _SGD_MISTAKES = [
             " are not", "update every parameter: the biases too",
             lambda d: _stepped(d, d["lr"], 0.0)),
     Mistake("skips_weights", "the biases b and c are updated, the weights W and V"
-            " are not", "update every parameter: the weights W and V (lists of"
-            " lists: a loop over rows, then over entries)",
+            " are not", "update every parameter: the weights W and V are lists of"
+            " lists, and a number in a list changes only when it is written"
+            " through the list, by its index (a new value given to a loop"
+            " variable leaves the list as it was)",
             lambda d: _stepped(d, 0.0, d["lr"])),
     Mistake("lr_squared", "the step is lr² * dp: the learning rate is applied twice",
             "the learning rate scales the step once",

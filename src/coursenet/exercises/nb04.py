@@ -385,7 +385,8 @@ class _Recorder:
             self.log[-1] = self.log[-1]._replace(error=exc)
             raise
         sent = result[0] if isinstance(result, tuple) else result
-        self.log[-1] = self.log[-1]._replace(sent=sent)
+        self.log[-1] = self.log[-1]._replace(
+            sent=sent, results=result if isinstance(result, tuple) else (result,))
         return result
 
 
@@ -416,6 +417,7 @@ class _Call(NamedTuple):
     cache_of: object  # the index of the layer whose cache it was given, or None
     error: object     # the exception it raised, or None
     swapped: bool     # it was given a cache as its dout (and no cache as cache)
+    results: tuple = ()  # everything it returned
 
 
 def reference_layers(params, c, log):
@@ -607,11 +609,29 @@ def _douts_named(log, who, text):
                       "a backward returns the gradient already multiplied by its"
                       " upstream gradient: pass it on as it is",
                       "dout_multiplied_again")
+            _dout_from_other_result(before.results, got, who, _LAYER_NAMES[i], text)
             _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} a dout that is not"
                   f" what the layer after it sent back (on {text})",
                   "each backward's first result is the upstream gradient of the"
                   " layer before it: carry it from one step of the loop to the"
                   " next", "dout_not_passed")
+
+
+def _dout_from_other_result(results, got, who, layer, text):
+    """Name a dout that is another of the results of the layer after it (its dW
+    or db: the results unpacked in another order)."""
+    for k, value in enumerate(results[1:3], start=1):
+        try:
+            same = np.shape(got) == np.shape(value) and np.allclose(
+                got, np.asarray(value, dtype=np.float64))
+        except (TypeError, ValueError):
+            continue
+        if same:
+            _fail(f"{who} gave the backward of {layer} the linear layer's"
+                  f" {('dW', 'db')[k - 1]} (its result number {k + 1}) as dout, where"
+                  f" its first result belongs (on {text}): the results were unpacked"
+                  " in another order", "a backward with parameters returns dx, dW,"
+                  " db, in that order (the text of Q5a)", "dout_from_other_result")
 
 
 def _keyed(value, ref, who, text):
