@@ -9,15 +9,32 @@ answers are compared with an independent reference: the package's functions
 themselves refereed by central differences (:mod:`coursenet.gradcheck`) on one
 case every time a check runs.
 
-A wrong answer is then compared with the answer each *known mistake* would give.
-Every check has a table of small functions, one per mistake (``dl/dy_i = -1/y_i``
-for every class, a branch ``if target:`` that is false for class 0, a sigmoid
-derivative taken from ``k`` instead of ``h``, ...). The first mistake that
-reproduces the student's numbers on every case is the diagnosis; for the networks
-the tables are combined, so two mistakes at once are recognised too. When no
-mistake matches, the message names the worst entry ("max abs diff 0.31 at
-W1[2, 0]") and the part of the network to look at. Adding a diagnosis means
-adding a row to a table and a test that triggers it (``tests/test_exercises.py``).
+A wrong answer is then named, in this order (the first that fits speaks):
+
+1. what it *is*: a wrong type, shape or key set, an exception (with the
+   student's own line), nan/inf, or an argument changed in place
+   (:mod:`._core`);
+2. a known mistake: each check's table of :class:`Mistake` rows, one small
+   function per mistake as a student would write it (``dl/dy_i = -1/y_i`` for
+   every class, a branch ``if y:``, a sigmoid derivative taken from ``k``),
+   combined for the networks so that two mistakes at once are recognised;
+3. the property it breaks, probed with inputs chosen for it (:mod:`._diagnose`,
+   :mod:`._pairs`): the right answer times one number, off in one part only,
+   one row mixed into another, a row of J that does not sum to 0, nan at a
+   logit spread of 2,000, what the update implies about the rate it used;
+4. what it computed: :mod:`._explain` searches a small grammar over the
+   check's own quantities (inputs, forward values, upstream gradient, the
+   right result, N and C) for an expression that reproduces the answer on
+   every case, and says it in words ("one number: all the entries of the
+   upstream gradient added up", "built the way the right one is, but from the
+   layer's output where the input x belongs");
+5. else where it is wrong: the worst entry and the part to look at.
+
+Hints describe a property of the right answer or a question to try, never
+its formula (``tests/test_exercises_messages.py`` scans every message); a
+new diagnosis is a row or a probe and a test with a real wrong answer that
+triggers it (``tests/test_exercises_mistake_ids.py`` fails on an id no test
+produces).
 
 Each check prints exactly one line, ``✓ ...``, ``✗ <diagnosis>. Hint: ...`` or
 ``… <name> is not implemented yet`` (naming the innermost unfinished stub), and
@@ -46,11 +63,13 @@ arrays: a list (which the notebook's next cells cannot negate or multiply) or a
 float32 array is named once its numbers are right; notebooks 04-06 accept
 float32 (their batches may be float32).
 
-The package: :mod:`._core` holds the shared machinery (running the student's
-function, comparing, the mistake tables' format and matching order, the
-workbook helpers :func:`needs_your_code` and :func:`from_notebook`);
-:mod:`._networks` the network cases and mistake variants shared by Q3-Q6; one
-module per notebook (``nb01`` ... ``nb06``) holds that notebook's checks.
+Reading order for a maintainer: :mod:`._core` (running the student's
+function under a time limit, comparing, the :class:`Mistake` format, the
+workbook helpers :func:`needs_your_code` and :func:`from_notebook`), then
+:mod:`._diagnose` and :mod:`._explain` (steps 3 and 4 above, shared by every
+check), :mod:`._pairs` (the layer pairs of 04 and 05), :mod:`._networks` (the
+network cases and mistake variants shared by Q3-Q6), and one module per
+notebook (``nb01`` ... ``nb06``) with that notebook's checks and tables.
 """
 
 from coursenet.exercises._core import (
