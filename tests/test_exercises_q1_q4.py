@@ -599,6 +599,10 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      ["right for moderate logits", "expected"]),
     (check_forward, forward, "x[i] * W[i][j]", "x[i] * W[j][i]", "index_past_end",
      ["IndexError", "one row per input"]),
+    # the hidden count read from W's rows (the inputs): right when D = H only
+    (check_forward, forward, "+ b[j] for j in range(len(b))]",
+     "+ b[j] for j in range(len(W))]", "sizes_confused",
+     ["right when the number of inputs equals the number of hidden units"]),
     (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
      "dh = [sum(V[j][m] * dl_dy[m]", "dh_from_dl_dy", ["computed from dl/dy"]),
     (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
@@ -692,7 +696,8 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "for i in range(len(params[name][0])):\n"
      "            for j in range(len(params[name][i])):\n"
      "                params[name][i][j] -= lr * grads[name][i][j]",
-     "index_past_end", ["IndexError", "more hidden units than inputs"]),
+     "sizes_confused", ["right only when all the sizes are equal",
+                        "rows counted for columns"]),
     # round 2: general diagnoses (a part left out by a loop, a factor, a
     # transformed input, probabilities that do not sum to 1, a local slope)
     (check_jacobian, jacobian, "return J", "J[-1, :] = 0\n    J[:, -1] = 0\n"

@@ -37,6 +37,38 @@ def _random_params(rng, num_inputs, num_hiddens, num_outputs):
             "b2": rng.normal(0.0, 0.5, num_outputs)}
 
 
+_SIZE_NAMES = {"D": "inputs", "H": "hidden units", "C": "classes"}
+
+
+def sizes_confused(right_on, who, stop):
+    """After the student's function raised IndexError on networks of unequal
+    sizes (``stop``, the check's failure): find the sizes on which it is right.
+
+    ``right_on(D, H, C)`` runs it on a fresh random network of those sizes and
+    says whether it gave the right answer (False when it raised). Right only
+    when two of the sizes are equal: the code counts one where the other
+    belongs (``H = len(W)`` counts the inputs); right only when all three are
+    equal: a loop counts one size where it indexes along another. Otherwise the
+    original failure stands."""
+    for (a, b), sizes in ((("D", "H"), (3, 3, 2)), (("H", "C"), (2, 3, 3)),
+                          (("D", "C"), (3, 2, 3))):
+        if right_on(*sizes):
+            _fail(f"{who} raises IndexError on networks whose sizes differ, and is"
+                  f" right when the number of {_SIZE_NAMES[a]} equals the number of"
+                  f" {_SIZE_NAMES[b]} ({'-'.join(map(str, sizes))}): one of the two"
+                  " is counted where the other belongs", "W has one row per input"
+                  " and one column per hidden unit, V one row per hidden unit and one"
+                  " column per class: check which length each loop and each size"
+                  " is taken from", "sizes_confused")
+    if right_on(3, 3, 3):
+        _fail(f"{who} raises IndexError on networks whose sizes differ, and is"
+              " right only when all the sizes are equal (3-3-3): a loop counts one"
+              " size where it indexes along another (rows counted for columns?)",
+              "in a list of rows, len(M) counts the rows and len(M[i]) the entries"
+              " of row i: check which one each loop runs over", "sizes_confused")
+    raise stop
+
+
 def _network_case(text, params, X, y):
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
     O = mlp.forward(params, X)[0]

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from coursenet import gradcheck, layers, losses, scalar
+from coursenet import gradcheck, layers, losses, mlp, scalar
 from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
     Mistake,
@@ -50,7 +50,9 @@ from coursenet.exercises._networks import (
     _network_case,
     _network_fallback,
     _network_mistakes,
+    _random_params,
     _referee_network,
+    sizes_confused,
 )
 from coursenet.exercises.nb01 import _loss_grad_body
 
@@ -309,6 +311,21 @@ def _one_unit_for_all(key, values, refs, cases, fwd):
     _diagnose.rearranged(f"{fwd}: cache[{key!r}] without its bias", sums, rights)
 
 
+def _forward_right_on(forward, sizes):
+    """Whether the student's forward gives the right loss on a random network
+    of ``sizes`` (D, H, C), quietly (False when it raises)."""
+    rng = np.random.default_rng(sum(sizes))
+    params = _random_params(rng, *sizes)
+    x = rng.normal(size=sizes[0])
+    want = float(losses.cross_entropy(mlp.forward(params, x[None])[0], np.array([0])))
+    try:   # under the check's time limit, on fresh copies
+        loss, _ = _call(forward, (_as_lists(params), x.tolist(), 0), "forward",
+                        "a probe")
+        return bool(np.isclose(float(loss), want, rtol=1e-6, atol=1e-9))
+    except (_Stop, TypeError, ValueError):   # raised, or not a (loss, cache) pair
+        return False
+
+
 def _run_forward(forward, text, d, fwd):
     """The student's ``(loss, cache)`` on one case, the loss as a float."""
     try:
@@ -317,6 +334,8 @@ def _run_forward(forward, text, d, fwd):
     except _Stop as stop:
         if isinstance(stop.raised, IndexError):  # the hint names the two sides
             stop.mistake = "index_past_end"
+            sizes_confused(lambda *sizes: _forward_right_on(forward, sizes), fwd,
+                           stop)
         if isinstance(stop.raised, ValueError) \
                 and "math domain" in str(stop.raised):
             stop.mistake = "log_domain"

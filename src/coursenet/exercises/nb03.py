@@ -31,6 +31,7 @@ from coursenet.exercises._networks import (
     _course_params,
     _random_params,
     _renamed,
+    sizes_confused,
 )
 
 # --------------------------------------------------------------------------
@@ -142,6 +143,22 @@ def _sgd_raised_hint(exc):
     return None
 
 
+def _step_right_on(fn, sizes):
+    """Whether the student's step is right on random parameters and gradients
+    of ``sizes`` (D, H, C), quietly (False when it raises)."""
+    rng = np.random.default_rng(sum(sizes))
+    d = {"params": _random_params(rng, *sizes), "grads": _random_params(rng, *sizes),
+         "lr": 0.1}
+    params = _as_lists(d["params"])
+    try:   # under the check's time limit
+        _call(fn, (params, _as_lists(d["grads"]), d["lr"]), "sgd_step", "a probe",
+              may_change=(0,))
+        return all(_same(np.asarray(params[k], dtype=np.float64), v)
+                   for k, v in _stepped(d, d["lr"], d["lr"]).items())
+    except (_Stop, TypeError, ValueError):
+        return False
+
+
 def _run_steps(fn, who, cases):
     """Call the student's step on each case's own copies: (params after the
     step as arrays, what it returned)."""
@@ -155,6 +172,7 @@ def _run_steps(fn, who, cases):
         except _Stop as stop:
             if isinstance(stop.raised, IndexError):
                 stop.mistake = "index_past_end"
+                sizes_confused(lambda *sizes: _step_right_on(fn, sizes), who, stop)
             if isinstance(stop.raised, TypeError) \
                     and "not iterable" in str(stop.raised):
                 stop.mistake = "flat_as_rows"
