@@ -799,3 +799,14 @@ def test_explained_a_forward_value_the_tables_do_not_know():
 ])
 def test_a_vector_of_another_length_is_read_against_the_right_one(loss_grad, words):
     assert_named(exercises.check_loss_grad(loss_grad), "length_off", words)
+
+
+def test_rows_that_are_one_list_under_several_names_are_named():
+    """dW made as [[0.0] * H] * D: every row is the same list, so the last row
+    written wins everywhere (a blind student's answer)."""
+    from tests.test_exercises_q1_q4 import backprop, variant
+    wrong = variant(backprop, '"W": [[xi * d for d in dk] for xi in x],',
+                    '"W": _aliased([[xi * d for d in dk] for xi in x]),')
+    wrong.__globals__["_aliased"] = lambda rows: [rows[-1]] * len(rows)
+    result = exercises.check_backprop(wrong)
+    assert_named(result, "rows_aliased", "one and the same list under several names")

@@ -358,7 +358,7 @@ def test_the_loop_passes():
 @pytest.mark.parametrize("fn, mistake", [
     (run_backward_forward_order, "not_reversed"),
     (run_backward_restarts, "dout_not_passed"),
-    (run_backward_unpacks_in_another_order, "dout_from_other_result"),
+    (run_backward_unpacks_in_another_order, "dout_not_passed"),
     (run_backward_zero_start, "wrong_start"),
     (run_backward_swapped, "swapped_grads"),
     (run_backward_skips_loss, "skipped_layer"),
@@ -993,3 +993,53 @@ def _run_structure(outs, refs, datas):
                           "your backward", False)
         return "✓ nothing found"
     return _run(body)
+
+
+def test_a_loop_that_reverses_the_callers_lists_is_told_so():
+    def reverses_in_place(layers_, caches):
+        layers_.reverse()
+        caches.reverse()
+        grads, dout = {}, 1.0
+        for (_, backward, names), cache in zip(layers_, caches):
+            if names:
+                dout, *dparams = backward(dout, cache)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    result = exercises.check_run_backward(reverses_in_place)
+    assert_named(result, "changed_input", "`caches`", "was reversed")
+    assert "walk it backwards" in result.message
+
+
+def test_a_dout_not_carried_on_is_not_called_an_unpacking_order():
+    """One instance's db equals the dout its linear layer received: a loop that
+    hands that dout on unchanged must not read as 'db passed on'."""
+    def keeps_dout(layers_, caches):
+        grads, dout = {}, 1.0
+        for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+            if names:
+                _, *dparams = backward(dout, cache)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    assert_named(exercises.check_run_backward(keeps_dout), "dout_not_passed",
+                 "the same dout that the layer after it received")
+
+
+def test_a_weight_gradient_passed_on_as_dout_is_named():
+    def passes_dW_on(layers_, caches):
+        grads, dout = {}, 1.0
+        for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+            if names:
+                dx, dout, db = backward(dout, cache)    # dW taken for dx
+                grads.update(zip(names, (dout, db)))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    assert_named(exercises.check_run_backward(passes_dW_on), "dout_from_other_result",
+                 "the linear layer's dW (its result number 2)")

@@ -88,7 +88,10 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                     grads, previous[0] = previous[0], grads
                     factor = 0 if grads is None else 1
                     grads = grads or previous[0]
-                if in_place:
+                if in_place and skip == "by_position":   # relies on the dicts' order
+                    for p, g in zip(params.values(), grads.values()):
+                        p -= lr * factor * g
+                elif in_place:
                     for name in params:
                         if name != skip:
                             params[name] -= lr * factor * grads[name]
@@ -211,6 +214,8 @@ LOOP_MISTAKES = [
      ["the rates 0.5, 0.495, 0.4901", "changes from step to step"]),
     (make_loop(scale="fixed"), "rate_not_lr", ["uses the rate 0.3, not the lr = 0.5"]),
     (make_loop(skip="b2"), "not_all_params", ["never changed b2"]),
+    (make_loop(skip="by_position"), "pairs_by_position",
+     ["pairs each parameter with a gradient by position"]),
     (make_loop(record="sum"), "summed_loss", ["sum of each batch's losses"]),
     (make_loop(evals="val_on_train"), "val_on_train", ["training set", "every entry"]),
     # copy-pasted in the loop only: epoch 0's validation entries are right

@@ -49,7 +49,7 @@ def test_wrong_but_running_code_ends_the_block_in_one_line(capsys):
     out = capsys.readouterr().out
     assert out.startswith("■ stopped: this cell could not use what your functions"
                           " returned: TypeError: bad operand type for unary -:"
-                          " 'list' (line "), out
+                          " 'list' (line 2 of this cell)"), out
     assert block.stopped and block.skipped == "this cell"
 
     def forward(params, x):                     # raises inside the student's code

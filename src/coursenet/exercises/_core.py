@@ -258,11 +258,17 @@ _LIBRARIES = (os.path.dirname(_HERE), _NUMPY_DIR, sys.prefix, sys.base_prefix)
 
 
 def _where(exc):
-    """`` (line 7 of loss_grad)``: the deepest frame outside numpy and this file."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if not frame.filename.startswith((_HERE, _NUMPY_DIR)):
-            return f" (line {frame.lineno} of {frame.name})"
-    return ""
+    """`` (line 7 of loss_grad)``: the deepest frame outside numpy and this file
+    (`` (line 3 of this cell)`` when that is a cell's own code)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith((_HERE, _NUMPY_DIR))]
+    if not frames:
+        return ""
+    line = frames[-1].lineno   # a comprehension's line is its function's line
+    named = [f.name for f in frames
+             if f.name == "<module>" or not f.name.startswith("<")]
+    name = named[-1] if named else frames[-1].name
+    return f" (line {line} of {'this cell' if name == '<module>' else name})"
 
 
 def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
@@ -304,7 +310,9 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
         if change:
             name = _parameter(fn, index)
             _fail(f"{who} changed its argument `{name}` in place on {case}: {change}",
-                  _mutation_hint(name, old), "changed_input")
+                  "the caller still needs its list in its own order: walk it"
+                  " backwards without turning it round" if "was reversed" in change
+                  else _mutation_hint(name, old), "changed_input")
     return out
 
 
@@ -418,7 +426,12 @@ def _difference(old, new, where=""):
             for index, (was, now) in enumerate(zip(old, new)):
                 change = _difference(was, now, f"{where}[{index}]")
                 if change:
-                    return change
+                    turned = not any(_difference(was, now) for was, now
+                                     in zip(list(old)[::-1], new))
+                    return (f"{where or 'it'} was reversed (a list's reverse()"
+                            " turns the caller's list round; reversed() walks it"
+                            " backwards and leaves it as it was)") if turned \
+                        else change
             return ""
         try:
             return "" if old == new else f"{where or 'it'} was changed"
@@ -491,6 +504,13 @@ def _array(value, what):
         _fail(f"{what} is {_short(value, 40)} of type {type(value).__name__}, not"
               " numbers",
               "return a list of floats or a numpy array", "wrong_type")
+    rows = [r for r in value if isinstance(r, list)] \
+        if isinstance(value, list) else []
+    if len({id(r) for r in rows}) < len(rows):
+        _fail(f"rows of {what} are one and the same list under several names:"
+              " writing into one row writes into all of them", "a list of rows"
+              " made by repeating one row (a list times D) holds D names for one"
+              " row: build each row as a list of its own", "rows_aliased")
     try:
         raw = np.asarray(value)
         if raw.dtype.kind == "O":  # e.g. Fractions, or floats mixed with None

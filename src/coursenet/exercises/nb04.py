@@ -478,7 +478,9 @@ def _run_backward_body(fn):
             _give_caches(rows, caches)
             try:
                 value = _call(fn, (rows, caches), who, text, may_change=(0,))
-            except _Stop:
+            except _Stop as stop:
+                if stop.mistake == "changed_input":   # caches reversed in place:
+                    raise                             # the pairing then misleads
                 _caches_paired(log, who, text)  # the likely causes
                 _calls_in_reverse(log, who, text, partial=True)
                 _layer_raised(log, who, text)
@@ -609,7 +611,9 @@ def _douts_named(log, who, text):
                       "a backward returns the gradient already multiplied by its"
                       " upstream gradient: pass it on as it is",
                       "dout_multiplied_again")
-            _dout_from_other_result(before.results, got, who, _LAYER_NAMES[i], text)
+            _dout_from_other_result(before.results, got,
+                                    np.asarray(before.dout, dtype=np.float64), who,
+                                    _LAYER_NAMES[i], text)
             _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} a dout that is not"
                   f" what the layer after it sent back (on {text})",
                   "each backward's first result is the upstream gradient of the"
@@ -617,9 +621,23 @@ def _douts_named(log, who, text):
                   " next", "dout_not_passed")
 
 
-def _dout_from_other_result(results, got, who, layer, text):
+def _dout_from_other_result(results, got, received, who, layer, text):
     """Name a dout that is another of the results of the layer after it (its dW
-    or db: the results unpacked in another order)."""
+    or db: the results unpacked in another order). A result equal to the dout
+    that layer received (one instance's db is its dout) says nothing."""
+    with np.errstate(all="ignore"):
+        if np.shape(got) == np.shape(received) and np.allclose(got, received):
+            also = any(np.shape(r) == np.shape(got) and np.allclose(r, got)
+                       for r in results[1:3])   # one instance's db is its dout
+            _fail(f"{who} gave the backward of {layer} the same dout that the layer"
+                  f" after it received, not what that layer sent back (on {text}):"
+                  " the dout is not carried from one step of the loop to the next"
+                  + (" (or, as that layer's db equals it, its results were unpacked"
+                     " in another order)" if also else ""),
+                  "each backward's first result is the upstream gradient of the"
+                  " layer before it: carry it on" + (" (a backward with parameters"
+                  " returns dx, dW, db, in that order)" if also else ""),
+                  "dout_not_passed")
     for k, value in enumerate(results[1:3], start=1):
         try:
             same = np.shape(got) == np.shape(value) and np.allclose(

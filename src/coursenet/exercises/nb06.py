@@ -84,9 +84,14 @@ def _reference(params, train_data, val_data, lr, batch_size, epochs, seed,
 
 
 class _Spy:
-    """Stands in for ``batched_backward``: the package's gradients, every call noted."""
+    """Stands in for ``batched_backward``: the package's gradients, every call
+    noted. They come in the reverse of params' order (W2 first, as a backward
+    pass computes them), so a loop that pairs parameters and gradients by
+    position, not by name, is seen (``reverse=False`` for the rerun that
+    names it)."""
 
-    def __init__(self, X):
+    def __init__(self, X, reverse=True):
+        self.reverse = reverse
         self.rows = {X[i].tobytes(): i for i in range(len(X))}
         self.calls = []  # (row indices or None, labels, loss)
         self.steps = []  # (params as they were at the call, the gradients given)
@@ -101,6 +106,8 @@ class _Spy:
             return 0.0, {k: np.zeros_like(np.asarray(v, dtype=np.float64))
                          for k, v in params.items()}
         loss, grads = mlp.loss_and_grads(params, Xb, cb)
+        if self.reverse:
+            grads = {k: grads[k] for k in reversed(list(grads))}
         self.calls.append((idx, np.array(cb).reshape(-1), loss))
         self.steps.append((_copy_params(params), grads))
         return loss, grads
@@ -142,6 +149,11 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         try:
             # params is trained in place; train_data gets its own message below
             history = _call(fn, args, who, _case_text(), may_change=(0, 1))
+        except _Stop:
+            space[uses] = saved
+            _by_position(fn, space, uses, (params, train_data, val_data), ref_params,
+                         who)
+            raise
         finally:
             space[uses] = saved
         if not np.array_equal(args[1][0], X) or not np.array_equal(args[1][1], c):
@@ -163,6 +175,28 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
                 " evaluations of the training and validation sets")
 
     return _run(body)
+
+
+def _by_position(fn, space, uses, problem, ref_params, who):
+    """After the loop failed: does it train right when the gradients come in
+    params' own order? Then it pairs parameters and gradients by position."""
+    params, (X, c), (Xv, cv) = problem
+    mine, saved = _copy_params(params), space[uses]
+    space[uses] = _Spy(X, reverse=False)
+    try:
+        _call(fn, (mine, (X.copy(), c.copy()), (Xv.copy(), cv.copy()), _LR, _B,
+                   _EPOCHS, _SEED), who, _case_text(), may_change=(0, 1))
+    except _Stop:
+        return
+    finally:
+        space[uses] = saved
+    if all(np.allclose(mine[k], ref_params[k], rtol=1e-7, atol=1e-10)
+           for k in ref_params):
+        _fail(f"{who} pairs each parameter with a gradient by position: it trains"
+              " right only when the gradients come in the order of params, and"
+              " batched_backward may return them in another (W2 first, as a"
+              " backward pass computes them)", "take each parameter's gradient"
+              " by its name", "pairs_by_position")
 
 
 def _case_text():
