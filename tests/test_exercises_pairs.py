@@ -909,6 +909,10 @@ ROUND2 = [  # (check, forward, backward, mistake, words)
     (exercises.check_softmax_layer, softmax_forward,
      lambda dy, y: dy @ (np.diag(y) - y @ y), "jacobian_constant_added",
      ["one number added to every entry"]),
+    # y * y where the outer product belongs (a blind student's answer)
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (np.diag(y) - y * y), "jacobian_squares_broadcast",
+     ["same in every row of column j"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: Y * (dY - (dY * Y).sum()), "rows_mixed",
      ["mixes the rows of the batch"]),

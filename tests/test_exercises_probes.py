@@ -680,3 +680,17 @@ def test_explained_one_quantity_where_another_belongs_without_the_structure():
     assert_named(result, "explained", "built the way the right one is, but from the"
                  " layer's output where the input x belongs")
     assert "table of products" not in result.message
+
+
+def test_a_row_sum_without_its_axis_is_explained_in_the_hint():
+    """E / E.sum(axis=1) on a batch: numpy's broadcast error, read for the
+    student (the rows' sums lined up with the columns)."""
+    def forward(O):
+        E = np.exp(O - O.max(axis=1, keepdims=True))
+        Y = E / E.sum(axis=1)
+        return Y, Y
+
+    result = exercises.check_softmax_layer_batch(forward, soft_b)
+    assert not result.passed and result.mistake == "raised", result.message
+    assert "lines such a vector up with the" in result.message
+    assert "keep the reduced axis" in result.message

@@ -73,6 +73,7 @@ import inspect
 import json
 import linecache
 import os
+import re
 import sys
 import threading
 import traceback
@@ -486,6 +487,14 @@ def _raised_hint(exc, fn, args):
     if isinstance(exc, SystemExit):
         return ("something in it called sys.exit() or exit(): a function should"
                 " return its result (or raise an error), not stop Python")
+    lost = re.search(r"broadcast together with shapes \((\d+),(\d+)\) \((\d+),\)",
+                     str(exc)) if isinstance(exc, ValueError) else None
+    if lost and lost.group(1) == lost.group(3) != lost.group(2):
+        rows, cols = lost.group(1), lost.group(2)
+        return (f"a sum or maximum over each row left one number per row, shape"
+                f" ({rows},), and numpy lines such a vector up with the {cols}"
+                f" columns, not with the {rows} rows: keep the reduced axis, so"
+                " that each row meets its own number")
     return ("the line named above is where it stopped; run the function on a"
             " small input of your own to see the whole traceback")
 

@@ -570,7 +570,8 @@ def jacobian_parts(what, jacobians, probabilities):
     notes = []
     for J, y in zip(jacobians, probabilities):
         C = len(y)
-        basis = [np.diag(y), np.outer(y, y), np.ones((C, C)), np.diag(y * y)]
+        basis = [np.diag(y), np.outer(y, y), np.ones((C, C)), np.diag(y * y),
+                 np.tile(y * y, (C, 1))]   # y_j² in every row: y * y broadcast
         a = np.stack([m.ravel() for m in basis], axis=1)
         coef, *_ = np.linalg.lstsq(a, J.ravel(), rcond=None)
         if not np.allclose(a @ coef, J.ravel(), rtol=1e-6, atol=1e-8):
@@ -582,6 +583,12 @@ def jacobian_parts(what, jacobians, probabilities):
     prod = [c[1] for c, _ in notes]
     const = [c[2] for c, _ in notes]
     square = [c[3] for c, _ in notes]
+    if any(abs(c[4]) > 1e-6 for c, _ in notes):
+        _fail(f"off the diagonal, entry (i, j) of the Jacobian {what} applies is the"
+              " same in every row of column j: y_j times itself, an entry-by-entry"
+              " square broadcast into every row", "entry (i, j) tells how y_i"
+              " moves with o_j: it must depend on both i and j",
+              "jacobian_squares_broadcast")
     if any(abs(k) > 1e-6 for k in const):
         _fail(f"the Jacobian {what} applies has one number added to every entry,"
               f" on the diagonal and off it ({const[0]:.3g} on the first case):"
