@@ -151,8 +151,7 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
             history = _call(fn, args, who, _case_text(), may_change=(0, 1))
         except _Stop:
             space[uses] = saved
-            _by_position(fn, space, uses, (params, train_data, val_data), ref_params,
-                         who)
+            _by_position(fn, space, uses, (params, train_data, val_data), who)
             raise
         finally:
             space[uses] = saved
@@ -177,9 +176,9 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
     return _run(body)
 
 
-def _by_position(fn, space, uses, problem, ref_params, who):
-    """After the loop failed: does it train right when the gradients come in
-    params' own order? Then it pairs parameters and gradients by position."""
+def _by_position(fn, space, uses, problem, who):
+    """After the loop raised: does it run when the gradients come in params'
+    own order? Then it pairs parameters and gradients by position."""
     params, (X, c), (Xv, cv) = problem
     mine, saved = _copy_params(params), space[uses]
     space[uses] = _Spy(X, reverse=False)
@@ -190,13 +189,13 @@ def _by_position(fn, space, uses, problem, ref_params, who):
         return
     finally:
         space[uses] = saved
-    if all(np.allclose(mine[k], ref_params[k], rtol=1e-7, atol=1e-10)
-           for k in ref_params):
-        _fail(f"{who} pairs each parameter with a gradient by position: it trains"
-              " right only when the gradients come in the order of params, and"
-              " batched_backward may return them in another (W2 first, as a"
-              " backward pass computes them)", "take each parameter's gradient"
-              " by its name", "pairs_by_position")
+    # only the gradients' order differs between the two runs: the loop depends
+    # on it, whatever else it may still get wrong
+    _fail(f"{who} pairs each parameter with a gradient by position: it runs only"
+          " when the gradients come in the order of params, and batched_backward"
+          " may return them in another (W2 first, as a backward pass computes"
+          " them)", "take each parameter's gradient by its name",
+          "pairs_by_position")
 
 
 def _case_text():
