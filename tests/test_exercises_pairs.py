@@ -455,7 +455,7 @@ def test_a_fused_layer_without_the_shift_fails_on_large_logits():
 def test_a_softmax_shifted_by_the_whole_batch_fails_on_rows_of_other_scales():
     assert_named(exercises.check_softmax_layer_batch(_softmax_forward_batch_max,
                                                      _softmax_backward_batch),
-                 "forward_not_finite", "-1000")
+                 "batch_shared_shift", "-1000", "one number shifts the whole batch")
 
 
 def test_a_backward_that_overwrites_its_cache_is_named():

@@ -694,3 +694,15 @@ def test_a_row_sum_without_its_axis_is_explained_in_the_hint():
     assert not result.passed and result.mistake == "raised", result.message
     assert "lines such a vector up with the" in result.message
     assert "keep the reduced axis" in result.message
+
+
+def test_one_shift_for_the_whole_batch_is_named():
+    """O - O.max(): right row by row, nan for a row far below the batch's
+    largest logit (a blind student's answer)."""
+    def forward(O):
+        E = np.exp(O - O.max())
+        Y = E / E.sum(axis=1, keepdims=True)
+        return Y, Y
+
+    assert_named(exercises.check_softmax_layer_batch(forward, soft_b),
+                 "batch_shared_shift", "each of its rows alone comes out right")

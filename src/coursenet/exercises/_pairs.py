@@ -420,11 +420,34 @@ def _elementwise_any_shape(spec, pair, fwho, bwho, seed):
                  else "other numbers") + ")", hint, "not_elementwise")
 
 
+def _rows_alone(fwd, fwho, inputs, text):
+    """A batch forward of one input that is not finite on a batch: is each row
+    alone finite and right? Then one shift serves the whole batch, and a row
+    far below its largest logit underflows."""
+    (name, X), = inputs.items() if len(inputs) == 1 else ((None, None),)
+    X = np.asarray(X, dtype=np.float64) if name else None
+    if X is None or X.ndim != 2 or len(X) < 2:
+        return
+    for row in X:
+        try:
+            alone = _floats_or_none(_call(fwd, (row[None].copy(),), fwho, text)[0])
+        except (_Stop, TypeError, IndexError):
+            return
+        if alone is None or not np.all(np.isfinite(alone)) or not _same(
+                alone, losses.softmax(row[None])):
+            return
+    _fail(f"{fwho} gives nan or inf on {text}, though each of its rows alone"
+          " comes out right: one number shifts the whole batch, and the exps of"
+          " a row far below it underflow to 0", "the text of the exercise:"
+          " each row is shifted by its own maximum", "batch_shared_shift")
+
+
 def _check_forward(spec, fwd, fwho, case, cases, batch):
     """Fail, naming the mistake where one is known, if the forward output
     `out` of one case differs from the package's `ref`."""
     out, ref, inputs, dout, text = case
     if not np.all(np.isfinite(out)):
+        _rows_alone(fwd, fwho, inputs, text)
         _fail(f"{fwho} gives nan or inf on {text}",
               "exp of a large number overflows: the softmax is unchanged when"
               " the same number is subtracted from every logit",
