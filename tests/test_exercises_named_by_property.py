@@ -810,3 +810,16 @@ def test_rows_that_are_one_list_under_several_names_are_named():
     wrong.__globals__["_aliased"] = lambda rows: [rows[-1]] * len(rows)
     result = exercises.check_backprop(wrong)
     assert_named(result, "rows_aliased", "one and the same list under several names")
+
+
+def test_a_backprop_that_runs_past_the_end_is_diagnosed_on_square_networks():
+    """dW built from h where x belongs, indexed by the inputs: IndexError when
+    there are more inputs than hidden units; on 3-3-3 networks the check's own
+    diagnoses name the mistake (a blind student's answer)."""
+    from tests.test_exercises_q1_q4 import backprop, variant
+    wrong = variant(backprop, '"W": [[xi * d for d in dk] for xi in x]',
+                    '"W": [[h[i] * d for d in dk] for i in range(len(x))]')
+    result = exercises.check_backprop(wrong)
+    assert_named(result, "other_cached_value", "raises IndexError on networks whose"
+                 " sizes differ", "on 3-3-3 networks", "cache['h'] where it needs"
+                 " cache['x']")

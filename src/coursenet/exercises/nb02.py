@@ -959,6 +959,30 @@ def _malformed_handed(handed, bwd, text, num_classes):
               else "malformed_y")
 
 
+def _on_square_networks(body, stop, who):
+    """backprop raised IndexError on a network whose sizes differ: run the whole
+    check on 3-3-3 networks, where a size read from the wrong side cannot run
+    past the end, and say what it finds there (or that it is right there)."""
+    rng = np.random.default_rng(33)
+    square = [_Case(f"a random 3-3-3 network (target = {k})", _network_case(
+        "", _random_params(rng, 3, 3, 3), rng.normal(size=(1, 3)), [k]).data)
+        for k in (0, 2)]
+    try:
+        body(square)
+    except _Stop as inner:
+        if inner.mistake in (None, "raised") or inner.status != "failed":
+            raise stop from None
+        raise _Stop(f"✗ {who} raises IndexError on networks whose sizes differ;"
+                    " on 3-3-3 networks, where it runs: "
+                    + inner.message.removeprefix("✗ "), mistake=inner.mistake) \
+            from None
+    _fail(f"{who} raises IndexError on networks whose sizes differ, and is right"
+          " on 3-3-3 networks: a size or an index is taken from the wrong side",
+          "W has one row per input and one column per hidden unit, V one row per"
+          " hidden unit and one column per class: check which length each loop"
+          " runs over", "sizes_confused")
+
+
 def check_backprop(fn=None):
     """Q3, stage 3: ``fn(params, cache, dl_dy)`` returns every derivative below y.
 
@@ -966,10 +990,11 @@ def check_backprop(fn=None):
     keys ``dy``, ``do``, ``dh``, ``dk``, ``W``, ``b``, ``V``, ``c``.
     """
 
-    def body():
+    def body(cases=None):
         _need_function(fn, "check_backprop", "your backprop function")
         who = _name(fn, "backprop")
-        cases = _cases(seed=6)
+        square = cases is not None
+        cases = cases or _cases(seed=6)
         rng = np.random.default_rng(6)
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         gs = [rng.normal(0.0, 1.0, d["P"].shape[1]) for d in datas]
@@ -978,8 +1003,13 @@ def check_backprop(fn=None):
         for text, d, g, ref in zip(texts, datas, gs, refs):
             cache = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
                      for k, v in _reference_cache(d).items()}
-            value = _call(fn, (_as_lists(d["params"]), cache, g.tolist()), who,
-                          f"{text} with a random dl/dy")
+            try:
+                value = _call(fn, (_as_lists(d["params"]), cache, g.tolist()), who,
+                              f"{text} with a random dl/dy")
+            except _Stop as stop:
+                if isinstance(stop.raised, IndexError) and not square:
+                    _on_square_networks(body, stop, who)
+                raise
             like = {k: np.asarray(ref[k]) for k in _STAGES}
             _misnamed(value, {k: like[k] for k in "WbVc"}, who)
             outs.append(_stage_grads(value, like, who, text))
