@@ -258,18 +258,30 @@ _HERE = os.path.dirname(__file__)
 _LIBRARIES = (os.path.dirname(_HERE), _NUMPY_DIR, sys.prefix, sys.base_prefix)
 
 
-def _where(exc):
-    """`` (line 7 of loss_grad)``: the deepest frame outside numpy and this file
-    (`` (line 3 of this cell)`` when that is a cell's own code)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith((_HERE, _NUMPY_DIR))]
-    if not frames:
-        return ""
-    line = frames[-1].lineno   # a comprehension's line is its function's line
+def _student_frames(exc):
+    """The frames of the traceback that are the student's (a cell, a function
+    of theirs), innermost last: not this package's, numpy's or Python's."""
+    return [f for f in traceback.extract_tb(exc.__traceback__)
+            if not f.filename.startswith(_LIBRARIES)]
+
+
+def _frame_name(frames):
+    """The name of the innermost frame that has one: a comprehension or a
+    lambda is named after the function (or ``"<module>"``, the cell) it is in."""
     named = [f.name for f in frames
              if f.name == "<module>" or not f.name.startswith("<")]
-    name = named[-1] if named else frames[-1].name
-    return f" (line {line} of {'this cell' if name == '<module>' else name})"
+    return named[-1] if named else (frames[-1].name if frames else None)
+
+
+def _where(exc):
+    """`` (line 7 of loss_grad)``: the innermost of the student's frames (``
+    (line 3 of this cell)`` when that is a cell's own code)."""
+    frames = _student_frames(exc)
+    if not frames:
+        return ""
+    name = _frame_name(frames)   # a comprehension's line is its function's line
+    return f" (line {frames[-1].lineno} of" \
+        f" {'this cell' if name == '<module>' else name})"
 
 
 def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
@@ -871,20 +883,11 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
         return True
 
 
-def _student_frame(exc):
-    """The innermost frame of the traceback that is the student's (a cell or
-    a function of theirs, not a library's), or None."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if not frame.filename.startswith(_LIBRARIES):
-            return frame
-    return None
-
-
 def _student_function(exc):
     """The name of the student's function the traceback ends in, or None
     (it ends in the cell itself, or in a library)."""
-    frame = _student_frame(exc)
-    return None if frame is None or frame.name == "<module>" else frame.name
+    name = _frame_name(_student_frames(exc))
+    return None if name in (None, "<module>") else name
 
 
 _FROM_NOTEBOOK = "from notebook "
@@ -1107,8 +1110,8 @@ def _carried(fn, name, base, problems):
 def _raised_outside(exc, base):
     """The name of the student's function that raised, when it is not code of
     the carried notebook ``base`` (a layer this notebook passed in); else None."""
-    frame = _student_frame(exc)
-    if frame is None or frame.filename.startswith(f"{_FROM_NOTEBOOK}{base},"):
+    frames = _student_frames(exc)
+    if not frames or frames[-1].filename.startswith(f"{_FROM_NOTEBOOK}{base},"):
         return None
     return _student_function(exc)
 
