@@ -605,6 +605,10 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      ["right when the number of inputs equals the number of hidden units"]),
     (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
      "dh = [sum(V[j][m] * dl_dy[m]", "dh_from_dl_dy", ["computed from dl/dy"]),
+    # raises IndexError where V is not square; named on 3-3-3 networks
+    (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
+     "dh = [sum(V[m][j] * do[m]", "dh_V_transposed",
+     ["raises IndexError on networks whose sizes differ", "reads V transposed"]),
     (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
      '"V": [[hj * d for d in dl_dy] for hj in h]', "dV_from_dl_dy",
      ["dV is built from dl/dy"]),

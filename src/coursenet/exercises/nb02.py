@@ -552,6 +552,14 @@ _STAGE_MISTAKES = [
      " sum over the logits stops one short", "h_j feeds every logit, the last one"
      " included: each one adds its own path to dl/dh_j",
      lambda r, ref, p, g: p["W2"] @ _without(ref["do"], -1)),
+    # runs only where V is square: elsewhere it raises IndexError, and
+    # _on_square_networks brings the check here on 3-3-3 networks
+    ("dh", "dh_V_transposed", "dl/do is right, dl/dh reads V transposed: the"
+     " weight from h_j to logit m is taken from row m, column j of V",
+     "V has one row per hidden unit and one column per class: the weights that"
+     " carry h_j to the logits are row j", lambda r, ref, p, g: (
+         np.transpose(p["W2"]) @ ref["do"] if np.ndim(p["W2"]) == 2
+         and len(p["W2"]) == len(p["W2"][0]) else np.full(len(ref["dh"]), np.nan))),
     ("dh", "dh_from_dl_dy", "dl/do is right, dl/dh is computed from dl/dy instead:"
      " the softmax step is skipped on the way down",
      "h reaches the loss through the logits: dl/dh comes from the gradient one"
