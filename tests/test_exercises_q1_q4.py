@@ -597,8 +597,14 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (check_forward, forward, "e = [math.exp(v - top) for v in o]",
      "e = [math.exp(min(v, 700.0)) for v in o]", "large_logits",
      ["right for moderate logits", "expected"]),
-    (check_forward, forward, "x[i] * W[i][j]", "x[i] * W[j][i]", "index_past_end",
-     ["IndexError", "one row per input"]),
+    (check_forward, forward, "x[i] * W[i][j]", "x[i] * W[j][i]", "reads_transposed",
+     ["raises IndexError", "it reads W transposed", "W has one row per input"]),
+    (exercises.check_sgd_step, sgd_step,
+     "for row, grad_row in zip(params[name], grads[name]):\n"
+     "            for j, g in enumerate(grad_row):\n                row[j] -= lr * g",
+     "for i, row in enumerate(params[name]):\n            for j in range(len(row)):"
+     "\n                row[j] -= lr * grads[name][j][i]", "reads_transposed",
+     ["grads['W'] and grads['V'] are handed to it transposed"]),
     # the hidden count read from W's rows (the inputs): right when D = H only
     (check_forward, forward, "+ b[j] for j in range(len(b))]",
      "+ b[j] for j in range(len(W))]", "sizes_confused",
@@ -687,6 +693,17 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "explained", ["the right dl/do minus the true class's one-hot row"]),
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] = -lr * g",
      "assigns_step", ["W, V are set to the step itself"]),
+    (exercises.check_sgd_step, sgd_step, "for j, g in enumerate(grad_row):\n"
+     "                row[j] -= lr * g", "for j in range(len(grad_row) + 1):\n"
+     "                row[j] -= lr * grad_row[j]", "index_past_end",
+     ["raised IndexError", "line 5 of sgd_step"]),
+    # round 3: grads paired with params by position (the check hands grads
+    # with its keys in reverse order)
+    (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):\n'
+     '        for row, grad_row in zip(params[name], grads[name]):',
+     'for p, g in zip(params.values(), grads.values()):\n'
+     '        for row, grad_row in zip(p, g) if isinstance(p[0], list) else ():',
+     "pairs_by_position", ["pairs each parameter with a gradient by position"]),
     (exercises.check_sgd_step, sgd_step, "enumerate(grads[name])",
      "enumerate(grads[name][:-1])", "some_entries_unchanged",
      ["some entries of b, c did not change"]),

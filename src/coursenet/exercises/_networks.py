@@ -40,7 +40,7 @@ def _random_params(rng, num_inputs, num_hiddens, num_outputs):
 _SIZE_NAMES = {"D": "inputs", "H": "hidden units", "C": "classes"}
 
 
-def sizes_confused(right_on, who, stop):
+def sizes_confused(right_on, who, stop, matrices=()):
     """After the student's function raised IndexError on networks of unequal
     sizes (``stop``, the check's failure): find the sizes on which it is right.
 
@@ -48,8 +48,11 @@ def sizes_confused(right_on, who, stop):
     says whether it gave the right answer (False when it raised). Right only
     when two of the sizes are equal: the code counts one where the other
     belongs (``H = len(W)`` counts the inputs); right only when all three are
-    equal: a loop counts one size where it indexes along another. Otherwise the
-    original failure stands."""
+    equal: a loop counts one size where it indexes along another. Right on
+    3-3-3 when one of ``matrices`` (``(name, label)`` pairs such as ``("W",
+    "grads['W']")``) is handed to it transposed, or all of them (``right_on(3, 3, 3,
+    transposed=names)``): it reads those transposed. Otherwise the original
+    failure stands."""
     for (a, b), sizes in ((("D", "H"), (3, 3, 2)), (("H", "C"), (2, 3, 3)),
                           (("D", "C"), (3, 2, 3))):
         if right_on(*sizes):
@@ -66,7 +69,25 @@ def sizes_confused(right_on, who, stop):
               " size where it indexes along another (rows counted for columns?)",
               "in a list of rows, len(M) counts the rows and len(M[i]) the entries"
               " of row i: check which one each loop runs over", "sizes_confused")
+    # each matrix alone, then all of them (one loop written for every matrix)
+    labels = dict(matrices)
+    for names in [(name,) for name in labels] + [tuple(labels)] * (len(labels) > 1):
+        if right_on(3, 3, 3, transposed=names):
+            said = " and ".join(labels[n] for n in names)
+            sides = "; ".join(f"{labels[n]} has one row per {_MATRIX_SIDES[n][0]}"
+                              f" and one column per {_MATRIX_SIDES[n][1]}"
+                              for n in names)
+            are = "is" if len(names) == 1 else "are"
+            _fail(f"{who} raises IndexError on networks whose sizes differ, and on"
+                  f" 3-3-3 networks it is right when {said} {are} handed to it"
+                  f" transposed: it reads {said} transposed, the"
+                  " first index taken along the columns and the second along the"
+                  " rows", f"{sides}: the first index picks the row", "reads_transposed")
     raise stop
+
+
+# the rows and the columns of each scalar network's matrix
+_MATRIX_SIDES = {"W": ("input", "hidden unit"), "V": ("hidden unit", "class")}
 
 
 def _network_case(text, params, X, y):

@@ -311,16 +311,19 @@ def _one_unit_for_all(key, values, refs, cases, fwd):
     _diagnose.rearranged(f"{fwd}: cache[{key!r}] without its bias", sums, rights)
 
 
-def _forward_right_on(forward, sizes):
+def _forward_right_on(forward, sizes, transposed=()):
     """Whether the student's forward gives the right loss on a random network
-    of ``sizes`` (D, H, C), quietly (False when it raises)."""
+    of ``sizes`` (D, H, C), quietly (False when it raises); with the matrices
+    named in ``transposed`` handed to it transposed."""
     rng = np.random.default_rng(sum(sizes))
     params = _random_params(rng, *sizes)
     x = rng.normal(size=sizes[0])
     want = float(losses.cross_entropy(mlp.forward(params, x[None])[0], np.array([0])))
+    given = _as_lists(params)
+    for name in transposed:
+        given[name] = np.transpose(given[name]).tolist()
     try:   # under the check's time limit, on fresh copies
-        loss, _ = _call(forward, (_as_lists(params), x.tolist(), 0), "forward",
-                        "a probe")
+        loss, _ = _call(forward, (given, x.tolist(), 0), "forward", "a probe")
         return bool(np.isclose(float(loss), want, rtol=1e-6, atol=1e-9))
     except (_Stop, TypeError, ValueError):   # raised, or not a (loss, cache) pair
         return False
@@ -334,8 +337,9 @@ def _run_forward(forward, text, d, fwd):
     except _Stop as stop:
         if isinstance(stop.raised, IndexError):  # the hint names the two sides
             stop.mistake = "index_past_end"
-            sizes_confused(lambda *sizes: _forward_right_on(forward, sizes), fwd,
-                           stop)
+            sizes_confused(lambda *sizes, **how: _forward_right_on(
+                forward, sizes, **how), fwd, stop,
+                matrices=(("W", "W"), ("V", "V")))
         if isinstance(stop.raised, ValueError) \
                 and "math domain" in str(stop.raised):
             stop.mistake = "log_domain"

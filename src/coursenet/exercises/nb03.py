@@ -143,42 +143,70 @@ def _sgd_raised_hint(exc):
     return None
 
 
-def _step_right_on(fn, sizes):
+def _step_right_on(fn, sizes, transposed=()):
     """Whether the student's step is right on random parameters and gradients
-    of ``sizes`` (D, H, C), quietly (False when it raises)."""
+    of ``sizes`` (D, H, C), quietly (False when it raises); with the gradients
+    of the matrices named in ``transposed`` handed to it transposed."""
     rng = np.random.default_rng(sum(sizes))
     d = {"params": _random_params(rng, *sizes), "grads": _random_params(rng, *sizes),
          "lr": 0.1}
-    params = _as_lists(d["params"])
+    params, grads = _as_lists(d["params"]), _as_lists(d["grads"])
+    for name in transposed:
+        grads[name] = np.transpose(grads[name]).tolist()
     try:   # under the check's time limit
-        _call(fn, (params, _as_lists(d["grads"]), d["lr"]), "sgd_step", "a probe",
-              may_change=(0,))
+        _call(fn, (params, grads, d["lr"]), "sgd_step", "a probe", may_change=(0,))
         return all(_same(np.asarray(params[k], dtype=np.float64), v)
                    for k, v in _stepped(d, d["lr"], d["lr"]).items())
     except (_Stop, TypeError, ValueError):
         return False
 
 
-def _run_steps(fn, who, cases):
+def _run_steps(fn, who, cases, by_name=True):
     """Call the student's step on each case's own copies: (params after the
-    step as arrays, what it returned)."""
+    step as arrays, what it returned).
+
+    ``grads`` comes with its keys in the reverse of params' order (c, V, b, W,
+    the order a backward pass computes them in): a dict's order is not part of
+    its meaning, so a step that pairs the two dicts by position fails here;
+    ``by_name=False`` hands them in params' order (:func:`_by_position`).
+    """
     outs, returned = [], []
     for text, d in cases:
         params = _as_lists(d["params"])  # the student's own copies
         grads = _as_lists(d["grads"])
+        if by_name:
+            grads = dict(reversed(grads.items()))
         try:
             returned.append(_call(fn, (params, grads, d["lr"]), who, text,
                                   may_change=(0,), hint=_sgd_raised_hint))
         except _Stop as stop:
             if isinstance(stop.raised, IndexError):
                 stop.mistake = "index_past_end"
-                sizes_confused(lambda *sizes: _step_right_on(fn, sizes), who, stop)
+                sizes_confused(lambda *sizes, **how: _step_right_on(
+                    fn, sizes, **how), who, stop,
+                    matrices=(("W", "grads['W']"), ("V", "grads['V']")))
             if isinstance(stop.raised, TypeError) \
                     and "not iterable" in str(stop.raised):
                 stop.mistake = "flat_as_rows"
             raise
         outs.append(_read_params(params, _renamed(d["params"], _SCALAR_KEYS), who))
     return outs, returned
+
+
+def _by_position(fn, who, cases, refs):
+    """The step failed with grads in another key order than params: is it right
+    when they come in params' own order? Then it pairs them by position."""
+    try:
+        outs = _run_steps(fn, who, cases, by_name=False)[0]
+    except _Stop:
+        return
+    if all(_same(o, r) for o, r in zip(outs, refs)):
+        _fail(f"{who} pairs each parameter with a gradient by position: it is right"
+              " only when grads lists its keys in the order of params, and a"
+              " backward pass may build them in another (c and V first, as it"
+              " computes them)", "take each parameter's gradient by its name",
+              "pairs_by_position")
+
 
 
 def _unchanged_problem(fn, who, returned, refs):
@@ -442,13 +470,18 @@ def check_sgd_step(fn=None):
         datas = [d for _, d in cases]
         befores = [_renamed(d["params"], _SCALAR_KEYS) for d in datas]
         refs = [_stepped(d, d["lr"], d["lr"]) for d in datas]
-        outs, returned = _run_steps(fn, who, cases)
+        try:
+            outs, returned = _run_steps(fn, who, cases)
+        except _Stop:
+            _by_position(fn, who, cases, refs)
+            raise
         if all(_same(o, r) for o, r in zip(outs, refs)):
             for k in refs[0]:       # within tolerance, but rounded
                 _diagnose.rounded(f"{k} after the step", [o[k] for o in outs],
                                   [r[k] for r in refs])
             return (f"✓ {who}: every weight and bias steps against its gradient,"
                     f" in place, right on {len(cases)} cases")
+        _by_position(fn, who, cases, refs)
         if all(_same(o, b) for o, b in zip(outs, befores)):
             _unchanged_problem(fn, who, returned, refs)
         _match(outs, datas, _SGD_MISTAKES)
