@@ -219,6 +219,11 @@ WRONG_05 = [
      "batch_matmul_nnc", ["(3, 3, 4)"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: dY * Y * (1 - Y), "diagonal_only", []),
+    # round 3: np.diag on the batch reads Y's own diagonal and fails to broadcast
+    (exercises.check_softmax_layer_batch, soft_fwd_b,
+     lambda dY, Y: np.einsum("ni,nij->nj", dY, np.diag(Y) - Y[:, :, None]
+                             * Y[:, None, :]), "raised",
+     ["diag of a 2-D array gives back that array's own diagonal"]),
     (exercises.check_cross_entropy_batch, ce_fwd_b,
      lambda dl, cache: ce_b(dl, cache) * len(cache[1]), "summed", ["1/N"]),
     (exercises.check_softmax_cross_entropy, fused_fwd,
@@ -324,6 +329,26 @@ def run_backward_swapped(layers_, caches):
         else:
             dout = backward(dout, cache)
     return grads
+
+
+def run_backward_names_from_dx(layers_, caches):
+    """The names zipped with every result, dx included: W gets dx, b gets dW."""
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            results = backward(dout, cache)
+            grads.update(zip(names, results))
+            dout = results[0]
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def test_names_paired_with_dx_are_named_with_the_result_stored():
+    result = exercises.check_run_backward(run_backward_names_from_dx)
+    assert_named(result, "swapped_grads")
+    assert "stored the first linear layer's dx (its result number 1) as the" \
+        " gradient of W1" in result.message, result.message
 
 
 def run_backward_skips_loss(layers_, caches):

@@ -88,7 +88,10 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                     grads, previous[0] = previous[0], grads
                     factor = 0 if grads is None else 1
                     grads = grads or previous[0]
-                if in_place and skip == "by_position":   # relies on the dicts' order
+                if in_place == "rebind":   # each new array only renames p
+                    for name, p in params.items():
+                        p = p - lr * factor * grads[name]
+                elif in_place and skip == "by_position":   # relies on the dicts' order
                     for p, g in zip(params.values(), grads.values()):
                         p -= lr * factor * g
                 elif in_place:
@@ -228,7 +231,10 @@ LOOP_MISTAKES = [
     (make_loop(evals="last_batch"), "evaluated_on_batch", ["loss of the last batch"]),
     (make_loop(evals="start"), "evaluated_before_epoch", ["before epoch e trained"]),
     (make_loop(labels="apart"), "labels_apart", ["do not belong"]),
-    (make_loop(in_place=False), "not_in_place", ["did not change"]),
+    (make_loop(in_place=False), "not_in_place",
+     ["did not change, though the parameters batched_backward was given did"]),
+    (make_loop(in_place="rebind"), "not_in_place",
+     ["neither did the ones batched_backward was given", "`p = p - ...`"]),
     (loop_with_per_row_calls, "one_row_calls", ["one row at a time"]),
     (loop_with_inline_gradient, "no_backward", ["never called batched_backward"]),
 ]

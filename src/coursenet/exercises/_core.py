@@ -486,6 +486,22 @@ def _mutation_hint(name, old):
             " list")
 
 
+def _names_used(fn):
+    """The global and attribute names ``fn``'s code (and the functions defined
+    in it) reads: ``np.diag(Y)`` gives ``{"np", "diag"}``; empty for a
+    function without Python code."""
+
+    def names(code):
+        found = set(code.co_names)
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                found |= names(const)
+        return found
+
+    code = getattr(fn, "__code__", None)
+    return names(code) if code is not None else set()
+
+
 def _raised_hint(exc, fn, args):
     """A hint that is true for the case the check used (not the student's own)."""
     if isinstance(exc, KeyError) and exc.args:
@@ -507,6 +523,11 @@ def _raised_hint(exc, fn, args):
                 f" ({rows},), and numpy lines such a vector up with the {cols}"
                 f" columns, not with the {rows} rows: keep the reduced axis, so"
                 " that each row meets its own number")
+    if isinstance(exc, ValueError) and "diag" in _names_used(fn) \
+            and any(np.ndim(a) == 2 for a in args if isinstance(a, np.ndarray)):
+        return ("diag of a 2-D array gives back that array's own diagonal, a"
+                " vector, not a diagonal matrix: on a batch of rows it reads the"
+                " batch's diagonal, not one matrix per row")
     return ("the line named above is where it stopped; run the function on a"
             " small input of your own to see the whole traceback")
 

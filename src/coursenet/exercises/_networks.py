@@ -80,9 +80,9 @@ def sizes_confused(right_on, who, stop, matrices=()):
             are = "is" if len(names) == 1 else "are"
             _fail(f"{who} raises IndexError on networks whose sizes differ, and on"
                   f" 3-3-3 networks it is right when {said} {are} handed to it"
-                  f" transposed: it reads {said} transposed, the"
-                  " first index taken along the columns and the second along the"
-                  " rows", f"{sides}: the first index picks the row", "reads_transposed")
+                  f" transposed: it reads {said} transposed, the first index"
+                  " taken along the columns and the second along the rows",
+                  f"{sides}: the first index picks the row", "reads_transposed")
     raise stop
 
 

@@ -18,6 +18,7 @@ from coursenet.exercises._core import (
     _fail,
     _match,
     _name,
+    _names_used,
     _need_function,
     _run,
     _same,
@@ -502,19 +503,9 @@ def check_sgd_step(fn=None):
     return _run(body)
 
 
-def _names_used(code):
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= _names_used(const)
-    return names
-
-
 def _copies(fn):
     """Whether ``fn``'s code calls something named like a copy."""
-    code = getattr(fn, "__code__", None)
-    return code is not None and bool(
-        _names_used(code) & {"deepcopy", "copy"})
+    return bool(_names_used(fn) & {"deepcopy", "copy"})
 
 
 def _converts_to(value, ref):

@@ -489,7 +489,7 @@ def _run_backward_body(fn):
             _caches_paired(log, who, text)
             ref = mlp.loss_and_grads(params, d["X"], d["y"])[1]
             _calls_in_reverse(log, who, text)
-            grads = _keyed(value, ref, who, text)
+            grads = _keyed(value, ref, who, text, log)
             if not all(_same(grads[k], ref[k]) for k in ref):
                 _keeps_state(fn, who, cases[0])
                 _fail(f"the gradients from {who} differ from the package's on {text}"
@@ -652,7 +652,32 @@ def _dout_from_other_result(results, got, received, who, layer, text):
                   " db, in that order (the text of Q5a)", "dout_from_other_result")
 
 
-def _keyed(value, ref, who, text):
+_RESULT_NAMES = ("dx", "dW", "db")
+
+
+def _stored_other_result(value, ref, log, who, text):
+    """Name a parameter's gradient that is another result of a linear layer's
+    backward (its dx, or the other parameter's): names paired with the wrong
+    results. ``log``: the :class:`_Recorder` calls (layer index, results)."""
+    for k in ref:
+        got = np.asarray(value[k], dtype=np.float64)
+        for call in log:
+            results = call.results or ()
+            for r, result in enumerate(results[:3] if len(results) == 3 else ()):
+                want = 1 if k.startswith("W") else 2
+                if (r != want or not k.endswith(str(1 + call.layer // 2))) \
+                        and np.shape(result) == got.shape \
+                        and np.allclose(np.asarray(result, dtype=np.float64), got):
+                    _fail(f"{who} stored {_LAYER_NAMES[call.layer]}'s"
+                          f" {_RESULT_NAMES[r]} (its result number {r + 1}) as the"
+                          f" gradient of {k} (on {text}): the parameter names were"
+                          " paired with the wrong results", "a backward with"
+                          " parameters returns dx first, then one gradient per"
+                          " parameter name, in the names' order (the text of Q5a)",
+                          "swapped_grads")
+
+
+def _keyed(value, ref, who, text, log=()):
     if not isinstance(value, Mapping):
         _array(value, f"what {who} returned") if value is None else None
         _fail(f"{who} returned {type(value).__name__}; expected a dict"
@@ -668,6 +693,7 @@ def _keyed(value, ref, who, text):
     for k in ref:
         arr = _array(value[k], f"{who}'s gradient of {k}")
         if arr.shape != ref[k].shape:
+            _stored_other_result(value, ref, log, who, text)
             swapped = [j for j in ref if ref[j].shape == arr.shape]
             _fail(f"{who}'s gradient of {k} has shape {arr.shape}, the shape of"
                   f" {swapped[0] if swapped else 'no parameter'} (on {text})",

@@ -410,11 +410,9 @@ def _check_params(got, start, ref_params, run, who):
 
     if same(got, ref_params):
         return
-    if same(got, start):
-        _fail(f"the params passed to {who} did not change",
-              "change the arrays of the dict the caller passed (a new dict made"
-              " inside the loop is never seen by the caller)", "not_in_place")
     train_data, val_data, spy = run
+    if same(got, start):
+        _unchanged_params(spy, start, who)
     _implied_rates(spy, got, who)
     for scale, mistake, text, hint in _STEP_MISTAKES:
         scaled, _, _ = _reference(start, train_data, val_data, _LR, _B, _EPOCHS,
@@ -432,6 +430,24 @@ def _check_params(got, start, ref_params, run, who):
           f" reference loop's (max abs diff {worst[0]:.3g} in {worst[1]})",
           "after each batch, move every parameter against its gradient, scaled by"
           " the learning rate once, using that batch's gradients", "params")
+
+
+def _unchanged_params(spy, start, who):
+    """The caller's params never changed: did the loop step other arrays (a new
+    dict, which batched_backward then saw change), or nothing at all?"""
+    seen = [p for p, _ in spy.steps]
+    moved = any(not np.array_equal(p[k], start[k]) for p in seen for k in start)
+    if moved:
+        _fail(f"the params passed to {who} did not change, though the parameters"
+              " batched_backward was given did: the steps went into arrays of the"
+              " loop's own (a new dict, or copies), not into the caller's",
+              "change the arrays of the dict the caller passed, in place",
+              "not_in_place")
+    _fail(f"the params passed to {who} did not change, and neither did the ones"
+          " batched_backward was given: every step was computed and then dropped"
+          " (a name given a new array, as `p = p - ...` does, is no longer the"
+          " array in the dict)", "change the arrays of the dict the caller passed,"
+          " in place", "not_in_place")
 
 
 def _rates_of(spy, got):
