@@ -29,3 +29,14 @@ def fresh_workbooks(tmp_path_factory):
     from workbook import Runs  # nbclient: imported only when a test runs one
 
     return Runs(ROOT / "student", tmp_path_factory.mktemp("fresh_workbooks"))
+
+
+@pytest.fixture(autouse=True)
+def _no_verdicts_from_other_tests():
+    """The checks remember their last verdicts in the kernel (so a stopped
+    training cell can point at a failed check); each test starts without any."""
+    from coursenet.exercises import _core
+
+    _core._VERDICTS.clear()
+    yield
+    _core._VERDICTS.clear()

@@ -7,6 +7,7 @@ the checks' tables; each test failed on the checks before they were fixed.
 import copy
 import math
 import re
+import types
 
 import numpy as np
 import pytest
@@ -925,3 +926,22 @@ def test_an_unknown_mistake_still_names_its_stage(check, right, old, new, mistak
                                                  words):
     assert check(right).passed, "the right function passes first"
     assert_failed(check(variant(right, old, new)), mistake, *words)
+
+
+def test_a_fix_that_only_passes_through_a_backprop_ignoring_dl_dy_is_named():
+    """backprop with Q2's closed form ignores dl_dy, so any backward over it gives
+    right gradients: the report left unfixed must not earn the fix's points."""
+    def backprop_closed_form(params, cache, dl_dy):
+        y, target = cache["y"], cache["target"]
+        return backprop(params, cache, [(-1 / y[i] if i == target else 0.0)
+                                        for i in range(len(y))])
+
+    space = {**backward_report.__globals__, "backprop": backprop_closed_form}
+    for fn in (backward_report, backward_fixed):
+        moved = types.FunctionType(fn.__code__, space, fn.__name__)
+        result = exercises.check_backward(forward, moved)
+        if fn is backward_fixed:   # the right fix: nothing to object to
+            assert result.passed, result.message
+        else:
+            assert_failed(result, "right_only_below", "only because your backprop"
+                          " ignores its dl_dy", "backward_report hands to it")

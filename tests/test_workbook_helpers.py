@@ -70,6 +70,38 @@ def test_wrong_but_running_code_ends_the_block_in_one_line(capsys):
     assert "not written yet" not in out
 
 
+def test_a_stop_in_a_right_function_points_at_the_failed_check(capsys):
+    """nan met in a function whose check passed, made by one whose check failed
+    (a softmax backward with only the Jacobian's diagonal, say): the stopped line
+    says where to start."""
+    def loss_grad(y, c):
+        g = np.zeros_like(y)
+        g[c] = -1 / y[c]
+        return g
+
+    def logit_grad(o, c):
+        return np.exp(o)   # wrong: fails its check
+
+    exercises.check_loss_grad(loss_grad)
+    exercises.check_logit_grad(logit_grad)
+    capsys.readouterr()
+    with exercises.needs_your_code():
+        exercises.stop_if_not_finite(np.array([np.inf]), "loss_grad", "at step 3")
+    out = capsys.readouterr().out
+    assert "■ stopped: your `loss_grad` returned nan or inf at step 3. Your" \
+        " `logit_grad` failed its own check above: start there." in out, out
+    # once it passes its check, the line no longer sends the student there
+    def logit_grad(o, c):   # fixed, under the same name
+        e = np.exp(o - o.max())
+        return e / e.sum() - np.eye(len(o))[c]
+
+    assert exercises.check_logit_grad(logit_grad).passed
+    capsys.readouterr()
+    with exercises.needs_your_code():
+        exercises.stop_if_not_finite(np.array([np.inf]), "loss_grad", "at step 3")
+    assert "start there" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("error", [AssertionError, KeyboardInterrupt, SystemExit])
 def test_a_verdict_or_an_interrupt_is_never_swallowed(error, capsys):
     with pytest.raises(error):
@@ -290,3 +322,32 @@ def test_a_probability_that_underflowed_is_said_to_come_from_earlier_steps():
     text = str(stop.value)
     assert "your `cross_entropy_backward` returned nan or inf at step 9" in text
     assert "underflowed" in text and "before this step" in text
+
+
+def test_a_composition_check_points_at_a_failed_layer_it_calls():
+    """A right composition over a wrong layer: its check says the layer's own
+    check failed above; not once the layer is fixed."""
+    from coursenet import layers
+    namespace = {"np": np, "layers": layers}
+    exec("def linear_forward(x, W, b):\n"
+         "    return x @ W + b, (x, W)\n"
+         "def linear_backward(dout, cache):\n"
+         "    x, W = cache\n"
+         "    return dout @ W, np.outer(x, dout), dout   # dx not transposed\n"
+         "def vector_backward(params, x, c):\n"
+         "    return linear_backward(np.ones(3), (x, params['W1']))\n",
+         namespace)
+    first = exercises.check_linear_layer(namespace["linear_forward"],
+                                         namespace["linear_backward"])
+    assert not first.passed
+    from coursenet.exercises import _core
+    said = _core._upstream_failed({"vector_backward": namespace["vector_backward"]})
+    assert said == ("Your `linear_forward` and `linear_backward` failed their own"
+                    " check above, and vector_backward calls them: start there")
+    exec("def linear_backward(dout, cache):\n"
+         "    x, W = cache\n"
+         "    return dout @ W.T, np.outer(x, dout), dout.copy()\n", namespace)
+    assert exercises.check_linear_layer(namespace["linear_forward"],
+                                        namespace["linear_backward"]).passed
+    assert _core._upstream_failed(
+        {"vector_backward": namespace["vector_backward"]}) == ""

@@ -152,8 +152,79 @@ def _fail(diagnosis, hint, mistake=None):
     raise _Stop(f"✗ {diagnosis.rstrip('.')}. Hint: {hint}", mistake=mistake)
 
 
+# The student's functions each check was given (_need_function notes them), and
+# the last verdict on each group: a training cell that stops on nan or inf in a
+# function whose own check passed then points at the one whose check failed.
+_CHECKING = []
+_VERDICTS = {}
+
+
+def failed_checks():
+    """The groups of the student's functions whose last check failed in this
+    kernel, oldest first (a spot-the-bug demonstration's aside)."""
+    return [names for names, passed in _VERDICTS.items() if not passed]
+
+
 def _run(body):
     """Run a check's body, print its one line, return the result; never raise."""
+    mark = len(_CHECKING)
+    try:
+        result = _verdict(body)
+    finally:
+        group = dict(_CHECKING[mark:])   # name -> function
+        del _CHECKING[mark:]
+    names = tuple(group)
+    if names and not _DEMONSTRATING:
+        upstream = _upstream_failed(group) if result.status == "failed" else ""
+        if upstream:
+            result.message = f"{result.message.rstrip('.')}. {upstream}"
+        _VERDICTS.pop(names, None)   # re-checked: it moves to the end
+        _VERDICTS[names] = result.passed
+    _record(result.mistake)
+    print(result.message)
+    if _grading() and not result.passed:
+        # nbgrader scores a test cell by whether it raised: under autograde and
+        # validate (nbgrader sets NBGRADER_EXECUTION) a check that did not pass
+        # raises, so the cell scores 0 and the diagnosis reaches the feedback. In a
+        # student's session it never raises, so Run All goes on.
+        raise AssertionError(result.message)
+    return result
+
+
+def _upstream_failed(group):
+    """A sentence naming a function that the checked ones call and whose own
+    check failed earlier (a wrong layer inside a right composition), else ''."""
+    called = set()
+    for fn in group.values():
+        called |= _calls(fn)
+    for names, passed in _VERDICTS.items():
+        if not passed and set(names) & called and not set(names) & set(group):
+            who = " and ".join(f"`{name}`" for name in names)
+            return (f"Your {who} failed {'its' if len(names) == 1 else 'their'}"
+                    f" own check above, and {' and '.join(group)} calls"
+                    f" {'it' if len(names) == 1 else 'them'}: start there")
+    return ""
+
+
+def _calls(fn, depth=3):
+    """The names of the Python functions ``fn`` reaches through its globals
+    (the notebook's), ``depth`` calls deep: what a composition runs."""
+    found, todo = set(), [fn]
+    for _ in range(depth):
+        nxt = []
+        for f in todo:
+            space = getattr(f, "__globals__", {})
+            for name in _names_used(f) - found:
+                value = space.get(name)
+                if callable(value) and hasattr(value, "__code__"):
+                    found.add(name)
+                    nxt.append(value)
+        todo = nxt
+    return found
+
+
+def _verdict(body):
+    """The CheckResult of a check's body."""
     try:
         result = CheckResult("passed", body())
     except _Stop as stop:
@@ -175,14 +246,6 @@ def _run(body):
                 " Hint: this is a bug in coursenet.exercises, not in your code;"
                 " please report it",
             )
-    _record(result.mistake)
-    print(result.message)
-    if _grading() and not result.passed:
-        # nbgrader scores a test cell by whether it raised: under autograde and
-        # validate (nbgrader sets NBGRADER_EXECUTION) a check that did not pass
-        # raises, so the cell scores 0 and the diagnosis reaches the feedback. In a
-        # student's session it never raises, so Run All goes on.
-        raise AssertionError(result.message)
     return result
 
 
@@ -222,7 +285,9 @@ def _name(fn, default):
 
 
 def _need_function(fn, check, what):
-    if not callable(fn):
+    if callable(fn):
+        _CHECKING.append((_name(fn, what), fn))
+    else:
         _fail(
             f"{check} needs {what}, got {_short(fn)} of type {type(fn).__name__}",
             f"pass the function itself, without calling it: {check}(my_function)",
@@ -874,8 +939,9 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
             return False
         if issubclass(exc_type, NotFinite):
             self.skipped, self.stopped = str(exc), True
-            print(f"■ stopped: {exc}. The checks of the functions it runs say"
-                  " which one is wrong; the cells below that need it skip")
+            print(f"■ stopped: {exc}.{_start_there(str(exc))} The checks of the"
+                  " functions it runs say which one is wrong; the cells below that"
+                  " need it skip")
             return True
         if issubclass(exc_type, Skipped):
             self.skipped, self.stopped = exc.name or str(exc), True
@@ -898,10 +964,23 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
         said = (f"your `{culprit}` raised" if culprit else
                 "this cell could not use what your functions returned:")
         error = ": ".join(filter(None, (exc_type.__name__, _text(exc))))
-        print(f"■ stopped: {said} {error}{_where(exc)}."
+        print(f"■ stopped: {said} {error}{_where(exc)}.{_start_there(said)}"
               " The checks above say which function is wrong; the cells below"
               " that need this one skip")
         return True
+
+
+def _start_there(said):
+    """A sentence naming the functions whose check failed, when the stopped line
+    ``said`` names none of them (nan met in a right function, say, because a
+    wrong one upstream made it), else ''."""
+    failed = failed_checks()
+    if not failed or any(f"`{name}`" in said for names in failed for name in names):
+        return ""
+    names = failed[0]
+    who = " and ".join(f"`{name}`" for name in names)
+    return (f" Your {who} failed {'its' if len(names) == 1 else 'their'} own"
+            " check above: start there.")
 
 
 def _student_function(exc):

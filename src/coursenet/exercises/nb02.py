@@ -916,15 +916,16 @@ def _misnamed(value, like, who):
               " dict you return, key by key", "misnamed_arrays")
 
 
-def _call_watched(backward, args, bwd, text, num_classes):
+def _call_watched(backward, args, bwd, text, num_classes, handed=None):
     """Call ``backward``; while it runs, the ``backprop`` and ``loss_grad`` it
-    calls record what they are handed, so a malformed argument (a dl/dy or a y
-    of the wrong length, one number for a list) is named at the caller rather
-    than as a traceback in a right helper, or as a wrong value far below."""
+    calls record what they are handed (into ``handed``, ``(helper, argument)``
+    pairs), so a malformed argument (a dl/dy or a y of the wrong length, one
+    number for a list) is named at the caller rather than as a traceback in a
+    right helper, or as a wrong value far below."""
     space = getattr(backward, "__globals__", None)
     if not isinstance(space, dict) or num_classes is None:
         return _call(backward, args, bwd, text)
-    handed, inners = [], {}
+    handed, inners = [] if handed is None else handed, {}
     for helper, slot in (("backprop", 2), ("loss_grad", 0)):
         inner = space.get(helper)
         if callable(inner) and inner is not backward:
@@ -969,6 +970,30 @@ def _malformed_handed(handed, bwd, text, num_classes):
         _fail(f"{what} that {bwd} hands to {helper} on {text} {said}, one per"
               " class", hint, "malformed_dl_dy" if helper == "backprop"
               else "malformed_y")
+
+
+def _right_only_below(handed, datas, bwd):
+    """Right gradients, but a wrong dl/dy handed to backprop: they are right only
+    because the student's backprop ignores its dl_dy (Q2's closed form), so the
+    step judged here (dl/dy, or the report's fix) is not shown to be right."""
+    for given, d in zip(handed, datas):
+        right = _right_dl_dy(_reference_cache(d))
+        sent = [dl_dy for helper, dl_dy in given if helper == "backprop"]
+        if sent and not any(_same_numbers(dl_dy, right) for dl_dy in sent):
+            _fail(f"the gradients are right, but only because your backprop"
+                  f" ignores its dl_dy: the dl/dy that {bwd} hands to it is not"
+                  " step 1's dl/dy, and the result does not show it",
+                  "fix backprop first (its check, above, names what it does with"
+                  " dl_dy); then this check can judge the dl/dy handed to it",
+                  "right_only_below")
+
+
+def _same_numbers(value, right):
+    """Whether ``value`` (anything a student may hand on) equals ``right``."""
+    try:
+        return _same(np.asarray(value, dtype=np.float64), right)
+    except (TypeError, ValueError):
+        return False
 
 
 def _on_square_networks(body, stop, who):
@@ -1070,11 +1095,12 @@ def check_backward(forward=None, backward=None):
         _referee_network(cases[1].data, {k: refs[1][name]
                                          for k, name in _SCALAR_KEYS.items()})
         caches = _forward_outputs(forward, cases, fwd)
-        outs = []
+        outs, handed = [], []
         for (text, d), cache, ref in zip(cases, caches, refs):
+            handed.append([])
             value = _call_watched(backward, (_as_lists(d["params"]), cache), bwd,
                                   text, len(cache["y"]) if isinstance(cache, Mapping)
-                                  and "y" in cache else None)
+                                  and "y" in cache else None, handed[-1])
             _misnamed(value, ref, bwd)
             outs.append(_grads(value, ref, f"what {bwd} returned", case=text))
             _finite(outs[-1], f"what {bwd} returned", text)
@@ -1082,6 +1108,7 @@ def check_backward(forward=None, backward=None):
             for key in refs[0]:      # within tolerance, but rounded
                 _diagnose.rounded(f"your gradient of {key}", [o[key] for o in outs],
                                   [r[key] for r in refs])
+            _right_only_below(handed, [d for _, d in cases], bwd)
             return (f"✓ {fwd} and {bwd}: the loss and every gradient are right on"
                     f" the course's example and on {len(cases) - 1} random"
                     " asymmetric networks (first layer included)")
