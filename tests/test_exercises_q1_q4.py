@@ -698,6 +698,19 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "                row[j] -= lr * g", "for j in range(len(grad_row) + 1):\n"
      "                row[j] -= lr * grad_row[j]", "index_past_end",
      ["raised IndexError", "line 5 of sgd_step"]),
+    # round 4: the flat lists' loop run on W and V too: a row times lr
+    (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):',
+     'for name in ("W", "b", "V", "c"):\n        for j, g in enumerate('
+     'grads[name]):\n            params[name][j] -= lr * g\n    return\n'
+     '    for name in ("W", "V"):', "rows_as_numbers",
+     ["an entry of W or V is a whole row"]),
+    # round 4: a loop over the values of y compared with the class
+    (exercises.check_scalar_loss_grad, loss_grad, "for m in range(len(y))]",
+     "for m in y]", "values_as_positions",
+     ["right only on y = [0, 1, 0] with target = 1", "runs over the probabilities"]),
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "for i, p in enumerate(y):\n        if p == c:\n            g[i] = -1 / y[c]",
+     "values_as_positions", ["with c = 1", "compares a probability with the class c"]),
     # round 3: grads paired with params by position (the check hands grads
     # with its keys in reverse order)
     (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):\n'

@@ -63,6 +63,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 order = fixed
             elif shuffle == "reseeded":
                 order = np.random.default_rng(seed).permutation(N)
+            elif shuffle == "global":   # numpy's global generator: not the seed's
+                order = np.random.permutation(N)
             elif shuffle == "replacement":
                 order = rng.integers(0, N, N)
             elif shuffle == "short":  # a permutation of the batch size
@@ -226,6 +228,8 @@ LOOP_MISTAKES = [
      ["training set", "epochs 1 to 3"]),
     (make_loop(evals="batch_mean"), "mean_of_batches", ["mean of each epoch's"]),
     (make_loop(epoch0=False), "no_epoch0", ["before the first epoch"]),
+    (make_loop(shuffle="global"), "global_generator",
+     ["a second run with the same seed visits the rows in another order"]),
     (make_loop(shuffle="short"), "order_too_short", ["is empty", "29 rows never seen"]),
     (make_loop(last="same"), "same_batch", ["the same 8 rows", "never used"]),
     (make_loop(evals="last_batch"), "evaluated_on_batch", ["loss of the last batch"]),

@@ -90,6 +90,15 @@ def test_a_stop_in_a_right_function_points_at_the_failed_check(capsys):
     out = capsys.readouterr().out
     assert "■ stopped: your `loss_grad` returned nan or inf at step 3. Your" \
         " `logit_grad` failed its own check above: start there." in out, out
+    # redefined but not re-checked: the verdict was about code that is gone
+    namespace = {"np": np}
+    exec("def logit_grad(o, c):\n    return np.exp(o)\n", namespace)
+    exercises.check_logit_grad(namespace["logit_grad"])
+    exec("def logit_grad(o, c):\n    return np.exp(o) + 1\n", namespace)
+    capsys.readouterr()
+    with exercises.needs_your_code():
+        exercises.stop_if_not_finite(np.array([np.inf]), "loss_grad", "at step 3")
+    assert "start there" not in capsys.readouterr().out.split("`logit_grad`")[-1]
     # once it passes its check, the line no longer sends the student there
     def logit_grad(o, c):   # fixed, under the same name
         e = np.exp(o - o.max())
@@ -351,3 +360,25 @@ def test_a_composition_check_points_at_a_failed_layer_it_calls():
                                         namespace["linear_backward"]).passed
     assert _core._upstream_failed(
         {"vector_backward": namespace["vector_backward"]}) == ""
+
+
+def test_a_loop_that_trained_other_arrays_stops_the_cell(capsys):
+    """06: a History whose params are still the start: one stopped line, and the
+    cells that need the run skip; a trained one goes on."""
+    from coursenet import mlp
+    from coursenet.exercises import nb06
+    from coursenet.history import History
+
+    start = mlp.init_mlp(4, 3, 2, seed=0)
+    untrained = History(lr=0.1, batch_size=2, epochs=1, seed=0, steps_per_epoch=1,
+                        params=mlp.init_mlp(4, 3, 2, seed=0))
+    with exercises.needs_your_code() as run:
+        nb06.stop_if_untrained(untrained, start)
+    out = capsys.readouterr().out
+    assert out.startswith("■ stopped: your `minibatch_sgd` returned a History whose"
+                          " params never changed"), out
+    assert run.stopped
+    untrained.params["b2"] += 0.1       # one step taken
+    with exercises.needs_your_code() as run:
+        nb06.stop_if_untrained(untrained, start)
+    assert not run.stopped and capsys.readouterr().out == ""

@@ -77,6 +77,7 @@ import re
 import sys
 import threading
 import traceback
+import types
 import warnings
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -161,8 +162,17 @@ _VERDICTS = {}
 
 def failed_checks():
     """The groups of the student's functions whose last check failed in this
-    kernel, oldest first (a spot-the-bug demonstration's aside)."""
-    return [names for names, passed in _VERDICTS.items() if not passed]
+    kernel, oldest first (a spot-the-bug demonstration's aside); a group whose
+    function has been redefined since (its name now holds another object) is
+    left out: its verdict is about code that is gone."""
+    return [names for names, (passed, fns) in _VERDICTS.items()
+            if not passed and all(_still_defined(name, fn)
+                                  for name, fn in zip(names, fns))]
+
+
+def _still_defined(name, fn):
+    space = getattr(fn, "__globals__", None)
+    return not isinstance(space, dict) or space.get(name, fn) is fn
 
 
 def _run(body):
@@ -174,12 +184,15 @@ def _run(body):
         group = dict(_CHECKING[mark:])   # name -> function
         del _CHECKING[mark:]
     names = tuple(group)
-    if names and not _DEMONSTRATING:
+    # only the student's own kernel: under the trusted grader the functions are
+    # proxies into a sandbox that is gone once the check is over
+    if names and not _DEMONSTRATING and all(
+            isinstance(fn, types.FunctionType) for fn in group.values()):
         upstream = _upstream_failed(group) if result.status == "failed" else ""
         if upstream:
             result.message = f"{result.message.rstrip('.')}. {upstream}"
         _VERDICTS.pop(names, None)   # re-checked: it moves to the end
-        _VERDICTS[names] = result.passed
+        _VERDICTS[names] = (result.passed, tuple(group.values()))
     _record(result.mistake)
     print(result.message)
     if _grading() and not result.passed:
@@ -197,8 +210,8 @@ def _upstream_failed(group):
     called = set()
     for fn in group.values():
         called |= _calls(fn)
-    for names, passed in _VERDICTS.items():
-        if not passed and set(names) & called and not set(names) & set(group):
+    for names in failed_checks():
+        if set(names) & called and not set(names) & set(group):
             who = " and ".join(f"`{name}`" for name in names)
             return (f"Your {who} failed {'its' if len(names) == 1 else 'their'}"
                     f" own check above, and {' and '.join(group)} calls"
@@ -553,8 +566,8 @@ def _mutation_hint(name, old):
 
 def _names_used(fn):
     """The global and attribute names ``fn``'s code (and the functions defined
-    in it) reads: ``np.diag(Y)`` gives ``{"np", "diag"}``; empty for a
-    function without Python code."""
+    in it) reads: ``np.diag(Y)`` gives ``{"np", "diag"}``; empty for anything
+    but a plain Python function."""
 
     def names(code):
         found = set(code.co_names)
@@ -563,8 +576,9 @@ def _names_used(fn):
                 found |= names(const)
         return found
 
-    code = getattr(fn, "__code__", None)
-    return names(code) if code is not None else set()
+    if not isinstance(fn, types.FunctionType):   # a builtin, or a grader's proxy
+        return set()
+    return names(fn.__code__)
 
 
 def _raised_hint(exc, fn, args):
@@ -869,7 +883,13 @@ def _notebook_of(exc):
     return ""
 
 
-class NotFinite(ArithmeticError):
+class RunStopped(Exception):
+    """The student's code ran, but what it gave cannot be used by the cells
+    below (values gone non-finite, parameters a training loop never changed);
+    :class:`needs_your_code` reports it in one line."""
+
+
+class NotFinite(RunStopped, ArithmeticError):
     """A training loop met nan or inf in what the student's function returned
     (:func:`stop_if_not_finite`); :class:`needs_your_code` reports it in one line."""
 
@@ -918,7 +938,8 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     stops there and one line names the innermost unfinished function, instead of
     a traceback that would stop Run All. A function carried from another notebook
     that is written but fails there (:class:`CarriedCodeFailed`), and values that
-    went non-finite (:class:`NotFinite`, from :func:`stop_if_not_finite`), end the
+    went non-finite or a run that trained nothing (:class:`RunStopped`, e.g.
+    :class:`NotFinite` from :func:`stop_if_not_finite`), end the
     block with one line too, and so does any other ``Exception`` that wrong but
     running code causes (the student's function raised, or returned what the
     cell cannot use): its check has named the mistake, and Run All goes on.
@@ -937,7 +958,7 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             return False
-        if issubclass(exc_type, NotFinite):
+        if issubclass(exc_type, RunStopped):
             self.skipped, self.stopped = str(exc), True
             print(f"■ stopped: {exc}.{_start_there(str(exc))} The checks of the"
                   " functions it runs say which one is wrong; the cells below that"

@@ -223,6 +223,8 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
                 f" {class_name} = 0 included)")
     datas = [d for _, d in cases]
     texts = [t.replace("c = ", f"{class_name} = ") for t, _ in cases]
+    if all(np.allclose(o, 0.0) for o in outs):
+        _values_as_positions(fn, who, as_list, class_name)
     try:
         _match(outs, datas, _LOSS_GRAD_MISTAKES, texts)
         if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
@@ -297,6 +299,28 @@ def _structural(outs, refs, texts, what, hint, offset=True):
     if offset:
         _diagnose.offset(f"your {what}", outs, refs, hint)
     _diagnose.edge_off(f"your {what}", outs, refs, hint)
+
+
+def _values_as_positions(fn, who, as_list, class_name):
+    """dl/dy is 0 everywhere on the cases: is it right where each probability
+    equals its own position (y = [0, 1, 0], class 1)? Then a loop runs over the
+    values of y (``for i in y``) and compares them with the class. (Whole
+    numbers, so that a value used as an index, ``y[i]``, works too.)"""
+    y = [0, 1, 0]
+    try:
+        with np.errstate(all="ignore"):
+            got = _call(fn, (y if as_list else np.array(y), 1), who, "a probe")
+        right = np.allclose(np.asarray(got, dtype=np.float64), [0.0, -1.0, 0.0])
+    except (_Stop, TypeError, ValueError):
+        return
+    if right:
+        _fail(f"your dl/dy is 0 in every entry on the check's cases, and right only"
+              f" on y = [0, 1, 0] with {class_name} = 1, where each probability"
+              " equals its own position: your loop runs over the probabilities in"
+              f" y, not over their positions, so it compares a probability with"
+              f" the class {class_name}", f"{class_name} is a position in y, 0 to"
+              " C - 1: compare it with a position, not with a probability",
+              "values_as_positions")
 
 
 def _all_zero(outs, what):

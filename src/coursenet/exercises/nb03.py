@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -134,6 +135,10 @@ def _sgd_raised_hint(exc):
     if isinstance(exc, TypeError) and "not iterable" in str(exc):
         return ("b and c are flat lists, one number per unit; only W and V are"
                 " lists of rows")
+    if isinstance(exc, TypeError) and _ROW_AS_NUMBER.search(str(exc)):
+        return ("a list met a number: an entry of W or V is a whole row (a list"
+                " of numbers), not a number as in b and c, and a list cannot be"
+                " scaled or subtracted like one")
     if isinstance(exc, IndexError):
         return ("W is a list of D rows of H entries, b of H entries, V of H rows"
                 " of C entries, c of C entries, and the check's networks have more"
@@ -160,6 +165,11 @@ def _step_right_on(fn, sizes, transposed=()):
                    for k, v in _stepped(d, d["lr"], d["lr"]).items())
     except (_Stop, TypeError, ValueError):
         return False
+
+
+# a row of W or V used as one number: lr * row, row - number, row -= number
+_ROW_AS_NUMBER = re.compile(r"can't multiply sequence|operand type\(s\) for"
+                            r" [-+*/]=?: '(list|float)' and '(list|float)'")
 
 
 def _run_steps(fn, who, cases, by_name=True):
@@ -189,6 +199,9 @@ def _run_steps(fn, who, cases, by_name=True):
             if isinstance(stop.raised, TypeError) \
                     and "not iterable" in str(stop.raised):
                 stop.mistake = "flat_as_rows"
+            elif isinstance(stop.raised, TypeError) \
+                    and _ROW_AS_NUMBER.search(str(stop.raised)):
+                stop.mistake = "rows_as_numbers"
             raise
         outs.append(_read_params(params, _renamed(d["params"], _SCALAR_KEYS), who))
     return outs, returned

@@ -23,6 +23,7 @@ import numpy as np
 
 from coursenet import losses, mlp
 from coursenet.exercises._core import (
+    RunStopped,
     Skipped,
     _call,
     _fail,
@@ -160,7 +161,8 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
                   " longer in their original order)",
                   "shuffle the positions of the rows, not the rows themselves;"
                   " leave train_data as it was passed", "changed_data")
-        _check_batches(spy, c, who)
+        _check_batches(spy, c, who, lambda: _orders_again(
+            fn, space, uses, (params, train_data, val_data), who))
         _check_steps(history, spy, who)
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
         _check_params(got, params, ref_params, (train_data, val_data, spy), who)
@@ -204,10 +206,27 @@ def _case_text():
             f" epochs = {_EPOCHS}, lr = {_LR}, seed = {_SEED}")
 
 
-def _check_batches(spy, c, who):
-    """The order in which the loop visited the rows, against the exercise's."""
+def _check_batches(spy, c, who, again=None):
+    """The order in which the loop visited the rows, against the exercise's;
+    ``again()``: the rows a second run with the same seed visits."""
     _check_calls(spy, c, who)
-    _check_order(spy, who)
+    _check_order(spy, who, again)
+
+
+def _orders_again(fn, space, uses, problem, who):
+    """The rows (indices, in order) a second run of the loop on the same problem,
+    with the same seed, passes to batched_backward; None if it raised."""
+    params, (X, c), (Xv, cv) = problem
+    spy, saved = _Spy(X), space[uses]
+    space[uses] = spy
+    try:
+        _call(fn, (_copy_params(params), (X.copy(), c.copy()), (Xv.copy(), cv.copy()),
+                   _LR, _B, _EPOCHS, _SEED), who, _case_text(), may_change=(0, 1))
+    except _Stop:
+        return None
+    finally:
+        space[uses] = saved
+    return [i for idx, _, _ in spy.calls for i in idx]
 
 
 def _check_calls(spy, c, who):
@@ -274,7 +293,7 @@ def _same_batch(spy, who):
               "same_batch")
 
 
-def _check_order(spy, who):
+def _check_order(spy, who, again=None):
     """The rows visited, epoch by epoch: each once, in the seed's order."""
     case = _case_text()
     _same_batch(spy, who)
@@ -314,6 +333,14 @@ def _check_order(spy, who):
               " inside the loop repeats its first order)", "same_permutation")
     rng = np.random.default_rng(_SEED)
     expected = [rng.permutation(_N) for _ in range(_EPOCHS)]
+    if not all(np.array_equal(o, r) for o, r in zip(epochs, expected)) \
+            and again is not None and again() not in (None, seen.tolist()):
+        _fail(f"{who} shuffles every epoch, but a second run with the same seed"
+              " visits the rows in another order: the orders do not come from the"
+              " seed argument (a global generator, numpy's own random functions or"
+              " Python's random module, is not set by it)", "make one generator"
+              " from the seed before the epochs and draw each epoch's order from"
+              " it (the exercise's fold names the calls)", "global_generator")
     if not all(np.array_equal(o, r) for o, r in zip(epochs, expected)):
         _fail(f"{who} shuffles every epoch, but not in the order the seed gives on"
               f" {case}",
@@ -714,6 +741,18 @@ def per_image_loss(params, X, c):
     """The cross-entropy ``-log y_c`` of each row of ``X`` (N, D): (N,)."""
     log_y = losses.log_softmax(mlp.forward(params, X)[0])
     return -log_y[np.arange(len(c)), c]
+
+
+def stop_if_untrained(history, start, who="minibatch_sgd"):
+    """Stop the cell (one line, through ``needs_your_code``) when the params the
+    History holds are still ``start``: the loop stepped arrays of its own, so
+    every number computed from ``history.params`` below would be the untrained
+    network's."""
+    if all(np.array_equal(np.asarray(history.params[k]), np.asarray(v))
+           for k, v in start.items() if k in history.params):
+        raise RunStopped(f"your `{who}` returned a History whose params never"
+                         " changed: its steps went into arrays of its own, not"
+                         " into the params it was given")
 
 
 def loss_change(before, after, X, c):
