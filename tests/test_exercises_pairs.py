@@ -95,6 +95,11 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1].T, np.outer(d, cache[0]), d), "transposed",
      ["transposed"]),
+    # round 5: a reshape where the transpose belongs (dx through W, dW)
+    (exercises.check_linear_layer, linear_forward,
+     lambda d, cache: (d @ cache[1].reshape(cache[1].shape[1], cache[1].shape[0]),
+                       np.outer(cache[0], d), d), "reshaped_not_transposed",
+     ["reshaped to (outputs, inputs), not transposed"]),
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1], np.outer(cache[0], d), d), "dx_untransposed",
      ["without transposing"]),
@@ -219,6 +224,10 @@ WRONG_05 = [
      "batch_matmul_nnc", ["(3, 3, 4)"]),
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: dY * Y * (1 - Y), "diagonal_only", []),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, (d.T @ cache[0]).reshape(cache[1].shape),
+                       d.sum(axis=0)), "reshaped_not_transposed",
+     ["dW has the right numbers in the wrong places"]),
     # round 3: np.diag on the batch reads Y's own diagonal and fails to broadcast
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: np.einsum("ni,nij->nj", dY, np.diag(Y) - Y[:, :, None]

@@ -453,6 +453,10 @@ def test_largest_difference_sees_weights_and_the_recorded_curves():
         abs(run.epoch_val_loss[1] - run.epoch_train_loss[1]))
     again.epoch_val_acc.pop()                       # a list one short
     assert train.largest_difference(run, again) == np.inf
+    again = train.sgd(mlp.init_mlp(6, 5, 3, seed=0), (X, c), lr=0.1, batch_size=8,
+                      epochs=2, val_data=(X[:10], c[:10]), progress=False)
+    again.step_loss = again.step_loss[4::5]         # one step loss per epoch
+    assert train.largest_difference(run, again) == np.inf
     again = train.sgd(mlp.init_mlp(6, 5, 3, seed=0), (X, c), lr=0.2, batch_size=8,
                       epochs=2, val_data=(X[:10], c[:10]), progress=False)
     weights = max(float(np.abs(run.params[k] - again.params[k]).max())

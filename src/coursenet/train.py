@@ -113,20 +113,22 @@ def sgd(params, train_data, *, lr, batch_size=64, epochs=5, seed=0, val_data=Non
 
 def largest_difference(run, other):
     """How far two training runs are apart: the largest absolute difference
-    between their trained parameters and between the epoch losses and
-    accuracies they recorded (``inf`` where a parameter's shape or a list's
-    length differs). 0.0 for the same run.
+    between their trained parameters and between the step losses and the epoch
+    losses and accuracies they recorded (``inf`` where a parameter's shape or a
+    list's length differs). 0.0 for the same run.
 
     Comparing the weights alone would pass a loop that trains right but records
-    the wrong figures (the validation set's evaluated on the training set).
+    the wrong figures (the validation set's evaluated on the training set, one
+    step loss per epoch).
     """
     worst = 0.0
     for name, value in run.params.items():
         ours, theirs = np.asarray(value), np.asarray(other.params.get(name))
         worst = max(worst, float(np.abs(ours - theirs).max())
                     if ours.shape == theirs.shape else math.inf)
-    for part in ("train_loss", "train_acc", "val_loss", "val_acc"):
-        ours, theirs = (getattr(r, f"epoch_{part}") for r in (run, other))
+    for part in ("step_loss", "epoch_train_loss", "epoch_train_acc",
+                 "epoch_val_loss", "epoch_val_acc"):
+        ours, theirs = (getattr(r, part) for r in (run, other))
         worst = max(worst, max((abs(a - b) for a, b in zip(ours, theirs)), default=0.0)
                     if len(ours) == len(theirs) else math.inf)
     return worst

@@ -818,9 +818,20 @@ def _match(outs, cases, mistakes, texts=None):
     """
     with np.errstate(all="ignore"):
         for m in mistakes:
-            if all(_same(out, m.answer(case)) for out, case in zip(outs, cases)):
+            answers = (_answer_or_none(m, case) for case in cases)
+            if all(a is not None and _same(out, a) for out, a in zip(outs, answers)):
                 hint = m.hint(outs, cases, texts) if callable(m.hint) else m.hint
                 _fail(m.diagnosis, hint, m.id)
+
+
+def _answer_or_none(mistake, case):
+    """What ``mistake`` gives on ``case``, or None where it cannot be computed
+    (a mistake that needs a square W, say, on a case whose W is not): there it
+    reproduces nothing."""
+    try:
+        return mistake.answer(case)
+    except (ValueError, IndexError, TypeError, ZeroDivisionError):
+        return None
 
 
 def _worst(outs, refs, cases, label=""):

@@ -312,7 +312,10 @@ def check_pair(spec, fwd, bwd, batch, seed):
             # a mistake seen on the earlier cases may explain the failure here
             if datas:
                 keyed = [dict(zip(spec.grad_names, o)) for o in outs]
-                _match(keyed, datas, _keyed_mistakes(spec, batch), texts)
+                # not a reshape: on the square first case alone, a transpose
+                # reshaped to its own shape is the transpose, named below
+                _match(keyed, datas, [m for m in _keyed_mistakes(spec, batch)
+                                      if m.id != "reshaped_not_transposed"], texts)
                 _indices_swapped(spec, keyed, datas, bwho)
             if stop.mistake == "wrong_shape":
                 _explain_shape(spec, value, {**inputs, "dout": dout}, bwho, text)
@@ -801,6 +804,19 @@ def _lin_mistakes(batch):
                 " transposing it", "dx has one entry per input: each input i"
                 " reaches the outputs through row i of W",
                 _lin_variant(dx=lambda d, r: d["dout"] @ d["W"])),
+        Mistake("reshaped_not_transposed", "dx sends dout back through W"
+                " reshaped to (outputs, inputs), not transposed: a reshape keeps"
+                " W's entries in their order and cuts them into new rows, it does"
+                " not turn W's rows into columns", "print both on a 2 x 3 matrix"
+                " of your own: which one puts row i of W into column i?",
+                _lin_variant(dx=lambda d, r: d["dout"] @ d["W"].reshape(
+                    d["W"].shape[::-1]))),
+        Mistake("reshaped_not_transposed", "dW has the right numbers in the wrong"
+                " places: it is the (outputs, inputs) product reshaped to W's shape,"
+                " where its transpose belongs; a reshape keeps the entries in their"
+                " order and cuts them into new rows", "print both on a 2 x 3 matrix"
+                " of your own: which one puts row i into column i?",
+                _lin_variant(dW=lambda d, r: r.T.reshape(r.shape))),
         Mistake("dx_no_dout", "dx does not depend on dout: each input's entry is"
                 " the sum of its weights, the upstream gradient is missing",
                 "dx must change when dout changes: the chain rule weights each"
