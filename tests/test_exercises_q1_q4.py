@@ -698,6 +698,24 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "                row[j] -= lr * g", "for j in range(len(grad_row) + 1):\n"
      "                row[j] -= lr * grad_row[j]", "index_past_end",
      ["raised IndexError", "line 5 of sgd_step"]),
+    # round 5: the logits add the hidden bias b (IndexError where C > H)
+    (check_forward, forward, "+ c[m] for m in range(len(c))]",
+     "+ b[m] for m in range(len(c))]", "other_layer_param",
+     ["the logits add the first layer's bias b where the output bias c belongs"]),
+    # round 5: sgd_step rebinding params to new lists; its arguments reordered
+    (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):',
+     'params = {k: [list(r) if isinstance(r, list) else r for r in v]\n'
+     '              for k, v in params.items()}\n    for name in ("W", "V"):',
+     "rebinds_params", ["`params = ...` inside it gives the name params a new"]),
+    (exercises.check_sgd_step, sgd_step, "def sgd_step(params, grads, lr):",
+     "def sgd_step(params, lr, grads):", "argument_order",
+     ["right when called with the learning rate second"]),
+    # round 5: the report's fix with its loop one short, or comparing p[i]
+    (check_backward, backward_fixed, "for i, g in enumerate(dl_dy)]",
+     "for i, g in enumerate(dl_dy[:-1])] + [dl_dy[-1]]", "fix_stops_short",
+     ["keeps -1/y at the last class"]),
+    (check_backward, backward_fixed, "g if i == target", "g if p[i] == target",
+     "dl_dy_all_zeroed", ["is 0 at every class, the target's too"]),
     # round 4: the flat lists' loop run on W and V too: a row times lr
     (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):',
      'for name in ("W", "b", "V", "c"):\n        for j, g in enumerate('

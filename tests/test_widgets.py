@@ -106,3 +106,22 @@ def test_train_with_your_functions_stops_at_a_loss_that_is_not_finite(capsys):
     assert "■ stopped: your `forward` returned the loss nan after 5 updates" \
         in capsys.readouterr().out
     assert run.stopped
+
+
+def test_train_with_your_functions_stops_when_a_step_changes_nothing(capsys):
+    """sgd_step that rebinds its params: one stopped line, no bar, before an
+    epoch of flat losses is drawn as if it trained."""
+    from coursenet import scalar
+
+    def sgd_step(params, grads, lr):
+        params = {k: v for k, v in params.items()}   # a new dict, never seen
+
+    X, c = _synth(20)
+    with exercises.needs_your_code() as run:
+        widgets.train_with_your_functions(
+            scalar.forward, scalar.backward, sgd_step, scalar.init_params(seed=1),
+            (X, c), lr=0.1, epochs=1, seed=0, val_data=(X, c))
+    out = capsys.readouterr()
+    assert out.out.startswith("■ stopped: your `sgd_step` left params as they were"
+                              " after a step"), out.out
+    assert "SGD with your functions" not in out.out + out.err and run.stopped

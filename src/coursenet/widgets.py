@@ -332,7 +332,9 @@ def train_with_your_functions(forward, backward, sgd_step, params, train_data, *
     copy before the bar appears, so an unwritten function stops the run (its
     ``NotImplementedError`` goes to the caller) with no bar drawn. A loss that
     is not finite raises :class:`~coursenet.exercises.NotFinite` naming
-    ``forward`` (one line inside ``needs_your_code``). Returns a
+    ``forward``, a step that leaves params as they were
+    :class:`~coursenet.exercises.RunStopped` (one line inside
+    ``needs_your_code``). Returns a
     :class:`~coursenet.history.History` (``batch_size=1``; ``params`` trained in
     place).
     """
@@ -345,8 +347,12 @@ def train_with_your_functions(forward, backward, sgd_step, params, train_data, *
 
     X, labels = (np.asarray(a).tolist() for a in _pair(train_data, "train_data"))
     val = [np.asarray(a).tolist() for a in _pair(val_data, "val_data")]
-    sgd_step(copy.deepcopy(params), backward(params, forward(params, X[0],
-                                                              labels[0])[1]), lr)
+    trial = copy.deepcopy(params)
+    sgd_step(trial, backward(params, forward(params, X[0], labels[0])[1]), lr)
+    if trial == params:   # wrong but running code: a run would train nothing
+        from coursenet.exercises import RunStopped
+        raise RunStopped("your `sgd_step` left params as they were after a step,"
+                         " so this run would train nothing")
     history = History(lr=lr, batch_size=1, epochs=epochs, seed=seed,
                       steps_per_epoch=len(X), params=params)
     _record_epoch(history, params, (X, labels), val)

@@ -458,8 +458,11 @@ _JACOBIAN_MISTAKES = [
             " not subtracted", "raising another logit o_j takes probability"
             " away from y_i: the off-diagonal entries are negative",
             lambda d: np.diag(d["y"]) + np.outer(d["y"], d["y"])),
-    Mistake("eye_minus", "J = I - yᵀ y: the diagonal starts from 1 where it needs"
-            " y_i", "the diagonal entry is at most 0.25 (notebook 01's figure)",
+    Mistake("eye_minus", "your J's off-diagonal entries are right, but its"
+            " diagonal is 1 - y_i²: close to 1 where y_i is small, far more than a"
+            " probability can move with its own logit", "the diagonal entry is at"
+            " most 0.25 (notebook 01's figure): work out dy_i/do_i for one i by"
+            " the quotient rule",
             lambda d: np.eye(len(d["y"])) - np.outer(d["y"], d["y"])),
     Mistake("one_minus_everywhere", "every entry of row i is y_i(1 - y_i): the"
             " i = j formula used for i ≠ j too", _jacobian_hint,

@@ -311,14 +311,16 @@ def _one_unit_for_all(key, values, refs, cases, fwd):
     _diagnose.rearranged(f"{fwd}: cache[{key!r}] without its bias", sums, rights)
 
 
-def _forward_right_on(forward, sizes, transposed=()):
+def _forward_right_on(forward, sizes, transposed=(), read=None):
     """Whether the student's forward gives the right loss on a random network
     of ``sizes`` (D, H, C), quietly (False when it raises); with the matrices
-    named in ``transposed`` handed to it transposed."""
+    named in ``transposed`` handed to it transposed; ``read`` = (a, b): the
+    loss of a network that reads parameter b where a belongs (a mistake)."""
     rng = np.random.default_rng(sum(sizes))
     params = _random_params(rng, *sizes)
     x = rng.normal(size=sizes[0])
-    want = float(losses.cross_entropy(mlp.forward(params, x[None])[0], np.array([0])))
+    like = {**params, read[0]: params[read[1]]} if read else params
+    want = float(losses.cross_entropy(mlp.forward(like, x[None])[0], np.array([0])))
     given = _as_lists(params)
     for name in transposed:
         given[name] = np.transpose(given[name]).tolist()
@@ -329,6 +331,30 @@ def _forward_right_on(forward, sizes, transposed=()):
         return False
 
 
+# (parameter, the one read in its place, the mistake in words)
+_READ_FOR = (("b2", "b1", "the logits add the first layer's bias b where the output"
+              " bias c belongs"),
+             ("b1", "b2", "k adds the output bias c where the first layer's bias b"
+              " belongs"),
+             ("W2", "W1", "the logits are computed with the first layer's weights W"
+              " where V belongs"),
+             ("W1", "W2", "k is computed with the second layer's weights V where W"
+              " belongs"))
+
+
+def _one_layer_for_the_other(forward, fwd):
+    """forward raised IndexError where the sizes differ: on a 3-3-3 network,
+    where both layers' arrays have the same shapes, is it the network that
+    reads one layer's parameter where the other's belongs?"""
+    for key, read, said in _READ_FOR:
+        if _forward_right_on(forward, (3, 3, 3), read=(key, read)):
+            _fail(f"{fwd} raises IndexError on networks whose sizes differ, and on"
+                  " 3-3-3 networks it computes the loss of a network in which"
+                  f" {said}",
+                  "W and b belong to the first layer (inputs to hidden units), V and"
+                  " c to the second (hidden units to classes)", "other_layer_param")
+
+
 def _run_forward(forward, text, d, fwd):
     """The student's ``(loss, cache)`` on one case, the loss as a float."""
     try:
@@ -337,6 +363,7 @@ def _run_forward(forward, text, d, fwd):
     except _Stop as stop:
         if isinstance(stop.raised, IndexError):  # the hint names the two sides
             stop.mistake = "index_past_end"
+            _one_layer_for_the_other(forward, fwd)
             sizes_confused(lambda *sizes, **how: _forward_right_on(
                 forward, sizes, **how), fwd, stop,
                 matrices=(("W", "W"), ("V", "V")))
@@ -988,6 +1015,19 @@ def _right_only_below(handed, datas, bwd):
                   "right_only_below")
 
 
+def _zeros_handed(handed, bwd):
+    """Every dl/dy the student's backward handed to backprop was 0 at every
+    class: the entry to keep was zeroed too (a condition never true)."""
+    sent = [dl_dy for given in handed for helper, dl_dy in given
+            if helper == "backprop"]
+    if sent and all(_same_numbers(dl_dy, np.zeros(np.size(dl_dy))) for dl_dy in sent):
+        _fail(f"the dl/dy that {bwd} hands to backprop is 0 at every class, the"
+              " target's too: the condition that should keep the target's entry"
+              " is never true (does it compare a probability, not a position,"
+              " with the target?)", "the target's entry is the one to keep:"
+              " compare positions with the target", "dl_dy_all_zeroed")
+
+
 def _same_numbers(value, right):
     """Whether ``value`` (anything a student may hand on) equals ``right``."""
     try:
@@ -1114,6 +1154,7 @@ def check_backward(forward=None, backward=None):
                     " asymmetric networks (first layer included)")
         course_ok = _same(outs[0], refs[0])
         datas = [d for _, d in cases]
+        _zeros_handed(handed, bwd)
         _match(outs, datas, _network_mistakes(course_ok, keys=_SCALAR_KEYS))
         _backward_step(outs, datas, bwd)
         _backward_placement(outs, refs, [t for t, _ in cases])
@@ -1190,6 +1231,12 @@ _DL_DY_MISTAKES = [
      " the derivative there", "keep step 1's derivative at the target and 0"
      " elsewhere: the list to filter is dl/dy, not p",
      lambda r: np.where(np.arange(len(r["y"])) == r["target"], r["y"], 0.0)),
+    ("fix_stops_short", "the layers below dl/do are right, but the dl/dy that {bwd}"
+     " hands to backprop keeps -1/y at the last class: the loop that zeroes the"
+     " other classes stops one short", "every class but the target is zeroed, the"
+     " last one included", lambda r: np.where(
+         np.arange(len(r["y"])) == r["target"], -1.0 / r["y"],
+         np.where(np.arange(len(r["y"])) == len(r["y"]) - 1, -1.0 / r["y"], 0.0))),
 ]
 
 

@@ -149,6 +149,21 @@ def _sgd_raised_hint(exc):
     return None
 
 
+def _right_with_lr_second(fn):
+    """Whether the student's step is right when called (params, lr, grads):
+    its def lists the arguments in another order than the exercise's."""
+    rng = np.random.default_rng(5)
+    d = {"params": _random_params(rng, 2, 3, 2), "grads": _random_params(rng, 2, 3, 2)}
+    params = _as_lists(d["params"])
+    try:   # under the check's time limit
+        _call(fn, (params, 0.1, _as_lists(d["grads"])), "sgd_step", "a probe",
+              may_change=(0,))
+        return all(_same(np.asarray(params[k], dtype=np.float64), v)
+                   for k, v in _stepped(d, 0.1, 0.1).items())
+    except (_Stop, TypeError, ValueError):
+        return False
+
+
 def _step_right_on(fn, sizes, transposed=()):
     """Whether the student's step is right on random parameters and gradients
     of ``sizes`` (D, H, C), quietly (False when it raises); with the gradients
@@ -196,6 +211,12 @@ def _run_steps(fn, who, cases, by_name=True):
                 sizes_confused(lambda *sizes, **how: _step_right_on(
                     fn, sizes, **how), who, stop,
                     matrices=(("W", "grads['W']"), ("V", "grads['V']")))
+            if isinstance(stop.raised, TypeError) and _right_with_lr_second(fn):
+                _fail(f"{who} takes its arguments in another order: it is right"
+                      " when called with the learning rate second and the"
+                      " gradients third, and the training loop calls it"
+                      " sgd_step(params, grads, lr)", "keep the order of the"
+                      " exercise's def line: params, grads, lr", "argument_order")
             if isinstance(stop.raised, TypeError) \
                     and "not iterable" in str(stop.raised):
                 stop.mistake = "flat_as_rows"
@@ -235,10 +256,36 @@ def _unchanged_problem(fn, who, returned, refs):
               "copy.deepcopy(params) (or .copy(), or list(row)) makes new lists;"
               " the step then changes those, and the caller's params stay as they"
               " were. Update the lists inside params itself", "updates_a_copy")
+    if _rebinds_argument(fn, 0):
+        name = fn.__code__.co_varnames[0]
+        _fail(f"params did not change after {who}: `{name} = ...` inside it gives"
+              f" the name {name} a new value (a new dict or list), and the"
+              " caller's params, which that name held until then, stays as it"
+              " was", "update the lists inside the params the caller passed: a"
+              " new value for the name does not reach the caller", "rebinds_params")
     _fail(f"params did not change after {who}",
           "a loop variable over a list of floats is a name for one number, not a"
           " place in the list: changing it leaves the list as it was; write into"
           " the list itself, by index", "unchanged")
+
+
+def _rebinds_argument(fn, position):
+    """Whether ``fn``'s code assigns a new value to its argument number
+    ``position`` (``params = {...}``): read from the bytecode, since a cell's
+    source may not be at hand. False for anything but a plain function."""
+    import dis
+    import types
+    if not isinstance(fn, types.FunctionType) \
+            or fn.__code__.co_argcount <= position:
+        return False
+    name = fn.__code__.co_varnames[position]
+    for ins in dis.get_instructions(fn):
+        targets = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+        if ins.opname == "STORE_FAST_LOAD_FAST":   # 3.13: stores the first only
+            targets = targets[:1]
+        if ins.opname.startswith(("STORE_FAST", "STORE_DEREF")) and name in targets:
+            return True
+    return False
 
 
 def _same_entries(a, b):
