@@ -228,6 +228,10 @@ WRONG_05 = [
      lambda d, cache: (d @ cache[1].T, (d.T @ cache[0]).reshape(cache[1].shape),
                        d.sum(axis=0)), "reshaped_not_transposed",
      ["dW has the right numbers in the wrong places"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ cache[1].T, cache[0].reshape(cache[0].shape[1], -1) @ d,
+                       d.sum(axis=0)), "reshaped_not_transposed",
+     ["dW is built from X reshaped to (inputs, rows)"]),
     # round 3: np.diag on the batch reads Y's own diagonal and fails to broadcast
     (exercises.check_softmax_layer_batch, soft_fwd_b,
      lambda dY, Y: np.einsum("ni,nij->nj", dY, np.diag(Y) - Y[:, :, None]

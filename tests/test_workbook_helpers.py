@@ -373,12 +373,33 @@ def test_a_loop_that_trained_other_arrays_stops_the_cell(capsys):
     untrained = History(lr=0.1, batch_size=2, epochs=1, seed=0, steps_per_epoch=1,
                         params=mlp.init_mlp(4, 3, 2, seed=0))
     with exercises.needs_your_code() as run:
-        nb06.stop_if_untrained(untrained, start)
+        nb06.stop_unless_right(untrained, start)
     out = capsys.readouterr().out
     assert out.startswith("■ stopped: your `minibatch_sgd` returned a History whose"
                           " params never changed"), out
     assert run.stopped
     untrained.params["b2"] += 0.1       # one step taken
     with exercises.needs_your_code() as run:
-        nb06.stop_if_untrained(untrained, start)
+        nb06.stop_unless_right(untrained, start)
     assert not run.stopped and capsys.readouterr().out == ""
+
+
+def test_the_first_run_stops_when_the_loop_failed_its_check(capsys):
+    """06: a loop whose check failed above (its History would feed the
+    experiments as if right): the first run stops in one line."""
+    from coursenet import mlp
+    from coursenet.exercises import nb06
+    from coursenet.history import History
+
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        return None   # wrong: its check fails
+
+    assert not exercises.check_minibatch_loop(minibatch_sgd).passed
+    start = mlp.init_mlp(4, 3, 2, seed=0)
+    trained = History(lr=0.1, batch_size=2, epochs=1, seed=0, steps_per_epoch=1,
+                      params=mlp.init_mlp(4, 3, 2, seed=1))
+    capsys.readouterr()
+    with exercises.needs_your_code() as run:
+        nb06.stop_unless_right(trained, start)
+    assert capsys.readouterr().out.startswith(
+        "■ stopped: your `minibatch_sgd` failed its own check above") and run.stopped

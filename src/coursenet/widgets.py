@@ -349,7 +349,7 @@ def train_with_your_functions(forward, backward, sgd_step, params, train_data, *
     val = [np.asarray(a).tolist() for a in _pair(val_data, "val_data")]
     trial = copy.deepcopy(params)
     sgd_step(trial, backward(params, forward(params, X[0], labels[0])[1]), lr)
-    if trial == params:   # wrong but running code: a run would train nothing
+    if _same_params(trial, params):   # wrong but running code: nothing trains
         from coursenet.exercises import RunStopped
         raise RunStopped("your `sgd_step` left params as they were after a step,"
                          " so this run would train nothing")
@@ -374,6 +374,17 @@ def train_with_your_functions(forward, backward, sgd_step, params, train_data, *
                 bar.update(1)
             _record_epoch(history, params, (X, labels), val)
     return history
+
+
+def _same_params(a, b):
+    """Whether two parameter dicts (nested lists, or the arrays a student's
+    step may have put in their place) hold the same numbers."""
+    try:
+        return a.keys() == b.keys() and all(
+            np.array_equal(np.asarray(a[k], dtype=np.float64),
+                           np.asarray(b[k], dtype=np.float64)) for k in a)
+    except (TypeError, ValueError):   # ragged or not numbers: not the same
+        return False
 
 
 def _record_epoch(history, params, train_rows, val_rows):

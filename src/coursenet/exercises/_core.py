@@ -165,8 +165,8 @@ def failed_checks():
     kernel, oldest first (a spot-the-bug demonstration's aside); a group whose
     function has been redefined since (its name now holds another object) is
     left out: its verdict is about code that is gone."""
-    return [names for names, (passed, fns) in _VERDICTS.items()
-            if not passed and all(_still_defined(name, fn)
+    return [names for names, (fine, fns) in _VERDICTS.items()
+            if not fine and all(_still_defined(name, fn)
                                   for name, fn in zip(names, fns))]
 
 
@@ -186,13 +186,14 @@ def _run(body):
     names = tuple(group)
     # only the student's own kernel: under the trusted grader the functions are
     # proxies into a sandbox that is gone once the check is over
-    if names and not _DEMONSTRATING and all(
-            isinstance(fn, types.FunctionType) for fn in group.values()):
+    if names and all(isinstance(fn, types.FunctionType) for fn in group.values()):
         upstream = _upstream_failed(group) if result.status == "failed" else ""
-        if upstream:
+        if upstream:   # a demonstration too: its verdict may be the student's
             result.message = f"{result.message.rstrip('.')}. {upstream}"
-        _VERDICTS.pop(names, None)   # re-checked: it moves to the end
-        _VERDICTS[names] = (result.passed, tuple(group.values()))
+        if not _DEMONSTRATING:
+            _VERDICTS.pop(names, None)   # re-checked: it moves to the end
+            # unfinished ("todo") is not failed: its cell says "not written yet"
+            _VERDICTS[names] = (result.status != "failed", tuple(group.values()))
     _record(result.mistake)
     print(result.message)
     if _grading() and not result.passed:
@@ -214,7 +215,8 @@ def _upstream_failed(group):
         if set(names) & called and not set(names) & set(group):
             who = " and ".join(f"`{name}`" for name in names)
             return (f"Your {who} failed {'its' if len(names) == 1 else 'their'}"
-                    f" own check above, and {' and '.join(group)} calls"
+                    f" own check above, and {' and '.join(group)}"
+                    f" {'calls' if len(group) == 1 else 'call'}"
                     f" {'it' if len(names) == 1 else 'them'}: start there")
     return ""
 

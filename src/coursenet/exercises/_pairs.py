@@ -830,6 +830,13 @@ def _lin_mistakes(batch):
     ]
     if batch:
         rows += [
+            Mistake("reshaped_not_transposed", "dW is built from X reshaped to"
+                    " (inputs, rows), not transposed: a reshape keeps X's entries in"
+                    " their order and cuts them into new rows, so the rows of the"
+                    " batch are scrambled", "print both on a 2 x 3 matrix of your"
+                    " own: which one puts row i into column i?",
+                    _lin_variant(dW=lambda d, r: d["x"].reshape(
+                        d["x"].shape[::-1]) @ d["dout"])),
             Mistake("first_row_only", "dW and db use the first row of the batch only",
                     "every row of the batch contributes to dW and db",
                     _lin_variant(dW=lambda d, r: np.outer(d["x"][0], d["dout"][0]),

@@ -31,6 +31,7 @@ from coursenet.exercises._core import (
     _need_function,
     _run,
     _Stop,
+    failed_checks,
 )
 from coursenet.exercises._networks import _copy_params, _random_params
 
@@ -743,11 +744,17 @@ def per_image_loss(params, X, c):
     return -log_y[np.arange(len(c)), c]
 
 
-def stop_if_untrained(history, start, who="minibatch_sgd"):
-    """Stop the cell (one line, through ``needs_your_code``) when the params the
-    History holds are still ``start``: the loop stepped arrays of its own, so
-    every number computed from ``history.params`` below would be the untrained
-    network's."""
+def stop_unless_right(history, start, who="minibatch_sgd"):
+    """Stop the cell (one line, through ``needs_your_code``) when the loop's own
+    check failed above (its History would go into the experiments below as if
+    it were right: "validation" figures from the training set, say), or when
+    the params the History holds are still ``start`` (the loop stepped arrays
+    of its own, so every number computed from ``history.params`` would be the
+    untrained network's)."""
+    if any(who in names for names in failed_checks()):
+        raise RunStopped(f"your `{who}` failed its own check above: the"
+                         " experiments below would report what it records as if"
+                         " it were right; fix it, re-run its check, then this cell")
     if all(np.array_equal(np.asarray(history.params[k]), np.asarray(v))
            for k, v in start.items() if k in history.params):
         raise RunStopped(f"your `{who}` returned a History whose params never"
