@@ -976,3 +976,18 @@ def test_a_fix_that_only_passes_through_a_backprop_ignoring_dl_dy_is_named():
         else:
             assert_failed(result, "right_only_below", "only because your backprop"
                           " ignores its dl_dy", "backward_report hands to it")
+
+
+def test_the_cache_hints_name_the_keys_without_writing_the_line():
+    """Round 7: the hint printed the cache's dict literal (the line itself), and
+    a wrong target got "the formula for target"."""
+    missing = variant(forward, '"y": y,\n' + " " * 34 + '"target": target}',
+                      '"y": y}')
+    result = exercises.check_forward(missing)
+    assert result.mistake == "cache_keys", result.message
+    assert "{" not in result.message.split("Hint:")[1], result.message
+    predicted = variant(forward, '"target": target}',
+                        '"target": max(range(len(y)), key=y.__getitem__)}')
+    result = exercises.check_forward(predicted)
+    assert result.mistake == "cache_value", result.message
+    assert "store the class forward was given" in result.message, result.message

@@ -279,11 +279,12 @@ def _cache_problem(key, caches, cases, fwd):
                          " own")
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
+            hint = ("store the class forward was given, as it was given"
+                    if key == "target" else "the steps before it are right:"
+                    f" compare your {key} with the formula for {key} in the"
+                    " notebook, one entry at a time, on a small example of your own")
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
-                  f" it is {_short(cache[key], 60)}", "the steps before it are"
-                  f" right: compare your {key} with the formula for {key} in the"
-                  " notebook, one entry at a time, on a small example of your own",
-                  "cache_value")
+                  f" it is {_short(cache[key], 60)}", hint, "cache_value")
 
 
 def _one_unit_for_all(key, values, refs, cases, fwd):
@@ -383,19 +384,20 @@ def _run_forward(forward, text, d, fwd):
 
 
 def _check_cache_keys(caches, fwd):
-    keys_text = ", ".join(f"'{k}': {k}" for k in CACHE_KEYS)
+    keys_text = ", ".join(CACHE_KEYS)
     for cache in caches:
         if not isinstance(cache, Mapping):
             what = (f"a {type(cache).__name__} of {len(cache)}"
                     if isinstance(cache, (tuple, list)) else _short(cache, 40))
             _fail(f"the cache from {fwd} is {what}, not a dict: later cells (and"
                   " the spot-the-bug) read cache['y'] and cache['target']",
-                  f"return loss, {{{keys_text}}}", "cache_not_dict")
+                  f"return the loss and a dict, whose keys the docstring names:"
+                  f" {keys_text}", "cache_not_dict")
         missing = [k for k in CACHE_KEYS if k not in cache]
         if missing:
             _fail(f"the cache from {fwd} has keys {list(cache)}: missing"
-                  f" {missing}", f"keep every intermediate under its name:"
-                  f" {{{keys_text}}}", "cache_keys")
+                  f" {missing}", "keep every intermediate under the name the"
+                  f" docstring gives it: {keys_text}", "cache_keys")
 
 
 def _check_large_logits(forward, fwd):
