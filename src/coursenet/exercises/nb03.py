@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dis
 import re
+import types
 from collections.abc import Mapping
 
 import numpy as np
@@ -149,25 +151,12 @@ def _sgd_raised_hint(exc):
     return None
 
 
-def _right_with_lr_second(fn):
-    """Whether the student's step is right when called (params, lr, grads):
-    its def lists the arguments in another order than the exercise's."""
-    rng = np.random.default_rng(5)
-    d = {"params": _random_params(rng, 2, 3, 2), "grads": _random_params(rng, 2, 3, 2)}
-    params = _as_lists(d["params"])
-    try:   # under the check's time limit
-        _call(fn, (params, 0.1, _as_lists(d["grads"])), "sgd_step", "a probe",
-              may_change=(0,))
-        return all(_same(np.asarray(params[k], dtype=np.float64), v)
-                   for k, v in _stepped(d, 0.1, 0.1).items())
-    except (_Stop, TypeError, ValueError):
-        return False
-
-
-def _step_right_on(fn, sizes, transposed=()):
+def _step_right_on(fn, sizes, transposed=(), lr_second=False):
     """Whether the student's step is right on random parameters and gradients
     of ``sizes`` (D, H, C), quietly (False when it raises); with the gradients
-    of the matrices named in ``transposed`` handed to it transposed."""
+    of the matrices named in ``transposed`` handed to it transposed;
+    ``lr_second``: called (params, lr, grads), the order of a def that lists
+    its arguments in another order than the exercise's."""
     rng = np.random.default_rng(sum(sizes))
     d = {"params": _random_params(rng, *sizes), "grads": _random_params(rng, *sizes),
          "lr": 0.1}
@@ -175,7 +164,8 @@ def _step_right_on(fn, sizes, transposed=()):
     for name in transposed:
         grads[name] = np.transpose(grads[name]).tolist()
     try:   # under the check's time limit
-        _call(fn, (params, grads, d["lr"]), "sgd_step", "a probe", may_change=(0,))
+        args = (params, d["lr"], grads) if lr_second else (params, grads, d["lr"])
+        _call(fn, args, "sgd_step", "a probe", may_change=(0,))
         return all(_same(np.asarray(params[k], dtype=np.float64), v)
                    for k, v in _stepped(d, d["lr"], d["lr"]).items())
     except (_Stop, TypeError, ValueError):
@@ -211,7 +201,8 @@ def _run_steps(fn, who, cases, by_name=True):
                 sizes_confused(lambda *sizes, **how: _step_right_on(
                     fn, sizes, **how), who, stop,
                     matrices=(("W", "grads['W']"), ("V", "grads['V']")))
-            if isinstance(stop.raised, TypeError) and _right_with_lr_second(fn):
+            if isinstance(stop.raised, TypeError) \
+                    and _step_right_on(fn, (2, 3, 2), lr_second=True):
                 _fail(f"{who} takes its arguments in another order: it is right"
                       " when called with the learning rate second and the"
                       " gradients third, and the training loop calls it"
@@ -273,8 +264,6 @@ def _rebinds_argument(fn, position):
     """Whether ``fn``'s code assigns a new value to its argument number
     ``position`` (``params = {...}``): read from the bytecode, since a cell's
     source may not be at hand. False for anything but a plain function."""
-    import dis
-    import types
     if not isinstance(fn, types.FunctionType) \
             or fn.__code__.co_argcount <= position:
         return False

@@ -179,19 +179,28 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
     return _run(body)
 
 
+def _rerun(fn, space, uses, problem, who, reverse=True):
+    """The loop run again on fresh copies of ``problem`` (params, train, val)
+    with a new :class:`_Spy` standing in for ``uses``: the spy, or None if the
+    loop raised."""
+    params, (X, c), (Xv, cv) = problem
+    spy, saved = _Spy(X, reverse=reverse), space[uses]
+    space[uses] = spy
+    try:
+        _call(fn, (_copy_params(params), (X.copy(), c.copy()), (Xv.copy(), cv.copy()),
+                   _LR, _B, _EPOCHS, _SEED), who, _case_text(), may_change=(0, 1))
+    except _Stop:
+        return None
+    finally:
+        space[uses] = saved
+    return spy
+
+
 def _by_position(fn, space, uses, problem, who):
     """After the loop raised: does it run when the gradients come in params'
     own order? Then it pairs parameters and gradients by position."""
-    params, (X, c), (Xv, cv) = problem
-    mine, saved = _copy_params(params), space[uses]
-    space[uses] = _Spy(X, reverse=False)
-    try:
-        _call(fn, (mine, (X.copy(), c.copy()), (Xv.copy(), cv.copy()), _LR, _B,
-                   _EPOCHS, _SEED), who, _case_text(), may_change=(0, 1))
-    except _Stop:
+    if _rerun(fn, space, uses, problem, who, reverse=False) is None:
         return
-    finally:
-        space[uses] = saved
     # only the gradients' order differs between the two runs: the loop depends
     # on it, whatever else it may still get wrong
     _fail(f"{who} pairs each parameter with a gradient by position: it runs only"
@@ -217,17 +226,8 @@ def _check_batches(spy, c, who, again=None):
 def _orders_again(fn, space, uses, problem, who):
     """The rows (indices, in order) a second run of the loop on the same problem,
     with the same seed, passes to batched_backward; None if it raised."""
-    params, (X, c), (Xv, cv) = problem
-    spy, saved = _Spy(X), space[uses]
-    space[uses] = spy
-    try:
-        _call(fn, (_copy_params(params), (X.copy(), c.copy()), (Xv.copy(), cv.copy()),
-                   _LR, _B, _EPOCHS, _SEED), who, _case_text(), may_change=(0, 1))
-    except _Stop:
-        return None
-    finally:
-        space[uses] = saved
-    return [i for idx, _, _ in spy.calls for i in idx]
+    spy = _rerun(fn, space, uses, problem, who)
+    return None if spy is None else [i for idx, _, _ in spy.calls for i in idx]
 
 
 def _check_calls(spy, c, who):
