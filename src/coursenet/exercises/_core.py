@@ -69,6 +69,7 @@ from __future__ import annotations
 import ast
 import copy
 import ctypes
+import dis
 import inspect
 import json
 import linecache
@@ -392,6 +393,11 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             f"… {stub} is not implemented yet (replace `raise NotImplementedError()`"
             " with your code)", status="todo") from None
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: never escape
+        named = _swapped_call(exc) or _renamed_argument(exc)
+        if named:     # a definite cause: no check's own reading of the error
+            raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
+                        f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
+                        mistake=named[2]) from None
         said_hint = hint(exc) if callable(hint) else hint
         raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}{_where(exc)}"
                     f" on {case}. Hint: {said_hint or _raised_hint(exc, fn, args)}",
@@ -581,6 +587,101 @@ def _names_used(fn):
     if not isinstance(fn, types.FunctionType):   # a builtin, or a grader's proxy
         return set()
     return names(fn.__code__)
+
+
+# the instructions that put one plain name on the stack (3.10 to 3.13)
+_LOADS = {"LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_CLOSURE",
+          "LOAD_FAST_CHECK", "LOAD_FAST_BORROW", "LOAD_FAST_LOAD_FAST",
+          "LOAD_FAST_BORROW_LOAD_FAST_BORROW"}
+
+
+def _call_names(code, offset):
+    """The arguments passed positionally by the call at ``offset`` of ``code``,
+    each a plain name or None for any other expression (``f(cache, params,
+    g(y))`` gives ``["cache", "params", None]``), or None when the call is not
+    one with positional arguments only. Read from the bytecode, since a
+    notebook cell's source may not be at hand: walking back from the call,
+    an argument ends where the instructions read so far add one value."""
+    ins = list(dis.get_instructions(code))
+    # 3.11's tb_lasti points into the call's inline cache, after its offset
+    at = max((i for i, x in enumerate(ins) if x.offset <= offset), default=None)
+    if at is None or ins[at].opname not in ("CALL", "CALL_FUNCTION") \
+            or not ins[at].arg:
+        return None
+    names, part, depth = [], [], 0
+    for x in reversed(ins[:at]):
+        if len(names) == ins[at].arg:
+            return names
+        if x.opname == "PRECALL" and not part and not names:
+            continue
+        if x.opname == "KW_NAMES":   # keywords: matched by name
+            return None
+        part.append(x)
+        depth += dis.stack_effect(x.opcode, x.arg if x.opcode >= dis.HAVE_ARGUMENT
+                                  else None, jump=False)
+        plain = len(part) == 1 and x.opname in _LOADS
+        if depth == 2 and plain and isinstance(x.argval, tuple):  # two loads
+            names[:0], part, depth = list(x.argval), [], 0
+        elif depth == 1:
+            names[:0], part, depth = [x.argval if plain else None], [], 0
+        elif depth > 1:
+            return None
+    return names if len(names) == ins[at].arg else None
+
+
+def _swapped_call(exc):
+    """(diagnosis, hint, mistake) when the error happened inside a function
+    that the student's code called with its arguments in another order than
+    its def line names them (``backprop(cache, params)`` for ``def
+    backprop(params, cache)``), else None."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        inner = tb.tb_next   # past the check's spies and from_notebook's wrappers
+        while inner.tb_next is not None \
+                and inner.tb_frame.f_code.co_filename.startswith(_LIBRARIES):
+            inner = inner.tb_next
+        caller, callee = tb.tb_frame.f_code, inner.tb_frame.f_code
+        if not caller.co_filename.startswith(_LIBRARIES):
+            passed = _call_names(caller, tb.tb_lasti) or []
+            wanted = list(callee.co_varnames[:callee.co_argcount])[:len(passed)]
+            moved = [f"`{n}` arrives where the def line has `{wanted[i]}`"
+                     for i, n in enumerate(passed)
+                     if n in wanted and wanted.index(n) != i]
+            if moved:
+                who = "this cell" if caller.co_name == "<module>" else caller.co_name
+                return (f"line {tb.tb_lineno} of {who} calls {callee.co_name}"
+                        f" with ({', '.join(n or '…' for n in passed)}), and"
+                        " the def line of"
+                        f" {callee.co_name} names its arguments"
+                        f" ({', '.join(wanted)}): {', '.join(moved)}",
+                        "arguments are matched by position, not by name: pass"
+                        " them in the order the def line lists them",
+                        "call_arguments_swapped")
+        tb = tb.tb_next
+    return None
+
+
+def _renamed_argument(exc):
+    """(diagnosis, hint, mistake) for a NameError inside a function that never
+    reads one of its own arguments (``def sgd_step(params, grads, rate)`` whose
+    body still says ``lr``), else None."""
+    name = getattr(exc, "name", None)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if not isinstance(exc, NameError) or not name or tb is None:
+        return None
+    code = tb.tb_frame.f_code
+    read = {x.argval for x in dis.get_instructions(code) if x.opname in _LOADS}
+    read |= {n for x in dis.get_instructions(code) if isinstance(x.argval, tuple)
+             for n in x.argval}
+    unused = [a for a in code.co_varnames[:code.co_argcount] if a not in read]
+    if len(unused) != 1 or code.co_name.startswith("<"):
+        return None
+    return (f"{code.co_name} reads `{name}`, which nothing defines, and never"
+            f" reads its own argument `{unused[0]}`: a name changed in one place"
+            " and not in the other", f"use one name for that value, in the def"
+            " line and in the body alike", "argument_renamed")
 
 
 def _raised_hint(exc, fn, args):

@@ -962,8 +962,9 @@ def _call_watched(backward, args, bwd, text, num_classes, handed=None):
             space[helper] = _watching(inner, helper, slot, handed)
     try:
         value = _call(backward, args, bwd, text)
-    except _Stop:
-        _malformed_handed(handed, bwd, text, num_classes)
+    except _Stop as stop:
+        if stop.mistake != "call_arguments_swapped":   # the cause, named already
+            _malformed_handed(handed, bwd, text, num_classes)
         raise
     finally:
         space.update(inners)

@@ -1,0 +1,57 @@
+"""What a check says when the student's code raises, whichever check runs it
+(exercises/_core.py: ``_call``): an error that has a definite cause in the
+student's own code is named by that cause, not by the error's raw text."""
+
+from coursenet import exercises
+from tests.test_exercises_q1_q4 import assert_failed, backprop, forward, loss_grad
+
+
+def test_a_call_with_its_arguments_swapped_is_named_at_the_call():
+    def backward(params, cache):
+        d = backprop(cache, params, loss_grad(cache["y"], cache["target"]))
+        return {name: d[name] for name in ("W", "b", "V", "c")}
+
+    assert_failed(exercises.check_backward(forward, backward),
+                  "call_arguments_swapped", "of backward calls backprop"
+                  " with (cache, params, …)", "`cache` arrives where the def"
+                  " line has `params`")
+
+
+def test_one_argument_in_another_place_is_named_too():
+    def backward(params, cache):
+        dl_dy = loss_grad(cache["y"], cache["target"])
+        d = backprop(params, dl_dy, cache)
+        return {name: d[name] for name in ("W", "b", "V", "c")}
+
+    assert_failed(exercises.check_backward(forward, backward),
+                  "call_arguments_swapped", "`dl_dy` arrives where the def line"
+                  " has `cache`")
+
+
+def test_an_error_inside_a_call_in_the_right_order_is_not_called_a_swap():
+    def lookup(params, cache):
+        return cache["no such key"]
+
+    def backward(params, cache):
+        return lookup(params, cache)
+
+    assert_failed(exercises.check_backward(forward, backward), "raised",
+                  "KeyError", absent=("arrives where",))
+
+
+def test_an_argument_renamed_in_the_def_line_only_is_named():
+    def sgd_step(params, grads, rate):
+        for key in params:
+            params[key] = lr * grads[key]  # noqa: F821 - the slip under test
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "argument_renamed",
+                  "reads `lr`, which nothing defines", "its own argument `rate`")
+
+
+def test_an_undefined_name_with_every_argument_read_is_a_plain_error():
+    def sgd_step(params, grads, lr):
+        step = lr * scale * grads["c"][0]  # noqa: F821 - the slip under test
+        params["c"][0] -= step
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "raised", "NameError",
+                  absent=("its own argument",))
