@@ -556,6 +556,18 @@ def sgd_step(params, grads, lr):
             params[name][j] -= lr * g
 
 
+SGD_WEIGHT_LOOP = """    for name in ("W", "V"):
+        for row, grad_row in zip(params[name], grads[name]):
+            for j, g in enumerate(grad_row):
+                row[j] -= lr * g
+"""
+SGD_WEIGHT_LOOP_BY_INDEX = """    for name in ("W", "V"):
+        for i in range(len(params[name])):
+            for j in range(len(params[name][i])):
+                params[name][i][j] -= lr * grads[name][i][j]
+"""
+
+
 def check_jacobian(fn):
     return exercises.check_softmax_jacobian(fn)
 
@@ -569,6 +581,37 @@ def check_forward(fn):
 
 
 NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
+    # round 7: an operator typed for another, a division by a size
+    (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] -= lr ** g",
+     "step_operator_slip", ["lr raised to the power of the gradient"]),
+    (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g",
+     "row[j] -= lr * g / len(params[name])", "step_over_row_count",
+     ["divided by their number of rows"]),
+    (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g",
+     "row[j] -= lr * g / (len(params[name]) * len(row))", "step_over_entry_count",
+     ["divided by their number of entries"]),
+    # round 7: IndexErrors named by the sizes they need or by what the step
+    # does on networks whose sizes are all equal
+    (exercises.check_sgd_step, sgd_step, SGD_WEIGHT_LOOP,
+     SGD_WEIGHT_LOOP_BY_INDEX.replace("range(len(params[name])):",
+                                      "range(len(grads)):"),
+     "keys_counted_as_rows", ["right only when every size is 4, the number of keys"]),
+    (exercises.check_sgd_step, sgd_step, SGD_WEIGHT_LOOP,
+     SGD_WEIGHT_LOOP_BY_INDEX.replace("for j in", "for i in")
+     .replace("[i][j]", "[i][i]"), "one_index_for_both",
+     ["on networks whose sizes are all equal", "only the entries of W, V whose row"
+      " and column numbers are equal"]),
+    (exercises.check_sgd_step, sgd_step, "for j, g in enumerate(grads[name]):\n"
+     "            params[name][j] -= lr * g", "for j in range(len(params[name])):\n"
+     "            params[name][j] -= lr * grads['b'][j]", "another_parameters_step",
+     ["raises IndexError on networks whose sizes differ", "the step of c holds the"
+      " right step of b"]),
+    (exercises.check_sgd_step, sgd_step, SGD_WEIGHT_LOOP,
+     SGD_WEIGHT_LOOP_BY_INDEX.replace('("W", "V")', '("W", "b")'), "flat_as_rows",
+     ["has no len()", "b and c are flat lists"]),
+    (exercises.check_sgd_step, sgd_step, "                row[j] -= lr * g\n",
+     "                row[j] -= lr * g\n        return\n", "skips_some",
+     ["b, V, c did not change", "the update stops after W"]),
     (check_jacobian, jacobian,
      "J = -np.outer(y, y)\n    np.fill_diagonal(J, y * (1 - y))",
      "J = np.diag(y) - y @ y", "inner_product", ["inner product"]),

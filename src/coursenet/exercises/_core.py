@@ -680,7 +680,7 @@ def _renamed_argument(exc):
         return None
     return (f"{code.co_name} reads `{name}`, which nothing defines, and never"
             f" reads its own argument `{unused[0]}`: a name changed in one place"
-            " and not in the other", f"use one name for that value, in the def"
+            " and not in the other", "use one name for that value, in the def"
             " line and in the body alike", "argument_renamed")
 
 

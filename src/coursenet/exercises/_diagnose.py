@@ -799,6 +799,13 @@ def _ratio_on(steps, rights):
     return out
 
 
+# a step that is the learning rate and the gradient met by another operator
+_OPERATOR_SLIPS = (("lr raised to the power of the gradient", lambda g, lr: lr ** g),
+                   ("lr plus the gradient", lambda g, lr: lr + g),
+                   ("the gradient minus lr", lambda g, lr: g - lr),
+                   ("lr divided by the gradient", lambda g, lr: lr / g))
+
+
 def step_relation(what, steps, grads, lrs):
     """Fail when a parameter's movement ``steps`` (old minus new) is not lr *
     grad but a named relation to it, entry by entry, on every case: lr times
@@ -826,6 +833,13 @@ def step_relation(what, steps, grads, lrs):
         _fail(f"{what} is lr times the gradient times its own size |g| (g·|g|):"
               " large gradients move too far, small ones hardly at all", "the step"
               " is lr times the gradient, once", "step_times_own_size")
+    for said, slip in _OPERATOR_SLIPS:   # one operator typed for another
+        with np.errstate(all="ignore"):
+            if all(same(s, slip(g, lr)) for s, g, lr in cases):
+                _fail(f"{what} is {said}, not lr times the gradient: one operator"
+                      " where another belongs", "read the update line operator by"
+                      " operator: the step is the learning rate times the"
+                      " gradient", "step_operator_slip")
     norms = [np.linalg.norm(g, axis=-1, keepdims=True) for _, g, _ in cases]
     if all(np.all(n > 0) for n in norms) \
             and all(same(s, lr * g / n) for (s, g, lr), n in zip(cases, norms)):

@@ -43,18 +43,21 @@ from coursenet.exercises._networks import (
 # --------------------------------------------------------------------------
 
 
-def _sgd_cases(seed):
-    """The course's parameters and gradients, then random ones (every entry != 0)."""
-    course = _course_params()
-    cases = [_Case("the course's parameters and gradients (lr = 0.1)",
-                   {"params": course, "lr": 0.1, "grads":
-                    mlp.loss_and_grads(course, [[1.0, -1.0]], [0])[1]})]
+def _sgd_cases(seed, sizes=((3, 4, 5), (2, 3, 2)), course=True):
+    """The course's parameters and gradients (when ``course``), then random
+    ones of ``sizes`` (every entry != 0)."""
+    cases = []
+    if course:
+        params = _course_params()
+        cases.append(_Case("the course's parameters and gradients (lr = 0.1)",
+                           {"params": params, "lr": 0.1, "grads":
+                            mlp.loss_and_grads(params, [[1.0, -1.0]], [0])[1]}))
     rng = np.random.default_rng(seed)
-    for sizes, lr in (((3, 4, 5), 0.5), ((2, 3, 2), 0.03)):
+    for size, lr in zip(sizes, (0.5, 0.03)):
         cases.append(_Case(
-            f"random {'-'.join(map(str, sizes))} parameters (lr = {lr})",
-            {"params": _random_params(rng, *sizes), "lr": lr,
-             "grads": _random_params(rng, *sizes)}))
+            f"random {'-'.join(map(str, size))} parameters (lr = {lr})",
+            {"params": _random_params(rng, *size), "lr": lr,
+             "grads": _random_params(rng, *size)}))
     return cases
 
 
@@ -80,7 +83,9 @@ _SGD_MISTAKES = [
             " step that lowers the loss goes the other way",
             lambda d: _stepped(d, d["lr"], d["lr"], sign=1.0)),
     Mistake("skips_biases", "the weights W and V are updated, the biases b and c"
-            " are not", "update every parameter: the biases too",
+            " are not", "update every parameter, the biases too: a number in a"
+            " list changes only when it is written through the list, by its index"
+            " (a new value given to a loop variable leaves the list as it was)",
             lambda d: _stepped(d, d["lr"], 0.0)),
     Mistake("skips_weights", "the biases b and c are updated, the weights W and V"
             " are not", "update every parameter: the weights W and V are lists of"
@@ -133,8 +138,13 @@ def _read_params(params, like, who):
     return out
 
 
+# a flat list's entry (a float) used as a row: looped over, measured, indexed
+_FLAT_AS_ROWS = re.compile(r"not iterable|has no len\(\)|'float' object is not"
+                           r" subscriptable")
+
+
 def _sgd_raised_hint(exc):
-    if isinstance(exc, TypeError) and "not iterable" in str(exc):
+    if isinstance(exc, TypeError) and _FLAT_AS_ROWS.search(str(exc)):
         return ("b and c are flat lists, one number per unit; only W and V are"
                 " lists of rows")
     if isinstance(exc, TypeError) and _ROW_AS_NUMBER.search(str(exc)):
@@ -196,11 +206,9 @@ def _run_steps(fn, who, cases, by_name=True):
             returned.append(_call(fn, (params, grads, d["lr"]), who, text,
                                   may_change=(0,), hint=_sgd_raised_hint))
         except _Stop as stop:
-            if isinstance(stop.raised, IndexError):
+            if isinstance(stop.raised, IndexError) and by_name:
                 stop.mistake = "index_past_end"
-                sizes_confused(lambda *sizes, **how: _step_right_on(
-                    fn, sizes, **how), who, stop,
-                    matrices=(("W", "grads['W']"), ("V", "grads['V']")))
+                _index_past_end(fn, who, stop)
             if isinstance(stop.raised, TypeError) \
                     and _step_right_on(fn, (2, 3, 2), lr_second=True):
                 _fail(f"{who} takes its arguments in another order: it is right"
@@ -209,7 +217,7 @@ def _run_steps(fn, who, cases, by_name=True):
                       " sgd_step(params, grads, lr)", "keep the order of the"
                       " exercise's def line: params, grads, lr", "argument_order")
             if isinstance(stop.raised, TypeError) \
-                    and "not iterable" in str(stop.raised):
+                    and _FLAT_AS_ROWS.search(str(stop.raised)):
                 stop.mistake = "flat_as_rows"
             elif isinstance(stop.raised, TypeError) \
                     and _ROW_AS_NUMBER.search(str(stop.raised)):
@@ -217,6 +225,37 @@ def _run_steps(fn, who, cases, by_name=True):
             raise
         outs.append(_read_params(params, _renamed(d["params"], _SCALAR_KEYS), who))
     return outs, returned
+
+
+def _index_past_end(fn, who, stop):
+    """The step raised IndexError on networks of unequal sizes: name the size
+    it counts (the dict's keys, another size), or what it does on networks
+    whose sizes are all equal, where no index runs past an end."""
+    keys = len(_SCALAR_KEYS)
+    if _step_right_on(fn, (keys,) * 3) and not _step_right_on(fn, (3, 3, 3)):
+        _fail(f"{who} raises IndexError on networks whose sizes differ, and is"
+              f" right only when every size is {keys}, the number of keys in the"
+              " dicts (W, b, V and c): a loop runs over as many rows as the dict"
+              " has keys, not as many as the parameter has", "count the rows of"
+              " the list you index, not the entries of the dict",
+              "keys_counted_as_rows")
+    try:
+        sizes_confused(lambda *sizes, **how: _step_right_on(fn, sizes, **how),
+                       who, stop, matrices=(("W", "grads['W']"), ("V", "grads['V']")))
+    except _Stop as found:
+        if found is not stop:
+            raise
+    try:
+        _judge(fn, who, _sgd_cases(seed=4, sizes=((3, 3, 3), (4, 4, 4)),
+                                   course=False), equal=True)
+    except _Stop as square:
+        if square.mistake not in (None, "raised", "index_past_end", "unchanged"):
+            square.message = square.message.replace(
+                "✗ ", f"✗ {who} raises IndexError on networks whose sizes differ;"
+                " on networks whose sizes are all equal (3-3-3, 4-4-4) it runs,"
+                " and there ", 1)
+            raise square from None
+    raise stop
 
 
 def _by_position(fn, who, cases, refs):
@@ -316,14 +355,17 @@ def _own_value_or_row_length(who, wrong, outs, refs, befores, lrs):
               " their gradients: the update reads the parameters where it should"
               " read the gradients", "each entry's step comes from its own"
               " gradient: check what your loop walks over", "steps_by_own_value")
-    if all(np.ndim(b[k]) == 2
-           and _same(o[k] - b[k], (r[k] - b[k]) / np.shape(b[k])[1])
-           for o, r, b in zip(outs, refs, befores) for k in wrong):
-        _fail(f"after {who}, {', '.join(wrong)} move the right step divided by"
-              " the length of their rows: a stray division by the row's length",
-              "a step is the learning rate times the gradient, whatever the size"
-              " of the parameter",
-              "step_over_row_length")
+    sizes = (("the length of their rows", lambda shape: shape[-1],
+              "step_over_row_length"),
+             ("their number of rows", lambda shape: shape[0], "step_over_row_count"),
+             ("their number of entries", np.prod, "step_over_entry_count"))
+    for said, size, mistake in sizes:
+        if all(_same(o[k] - b[k], (r[k] - b[k]) / size(np.shape(b[k])))
+               for o, r, b in zip(outs, refs, befores) for k in wrong):
+            _fail(f"after {who}, {', '.join(wrong)} move the right step divided by"
+                  f" {said}: a stray division by a size, as if the step were a"
+                  " mean", "a step is the learning rate times the gradient,"
+                  " whatever the size of the parameter", mistake)
 
 
 def _skipped_where(wrong, outs, refs, befores):
@@ -362,9 +404,12 @@ def _partial_problem(who, outs, refs, befores, lrs):
     still = [k for k in wrong
              if all(_same(o[k], b[k]) for o, b in zip(outs, befores))]
     if still and still == wrong:
+        first = list(refs[0])[0]
+        stops = still == list(refs[0])[1:]   # W only: the loop ends after one
         _fail(f"{', '.join(still)} did not change after {who}; the other"
-              " parameters are right", "update every parameter: W, b, V and c",
-              "skips_some")
+              " parameters are right" + (f": the update stops after {first}, the"
+              " first parameter (a return or a break inside the loop?)" if stops
+              else ""), "update every parameter: W, b, V and c", "skips_some")
     if all(_same(o[k], r[k] - b[k]) for o, r, b in zip(outs, refs, befores)
            for k in wrong):
         _fail(f"{', '.join(wrong)} are set to the step itself, lr times the"
@@ -378,6 +423,7 @@ def _partial_problem(who, outs, refs, befores, lrs):
         _fail(f"some entries of {', '.join(wrong)} did not change after {who}"
               f"{where[0]}; every entry that did change is right", f"{where[1]}:"
               " every entry takes its step", "some_entries_unchanged")
+    _only_diagonal(who, wrong, outs, befores)
     _lr_again(wrong, outs, refs, befores, lrs)
     _own_value_or_row_length(who, wrong, outs, refs, befores, lrs)
     flat = [(np.concatenate([np.ravel(o[k] - b[k]) for k in wrong]),
@@ -414,6 +460,22 @@ def _partial_problem(who, outs, refs, befores, lrs):
         _fail(f"every step is {factor:.3g} times lr times the gradient",
               "look for a constant factor in the step", "step_scaled")
     return wrong
+
+
+def _only_diagonal(who, wrong, outs, befores):
+    """Fail when the wrong parameters are square matrices of which only the
+    diagonal moved: the two loops share one index name (seen on networks of
+    equal sizes, after an IndexError on the others)."""
+    pairs = [(o[k], b[k]) for o, b in zip(outs, befores) for k in wrong]
+    if all(np.ndim(b) == 2 and np.shape(b)[0] == np.shape(b)[1]
+           and np.array_equal(~_same_entries(o, b), np.eye(len(b), dtype=bool))
+           for o, b in pairs):
+        _fail(f"after {who}, only the entries of {', '.join(wrong)} whose row and"
+              " column numbers are equal (the diagonal) moved: the loop inside"
+              " the other one uses the same name for its index, so both indices"
+              " always hold the same number", "each entry has a row number and a"
+              " column number, one per loop: each loop needs a name of its own",
+              "one_index_for_both")
 
 
 def _misplaced_steps(wrong, outs, refs, befores):
@@ -515,41 +577,45 @@ def check_sgd_step(fn=None):
 
     def body():
         _need_function(fn, "check_sgd_step", "your SGD step function")
-        who = _name(fn, "your function")
-        cases = _sgd_cases(seed=4)
-        datas = [d for _, d in cases]
-        befores = [_renamed(d["params"], _SCALAR_KEYS) for d in datas]
-        refs = [_stepped(d, d["lr"], d["lr"]) for d in datas]
-        try:
-            outs, returned = _run_steps(fn, who, cases)
-        except _Stop:
-            _by_position(fn, who, cases, refs)
-            raise
-        if all(_same(o, r) for o, r in zip(outs, refs)):
-            for k in refs[0]:       # within tolerance, but rounded
-                _diagnose.rounded(f"{k} after the step", [o[k] for o in outs],
-                                  [r[k] for r in refs])
-            return (f"✓ {who}: every weight and bias steps against its gradient,"
-                    f" in place, right on {len(cases)} cases")
-        _by_position(fn, who, cases, refs)
-        if all(_same(o, b) for o, b in zip(outs, befores)):
-            _unchanged_problem(fn, who, returned, refs)
-        _match(outs, datas, _SGD_MISTAKES)
-        wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
-        _step_relations(outs, datas, befores)
-        _implied_rates(outs, datas, befores, [t for t, _ in cases])
-        for k in wrong:     # one number for a whole row of W or V
-            _diagnose.all_equal(f"the step of {k}",
-                                [o[k] - b[k] for o, b in zip(outs, befores)],
-                                [r[k] - b[k] for r, b in zip(refs, befores)],
-                                [t for t, _ in cases])
-        _misplaced_steps(wrong, outs, refs, befores)
-        worst = _worst(outs, refs, [t for t, _ in cases])
-        _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
-              "every entry of every parameter takes one step against its own"
-              " gradient, of the learning rate times that gradient")
+        return _judge(fn, _name(fn, "your function"), _sgd_cases(seed=4))
 
     return _run(body)
+
+
+def _judge(fn, who, cases, equal=False):
+    """The check on ``cases``; ``equal``: networks whose sizes are all equal,
+    tried after an IndexError on the others (no second try from there)."""
+    datas = [d for _, d in cases]
+    befores = [_renamed(d["params"], _SCALAR_KEYS) for d in datas]
+    refs = [_stepped(d, d["lr"], d["lr"]) for d in datas]
+    try:
+        outs, returned = _run_steps(fn, who, cases, by_name=not equal)
+    except _Stop:
+        _by_position(fn, who, cases, refs)
+        raise
+    if all(_same(o, r) for o, r in zip(outs, refs)):
+        for k in refs[0]:       # within tolerance, but rounded
+            _diagnose.rounded(f"{k} after the step", [o[k] for o in outs],
+                              [r[k] for r in refs])
+        return (f"✓ {who}: every weight and bias steps against its gradient,"
+                f" in place, right on {len(cases)} cases")
+    _by_position(fn, who, cases, refs)
+    if all(_same(o, b) for o, b in zip(outs, befores)):
+        _unchanged_problem(fn, who, returned, refs)
+    _match(outs, datas, _SGD_MISTAKES)
+    wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
+    _step_relations(outs, datas, befores)
+    _implied_rates(outs, datas, befores, [t for t, _ in cases])
+    for k in wrong:     # one number for a whole row of W or V
+        _diagnose.all_equal(f"the step of {k}",
+                            [o[k] - b[k] for o, b in zip(outs, befores)],
+                            [r[k] - b[k] for r, b in zip(refs, befores)],
+                            [t for t, _ in cases])
+    _misplaced_steps(wrong, outs, refs, befores)
+    worst = _worst(outs, refs, [t for t, _ in cases])
+    _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
+          "every entry of every parameter takes one step against its own"
+          " gradient, of the learning rate times that gradient")
 
 
 def _copies(fn):
