@@ -706,3 +706,44 @@ def test_one_shift_for_the_whole_batch_is_named():
 
     assert_named(exercises.check_softmax_layer_batch(forward, soft_b),
                  "batch_shared_shift", "each of its rows alone comes out right")
+
+
+# --- round 7: a cache read in another order; a gradient under another name ---
+
+def _ce_backward_cache_reversed(dloss, cache):
+    c, y = cache
+    dy = np.zeros_like(y)
+    dy[c] = -dloss / y[c]
+    return dy
+
+
+def _linear_backward_cache_reversed(dout, cache):
+    W, x = cache
+    return dout @ W.T, np.outer(x, dout), dout
+
+
+@pytest.mark.parametrize("check, forward, backward", [
+    (exercises.check_cross_entropy_layer, ce_forward, _ce_backward_cache_reversed),
+    (exercises.check_linear_layer, linear_forward, _linear_backward_cache_reversed),
+])
+def test_a_cache_unpacked_in_another_order_is_named(check, forward, backward):
+    assert_named(check(forward, backward), "cache_order",
+                 "right once the entries of its cache come in another order")
+
+
+def _run_backward_bias_under_weight_name(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, dW, db = backward(dout, cache)
+            grads[names[0]] = dW
+            grads[names[0]] = db
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def test_a_gradient_stored_under_another_name_is_named():
+    assert_named(exercises.check_run_backward(_run_backward_bias_under_weight_name),
+                 "wrong_keys", "W2 holds an array of b2's shape (2,)",
+                 "b2's gradient was stored under W2's name")

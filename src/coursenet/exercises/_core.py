@@ -839,6 +839,22 @@ def _shape_problem(key, got, want, batch=None, case=None, others=()):
             " parameter")
 
 
+def _misfiled(value, like, missing):
+    """``: W1 holds an array of b1's shape (3,): ...`` when a key of ``value``
+    holds an array of the shape ``like`` gives a ``missing`` key (and not its
+    own): a gradient stored under another parameter's name; else ''."""
+    for key, got in value.items():
+        shape = np.shape(got) if isinstance(got, (np.ndarray, list, tuple)) else None
+        if key not in like or shape is None or shape == np.shape(like[key]):
+            continue
+        for gone in missing:
+            if shape == np.shape(like[gone]):
+                return (f": {key} holds an array of {gone}'s shape {shape}, not of"
+                        f" its own: {gone}'s gradient was stored under {key}'s"
+                        " name, over what was there")
+    return ""
+
+
 def _grads(value, like, what, batch=None, case=None):
     """The student's gradients as arrays with exactly ``like``'s keys and shapes."""
     keys = list(like)
@@ -859,8 +875,8 @@ def _grads(value, like, what, batch=None, case=None):
         if sorted(extra, key=str) == sorted(f"d{k}" for k in missing):
             hint = (f"name each gradient after its parameter: {{'{keys[0]}':"
                     f" d{keys[0]}, ...}}, not {{'d{keys[0]}': ...}}")
-        _fail(f"{what} has keys {list(value)}: missing {missing}, unexpected {extra}",
-              hint, "wrong_keys")
+        _fail(f"{what} has keys {list(value)}: missing {missing}, unexpected"
+              f" {extra}{_misfiled(value, like, missing)}", hint, "wrong_keys")
     out = {}
     for key in keys:
         arr = _array(value[key], f"{what}[{key!r}]")

@@ -17,6 +17,7 @@ Shapes are exact: a result must have the shape the stub's docstring gives.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -305,6 +306,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
             value = _call(bwd, (_copy(dout), cache), bwho, text)
             grads = _backward_grads(spec, value, inputs, bwho, text, batch)
         except _Stop as stop:
+            _cache_order(spec, (bwd, bwho, fwho, batch),
+                         [(inputs, dout, cache, text)])
             if stop.mistake in ("summed_over_batch", "wrong_shape"):
                 one_row_returned(spec, value, (inputs, dout), bwho, text)
             if stop.mistake == "wrong_shape":
@@ -337,8 +340,39 @@ def check_pair(spec, fwd, bwd, batch, seed):
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
+    _cache_order(spec, (bwd, bwho, fwho, batch),
+                 [({k: d[k] for k in (*spec.wrt, *spec.extra)}, d["dout"], cache, t)
+                  for d, cache, t in zip(datas, caches, texts)])
     _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
                       (bwd, fwho, caches, fwd))
+
+
+def _cache_order(spec, who, runs):
+    """Fail when the backward is right on every case of ``runs`` ((inputs,
+    dout, cache, text)) once the entries of its cache (a tuple or list) come
+    in another order: the forward stores them in one order, the backward
+    unpacks them in another."""
+    bwd, bwho, fwho, batch = who
+    cache = runs[0][2]
+    if not isinstance(cache, (tuple, list)) or not 2 <= len(cache) <= 3:
+        return
+    for order in itertools.permutations(range(len(cache))):
+        if list(order) == sorted(order):
+            continue
+        try:
+            right = all(_same(dict(zip(spec.grad_names, _backward_grads(
+                spec, _quiet_call(bwd, (_copy(dout), type(c)(c[i] for i in order)),
+                                  bwho), inputs, bwho, text, batch))),
+                dict(zip(spec.grad_names, _numeric(spec, inputs, dout))))
+                for inputs, dout, c, text in runs)
+        except _Stop:
+            continue
+        if right:
+            _fail(f"{bwho} is right once the entries of its cache come in another"
+                  f" order: {fwho} stores them in one order and {bwho} unpacks them"
+                  " in another, so each name holds another entry's value",
+                  f"print the cache {fwho} returns and read it in the order it"
+                  " was stored", "cache_order")
 
 def _explain_shape(spec, value, d, who, text):
     """A gradient of the wrong shape that is a simple expression over the

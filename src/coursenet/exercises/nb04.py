@@ -19,6 +19,7 @@ from coursenet.exercises._core import (
     _finite,
     _grads,
     _match,
+    _misfiled,
     _name,
     _need_function,
     _run,
@@ -685,8 +686,9 @@ def _keyed(value, ref, who, text, log=()):
               "collect each layer's parameter gradients under its names",
               "wrong_type")
     if set(value) != set(ref):
+        missing = [k for k in ref if k not in value]
         _fail(f"{who} returned keys {sorted(value)}; expected {sorted(ref)}"
-              f" (on {text})",
+              f" (on {text}){_misfiled(value, ref, missing)}",
               "one entry per parameter, under the names the layers list carries",
               "wrong_keys")
     out = {}
