@@ -582,6 +582,9 @@ def check_forward(fn):
 
 NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     # round 7: an operator typed for another, a division by a size
+    (exercises.check_sgd_step, sgd_step, "params[name][j] -= lr * g",
+     "params[name][j] -= lr * g\n            params[name][j] -= lr * g",
+     "step_scaled", ["b moves 2 times", "as if its update ran 2 times"]),
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g", "row[j] -= lr ** g",
      "step_operator_slip", ["lr raised to the power of the gradient"]),
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g",

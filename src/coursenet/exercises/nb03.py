@@ -444,8 +444,13 @@ def _partial_problem(who, outs, refs, befores, lrs):
                for k in wrong}
     if len(wrong) < len(refs[0]) and None not in factors.values():
         said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
+        twice = {round(f) for f in factors.values()}
+        again = (f": as if its update ran {twice.pop()} times (a second loop, or"
+                 " the line written twice, over the same entries)"
+                 if len(twice) == 1 and all(np.isclose(f, round(f)) and f >= 2
+                                            for f in factors.values()) else "")
         _fail(f"{said} the right step (lr times its gradient, against it); the"
-              " other parameters are right", "look at the lines that update"
+              f" other parameters are right{again}", "look at the lines that update"
               f" {', '.join(factors)}: a factor or a sign differs there",
               "step_scaled")
     factor = _factor([o[k] - b[k] for o, b in zip(outs, befores) for k in b],
