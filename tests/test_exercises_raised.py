@@ -55,3 +55,13 @@ def test_an_undefined_name_with_every_argument_read_is_a_plain_error():
 
     assert_failed(exercises.check_sgd_step(sgd_step), "raised", "NameError",
                   absent=("its own argument",))
+
+
+def test_an_error_with_no_known_cause_says_what_its_line_saw():
+    def backprop_scaled(params, cache, dl_dy):
+        inputs = len(cache["x"])
+        scale = 1 / (inputs - 2)
+        return {k: v * scale for k, v in backprop(params, cache, dl_dy).items()}
+
+    assert_failed(exercises.check_backprop(backprop_scaled), "raised",
+                  "ZeroDivisionError", "that line saw inputs = 2")

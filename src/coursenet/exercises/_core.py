@@ -684,6 +684,50 @@ def _renamed_argument(exc):
             " line and in the body alike", "argument_renamed")
 
 
+def _line_values(exc, most=5):
+    """What the names on the line the student's code stopped at held then
+    (``i = 3, W is a list of 2 rows of 3, X has shape (8, 6)``), read from
+    that frame's bytecode and locals; '' when that frame is not theirs."""
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_LIBRARIES):
+            last = tb
+        tb = tb.tb_next
+    if last is None:
+        return ""
+    code, names, line = last.tb_frame.f_code, [], None
+    for ins in dis.get_instructions(code):
+        line = (ins.positions.lineno if getattr(ins, "positions", None)
+                else (ins.starts_line or line))      # 3.10: no positions
+        if line == last.tb_lineno and ins.opname in _LOADS - {"LOAD_GLOBAL"}:
+            for name in ins.argval if isinstance(ins.argval, tuple) else (ins.argval,):
+                if name not in names:
+                    names.append(name)
+    held = last.tb_frame.f_locals
+    said = [f"{n} {_held(held[n])}" for n in names if n in held]
+    said = [s for s in said if not s.endswith(" ")][:most]
+    return ", ".join(said)
+
+
+def _held(value):
+    """``= 3``, ``has shape (8, 6)``, ``is a list of 2 rows of 3``: what a
+    name held, in a few words ('' for a function or a module)."""
+    if isinstance(value, (bool, int, float, str, np.integer, np.floating)):
+        return f"= {_short(value, 30)}"
+    if isinstance(value, np.ndarray):
+        return f"has shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        kind = type(value).__name__
+        rows = {len(v) for v in value if isinstance(v, (list, tuple, np.ndarray))}
+        if value and len(rows) == 1 and all(
+                isinstance(v, (list, tuple, np.ndarray)) for v in value):
+            return f"is a {kind} of {len(value)} rows of {rows.pop()}"
+        return f"is a {kind} of {len(value)}"
+    if isinstance(value, Mapping):
+        return f"is a dict with keys {_short(list(value), 50)}"
+    return ""
+
+
 def _raised_hint(exc, fn, args):
     """A hint that is true for the case the check used (not the student's own)."""
     if isinstance(exc, KeyError) and exc.args:
@@ -710,6 +754,10 @@ def _raised_hint(exc, fn, args):
         return ("diag of a 2-D array gives back that array's own diagonal, a"
                 " vector, not a diagonal matrix: on a batch of rows it reads the"
                 " batch's diagonal, not one matrix per row")
+    seen = _line_values(exc)
+    if seen:
+        return (f"when it stopped, that line saw {seen}: check each against what"
+                " the line means to read")
     return ("the line named above is where it stopped; run the function on a"
             " small input of your own to see the whole traceback")
 
