@@ -11,7 +11,11 @@ How a check works, in the order it happens:
    (``BaseException`` too, ``SystemExit`` included; only ``KeyboardInterrupt``
    passes), and fails when the function changed one of its arguments in place
    (naming the argument and what changed), unless the exercise asks for that
-   (``may_change``: ``sgd_step``'s ``params``).
+   (``may_change``: ``sgd_step``'s ``params``). An error with a definite cause
+   in the student's code is named by it (a call whose arguments arrive in
+   another order than the callee's def line names them, an argument renamed
+   in the def line only); any other error's hint says what the names on the
+   line it stopped at held then.
 3. ``_array``/``_vector``/``_number``/``_grads`` turn what the student returned
    into float64 arrays or say exactly why they can't (None, a string, a
    ragged list, a wrong key, a wrong shape; a (C, 1) or (1, C) result is
