@@ -747,3 +747,82 @@ def test_a_gradient_stored_under_another_name_is_named():
     assert_named(exercises.check_run_backward(_run_backward_bias_under_weight_name),
                  "wrong_keys", "W2 holds an array of b2's shape (2,)",
                  "b2's gradient was stored under W2's name")
+
+
+# --- round 8: slips a blind walk wrote that no check had foreseen -----------
+
+def _linear_forward_bias_in_weights(x, W, b):
+    return x @ (W + b), (x, W)
+
+
+def _softmax_forward_caching_logits(o):
+    e = np.exp(o - o.max())
+    return e / e.sum(), o
+
+
+def _softmax_backward_from_logits(dy, o):
+    y = np.exp(o) / np.exp(o).sum()
+    return dy @ (np.diag(y) - np.outer(y, y))
+
+
+def _softmax_backward_diagonal_everywhere(dy, y):
+    C = len(y)
+    J = np.array([[y[i] * ((i == i) - y[j]) for j in range(C)] for i in range(C)])
+    return dy @ J
+
+
+def _softmax_backward_dy_for_y(dy, y):
+    C = len(y)
+    J = np.array([[y[i] * ((i == j) - dy[j]) for j in range(C)] for i in range(C)])
+    return dy @ J
+
+
+def _ce_backward_empty(dloss, cache):
+    y, c = cache
+    dy = np.empty_like(y)
+    dy[c] = -dloss / y[c]
+    return dy
+
+
+def _ce_backward_floor(dloss, cache):
+    y, c = cache
+    dy = np.zeros_like(y)
+    dy[c] = -dloss // y[c]
+    return dy
+
+
+@pytest.mark.parametrize("mistake, check, forward, backward, words", [
+    ("bias_added_to_weights", exercises.check_linear_layer,
+     _linear_forward_bias_in_weights, linear_backward,
+     ["added to every row of W before the product"]),
+    ("backward_recomputes_exp", exercises.check_softmax_layer,
+     _softmax_forward_caching_logits, _softmax_backward_from_logits,
+     ["takes exp of something itself", "output is finite"]),
+    ("jacobian_diagonal_rule_everywhere", exercises.check_softmax_layer,
+     softmax_forward, _softmax_backward_diagonal_everywhere,
+     ["follows the diagonal's rule too", "true for every pair"]),
+    ("not_linear_in_dout", exercises.check_softmax_layer, softmax_forward,
+     _softmax_backward_dy_for_y, ["does not scale with the upstream gradient"]),
+    ("entries_never_set", exercises.check_cross_entropy_layer, ce_forward,
+     _ce_backward_empty, ["were never set", "777.25"]),
+    ("rounded_to_whole", exercises.check_cross_entropy_layer, ce_forward,
+     _ce_backward_floor, ["whole number", "divides with //", "floor division"]),
+])
+def test_a_round_8_slip_is_named(mistake, check, forward, backward, words):
+    assert_named(check(forward, backward), mistake, *words)
+
+
+def _run_backward_default_dict(layers_, caches, grads={}):  # noqa: B006 - the slip
+    dout = 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def test_a_run_backward_that_returns_one_shared_dict_is_named():
+    assert_named(exercises.check_run_backward(_run_backward_default_dict),
+                 "keeps_state", "the very same dict on two calls")

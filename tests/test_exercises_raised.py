@@ -65,3 +65,34 @@ def test_an_error_with_no_known_cause_says_what_its_line_saw():
 
     assert_failed(exercises.check_backprop(backprop_scaled), "raised",
                   "ZeroDivisionError", "that line saw inputs = 2")
+
+
+def test_a_name_left_over_from_an_earlier_loop_is_named_by_what_it_holds():
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            P, G = params[name], grads[name]
+            for i in range(len(P)):
+                for j in range(len(P[i])):
+                    P[i][j] -= lr * G[i][j]
+        for name in ("b", "c"):
+            p = params[name]
+            for i in range(len(p)):
+                p[i] -= lr * G[i]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), None, "that line saw",
+                  "G is the argument grads['V']", "p is the argument params['b']")
+
+
+def test_a_step_on_arrays_made_from_the_lists_says_they_are_copies():
+    import numpy as np
+
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            P = np.array(params[name])
+            P -= lr * np.array(grads[name])
+        for name in ("b", "c"):
+            for i in range(len(params[name])):
+                params[name][i] -= lr * grads[name][i]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "skips_weights",
+                  "the weights W and V are not", "a numpy array made from a list")

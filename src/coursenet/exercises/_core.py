@@ -403,6 +403,9 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
                         mistake=named[2]) from None
         said_hint = hint(exc) if callable(hint) else hint
+        seen = _line_values(exc, _parts(fn, args))
+        if said_hint and " is the argument " in seen:   # an alias says more
+            said_hint += f"; when it stopped, that line saw {seen}"
         raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}{_where(exc)}"
                     f" on {case}. Hint: {said_hint or _raised_hint(exc, fn, args)}",
                     mistake="raised", raised=exc) from None
@@ -688,10 +691,26 @@ def _renamed_argument(exc):
             " line and in the body alike", "argument_renamed")
 
 
-def _line_values(exc, most=5):
+def _parts(fn, args):
+    """{id: words} for the arguments the check passed and their items one
+    level down (``grads['V']``), to recognise them by identity on a line."""
+    parts = {}
+    for index, arg in enumerate(args):
+        name = _parameter(fn, index)
+        parts[id(arg)] = f"the argument {name}"
+        items = arg.items() if isinstance(arg, Mapping) else \
+            enumerate(arg) if isinstance(arg, (list, tuple)) else ()
+        for key, item in items:
+            if isinstance(item, (list, tuple, dict, np.ndarray)):
+                parts.setdefault(id(item), f"the argument {name}[{key!r}]")
+    return parts
+
+
+def _line_values(exc, parts=None, most=5):
     """What the names on the line the student's code stopped at held then
-    (``i = 3, W is a list of 2 rows of 3, X has shape (8, 6)``), read from
-    that frame's bytecode and locals; '' when that frame is not theirs."""
+    (``i = 3, W is a list of 2 rows of 3, X has shape (8, 6)``, ``G is the
+    argument grads['V']`` for one of ``parts``), read from that frame's
+    bytecode and locals; '' when that frame is not theirs."""
     tb, last = exc.__traceback__, None
     while tb is not None:
         if not tb.tb_frame.f_code.co_filename.startswith(_LIBRARIES):
@@ -707,8 +726,10 @@ def _line_values(exc, most=5):
             for name in ins.argval if isinstance(ins.argval, tuple) else (ins.argval,):
                 if name not in names:
                     names.append(name)
-    held = last.tb_frame.f_locals
-    said = [f"{n} {_held(held[n])}" for n in names if n in held]
+    held, parts = last.tb_frame.f_locals, parts or {}
+    said = [f"{n} is {parts[id(held[n])]}" if id(held[n]) in parts
+            and parts[id(held[n])] != f"the argument {n}"
+            else f"{n} {_held(held[n])}" for n in names if n in held]
     said = [s for s in said if not s.endswith(" ")][:most]
     return ", ".join(said)
 
@@ -758,7 +779,7 @@ def _raised_hint(exc, fn, args):
         return ("diag of a 2-D array gives back that array's own diagonal, a"
                 " vector, not a diagonal matrix: on a batch of rows it reads the"
                 " batch's diagonal, not one matrix per row")
-    seen = _line_values(exc)
+    seen = _line_values(exc, _parts(fn, args))
     if seen:
         return (f"when it stopped, that line saw {seen}: check each against what"
                 " the line means to read")

@@ -567,6 +567,13 @@ def jacobian_parts(what, jacobians, probabilities):
     back with unit upstream gradients) differ from the right one, part by part:
     the diagonal part, the products of two probabilities, a number added to
     every entry, a square on the diagonal."""
+    if jacobians and all(np.allclose(J, np.outer(y, 1 - y), rtol=1e-6, atol=1e-8)
+                         for J, y in zip(jacobians, probabilities)):
+        _fail(f"off the diagonal the Jacobian {what} applies follows the diagonal's"
+              " rule too, entry (i, j) holding y_i (1 - y_j): the test that tells"
+              " the diagonal from the rest is true for every pair", "the diagonal"
+              " is where the row number equals the column number: check what your"
+              " test compares", "jacobian_diagonal_rule_everywhere")
     notes = []
     for J, y in zip(jacobians, probabilities):
         C = len(y)

@@ -17,6 +17,7 @@ Shapes are exact: a result must have the shape the stub's docstring gives.
 from __future__ import annotations
 
 import copy
+import dis
 import itertools
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -32,6 +33,7 @@ from coursenet.exercises._core import (
     _fail,
     _match,
     _name,
+    _names_used,
     _need_function,
     _same,
     _Stop,
@@ -324,6 +326,13 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 _explain_shape(spec, value, {**inputs, "dout": dout}, bwho, text)
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
+            if spec.title in (SOFTMAX.title, FUSED.title) \
+                    and "exp" in _names_used(bwd) and np.all(np.isfinite(out)):
+                _fail(f"{bwho} returns nan or inf on {text}, where {fwho}'s output"
+                      f" is finite: {bwho} takes exp of something itself, and exp"
+                      " overflows there", "the forward pass computed the"
+                      " probabilities already: the backward reads them from the"
+                      " cache and needs no exp", "backward_recomputes_exp")
             _fail(f"{bwho} returns nan or inf on {text}",
                   _not_finite_hint(spec, inputs), "not_finite")
         outs.append(grads)
@@ -331,6 +340,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
         datas.append({**inputs, "dout": dout})
         caches.append(cache)
         texts.append(text)
+    _unset_entries(spec, bwd, bwho, datas[0], caches[0])
     extreme_probes(spec, fwd, fwho, batch)
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
@@ -345,6 +355,57 @@ def check_pair(spec, fwd, bwd, batch, seed):
                   for d, cache, t in zip(datas, caches, texts)])
     _explain_backward(spec, (outs, refs, datas, texts), bwho, batch,
                       (bwd, fwho, caches, fwd))
+
+
+_LEFT_IN_MEMORY = 777.25   # what _unset_entries leaves in freed memory
+
+
+def _unset_entries(spec, bwd, who, d, cache):
+    """Fail when entries of the backward's results hold what memory held
+    before the call: an array made without setting its values (np.empty)
+    keeps it. numpy hands a small array's freed memory to the next array of
+    that size, so arrays of the results' shapes are filled with a marker and
+    freed just before the call; a result that shows the marker never set
+    those entries (a right one cannot hold it)."""
+    shapes = {np.shape(d[k]) for k in spec.wrt} | {np.shape(d["dout"])}
+    marked = [np.full(shape, _LEFT_IN_MEMORY) for shape in shapes for _ in range(8)]
+    del marked
+    value = _quiet_call(bwd, (_copy(d["dout"]), cache), who)
+    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
+        else (value,)
+    for name, v in zip(spec.grad_names, values):
+        arr = _floats_or_none(v)
+        if arr is not None and np.any(arr == _LEFT_IN_MEMORY):
+            _fail(f"{int(np.sum(arr == _LEFT_IN_MEMORY))} entries of {name} from"
+                  f" {who} were never set: they hold {_LEFT_IN_MEMORY}, a number"
+                  " the check left in memory just before the call, so they hold"
+                  " whatever memory held, a different number from run to run",
+                  "an array made without values (empty) keeps what the memory"
+                  " held: start from an array whose every entry is set",
+                  "entries_never_set")
+
+
+def _linear_in_dout(spec, bwd, who, datas, caches):
+    """Fail when the backward does not scale with the upstream gradient: twice
+    dout must give twice every gradient, whatever the layer (a backward pass is
+    linear in dout); one that does not uses dout where a forward value
+    belongs, or squares or divides by it."""
+    for d, cache in zip(datas, caches):
+        one, two = (_quiet_call(bwd, (_copy(d["dout"]) * k, cache), who)
+                    for k in (1.0, 2.0))
+        many = len(spec.grad_names) > 1
+        for i, name in enumerate(spec.grad_names):
+            a, b = (_floats_or_none(v[i] if many and isinstance(v, (tuple, list))
+                                    else v) for v in (one, two))
+            if a is None or b is None or a.shape != b.shape \
+                    or not np.all(np.isfinite(a)) or _same(b, 2 * a):
+                continue
+            _fail(f"{name} from {who} does not scale with the upstream gradient:"
+                  " with dout doubled it is not doubled. A backward pass is linear"
+                  " in dout, so the upstream gradient stands where a forward value"
+                  " belongs, or it enters more than once", "dout multiplies what"
+                  " the layer's local derivatives give, once; every other number"
+                  " comes from the forward pass (the cache)", "not_linear_in_dout")
 
 
 def _cache_order(spec, who, runs):
@@ -487,7 +548,9 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
         _rows_alone(fwd, fwho, inputs, text)
         _fail(f"{fwho} gives nan or inf on {text}",
               "exp of a large number overflows: the softmax is unchanged when"
-              " the same number is subtracted from every logit",
+              " the same number is subtracted from every logit, and that number"
+              " must leave no exponent above 0 (a position, an index, a mean or"
+              " a fixed number does not)",
               "forward_not_finite")
     if not _same(out, ref):
         d = {**inputs, "dout": dout}
@@ -884,6 +947,11 @@ LINEAR = Spec("the linear layer", ("dx", "dW", "db"), ("x", "W", "b"), (),
               [Mistake("linear_no_bias", "the bias b is missing from the output",
                        "the layer's output adds the bias to x W",
                        lambda d: d["x"] @ d["W"]),
+               Mistake("bias_added_to_weights", "the bias was added to every row of"
+                       " W before the product, so each output takes it once per"
+                       " input, weighted by that input", "the bias is added once,"
+                       " to the product's result: mind which operation runs first",
+                       lambda d: d["x"] @ (d["W"] + d["b"])),
                Mistake("bias_on_rows", "the bias was added down the columns:"
                        " entry i of b went to row i of the output, not to column i",
                        "b has one entry per output of the layer: each column of the"
@@ -1820,6 +1888,7 @@ def _backward_probes(spec, runs, bwho, swap, late=False):
         _zero_upstream(spec, bwd, bwho, datas, caches)
         _parameter_rows(spec, outs, refs, datas, bwd, bwho)
         _pairing(spec, outs, refs, datas, caches, bwd, bwho)
+        _linear_in_dout(spec, bwd, bwho, datas, caches)
 
 
 def _identify(value, inputs):
@@ -1943,7 +2012,8 @@ def _spread_fail(who, got, want, text):
     _fail(f"{who} {said} on logits with a large spread: {text} (it returns"
           f" {_fmt(got)}, expected {_fmt(want)})", "exp overflows above about"
           " 709: whatever you subtract from a row before exp must leave no"
-          " exponent above 0, and a small spread must stay exact",
+          " exponent above 0 (a position, an index, a mean or a fixed number"
+          " does not), and a small spread must stay exact",
           "not_stable_on_spread")
 
 
@@ -2045,6 +2115,15 @@ def _whole(arr):
     return arr is not None and np.all(arr == np.round(arr))
 
 
+def _floor_divides(fn):
+    """Whether ``fn``'s own code has a floor division (``//``), read from its
+    bytecode (3.10 names the operation, 3.11+ gives it as BINARY_OP's text)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and any(
+        "FLOOR_DIVIDE" in ins.opname or ins.argrepr in ("//", "//=")
+        for ins in dis.get_instructions(code))
+
+
 def integer_results(spec, outs, refs, datas, caches, bwd, who):
     """Fail if every result is a whole number (the right ones are not) and a
     cache of larger values gives whole numbers that are not all 0."""
@@ -2056,7 +2135,7 @@ def integer_results(spec, outs, refs, datas, caches, bwd, who):
     if not all(_whole(np.asarray(o[name])) for o in outs) \
             or all(_whole(np.asarray(r[name])) for r in refs):
         return
-    nonzero = False
+    nonzero = floats = False
     for d, cache in zip(datas, caches):
         with np.errstate(all="ignore"):
             # whole upstream numbers, so that only a truncation makes whole results
@@ -2067,6 +2146,13 @@ def integer_results(spec, outs, refs, datas, caches, bwd, who):
         if not _whole(arr):
             return
         nonzero = nonzero or bool(np.any(arr != 0))
+        floats = np.asarray(first).dtype.kind == "f"
+    if nonzero and floats and _floor_divides(bwd):
+        _fail(f"every entry of {name} from {who} is a whole number"
+              f" ({_fmt(outs[0][name])} ...) in an array of floats, and {who}"
+              " divides with //: a floor division rounds each quotient down to a"
+              " whole number", "a division that keeps its fraction is the plain"
+              " one", "rounded_to_whole")
     if nonzero:
         seen = _fmt(outs[0][name])
         _fail(f"every entry of {name} from {who} is a whole number ({seen} ...):"

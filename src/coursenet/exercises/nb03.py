@@ -607,7 +607,16 @@ def _judge(fn, who, cases, equal=False):
     _by_position(fn, who, cases, refs)
     if all(_same(o, b) for o, b in zip(outs, befores)):
         _unchanged_problem(fn, who, returned, refs)
-    _match(outs, datas, _SGD_MISTAKES)
+    try:
+        _match(outs, datas, _SGD_MISTAKES)
+    except _Stop as stop:
+        if stop.mistake in ("skips_weights", "skips_biases") \
+                and _names_used(fn) & {"array", "asarray"}:
+            stop.message = stop.message.split(" Hint: ")[0] + (
+                " Hint: a numpy array made from a list (array, asarray) is a new"
+                " object with its own numbers: changing it leaves the list inside"
+                " params as it was; write into params' own lists")
+        raise
     wrong = _partial_problem(who, outs, refs, befores, [d["lr"] for d in datas])
     _step_relations(outs, datas, befores)
     _implied_rates(outs, datas, befores, [t for t, _ in cases])

@@ -498,6 +498,7 @@ def _run_backward_body(fn):
                       "store each layer's parameter gradients under that layer's"
                       " own names, in the order its backward returns them",
                       "wrong_grads")
+        _keeps_state(fn, who, cases[0])    # right each time, but shared?
         return (f"✓ {who}: runs every layer's backward once, last layer first,"
                 " passes each one what the layer after it sent back, and the"
                 f" gradients equal the package's on {len(cases)} networks")
@@ -782,7 +783,7 @@ def _keeps_state(fn, who, case):
     """Fail when two calls with the same layers and caches disagree (or the
     second fails): the function keeps something from an earlier call."""
     text, d = case
-    found = []
+    found, given = [], []
     for _ in range(2):
         params = _copy_params(d["params"])
         rows = reference_layers(params, int(d["y"][0]), [])
@@ -791,10 +792,17 @@ def _keeps_state(fn, who, case):
         try:
             value = _call(fn, (rows, caches), who, text, may_change=(0,))
             found.append({k: np.array(v, dtype=np.float64) for k, v in value.items()})
+            given.append(value)
         except (_Stop, AttributeError, TypeError, ValueError):
             found.append(None)
     if found[0] is None and found[1] is None:
         return
+    if len(given) == 2 and given[0] is given[1]:
+        _fail(f"{who} returns the very same dict on two calls ({text}): a"
+              " container made once, when the def ran (a default argument) or at"
+              " module level, so each call writes over the result an earlier call"
+              " returned", "make the dict the function fills inside the call:"
+              " each call returns its own", "keeps_state")
     if found[0] is None or found[1] is None or set(found[0]) != set(found[1]) or \
             not all(np.shape(found[0][k]) == np.shape(found[1][k])
                     and _same(found[0][k], found[1][k]) for k in found[0]):
