@@ -54,7 +54,7 @@ from coursenet.exercises._networks import (
     _referee_network,
     sizes_confused,
 )
-from coursenet.exercises.nb01 import _loss_grad_body
+from coursenet.exercises.nb01 import _keeps_state, _loss_grad_body
 
 CACHE_KEYS = ("x", "k", "h", "o", "y", "target")
 _CACHE_WHAT = {"x": "the input", "k": "the hidden pre-activations (before the"
@@ -1554,6 +1554,40 @@ _GRAPH_MISTAKES = [
 ]
 
 
+def _graph_state_cases(d):
+    """Two passes over one graph (the notebook's example) with other inputs, for
+    nb01._keeps_state: (text, fresh arguments, right answer)."""
+    cases = []
+    for text, scale in (("the notebook's example with its inputs halved", 0.5),
+                        ("the same graph with its inputs doubled", 2.0)):
+        values = _evaluate(d["nodes"], {n: v * scale for n, v in d["inputs"].items()})
+        cases.append((text, lambda values=values: (
+            [(name, op, list(args)) for name, op, args in d["nodes"]],
+            dict(values)), _graph_backward(d["nodes"], values)))
+    return cases
+
+
+def _output_not_one(outs, cases):
+    """The output's derivative with respect to itself is 1, on every graph: the
+    walk starts there. Named when it is not 1 on every graph (seeded at another
+    node, seeded with another number), with the node that holds the 1 if one
+    does."""
+    tops = [d["nodes"][-1][0] for _, d in cases]
+    if any(np.isclose(o[top], 1.0) for o, top in zip(outs, tops)):
+        return
+    (text, d), out, top = cases[0], outs[0], tops[0]
+    ones = [n for n, _, _ in d["nodes"][:-1] if out[n] == 1.0]
+    start = (f": your walk starts from node {ones[0]!r}"
+             + (", the first in the list" if ones[0] == d["nodes"][0][0] else "")
+             + ", which holds the 1" if len(ones) == 1 else "")
+    _fail(f"the derivative of the output node {top!r} with respect to itself is"
+          f" {float(out[top]):.4g} on {text}, not 1{start}", "how much does the"
+          " output change when the output itself changes by a little? The"
+          " backward pass starts there, at the last node of the list, and every"
+          " other node starts at 0",
+          "graph_output_not_one")
+
+
 def _first_wrong_node(outs, refs, cases):
     """Walking back from the output, the first node whose derivative is off, and
     the operations of the nodes it feeds (their local derivatives sent it)."""
@@ -1690,12 +1724,15 @@ def check_graph_backward(fn=None):
             like = {name: np.asarray(v) for name, v in ref.items()}
             outs.append(_grads(value, like, f"what {who} returned", case=text))
             _finite(outs[-1], f"what {who} returned", text)
+        _keeps_state(fn, who, *_graph_state_cases(cases[0].data),
+                     right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
         if all(_same(o, r) for o, r in zip(outs, refs)):
             return (f"✓ {who}: every node's derivative is right on {len(cases)}"
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
         _graph_whole_pass(outs, refs, cases)
+        _output_not_one(outs, cases)
         _graph_properties(outs, refs, cases)
         _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
