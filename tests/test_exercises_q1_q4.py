@@ -1099,13 +1099,27 @@ def graph_backward_kept(nodes, values, grads={}):  # noqa: B006 - the student's 
     return {name: grads[name] for name, _, _ in nodes}
 
 
+def forward_kept(params, x, target, _cache={}):  # noqa: B006 - the student's slip
+    loss, cache = forward(params, x, target)
+    _cache.update(cache)
+    return loss, _cache
+
+
+def backprop_kept(params, cache, dl_dy, _out={}):  # noqa: B006 - the student's slip
+    _out.update(backprop(params, cache, dl_dy))
+    return _out
+
+
 @pytest.mark.parametrize("check, fn", [
+    (exercises.check_forward, forward_kept),
+    (exercises.check_backprop, backprop_kept),
     (exercises.check_scalar_loss_grad, loss_grad_kept),
     (exercises.check_loss_grad, loss_grad_kept_01),
     (exercises.check_softmax_jacobian, jacobian_kept),
     (exercises.check_logit_grad, logit_grad_kept),
     (exercises.check_graph_backward, graph_backward_kept),
-], ids=["scalar_loss_grad", "loss_grad", "jacobian", "logit_grad", "graph"])
+], ids=["forward", "backprop", "scalar_loss_grad", "loss_grad", "jacobian",
+        "logit_grad", "graph"])
 def test_a_function_that_keeps_something_between_calls_is_named(check, fn):
     """Round 7's 02-lg-1 passed: its cases had one size each. The check now calls
     case A, then B, then A again, and watches the first answer."""
@@ -1124,3 +1138,40 @@ def test_a_graph_pass_that_does_not_start_at_the_output_with_1_is_named(old, new
                                                                           words):
     assert_failed(exercises.check_graph_backward(variant(graph_backward, old, new)),
                   "graph_output_not_one", *words)
+
+
+def logit_grad_shifted(shift):
+    def logit_grad(o, c):
+        e = np.exp(o - shift(o))
+        g = e / e.sum()
+        g[c] -= 1
+        return g
+    return logit_grad
+
+
+@pytest.mark.parametrize("shift, mistake, words", [
+    (np.argmax, "overflow", ["stays put while the logits move",
+                             "the position of the largest logit rather than its"
+                             " value"]),
+    (np.min, "overflow", ["does move with the logits", "not the largest logit"]),
+    (lambda o: np.abs(o).max(), "underflow", ["right from -300 to 1500",
+                                              "not far below 0"]),
+], ids=["argmax", "min", "abs_max"])
+def test_a_shift_by_another_number_than_the_largest_logit_is_named(shift, mistake,
+                                                                    words):
+    """Round 7's 01-lo-1 / 02-fw-4: three logits close together at levels from
+    -1500 to 1500 show whether the number taken away moves with the logits."""
+    with np.errstate(all="ignore"):
+        result = exercises.check_logit_grad(logit_grad_shifted(shift))
+    assert_failed(result, mistake, *words)
+
+
+@pytest.mark.parametrize("new, mistake, words", [
+    ("top = max(k)", "overflow", ["stays put while the logits move",
+                                  "a number that does not come from the logits"]),
+    ("top = max(abs(v) for v in o)", "underflow", ["not far below 0"]),
+])
+def test_a_forward_shift_by_another_number_is_named(new, mistake, words):
+    with np.errstate(all="ignore"):
+        result = check_forward(variant(forward, "top = max(o)", new))
+    assert_failed(result, mistake, *words, absent=("Hint: None",))

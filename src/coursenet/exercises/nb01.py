@@ -119,12 +119,14 @@ def _close(answer, right):
     checks' tolerance; False when it cannot be compared."""
     try:
         if isinstance(right, Mapping):
-            return set(answer) == set(right) and all(
-                _close(answer[k], right[k]) for k in right)
+            return all(_close(answer[k], right[k]) for k in right)
+        if isinstance(right, tuple):     # (loss, cache)
+            return isinstance(answer, (tuple, list)) and len(answer) == len(
+                right) and all(_close(a, r) for a, r in zip(answer, right))
         a = np.asarray(answer, dtype=np.float64)
         return a.shape == np.shape(right) and bool(
             np.allclose(a, right, rtol=RTOL, atol=ATOL))
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, IndexError):
         return False
 
 
@@ -985,6 +987,66 @@ _SHIFT_HINT = ("the softmax does not change when the same number is taken from"
                " probability that rounds to 0")
 
 
+_LEVELS = (-1500, -1000, -600, -300, 0, 300, 600, 1000, 1500)
+
+
+def _right_at_levels(right_at):
+    """Which of _LEVELS ``right_at(level)`` is right at: three logits close
+    together (the largest in the middle) near each level; a probe that raises
+    (an OverflowError, say) is not right."""
+    right = []
+    for level in _LEVELS:
+        try:
+            right.append(bool(right_at(float(level))))
+        except (_Stop, TypeError, ValueError, KeyError, AttributeError):
+            right.append(False)
+    return right
+
+
+def _shift_words(right):
+    """What a shift that fails somewhere does as the logits move, read off
+    :func:`_right_at_levels`: it stays put (right only near 0: a fixed number,
+    none, or the position of the largest logit rather than its value), it
+    follows the logits one way only, or it follows them but is not the largest
+    (then only logits far apart break it). '' when nothing can be said."""
+    if not right[_LEVELS.index(0)]:
+        return ""
+    good = [level for level, ok in zip(_LEVELS, right) if ok]
+    bad = [level for level, ok in zip(_LEVELS, right) if not ok]
+    if all(right):
+        return ("; the number you take away does move with the logits (with three"
+                " logits close together your answer is right near -1500 and near"
+                " 1500), but it is not the largest logit: where the logits lie far"
+                " apart an exponent stays far from 0")
+    span = f"right from {min(good)} to {max(good)}, wrong at {_and(bad)}"
+    if not right[0] and not right[-1]:
+        return (f". With three logits close together near one level your answer is"
+                f" {span}: the number you take away stays put while the logits"
+                " move (a fixed number, a number that does not come from the"
+                " logits, nothing, or the position of the largest logit rather"
+                " than its value)")
+    side = "below" if not right[0] else "above"
+    return (f". With three logits close together near one level your answer is"
+            f" {span}: the number you take away follows the logits only when they"
+            f" are not far {side} 0, so it is not the largest logit")
+
+
+def _and(numbers):
+    words = [str(n) for n in numbers]
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 \
+        else words[0]
+
+
+def _logit_levels(fn, who):
+    """:func:`_right_at_levels` for a dl/do function (class 0)."""
+    def right_at(level):
+        o = np.array([level - 1.0, level, level - 2.0])
+        out = np.asarray(_call(fn, (o.copy(), 0), who, "a probe"), dtype=np.float64)
+        return out.shape == (3,) and np.all(np.isfinite(out)) and _same(
+            out, _logit_grad_of(o, 0))
+    return _right_at_levels(right_at)
+
+
 def _check_large_logits(fn, who, what):
     """Q2's answer must stay finite and right at logits far from 0."""
     for text, o, c in _LARGE_LOGITS:
@@ -994,8 +1056,8 @@ def _check_large_logits(fn, who, what):
         if not np.all(np.isfinite(out)):
             _fail(f"right for moderate logits, but at {text} {who} returns"
                   f" {np.array2string(out, precision=3)}: exp(1000) overflows"
-                  " (or y underflows to 0 and -1/y_c is infinite)", _SHIFT_HINT,
-                  "overflow")
+                  " (or y underflows to 0 and -1/y_c is infinite)"
+                  + _shift_words(_logit_levels(fn, who)), _SHIFT_HINT, "overflow")
         if not _same(out, ref):
             _fail(f"right for moderate logits, but at {text} {who} returns"
                   f" {np.array2string(out, precision=3)}, expected"
@@ -1020,7 +1082,8 @@ def _check_large_logits(fn, who, what):
             _fail(f"right for moderate logits, but {who} gives"
                   f" {np.array2string(out, precision=3)} at {text}: the shift must"
                   " make the largest logit 0, so that its exponential is 1 and the"
-                  " sum cannot underflow to 0", _SHIFT_HINT, "underflow")
+                  " sum cannot underflow to 0" + _shift_words(_logit_levels(fn, who)),
+                  _SHIFT_HINT, "underflow")
         if not _same(out, losses.softmax_cross_entropy(o[None], [c])[1][0]):
             _fail(f"right for moderate logits, but at {text} {who} returns"
                   f" {np.array2string(out, precision=3)}", _SHIFT_HINT,
