@@ -963,8 +963,12 @@ def backprop_with_W(params, cache, dl_dy):
 # No known mistake: the message still names the stage (or the cache entry, or
 # the node) that is wrong. (check, right function, old, new, id, words)
 STAGE_FALLBACKS = [
-    (exercises.check_graph_backward, graph_backward, "grads[nodes[-1][0]] = 1.0",
-     "grads[nodes[-1][0]] = 2.0", "graph_wrong", ["first wrong derivative"]),
+    # (a seed of 2 is named now: the output's derivative is not 1; here only the
+    # nodes that feed two others are off, where no local slope can be read off)
+    (exercises.check_graph_backward, graph_backward, "    return grads",
+     "    users = {n: sum(n in a for _, _, a in nodes) for n, _, _ in nodes}\n"
+     "    return {n: g * 1.1 if users[n] > 1 else g for n, g in grads.items()}",
+     "graph_wrong", ["first wrong derivative", "node 's'"]),
     (check_forward, forward, '"o": o,', '"o": [v ** 3 - top for v in o],',
      "cache_value",
      ["cache['o'] should be the logits"]),
@@ -1037,3 +1041,183 @@ def test_the_cache_hints_name_the_keys_without_writing_the_line():
     result = exercises.check_forward(predicted)
     assert result.mistake == "cache_value", result.message
     assert "store the class forward was given" in result.message, result.message
+
+
+# --------------------------------------------------------------------------
+# Round 7 (blind walk): slips named by a general property of the student's
+# function (ties, where a term landed, a second call, the output's seed)
+# --------------------------------------------------------------------------
+
+
+def jacobian_loop(y):
+    C = len(y)
+    J = np.zeros((C, C))
+    for i in range(C):
+        for j in range(C):
+            if i == j:
+                J[i, j] = y[i] * (1 - y[i])
+            else:
+                J[i, j] = -y[i] * y[j]
+    return J
+
+
+def loss_grad_loop(y, c):
+    g = np.zeros(len(y))
+    for i in range(len(y)):
+        if i == c:
+            g[i] = -1 / y[i]
+    return g
+
+
+def test_a_jacobian_comparing_probabilities_for_positions_is_named():
+    """``if y[i] == y[j]``: wrong exactly where two different classes have equal
+    probabilities (the course's example has two)."""
+    assert exercises.check_softmax_jacobian(jacobian_loop).passed
+    wrong = variant(jacobian_loop, "if i == j:", "if y[i] == y[j]:")
+    assert_failed(exercises.check_softmax_jacobian(wrong), "ties_as_same",
+                  "two probabilities are equal", "not the positions",
+                  absent=("last row",))
+
+
+def test_a_loss_grad_comparing_probabilities_for_positions_is_named():
+    assert exercises.check_loss_grad(loss_grad_loop).passed
+    wrong = variant(loss_grad_loop, "if i == c:", "if y[i] == y[c]:")
+    assert_failed(exercises.check_loss_grad(wrong), "ties_as_same",
+                  "equal", "not the positions")
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("np.fill_diagonal(J, y * (1 - y))", "J.flat[::len(y)] += y",
+     ["column 0", "instead of on the diagonal"]),
+    ("np.fill_diagonal(J, y * (1 - y))", "J[0, :] += y", ["row 0"]),
+    ("np.fill_diagonal(J, y * (1 - y))", "J[:, 1] += y", ["column 1"]),
+])
+def test_a_jacobian_whose_diagonal_term_landed_elsewhere_is_named(old, new, words):
+    assert_failed(exercises.check_softmax_jacobian(variant(jacobian, old, new)),
+                  "diagonal_moved", *words)
+
+
+def loss_grad_kept(y, target, _zeros={}):  # noqa: B006 - the student's slip
+    grad = _zeros.setdefault(len(y), [0.0] * len(y))
+    grad[target] = -1 / y[target]
+    return grad
+
+
+def loss_grad_kept_01(y, c, _zeros={}):  # noqa: B006 - the student's slip
+    g = _zeros.setdefault(len(y), np.zeros(len(y)))
+    g[c] = -1 / y[c]
+    return g
+
+
+_KEPT = {}
+
+
+def jacobian_kept(y):
+    """Reuses one array per size: the previous call's J is overwritten."""
+    J = _KEPT.setdefault(len(y), np.zeros((len(y), len(y))))
+    J[:] = -np.outer(y, y)
+    J[np.diag_indices(len(y))] += y
+    return J
+
+
+def logit_grad_kept(o, c, _exps={}):  # noqa: B006 - the student's slip
+    e = _exps.setdefault(len(o), np.exp(o - o.max()))   # once per size
+    g = e / e.sum()
+    g[c] -= 1
+    return g
+
+
+def graph_backward_kept(nodes, values, grads={}):  # noqa: B006 - the student's slip
+    for name, _, _ in nodes:
+        grads.setdefault(name, 0.0)
+    grads[nodes[-1][0]] = 1.0
+    for name, op, args in reversed(nodes):
+        if op == "add":
+            local = [1.0] * len(args)
+        elif op == "mul":
+            local = [values[args[1]], values[args[0]]]
+        elif op == "sigmoid":
+            local = [values[name] * (1 - values[name])]
+        else:
+            local = []
+        for arg, slope in zip(args, local):
+            grads[arg] += grads[name] * slope
+    return {name: grads[name] for name, _, _ in nodes}
+
+
+def forward_kept(params, x, target, _cache={}):  # noqa: B006 - the student's slip
+    loss, cache = forward(params, x, target)
+    _cache.update(cache)
+    return loss, _cache
+
+
+def backprop_kept(params, cache, dl_dy, _out={}):  # noqa: B006 - the student's slip
+    _out.update(backprop(params, cache, dl_dy))
+    return _out
+
+
+@pytest.mark.parametrize("check, fn", [
+    (exercises.check_forward, forward_kept),
+    (exercises.check_backprop, backprop_kept),
+    (exercises.check_scalar_loss_grad, loss_grad_kept),
+    (exercises.check_loss_grad, loss_grad_kept_01),
+    (exercises.check_softmax_jacobian, jacobian_kept),
+    (exercises.check_logit_grad, logit_grad_kept),
+    (exercises.check_graph_backward, graph_backward_kept),
+], ids=["forward", "backprop", "scalar_loss_grad", "loss_grad", "jacobian",
+        "logit_grad", "graph"])
+def test_a_function_that_keeps_something_between_calls_is_named(check, fn):
+    """Round 7's 02-lg-1 passed: its cases had one size each. The check now calls
+    case A, then B, then A again, and watches the first answer."""
+    _KEPT.clear()
+    assert_failed(check(fn), "keeps_state", "between calls",
+                  "made once, when the def runs")
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("grads[nodes[-1][0]] = 1.0", "grads[nodes[0][0]] = 1.0",
+     ["with respect to itself is 0", "not 1", "starts from node 'x0'"]),
+    ("grads[nodes[-1][0]] = 1.0", "grads[nodes[-1][0]] = 2.0",
+     ["with respect to itself is 2", "not 1"]),
+])
+def test_a_graph_pass_that_does_not_start_at_the_output_with_1_is_named(old, new,
+                                                                          words):
+    assert_failed(exercises.check_graph_backward(variant(graph_backward, old, new)),
+                  "graph_output_not_one", *words)
+
+
+def logit_grad_shifted(shift):
+    def logit_grad(o, c):
+        e = np.exp(o - shift(o))
+        g = e / e.sum()
+        g[c] -= 1
+        return g
+    return logit_grad
+
+
+@pytest.mark.parametrize("shift, mistake, words", [
+    (np.argmax, "overflow", ["stays put while the logits move",
+                             "the position of the largest logit rather than its"
+                             " value"]),
+    (np.min, "overflow", ["does move with the logits", "not the largest logit"]),
+    (lambda o: np.abs(o).max(), "underflow", ["right from -300 to 1500",
+                                              "not far below 0"]),
+], ids=["argmax", "min", "abs_max"])
+def test_a_shift_by_another_number_than_the_largest_logit_is_named(shift, mistake,
+                                                                    words):
+    """Round 7's 01-lo-1 / 02-fw-4: three logits close together at levels from
+    -1500 to 1500 show whether the number taken away moves with the logits."""
+    with np.errstate(all="ignore"):
+        result = exercises.check_logit_grad(logit_grad_shifted(shift))
+    assert_failed(result, mistake, *words)
+
+
+@pytest.mark.parametrize("new, mistake, words", [
+    ("top = max(k)", "overflow", ["stays put while the logits move",
+                                  "a number that does not come from the logits"]),
+    ("top = max(abs(v) for v in o)", "underflow", ["not far below 0"]),
+])
+def test_a_forward_shift_by_another_number_is_named(new, mistake, words):
+    with np.errstate(all="ignore"):
+        result = check_forward(variant(forward, "top = max(o)", new))
+    assert_failed(result, mistake, *words, absent=("Hint: None",))

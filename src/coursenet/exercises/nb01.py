@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
 from coursenet import gradcheck, losses, scalar
 from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
+    _UNCOPYABLE,
+    ATOL,
+    RTOL,
     Mistake,
     _array,
     _as_promised,
     _call,
     _Case,
+    _difference,
     _fail,
     _finite,
     _match,
@@ -23,6 +28,7 @@ from coursenet.exercises._core import (
     _referee,
     _run,
     _same,
+    _snapshot,
     _softmax,
     _Stop,
     _vector,
@@ -58,6 +64,161 @@ def _num(value):
 
 def _vec(values):
     return "[" + ", ".join(_num(v) for v in np.ravel(values)) + "]"
+
+
+# --------------------------------------------------------------------------
+# Probes of the student's function as a whole (notebook 02 imports them): what
+# it does on a second call, on equal probabilities
+# --------------------------------------------------------------------------
+
+_STATE_HINT = ("a default value such as [] or {} in the def line is made once, when"
+              " the def runs, and every call shares it; so does a name set outside"
+              " the function (a global): build what you return inside the"
+              " function, new on every call")
+
+
+def _keeps_state(fn, who, first, second, right_so_far=False):
+    """Fail when ``fn``'s answer depends on its earlier calls.
+
+    ``first``, ``second``: ``(text, make_args, right answer)``, two cases of the
+    same sizes; ``make_args()`` builds fresh arguments. The probe calls first,
+    second, then first again: a function of its arguments alone gives the same
+    answer to the same case, leaves the answer it returned alone, and (when it
+    was right on the check's cases, ``right_so_far``) is right on both. (The
+    checks' cases have a different size each, so a list kept per size passed
+    them.) Quiet when a call raises or changes its argument: the main cases
+    say why."""
+    (text_a, make_a, right_a), (text_b, make_b, right_b) = first, second
+    try:
+        answer = _call(fn, make_a(), who, text_a)
+        kept = _snapshot(answer)
+        answer_b = _call(fn, make_b(), who, text_b)
+        changed = kept is not _UNCOPYABLE and _difference(kept, answer, "it")
+        again = _call(fn, make_a(), who, text_a)
+    except _Stop:
+        return
+    if changed:
+        _fail(f"{who} keeps something between calls: called on {text_a}, then on"
+              f" {text_b}, the second call changed what the first one had returned"
+              f" ({changed.replace('after the call', 'after the second call')}):"
+              " both calls hand back the same object", _STATE_HINT, "keeps_state")
+    if kept is not _UNCOPYABLE and _difference(kept, again):
+        _fail(f"{who} keeps something between calls: called on {text_a}, then"
+              f" on {text_b}, then on the first case again (fresh copies), it"
+              " answers the same case in two different ways", _STATE_HINT,
+              "keeps_state")
+    if right_so_far and _close(answer, right_a) and not _close(answer_b, right_b):
+        _fail(f"{who} keeps something between calls: right on {text_a}, then wrong"
+              f" on {text_b}, called next, with the same sizes (its answers on the"
+              " check's cases, one size each, are right): the second call reuses"
+              " something the first one left behind", _STATE_HINT, "keeps_state")
+
+
+def _close(answer, right):
+    """``answer`` (an array, a list, a dict of them) equals ``right`` within the
+    checks' tolerance; False when it cannot be compared."""
+    try:
+        if isinstance(right, Mapping):
+            return all(_close(answer[k], right[k]) for k in right)
+        if isinstance(right, tuple):     # (loss, cache)
+            return isinstance(answer, (tuple, list)) and len(answer) == len(
+                right) and all(_close(a, r) for a, r in zip(answer, right))
+        a = np.asarray(answer, dtype=np.float64)
+        return a.shape == np.shape(right) and bool(
+            np.allclose(a, right, rtol=RTOL, atol=ATOL))
+    except (TypeError, ValueError, KeyError, IndexError):
+        return False
+
+
+def _state_cases(make_args, right, what_c="c", logits=False):
+    """Two cases of one size for :func:`_keeps_state`: (text, fresh arguments,
+    right answer).
+
+    ``make_args(v, c)`` gets the probabilities y (the logits o if ``logits``),
+    ``right(v, c)`` gives the right answer; ``what_c``: how messages call the
+    class (None: the function takes none)."""
+    cases = []
+    rng = np.random.default_rng(7)    # 7 classes: a size the check's cases lack
+    for which, c in (("a case", 2), ("another case", 0)):
+        o = rng.normal(0.0, 1.5, 7)
+        v = o if logits else _softmax(o)
+        text = f"{which} with 7 classes" + (f" ({what_c} = {c})" if what_c else "")
+        cases.append((text, lambda v=v, c=c: make_args(v, c), right(v, c)))
+    return cases
+
+
+def _wrong(out, ref):
+    """Where ``out`` is off ``ref`` (a bool array of its shape)."""
+    return ~np.isclose(out, ref, rtol=RTOL, atol=ATOL)
+
+
+def _wrong_only_at_ties(outs, refs, ties):
+    """Wrong somewhere, and only at positions that tie (equal probabilities at
+    two different positions): a test that compares values, not positions."""
+    wrongs = [_wrong(o, r) for o, r in zip(outs, refs)]
+    return any(w.any() for w in wrongs) and not any(
+        (w & ~t).any() for w, t in zip(wrongs, ties))
+
+
+def _tie_probe(fn, who, args, ref, ties):
+    """The student's answer on a probe with ties at some positions only: wrong
+    exactly there? (None when the call fails or gives another shape.)"""
+    try:
+        out = np.asarray(_call(fn, args, who, "a probe"), dtype=np.float64)
+    except (_Stop, TypeError, ValueError):
+        return None
+    if out.shape != ref.shape or not np.array_equal(_wrong(out, ref), ties):
+        return None
+    return out
+
+
+def _jacobian_ties(fn, who, outs, datas):
+    """J wrong exactly at the entries i != j where y_i equals y_j (the course's
+    example has two equal probabilities): the branch for the diagonal tests the
+    probabilities for equality, not the positions. Confirmed on a probe where
+    some pairs tie and others do not."""
+    ties = [(d["y"][:, None] == d["y"][None, :]) & ~np.eye(len(d["y"]), dtype=bool)
+            for d in datas]
+    if not _wrong_only_at_ties(outs, [_jacobian(d["y"]) for d in datas], ties):
+        return
+    y = np.array([0.1, 0.2, 0.3, 0.2, 0.2])
+    tie = (y[:, None] == y[None, :]) & ~np.eye(len(y), dtype=bool)
+    out = _tie_probe(fn, who, (y.copy(),), _jacobian(y), tie)
+    if out is None:
+        return
+    entries = ", ".join(f"J[{i}, {j}]" for i, j in zip(*np.nonzero(np.triu(tie))))
+    diagonal_rule = np.allclose(out[tie], (y * (1 - y))[np.nonzero(tie)[0]])
+    _fail("your J is wrong exactly at the entries off the diagonal where two"
+          " probabilities are equal (y_i = y_j for two different classes), and"
+          f" right everywhere else: on y = {_vec(y)} at {entries} and their mirror"
+          " images, on the course's example (y = [0.5, 0.5]) at both entries off"
+          " the diagonal" + (", which get the diagonal's value" if diagonal_rule
+                             else "") + ": the test that picks the diagonal"
+          " compares the probabilities y_i and y_j, not the positions i and j",
+          "the diagonal is where the output you watch and the logit you nudge are"
+          " the same class, the same position; two different classes may well have"
+          " equal probabilities", "ties_as_same")
+
+
+def _vector_ties(fn, who, outs, refs, datas, what, make_args, ref_of):
+    """dl/dy or dl/do wrong exactly at the entries i != c whose probability
+    equals y_c: the entry at c is picked by comparing probabilities, not
+    positions. Confirmed on y = [0.2, 0.3, 0.2, 0.3] with c = 1."""
+    ties = [(d["y"] == d["y"][d["c"]]) & (np.arange(len(d["y"])) != d["c"])
+            for d in datas]
+    if not _wrong_only_at_ties(outs, refs, ties):
+        return
+    y, c = np.array([0.2, 0.3, 0.2, 0.3]), 1
+    if _tie_probe(fn, who, make_args(y, c), ref_of(y, c),
+                  np.arange(4) == 3) is None:
+        return
+    _fail(f"your {what} is wrong exactly at the entries i ≠ c whose probability"
+          " equals y_c, and right everywhere else: on y = [0.2, 0.3, 0.2, 0.3],"
+          " c = 1 at entry 3 only, on the course's example (y = [0.5, 0.5], c = 0)"
+          " at entry 1: the test that picks the entry at c compares the"
+          " probabilities y_i and y_c, not the positions i and c", "c is a"
+          " position in y, 0 to C - 1; two classes may well have equal"
+          " probabilities", "ties_as_same")
 
 
 def _loss_grad_hint(outs, datas, texts=None):
@@ -194,6 +355,11 @@ _LOSS_GRAD_MISTAKES = [
 ]
 
 
+def _dl_dy(y, c):
+    """The right dl/dy of -log y_c (the package's cross-entropy backward)."""
+    return losses.cross_entropy_backward(y[None], [c])[0]
+
+
 def _loss_grad_body(fn, check, as_list=False, class_name="c"):
     """Q1's dl/dy check; ``as_list``: pass y as a list (notebook 02's version)."""
     _need_function(fn, check, "your dl/dy function")
@@ -214,6 +380,10 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
     for value, text, (_, d) in zip(raws, texts, cases):
         outs.append(_vector(value, len(d["y"]), f"what {who} returned", text))
         _finite(outs[-1], f"what {who} returned", text)
+    make_args = ((lambda y, c: (y.tolist(), c)) if as_list
+                 else (lambda y, c: (y.copy(), np.int64(c))))
+    _keeps_state(fn, who, *_state_cases(make_args, _dl_dy, class_name),
+                 right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
     if all(_same(o, r) for o, r in zip(outs, refs)):
         if not as_list:
             _promises_kept(raws, cases, f"what {who} returned",
@@ -227,6 +397,7 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         _values_as_positions(fn, who, as_list, class_name)
     try:
         _match(outs, datas, _LOSS_GRAD_MISTAKES, texts)
+        _vector_ties(fn, who, outs, refs, datas, "dl/dy", make_args, _dl_dy)
         if all(_same(o[d["c"]], r[d["c"]]) for o, r, d in zip(outs, refs, datas)):
             _fail("dl/dy_c is right but dl/dy_i is non-zero for some i ≠ c",
                   _loss_grad_hint(outs, datas, texts), "nonzero_elsewhere")
@@ -501,6 +672,42 @@ _JACOBIAN_MISTAKES = [
 ]
 
 
+def _where_landed(positions):
+    """Words for a set of (row, column) positions of J: a column, a row, or the
+    list of entries."""
+    rows, cols = {i for i, _ in positions}, {j for _, j in positions}
+    listed = ", ".join(f"J[{i}, {j}]" for i, j in positions)
+    if len(cols) == 1 and len(rows) > 1:
+        return f"down column {cols.pop()} ({listed})"
+    if len(rows) == 1 and len(cols) > 1:
+        return f"along row {rows.pop()} ({listed})"
+    return f"at {listed}"
+
+
+def _diagonal_moved(outs, datas, texts):
+    """Every entry of J follows the rule for i != j, and the term that only the
+    diagonal adds (one probability per class) sits at other positions: a
+    column, a row, a stride through the flat array. Read off the difference
+    between the student's J and the rule for i != j applied everywhere."""
+    landed = []
+    for out, d in zip(outs, datas):
+        extra = out + np.outer(d["y"], d["y"])
+        where = np.abs(extra) > 1e-9
+        if where.sum() != len(d["y"]) or np.array_equal(where, np.eye(len(out))) \
+                or not np.allclose(np.sort(extra[where]), np.sort(d["y"])):
+            return
+        landed.append([(int(i), int(j)) for i, j in zip(*np.nonzero(where))])
+    index = max(range(len(outs)), key=lambda k: 0 if len(outs[k]) > 4
+                else len(outs[k]))     # the largest case that fits on a line
+    _fail("the entries of your J off the diagonal are right, but the term that"
+          " only the diagonal adds (one probability per class) landed at other"
+          f" positions: on {texts[index]} {_where_landed(landed[index])} instead"
+          " of on the diagonal J[i, i] alone", "print your J on the course's"
+          " example next to a J you fill in by hand: the diagonal entries are"
+          " J[0, 0], J[1, 1], ..., one per row and one per column",
+          "diagonal_moved")
+
+
 def _jacobian_output(fn, who, text, d):
     """The student's J on one case, as a (C, C) float array, or a message on
     why not (a list, float32, y(1 - y) alone, an extra axis, another shape)."""
@@ -544,6 +751,9 @@ def check_softmax_jacobian(fn=None):
             lambda z, i=i: _softmax(z)[i], o) for i in range(len(o))])
         _referee(refs[2], numeric, "softmax Jacobian")
         raws, outs = zip(*(_jacobian_output(fn, who, text, d) for text, d in cases))
+        _keeps_state(fn, who, *_state_cases(lambda y, c: (y.copy(),),
+                                            lambda y, c: _jacobian(y), None),
+                     right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
         if all(_same(o, r) for o, r in zip(outs, refs)):
             _promises_kept(raws, cases, f"what {who} returned", "its transpose, its"
                            " row sums, the product of dl/dy with it")
@@ -552,6 +762,8 @@ def check_softmax_jacobian(fn=None):
                     " (C = 2 to 6)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
+        _jacobian_ties(fn, who, outs, datas)
+        _diagonal_moved(outs, datas, texts)
         _structural(outs, refs, texts, "J", _jacobian_hint(outs, datas, texts),
                     offset=False)
         if all(_same(o - np.diag(np.diag(o)), r - np.diag(np.diag(r)))
@@ -775,6 +987,66 @@ _SHIFT_HINT = ("the softmax does not change when the same number is taken from"
                " probability that rounds to 0")
 
 
+_LEVELS = (-1500, -1000, -600, -300, 0, 300, 600, 1000, 1500)
+
+
+def _right_at_levels(right_at):
+    """Which of _LEVELS ``right_at(level)`` is right at: three logits close
+    together (the largest in the middle) near each level; a probe that raises
+    (an OverflowError, say) is not right."""
+    right = []
+    for level in _LEVELS:
+        try:
+            right.append(bool(right_at(float(level))))
+        except (_Stop, TypeError, ValueError, KeyError, AttributeError):
+            right.append(False)
+    return right
+
+
+def _shift_words(right):
+    """What a shift that fails somewhere does as the logits move, read off
+    :func:`_right_at_levels`: it stays put (right only near 0: a fixed number,
+    none, or the position of the largest logit rather than its value), it
+    follows the logits one way only, or it follows them but is not the largest
+    (then only logits far apart break it). '' when nothing can be said."""
+    if not right[_LEVELS.index(0)]:
+        return ""
+    good = [level for level, ok in zip(_LEVELS, right) if ok]
+    bad = [level for level, ok in zip(_LEVELS, right) if not ok]
+    if all(right):
+        return ("; the number you take away does move with the logits (with three"
+                " logits close together your answer is right near -1500 and near"
+                " 1500), but it is not the largest logit: where the logits lie far"
+                " apart an exponent stays far from 0")
+    span = f"right from {min(good)} to {max(good)}, wrong at {_and(bad)}"
+    if not right[0] and not right[-1]:
+        return (f". With three logits close together near one level your answer is"
+                f" {span}: the number you take away stays put while the logits"
+                " move (a fixed number, a number that does not come from the"
+                " logits, nothing, or the position of the largest logit rather"
+                " than its value)")
+    side = "below" if not right[0] else "above"
+    return (f". With three logits close together near one level your answer is"
+            f" {span}: the number you take away follows the logits only when they"
+            f" are not far {side} 0, so it is not the largest logit")
+
+
+def _and(numbers):
+    words = [str(n) for n in numbers]
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 \
+        else words[0]
+
+
+def _logit_levels(fn, who):
+    """:func:`_right_at_levels` for a dl/do function (class 0)."""
+    def right_at(level):
+        o = np.array([level - 1.0, level, level - 2.0])
+        out = np.asarray(_call(fn, (o.copy(), 0), who, "a probe"), dtype=np.float64)
+        return out.shape == (3,) and np.all(np.isfinite(out)) and _same(
+            out, _logit_grad_of(o, 0))
+    return _right_at_levels(right_at)
+
+
 def _check_large_logits(fn, who, what):
     """Q2's answer must stay finite and right at logits far from 0."""
     for text, o, c in _LARGE_LOGITS:
@@ -784,8 +1056,8 @@ def _check_large_logits(fn, who, what):
         if not np.all(np.isfinite(out)):
             _fail(f"right for moderate logits, but at {text} {who} returns"
                   f" {np.array2string(out, precision=3)}: exp(1000) overflows"
-                  " (or y underflows to 0 and -1/y_c is infinite)", _SHIFT_HINT,
-                  "overflow")
+                  " (or y underflows to 0 and -1/y_c is infinite)"
+                  + _shift_words(_logit_levels(fn, who)), _SHIFT_HINT, "overflow")
         if not _same(out, ref):
             _fail(f"right for moderate logits, but at {text} {who} returns"
                   f" {np.array2string(out, precision=3)}, expected"
@@ -810,7 +1082,8 @@ def _check_large_logits(fn, who, what):
             _fail(f"right for moderate logits, but {who} gives"
                   f" {np.array2string(out, precision=3)} at {text}: the shift must"
                   " make the largest logit 0, so that its exponential is 1 and the"
-                  " sum cannot underflow to 0", _SHIFT_HINT, "underflow")
+                  " sum cannot underflow to 0" + _shift_words(_logit_levels(fn, who)),
+                  _SHIFT_HINT, "underflow")
         if not _same(out, losses.softmax_cross_entropy(o[None], [c])[1][0]):
             _fail(f"right for moderate logits, but at {text} {who} returns"
                   f" {np.array2string(out, precision=3)}", _SHIFT_HINT,
@@ -875,6 +1148,9 @@ def check_logit_grad(fn=None):
             raws.append(_call(fn, (d["o"].copy(), d["c"]), who, text))
             outs.append(_vector(raws[-1], len(d["o"]), what, text))
             _finite(outs[-1], what, text)
+        _keeps_state(fn, who, *_state_cases(lambda o, c: (o.copy(), np.int64(c)),
+                                            _logit_grad_of, logits=True),
+                     right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
         if not all(_same(o, r) for o, r in zip(outs, refs)):
             _name_logit_grad_mistake(outs, refs, cases)
         _promises_kept(raws, cases, what, None)  # nothing below needs an array

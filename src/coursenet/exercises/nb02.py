@@ -54,7 +54,12 @@ from coursenet.exercises._networks import (
     _referee_network,
     sizes_confused,
 )
-from coursenet.exercises.nb01 import _loss_grad_body
+from coursenet.exercises.nb01 import (
+    _keeps_state,
+    _loss_grad_body,
+    _right_at_levels,
+    _shift_words,
+)
 
 CACHE_KEYS = ("x", "k", "h", "o", "y", "target")
 _CACHE_WHAT = {"x": "the input", "k": "the hidden pre-activations (before the"
@@ -400,6 +405,27 @@ def _check_cache_keys(caches, fwd):
                   f" docstring gives it: {keys_text}", "cache_keys")
 
 
+def _forward_levels(forward, fwd):
+    """nb01._right_at_levels for forward: a 2-3-3 network whose output bias
+    puts its three logits close together near each level."""
+    rng = np.random.default_rng(1001)
+    params = {"W1": rng.normal(0.0, 1.0, (2, 3)), "b1": rng.normal(0.0, 0.5, 3),
+              "W2": rng.normal(0.0, 0.1, (3, 3))}
+
+    def right_at(level):
+        text, d = _network_case(f"a 2-3-3 network whose logits are near {level:.0f}",
+                                {**params, "b2": np.array([level - 1, level,
+                                                           level - 2])},
+                                [[0.5, -0.5]], [0])
+        loss, cache = _run_forward(forward, text, d, fwd)
+        y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
+                       (3,))
+        return y is not None and np.all(np.isfinite(y)) and _same(
+            y, _reference_cache(d)["y"]) and _same(
+            np.float64(loss), losses.cross_entropy(d["O"], d["y"]))
+    return _right_at_levels(right_at)
+
+
 def _check_large_logits(forward, fwd):
     """Right for moderate logits must stay right at logits near 1000."""
     for text, d in _large_logits_cases():
@@ -409,14 +435,16 @@ def _check_large_logits(forward, fwd):
             if isinstance(stop.raised, OverflowError):
                 _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
                       f" OverflowError: {stop.raised}: exp of a logit near 1000"
-                      " overflows", _forward_raised_hint(stop.raised), "overflow")
+                      " overflows" + _shift_words(_forward_levels(forward, fwd)),
+                      _forward_raised_hint(stop.raised), "overflow")
             if isinstance(stop.raised, ZeroDivisionError) \
                     and max(_reference_cache(d)["o"]) < 0:
                 _fail(f"{fwd} is right for moderate logits, but on {text} it raised"
                       f" ZeroDivisionError: {stop.raised}: the shift must make the"
                       " largest logit 0, so that its exponential is 1 and the sum"
-                      " cannot underflow to 0", _forward_raised_hint(stop.raised),
-                      "underflow")
+                      " cannot underflow to 0"
+                      + _shift_words(_forward_levels(forward, fwd)),
+                      _forward_raised_hint(OverflowError()), "underflow")
             raise
         ref = _reference_cache(d)
         y = _as_floats(cache.get("y") if isinstance(cache, Mapping) else None,
@@ -427,12 +455,14 @@ def _check_large_logits(forward, fwd):
             _fail(f"{fwd} is right for moderate logits, but on {text} it gives a"
                   f" loss of {loss:.6g} and y {_short(cache.get('y'), 50)}: the"
                   " shift must make the largest logit 0, so that its exponential"
-                  " is 1 and the sum cannot underflow to 0",
+                  " is 1 and the sum cannot underflow to 0"
+                  + _shift_words(_forward_levels(forward, fwd)),
                   _forward_raised_hint(OverflowError()), "underflow")
         if not np.isfinite(loss) or y is None or not np.all(np.isfinite(y)):
             _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
                   f" {loss:.6g} and its y {_short(cache.get('y'), 50)}: exp of a"
-                  " logit near 1000 overflows to inf",
+                  " logit near 1000 overflows to inf"
+                  + _shift_words(_forward_levels(forward, fwd)),
                   _forward_raised_hint(OverflowError()), "overflow")
         if not (_same(np.float64(loss), ref_loss) and _same(y, ref["y"])):
             _fail(f"{fwd} is right for moderate logits, but on {text} its loss is"
@@ -491,6 +521,33 @@ def _forward_outputs(forward, cases, fwd):
     return caches
 
 
+def _forward_args(d, g=None):
+    """Fresh arguments for forward on one case: (params, x, target) as lists."""
+    return _as_lists(d["params"]), d["X"][0].tolist(), int(d["y"][0])
+
+
+def _backprop_args(d, g):
+    """Fresh arguments for backprop: the reference cache as lists, dl/dy ``g``."""
+    cache = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+             for k, v in _reference_cache(d).items()}
+    return _as_lists(d["params"]), cache, g.tolist()
+
+
+def _network_state_cases(make_args, right):
+    """Two random 3-2-2 networks (a size the checks' cases lack), each with a
+    random dl/dy, for nb01._keeps_state: (text, fresh arguments, right answer);
+    ``make_args(d, g)`` and ``right(d, g)`` build them from a case."""
+    rng = np.random.default_rng(322)
+    cases = []
+    for which, target in (("a random 3-2-2 network", 1), ("another one", 0)):
+        text, d = _network_case(f"{which} (target = {target})",
+                                _random_params(rng, 3, 2, 2),
+                                rng.normal(0.0, 1.0, (1, 3)), [target])
+        g = rng.normal(0.0, 1.0, 2)
+        cases.append((text, lambda d=d, g=g: make_args(d, g), right(d, g)))
+    return cases
+
+
 def check_forward(forward=None):
     """Q3, stage 1: ``forward(params, x, target) -> (loss, cache)``.
 
@@ -502,7 +559,11 @@ def check_forward(forward=None):
         _need_function(forward, "check_forward", "your forward function")
         fwd = _name(forward, "forward")
         cases = _cases(seed=3)
+        state_cases = _network_state_cases(_forward_args, lambda d, g: (
+            losses.cross_entropy(d["O"], d["y"]), _reference_cache(d)))
+        _keeps_state(forward, fwd, *state_cases)
         _forward_outputs(forward, cases, fwd)
+        _keeps_state(forward, fwd, *state_cases, right_so_far=True)
         return (f"✓ {fwd}: the loss and every cached value are right on the"
                 f" course's example and on {len(cases) - 1} random networks")
 
@@ -1080,11 +1141,12 @@ def check_backprop(fn=None):
         gs = [rng.normal(0.0, 1.0, d["P"].shape[1]) for d in datas]
         refs = [_backprop_reference(d, g) for d, g in zip(datas, gs)]
         outs = []
+        if not square:
+            _keeps_state(fn, who, *_network_state_cases(_backprop_args,
+                                                        _backprop_reference))
         for text, d, g, ref in zip(texts, datas, gs, refs):
-            cache = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                     for k, v in _reference_cache(d).items()}
             try:
-                value = _call(fn, (_as_lists(d["params"]), cache, g.tolist()), who,
+                value = _call(fn, _backprop_args(d, g), who,
                               f"{text} with a random dl/dy")
             except _Stop as stop:
                 if isinstance(stop.raised, IndexError) and not square:
@@ -1101,6 +1163,9 @@ def check_backprop(fn=None):
         for key in _STAGES:      # within tolerance, but rounded
             _diagnose.rounded(f"your {_STAGE_NAMES[key]}", [o[key] for o in outs],
                               [r[key] for r in refs])
+        _keeps_state(fn, who, *_network_state_cases(_backprop_args,
+                                                    _backprop_reference),
+                     right_so_far=True)
         return (f"✓ {who}: dl/dy, dl/do, dl/dh, dl/dk and the four parameter"
                 f" gradients are right for a random dl/dy on {len(cases)} networks")
 
@@ -1555,6 +1620,40 @@ _GRAPH_MISTAKES = [
 ]
 
 
+def _graph_state_cases(d):
+    """Two passes over one graph (the notebook's example) with other inputs, for
+    nb01._keeps_state: (text, fresh arguments, right answer)."""
+    cases = []
+    for text, scale in (("the notebook's example with its inputs halved", 0.5),
+                        ("the same graph with its inputs doubled", 2.0)):
+        values = _evaluate(d["nodes"], {n: v * scale for n, v in d["inputs"].items()})
+        cases.append((text, lambda values=values: (
+            [(name, op, list(args)) for name, op, args in d["nodes"]],
+            dict(values)), _graph_backward(d["nodes"], values)))
+    return cases
+
+
+def _output_not_one(outs, cases):
+    """The output's derivative with respect to itself is 1, on every graph: the
+    walk starts there. Named when it is not 1 on every graph (seeded at another
+    node, seeded with another number), with the node that holds the 1 if one
+    does."""
+    tops = [d["nodes"][-1][0] for _, d in cases]
+    if any(np.isclose(o[top], 1.0) for o, top in zip(outs, tops)):
+        return
+    (text, d), out, top = cases[0], outs[0], tops[0]
+    ones = [n for n, _, _ in d["nodes"][:-1] if out[n] == 1.0]
+    start = (f": your walk starts from node {ones[0]!r}"
+             + (", the first in the list" if ones[0] == d["nodes"][0][0] else "")
+             + ", which holds the 1" if len(ones) == 1 else "")
+    _fail(f"the derivative of the output node {top!r} with respect to itself is"
+          f" {float(out[top]):.4g} on {text}, not 1{start}", "how much does the"
+          " output change when the output itself changes by a little? The"
+          " backward pass starts there, at the last node of the list, and every"
+          " other node starts at 0",
+          "graph_output_not_one")
+
+
 def _first_wrong_node(outs, refs, cases):
     """Walking back from the output, the first node whose derivative is off, and
     the operations of the nodes it feeds (their local derivatives sent it)."""
@@ -1691,12 +1790,15 @@ def check_graph_backward(fn=None):
             like = {name: np.asarray(v) for name, v in ref.items()}
             outs.append(_grads(value, like, f"what {who} returned", case=text))
             _finite(outs[-1], f"what {who} returned", text)
+        _keeps_state(fn, who, *_graph_state_cases(cases[0].data),
+                     right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
         if all(_same(o, r) for o, r in zip(outs, refs)):
             return (f"✓ {who}: every node's derivative is right on {len(cases)}"
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
         _match(outs, datas, _GRAPH_MISTAKES, texts)
         _graph_whole_pass(outs, refs, cases)
+        _output_not_one(outs, cases)
         _graph_properties(outs, refs, cases)
         _local_slope_problem(outs, refs, cases)
         worst = _worst(outs, refs, texts)
