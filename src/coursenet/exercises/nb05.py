@@ -9,8 +9,8 @@ import sysconfig
 import time
 import warnings
 from collections.abc import Mapping
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
