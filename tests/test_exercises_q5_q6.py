@@ -642,6 +642,18 @@ def test_a_batch_loss_aggregated_otherwise_is_named(aggregate, mistake, words):
     assert_diagnosed(result, mistake, *words)
 
 
+def _soft_back_times_rows_over_classes(dY, Y):
+    return _soft_back_rows_ok(dY, Y) * len(Y) / Y.shape[1]
+
+
+def test_a_gradient_off_by_a_ratio_of_the_sizes_is_named():
+    result = exercises.check_softmax_layer_batch(
+        _soft_fwd, _soft_back_times_rows_over_classes)
+    assert_diagnosed(result, "size_factor", "the gradient from", "times N/C",
+                     "divided by the number of classes C and multiplied by the"
+                     " number of rows N", "has no size of the batch in it")
+
+
 def test_the_right_pairs_still_pass_the_size_probes():
     assert_passed(exercises.check_softmax_layer_batch(_soft_fwd, _soft_back_rows_ok))
     assert_passed(exercises.check_cross_entropy_batch(_ce_fwd, _ce_back))

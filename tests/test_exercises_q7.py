@@ -422,14 +422,16 @@ def round7_loop(slip):
 
         record()
         for _ in range(epochs):
-            order = rng.permutation(N)
+            order = rng.permutation(N) if slip != "end_fixed_global" \
+                else np.random.permutation(N)
             if slip == "shuffled_apart":   # the caller's arrays, each on its own
                 rng.shuffle(X)
                 rng.shuffle(c)
                 order = np.arange(N)
             bound = len(Xv) if slip == "val_bound" else N
             for start in range(0, bound, batch_size):
-                end = batch_size if slip == "end_fixed" else start + batch_size
+                end = batch_size if slip.startswith("end_fixed") \
+                    else start + batch_size
                 idx = order[start:end]
                 if slip == "overwritten":
                     X, c = X[idx], c[idx]
@@ -464,6 +466,8 @@ MORE_MISTAKES = [
     (loop_then(lambda h, p, d, lr: None), "wrong_type", ["NoneType, not the"]),
     (round7_loop("end_fixed"), "slice_end_fixed",
      ["batch 2 of epoch 1", "is empty", "the end of the slice does not move"]),
+    (round7_loop("end_fixed_global"), "order_too_short",
+     ["batch 2 of epoch 1", "is empty", "ever reach it"]),
     (round7_loop("val_bound"), "loop_bound",
      ["2 batches", "16 rows", "the validation set's 11 rows"]),
     (round7_loop("overwritten"), "data_overwritten",

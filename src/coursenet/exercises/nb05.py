@@ -569,7 +569,7 @@ def _fed_inputs(fn, who, case):
 
 #: the pair check's generic verdicts, which the probes below may sharpen
 _UNNAMED = ("raised", "wrong", "forward_wrong", "batch_loss_not_mean",
-            "wrong_shape")
+            "wrong_shape", "scaled_per_case")
 _SQUARE, _OBLONG = ((3, 3), (4, 4)), ((3, 4), (4, 3), (2, 5), (5, 2))
 
 

@@ -309,10 +309,11 @@ def _empty_batches(spy, who):
     where = f"batch {k % per + 1} of epoch {k // per + 1}"
     rows = _prefix_of_orders(spy, per)
     if rows is not None:
-        _fail(f"{where} that {who} passed to batched_backward is empty, though"
-              f" each epoch's order holds all {_N} rows: the batches follow that"
-              f" order but stop after its first {rows} positions; the end of the"
-              f" slice does not move on with its start (on {_case_text()})",
+        _fail(f"{where} that {who} passed to batched_backward is empty: each"
+              f" epoch's batches take the first {rows} positions of the seed's"
+              f" shuffle of all {_N} rows, then nothing: the end of the slice"
+              " does not move on with its start (or the order was cut to its"
+              f" first {rows} positions) on {_case_text()}",
               "each step's batch is the next batch_size positions of the epoch's"
               " order: print where each slice starts and ends", "slice_end_fixed")
     epochs = [{i for idx, _, _ in spy.calls[e * per:(e + 1) * per] for i in idx}
