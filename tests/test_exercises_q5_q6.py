@@ -573,3 +573,96 @@ def test_a_wrong_layer_list_is_named_by_its_loss(fn, mistake, words):
     result = exercises.check_batched_backward(fn)
     assert_diagnosed(result, mistake, *words)
     assert "mean of its rows' losses" not in result.message
+
+
+# --------------------------------------------------------------------------
+# Q6 pairs: slips named by probes of nb05 (round 7 of the blind walk)
+# --------------------------------------------------------------------------
+
+def _soft_fwd(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    Y = E / E.sum(axis=1, keepdims=True)
+    return Y, Y
+
+
+def _soft_back_rows_for_classes(dY, Y):
+    """The diagonal indexed by the row count where the classes belong."""
+    N, C = Y.shape
+    J = np.zeros((N, C, C))
+    idx = np.arange(N)
+    J[:, idx, idx] = Y
+    J -= Y[:, :, None] * Y[:, None, :]
+    return np.einsum("nc,ncd->nd", dY, J)
+
+
+def _ce_fwd(Y, c):
+    return -np.mean(np.log(Y[np.arange(len(c)), c])), (Y, c)
+
+
+def _ce_back(dl, cache):
+    Y, c = cache
+    g = np.zeros_like(Y)
+    g[np.arange(len(c)), c] = -dl / (len(c) * Y[np.arange(len(c)), c])
+    return g
+
+
+def _ce_back_eye_of_rows(dl, cache):
+    """The one-hot rows built with as many columns as the batch has rows."""
+    Y, c = cache
+    T = np.eye(Y.shape[0])[c]
+    return -dl * T / Y / len(c)
+
+
+def _ce_loss(aggregate):
+    def forward(Y, c):
+        return aggregate(Y[np.arange(len(c)), c], Y), (Y, c)
+    return forward
+
+
+@pytest.mark.parametrize("check, forward, backward", [
+    (exercises.check_softmax_layer_batch, _soft_fwd, _soft_back_rows_for_classes),
+    (exercises.check_cross_entropy_batch, _ce_fwd, _ce_back_eye_of_rows),
+])
+def test_a_row_count_where_the_classes_belong_is_named(check, forward, backward):
+    result = check(forward, backward)
+    assert_diagnosed(result, "sizes_confused", "as many rows as classes",
+                     "number of rows", "number of classes")
+
+
+@pytest.mark.parametrize("aggregate, mistake, words", [
+    (lambda p, Y: -np.log(p.mean()), "log_of_mean",
+     ["log of the mean probability", "not the mean of the rows' own losses"]),
+    (lambda p, Y: -np.log(p).sum() / Y.shape[1], "size_factor",
+     ["times N/C", "number of classes C", "number of rows N"]),
+    (lambda p, Y: -np.log(p).mean() / len(p), "size_factor",
+     ["times 1/N", "divided by the number of rows N twice"]),
+])
+def test_a_batch_loss_aggregated_otherwise_is_named(aggregate, mistake, words):
+    result = exercises.check_cross_entropy_batch(_ce_loss(aggregate), _ce_back)
+    assert_diagnosed(result, mistake, *words)
+
+
+def _soft_back_times_rows_over_classes(dY, Y):
+    return _soft_back_rows_ok(dY, Y) * len(Y) / Y.shape[1]
+
+
+def test_a_gradient_off_by_a_ratio_of_the_sizes_is_named():
+    result = exercises.check_softmax_layer_batch(
+        _soft_fwd, _soft_back_times_rows_over_classes)
+    assert_diagnosed(result, "size_factor", "the gradient from", "times N/C",
+                     "divided by the number of classes C and multiplied by the"
+                     " number of rows N", "has no size of the batch in it")
+
+
+def test_the_right_pairs_still_pass_the_size_probes():
+    assert_passed(exercises.check_softmax_layer_batch(_soft_fwd, _soft_back_rows_ok))
+    assert_passed(exercises.check_cross_entropy_batch(_ce_fwd, _ce_back))
+
+
+def _soft_back_rows_ok(dY, Y):
+    N, C = Y.shape
+    J = np.zeros((N, C, C))
+    idx = np.arange(C)
+    J[:, idx, idx] = Y
+    J -= Y[:, :, None] * Y[:, None, :]
+    return np.einsum("nc,ncd->nd", dY, J)

@@ -401,6 +401,52 @@ def text_evals(history, params, train_data, lr):
     return history
 
 
+def round7_loop(slip):
+    """The right loop with one slip of the blind walk's round 7."""
+
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        X, c = train_data
+        Xv, cv = val_data
+        history = new_history(params, X, lr, batch_size, epochs, seed)
+        rng = np.random.default_rng(seed)
+        N = len(X)
+
+        def record():
+            tl, ta = mlp.evaluate(params, X, c)
+            if slip == "unpacked_swapped":
+                ta, tl = mlp.evaluate(params, X, c)
+            vl, va = mlp.evaluate(params, Xv, cv)
+            for name, value in zip(("train_loss", "train_acc", "val_loss",
+                                    "val_acc"), (tl, ta, vl, va)):
+                getattr(history, f"epoch_{name}").append(value)
+
+        record()
+        for _ in range(epochs):
+            order = rng.permutation(N) if slip != "end_fixed_global" \
+                else np.random.permutation(N)
+            if slip == "shuffled_apart":   # the caller's arrays, each on its own
+                rng.shuffle(X)
+                rng.shuffle(c)
+                order = np.arange(N)
+            bound = len(Xv) if slip == "val_bound" else N
+            for start in range(0, bound, batch_size):
+                end = batch_size if slip.startswith("end_fixed") \
+                    else start + batch_size
+                idx = order[start:end]
+                if slip == "overwritten":
+                    X, c = X[idx], c[idx]
+                    loss, grads = batched_backward(params, X, c)
+                else:
+                    loss, grads = batched_backward(params, X[idx], c[idx])
+                for name in params:
+                    params[name] -= lr * grads[name]
+                history.step_loss.append(loss)
+            record()
+        return history
+
+    return minibatch_sgd
+
+
 MORE_MISTAKES = [
     (divided_twice, "divided_twice", ["too small"]),
     (other_update, "params", ["max abs diff", "in b1"]),
@@ -418,7 +464,25 @@ MORE_MISTAKES = [
     (loop_then(text_losses), "wrong_type", ["step_loss"]),
     (loop_then(text_evals), "wrong_type", ["epoch_train_acc"]),
     (loop_then(lambda h, p, d, lr: None), "wrong_type", ["NoneType, not the"]),
+    (round7_loop("end_fixed"), "slice_end_fixed",
+     ["batch 2 of epoch 1", "is empty", "the end of the slice does not move"]),
+    (round7_loop("end_fixed_global"), "order_too_short",
+     ["batch 2 of epoch 1", "is empty", "ever reach it"]),
+    (round7_loop("val_bound"), "loop_bound",
+     ["2 batches", "16 rows", "the validation set's 11 rows"]),
+    (round7_loop("overwritten"), "data_overwritten",
+     ["only 8 rows", "the size of the batch before it", "37 training rows"]),
+    (round7_loop("unpacked_swapped"), "eval_fields_swapped",
+     ["epoch_train_loss holds what epoch_train_acc should hold",
+      "the two values evaluate returns were unpacked in the other order"]),
+    (round7_loop("shuffled_apart"), "changed_data",
+     ["changed train_data in place", "rows and labels were shuffled separately"]),
 ]
+
+
+def test_the_slice_end_is_not_called_a_short_order():
+    result = exercises.check_minibatch_loop(round7_loop("end_fixed"))
+    assert "holds only" not in result.message, result.message
 
 
 @pytest.mark.parametrize("fn, mistake, words", MORE_MISTAKES)

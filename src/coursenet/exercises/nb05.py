@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,6 +45,7 @@ from coursenet.exercises._pairs import (
     FUSED,
     LINEAR,
     SOFTMAX,
+    _numeric,
     check_pair,
     plain_array,
 )
@@ -429,7 +431,12 @@ def _pair_call(kind, forward, backward, n):
 
 
 def _vectorised_pair(spec, kind, forward, backward, seed):
-    line = check_pair(spec, forward, backward, batch=True, seed=seed)
+    try:
+        line = check_pair(spec, forward, backward, batch=True, seed=seed)
+    except _Stop as stop:
+        if stop.mistake in _UNNAMED and kind != "linear":
+            _name_size_slip(spec, kind, forward, backward)
+        raise
     who = f"{_name(forward, 'your forward')}/{_name(backward, 'your backward')}"
     small, large = row_work(lambda n: _pair_call(kind, forward, backward, n), who,
                             "the forward and backward pass", PAIR_ROWS,
@@ -547,3 +554,212 @@ def _fed_inputs(fn, who, case):
             _fail(f"{who} builds the layers from labels other than the c it was"
                   f" given (on {text})", "row n's class is c[n], as the caller"
                   " passes it", "labels_changed_in_call")
+
+
+# --------------------------------------------------------------------------
+# The batch's two sizes (round 7 of the blind walk): a failure the pair check
+# could only call "raised" or "wrong" is probed on batches of chosen sizes,
+# N rows and C classes. A function right only when N equals C uses one size
+# where the other belongs; a loss or gradient off by a factor that is a ratio
+# of the sizes (N/C, 1/N, ...) divides by the wrong one; a loss that is a
+# function of the true-class probabilities but not their logs' mean took the
+# log of an aggregate. The probes live here, not in _pairs.py, because only
+# the batched pairs have two sizes to confuse.
+# --------------------------------------------------------------------------
+
+#: the pair check's generic verdicts, which the probes below may sharpen
+_UNNAMED = ("raised", "wrong", "forward_wrong", "batch_loss_not_mean",
+            "wrong_shape", "scaled_per_case")
+_SQUARE, _OBLONG = ((3, 3), (4, 4)), ((3, 4), (4, 3), (2, 5), (5, 2))
+
+
+class _SizeRun(NamedTuple):
+    """One batch through the student's pair; None where it could not be had."""
+
+    inputs: dict          # the batch, by the forward's argument names
+    out: object           # the student's forward output (the loss, or Y)
+    right_out: object
+    grad: object          # the student's gradient
+    right_grad: object
+    raised: object        # (the function's name, what it raised) or None
+
+
+def _size_case(kind, n, classes, rng):
+    """The inputs (by name) and upstream gradient of a batch of ``n`` rows and
+    ``classes`` classes; every probability well away from 0."""
+    O = rng.normal(0.0, 0.8, (n, classes))
+    c = rng.integers(0, classes, n)
+    if kind == "softmax":
+        return {"o": O}, rng.normal(0.0, 1.0, (n, classes))
+    if kind == "cross_entropy":
+        return {"y": losses.softmax(O), "c": c}, 1.3
+    return {"o": O, "c": c}, 1.3
+
+
+def _size_run(spec, kind, fns, n, classes):
+    """One batch of ``n`` rows and ``classes`` classes through the student's
+    pair, as a :class:`_SizeRun`; an entry is None where it could not be had."""
+    fwd, bwd = fns
+    fwd_name, bwd_name = _name(fwd, "your forward"), _name(bwd, "your backward")
+    inputs, dout = _size_case(kind, n, classes, np.random.default_rng(n * 10 + classes))
+    right_out = np.asarray(spec.forward(**inputs), dtype=np.float64)
+    (right_grad,) = _numeric(spec, inputs, dout)
+    args = [np.array(inputs[k], copy=True) for k in (*spec.wrt, *spec.extra)]
+    out = grad = raised = None
+    try:
+        value = _call(fwd, args, fwd_name, "a probe")
+        if isinstance(value, tuple) and len(value) == 2:
+            out = _floats(value[0])
+            grad = _floats(_call(bwd, (_copy_dout(dout), value[1]), bwd_name,
+                                 "a probe"))
+    except _Stop as stop:
+        raised = (fwd_name if out is None else bwd_name, stop.raised)
+    return _SizeRun(inputs, out, right_out, grad, right_grad, raised)
+
+
+def _copy_dout(dout):
+    return np.array(dout, copy=True) if isinstance(dout, np.ndarray) else dout
+
+
+def _floats(value):
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _agrees(got, right):
+    return got is not None and got.shape == right.shape and _same(got, right)
+
+
+def _name_size_slip(spec, kind, fwd, bwd):
+    """Fail naming a slip between the batch's sizes, if the probes find one."""
+    fwho, bwho = _name(fwd, "your forward"), _name(bwd, "your backward")
+    with np.errstate(all="ignore"):
+        runs = {sizes: _size_run(spec, kind, (fwd, bwd), *sizes)
+                for sizes in _SQUARE + _OBLONG}
+        mean = "where the mean over the batch divides by the number of rows N"
+        if kind != "softmax":
+            _loss_aggregate(f"the loss from {fwho}", runs, kind)
+            _size_factor(f"the loss from {fwho}", [(s, r.out, r.right_out)
+                                                  for s, r in runs.items()], mean)
+        _size_factor(f"the gradient from {bwho}", [(s, r.grad, r.right_grad)
+                                                  for s, r in runs.items()],
+                     mean if kind != "softmax" else "where the softmax's gradient"
+                     " has no size of the batch in it")
+        _square_only(runs, fwho, bwho)
+
+
+def _ratio(got, right):
+    """The number k with got = k * right, or None if there is none."""
+    if got is None or got.shape != right.shape or not np.all(np.isfinite(got)):
+        return None
+    scale = float(np.vdot(right, right))
+    if scale == 0.0:
+        return None
+    k = float(np.vdot(got, right)) / scale
+    return k if _same(got, k * right) else None
+
+
+#: exponents (a, b) of a factor N**a * C**b a slip between the sizes can give
+_FACTORS = [(a, b) for a in (-2, -1, 0, 1, 2) for b in (-1, 0, 1) if (a, b) != (0, 0)]
+
+
+def _power(name, k):
+    return name if abs(k) == 1 else f"{name}·{name}"
+
+
+def _factor_text(a, b):
+    """N**a * C**b as a fraction: "N/C", "1/N", "C", "1/(N·C)"."""
+    top = [_power(n, k) for n, k in (("N", a), ("C", b)) if k > 0]
+    bottom = [_power(n, k) for n, k in (("N", a), ("C", b)) if k < 0]
+    num = "·".join(top) or "1"
+    if not bottom:
+        return num
+    den = "·".join(bottom)
+    return f"{num}/{den}" if len(bottom) == 1 and "·" not in den else f"{num}/({den})"
+
+
+def _scaling_text(a, b, mean):
+    """What a factor N**a C**b says the code divided or multiplied by."""
+    # the exponents of what the code divides by: the right one divides by N
+    # once when it is a mean, else by no size
+    rows = (1 if mean else 0) - a
+    names = (("the number of rows N", rows), ("the number of classes C", -b))
+    divided = [n + (" twice" if k == 2 else "") for n, k in names if k > 0]
+    multiplied = [n + (" twice" if k == -2 else "") for n, k in names if k < 0]
+    said = []
+    if divided:
+        said.append("divided by " + " and by ".join(divided))
+    if multiplied:
+        said.append("multiplied by " + " and by ".join(multiplied))
+    return " and ".join(said) or "not divided by any size of the batch"
+
+
+def _size_factor(what, triples, where):
+    """Fail when ``what`` is the right value times the same ratio of the
+    batch's sizes on every batch: naming the size it was divided by."""
+    ratios = [(sizes, _ratio(got, right)) for sizes, got, right in triples]
+    if not ratios or any(k is None for _, k in ratios):
+        return
+    for a, b in _FACTORS:
+        if all(np.isclose(k, n ** a * c ** b, rtol=1e-6) for (n, c), k in ratios):
+            shapes = ", ".join(f"{n}×{c}" for (n, c), _ in ratios)
+            _fail(f"{what} is the right one times {_factor_text(a, b)} on every"
+                  f" batch tried (N rows × C classes: {shapes}): it is"
+                  f" {_scaling_text(a, b, where.startswith('where the mean'))},"
+                  f" {where}", "the batch has two sizes, N rows and C classes:"
+                  " print the number your code divides by next to both",
+                  "size_factor")
+
+
+def _loss_aggregate(what, runs, kind):
+    """Fail when the batch's loss is minus the log of the mean (or sum) of the
+    rows' true-class probabilities: the log taken after the rows were
+    combined."""
+    for words, combine in (("mean", np.mean), ("sum", np.sum)):
+        matched = True
+        for run in runs.values():
+            Y = run.inputs["y"] if kind == "cross_entropy" \
+                else losses.softmax(run.inputs["o"])
+            picked = Y[np.arange(len(run.inputs["c"])), run.inputs["c"]]
+            if run.out is None or run.out.size != 1 \
+                    or not np.isclose(float(run.out), -np.log(combine(picked))):
+                matched = False
+                break
+        if matched:
+            _fail(f"{what} is minus the log of the {words} probability of the"
+                  f" rows' true classes, not the mean of the rows' own losses: the"
+                  f" log of the {words} probability is taken after the rows are"
+                  " combined", "each row's loss is minus the log of that row's"
+                  " own probability; the batch's loss averages those losses",
+                  "log_of_mean")
+
+
+def _square_only(runs, fwho, bwho):
+    """Fail when the pair is right on every batch with as many rows as
+    classes but not on one with a different number: one size stands where the
+    other belongs."""
+    def right(run):
+        return run.raised is None and _agrees(run.out, run.right_out) \
+            and _agrees(run.grad, run.right_grad)
+
+    if not all(right(runs[s]) for s in _SQUARE):
+        return
+    for (n, c) in _OBLONG:
+        run = runs[(n, c)]
+        if right(run):
+            continue
+        if run.raised is not None:
+            who, exc = run.raised
+            did = f"raises {type(exc).__name__}" if exc is not None else "fails"
+        else:
+            who = fwho if not _agrees(run.out, run.right_out) else bwho
+            did = "is wrong"
+        squares = " and ".join(str(n) for n, _ in _SQUARE)
+        _fail(f"{who} is right on batches with as many rows as classes (N = C ="
+              f" {squares}) but {did} on a batch of {n} rows and {c} classes:"
+              " a number of rows used where the number of classes belongs, or"
+              " the other way round", "the two sizes of a batch differ in"
+              " general: for each array the code builds or indexes, ask whether"
+              " its axis counts rows or classes", "sizes_confused")

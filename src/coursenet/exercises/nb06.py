@@ -18,6 +18,7 @@ evaluations of the whole training and validation sets.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -151,15 +152,16 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         try:
             # params is trained in place; train_data gets its own message below
             history = _call(fn, args, who, _case_text(), may_change=(0, 1))
-        except _Stop:
+        except _Stop as stop:
             space[uses] = saved
             _by_position(fn, space, uses, (params, train_data, val_data), who)
+            _training_set_shrank(spy, stop, who)
             raise
         finally:
             space[uses] = saved
         if not np.array_equal(args[1][0], X) or not np.array_equal(args[1][1], c):
             _fail(f"{who} changed train_data in place (the rows or labels are no"
-                  " longer in their original order)",
+                  f" longer in their original order{_pairs_broken(args[1], X, c)})",
                   "shuffle the positions of the rows, not the rows themselves;"
                   " leave train_data as it was passed", "changed_data")
         _check_batches(spy, c, who, lambda: _orders_again(
@@ -214,6 +216,36 @@ def _case_text():
     D, H, C = _SIZES
     return (f"a {D}-{H}-{C} network, N = {_N} training rows, batch_size = {_B},"
             f" epochs = {_EPOCHS}, lr = {_LR}, seed = {_SEED}")
+
+
+def _pairs_broken(data, X, c):
+    """", and ...": what a train_data changed in place says of its labels."""
+    label = {X[i].tobytes(): c[i] for i in range(len(X))}
+    rows, labels = (np.asarray(a) for a in data)
+    if rows.shape != X.shape or labels.shape != c.shape:
+        return ""
+    theirs = [label.get(np.ascontiguousarray(r).tobytes()) for r in rows]
+    if any(t is None for t in theirs) or np.array_equal(theirs, labels):
+        return ""
+    return ("; the rows and labels were shuffled separately, so a row no longer"
+            " sits beside its own label")
+
+
+def _training_set_shrank(spy, stop, who):
+    """After an IndexError: the array the loop indexes holds exactly as many
+    rows as the batch before it, so a batch took the training set's name."""
+    found = re.search(r"with size (\d+)", str(stop.raised or ""))
+    if not (isinstance(stop.raised, IndexError) and found and spy.calls):
+        return
+    size, last = int(found.group(1)), len(spy.calls[-1][0])
+    if size != last or size >= _N:
+        return
+    _fail(f"{who} raised IndexError in its step {len(spy.calls) + 1}: an index of"
+          f" the {_N} training rows met an array of only {size} rows, the size of"
+          " the batch before it, so a batch was stored under the training set's"
+          " own name and the next batch is cut from it (on"
+          f" {_case_text()})", "keep each batch under names of its own: every"
+          " step cuts its batch from the whole training set", "data_overwritten")
 
 
 def _check_batches(spy, c, who, again=None):
@@ -274,11 +306,45 @@ def _empty_batches(spy, who):
         return
     k, per = sizes.index(0), math.ceil(_N / _B)
     used = {i for idx, _, _ in spy.calls for i in idx if i is not None}
+    where = f"batch {k % per + 1} of epoch {k // per + 1}"
+    rows = _prefix_of_orders(spy, per)
+    if rows is not None:
+        _fail(f"{where} that {who} passed to batched_backward is empty: each"
+              f" epoch's batches take the first {rows} positions of the seed's"
+              f" shuffle of all {_N} rows, then nothing: the end of the slice"
+              " does not move on with its start (or the order was cut to its"
+              f" first {rows} positions) on {_case_text()}",
+              "each step's batch is the next batch_size positions of the epoch's"
+              " order: print where each slice starts and ends", "slice_end_fixed")
+    epochs = [{i for idx, _, _ in spy.calls[e * per:(e + 1) * per] for i in idx}
+              for e in range(math.ceil(len(spy.calls) / per))]
+    if any(e != epochs[0] for e in epochs):   # not one short order: say no more
+        _fail(f"{where} that {who} passed to batched_backward is empty: only"
+              f" {len(used)} of the {_N} rows ever reach it ({_N - len(used)} rows"
+              f" never seen) on {_case_text()}", "every row of the training set"
+              " belongs to one batch of each epoch: print each step's positions",
+              "order_too_short")
     _fail(f"batch {k % per + 1} of epoch {k // per + 1} that {who} passed to"
           f" batched_backward is empty: the order the batches are cut from holds"
           f" only {len(used)} of the {_N} rows ({_N - len(used)} rows never seen)"
           f" on {_case_text()}", "an epoch's order lists every row of the"
           " training set once: print its length next to N", "order_too_short")
+
+
+def _prefix_of_orders(spy, per):
+    """How many positions of the seed's order each epoch's batches cover, when
+    they are the same first positions of every epoch's order; else None."""
+    if len(spy.calls) != per * _EPOCHS:
+        return None
+    rng = np.random.default_rng(_SEED)
+    covered = set()
+    for e in range(_EPOCHS):
+        order = rng.permutation(_N)
+        seen = [i for idx, _, _ in spy.calls[e * per:(e + 1) * per] for i in idx]
+        if not seen or list(order[:len(seen)]) != seen:
+            return None
+        covered.add(len(seen))
+    return covered.pop() if len(covered) == 1 and min(covered) < _N else None
 
 
 def _same_batch(spy, who):
@@ -311,6 +377,7 @@ def _check_order(spy, who, again=None):
               f" {case}", "run exactly `epochs` passes over the data: count the"
               " passes your loop makes", "epoch_count")
     if len(seen) != _N * _EPOCHS:
+        _loop_bound(spy, len(seen), who)
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
               f" each of the {_N} rows once per epoch, {_N * _EPOCHS} for {_EPOCHS}"
               f" epochs, on {case}",
@@ -348,6 +415,29 @@ def _check_order(spy, who, again=None):
               "make one generator from the seed before the epochs and draw each"
               " epoch's order from it, with the calls the exercise's fold names"
               " (so that a run can be repeated exactly)", "other_order")
+
+
+def _loop_bound(spy, total, who):
+    """Each epoch's batches counted by another of the sizes the loop was given
+    (the validation set's rows, the batch size, a layer's width...): name it
+    when it is the only size that gives that many batches or rows."""
+    if not spy.calls or len(spy.calls) % _EPOCHS or total % _EPOCHS:
+        return
+    calls, rows = len(spy.calls) // _EPOCHS, total // _EPOCHS
+    D, H, C = _SIZES
+    sizes = {f"the validation set's {_NV} rows": _NV, f"batch_size ({_B})": _B,
+             f"epochs ({_EPOCHS})": _EPOCHS, f"the {D} inputs of a row": D,
+             f"the {H} hidden units": H, f"the {C} classes": C}
+    found = [name for name, size in sizes.items()
+             if size != _N and (calls == math.ceil(size / _B) or rows == size)]
+    if len(found) != 1:
+        return
+    _fail(f"each epoch of {who} runs {calls} batches, {rows} rows in all: as many"
+          f" as {found[0]} make in batches of {_B}, where the {_N} training rows"
+          f" make {math.ceil(_N / _B)} (on {_case_text()}): the loop over an"
+          " epoch's batches is bounded by the wrong size", "the batches of an"
+          " epoch cover the training rows: print the number your loop's range"
+          " runs to next to N", "loop_bound")
 
 
 def _steps_of(history, who):
@@ -573,6 +663,7 @@ def _check_evals(history, ref_evals, steps, who, last_batch):
         _fail(f"{who} swapped the training and validation entries",
               "epoch_train_* are computed on train_data, epoch_val_* on val_data",
               "swapped_evals")
+    _fields_swapped(got, ref, who)
     per = math.ceil(_N / _B)
     means = [np.mean(steps[e * per:(e + 1) * per]) for e in range(_EPOCHS)]
     if np.allclose(train_loss[1:], means) and not np.allclose(ref[0][1:], means):
@@ -792,6 +883,27 @@ def seed_spread(runs, window):
         std = np.std(np.asarray(rows, dtype=float), axis=0, ddof=1)
         spread[kind] = (float(std[:per_epoch].mean()), float(std[-per_epoch:].mean()))
     return spread
+
+
+def _fields_swapped(got, ref, who):
+    """A list of the history that holds what another list should hold (the
+    accuracies in a loss list, ...), where the two right lists differ."""
+    for i, field in enumerate(_EVAL_FIELDS):
+        for j, other in enumerate(_EVAL_FIELDS):
+            if i == j or np.allclose(ref[i], ref[j]) \
+                    or not np.allclose(got[i], ref[j]):
+                continue
+            kind = "accuracies" if other.endswith("acc") else "losses"
+            part = "training" if "_train_" in other else "validation"
+            same_set = field.split("_")[1] == other.split("_")[1]
+            why = ("the two values evaluate returns were unpacked in the other"
+                   " order" if same_set else "each value went into another"
+                   " set's list")
+            _fail(f"in the history of {who}, {field} holds what {other} should"
+                  f" hold (the {kind} on the {part} set): {why}", "evaluate"
+                  " returns the loss first, then the accuracy (its docstring"
+                  " says so); each list gets the value of its own name",
+                  "eval_fields_swapped")
 
 
 def _epoch_moments(train_loss, ref, last_batch, who):
