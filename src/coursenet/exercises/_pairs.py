@@ -326,15 +326,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
                 _explain_shape(spec, value, {**inputs, "dout": dout}, bwho, text)
             raise
         if not all(np.all(np.isfinite(g)) for g in grads):
-            if spec.title in (SOFTMAX.title, FUSED.title) \
-                    and "exp" in _names_used(bwd) and np.all(np.isfinite(out)):
-                _fail(f"{bwho} returns nan or inf on {text}, where {fwho}'s output"
-                      f" is finite: {bwho} takes exp of something itself, and exp"
-                      " overflows there", "the forward pass computed the"
-                      " probabilities already: the backward reads them from the"
-                      " cache and needs no exp", "backward_recomputes_exp")
-            _fail(f"{bwho} returns nan or inf on {text}",
-                  _not_finite_hint(spec, inputs), "not_finite")
+            _not_finite(spec, (bwd, bwho, fwho), out, inputs, text)
         outs.append(grads)
         refs.append(_numeric(spec, inputs, dout))
         datas.append({**inputs, "dout": dout})
@@ -434,6 +426,20 @@ def _cache_order(spec, who, runs):
                   " in another, so each name holds another entry's value",
                   f"print the cache {fwho} returns and read it in the order it"
                   " was stored", "cache_order")
+
+def _not_finite(spec, who, out, inputs, text):
+    """Fail for a backward that returned nan or inf on ``text``."""
+    bwd, bwho, fwho = who
+    if spec.title in (SOFTMAX.title, FUSED.title) \
+            and "exp" in _names_used(bwd) and np.all(np.isfinite(out)):
+        _fail(f"{bwho} returns nan or inf on {text}, where {fwho}'s output"
+              f" is finite: {bwho} takes exp of something itself, and exp"
+              " overflows there", "the forward pass computed the"
+              " probabilities already: the backward reads them from the"
+              " cache and needs no exp", "backward_recomputes_exp")
+    _fail(f"{bwho} returns nan or inf on {text}", _not_finite_hint(spec, inputs),
+          "not_finite")
+
 
 def _explain_shape(spec, value, d, who, text):
     """A gradient of the wrong shape that is a simple expression over the

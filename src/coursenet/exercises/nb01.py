@@ -391,8 +391,14 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         _diagnose.rounded("your dl/dy", outs, refs)
         return (f"✓ {who}: dl/dy is right on {len(cases)} cases (C = 2 to 6,"
                 f" {class_name} = 0 included)")
-    datas = [d for _, d in cases]
-    texts = [t.replace("c = ", f"{class_name} = ") for t, _ in cases]
+    _loss_grad_wrong(fn, who, (outs, refs, [d for _, d in cases], texts),
+                     as_list, class_name, make_args)
+
+
+def _loss_grad_wrong(fn, who, runs, as_list, class_name, make_args):
+    """Name what is wrong in a dl/dy that differs from the reference; runs =
+    (outs, refs, datas, texts), one entry per case."""
+    outs, refs, datas, texts = runs
     if all(np.allclose(o, 0.0) for o in outs):
         _values_as_positions(fn, who, as_list, class_name)
     try:

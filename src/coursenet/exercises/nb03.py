@@ -439,6 +439,13 @@ def _partial_problem(who, outs, refs, befores, lrs):
                                  [o[k] - b[k] for o, b in zip(outs, befores)],
                                  [r[k] - b[k] for r, b in zip(refs, befores)],
                                  [{"its old value": b[k]} for b in befores])
+    _scaled_steps(wrong, outs, refs, befores)
+    return wrong
+
+
+def _scaled_steps(wrong, outs, refs, befores):
+    """Fail when the wrong parameters move one factor times their right step
+    (each its own factor, or one for every parameter)."""
     factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
                           [r[k] - b[k] for r, b in zip(refs, befores)])
                for k in wrong}
@@ -464,7 +471,6 @@ def _partial_problem(who, outs, refs, befores, lrs):
     if factor is not None:
         _fail(f"every step is {factor:.3g} times lr times the gradient",
               "look for a constant factor in the step", "step_scaled")
-    return wrong
 
 
 def _only_diagonal(who, wrong, outs, befores):
