@@ -452,7 +452,8 @@ def _scaled_steps(wrong, outs, refs, befores):
     if len(wrong) < len(refs[0]) and None not in factors.values():
         said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
         twice = {round(f) for f in factors.values()}
-        again = (f": as if its update ran {twice.pop()} times (a second loop, or"
+        again = (f": as if its update ran {twice.pop()} times (its loop inside"
+                 " another loop, a second loop, or"
                  " the line written twice, over the same entries)"
                  if len(twice) == 1 and all(np.isclose(f, round(f)) and f >= 2
                                             for f in factors.values()) else "")
