@@ -582,6 +582,21 @@ def check_forward(fn):
 
 NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     # round 7: an operator typed for another, a division by a size
+    # round 8: a shift taken entry by entry, rounded probabilities, a diagonal
+    # whose terms cancel (parentheses), rows that are one list
+    (exercises.check_logit_grad, logit_grad_01, "o - o.max()", "o - np.maximum(o, 0)",
+     "shift_per_entry", ["right whenever every logit is below 0"]),
+    (exercises.check_logit_grad, logit_grad_01, "g = e / e.sum()",
+     "g = np.round(e / e.sum(), 4)", "rounded", ["rounded to 4 decimal place(s)"]),
+    (check_jacobian, jacobian, "y * (1 - y)", "y * 1 - y", "part_scaled",
+     ["in the diagonal it is 0: never written, or its terms cancel"]),
+    (check_jacobian, jacobian,
+     "    J = -np.outer(y, y)\n    np.fill_diagonal(J, y * (1 - y))\n",
+     "    J = [[0.0] * len(y)] * len(y)\n    for i in range(len(y)):\n"
+     "        for j in range(len(y)):\n"
+     "            J[i][j] = y[i] * ((i == j) - y[j])\n"
+     "    J = np.array(J)\n", "one_row_for_all",
+     ["every row is one list under several names"]),
     (exercises.check_sgd_step, sgd_step, "params[name][j] -= lr * g",
      "params[name][j] -= lr * g\n            params[name][j] -= lr * g",
      "step_scaled", ["b moves 2 times", "as if its update ran 2 times"]),

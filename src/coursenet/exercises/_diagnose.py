@@ -374,7 +374,9 @@ def part_relation(what, outs, refs, masks, part, rest, other_rule=None):
     if found and np.allclose(found, found[0], rtol=1e-6):
         k = found[0]
         meaning = ("has the wrong sign" if np.isclose(k, -1.0)
-                   else "is 0" if abs(k) < 1e-9
+                   else "is 0: never written, or its terms cancel (a product"
+                   " taken before a subtraction it should hold: mind the"
+                   " parentheses)" if abs(k) < 1e-9
                    else "is twice the right value: a term counted twice"
                    if np.isclose(k, 2.0) else f"is {k:.3g} times the right value")
         _fail(f"{what} is right in {rest}; in {part} it {meaning}, on every case",
@@ -647,8 +649,11 @@ def _moves(ref):
                           " (the index is off by one)", "shifted_by_one", moved, ~edge))
         for pick, which in ((0, "first"), (-1, "last")):
             taken = np.take(ref, [pick], axis=axis)
+            alias = (", or every row is one list under several names (a list"
+                     " of rows made by repeating one row), which shows the last"
+                     " values written" if (axis, pick) == (0, -1) else "")
             found.append((f"every {line} holds the right values of the {which}"
-                          f" {line}: one {line} is read for all of them",
+                          f" {line}: one {line} is read for all of them{alias}",
                           f"one_{line}_for_all", np.broadcast_to(taken, ref.shape),
                           np.ones(ref.shape, dtype=bool)))
     return found

@@ -1096,10 +1096,11 @@ def _check_large_logits(fn, who, what):
                   "large_logits")
 
 
-def _name_logit_grad_mistake(outs, refs, cases):
+def _name_logit_grad_mistake(outs, refs, cases, fn=None, who=None):
     """Fail with the most specific name for a wrong dl/do (``outs``) against
-    the right one (``refs``) on ``cases``."""
+    the right one (``refs``) on ``cases``; ``fn`` is probed when given."""
     datas, texts = [d for _, d in cases], [t for t, _ in cases]
+    _diagnose.rounded("your dl/do", outs, refs)
     _match(outs, datas, _LOGIT_GRAD_MISTAKES, texts)
     _diagnose.wrong_class_index("your dl/do", [d["y"] - o for o, d in
                                                zip(outs, datas)],
@@ -1123,12 +1124,35 @@ def _name_logit_grad_mistake(outs, refs, cases):
                           [np.ones(len(o), bool) for o in outs],
                           "every entry", {"y_i": [d["y"] for d in datas]})
     _normalisation_problem(outs, datas, texts)
+    if fn is not None:
+        _right_below_zero(fn, who, datas)
     _placement(outs, refs, "dl/do", datas)
     _where_wrong(outs, refs, datas, "dl/do",
                  _logit_grad_hint(outs, datas, texts))
     worst = _worst(outs, refs, texts, "dl/do")
     _fail(f"dl/do does not match the reference: {worst}",
           _logit_grad_hint(outs, datas, texts))
+
+
+def _right_below_zero(fn, who, datas):
+    """Fail when dl/do is right on the cases' logits moved below 0 (the
+    softmax does not change) and wrong on the cases themselves: what is taken
+    from the logits depends on the sign of each one, not one number for all."""
+    for d in datas:
+        o = d["o"] - d["o"].max() - 0.5
+        ref = losses.softmax_cross_entropy(o[None], [d["c"]])[1][0]
+        try:
+            got = _vector(_call(fn, (o.copy(), d["c"]), who, "a probe"), len(o),
+                          "dl/do", "a probe")
+        except _Stop:
+            return
+        if not _same(got, ref):
+            return
+    _fail(f"{who} is right whenever every logit is below 0 and wrong when some"
+          " are above: the softmax does not change when one number is taken from"
+          " every logit, but yours treats each logit by its own sign (a maximum"
+          " taken entry by entry?)", "take the same number from every logit of"
+          " the vector", "shift_per_entry")
 
 
 def check_logit_grad(fn=None):
@@ -1158,7 +1182,7 @@ def check_logit_grad(fn=None):
                                             _logit_grad_of, logits=True),
                      right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
         if not all(_same(o, r) for o, r in zip(outs, refs)):
-            _name_logit_grad_mistake(outs, refs, cases)
+            _name_logit_grad_mistake(outs, refs, cases, fn, who)
         _promises_kept(raws, cases, what, None)  # nothing below needs an array
         _diagnose.rounded("your dl/do", outs, refs)
         _check_large_logits(fn, who, what)
