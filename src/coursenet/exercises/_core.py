@@ -194,7 +194,9 @@ def _run(body):
     if names and all(isinstance(fn, types.FunctionType) for fn in group.values()):
         upstream = _upstream_failed(group) if result.status == "failed" else ""
         if upstream:   # a demonstration too: its verdict may be the student's
-            result.message = f"{result.message.rstrip('.')}. {upstream}"
+            # first: the diagnosis below assumes that function right
+            result.message = (f"✗ {upstream}. What this check finds as things"
+                              f" stand: {result.message.removeprefix('✗ ')}")
         if not _DEMONSTRATING:
             _VERDICTS.pop(names, None)   # re-checked: it moves to the end
             # unfinished ("todo") is not failed: its cell says "not written yet"
