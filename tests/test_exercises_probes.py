@@ -826,3 +826,57 @@ def _run_backward_default_dict(layers_, caches, grads={}):  # noqa: B006 - the s
 def test_a_run_backward_that_returns_one_shared_dict_is_named():
     assert_named(exercises.check_run_backward(_run_backward_default_dict),
                  "keeps_state", "the very same dict on two calls")
+
+
+# --- round 8c: the batched pairs -------------------------------------------
+
+def _soft_fwd_b_per_entry(O):
+    E = np.exp(O - np.maximum(O, 0))
+    Y = E / E.sum(axis=1, keepdims=True)
+    return Y, Y
+
+
+def _soft_b_squeezed(dY, Y):
+    J = Y[:, :, None] * (np.eye(Y.shape[1]) - Y[:, None, :])
+    return (dY[:, None, :] @ J).squeeze()
+
+
+def _ce_fwd_b_flat(Y, c):
+    return -np.mean(np.log(np.take(Y, c))), (Y, c)
+
+
+def _ce_fwd_b_floor(Y, c):
+    return -np.sum(np.log(Y[np.arange(len(c)), c])) // len(c), (Y, c)
+
+
+def _fused_fwd_batch_normalised(O, c):
+    Z = O - O.max(axis=1, keepdims=True)
+    Y = np.exp(Z) / np.exp(Z).sum()
+    log_Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -np.mean(log_Y[np.arange(len(c)), c]), (Y, c)
+
+
+def _fused_b_rows_by_label(dl, cache):
+    Y, c = cache
+    d = Y.copy()
+    d[c] -= 1
+    return dl * d / len(c)
+
+
+@pytest.mark.parametrize("mistake, check, forward, backward, words", [
+    ("shift_per_entry", exercises.check_softmax_layer_batch, _soft_fwd_b_per_entry,
+     soft_b, ["right whenever every logit is below 0"]),
+    ("one_row_dropped", exercises.check_softmax_layer_batch, soft_fwd_b,
+     _soft_b_squeezed, ["on a batch of one row (N = 1)", "expected (1, "]),
+    ("loss_flat_index", exercises.check_cross_entropy_batch, _ce_fwd_b_flat, ce_b,
+     ["the whole batch taken as one flat row"]),
+    ("rounded_to_whole", exercises.check_cross_entropy_batch, _ce_fwd_b_floor, ce_b,
+     ["is a whole number", "divides with //"]),
+    ("cache_holds_another_value", exercises.check_softmax_cross_entropy,
+     _fused_fwd_batch_normalised, fused_b,
+     ["their sum over the whole batch (all rows together)"]),
+    ("raised", exercises.check_softmax_cross_entropy, fused_fwd,
+     _fused_b_rows_by_label, ["is a class label", "picked whole rows"]),
+])
+def test_a_round_8c_slip_is_named(mistake, check, forward, backward, words):
+    assert_named(check(forward, backward), mistake, *words)

@@ -666,3 +666,14 @@ def _soft_back_rows_ok(dY, Y):
     J[:, idx, idx] = Y
     J -= Y[:, :, None] * Y[:, None, :]
     return np.einsum("nc,ncd->nd", dY, J)
+
+
+def test_gradients_keyed_in_another_order_are_named_by_the_shape_they_hold():
+    def batched_rekeyed(params, X, c):
+        loss, grads = batched_vectorised(params, X, c)
+        return loss, dict(zip(["W1", "W2", "b1", "b2"], grads.values()))
+
+    result = exercises.check_batched_backward(batched_rekeyed)
+    assert result.mistake == "wrong_shape", result.message
+    assert "is the shape of W2, so W2's gradient is stored under" \
+        in result.message, result.message

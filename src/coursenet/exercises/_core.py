@@ -755,6 +755,25 @@ def _held(value):
     return ""
 
 
+def _labels_as_rows(exc, args):
+    """A hint for numpy's "index 4 is out of bounds for axis 0 with size 3"
+    when 4 is one of the integer labels handed in (the arguments or a tuple
+    among them) and 3 the batch's rows: the labels indexed the rows."""
+    found = re.search(r"index (\d+) is out of bounds for axis 0 with size (\d+)",
+                      str(exc)) if isinstance(exc, IndexError) else None
+    if not found:
+        return ""
+    index, size = int(found.group(1)), int(found.group(2))
+    given = [a for arg in args for a in (arg if isinstance(arg, tuple) else (arg,))]
+    labels = [a for a in given if isinstance(a, np.ndarray) and a.ndim == 1
+              and a.dtype.kind in "iu" and index in a and len(a) == size]
+    if not labels:
+        return ""
+    return (f"{index} is a class label, and axis 0 has the batch's {size} rows: the"
+            " labels picked whole rows by their class number, where each row n"
+            " needs its own entry, in row n at its own class")
+
+
 def _raised_hint(exc, fn, args):
     """A hint that is true for the case the check used (not the student's own)."""
     if isinstance(exc, KeyError) and exc.args:
@@ -781,6 +800,9 @@ def _raised_hint(exc, fn, args):
         return ("diag of a 2-D array gives back that array's own diagonal, a"
                 " vector, not a diagonal matrix: on a batch of rows it reads the"
                 " batch's diagonal, not one matrix per row")
+    rows = _labels_as_rows(exc, args)
+    if rows:
+        return rows
     seen = _line_values(exc, _parts(fn, args))
     if seen:
         return (f"when it stopped, that line saw {seen}: check each against what"
@@ -881,10 +903,10 @@ def _as_promised(value, what, case, uses=None):
               " dtype argument, no float32 inputs)", "low_precision")
 
 
-def _shape_problem(key, got, want, batch=None, case=None, others=()):
+def _shape_problem(key, got, want, batch=None, case=None, others=(), names=None):
     """Diagnosis and hint for a gradient of the wrong shape (on ``case``);
     ``others``: the shapes of the other parameters (the sizes of the other
-    layers' inputs)."""
+    layers' inputs); ``names``: {other parameter: its shape}."""
     on = f" on {case}" if case else ""
     if len(got) == 2 and got == want[::-1]:
         return (f"the gradient of {key} has shape {got}{on}, expected {want}: it"
@@ -909,6 +931,12 @@ def _shape_problem(key, got, want, batch=None, case=None, others=()):
                 " so it is built from another layer's input",
                 f"row i of the gradient of {key} belongs to input i of its own"
                 " layer: check which vector gives the rows")
+    owner = [name for name, shape in (names or {}).items() if shape == got]
+    if len(owner) == 1:
+        return (f"the gradient of {key} has shape {got}{on}, expected {want}: {got}"
+                f" is the shape of {owner[0]}, so {owner[0]}'s gradient is stored"
+                f" under {key}'s name (names and gradients paired in another"
+                " order?)", "take each gradient by the name of its own parameter")
     return (f"the gradient of {key} has shape {got}{on}, expected {want}, the shape"
             f" of params[{key!r}] there", "every gradient has the shape of its"
             " parameter")
@@ -956,9 +984,9 @@ def _grads(value, like, what, batch=None, case=None):
     for key in keys:
         arr = _array(value[key], f"{what}[{key!r}]")
         if arr.shape != like[key].shape:
+            others = {k: np.shape(v) for k, v in like.items() if k != key}
             _fail(*_shape_problem(key, arr.shape, like[key].shape, batch, case,
-                                 [np.shape(v) for k, v in like.items() if k != key]),
-                  "wrong_shape")
+                                 list(others.values()), others), "wrong_shape")
         out[key] = arr
     return out
 

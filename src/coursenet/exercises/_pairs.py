@@ -337,6 +337,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
     if all(_same(o, r) for o, r in zip(outs, refs)):
+        if batch:
+            _one_row_batch(spec, (fwd, bwd), (fwho, bwho), cases[0])
         if spec.title == SIGMOID.title and not batch:
             _elementwise_any_shape(spec, (fwd, bwd), fwho, bwho, seed)
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
@@ -426,6 +428,36 @@ def _cache_order(spec, who, runs):
                   " in another, so each name holds another entry's value",
                   f"print the cache {fwho} returns and read it in the order it"
                   " was stored", "cache_order")
+
+def _one_row_batch(spec, pair, names, case):
+    """Fail when a pair that is right on batches gives results of another
+    shape on a batch of one row (an axis of length 1 dropped: a squeeze, an
+    index that takes the row out), which the training loop's last batch can
+    be."""
+    (fwd, bwd), (fwho, bwho) = pair, names
+    _, inputs, dout = case
+    one = {k: (v if k in _PARAMETERS else np.asarray(v)[:1]) for k, v in inputs.items()}
+    dout = np.asarray(dout)[:1] if np.ndim(dout) == 2 else dout
+    wants = [("the output of " + fwho, np.shape(spec.forward(**one)))] + \
+        [(f"{name} from {bwho}", np.shape(one[k]))
+         for name, k in zip(spec.grad_names, spec.wrt)]
+    try:
+        out, cache = _call(fwd, tuple(_copy(v) for v in one.values()), fwho,
+                           "a batch of one row")
+        value = _call(bwd, (_copy(dout), cache), bwho, "a batch of one row")
+    except _Stop:
+        return
+    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
+        else (value,)
+    for (what, want), got in zip(wants, (out, *values)):
+        if np.shape(got) != want:
+            _fail(f"on a batch of one row (N = 1) {what} has shape {np.shape(got)},"
+                  f" expected {want}: an axis of length 1 was dropped (a squeeze, or"
+                  " an index that takes the row out), and with one row the batch's"
+                  " own axis has length 1", "keep every axis the stub promises,"
+                  " whatever its length: the last batch of an epoch can be one row",
+                  "one_row_dropped")
+
 
 def _not_finite(spec, who, out, inputs, text):
     """Fail for a backward that returned nan or inf on ``text``."""
@@ -560,6 +592,13 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
               "forward_not_finite")
     if not _same(out, ref):
         d = {**inputs, "dout": dout}
+        if _floor_divides(fwd) and _whole(np.asarray(out)) \
+                and not _whole(np.asarray(ref)):
+            _fail(f"the output of {fwho} on {text} is a whole number ({_fmt(out)}),"
+                  f" the right one is {_fmt(ref)}, and {fwho} divides with //: a"
+                  " floor division rounds each quotient down to a whole number",
+                  "a division that keeps its fraction is the plain one",
+                  "rounded_to_whole")
         _match([out], [d], spec.forward_mistakes or [])
         first = np.asarray(inputs[spec.wrt[0]], dtype=np.float64)
         if out.shape == first.shape and _same(out, first):
@@ -1320,6 +1359,11 @@ CROSS_ENTROPY = Spec(
                       " block, not one entry per row", "pick one entry per row:"
                       " row n's entry at its own class c[n]",
                       lambda Y, C: -np.mean(np.log(Y[:, C]))),
+     _ce_loss_mistake("loss_flat_index", "the loss reads each row's class number"
+                      " as a position in the whole batch taken as one flat row, so"
+                      " every pick comes from the first row", "pick one entry per"
+                      " row: row n's entry at its own class c[n]",
+                      lambda Y, C: -np.mean(np.log(Y.ravel()[C]))),
      _ce_loss_mistake("loss_predicted_class", "the loss uses the largest"
                       " probability (the predicted class), not the true class"
                       " c's", "the loss measures how sure the model is of the"
@@ -1576,6 +1620,15 @@ def _probe_softmax(fwd, who, inputs, batch):
               " sum to 1", "softmax_rows_not_one")
     moved = _probe_out(SOFTMAX, fwd, who, {"o": o + 3.0})
     if moved is not None and moved.shape == out.shape and not _same(moved, out):
+        low = o - np.max(o) - 0.5     # every logit below 0
+        below = _probe_out(SOFTMAX, fwd, who, {"o": low})
+        if below is not None and below.shape == o.shape \
+                and _same(below, SOFTMAX.forward(o=low)):
+            _fail(f"{who} is right whenever every logit is below 0 and wrong when"
+                  " some are above: what it takes from the logits is not one"
+                  " number per row but depends on each logit's sign (a maximum"
+                  " taken entry by entry?)", "take the same number from every"
+                  " logit of a row", "shift_per_entry")
         _fail(f"adding 3 to every logit changes the output of {who}: the softmax"
               " depends only on the differences between the logits of a row",
               "a number added to every logit of a row multiplies each exp of the"
@@ -1697,6 +1750,9 @@ def _intermediates(inputs):
                                         " largest)", Z),
                   ("the exps before they are divided by their sum", np.exp(Z)),
                   ("the exps of the logits, never divided by their sum", np.exp(O)),
+                  ("the exps divided by their sum over the whole batch (all rows"
+                   " together), so each row does not sum to 1",
+                   np.exp(Z) / np.exp(Z).sum()),
                   ("log y", np.log(losses.softmax(O)))]
     if "y" in inputs:
         Y = np.atleast_2d(np.asarray(inputs["y"], dtype=np.float64))
