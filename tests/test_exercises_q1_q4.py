@@ -546,6 +546,49 @@ def graph_backward(nodes, values):
     return grads
 
 
+def forward_loops(params, x, target):
+    """forward as the worked solution writes it, one loop per sum."""
+    W, b, V, c = params["W"], params["b"], params["V"], params["c"]
+    D, H, C = len(x), len(b), len(c)
+    k = []
+    for j in range(H):
+        total = b[j]
+        for i in range(D):
+            total += x[i] * W[i][j]
+        k.append(total)
+    h = [sigmoid(v) for v in k]
+    o = []
+    for m in range(C):
+        total = c[m]
+        for j in range(H):
+            total += h[j] * V[j][m]
+        o.append(total)
+    top = max(o)
+    e = [math.exp(v - top) for v in o]
+    y = [v / sum(e) for v in e]
+    return -math.log(y[target]), {"x": x, "k": k, "h": h, "o": o, "y": y,
+                                  "target": target}
+
+
+def graph_backward_loops(nodes, values):
+    """graph_backward as the worked solution writes it."""
+    grads = {name: 0.0 for name, _, _ in nodes}
+    grads[nodes[-1][0]] = 1.0
+    for name, op, args in reversed(nodes):
+        g = grads[name]
+        if op == "add":
+            for a in args:
+                grads[a] += g
+        elif op == "mul":
+            a, b = args
+            grads[a] += g * values[b]
+            grads[b] += g * values[a]
+        elif op == "sigmoid":
+            h = values[name]
+            grads[args[0]] += g * h * (1 - h)
+    return grads
+
+
 def sgd_step(params, grads, lr):
     for name in ("W", "V"):
         for row, grad_row in zip(params[name], grads[name]):
@@ -945,6 +988,51 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (exercises.check_sgd_step, sgd_step, "row[j] -= lr * g",
      "row[j] -= lr * g * row[j]", "multiplied_by_input",
      ["the step of W", "multiplied by its old value"]),
+    # round 8b (blindr): general mechanisms of notebook 02
+    (check_forward, forward_loops,
+     "            total += h[j] * V[j][m]\n        o.append",
+     "            total += h[j] * V[j][m]\n            o.append",
+     "appended_per_inner_pass",
+     ["cache['o'] has 20 entries", "H x C", "once per pass of the inner loop"]),
+    (check_forward, forward_loops, "        k.append(total)",
+     "            k.append(total)", "appended_per_inner_pass",
+     ["cache['k'] has", "D x H"]),
+    (check_forward, forward_loops, "total += x[i] * W[i][j]",
+     "total += x[i] * W[i][j] + b[j]", "bias_in_sum",
+     ["cache['k'] is the right one plus the bias b", "D + 1 times",
+      "once per input, inside the sum's loop"]),
+    (check_forward, forward_loops, "total += h[j] * V[j][m]",
+     "total += h[j] * V[j][m] + c[m]", "bias_in_sum",
+     ["cache['o'] is the right one plus the bias c", "H + 1 times",
+      "once per hidden unit, inside the sum's loop"]),
+    (check_forward, forward, "return -math.log(y[target]),",
+     "return -math.log1p(y[target]),", "loss_other_log",
+     ["log of 1 plus the target's probability", "never below 0"]),
+    (check_forward, forward, "return -math.log(y[target]),",
+     "return -math.log(1 - y[target]),", "loss_other_log",
+     ["log of 1 minus the target's probability"]),
+    (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
+     "dh = [sum(h[j] * do[m]", "dh_plain_sum",
+     ["dl/dh is 0 in every entry", "a sum of dl/do over the classes is always 0",
+      "its own weight"]),
+    (exercises.check_graph_backward, graph_backward_loops, "reversed(nodes)",
+     "sorted(nodes, reverse=True)", "graph_walk_order",
+     ["order of their names", "Z to A"]),
+    (exercises.check_graph_backward, graph_backward_loops, "reversed(nodes)",
+     "sorted(nodes)", "graph_walk_order", ["order of their names", "A to Z"]),
+    (exercises.check_graph_backward, graph_backward_loops, "for a in args:",
+     "for a in set(args):", "graph_same_input",
+     ["takes the same input twice", "one contribution, not two"]),
+    (exercises.check_graph_backward, graph_backward_loops,
+     "            grads[args[0]] += g * h * (1 - h)\n    return grads",
+     "            grads[args[0]] += g * h * (1 - h)\n        return grads",
+     "graph_walk_stops", ["stops after the first node it visits",
+                          "a return inside the loop"]),
+    (exercises.check_graph_backward, graph_backward_loops,
+     "        g = grads[name]\n",
+     "        g = grads[name]\n        if name == nodes[-3][0]:\n"
+     "            return grads\n", "graph_walk_stops",
+     ["stops after the first 2 nodes it visits"]),
 ]
 
 

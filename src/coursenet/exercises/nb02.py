@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 import numpy as np
@@ -50,6 +51,7 @@ from coursenet.exercises._networks import (
     _network_case,
     _network_fallback,
     _network_mistakes,
+    _picked,
     _random_params,
     _referee_network,
     sizes_confused,
@@ -206,6 +208,31 @@ _FORWARD_LOSS_MISTAKES = [
 ]
 
 
+def _other_logs():
+    """The loss taken as another logarithm of the target's probability p: of
+    1 + p (a log1p) or 1 - p, in base e, 10 or 2, with or without the minus (the
+    logs of p itself in base 10 or 2, and the sign lost, are the shared rows)."""
+    rows = []
+    for of, inside in (("1 plus", lambda p: 1 + p), ("1 minus", lambda p: 1 - p)):
+        for base, log in (("natural ", np.log), ("base-10 ", np.log10),
+                          ("base-2 ", np.log2)):
+            for sign, factor in (("minus the", -1.0), ("the", 1.0)):
+                said = (f"the loss is {sign} {base}log of {of} the target's"
+                        " probability, not of the probability itself")
+                negative = (of == "1 plus") == (factor < 0)
+                rows.append(Mistake(
+                    "loss_other_log", said + (": -log of a probability is never"
+                    " below 0, and yours is" if negative else ""),
+                    "the cross-entropy is minus the natural log of the"
+                    " target's probability: ln 2 for a 50/50 guess",
+                    lambda d, inside=inside, log=log, factor=factor:
+                        factor * np.mean(log(inside(_picked(d))))))
+    return rows
+
+
+_FORWARD_LOSS_MISTAKES += _other_logs()
+
+
 def _forward_raised_hint(exc):
     """What an exception inside forward usually means, in this network."""
     if isinstance(exc, OverflowError):
@@ -255,6 +282,7 @@ def _cache_problem(key, caches, cases, fwd):
                   f" sums to {sums[worst]:.4g}): these are not the softmax's"
                   " probabilities", "the softmax divides each exponential by the sum"
                   " of all of them, so its outputs sum to 1", "y_not_normalised")
+    _appended_per_inner_pass(key, caches, refs, cases, fwd)
     if all(v is not None for v in values) and key in ("k", "o"):
         bias, size, name = {"k": ("b1", "x", "once per input (D times)"),
                             "o": ("b2", "h", "once per hidden unit (H times)")}[key]
@@ -266,6 +294,8 @@ def _cache_problem(key, caches, cases, fwd):
         _diagnose.wrong_where_negative(f"{fwd}: cache['h']", values,
                                        [r["h"] for r in refs],
                                        [r["k"] for r in refs], "k")
+    if all(v is not None for v in values) and key in ("k", "o"):
+        _bias_per_term(key, values, refs, cases, fwd)
     if all(v is not None for v in values):   # a bias added twice, or left out
         _diagnose.times_an_input(f"{fwd}: cache[{key!r}]", values,
                                  [r[key] for r in refs],
@@ -290,6 +320,73 @@ def _cache_problem(key, caches, cases, fwd):
                     " notebook, one entry at a time, on a small example of your own")
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
                   f" it is {_short(cache[key], 60)}", hint, "cache_value")
+
+
+# what one entry of each cached list stands for, and the size that counts them
+_ENTRY_OF = {"x": ("input", "D"), "k": ("hidden unit", "H"), "h": ("hidden unit", "H"),
+             "o": ("class", "C"), "y": ("class", "C")}
+
+
+def _appended_per_inner_pass(key, caches, refs, cases, fwd):
+    """A cached list whose length, on every case, is the product of two of the
+    network's sizes (D x H, H x C, ...) where it needs one of them: the append
+    sits inside the inner of two loops, so it runs once per pass of that loop
+    (partial sums stored), not once per unit after the sum is complete."""
+    lengths = []
+    for cache in caches:
+        value = cache[key]
+        if not hasattr(value, "__len__") or np.ndim(_as_floats(value, None)) != 1:
+            return
+        lengths.append(len(value))
+    sizes = [{"D": len(r["x"]), "H": len(r["h"]), "C": len(r["o"])} for r in refs]
+    pairs = [(a, b) for a, b in (("D", "H"), ("H", "C"), ("D", "C"), ("D", "D"),
+                                 ("H", "H"), ("C", "C"))
+             if all(n == s[a] * s[b] != len(r[key])
+                    for n, s, r in zip(lengths, sizes, refs))]
+    if len(pairs) != 1:       # none, or the cases cannot tell two pairs apart
+        return
+    (a, b), unit = pairs[0], _ENTRY_OF[key][0]
+    at = next((i for i, s in enumerate(sizes) if len(set(s.values())) == 3), 0)
+    s = sizes[at]
+    _fail(f"{fwd}: cache[{key!r}] has {lengths[at]} entries on {cases[at].text},"
+          f" {a} x {b} = {s[a]} x {s[b]}, where it needs one entry per {unit}"
+          f" ({_ENTRY_OF[key][1]} = {len(refs[at][key])}): a value is appended once"
+          f" per pass of the inner loop ({a} x {b} entries, partial sums), not once"
+          f" per {unit}", f"each {unit} gets one entry,"
+          " appended after its inner loop has finished the sum: check how far the"
+          " append is indented", "appended_per_inner_pass")
+
+
+def _bias_per_term(key, values, refs, cases, fwd):
+    """A layer's output that is the right one plus its bias a whole number of
+    times more, the count a size of the network (give or take one): the bias
+    is added inside the loop of the sum, once per term (and once more where it
+    belongs). Cases whose bias is 0 (the course's example) must be right."""
+    bias, bname, size, unit = {"k": ("b1", "b", "D", "input"),
+                               "o": ("b2", "c", "H", "hidden unit")}[key]
+    counts, telling = [], None
+    for i, (v, r, (_, d)) in enumerate(zip(values, refs, cases)):
+        b = np.asarray(d["params"][bias], dtype=np.float64)
+        if b @ b < 1e-12:
+            if not _same(v, r[key]):
+                return
+            continue
+        extra = float((np.asarray(v) - r[key]) @ b / (b @ b))
+        if abs(extra - round(extra)) > 1e-6 or not _same(v, r[key] + round(extra) * b):
+            return
+        telling = i if telling is None else telling
+        counts.append((round(extra) + 1, len(r["x" if key == "k" else "h"])))
+    for shift, words in ((1, ", and once more outside it"), (0, ""),
+                         (-1, " (all but one)")):
+        if counts and all(t == n + shift for t, n in counts) \
+                and len({n for _, n in counts}) > 1:
+            times = size + {1: " + 1", 0: "", -1: " - 1"}[shift]
+            t, _ = counts[0]
+            _fail(f"{fwd}: cache[{key!r}] is the right one plus the bias {bname}"
+                  f" again and again: {bname} counts {times} times ({t} times on"
+                  f" {cases[telling].text}): the bias is added once per {unit},"
+                  f" inside the sum's loop{words}", f"the bias comes once, after"
+                  f" the sum over the {unit}s, outside its loop", "bias_in_sum")
 
 
 def _one_unit_for_all(key, values, refs, cases, fwd):
@@ -771,6 +868,21 @@ def _swapped_caches(key, datas, gs):
     return out
 
 
+def _dh_plain_sum(outs, refs):
+    """dl/do is right (not 0) and dl/dh is 0 in every entry on every case: dl/do
+    always sums to 0 over the classes (the softmax ignores a number added to
+    every logit), so a dl/dh_j that multiplies that plain sum by anything (h_j,
+    a weight of one class, 1) is 0, whatever the network."""
+    if all(np.allclose(o["dh"], 0.0, atol=1e-12) for o in outs) \
+            and any(np.abs(r["do"]).max() > 1e-6 for r in refs):
+        _fail("dl/do is right; your dl/dh is 0 in every entry, on every network: a"
+              " sum of dl/do over the classes is always 0 (the softmax's outputs do"
+              " not move when every logit moves by the same amount), so an entry"
+              " that multiplies that plain sum is 0", "inside the sum over the"
+              " classes, each class's term needs its own weight: the one that"
+              " carries h_j to that class's logit", "dh_plain_sum")
+
+
 def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
     """The diagnosis of the first wrong stage ``key`` (the ones before are right);
     ``probe(datas)``: the student's backprop on designed dl/dy (for dl/do)."""
@@ -780,6 +892,8 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
                 _same(o[key], answer(r, ref, d["params"], g))
                 for o, r, ref, d, g in zip(outs, caches, refs, datas, gs)):
             _fail(diagnosis, hint, mid)
+    if key == "dh":
+        _dh_plain_sum(outs, refs)
     _diagnose.another_input(f"your {_STAGE_NAMES[key]}",
                             [o[key] for o in outs], _swapped_caches(key, datas, gs))
     if key in ("V", "c", "W", "b"):
@@ -1462,17 +1576,24 @@ def _evaluate(nodes, inputs):
 
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
                     sigmoid="output", mul="other", seed=1.0, add="all",
-                    stop_at_input=False, start=0.0, carry="derivative"):
+                    stop_at_input=False, start=0.0, carry="derivative",
+                    stop_after=None):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
     the known mistakes (the reference is the default). ``start``: what every
     node's derivative but the output's starts at (a number, or "value");
     ``carry``: what a node sends back times the local slope (its "derivative",
-    its "value", the input's value "input", or the input's "own" derivative)."""
+    its "value", the input's value "input", or the input's "own" derivative);
+    ``order``: "reverse", "forward", or the names' order "A to Z" / "Z to A";
+    ``stop_after``: the walk ends after this many nodes."""
     grads = {name: values[name] if start == "value" else start
              for name, _, _ in nodes}
     grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
-    walk = reversed(nodes) if order == "reverse" else iter(nodes)
-    for name, op, args in walk:
+    walk = {"reverse": lambda: list(reversed(nodes)), "forward": lambda: nodes,
+            "A to Z": lambda: sorted(nodes, key=lambda n: n[0]),
+            "Z to A": lambda: sorted(nodes, key=lambda n: n[0], reverse=True)}[order]()
+    for visited, (name, op, args) in enumerate(walk):
+        if stop_after is not None and visited == stop_after:
+            break
         if stop_at_input and op == "input":
             break
         if op == "add":
@@ -1507,11 +1628,11 @@ def _graph_cases(seed):
     path_inputs = {"x0": 1.0, "x1": -1.0, "W00": 1.0, "W10": -1.0, "b0": 0.0,
                    "V00": 1.0}
     twice = [("a", "input", []), ("b", "input", []), ("s", "sigmoid", ["a"]),
-             ("u", "mul", ["s", "b"]), ("v", "add", ["s", "u"]),
+             ("u", "mul", ["s", "b"]), ("v", "add", ["s", "u", "u"]),
              ("w", "mul", ["v", "v"])]
     cases = [("the notebook's example (one path of the 2-3-2 network)", path,
               path_inputs),
-             ("a graph where s feeds two nodes and w = v * v", twice,
+             ("a graph where s feeds two nodes, v = s + u + u and w = v * v", twice,
               {"a": 0.3, "b": -1.7})]
     # inputs listed where they are first used, after operation nodes: the
     # list is in forward order, which does not put every input first, so a walk
@@ -1715,14 +1836,23 @@ def _graph_properties(outs, refs, cases):
               " begin with) times the local slope: check that the walk reaches the"
               " output node and which derivative your update reads",
               "graph_output_skipped")
-    twice = [any(len(set(args)) < len(args) for _, _, args in d["nodes"])
-             for _, d in cases]
+    twice = [[(n, op, args) for n, op, args in d["nodes"]
+              if len(set(args)) < len(args)] for _, d in cases]
     right = [_same(o, r) for o, r in zip(outs, refs)]
-    if any(twice) and all(ok != t for ok, t in zip(right, twice)):
-        text = next(t for (t, _), tw in zip(cases, twice) if tw)
-        _fail(f"right on every graph except {text}, where one node takes the same"
-              " input twice: there one of its two slots is lost", "each slot of a"
-              " node is its own path to its input: both add up", "graph_same_input")
+    if not all(ok or tw for ok, tw in zip(right, twice)):
+        return
+    wrong = [i for i, ok in enumerate(right) if not ok]
+    for i in wrong:    # name a node whose twice-taken input got the wrong derivative
+        for name, op, args in twice[i]:
+            arg = next(a for a in args if args.count(a) > 1)
+            if not _same(np.asarray(outs[i][arg]), refs[i][arg]):
+                sign = {"add": " + ", "mul": " * "}.get(op, ", ")
+                _fail(f"right on every graph except {cases[i].text}, where one node"
+                      f" takes the same input twice ({name!r} = "
+                      f"{sign.join(args)}): there a node whose two inputs are one"
+                      f" node gives it one contribution, not two", "each slot of a"
+                      " node is its own path to its input, even when two slots"
+                      " hold the same node: both add up", "graph_same_input")
 
 
 _WHOLE_PASS = [
@@ -1768,6 +1898,103 @@ def _graph_whole_pass(outs, refs, cases):
             _fail(f"your pass: {diagnosis}", hint, id_)
 
 
+class _WatchedNodes(list):
+    """The node list handed to a probe call: it records every walk over it (a
+    for loop, reversed(), sorted(), list()) as [direction, nodes handed out],
+    so a walk left before its end (a return or break inside the loop) shows."""
+
+    def __init__(self, nodes):
+        super().__init__(nodes)
+        self.walks = []
+
+    def _walk(self, indices, direction):
+        record = [direction, 0]
+        self.walks.append(record)
+        for i in indices:
+            record[1] += 1
+            yield list.__getitem__(self, i)
+
+    def __iter__(self):
+        return self._walk(range(len(self)), "forward")
+
+    def __reversed__(self):
+        return self._walk(range(len(self) - 1, -1, -1), "reverse")
+
+    def __deepcopy__(self, memo):    # the check's snapshot: not a walk
+        return [copy.deepcopy(node, memo) for node in list.__iter__(self)]
+
+
+def _renamed(d, seed):
+    """Graph ``d`` with its nodes renamed in a shuffled order (n00..nNN), so
+    that the names' order is neither the list's order nor its reverse."""
+    rng = np.random.default_rng(seed)
+    old = [name for name, _, _ in d["nodes"]]
+    new = dict(zip(old, (f"n{i:02d}" for i in rng.permutation(len(old)))))
+    nodes = [(new[n], op, [new[a] for a in args]) for n, op, args in d["nodes"]]
+    return {"nodes": nodes, "values": {new[n]: v for n, v in d["values"].items()}}
+
+
+def _walk_probes(fn, who, cases):
+    """The student's derivatives on renamed copies of two graphs (the names'
+    order shuffled), and the walks over each node list: (graph, derivatives,
+    walks) per probe; [] when the function raises there."""
+    found = []
+    for seed, (text, d) in zip((5, 6), (cases[0], cases[-1])):
+        g = _renamed(d, seed)
+        nodes = _WatchedNodes([(n, op, list(a)) for n, op, a in g["nodes"]])
+        try:
+            value = _call(fn, (nodes, dict(g["values"])), who,
+                          f"{text} with its nodes renamed")
+            like = {n: np.asarray(v) for n, v in g["values"].items()}
+            found.append((g, _grads(value, like, f"what {who} returned", case=text),
+                          nodes.walks))
+        except _Stop:
+            return []
+    return found
+
+
+def _walk_problem(fn, who, outs, cases):
+    """Name the order of the student's walk when their derivatives are exactly
+    those of the reference walk in another order (the names' order A to Z or
+    Z to A: judged on graphs renamed so that it differs from the list's), or
+    of the reference walk stopped after its first k nodes (a return inside
+    the loop; for k = 1 the same numbers as the forward order, told apart by
+    a walk over the list left before its end)."""
+    graphs = [d for _, d in cases]
+    probes = _walk_probes(fn, who, cases)
+    if not probes:
+        return
+
+    def walks_like(**how):
+        return all(_same({n: np.asarray(v) for n, v in o.items()},
+                         _graph_backward(d["nodes"], d["values"], **how))
+                   for o, d in zip(outs + [p[1] for p in probes],
+                                   graphs + [p[0] for p in probes]))
+
+    for order in ("Z to A", "A to Z"):
+        if walks_like(order=order):
+            _fail(f"your walk visits the nodes in the order of their names"
+                  f" ({order}), not from the end of the list back: your derivatives"
+                  " are exactly what that walk gives, here and on the same graphs"
+                  " with their nodes renamed. A name says nothing about where a"
+                  " node sits in the graph, so a node may pass its derivative on"
+                  " before it has received all of it", "the list is in forward"
+                  " order (every node after its inputs): walk the list itself,"
+                  " from its last node to its first", "graph_walk_order")
+    left = {count for _, _, walks in probes for direction, count in walks
+            if direction == "reverse" and count < len(graphs[0]["nodes"])}
+    for k in range(1, min(len(d["nodes"]) for d in graphs)):
+        if walks_like(stop_after=k) and (k > 1 or left == {1}):
+            first, those = ("the first node it visits (the output)", "the output") \
+                if k == 1 else (f"the first {k} nodes it visits", f"those {k} nodes")
+            _fail(f"your walk stops after {first}: your derivatives are exactly"
+                  f" those of a walk from the end of the list that ends there, and"
+                  f" every node below keeps what {those} sent it (is a return inside"
+                  " the loop?)", "the walk visits every node of the list, from its"
+                  " last to its first, before the derivatives are returned: check"
+                  " how far your return is indented", "graph_walk_stops")
+
+
 def check_graph_backward(fn=None):
     """The bridge: ``fn(nodes, values)`` returns d(output)/d(node) for every node.
 
@@ -1796,6 +2023,7 @@ def check_graph_backward(fn=None):
             return (f"✓ {who}: every node's derivative is right on {len(cases)}"
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
+        _walk_problem(fn, who, outs, cases)
         _match(outs, datas, _GRAPH_MISTAKES, texts)
         _graph_whole_pass(outs, refs, cases)
         _output_not_one(outs, cases)
