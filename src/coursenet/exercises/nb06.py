@@ -1005,9 +1005,9 @@ def _moments_recorded(train_loss, ref, who):
         return   # after each epoch, none before: no_epoch0 names it
     if moments == list(range(_EPOCHS)):
         _fail(f"{who} evaluates {_EPOCHS} times, before each epoch and never after"
-              " the last: its entries are the untrained network and the network"
-              " after each epoch but the last, so the trained network is never"
-              " evaluated", "an epoch's evaluation describes the network that epoch"
+              " the last: its entries are the network as it was when each epoch"
+              " began, so the trained network is never evaluated",
+              "an epoch's evaluation describes the network that epoch"
               " produced: evaluate once before training, then once each epoch's"
               " steps are done", "evaluated_before_epoch")
     said = ", ".join("before training" if m == 0 else f"after epoch {m}"
