@@ -480,6 +480,91 @@ MORE_MISTAKES = [
 ]
 
 
+def recorded_twice_at_the_end(history, params, train_data, lr):
+    for field in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        values = getattr(history, f"epoch_{field}")
+        values.append(values[-1])
+    return history
+
+
+def round8_loop(slip):
+    """The right loop with one slip of the blind walk's round 8c."""
+
+    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
+        X, c = train_data
+        Xv, cv = val_data
+        history = new_history(params, X, lr, batch_size, epochs, seed)
+        rng = np.random.default_rng(seed)
+        N = len(X)
+
+        def record():
+            tl, ta = mlp.evaluate(params, X, c)
+            vl, va = mlp.evaluate(params, Xv, cv)
+            if slip == "val_acc_gets_loss":   # one append takes the wrong name
+                va = vl
+            for name, value in zip(("train_loss", "train_acc", "val_loss",
+                                    "val_acc"), (tl, ta, vl, va)):
+                getattr(history, f"epoch_{name}").append(value)
+
+        if slip != "record_at_start":
+            record()
+        for _ in range(epochs):
+            if slip == "record_at_start":
+                record()
+            order = rng.permutation(N)
+            if slip == "reshuffle_shuffled":   # shuffles the rows shuffled last epoch
+                X, c = X[order], c[order]
+                order = np.arange(N)
+            for start in range(0, N, batch_size):
+                end = start + batch_size + {"end_short": -1, "end_long": 1}.get(slip, 0)
+                idx = order[start:end]
+                loss, grads = batched_backward(params, X[idx], c[idx])
+                for name in params:
+                    params[name] -= lr * grads[name]
+                history.step_loss.append(loss)
+            if slip != "record_at_start":
+                record()
+            if slip == "return_in_loop":   # indented into the loop: the only return
+                return history
+        if slip != "return_in_loop":
+            return history
+        return None   # what falling off the end returns (epochs = 0)
+
+    return minibatch_sgd
+
+
+ROUND8_MISTAKES = [
+    (round8_loop("end_short"), "slice_end_off",
+     ["every batch but the last holds 7 rows", "batch_size = 8",
+      "one position early", "already exclusive"]),
+    (round8_loop("end_long"), "slice_end_off",
+     ["every batch but the last holds 9 rows", "overlaps the next"]),
+    (round8_loop("record_at_start"), "evaluated_before_epoch",
+     ["before each epoch", "never after the last"]),
+    (round8_loop("return_in_loop"), "stops_after_first_epoch",
+     ["after the first epoch", "return", "inside the epoch loop"]),
+    (round8_loop("val_acc_gets_loss"), "eval_field_repeated",
+     ["epoch_val_acc repeats the values of epoch_val_loss",
+      "one append takes the wrong variable"]),
+    (round8_loop("reshuffle_shuffled"), "reshuffled_shuffled",
+     ["shuffles the already shuffled rows", "the original"]),
+    (loop_then(recorded_twice_at_the_end), "eval_moments",
+     ["5 evaluations", "before training, after epoch 1, after epoch 2, after"
+      " epoch 3, after epoch 3"]),
+]
+
+
+def test_round8_mistakes_are_not_misnamed():
+    texts = {slip: exercises.check_minibatch_loop(round8_loop(slip)).message
+             for slip in ("record_at_start", "val_acc_gets_loss")}
+    assert "after each epoch" not in texts["record_at_start"], texts
+    assert "other order" not in texts["val_acc_gets_loss"], texts
+
+
+@pytest.mark.parametrize("fn, mistake, words", ROUND8_MISTAKES)
+def test_round8_loop_mistakes_are_named(fn, mistake, words):
+    assert_diagnosed(exercises.check_minibatch_loop(fn), mistake, *words)
+
 def test_the_slice_end_is_not_called_a_short_order():
     result = exercises.check_minibatch_loop(round7_loop("end_fixed"))
     assert "holds only" not in result.message, result.message
@@ -503,7 +588,7 @@ def test_every_mistake_id_of_the_loop_check_is_triggered_by_a_test():
     ids |= set(re.findall(r'mistake="([a-z_0-9]+)"', source))
     ids |= {"summed", "divided_twice", "lr_twice", "ascent", "lr_doubled"}
     ids -= {f"epoch_{p}_{m}" for p in ("train", "val") for m in ("loss", "acc")}
-    tested = {row[1] for row in LOOP_MISTAKES + MORE_MISTAKES}
+    tested = {row[1] for row in LOOP_MISTAKES + MORE_MISTAKES + ROUND8_MISTAKES}
     tested |= {"other_order", "no_backward"}
     assert "drop_last" in ids and "evals" in ids
     assert ids - {"todo"} <= tested, ids - tested
@@ -540,7 +625,7 @@ def test_no_hint_of_the_loop_check_holds_the_answers_code():
     """Issue 23: a hint says what is wrong in words; it never writes the line of
     code (or the formula) that the exercise asks for."""
     results = [exercises.check_minibatch_loop(fn)
-               for fn, _, _ in LOOP_MISTAKES + MORE_MISTAKES]
+               for fn, _, _ in LOOP_MISTAKES + MORE_MISTAKES + ROUND8_MISTAKES]
     for result in results:
         hint = result.message.split("Hint:", 1)[1]
         for code in CODE_IN_HINT:

@@ -164,8 +164,8 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
                   f" longer in their original order{_pairs_broken(args[1], X, c)})",
                   "shuffle the positions of the rows, not the rows themselves;"
                   " leave train_data as it was passed", "changed_data")
-        _check_batches(spy, c, who, lambda: _orders_again(
-            fn, space, uses, (params, train_data, val_data), who))
+        _check_batches(spy, c, who, lambda epochs=_EPOCHS: _rerun(
+            fn, space, uses, (params, train_data, val_data), who, epochs=epochs))
         _check_steps(history, spy, who)
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
         _check_params(got, params, ref_params, (train_data, val_data, spy), who)
@@ -181,16 +181,18 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
     return _run(body)
 
 
-def _rerun(fn, space, uses, problem, who, reverse=True):
+def _rerun(fn, space, uses, problem, who, reverse=True, epochs=_EPOCHS):
     """The loop run again on fresh copies of ``problem`` (params, train, val)
-    with a new :class:`_Spy` standing in for ``uses``: the spy, or None if the
-    loop raised."""
+    with a new :class:`_Spy` standing in for ``uses`` (``epochs`` epochs): the
+    spy, what the loop returned in its ``returned``, or None if the loop
+    raised."""
     params, (X, c), (Xv, cv) = problem
     spy, saved = _Spy(X, reverse=reverse), space[uses]
     space[uses] = spy
     try:
-        _call(fn, (_copy_params(params), (X.copy(), c.copy()), (Xv.copy(), cv.copy()),
-                   _LR, _B, _EPOCHS, _SEED), who, _case_text(), may_change=(0, 1))
+        spy.returned = _call(
+            fn, (_copy_params(params), (X.copy(), c.copy()), (Xv.copy(), cv.copy()),
+                 _LR, _B, epochs, _SEED), who, _case_text(), may_change=(0, 1))
     except _Stop:
         return None
     finally:
@@ -250,15 +252,15 @@ def _training_set_shrank(spy, stop, who):
 
 def _check_batches(spy, c, who, again=None):
     """The order in which the loop visited the rows, against the exercise's;
-    ``again()``: the rows a second run with the same seed visits."""
+    ``again(epochs)``: the spy of a second run with the same seed (for
+    ``epochs`` epochs, by default the check's), None if it raised."""
     _check_calls(spy, c, who)
     _check_order(spy, who, again)
 
 
-def _orders_again(fn, space, uses, problem, who):
-    """The rows (indices, in order) a second run of the loop on the same problem,
-    with the same seed, passes to batched_backward; None if it raised."""
-    spy = _rerun(fn, space, uses, problem, who)
+def _rows_of(spy):
+    """The rows (indices, in order) a run passed to batched_backward; None for
+    a run that raised."""
     return None if spy is None else [i for idx, _, _ in spy.calls for i in idx]
 
 
@@ -292,10 +294,40 @@ def _check_calls(spy, c, who):
               f" {_N} rows were never used per epoch) on {case}",
               "let the batches run to the end of the epoch's order: the last one"
               " is simply shorter", "drop_last")
+    _slice_end_off(sizes, who)
     if any(s > _B for s in sizes):
         _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
               f" on {case}", "take at most batch_size rows per step",
               "batch_size")
+
+
+def _slice_end_off(sizes, who):
+    """Every epoch has its batches, but each full one holds the same wrong
+    number of rows: the batches start every batch_size positions and the end of
+    each slice sits a fixed number of positions off."""
+    per = math.ceil(_N / _B)
+    if len(sizes) != per * _EPOCHS or per < 2:
+        return
+    full = {s for e in range(_EPOCHS) for s in sizes[e * per:(e + 1) * per - 1]}
+    if len(full) != 1 or full == {_B} or 0 in full:
+        return
+    size = full.pop()
+    off = size - _B
+    many = "one position" if abs(off) == 1 else f"{abs(off)} positions"
+    if off < 0:
+        unused = _N - sum(sizes[:per])
+        _fail(f"every batch but the last holds {size} rows in each epoch of {who},"
+              f" with batch_size = {_B}: each slice ends {many}"
+              f" early, so {unused} of the {_N} rows of each epoch's order never"
+              f" reach a batch (on {_case_text()})", "the end of a slice is already"
+              " exclusive: a batch runs from its start for batch_size positions,"
+              " and the next batch starts where it stopped", "slice_end_off")
+    _fail(f"every batch but the last holds {size} rows in each epoch of {who},"
+          f" with batch_size = {_B}: each slice runs {many} past the next batch's"
+          " start, so each batch overlaps the next and those rows are used twice"
+          f" per epoch (on {_case_text()})", "a batch runs from its start for"
+          " batch_size positions, no further: the next batch starts where it"
+          " stopped", "slice_end_off")
 
 
 def _empty_batches(spy, who):
@@ -371,6 +403,7 @@ def _check_order(spy, who, again=None):
         many = (f"{abs(off)} epoch{'s' if abs(off) > 1 else ''}"
                 f" {'fewer' if off > 0 else 'more'} than asked")
         each = f"{ran} times" if ran > 1 else "once"
+        _first_epoch_only(ran, again, who)
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total, each of"
               f" the {_N} rows {each}: {ran} epoch{'s' if ran > 1 else ''}, {many}"
               f" ({_EPOCHS}), on"
@@ -401,8 +434,9 @@ def _check_order(spy, who, again=None):
               " inside the loop repeats its first order)", "same_permutation")
     rng = np.random.default_rng(_SEED)
     expected = [rng.permutation(_N) for _ in range(_EPOCHS)]
+    _reshuffled(epochs, expected, who)
     if not all(np.array_equal(o, r) for o, r in zip(epochs, expected)) \
-            and again is not None and again() not in (None, seen.tolist()):
+            and again is not None and _rows_of(again()) not in (None, seen.tolist()):
         _fail(f"{who} shuffles every epoch, but a second run with the same seed"
               " visits the rows in another order: the orders do not come from the"
               " seed argument (a global generator, numpy's own random functions or"
@@ -415,6 +449,47 @@ def _check_order(spy, who, again=None):
               "make one generator from the seed before the epochs and draw each"
               " epoch's order from it, with the calls the exercise's fold names"
               " (so that a run can be repeated exactly)", "other_order")
+
+
+def _first_epoch_only(ran, again, who):
+    """One epoch where more were asked, one again when the loop is given more
+    epochs, and nothing returned when it is given none: its only return sits
+    inside the epoch loop, reached at the end of the first epoch."""
+    more = _EPOCHS + 2
+    if ran != 1 or _EPOCHS < 2 or again is None:
+        return
+    longer, none = again(more), again(0)
+    if longer is None or len(_rows_of(longer)) != _N or none is None \
+            or none.returned is not None or none.calls:
+        return
+    _fail(f"{who} runs one epoch where {_EPOCHS} were asked, one again when given"
+          f" epochs = {more}, and returns nothing when given epochs = 0: it"
+          " returns after the first epoch, so its return sits inside the epoch"
+          f" loop (on {_case_text()})", "the history is returned once, after"
+          " every epoch has run: check the indentation of the return",
+          "stops_after_first_epoch")
+
+
+def _reshuffled(epochs, expected, who):
+    """Each epoch's order is the seed's order for that epoch applied to the
+    rows as the previous epoch left them (or the other way round): the loop
+    shuffles the shuffled rows again instead of the original ones."""
+    if _EPOCHS < 2 or not np.array_equal(epochs[0], expected[0]):
+        return
+    for compose in (lambda prev, p: prev[p], lambda prev, p: p[prev]):
+        order, same = expected[0], True
+        for seen, p in zip(epochs[1:], expected[1:]):
+            order = compose(order, p)
+            same = same and np.array_equal(seen, order)
+        if same:
+            _fail(f"{who} shuffles every epoch, and epoch 1 is in the seed's order,"
+                  " but each later epoch's order is the seed's order for that"
+                  " epoch applied to the rows as the previous epoch left them:"
+                  " each epoch shuffles the already shuffled rows (on"
+                  f" {_case_text()})", "every epoch's order is drawn over the"
+                  " original rows: take each batch from the arrays the loop was"
+                  " given, not from the ones shuffled last epoch",
+                  "reshuffled_shuffled")
 
 
 def _loop_bound(spy, total, who):
@@ -635,6 +710,8 @@ def _check_evals(history, ref_evals, steps, who, last_batch):
                   "wrong_type")
     lengths = {len(g) for g in got}
     want = _EPOCHS + 1
+    if len(lengths) == 1 and lengths != {want}:
+        _moments_recorded(got[0], ref_evals[:, 0], who)
     if lengths == {_EPOCHS}:
         _fail(f"{who} evaluates {_EPOCHS} times, after each epoch; expected {want}"
               " evaluations", "evaluate once before the first epoch too (epoch 0,"
@@ -896,6 +973,13 @@ def _fields_swapped(got, ref, who):
             kind = "accuracies" if other.endswith("acc") else "losses"
             part = "training" if "_train_" in other else "validation"
             same_set = field.split("_")[1] == other.split("_")[1]
+            if np.allclose(got[j], ref[j]) and not np.allclose(got[j], ref[i]):
+                _fail(f"in the history of {who}, {field} repeats the values of"
+                      f" {other} (the {kind} on the {part} set), which holds its"
+                      " own right values: one append takes the wrong variable,"
+                      " not a swap", f"the {field} list gets the value of its own"
+                      " name: read which variable each append takes",
+                      "eval_field_repeated")
             why = ("the two values evaluate returns were unpacked in the other"
                    " order" if same_set else "each value went into another"
                    " set's list")
@@ -904,6 +988,35 @@ def _fields_swapped(got, ref, who):
                   " returns the loss first, then the accuracy (its docstring"
                   " says so); each list gets the value of its own name",
                   "eval_fields_swapped")
+
+
+def _moments_recorded(train_loss, ref, who):
+    """A history with too few or too many entries whose every entry is the
+    training loss of one moment of the reference run (0 before training, e
+    after epoch e): name the moments it recorded, by comparing each entry with
+    the reference's evaluation at every moment."""
+    moments = []
+    for value in train_loss:
+        at = np.flatnonzero(np.isclose(ref, value, rtol=1e-7, atol=1e-9))
+        if len(at) != 1:
+            return
+        moments.append(int(at[0]))
+    if moments == list(range(1, _EPOCHS + 1)):
+        return   # after each epoch, none before: no_epoch0 names it
+    if moments == list(range(_EPOCHS)):
+        _fail(f"{who} evaluates {_EPOCHS} times, before each epoch and never after"
+              " the last: its entries are the network as it was when each epoch"
+              " began, so the trained network is never evaluated",
+              "an epoch's evaluation describes the network that epoch"
+              " produced: evaluate once before training, then once each epoch's"
+              " steps are done", "evaluated_before_epoch")
+    said = ", ".join("before training" if m == 0 else f"after epoch {m}"
+                     for m in moments)
+    _fail(f"the history of {who} holds {len(moments)} evaluations, of the network"
+          f" {said}; expected {_EPOCHS + 1}: before training and after each of"
+          f" the {_EPOCHS} epochs, each once", "evaluate once before the first"
+          " epoch and once at the end of every epoch, nowhere else",
+          "eval_moments")
 
 
 def _epoch_moments(train_loss, ref, last_batch, who):
