@@ -58,7 +58,9 @@ def test_wrong_but_running_code_ends_the_block_in_one_line(capsys):
     with exercises.needs_your_code() as block:
         forward({"W": [1.0]}, 2.0)
     out = capsys.readouterr().out
-    assert out.startswith("■ stopped: your `forward` raised IndexError: list index"
+    # not "your": no check has seen forward, and a given function is in the
+    # notebook too (02's backward_report)
+    assert out.startswith("■ stopped: `forward` raised IndexError: list index"
                           " out of range (line "), out
     assert out.count("\n") == 1 and block.skipped == "forward"
     # a later cell that needs it skips, and does not call forward unwritten
@@ -403,3 +405,20 @@ def test_the_first_run_stops_when_the_loop_failed_its_check(capsys):
         nb06.stop_unless_right(trained, start)
     assert capsys.readouterr().out.startswith(
         "■ stopped: your `minibatch_sgd` failed its own check above") and run.stopped
+
+
+def test_the_start_there_sentence_names_only_the_functions_that_call():
+    """02's demonstration checks forward with backward_report: only the
+    second calls the failed backprop (round 9 found 'forward and
+    backward_report call it')."""
+    from coursenet.exercises import _core
+    namespace = {}
+    exec("def backprop(params, cache, dl_dy):\n    return {}\n"
+         "def forward(params, x, target):\n    return 0.0, {}\n"
+         "def backward_report(params, cache):\n"
+         "    return backprop(params, cache, [0.0])\n", namespace)
+    _core._VERDICTS[("backprop",)] = (False, (namespace["backprop"],))
+    said = _core._upstream_failed({"forward": namespace["forward"],
+                                   "backward_report": namespace["backward_report"]})
+    assert said == ("Your `backprop` failed its own check above, and"
+                    " backward_report calls it: start there"), said

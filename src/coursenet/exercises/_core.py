@@ -215,15 +215,14 @@ def _run(body):
 def _upstream_failed(group):
     """A sentence naming a function that the checked ones call and whose own
     check failed earlier (a wrong layer inside a right composition), else ''."""
-    called = set()
-    for fn in group.values():
-        called |= _calls(fn)
+    calls = {name: _calls(fn) for name, fn in group.items()}
     for names in failed_checks():
-        if set(names) & called and not set(names) & set(group):
+        callers = [name for name, called in calls.items() if set(names) & called]
+        if callers and not set(names) & set(group):
             who = " and ".join(f"`{name}`" for name in names)
             return (f"Your {who} failed {'its' if len(names) == 1 else 'their'}"
-                    f" own check above, and {' and '.join(group)}"
-                    f" {'calls' if len(group) == 1 else 'call'}"
+                    f" own check above, and {' and '.join(callers)}"
+                    f" {'calls' if len(callers) == 1 else 'call'}"
                     f" {'it' if len(names) == 1 else 'them'}: start there")
     return ""
 
@@ -1215,7 +1214,10 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
         # the mistake; a traceback here would only stop Run All.
         culprit = _student_function(exc)
         self.skipped, self.stopped = culprit or "this cell", True
-        said = (f"your `{culprit}` raised" if culprit else
+        # "your" only for a function a check has seen: a given one (02's
+        # backward_report) is defined in the notebook too
+        yours = "your " if any(culprit in names for names in _VERDICTS) else ""
+        said = (f"{yours}`{culprit}` raised" if culprit else
                 "this cell could not use what your functions returned:")
         error = ": ".join(filter(None, (exc_type.__name__, _text(exc))))
         print(f"■ stopped: {said} {error}{_where(exc)}.{_start_there(said)}"
