@@ -60,6 +60,19 @@ def test_comparisons_answer_names_what_disagrees(monkeypatch):
     assert "all 2 agree x" in texts[2]
 
 
+def test_comparisons_answer_after_a_failed_check_says_so(monkeypatch):
+    """Round 9: 04's 'Not run yet: finish Q5a-e' was false for a student whose
+    comparison ran and stopped at a function that failed its check."""
+    from coursenet.exercises import _core
+    shown = []
+    monkeypatch.setattr(display, "_display", shown.append)
+    monkeypatch.setitem(_core._VERDICTS, ("run_backward",), (False, (len,)))
+    display.comparisons_answer("R", [], "Not run yet: finish Q5", "all {n}")
+    assert "Not run: the comparison stopped, and your `run_backward` failed its own" \
+        " check above" in shown[0].data
+    assert "finish Q5" not in shown[0].data
+
+
 def test_first_below_counts_full_windows_only():
     losses = [1.0] * 10 + [0.0] * 10
     # the trailing mean of 4 first drops below 0.5 when 3 zeros are in it:

@@ -23,6 +23,7 @@ import numpy as np
 
 from coursenet import data
 from coursenet._checks import non_negative_int
+from coursenet.exercises._core import failed_checks
 
 _SOURCES = ("full", "sample")  # what Dataset.source can be
 
@@ -198,6 +199,12 @@ def comparisons_answer(title, results, not_run, agree, extra=""):
     it becomes the number of comparisons); then ``extra``, a sentence of more
     computed numbers. Returns nothing (a notebook's last line shows no value)."""
     bad = [r.name for r in results if not r.approx]
+    failed = failed_checks() if not results else []
+    if failed:   # "finish Q5" would be false: the comparison ran and stopped
+        who = " and ".join(f"`{name}`" for name in failed[0])
+        not_run = (f"Not run: the comparison stopped, and your {who} failed"
+                   f" {'its' if len(failed[0]) == 1 else 'their'} own check above:"
+                   " fix that, then re-run the cells from the comparison on.")
     text = (not_run if not results else
             f"**Your gradients do not agree yet**: {', '.join(bad)}." if bad else
             agree.format(n=len(results)))
