@@ -96,3 +96,15 @@ def test_a_step_on_arrays_made_from_the_lists_says_they_are_copies():
 
     assert_failed(exercises.check_sgd_step(sgd_step), "skips_weights",
                   "the weights W and V are not", "a numpy array made from a list")
+
+
+def test_a_result_made_of_true_and_false_is_named_a_comparison():
+    import numpy as np
+
+    def logit_grad(o, c):
+        e = np.exp(o - o.max())
+        y = e / e.sum()
+        return y - np.arange(len(y)) == c    # - binds before ==
+
+    assert_failed(exercises.check_logit_grad(logit_grad), "comparison_result",
+                  "holds True and False", "worked out after the arithmetic")

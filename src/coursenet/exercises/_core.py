@@ -841,6 +841,12 @@ def _array(value, what):
         _fail(f"{what} is not a rectangular array of numbers: got {_short(value)}",
               "return floats in a list, equal-length lists, or a numpy array",
               "wrong_type")
+    if raw.dtype.kind == "b" and raw.size:
+        _fail(f"{what} holds True and False, not numbers: a comparison (==, <, >)"
+              " made it, and a comparison is worked out after the arithmetic"
+              " around it, so it took the whole expression", "mind the order of"
+              " operations: brackets make a comparison happen first",
+              "comparison_result")
     return raw.astype(np.float64)
 
 
