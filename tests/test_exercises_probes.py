@@ -880,3 +880,39 @@ def _fused_b_rows_by_label(dl, cache):
 ])
 def test_a_round_8c_slip_is_named(mistake, check, forward, backward, words):
     assert_named(check(forward, backward), mistake, *words)
+
+
+# --- round 9: the cross-entropy pairs --------------------------------------
+
+def _ce_forward_log1p(y, c):
+    return -np.log1p(y[c]), (y, c)
+
+
+def _ce_forward_class_before(y, c):
+    return -np.log(y[c - 1]), (y, c)
+
+
+def _ce_backward_by_value(dloss, cache):
+    y, c = cache
+    return -dloss * (y == y[c]) / y[c]
+
+
+def _ce_b_int_times_dloss(dl, cache):
+    Y, c = cache
+    g = np.zeros(Y.shape, dtype=int)
+    g[np.arange(len(c)), c] = -1 / (len(c) * Y[np.arange(len(c)), c])
+    return g * dl
+
+
+@pytest.mark.parametrize("mistake, check, forward, backward, words", [
+    ("loss_log1p", exercises.check_cross_entropy_layer, _ce_forward_log1p,
+     ce_backward, ["the log of 1 + y_c"]),
+    ("loss_class_before", exercises.check_cross_entropy_layer,
+     _ce_forward_class_before, ce_backward, ["one class before the true one"]),
+    ("class_by_value", exercises.check_cross_entropy_layer, ce_forward,
+     _ce_backward_by_value, ["on probabilities with ties", "comparing probabilities"]),
+    ("truncated_to_integers", exercises.check_cross_entropy_batch, ce_fwd_b,
+     _ce_b_int_times_dloss, ["whole number", "integer dtype"]),
+])
+def test_a_round_9_slip_is_named(mistake, check, forward, backward, words):
+    assert_named(check(forward, backward), mistake, *words)

@@ -339,6 +339,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
     if all(_same(o, r) for o, r in zip(outs, refs)):
         if batch:
             _one_row_batch(spec, (fwd, bwd), (fwho, bwho), cases[0])
+        if spec.title == CROSS_ENTROPY.title:
+            _class_by_value(spec, (fwd, bwd), (fwho, bwho), batch)
         if spec.title == SIGMOID.title and not batch:
             _elementwise_any_shape(spec, (fwd, bwd), fwho, bwho, seed)
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
@@ -428,6 +430,30 @@ def _cache_order(spec, who, runs):
                   " in another, so each name holds another entry's value",
                   f"print the cache {fwho} returns and read it in the order it"
                   " was stored", "cache_order")
+
+def _class_by_value(spec, pair, names, batch):
+    """Fail when the cross-entropy pair is wrong on probabilities with ties:
+    an entry whose probability equals the true class's is treated as the
+    true class (the class found by comparing values, not by its position)."""
+    (fwd, bwd), (fwho, bwho) = pair, names
+    Y = np.array([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]])
+    inputs = {"y": Y if batch else Y[0], "c": np.array([0, 2]) if batch else 0}
+    try:
+        _, cache = _call(fwd, (_copy(inputs["y"]), _copy(inputs["c"])), fwho,
+                         "probabilities with ties")
+        got = _floats_or_none(_call(bwd, (1.0, cache), bwho, "probabilities with"
+                                    " ties"))
+    except _Stop:
+        return
+    right = _numeric(spec, inputs, 1.0)[0]
+    if got is not None and got.shape == right.shape and not _same(got, right):
+        _fail(f"on probabilities with ties ({_fmt(inputs['y'])}, true class"
+              f" {inputs['c']}) dy from {bwho} is {_fmt(got)}, expected"
+              f" {_fmt(right)}: an entry whose probability equals the true class's"
+              " is treated as the true class: the class is found by comparing"
+              " probabilities, not by its position", "the true class is the one"
+              " whose number c is: only its entry is non-zero", "class_by_value")
+
 
 def _one_row_batch(spec, pair, names, case):
     """Fail when a pair that is right on batches gives results of another
@@ -1364,6 +1390,15 @@ CROSS_ENTROPY = Spec(
                       " every pick comes from the first row", "pick one entry per"
                       " row: row n's entry at its own class c[n]",
                       lambda Y, C: -np.mean(np.log(Y.ravel()[C]))),
+     _ce_loss_mistake("loss_log1p", "the loss is minus the log of 1 + y_c, not of"
+                      " y_c (a log of one plus its argument)", "the loss is minus"
+                      " the natural log of the true class's probability itself",
+                      lambda Y, C: -np.mean(np.log1p(_pick(Y, C)))),
+     _ce_loss_mistake("loss_class_before", "the loss reads each row's probability"
+                      " one class before the true one (the class before 0 being"
+                      " the last)", "classes count from 0: the true class's entry"
+                      " is at its own number", lambda Y, C: -np.mean(np.log(
+                          _pick(Y, C - 1)))),
      _ce_loss_mistake("loss_predicted_class", "the loss uses the largest"
                       " probability (the predicted class), not the true class"
                       " c's", "the loss measures how sure the model is of the"
@@ -2186,6 +2221,21 @@ def _floor_divides(fn):
         for ins in dis.get_instructions(code))
 
 
+def _whole_before_dloss(spec, datas, caches, bwd, who):
+    """Whether a loss layer (a number dloss from above) gives whole numbers
+    with dloss = 1 where the right ones are not: a truncation made before
+    dloss multiplies, which a dloss of 2.5 hides."""
+    if np.ndim(datas[0]["dout"]) != 0:
+        return False
+    for d, cache in zip(datas, caches):
+        value = _quiet_call(bwd, (1.0, cache), who)
+        arr = _floats_or_none(value[0] if isinstance(value, (tuple, list)) else value)
+        right = _numeric(spec, {k: d[k] for k in (*spec.wrt, *spec.extra)}, 1.0)[0]
+        if not _whole(arr) or _whole(np.asarray(right)):
+            return False
+    return True
+
+
 def integer_results(spec, outs, refs, datas, caches, bwd, who):
     """Fail if every result is a whole number (the right ones are not) and a
     cache of larger values gives whole numbers that are not all 0."""
@@ -2194,21 +2244,23 @@ def integer_results(spec, outs, refs, datas, caches, bwd, who):
         # all 0 is also the wrong axis's answer: the probe below tells them apart
         _diagnose.truncated(f"{name} from {who}", [o[name] for o in outs],
                             [r[name] for r in refs])
-    if not all(_whole(np.asarray(o[name])) for o in outs) \
-            or all(_whole(np.asarray(r[name])) for r in refs):
+    gate = all(_whole(np.asarray(o[name])) for o in outs) \
+        and not all(_whole(np.asarray(r[name])) for r in refs)
+    if not gate and not _whole_before_dloss(spec, datas, caches, bwd, who):
         return
     nonzero = floats = False
     for d, cache in zip(datas, caches):
         with np.errstate(all="ignore"):
             # whole upstream numbers, so that only a truncation makes whole results
             ones = np.ones_like(np.asarray(d["dout"], dtype=np.float64))
-            value = _quiet_call(bwd, (ones, _scaled(cache, 7.3)), who)
-        first = value[0] if isinstance(value, (tuple, list)) else value
-        arr = _floats_or_none(first)
-        if not _whole(arr):
-            return
-        nonzero = nonzero or bool(np.any(arr != 0))
-        floats = np.asarray(first).dtype.kind == "f"
+            for scale in (1.0, 7.3):
+                value = _quiet_call(bwd, (ones, _scaled(cache, scale)), who)
+                first = value[0] if isinstance(value, (tuple, list)) else value
+                arr = _floats_or_none(first)
+                if not _whole(arr):
+                    return
+                nonzero = nonzero or bool(np.any(arr != 0))
+                floats = np.asarray(first).dtype.kind == "f"
     if nonzero and floats and _floor_divides(bwd):
         _fail(f"every entry of {name} from {who} is a whole number"
               f" ({_fmt(outs[0][name])} ...) in an array of floats, and {who}"
