@@ -916,3 +916,20 @@ def _ce_b_int_times_dloss(dl, cache):
 ])
 def test_a_round_9_slip_is_named(mistake, check, forward, backward, words):
     assert_named(check(forward, backward), mistake, *words)
+
+
+def _sigmoid_forward_default_cache(k, cache=[]):  # noqa: B006 - the slip
+    h = 1 / (1 + np.exp(-k))
+    cache.append(h)
+    return h, cache
+
+
+def _sigmoid_backward_first(dh, cache):
+    h = cache[0]
+    return dh * h * (1 - h)
+
+
+def test_a_forward_whose_cache_list_grows_between_calls_is_named():
+    assert_named(exercises.check_sigmoid_layer(_sigmoid_forward_default_cache,
+                                               _sigmoid_backward_first),
+                 "keeps_state", "hands back the same cache object both times")

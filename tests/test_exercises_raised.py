@@ -108,3 +108,28 @@ def test_a_result_made_of_true_and_false_is_named_a_comparison():
 
     assert_failed(exercises.check_logit_grad(logit_grad), "comparison_result",
                   "holds True and False", "worked out after the arithmetic")
+
+
+def test_a_step_with_params_and_grads_swapped_is_named():
+    def sgd_step(params, grads, lr):
+        for name in params:
+            g, p = params[name], grads[name]
+            for i in range(len(p)):
+                if isinstance(p[i], list):
+                    for j in range(len(p[i])):
+                        p[i][j] -= lr * g[i][j]
+                else:
+                    p[i] -= lr * g[i]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "params_grads_swapped",
+                  "left params as they were", "roles are swapped")
+
+
+def test_a_loss_gradient_whose_list_grows_between_calls_is_named():
+    def loss_grad(y, target, dl=[]):  # noqa: B006 - the slip under test
+        for i in range(len(y)):
+            dl.append(-1 / y[i] if i == target else 0.0)
+        return dl
+
+    assert_failed(exercises.check_scalar_loss_grad(loss_grad), "keeps_state",
+                  "keeps something between calls")

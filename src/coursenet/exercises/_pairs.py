@@ -30,6 +30,7 @@ from coursenet.exercises._core import (
     Mistake,
     _array,
     _call,
+    _difference,
     _fail,
     _match,
     _name,
@@ -114,6 +115,7 @@ def _forward_out(spec, fwd, inputs, who, text):
               "a forward function returns its output and what its backward needs",
               "not_a_pair")
     out, cache = value
+    _forward_keeps_state(fwd, args, who, text, cache)
     if not isinstance(out, (list, tuple)):  # a list is named by _exact_shape's
         plain_array(out, f"the output of {who}", text)
     ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
@@ -141,6 +143,27 @@ def _forward_out(spec, fwd, inputs, who, text):
         arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
                            np.ndim(ref) == 2)
     return arr, ref, cache
+
+
+def _forward_keeps_state(fwd, args, who, text, cache):
+    """Fail when a second call on the same inputs hands back the first call's
+    cache object grown or changed (a default list, made once when the def ran,
+    that every call appends to)."""
+    if not isinstance(cache, (list, dict)):
+        return
+    kept = copy.deepcopy(cache)
+    try:
+        again = _call(fwd, tuple(_copy(a) for a in args), who, text)
+    except _Stop:
+        return
+    if isinstance(again, tuple) and len(again) == 2 and again[1] is cache:
+        change = _difference(kept, cache, "it")
+        _fail(f"{who} keeps something between calls: called twice on {text}, it"
+              " hands back the same cache object both times"
+              + (f", and the second call changed it ({change})" if change else ""),
+              "a default value such as [] in the def line is made once, when the def"
+              " runs, and every call shares it: make the cache inside the call",
+              "keeps_state")
 
 
 def _counts(datas, batch):

@@ -376,12 +376,15 @@ def _loss_grad_body(fn, check, as_list=False, class_name="c"):
         y = d["y"].tolist() if as_list else d["y"].copy()
         c = int(d["c"]) if as_list else d["c"]
         raws.append(_call(fn, (y, c), who, text))
+    make_args = ((lambda y, c: (y.tolist(), c)) if as_list
+                 else (lambda y, c: (y.copy(), np.int64(c))))
+    if any(len(r) != len(ref) for r, ref in zip(raws, refs)
+           if isinstance(r, list) or np.ndim(r) == 1):     # a list that grows?
+        _keeps_state(fn, who, *_state_cases(make_args, _dl_dy, class_name))
     _diagnose.length_off(f"what {who} returned", raws, refs, texts)
     for value, text, (_, d) in zip(raws, texts, cases):
         outs.append(_vector(value, len(d["y"]), f"what {who} returned", text))
         _finite(outs[-1], f"what {who} returned", text)
-    make_args = ((lambda y, c: (y.tolist(), c)) if as_list
-                 else (lambda y, c: (y.copy(), np.int64(c))))
     _keeps_state(fn, who, *_state_cases(make_args, _dl_dy, class_name),
                  right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))
     if all(_same(o, r) for o, r in zip(outs, refs)):

@@ -206,6 +206,8 @@ def _run_steps(fn, who, cases, by_name=True):
             returned.append(_call(fn, (params, grads, d["lr"]), who, text,
                                   may_change=(0,), hint=_sgd_raised_hint))
         except _Stop as stop:
+            if stop.mistake == "changed_input" and "`grads`" in stop.message:
+                _roles_swapped(fn, who, d)
             if isinstance(stop.raised, IndexError) and by_name:
                 stop.mistake = "index_past_end"
                 _index_past_end(fn, who, stop)
@@ -225,6 +227,32 @@ def _run_steps(fn, who, cases, by_name=True):
             raise
         outs.append(_read_params(params, _renamed(d["params"], _SCALAR_KEYS), who))
     return outs, returned
+
+
+def _roles_swapped(fn, who, d):
+    """The step changed grads: fail when it left params as they were and moved
+    grads by lr times params, the two dicts' roles swapped."""
+    params, grads = _as_lists(d["params"]), _as_lists(d["grads"])
+    try:
+        _call(fn, (params, grads, d["lr"]), who, "a probe", may_change=(0, 1))
+    except _Stop:
+        return
+    before = _renamed(d["params"], _SCALAR_KEYS)
+    moved = {k: _renamed(d["grads"], _SCALAR_KEYS)[k] - d["lr"] * before[k]
+             for k in before}
+    try:
+        still = all(_same(np.asarray(params[k], dtype=np.float64), before[k])
+                    for k in before)
+        swapped = [k for k in before
+                   if _same(np.asarray(grads[k], dtype=np.float64), moved[k])]
+    except (TypeError, ValueError):
+        return
+    if still and swapped:
+        _fail(f"{who} left params as they were and moved {', '.join(swapped)} of"
+              " grads by lr times the parameters: the two dicts' roles are swapped"
+              " (the names given to params' and grads' lists exchanged?)", "the"
+              " parameters take the step, against their gradients; grads stays as"
+              " it was", "params_grads_swapped")
 
 
 def _index_past_end(fn, who, stop):
