@@ -401,8 +401,8 @@ def text_evals(history, params, train_data, lr):
     return history
 
 
-def round7_loop(slip):
-    """The right loop with one slip of the blind walk's round 7."""
+def slipped_loop(slip):
+    """The right loop with one slip a blind walk wrote (rounds 7 and 8c)."""
 
     def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
         X, c = train_data
@@ -416,22 +416,30 @@ def round7_loop(slip):
             if slip == "unpacked_swapped":
                 ta, tl = mlp.evaluate(params, X, c)
             vl, va = mlp.evaluate(params, Xv, cv)
+            if slip == "val_acc_gets_loss":   # one append takes the wrong name
+                va = vl
             for name, value in zip(("train_loss", "train_acc", "val_loss",
                                     "val_acc"), (tl, ta, vl, va)):
                 getattr(history, f"epoch_{name}").append(value)
 
-        record()
+        if slip != "record_at_start":
+            record()
         for _ in range(epochs):
+            if slip == "record_at_start":
+                record()
             order = rng.permutation(N) if slip != "end_fixed_global" \
                 else np.random.permutation(N)
             if slip == "shuffled_apart":   # the caller's arrays, each on its own
                 rng.shuffle(X)
                 rng.shuffle(c)
                 order = np.arange(N)
+            if slip == "reshuffle_shuffled":   # shuffles the rows shuffled last epoch
+                X, c = X[order], c[order]
+                order = np.arange(N)
             bound = len(Xv) if slip == "val_bound" else N
             for start in range(0, bound, batch_size):
-                end = batch_size if slip.startswith("end_fixed") \
-                    else start + batch_size
+                end = batch_size if slip.startswith("end_fixed") else \
+                    start + batch_size + {"end_short": -1, "end_long": 1}.get(slip, 0)
                 idx = order[start:end]
                 if slip == "overwritten":
                     X, c = X[idx], c[idx]
@@ -441,8 +449,13 @@ def round7_loop(slip):
                 for name in params:
                     params[name] -= lr * grads[name]
                 history.step_loss.append(loss)
-            record()
-        return history
+            if slip != "record_at_start":
+                record()
+            if slip == "return_in_loop":   # indented into the loop: the only return
+                return history
+        if slip != "return_in_loop":
+            return history
+        return None   # what falling off the end returns (epochs = 0)
 
     return minibatch_sgd
 
@@ -464,18 +477,18 @@ MORE_MISTAKES = [
     (loop_then(text_losses), "wrong_type", ["step_loss"]),
     (loop_then(text_evals), "wrong_type", ["epoch_train_acc"]),
     (loop_then(lambda h, p, d, lr: None), "wrong_type", ["NoneType, not the"]),
-    (round7_loop("end_fixed"), "slice_end_fixed",
+    (slipped_loop("end_fixed"), "slice_end_fixed",
      ["batch 2 of epoch 1", "is empty", "the end of the slice does not move"]),
-    (round7_loop("end_fixed_global"), "order_too_short",
+    (slipped_loop("end_fixed_global"), "order_too_short",
      ["batch 2 of epoch 1", "is empty", "ever reach it"]),
-    (round7_loop("val_bound"), "loop_bound",
+    (slipped_loop("val_bound"), "loop_bound",
      ["2 batches", "16 rows", "the validation set's 11 rows"]),
-    (round7_loop("overwritten"), "data_overwritten",
+    (slipped_loop("overwritten"), "data_overwritten",
      ["only 8 rows", "the size of the batch before it", "37 training rows"]),
-    (round7_loop("unpacked_swapped"), "eval_fields_swapped",
+    (slipped_loop("unpacked_swapped"), "eval_fields_swapped",
      ["epoch_train_loss holds what epoch_train_acc should hold",
       "the two values evaluate returns were unpacked in the other order"]),
-    (round7_loop("shuffled_apart"), "changed_data",
+    (slipped_loop("shuffled_apart"), "changed_data",
      ["changed train_data in place", "rows and labels were shuffled separately"]),
 ]
 
@@ -487,66 +500,20 @@ def recorded_twice_at_the_end(history, params, train_data, lr):
     return history
 
 
-def round8_loop(slip):
-    """The right loop with one slip of the blind walk's round 8c."""
-
-    def minibatch_sgd(params, train_data, val_data, lr, batch_size, epochs, seed):
-        X, c = train_data
-        Xv, cv = val_data
-        history = new_history(params, X, lr, batch_size, epochs, seed)
-        rng = np.random.default_rng(seed)
-        N = len(X)
-
-        def record():
-            tl, ta = mlp.evaluate(params, X, c)
-            vl, va = mlp.evaluate(params, Xv, cv)
-            if slip == "val_acc_gets_loss":   # one append takes the wrong name
-                va = vl
-            for name, value in zip(("train_loss", "train_acc", "val_loss",
-                                    "val_acc"), (tl, ta, vl, va)):
-                getattr(history, f"epoch_{name}").append(value)
-
-        if slip != "record_at_start":
-            record()
-        for _ in range(epochs):
-            if slip == "record_at_start":
-                record()
-            order = rng.permutation(N)
-            if slip == "reshuffle_shuffled":   # shuffles the rows shuffled last epoch
-                X, c = X[order], c[order]
-                order = np.arange(N)
-            for start in range(0, N, batch_size):
-                end = start + batch_size + {"end_short": -1, "end_long": 1}.get(slip, 0)
-                idx = order[start:end]
-                loss, grads = batched_backward(params, X[idx], c[idx])
-                for name in params:
-                    params[name] -= lr * grads[name]
-                history.step_loss.append(loss)
-            if slip != "record_at_start":
-                record()
-            if slip == "return_in_loop":   # indented into the loop: the only return
-                return history
-        if slip != "return_in_loop":
-            return history
-        return None   # what falling off the end returns (epochs = 0)
-
-    return minibatch_sgd
-
-
 ROUND8_MISTAKES = [
-    (round8_loop("end_short"), "slice_end_off",
+    (slipped_loop("end_short"), "slice_end_off",
      ["every batch but the last holds 7 rows", "batch_size = 8",
       "one position early", "already exclusive"]),
-    (round8_loop("end_long"), "slice_end_off",
+    (slipped_loop("end_long"), "slice_end_off",
      ["every batch but the last holds 9 rows", "overlaps the next"]),
-    (round8_loop("record_at_start"), "evaluated_before_epoch",
+    (slipped_loop("record_at_start"), "evaluated_before_epoch",
      ["before each epoch", "never after the last"]),
-    (round8_loop("return_in_loop"), "stops_after_first_epoch",
+    (slipped_loop("return_in_loop"), "stops_after_first_epoch",
      ["after the first epoch", "return", "inside the epoch loop"]),
-    (round8_loop("val_acc_gets_loss"), "eval_field_repeated",
+    (slipped_loop("val_acc_gets_loss"), "eval_field_repeated",
      ["epoch_val_acc repeats the values of epoch_val_loss",
       "one append takes the wrong variable"]),
-    (round8_loop("reshuffle_shuffled"), "reshuffled_shuffled",
+    (slipped_loop("reshuffle_shuffled"), "reshuffled_shuffled",
      ["shuffles the already shuffled rows", "the original"]),
     (loop_then(recorded_twice_at_the_end), "eval_moments",
      ["5 evaluations", "before training, after epoch 1, after epoch 2, after"
@@ -555,7 +522,7 @@ ROUND8_MISTAKES = [
 
 
 def test_round8_mistakes_are_not_misnamed():
-    texts = {slip: exercises.check_minibatch_loop(round8_loop(slip)).message
+    texts = {slip: exercises.check_minibatch_loop(slipped_loop(slip)).message
              for slip in ("record_at_start", "val_acc_gets_loss")}
     assert "after each epoch" not in texts["record_at_start"], texts
     assert "other order" not in texts["val_acc_gets_loss"], texts
@@ -566,7 +533,7 @@ def test_round8_loop_mistakes_are_named(fn, mistake, words):
     assert_diagnosed(exercises.check_minibatch_loop(fn), mistake, *words)
 
 def test_the_slice_end_is_not_called_a_short_order():
-    result = exercises.check_minibatch_loop(round7_loop("end_fixed"))
+    result = exercises.check_minibatch_loop(slipped_loop("end_fixed"))
     assert "holds only" not in result.message, result.message
 
 
