@@ -933,3 +933,15 @@ def test_a_forward_whose_cache_list_grows_between_calls_is_named():
     assert_named(exercises.check_sigmoid_layer(_sigmoid_forward_default_cache,
                                                _sigmoid_backward_first),
                  "keeps_state", "hands back the same cache object both times")
+
+
+def _softmax_forward_expm1(o):
+    e = np.expm1(o - o.max())
+    y = e / e.sum()
+    return y, y
+
+
+def test_a_softmax_of_expm1_is_named():
+    assert_named(exercises.check_softmax_layer(_softmax_forward_expm1,
+                                               softmax_backward),
+                 "softmax_expm1", "one less than it should be")

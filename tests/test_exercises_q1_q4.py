@@ -625,6 +625,23 @@ def check_forward(fn):
 
 NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     # round 7: an operator typed for another, a division by a size
+    # round 9: a floor division in the softmax, rounded dl/do, dk a second name
+    # for the dh list
+    (check_forward, forward, "y = [v / sum(e) for v in e]",
+     "y = [v // sum(e) for v in e]", "rounded_to_whole",
+     ["the log met 0", "divides with //"]),
+    (check_forward, forward,
+     "y = [v / sum(e) for v in e]\n    return -math.log(y[target])",
+     "y = [v // sum(e) for v in e]\n    return -math.log(max(y[target], 1e-12))",
+     "rounded_to_whole", ["cache['y'] holds whole numbers", "divides with //"]),
+    (exercises.check_backprop, backprop,
+     "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+     "do = [round(sum(dl_dy[i] * J[i][m] for i in range(C)), 4) for m in range(C)]",
+     "rounded", ["rounded to 4 decimal place(s)"]),
+    (exercises.check_backprop, backprop,
+     "dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]",
+     "dk = dh\n    for j in range(len(h)):\n        dk[j] *= h[j] * (1 - h[j])",
+     "another_stage", ["one list under two names"]),
     # round 8: a shift taken entry by entry, rounded probabilities, a diagonal
     # whose terms cancel (parentheses), rows that are one list
     (exercises.check_logit_grad, logit_grad_01, "o - o.max()", "o - np.maximum(o, 0)",

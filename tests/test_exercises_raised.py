@@ -133,3 +133,28 @@ def test_a_loss_gradient_whose_list_grows_between_calls_is_named():
 
     assert_failed(exercises.check_scalar_loss_grad(loss_grad), "keeps_state",
                   "keeps something between calls")
+
+
+def test_a_function_named_where_its_result_belongs_says_the_call_is_missing():
+    def backprop_uncalled(params, cache, dl_dy):
+        for _ in loss_grad:      # the function, not its result
+            pass
+        return backprop(params, cache, dl_dy)
+
+    assert_failed(exercises.check_backprop(backprop_uncalled), "raised",
+                  "a call whose () are missing")
+
+
+def test_an_array_method_left_uncalled_is_shown_as_the_method():
+    import numpy as np
+
+    from tests.test_exercises_pairs import linear_forward
+
+    def linear_backward(dout, cache):
+        x, W = cache
+        x = x.copy                   # the method, not a copy
+        return dout @ W.T, np.einsum("i,j->ij", x, dout), dout
+
+    result = exercises.check_linear_layer(linear_forward, linear_backward)
+    assert "x is an array's method copy, not its result" in result.message, \
+        result.message

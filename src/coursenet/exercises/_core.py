@@ -751,7 +751,23 @@ def _held(value):
         return f"is a {kind} of {len(value)}"
     if isinstance(value, Mapping):
         return f"is a dict with keys {_short(list(value), 50)}"
+    if isinstance(getattr(value, "__self__", None), np.ndarray):   # X.copy
+        return (f"is an array's method {value.__name__}, not its result (its ()"
+                " are missing)")
     return ""
+
+
+def _floor_divides(fn):
+    """Whether ``fn``'s own code (its comprehensions and inner functions
+    included) has a floor division, read from its bytecode (3.10 names the
+    operation, 3.11+ gives it as BINARY_OP's text)."""
+    def floors(code):
+        return any("FLOOR_DIVIDE" in ins.opname or ins.argrepr in ("//", "//=")
+                   for ins in dis.get_instructions(code)) \
+            or any(floors(c) for c in code.co_consts if hasattr(c, "co_code"))
+
+    code = getattr(fn, "__code__", None)
+    return code is not None and floors(code)
 
 
 def _labels_as_rows(exc, args):
@@ -802,6 +818,10 @@ def _raised_hint(exc, fn, args):
     rows = _labels_as_rows(exc, args)
     if rows:
         return rows
+    if isinstance(exc, TypeError) and re.search(
+            r"'(function|method|builtin_function_or_method)' object", str(exc)):
+        return ("a function stands where the value it returns belongs: a call"
+                " whose () are missing (the function named, not called)")
     seen = _line_values(exc, _parts(fn, args))
     if seen:
         return (f"when it stopped, that line saw {seen}: check each against what"

@@ -17,7 +17,6 @@ Shapes are exact: a result must have the shape the stub's docstring gives.
 from __future__ import annotations
 
 import copy
-import dis
 import itertools
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -32,6 +31,7 @@ from coursenet.exercises._core import (
     _call,
     _difference,
     _fail,
+    _floor_divides,
     _match,
     _name,
     _names_used,
@@ -1165,6 +1165,10 @@ def _columns_softmax(shift_axis):
 
 
 _SOFTMAX_FORWARD_MISTAKES = [
+    Mistake("softmax_expm1", "each exponential is one less than it should be"
+            " (e^z - 1, the exp of z minus one), so the rows' shares are wrong",
+            "the softmax is made of plain exponentials", lambda d: _rows_of_expm1(
+                np.asarray(d["o"], dtype=np.float64))),
     Mistake("softmax_columns", "each column of y sums to 1, not each row: the"
             " softmax was normalised over the batch axis",
             "one row is one instance: each row of y is that instance's"
@@ -1182,6 +1186,12 @@ _SOFTMAX_FORWARD_MISTAKES = [
                                      - np.max(d["o"], axis=0))
             if np.ndim(d["o"]) == 2 else None),
 ]
+
+
+def _rows_of_expm1(O):
+    E = np.expm1(O - O.max(axis=-1, keepdims=True))
+    with np.errstate(all="ignore"):
+        return E / E.sum(axis=-1, keepdims=True)
 
 
 def _soft_rule(Y, G):
@@ -2233,15 +2243,6 @@ def _scaled(cache, factor):
 
 def _whole(arr):
     return arr is not None and np.all(arr == np.round(arr))
-
-
-def _floor_divides(fn):
-    """Whether ``fn``'s own code has a floor division (``//``), read from its
-    bytecode (3.10 names the operation, 3.11+ gives it as BINARY_OP's text)."""
-    code = getattr(fn, "__code__", None)
-    return code is not None and any(
-        "FLOOR_DIVIDE" in ins.opname or ins.argrepr in ("//", "//=")
-        for ins in dis.get_instructions(code))
 
 
 def _whole_before_dloss(spec, datas, caches, bwd, who):

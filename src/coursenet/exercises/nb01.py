@@ -620,7 +620,9 @@ _JACOBIAN_MISTAKES = [
             "y_i(1 - y_j) in every entry: the i = j formula used for i ≠ j too",
             _jacobian_hint, lambda d: np.outer(d["y"], 1 - d["y"])),
     Mistake("one_minus_everywhere",
-            "y_j(1 - y_i) in every entry: the i = j formula used for i ≠ j too",
+            "y_j(1 - y_i) in every entry: the i = j formula used for i ≠ j too (or"
+            " the vector of the y_j taken into every row, where a matrix with the"
+            " y_i on its diagonal belongs)",
             _jacobian_hint, lambda d: np.outer(1 - d["y"], d["y"])),
     Mistake("offdiagonal_sign", "the off-diagonal entries have the wrong sign",
             "raising another logit o_j takes probability away from y_i: the"

@@ -29,6 +29,7 @@ from coursenet.exercises._core import (
     _Case,
     _fail,
     _finite,
+    _floor_divides,
     _grads,
     _match,
     _name,
@@ -262,8 +263,9 @@ def _as_floats(value, shape):
     return arr if shape is None or arr.shape == shape else None
 
 
-def _cache_problem(key, caches, cases, fwd):
-    """The first wrong step ``key`` of the cache (the steps before it are right)."""
+def _cache_problem(key, caches, cases, fwd, floor_divides=False):
+    """The first wrong step ``key`` of the cache (the steps before it are right);
+    ``floor_divides``: the forward's code has a ``//``."""
     refs = [_reference_cache(d) for _, d in cases]
     values = [_as_floats(cache[key], np.shape(r[key]))
               for cache, r in zip(caches, refs)]
@@ -277,6 +279,13 @@ def _cache_problem(key, caches, cases, fwd):
     if key == "y" and all(v is not None for v in values):
         sums = [float(np.sum(v)) for v in values]
         worst = int(np.argmax(np.abs(np.array(sums) - 1.0)))
+        if not np.isclose(sums[worst], 1.0) and floor_divides \
+                and all(np.all(np.asarray(v) == np.round(v)) for v in values):
+            _fail(f"{fwd}: cache['y'] holds whole numbers (on {cases[worst].text}"
+                  f" they sum to {sums[worst]:.4g}) and {fwd} divides with //: a"
+                  " floor division rounds each probability down to a whole"
+                  " number", "a division that keeps its fraction is the plain one",
+                  "rounded_to_whole")
         if not np.isclose(sums[worst], 1.0):
             _fail(f"{fwd}: cache['y'] does not sum to 1 (on {cases[worst].text} it"
                   f" sums to {sums[worst]:.4g}): these are not the softmax's"
@@ -473,6 +482,12 @@ def _run_forward(forward, text, d, fwd):
         if isinstance(stop.raised, ValueError) \
                 and "math domain" in str(stop.raised):
             stop.mistake = "log_domain"
+            if _floor_divides(forward):   # y rounded down to 0
+                _fail(f"{fwd} raised ValueError: math domain error on {text}: the"
+                      f" log met 0, and {fwd} divides with //: a floor division"
+                      " rounds each probability (a number below 1) down to 0",
+                      "a division that keeps its fraction is the plain one",
+                      "rounded_to_whole")
         raise
     if isinstance(out, (tuple, list)) and len(out) == 2 \
             and isinstance(out[0], Mapping) and not isinstance(out[1], Mapping):
@@ -609,7 +624,7 @@ def _forward_outputs(forward, cases, fwd):
         refs = [_reference_cache(d)[key] for _, d in cases]
         values = [_as_floats(cache[key], np.shape(r)) for cache, r in zip(caches, refs)]
         if not all(v is not None and _same(v, r) for v, r in zip(values, refs)):
-            _cache_problem(key, caches, cases, fwd)
+            _cache_problem(key, caches, cases, fwd, _floor_divides(forward))
     _loss_of_another_class(got, cases, fwd)
     _check_losses(got, cases, _FORWARD_LOSS_MISTAKES, fwd, "k, h, o and y are"
                   " right: the loss is the cross-entropy of the true class's"
@@ -913,6 +928,8 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
               " dl/dy gives 0", "dl/do_m collects, for every output y_i, how much"
               " o_m moves y_i weighed by that output's own dl/dy_i", "do_zero")
     if key == "do" and probe is not None:
+        _diagnose.rounded("your dl/do", [o["do"] for o in outs],
+                          [r["do"] for r in refs])
         _jacobian_inside(probe, outs, caches, gs)
     _explain.explain(_STAGE_NAMES[key], [o[key] for o in outs],
                      [r[key] for r in refs],
@@ -984,8 +1001,11 @@ def _stage_placement(key, outs, refs, datas, gs, texts, caches):
                      [right[i] for i in telling], [texts[i] for i in telling])
     _diagnose.rounded(name, mine, right)
     _diagnose.plus_constant(name, mine, right)
-    others = [(f"the right {_STAGE_NAMES[k]}", "another_stage",
-               [r[k] for r in refs]) for k in _STAGES if k != key]
+    # dl/dh holding dl/dk: dk made as a second name for the dh list, not a copy
+    others = [(f"the right {_STAGE_NAMES[k]}" + (
+        " (are dl/dh and dl/dk one list under two names? a second name for a"
+        " list is not a copy)" if (key, k) == ("dh", "dk") else ""),
+        "another_stage", [r[k] for r in refs]) for k in _STAGES if k != key]
     others += [(f"{words} (a value of the forward pass where its derivative"
                 " belongs)", "value_for_derivative", [c[k] for c in caches])
                for k, words in _CACHE_WORDS.items()]
