@@ -148,7 +148,7 @@ def batched_backward(params, X, c):
     assert "measured outside your process" in verdict.lines[-1], verdict.lines
 
 
-def test_a_whole_batch_answer_stays_far_below_the_loop_budget(tmp_path):
+def test_a_whole_batch_answer_stays_below_the_loop_budget(tmp_path):
     """The worked solution, with the CPU budget at 0: every traced call is
     recorded, and the large batch's cost is printed for the margin."""
     from coursenet.grading.judge import Budget
@@ -161,4 +161,6 @@ def test_a_whole_batch_answer_stays_far_below_the_loop_budget(tmp_path):
     spent = float(verdict.lines[-1].split(" used ")[1].split(" s ")[0])
     print(f"worked solution, large batch: {spent:.3f} s CPU"
           f" (budget {Budget().loop_cpu} s)")
-    assert spent < Budget().loop_cpu / 3, verdict.lines
+    # the rule itself, not a margin: a margin is a timing target (printed
+    # above), and CPU time grows on a loaded machine
+    assert spent < Budget().loop_cpu, verdict.lines
