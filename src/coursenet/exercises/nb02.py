@@ -1944,7 +1944,7 @@ class _WatchedNodes(list):
         return [copy.deepcopy(node, memo) for node in list.__iter__(self)]
 
 
-def _renamed(d, seed):
+def _graph_renamed(d, seed):
     """Graph ``d`` with its nodes renamed in a shuffled order (n00..nNN), so
     that the names' order is neither the list's order nor its reverse."""
     rng = np.random.default_rng(seed)
@@ -1960,7 +1960,7 @@ def _walk_probes(fn, who, cases):
     walks) per probe; [] when the function raises there."""
     found = []
     for seed, (text, d) in zip((5, 6), (cases[0], cases[-1])):
-        g = _renamed(d, seed)
+        g = _graph_renamed(d, seed)
         nodes = _WatchedNodes([(n, op, list(a)) for n, op, a in g["nodes"]])
         try:
             value = _call(fn, (nodes, dict(g["values"])), who,
