@@ -316,9 +316,18 @@ def _stop_group(proc):
     proc.wait(timeout=10)
 
 
-def _get(url, path):
-    with urllib.request.urlopen(url + path, timeout=10) as r:
-        return json.load(r)
+def _get(url, path, tries=10):
+    """GET a JSON answer; a 500 is asked again: jupyter_server's kernel list
+    fails while a kernel is starting (its last_activity not set yet, a race
+    in the server, not in the course)."""
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(url + path, timeout=10) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as error:
+            if error.code != 500 or attempt == tries - 1:
+                raise
+            time.sleep(0.5)
 
 
 def test_reopening_the_course_starts_no_kernel_for_old_tabs(page, proxied_env,
