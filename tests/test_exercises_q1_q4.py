@@ -701,6 +701,13 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "extra_axis", ["(1, 2, 2)", "extra axis"]),
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[c - 1] = -1 / y[c - 1]", "wrong_class", ["class c - 1"]),
+    # an index moved by one with no wrap-around: nothing set at the edge class
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "g[c - 1] = -1 / y[c - 1] if c else 0.0", "wrong_class",
+     ["class c - 1, and there is none when c = 0"]),
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "g[c + 1:c + 2] = -1 / y[c + 1:c + 2]", "wrong_class",
+     ["class c + 1, and there is none when c = C - 1"]),
     (exercises.check_loss_grad, loss_grad_01, "return g", "return list(g)",
      "not_an_array", ["is a list"]),
     (exercises.check_loss_grad, loss_grad_01, "np.zeros(len(y))",

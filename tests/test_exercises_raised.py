@@ -53,8 +53,107 @@ def test_an_undefined_name_with_every_argument_read_is_a_plain_error():
         step = lr * scale * grads["c"][0]  # noqa: F821 - the slip under test
         params["c"][0] -= step
 
-    assert_failed(exercises.check_sgd_step(sgd_step), "raised", "NameError",
+    assert_failed(exercises.check_sgd_step(sgd_step), "name_from_outside",
+                  "NameError", "uses `scale`, which is not one of its arguments",
                   absent=("its own argument",))
+
+
+def test_a_local_read_before_the_line_that_sets_it_is_named():
+    def sgd_step(params, grads, lr):
+        for name in params:
+            if name == "never":
+                scale = 1.0
+            for i, row in enumerate(params[name]):
+                params[name][i] = row - lr * scale * grads[name][i]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "read_before_set",
+                  "reads `scale` before any line of it has set `scale`")
+
+
+def test_an_inner_function_reading_an_unset_outer_variable_is_named():
+    def sgd_step(params, grads, lr):
+        def step(value, grad):
+            return value - lr * grad * scale
+        for name in ("b", "c"):
+            params[name][0] = step(params[name][0], grads[name][0])
+        scale = 1.0  # noqa: F841 - set after the inner function ran: the slip
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "free_variable_unset",
+                  "a variable of the function it is defined in")
+
+
+def test_two_dicts_read_under_two_keys_on_one_line_is_named():
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for i, row in enumerate(params[name]):
+                for j in range(len(row)):
+                    row[j] -= lr * grads[name][i][j]
+        for i in range(len(params["b"])):
+            params["b"][i] -= lr * grads["b"][i]
+        for i in range(len(params["c"])):
+            params["c"][i] -= lr * grads["b"][i]     # copied from the line above
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "keys_crossed",
+                  "reads params['c'] beside grads['b']", "a copied line")
+
+
+def test_a_write_through_a_read_only_view_is_named():
+    import numpy as np
+
+    def softmax_jacobian(y):
+        J = -np.outer(y, y)
+        d = J.diagonal()
+        d += y
+        return J
+
+    assert_failed(exercises.check_softmax_jacobian(softmax_jacobian),
+                  "read_only_view", "writes into `d`, an array numpy hands out"
+                  " read-only")
+
+
+def test_a_dict_unpacked_into_its_keys_is_named():
+    from tests.test_exercises_pairs import linear_forward
+
+    def forward(x, W, b):
+        out, (x, W) = linear_forward(x, W, b)
+        return out, {"x": x, "W": W}
+
+    def backward(dout, cache):
+        x, W = cache
+        return dout @ W.T, x[:, None] * dout, dout
+
+    assert_failed(exercises.check_linear_layer(forward, backward),
+                  "dict_keys_unpacked", "reads `W` = 'W', a key of the dict"
+                  " `cache`")
+
+
+def test_a_look_alike_function_is_named_when_the_check_fails():
+    import numpy as np
+
+    def logit_grad(o, c):
+        e = np.expm1(o - o.max())
+        y = e / e.sum()
+        y[c] -= 1
+        return y
+
+    assert_failed(exercises.check_logit_grad(logit_grad), "lookalike_function",
+                  "logit_grad calls expm1, which computes eˣ − 1, not eˣ")
+
+
+def test_a_square_made_by_broadcasting_one_number_per_row_is_named():
+    import numpy as np
+
+    from tests.test_exercises_pairs import fused_b
+
+    def softmax_cross_entropy_forward(O, c):
+        top = O.max(axis=1, keepdims=True)
+        lse = top + np.log(np.exp(O - top).sum(axis=1))
+        log_Y = O - lse
+        return -float(np.mean(log_Y[np.arange(len(c)), c])), (np.exp(log_Y), c)
+
+    assert_failed(exercises.check_softmax_cross_entropy(
+        softmax_cross_entropy_forward, fused_b), "raised",
+        "a square of the batch's")
 
 
 def test_an_error_with_no_known_cause_says_what_its_line_saw():

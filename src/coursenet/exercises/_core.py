@@ -197,6 +197,8 @@ def _run(body):
             # first: the diagnosis below assumes that function right
             result.message = (f"✗ {upstream}. What this check finds as things"
                               f" stand: {result.message.removeprefix('✗ ')}")
+        elif result.status == "failed":
+            _lookalike_aside(result, group)
         if not _DEMONSTRATING:
             _VERDICTS.pop(names, None)   # re-checked: it moves to the end
             # unfinished ("todo") is not failed: its cell says "not written yet"
@@ -210,6 +212,30 @@ def _run(body):
         # student's session it never raises, so Run All goes on.
         raise AssertionError(result.message)
     return result
+
+
+# functions one letter away from the one meant, and what they compute instead:
+# a failed check says so when the student's code (or a helper it calls) uses one
+_LOOKALIKES = {"expm1": "eˣ − 1, not eˣ", "log1p": "log(1 + x), not log x",
+               "exp2": "2ˣ, not eˣ", "log2": "the logarithm to base 2, not e",
+               "log10": "the logarithm to base 10, not e"}
+
+
+def _lookalike_aside(result, group):
+    """Add to a failed ``result`` which look-alike function the checked code
+    calls (a weak mistake id becomes ``lookalike_function``)."""
+    fns = dict(group)
+    for fn in group.values():
+        space = getattr(fn, "__globals__", {})
+        fns.update((name, space[name]) for name in _calls(fn) if name in space)
+    used = {(name, n) for name, fn in fns.items() for n in _names_used(fn)
+            if n in _LOOKALIKES and n not in result.message}
+    if used:
+        name, n = sorted(used)[0]
+        result.message += (f". Note: {name} calls {n}, which computes"
+                           f" {_LOOKALIKES[n]}")
+        if result.mistake in (None, "raised", "not_finite"):
+            result.mistake = "lookalike_function"
 
 
 def _upstream_failed(group):
@@ -398,7 +424,9 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             f"… {stub} is not implemented yet (replace `raise NotImplementedError()`"
             " with your code)", status="todo") from None
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: never escape
-        named = _swapped_call(exc) or _renamed_argument(exc)
+        named = _swapped_call(exc) or _renamed_argument(exc) \
+            or _keys_crossed(exc) or _name_from_outside(exc) \
+            or _read_only(exc) or _keys_unpacked(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -707,32 +735,178 @@ def _parts(fn, args):
     return parts
 
 
-def _line_values(exc, parts=None, most=5):
-    """What the names on the line the student's code stopped at held then
-    (``i = 3, W is a list of 2 rows of 3, X has shape (8, 6)``, ``G is the
-    argument grads['V']`` for one of ``parts``), read from that frame's
-    bytecode and locals; '' when that frame is not theirs."""
+def _last_frame(exc):
+    """The innermost traceback entry that is the student's code, or None."""
     tb, last = exc.__traceback__, None
     while tb is not None:
         if not tb.tb_frame.f_code.co_filename.startswith(_LIBRARIES):
             last = tb
         tb = tb.tb_next
-    if last is None:
-        return ""
-    code, names, line = last.tb_frame.f_code, [], None
+    return last
+
+
+def _line_reads(code, lineno):
+    """What line ``lineno`` of ``code`` reads, in order: plain names, and
+    ``(name, key)`` for a subscript by a constant (``grads['b1']``, ``W[0]``),
+    read from the bytecode (3.10 to 3.13)."""
+    on_line, line = [], None
     for ins in dis.get_instructions(code):
         line = (ins.positions.lineno if getattr(ins, "positions", None)
                 else (ins.starts_line or line))      # 3.10: no positions
-        if line == last.tb_lineno and ins.opname in _LOADS - {"LOAD_GLOBAL"}:
+        if line == lineno:
+            on_line.append(ins)
+    reads = []
+    for k, ins in enumerate(on_line):
+        if ins.opname in _LOADS - {"LOAD_GLOBAL"}:
             for name in ins.argval if isinstance(ins.argval, tuple) else (ins.argval,):
-                if name not in names:
-                    names.append(name)
-    held, parts = last.tb_frame.f_locals, parts or {}
-    said = [f"{n} is {parts[id(held[n])]}" if id(held[n]) in parts
-            and parts[id(held[n])] != f"the argument {n}"
-            else f"{n} {_held(held[n])}" for n in names if n in held]
-    said = [s for s in said if not s.endswith(" ")][:most]
-    return ", ".join(said)
+                reads.append(name)
+        elif ins.opname == "LOAD_CONST" and k and isinstance(ins.argval, (str, int)) \
+                and reads and on_line[k - 1].opname in _LOADS - {"LOAD_GLOBAL"}:
+            after = [x.opname for x in on_line[k + 1:k + 4]
+                     if x.opname not in ("COPY", "DUP_TOP_TWO")]
+            if after[:1] == ["BINARY_SUBSCR"]:
+                reads[-1] = (reads[-1], ins.argval)
+    return reads
+
+
+def _item(held, read):
+    """(words, value) for one entry of :func:`_line_reads` in the frame's
+    locals ``held``; None when the name is not there or the key not in it."""
+    if isinstance(read, str):
+        return (read, held[read]) if read in held else None
+    name, key = read
+    box = held.get(name)
+    if isinstance(box, Mapping) and key in box:
+        return f"{name}[{key!r}]", box[key]
+    if isinstance(box, (list, tuple)) and isinstance(key, int) \
+            and -len(box) <= key < len(box):
+        return f"{name}[{key}]", box[key]
+    return None
+
+
+def _line_values(exc, parts=None, most=5):
+    """What the names on the line the student's code stopped at held then
+    (``i = 3, W is a list of 2 rows of 3, grads['b1'] has shape (5,)``, ``G is
+    the argument grads['V']`` for one of ``parts``), read from that frame's
+    bytecode and locals; '' when that frame is not theirs."""
+    last = _last_frame(exc)
+    if last is None:
+        return ""
+    held, parts, said = last.tb_frame.f_locals, parts or {}, []
+    for read in dict.fromkeys(_line_reads(last.tb_frame.f_code, last.tb_lineno)):
+        found = _item(held, read)
+        if found is None:
+            continue
+        words, value = found
+        part = parts.get(id(value))
+        text = f"{words} is {part}" if part and part != f"the argument {words}" \
+            else f"{words} {_held(value)}"
+        if not text.endswith(" "):
+            said.append(text)
+    return ", ".join(said[:most])
+
+
+def _keys_crossed(exc):
+    """(diagnosis, hint, mistake) when the line the student's code stopped at
+    reads two dicts with the same keys under two different keys
+    (``params['b2'] -= lr * grads['b1']``: a copied line that kept a key),
+    else None."""
+    last = _last_frame(exc)
+    if last is None:
+        return None
+    held = last.tb_frame.f_locals
+    subs = [r for r in _line_reads(last.tb_frame.f_code, last.tb_lineno)
+            if isinstance(r, tuple) and isinstance(held.get(r[0]), Mapping)
+            and r[1] in held[r[0]]]
+    for a, ka in subs:
+        for b, kb in subs:
+            if a != b and ka != kb and {ka, kb} <= set(held[a]) & set(held[b]):
+                seen = [f"{n}[{k!r}] {_held(held[n][k])}"
+                        for n, k in ((a, ka), (b, kb))]
+                return (f"{_who(exc, last)} reads {a}[{ka!r}] beside"
+                        f" {b}[{kb!r}], two dicts with the same keys read under"
+                        " two different keys on one line"
+                        f" ({', '.join(s for s in seen if not s.endswith(' '))})",
+                        "a line about one entry reads that entry's key in every"
+                        " dict: a copied line often keeps the key of the line it"
+                        " was copied from", "keys_crossed")
+    return None
+
+
+def _who(exc, last):
+    name = _frame_name(_student_frames(exc))
+    return f"line {last.tb_lineno} of {'this cell' if name == '<module>' else name}"
+
+
+def _name_from_outside(exc):
+    """(diagnosis, hint, mistake) for a NameError in the student's function:
+    a local read before any line set it, an enclosing function's variable not
+    set yet, or a name from outside that the notebook does not hold; else None."""
+    last = _last_frame(exc)
+    found = re.search(r"(?:name|variable) '(\w+)'", _text(exc))
+    if not isinstance(exc, NameError) or last is None or not found:
+        return None
+    name, code = found.group(1), last.tb_frame.f_code
+    where = _who(exc, last)
+    if isinstance(exc, UnboundLocalError) or name in code.co_varnames:
+        return (f"{where} reads `{name}` before any line of it has set `{name}`"
+                " (the line that sets it comes later, or sits in a branch or"
+                " loop that did not run)", "set a name before the line that"
+                " reads it, on every path through the function", "read_before_set")
+    if name in code.co_freevars:
+        return (f"{where} reads `{name}`, a variable of the function it is"
+                " defined in, which had not been set when it ran: an inner"
+                " function sees the enclosing function's variables as they are"
+                " at that moment",
+                "hand an inner function what it needs as an argument",
+                "free_variable_unset")
+    if code.co_name == "<module>":
+        return None
+    return (f"{where} uses `{name}`, which is not one of its arguments, is not set"
+            " inside it, and was not defined in the notebook when it ran",
+            "what a function needs comes in through its arguments or is set"
+            " inside it (a value its forward saw travels in the cache); a helper"
+            " it calls must be defined, its cell run, before", "name_from_outside")
+
+
+def _read_only(exc):
+    """(diagnosis, hint, mistake) for numpy's "read-only" ValueError: a write
+    into a view numpy hands out read-only (``J.diagonal()``), else None."""
+    last = _last_frame(exc)
+    if not isinstance(exc, ValueError) or "read-only" not in _text(exc) \
+            or last is None:
+        return None
+    held = last.tb_frame.f_locals
+    names = [r for r in _line_reads(last.tb_frame.f_code, last.tb_lineno)
+             if isinstance(r, str) and isinstance(held.get(r), np.ndarray)
+             and not held[r].flags.writeable]
+    what = f"`{names[0]}`, " if names else ""
+    return (f"{_who(exc, last)} writes into {what}an array numpy hands out"
+            " read-only (a view such as the diagonal method's, or"
+            " broadcast_to's), which may not be written through",
+            "write into an array of your own (a copy, or one you made), not"
+            " through such a view", "read_only_view")
+
+
+def _keys_unpacked(exc):
+    """(diagnosis, hint, mistake) when a name on the line the student's code
+    stopped at holds a string that is a key of a dict in that frame (``W, b =
+    cache`` with a dict cache gives ``W = 'W'``), else None."""
+    last = _last_frame(exc)
+    if not isinstance(exc, (AttributeError, TypeError)) or last is None \
+            or not re.search(r"'str'|\bstring\b", _text(exc)):
+        return None   # a key used as a key is right: only a string used as data
+    held = last.tb_frame.f_locals
+    dicts = [(n, d) for n, d in held.items() if isinstance(d, Mapping)]
+    for read in _line_reads(last.tb_frame.f_code, last.tb_lineno):
+        value = held.get(read) if isinstance(read, str) else None
+        owner = [n for n, d in dicts if isinstance(value, str) and value in d]
+        if owner:
+            return (f"{_who(exc, last)} reads `{read}` = {value!r}, a key of the"
+                    f" dict `{owner[0]}`, not the value stored under it:"
+                    " unpacking a dict (or looping over it) gives its keys",
+                    "look each value up in the dict by its key", "dict_keys_unpacked")
+    return None
 
 
 def _held(value):
@@ -789,6 +963,30 @@ def _labels_as_rows(exc, args):
             " needs its own entry, in row n at its own class")
 
 
+def _square_from_broadcast(exc, args):
+    """A hint when a name on the failing line holds an (N, N) array for a
+    batch of N rows of another width: one number per row, kept as a column on
+    one side and not on the other, broadcast into a square table."""
+    last = _last_frame(exc)
+    given = [a for arg in args for a in (arg if isinstance(arg, tuple) else (arg,))]
+    rows = {a.shape[0] for a in given if isinstance(a, np.ndarray) and a.ndim == 2
+            and a.shape[0] != a.shape[1]}
+    if last is None or not rows:
+        return ""
+    held = last.tb_frame.f_locals
+    for read in _line_reads(last.tb_frame.f_code, last.tb_lineno):
+        found = _item(held, read)
+        value = found[1] if found else None
+        if isinstance(value, np.ndarray) and value.ndim == 2 \
+                and value.shape[0] == value.shape[1] in rows:
+            n = value.shape[0]
+            return (f"{found[0]} has shape {value.shape}, a square of the batch's"
+                    f" {n} rows: one number per row, shape ({n},) on one side and"
+                    f" a ({n}, 1) column on the other, broadcast into a table;"
+                    " keep the reduced axis on both sides, or on neither")
+    return ""
+
+
 def _raised_hint(exc, fn, args):
     """A hint that is true for the case the check used (not the student's own)."""
     if isinstance(exc, KeyError) and exc.args:
@@ -815,7 +1013,7 @@ def _raised_hint(exc, fn, args):
         return ("diag of a 2-D array gives back that array's own diagonal, a"
                 " vector, not a diagonal matrix: on a batch of rows it reads the"
                 " batch's diagonal, not one matrix per row")
-    rows = _labels_as_rows(exc, args)
+    rows = _labels_as_rows(exc, args) or _square_from_broadcast(exc, args)
     if rows:
         return rows
     if isinstance(exc, TypeError) and re.search(

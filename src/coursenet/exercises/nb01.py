@@ -261,6 +261,12 @@ def _report_branch(d):
     return dl
 
 
+def _shifted_class(d, step):
+    """dl/dy for class c + step, all zeros when that class does not exist."""
+    c, size = int(d["c"]) + step, len(d["y"])
+    return -_onehot(c, size) / d["y"] if 0 <= c < size else np.zeros(size)
+
+
 def _if_c(d, every_class=False):
     """``if c:`` where ``if i == c:`` was meant: nothing happens for class 0."""
     if int(d["c"]) == 0:
@@ -327,6 +333,13 @@ _LOSS_GRAD_MISTAKES = [
             " when c = 0), not at c: the class index is off by one",
             "classes are numbered from 0, and c is already the position of the true"
             " class's entry: use it as it is", lambda d: -_before_c(d) / d["y"]),
+    *[Mistake("wrong_class", f"the only non-zero entry of dl/dy is at class c {sign}"
+              f" 1, and there is none when c = {edge}: the class index is off by"
+              " one (a loop counting from 1, or an index moved by one?)",
+              "classes are numbered from 0, and c is already the position of the"
+              " true class's entry: use it as it is",
+              lambda d, step=step: _shifted_class(d, step))
+      for sign, edge, step in (("-", "0", -1), ("+", "C - 1", 1))],
     Mistake("predicted_class",
             "the only non-zero entry of dl/dy is at the most probable class, not"
             " at the true class c", "the loss is about the class the instance"
