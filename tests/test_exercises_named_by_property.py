@@ -280,7 +280,9 @@ def _onehot_bool(y, c):
 
 
 @pytest.mark.parametrize("fn, mistake, words", [
-    (lambda y, c: -(y == c).astype(float) / y, "zero", ["0 in every entry"]),
+    (lambda y, c: np.zeros_like(y) * c, "zero", ["0 in every entry"]),
+    (lambda y, c: -(y == c).astype(float) / y, "comparison_never_true",
+     ["0 in every entry", "a value with a position"]),
     (lambda y, c: np.round(np.where(_onehot_bool(y, c), -1 / y, 0.0), 3), "rounded",
      ["rounded to 3 decimal"]),
 ])

@@ -389,6 +389,39 @@ def run_backward_unpacks_in_another_order(layers_, caches):
     return grads
 
 
+def run_backward_grads_remade(layers_, caches):
+    dout = 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads = dict(zip(names, dparams))     # made anew for each layer
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def run_backward_names_as_key(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads[names] = dparams                # the whole tuple as one key
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
+def run_backward_calls_forward(layers_, caches):
+    grads, dout = {}, 1.0
+    for (backward, _, names), cache in zip(reversed(layers_), reversed(caches)):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
 def test_the_loop_passes():
     assert_passed(exercises.check_run_backward(run_backward))
 
@@ -400,6 +433,9 @@ def test_the_loop_passes():
     (run_backward_zero_start, "wrong_start"),
     (run_backward_swapped, "swapped_grads"),
     (run_backward_skips_loss, "skipped_layer"),
+    (run_backward_grads_remade, "grads_remade_per_layer"),
+    (run_backward_names_as_key, "names_tuple_as_key"),
+    (run_backward_calls_forward, "forward_in_backward"),
 ])
 def test_loop_mistakes_are_named(fn, mistake):
     assert_named(exercises.check_run_backward(fn), mistake)

@@ -217,6 +217,23 @@ def test_what_batched_backward_feeds_its_layers_is_named(body, mistake, words):
                                                   vectorised=False), mistake, *words)
 
 
+@pytest.mark.parametrize("call, words", [
+    ("run_backward(layers[::-1], caches)", ["its layers last first"]),
+    ("run_backward(layers, caches[::-1])", ["its caches last first"]),
+])
+def test_layers_or_caches_turned_round_before_run_backward_are_named(call, words):
+    source = (
+        "def batched_backward(params, X, c):\n"
+        "    layers = network(c)\n"
+        "    loss, caches = run_forward(layers, params, X)\n"
+        f"    return loss, {call}\n")
+    space = nb05_student_namespace()
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False), "walk_turned",
+                 *words)
+
+
 def nb05_student_namespace():
     """The worked solution's layers and loop, batch versions, as a student's
     kernel holds them."""

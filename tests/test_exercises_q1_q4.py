@@ -708,6 +708,26 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[c + 1:c + 2] = -1 / y[c + 1:c + 2]", "wrong_class",
      ["class c + 1, and there is none when c = C - 1"]),
+    # one operation's updates written, not added: a sum's, then a product's
+    (exercises.check_graph_backward, graph_backward,
+     "grads[arg] += grads[name] * slope",
+     "grads[arg] = grads[name] * slope + (grads[arg] if op != 'add' else 0.0)",
+     "graph_overwrite", ["what a sum node sends back to its inputs replaces"]),
+    (exercises.check_graph_backward, graph_backward,
+     "grads[arg] += grads[name] * slope",
+     "grads[arg] = grads[name] * slope + (grads[arg] if op != 'mul' else 0.0)",
+     "graph_overwrite", ["what a product node sends back to its inputs replaces"]),
+    # a sum written with = where it adds up: only the last term is left
+    (exercises.check_backprop, backprop,
+     "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+     "do = [0.0] * C\n    for m in range(C):\n        for i in range(C):\n"
+     "            do[m] = dl_dy[i] * J[i][m]", "sum_keeps_last_term",
+     ["keeps only the last output's term"]),
+    (exercises.check_backprop, backprop,
+     "dh = [sum(V[j][m] * do[m] for m in range(C)) for j in range(len(h))]",
+     "dh = [0.0] * len(h)\n    for j in range(len(h)):\n        for m in range(C):"
+     "\n            dh[j] = V[j][m] * do[m]", "dh_last_logit_only",
+     ["uses the last logit only"]),
     (exercises.check_loss_grad, loss_grad_01, "return g", "return list(g)",
      "not_an_array", ["is a list"]),
     (exercises.check_loss_grad, loss_grad_01, "np.zeros(len(y))",

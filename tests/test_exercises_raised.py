@@ -257,3 +257,43 @@ def test_an_array_method_left_uncalled_is_shown_as_the_method():
     result = exercises.check_linear_layer(linear_forward, linear_backward)
     assert "x is an array's method copy, not its result" in result.message, \
         result.message
+
+
+def test_a_comparison_that_is_never_true_is_named_when_nothing_is_kept():
+    import numpy as np
+
+    def softmax_jacobian(y):
+        C = len(y)
+        return np.array([[y[i] * (i == j - y[j]) for j in range(C)]
+                         for i in range(C)])
+
+    assert_failed(exercises.check_softmax_jacobian(softmax_jacobian),
+                  "comparison_never_true", "has a comparison with ==")
+
+
+def test_a_look_alike_in_a_forward_is_named_too():
+    import numpy as np
+
+    from tests.test_exercises_pairs import fused_b
+
+    def softmax_cross_entropy_forward(O, c):
+        Z = O - O.max(axis=1, keepdims=True)
+        log_Y = Z - np.log1p(np.exp(Z).sum(axis=1, keepdims=True))
+        return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
+
+    assert_failed(exercises.check_softmax_cross_entropy(
+        softmax_cross_entropy_forward, fused_b), "lookalike_function",
+        "calls log1p, which computes log(1 + x)")
+
+
+def test_an_array_method_named_not_called_in_an_expression_is_named():
+    import numpy as np
+
+    from tests.test_exercises_pairs import ce_b
+
+    def cross_entropy_forward(Y, c):
+        picked = Y[np.arange(len(c)), c]
+        return -np.log(picked).mean, (Y, c)     # the method, not its result
+
+    assert_failed(exercises.check_cross_entropy_batch(cross_entropy_forward, ce_b),
+                  "raised", "a call whose () are missing")

@@ -221,6 +221,17 @@ _LOOKALIKES = {"expm1": "eˣ − 1, not eˣ", "log1p": "log(1 + x), not log x",
                "log10": "the logarithm to base 10, not e"}
 
 
+def _compares_equal(fn):
+    """Whether ``fn``'s own code (comprehensions included) has an ``==``."""
+    def compares(code):
+        return any(ins.opname == "COMPARE_OP" and "==" in ins.argrepr
+                   for ins in dis.get_instructions(code)) \
+            or any(compares(c) for c in code.co_consts if hasattr(c, "co_code"))
+
+    code = getattr(fn, "__code__", None)
+    return code is not None and compares(code)
+
+
 def _lookalike_aside(result, group):
     """Add to a failed ``result`` which look-alike function the checked code
     calls (a weak mistake id becomes ``lookalike_function``)."""
@@ -230,11 +241,18 @@ def _lookalike_aside(result, group):
         fns.update((name, space[name]) for name in _calls(fn) if name in space)
     used = {(name, n) for name, fn in fns.items() for n in _names_used(fn)
             if n in _LOOKALIKES and n not in result.message}
+    equal = [name for name, fn in fns.items() if _compares_equal(fn)]
+    if result.mistake == "zero" and equal:
+        result.message += (f". Note: {equal[0]} has a comparison with ==: if it is"
+                           " never true here, nothing is kept (does it compare"
+                           " things of two kinds, a value with a position? == is"
+                           " worked out after the arithmetic around it)")
+        result.mistake = "comparison_never_true"
     if used:
         name, n = sorted(used)[0]
         result.message += (f". Note: {name} calls {n}, which computes"
                            f" {_LOOKALIKES[n]}")
-        if result.mistake in (None, "raised", "not_finite"):
+        if result.mistake in (None, "raised", "not_finite", "forward_wrong", "wrong"):
             result.mistake = "lookalike_function"
 
 
@@ -1017,7 +1035,7 @@ def _raised_hint(exc, fn, args):
     if rows:
         return rows
     if isinstance(exc, TypeError) and re.search(
-            r"'(function|method|builtin_function_or_method)' object", str(exc)):
+            r"'(function|method|builtin_function_or_method)'", _text(exc)):
         return ("a function stands where the value it returns belongs: a call"
                 " whose () are missing (the function named, not called)")
     seen = _line_values(exc, _parts(fn, args))
@@ -1170,8 +1188,13 @@ def _misfiled(value, like, missing):
     holds an array of the shape ``like`` gives a ``missing`` key (and not its
     own): a gradient stored under another parameter's name; else ''."""
     for key, got in value.items():
-        shape = np.shape(got) if isinstance(got, (np.ndarray, list, tuple)) else None
-        if key not in like or shape is None or shape == np.shape(like[key]):
+        if key not in like or not isinstance(got, (np.ndarray, list, tuple)):
+            continue
+        try:
+            shape = np.shape(got)
+        except ValueError:      # a ragged list: no shape to compare
+            continue
+        if shape == np.shape(like[key]):
             continue
         for gone in missing:
             if shape == np.shape(like[gone]):
@@ -1290,7 +1313,8 @@ def _worst(outs, refs, cases, label=""):
             diff = np.where(np.isfinite(diff), diff, np.inf)
             if diff.size and diff.max() > worst[0]:
                 index = np.unravel_index(int(diff.argmax()), diff.shape)
-                place = f"{key}[{', '.join(str(int(i)) for i in index)}]"
+                place = f"{key}[{', '.join(str(int(i)) for i in index)}]" \
+                    if index else key                    # a number: no index
                 worst = (float(diff.max()), place, case)
     return f"max abs diff {worst[0]:.3g} at {worst[1]} on {worst[2]}"
 

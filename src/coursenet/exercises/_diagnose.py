@@ -90,9 +90,9 @@ def scaled(what, outs, refs, texts, counts=()):
     if not found:
         return
     if all(abs(k) < 1e-9 for k in found):
-        _fail(f"{what} is 0 in every entry", "the upstream gradient never reaches"
-              " it: follow it through your function, step by step, on a small"
-              " case of your own", "zero")
+        _fail(f"{what} is 0 in every entry", "nothing reaches the result: follow"
+              " one entry through your function, step by step, on a small case"
+              " of your own", "zero")
     for count in counts:
         values = [n for n in count.values if n][:len(found)]
         if len(values) < len(found) or len(set(values)) < 2:

@@ -744,12 +744,21 @@ _STAGE_MISTAKES = [
      "compare your J with notebook 01's check on a case with three classes:"
      " its entries off the diagonal depend on both i and m",
      lambda r, ref, p, g: g * r["y"] - (g * r["y"] ** 2).sum()),
+    ("do", "sum_keeps_last_term", "each dl/do_m keeps only the last output's term"
+     " (i = C - 1) of its sum over the outputs: each term replaced the one before"
+     " (a sum written with = where it adds up)", "dl/do_m collects a term from"
+     " every output y_i, and every one of them adds to the total",
+     lambda r, ref, p, g: g[-1] * (np.eye(len(r["y"]))[-1] - r["y"]) * r["y"][-1]),
     ("do", "flipped_sign", "its dl/do has the wrong sign",
      "the softmax Jacobian's diagonal is positive and its other entries negative:"
      " check the signs of yours", lambda r, ref, p, g: -ref["do"]),
     ("dh", "dh_one_logit", "dl/do is right, dl/dh is wrong: it uses logit 0 only",
      "h_j feeds every logit: each one adds its own path to dl/dh_j",
      lambda r, ref, p, g: p["W2"][:, 0] * ref["do"][0]),
+    ("dh", "dh_last_logit_only", "dl/do is right, dl/dh uses the last logit only:"
+     " each logit's term replaced the one before (a sum written with = where it"
+     " adds up)", "h_j feeds every logit: each one adds its own path to dl/dh_j",
+     lambda r, ref, p, g: np.asarray(p["W2"], dtype=float)[:, -1] * ref["do"][-1]),
     ("dh", "dh_skips_first", "dl/do is right, dl/dh leaves out logit 0: the sum"
      " over the logits starts at 1, not 0", "h_j feeds every logit, logit 0"
      " included: each one adds its own path to dl/dh_j",
@@ -940,9 +949,12 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
                      " does it meet on its way to the loss?")
     if key == "do":
         sums = [float(np.sum(o["do"])) for o in outs]
+        most = sums[int(np.argmax(np.abs(sums)))]
         _fail(f"dl/do is wrong: {worst}", "whatever dl/dy is, dl/do = dl/dy J sums"
-              " to 0 (every row of J sums to 0); yours sums to"
-              f" {sums[int(np.argmax(np.abs(sums)))]:.4g}", "wrong_do")
+              f" to 0 (every row of J sums to 0); yours sums to {most:.4g}"
+              if abs(most) > 1e-9 else "yours sums to 0 over the classes, as it"
+              " must: the fault is in how each entry's terms are weighed or"
+              " collected", "wrong_do")
     diagnosis, hint, mid = _STAGE_FALLBACK[key]
     _fail(f"{diagnosis}: {worst}", hint, mid)
 
@@ -1597,14 +1609,15 @@ def _evaluate(nodes, inputs):
 def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
                     sigmoid="output", mul="other", seed=1.0, add="all",
                     stop_at_input=False, start=0.0, carry="derivative",
-                    stop_after=None):
+                    stop_after=None, overwrite_in=()):
     """dout/dnode for every node by reverse accumulation; the keywords switch on
     the known mistakes (the reference is the default). ``start``: what every
     node's derivative but the output's starts at (a number, or "value");
     ``carry``: what a node sends back times the local slope (its "derivative",
     its "value", the input's value "input", or the input's "own" derivative);
     ``order``: "reverse", "forward", or the names' order "A to Z" / "Z to A";
-    ``stop_after``: the walk ends after this many nodes."""
+    ``stop_after``: the walk ends after this many nodes; ``overwrite_in``: the
+    operations whose inputs' derivatives are written, not added to."""
     grads = {name: values[name] if start == "value" else start
              for name, _, _ in nodes}
     grads[nodes[-1][0]] = values[nodes[-1][0]] if seed == "value" else seed
@@ -1633,7 +1646,8 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
             sent = {"derivative": grads[name], "value": values[name],
                     "input": values[arg], "own": grads[arg]}[carry]
             step = sent * slope if chain else slope
-            grads[arg] = grads[arg] + step if accumulate else step
+            grads[arg] = grads[arg] + step if accumulate and op not in overwrite_in \
+                else step
     return grads
 
 
@@ -1708,6 +1722,14 @@ _GRAPH_MISTAKES = [
             " the others", "a change of such a node reaches the output along"
             " every path out of it, and the chain rule adds the paths up",
             lambda d: _graph_backward(d["nodes"], d["values"], accumulate=False)),
+    *[Mistake("graph_overwrite", f"what a {kind} node sends back to its inputs"
+              " replaces their derivatives instead of adding to them: a node that"
+              f" feeds a {kind} node and another node (or one {kind} node twice)"
+              " keeps one contribution only", "a change of such a node reaches the"
+              " output along every path out of it, and the chain rule adds the"
+              " paths up", lambda d, op=op: _graph_backward(
+                  d["nodes"], d["values"], overwrite_in=(op,)))
+      for op, kind in (("add", "sum"), ("mul", "product"))],
     Mistake("graph_stops_at_input", "stops early: nodes after the first input in"
             " your walk get no derivative", "an input node has nothing to pass on,"
             " but the nodes listed before it still do: skip it and go on",
@@ -1804,7 +1826,9 @@ def _first_wrong_node(outs, refs, cases):
                 feeds = sorted({op for _, op, args in d["nodes"] if name in args})
                 via = (f", which feeds {' and '.join(repr(op) for op in feeds)}"
                        " node(s): check that operation's local derivative"
-                       if feeds else ": it is the output")
+                       if feeds else ": it is the output" if name == d["nodes"][-1][0]
+                       else ": it feeds no node, so the output does not move with"
+                       " it")
                 return (f"walking back from the output on {text}, the first wrong"
                         f" derivative is that of node {name!r}{via}")
     return "compare each node's derivative with a small nudge of its value"
@@ -2035,7 +2059,11 @@ def check_graph_backward(fn=None):
             nodes = [(name, op, list(args)) for name, op, args in d["nodes"]]
             value = _call(fn, (nodes, dict(d["values"])), who, text)
             like = {name: np.asarray(v) for name, v in ref.items()}
-            outs.append(_grads(value, like, f"what {who} returned", case=text))
+            try:
+                outs.append(_grads(value, like, f"what {who} returned", case=text))
+            except _Stop:   # keys of another graph: kept from an earlier call?
+                _keeps_state(fn, who, *_graph_state_cases(cases[0].data))
+                raise
             _finite(outs[-1], f"what {who} returned", text)
         _keeps_state(fn, who, *_graph_state_cases(cases[0].data),
                      right_so_far=all(_same(o, r) for o, r in zip(outs, refs)))

@@ -18,6 +18,8 @@ from coursenet.exercises._core import (
     _fail,
     _finite,
     _grads,
+    _last_frame,
+    _line_reads,
     _match,
     _misfiled,
     _name,
@@ -482,6 +484,7 @@ def _run_backward_body(fn):
             except _Stop as stop:
                 if stop.mistake == "changed_input":   # caches reversed in place:
                     raise                             # the pairing then misleads
+                _forward_called(stop.raised, rows, who, text)
                 _caches_paired(log, who, text)  # the likely causes
                 _calls_in_reverse(log, who, text, partial=True)
                 _layer_raised(log, who, text)
@@ -504,6 +507,24 @@ def _run_backward_body(fn):
                 f" gradients equal the package's on {len(cases)} networks")
 
     return body
+
+
+def _forward_called(exc, rows, who, text):
+    """Name a backward pass that called a layer's forward (the row unpacked
+    in another order than (forward, backward, names))."""
+    forwards = {f.__code__ for f, _, _ in rows}
+    last = _last_frame(exc) if exc is not None else None
+    if last is None:
+        return
+    held = last.tb_frame.f_locals
+    for read in _line_reads(last.tb_frame.f_code, last.tb_lineno):
+        if getattr(held.get(read) if isinstance(read, str) else None,
+                   "__code__", None) in forwards:
+            _fail(f"{who} calls a layer's forward as `{read}` during the backward"
+                  f" pass, and it raised on what it was given (on {text})",
+                  "each row of layers holds its functions in the order (forward,"
+                  " backward, names): unpack them in that order",
+                  "forward_in_backward")
 
 
 def _caches_paired(log, who, text):
@@ -686,9 +707,22 @@ def _keyed(value, ref, who, text, log=()):
               f" {{name: gradient}} with keys {list(ref)}",
               "collect each layer's parameter gradients under its names",
               "wrong_type")
+    grouped = [k for k in value if isinstance(k, tuple) and set(k) <= set(ref)]
+    if grouped:
+        _fail(f"{who} returned a dict keyed by whole name lists such as"
+              f" {grouped[0]!r} (on {text}): a layer's gradients sit together"
+              " under its tuple of names, not each under its own name",
+              "one entry per parameter: pair each name of the layer with its"
+              " gradient", "names_tuple_as_key")
+    if value and set(value) < set(ref) and log and log[-1].layer == 0 \
+            and set(value) == {"W1", "b1"}:
+        _fail(f"{who} returned only {sorted(value)}, the gradients of the layer"
+              f" its loop visits last (on {text}): each layer's entries replaced"
+              " the ones before", "make the dict once, before the loop, and add"
+              " each layer's entries to it", "grads_remade_per_layer")
     if set(value) != set(ref):
         missing = [k for k in ref if k not in value]
-        _fail(f"{who} returned keys {sorted(value)}; expected {sorted(ref)}"
+        _fail(f"{who} returned keys {sorted(value, key=str)}; expected {sorted(ref)}"
               f" (on {text}){_misfiled(value, ref, missing)}",
               "one entry per parameter, under the names the layers list carries",
               "wrong_keys")

@@ -89,9 +89,9 @@ def check_batched_backward(fn=None, vectorised=True):
                    for g, (_, d) in zip(got, cases)):
             _fed_inputs(fn, who, cases[-1])
         _check_losses(got, cases, _BATCH_LOSS_MISTAKES + _COMPOSITION_MISTAKES,
-                      who, "the layer pairs above pass their checks, so the fault"
-                      " is in what batched_backward builds from them: which layers"
-                      " it lists, in which order, and what it feeds them (this"
+                      who, "where the layer pairs above pass their checks, the"
+                      " fault is in what batched_backward builds from them: which"
+                      " layers it lists, in which order, and what it feeds them (this"
                       " call's X and c, unchanged)")
         outs = _batched_grads(values, refs, cases, who)
         if all(_same(o, r) for o, r in zip(outs, refs)):
@@ -506,6 +506,29 @@ def _watch(fn, names, args):
     return seen
 
 
+def _walk_turned(handed, X, who, text):
+    """Fail when batched_backward hands run_backward its layers or its caches
+    last first: run_backward turns them round itself."""
+    if not handed or len(handed) < 2 or not all(
+            isinstance(v, (list, tuple)) and len(v) > 2 for v in handed[:2]):
+        return
+    rows, caches = handed[0], handed[1]
+    names = [r[2] if isinstance(r, tuple) and len(r) == 3 else () for r in rows]
+    holds_x = [any(isinstance(v, np.ndarray) and v.shape == X.shape
+                   and np.array_equal(v, X) for v in
+                   (c.values() if isinstance(c, dict) else
+                    c if isinstance(c, (tuple, list)) else (c,))) for c in caches]
+    turned = [what for what, last_first in (
+        ("layers", "W1" in names[-1] and "W1" not in names[0]),
+        ("caches", holds_x[-1] and not holds_x[0])) if last_first]
+    if turned:
+        _fail(f"{who} hands run_backward its {' and '.join(turned)} last first"
+              f" (on {text}): run_backward walks them from the end itself, so a"
+              " list turned round before the call is walked from the first layer",
+              "hand run_backward the layers and the caches in the order"
+              " run_forward used and made them", "walk_turned")
+
+
 def _copy_arg(value):
     return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
@@ -532,8 +555,9 @@ def _fed_inputs(fn, who, case):
     """Fail when batched_backward feeds run_forward another X, or network other
     labels, than the call's own."""
     text, d = case
-    seen = _watch(fn, ("run_forward", "network"),
+    seen = _watch(fn, ("run_forward", "network", "run_backward"),
                   (_copy_params(d["params"]), d["X"].copy(), d["y"].copy()))
+    _walk_turned(seen.get("run_backward"), d["X"], who, text)
     fed = seen.get("run_forward")
     if fed and len(fed) >= 3 and isinstance(fed[2], np.ndarray):
         change = _input_change(d["X"], fed[2])
