@@ -1112,8 +1112,31 @@ def _vector(value, length, what, case=None):
               f" broadcasts a {arr.shape} array against a ({length},) one into a"
               f" ({length}, {length}) matrix without an error: return a flat"
               " vector, one number per class", "extra_axis")
+    reading = _shape_reading(arr.shape, (length,))
     _fail(f"{what} has shape {arr.shape}{on}, expected ({length},): one entry per"
-          " class", "return one number per class", "wrong_shape")
+          f" class{': ' + reading if reading else ''}", "return one number per"
+          " class", "wrong_shape")
+
+
+def _shape_reading(got, want):
+    """A likely cause read off a wrong shape ``got`` where ``want`` belongs, in
+    words; '' when the shapes suggest none."""
+    got, want = tuple(got), tuple(want)
+    size = int(np.prod(want))
+    if got == () and len(want) == 1:
+        return (f"one number where {want[0]} entries belong, so the entries were"
+                " added up into one (a dot product, or a sum)")
+    if len(got) == 1 and len(want) == 1 and want[0] > 1 and got[0] == want[0] ** 2:
+        return (f"{got[0]} = {want[0]}×{want[0]} entries, every entry paired with"
+                " every other (two loops, or two for clauses, where one index"
+                " walks both)")
+    if int(np.prod(got)) == size and len(got) != len(want):
+        return (f"the right count of entries, {size}, laid out in {len(got)}"
+                f" dimension(s), not {len(want)}: flattened or reshaped")
+    if len(got) == len(want) == 2 and got[0] == want[0] and got[1] < want[1]:
+        return (f"each row stops at {got[1]} entries, not {want[1]}: the loop that"
+                " fills a row ran over a shorter list (zip stops at the shortest)")
+    return ""
 
 
 #: Float types with fewer digits than the float64 the course computes in.
@@ -1178,9 +1201,10 @@ def _shape_problem(key, got, want, batch=None, case=None, others=(), names=None)
                 f" is the shape of {owner[0]}, so {owner[0]}'s gradient is stored"
                 f" under {key}'s name (names and gradients paired in another"
                 " order?)", "take each gradient by the name of its own parameter")
+    reading = _shape_reading(got, want)
     return (f"the gradient of {key} has shape {got}{on}, expected {want}, the shape"
-            f" of params[{key!r}] there", "every gradient has the shape of its"
-            " parameter")
+            f" of params[{key!r}] there{': ' + reading if reading else ''}",
+            "every gradient has the shape of its parameter")
 
 
 def _misfiled(value, like, missing):

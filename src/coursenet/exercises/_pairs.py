@@ -37,6 +37,7 @@ from coursenet.exercises._core import (
     _names_used,
     _need_function,
     _same,
+    _shape_reading,
     _Stop,
     _worst,
 )
@@ -99,7 +100,9 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               "each instance's row needs its own Jacobian only: make the instance"
               " axis shared by both factors of the product (the stack of 16"
               " products in the example above)", "batch_matmul_nnc")
-    _fail(f"{what} has shape {got}{on}, expected {want}",
+    reading = _shape_reading(got, want)
+    _fail(f"{what} has shape {got}{on}, expected {want}"
+          f"{': ' + reading if reading else ''}",
           f"{spec_title}: every gradient has the shape of the input it belongs to",
           "wrong_shape")
 
