@@ -161,6 +161,25 @@ def test_a_cache_with_a_wrong_value_is_named():
     assert_failed(exercises.check_forward(forward_caches_k_as_h), "cache_h_is_k")
 
 
+def test_two_names_for_one_list_in_the_cache_are_named():
+    def forward_one_list(params, x, target):
+        W, b, V, c = params["W"], params["b"], params["V"], params["c"]
+        k, h = [[]] * 2                  # one list, two names
+        for j in range(len(b)):
+            k.append(sum(x[i] * W[i][j] for i in range(len(x))) + b[j])
+        for j in range(len(b)):
+            h.append(sigmoid(k[j]))
+        o = [sum(h[j] * V[j][m] for j in range(len(b))) + c[m]
+             for m in range(len(c))]
+        e = [math.exp(v - max(o)) for v in o]
+        y = [v / sum(e) for v in e]
+        return -math.log(y[target]), {"x": x, "k": k, "h": h, "o": o, "y": y,
+                                      "target": target}
+
+    assert_failed(exercises.check_forward(forward_one_list), "one_list_twice",
+                  "cache['k'] and cache['h'] are one and the same list")
+
+
 # --------------------------------------------------------------------------
 # Misleading messages
 # --------------------------------------------------------------------------
@@ -708,6 +727,10 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[c + 1:c + 2] = -1 / y[c + 1:c + 2]", "wrong_class",
      ["class c + 1, and there is none when c = C - 1"]),
+    # every hidden unit from one k; k and h one list
+    (check_forward, forward, "h = [sigmoid(v) for v in k]",
+     "h = [sigmoid(k[0]) for v in k]", "all_entries_equal",
+     ["every entry of cache['h'] is one and the same number"]),
     # a wrong shape read for its likely cause
     (exercises.check_loss_grad, loss_grad_01, "return g", "return g.sum()",
      "wrong_shape", ["one number where", "added up into one"]),

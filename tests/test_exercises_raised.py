@@ -297,3 +297,16 @@ def test_an_array_method_named_not_called_in_an_expression_is_named():
 
     assert_failed(exercises.check_cross_entropy_batch(cross_entropy_forward, ce_b),
                   "raised", "a call whose () are missing")
+
+
+def test_negative_probabilities_inside_dl_do_are_named():
+    import numpy as np
+
+    def logit_grad(o, c):
+        e = np.exp(o) - np.max(o)        # the shift after the exponential
+        y = e / e.sum()
+        y[c] -= 1
+        return y
+
+    assert_failed(exercises.check_logit_grad(logit_grad), "negative_probabilities",
+                  "have negative entries", "subtracted after the exponential")

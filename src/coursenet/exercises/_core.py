@@ -605,7 +605,7 @@ def _difference(old, new, where=""):
 def _numbers(arr):
     text = np.array2string(np.asarray(arr), precision=4, separator=", ",
                            max_line_width=10**6)
-    return " ".join(text.split())
+    return " ".join(text.split()).replace("[ ", "[")
 
 
 def _mutation_hint(name, old):
@@ -744,7 +744,8 @@ def _parts(fn, args):
     parts = {}
     for index, arg in enumerate(args):
         name = _parameter(fn, index)
-        parts[id(arg)] = f"the argument {name}"
+        if isinstance(arg, (list, tuple, dict, np.ndarray)):   # not an int: 0 is
+            parts[id(arg)] = f"the argument {name}"            # one object for all
         items = arg.items() if isinstance(arg, Mapping) else \
             enumerate(arg) if isinstance(arg, (list, tuple)) else ()
         for key, item in items:

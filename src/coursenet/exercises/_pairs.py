@@ -1366,7 +1366,9 @@ def _ce_mistakes(batch):
                 " keep it in the cache", _ce_rule(lambda Y, C, T, n: -np.eye(
                     Y.shape[1])[Y.argmax(axis=1)] / Y / n)),
         Mistake("minus_y", "dl/dy_c = -y_c: the derivative of -log is missing",
-                "d(-log y)/dy is not -y", _ce_rule(lambda Y, C, T, n: -T * Y / n)),
+                "d(-log y)/dy is not -y; if your line does divide by y, read its"
+                " operators left to right: a / b * y multiplies by y",
+                _ce_rule(lambda Y, C, T, n: -T * Y / n)),
         *shifted,
     ]
     if batch:

@@ -24,6 +24,7 @@ from coursenet.exercises._core import (
     _match,
     _name,
     _need_function,
+    _numbers,
     _onehot,
     _referee,
     _run,
@@ -965,6 +966,15 @@ def _normalisation_problem(outs, datas, texts):
     wrong division)."""
     probs = [o + _onehot(d["c"], len(o)) for o, d in zip(outs, datas)]
     sums = np.array([p.sum() for p in probs])
+    below = [i for i, p in enumerate(probs) if np.any(p < -1e-12)]
+    if below and np.allclose(sums, 1.0):    # normalised, but not exponentials
+        p = probs[below[0]]
+        _fail("the probabilities inside your dl/do (dl/do with the 1 at c given"
+              f" back) have negative entries: on {texts[below[0]]} they are"
+              f" {_numbers(p)} (they sum to 1); an exponential is never negative, so"
+              " something was subtracted after the exponential", "the"
+              " softmax's outputs are probabilities: positive, and they sum to 1",
+              "negative_probabilities")
     if not all(np.all(p > 0) for p in probs) or np.allclose(sums, 1.0):
         return
     worst = int(np.argmax(np.abs(sums - 1.0)))

@@ -35,6 +35,7 @@ from coursenet.exercises._core import (
     _name,
     _need_function,
     _number,
+    _numbers,
     _referee,
     _run,
     _same,
@@ -276,6 +277,7 @@ def _cache_problem(key, caches, cases, fwd, floor_divides=False):
         if all(v is not None and w is not None and _same(v, w)
                for v, w in zip(values, wants)):
             _fail(f"{fwd}: {diagnosis}", hint, mid)
+    _one_list_twice(key, caches, fwd)
     if key == "y" and all(v is not None for v in values):
         sums = [float(np.sum(v)) for v in values]
         worst = int(np.argmax(np.abs(np.array(sums) - 1.0)))
@@ -321,14 +323,41 @@ def _cache_problem(key, caches, cases, fwd, floor_divides=False):
                          hint="the steps before it are right: compare each of"
                          " your steps with the text, on a small example of your"
                          " own")
+    _all_entries_equal(key, values, refs, fwd)
     for value, cache, ref, (text, _) in zip(values, caches, refs, cases):
         if value is None or not _same(value, ref[key]):
             hint = ("store the class forward was given, as it was given"
                     if key == "target" else "the steps before it are right:"
                     f" compare your {key} with the formula for {key} in the"
                     " notebook, one entry at a time, on a small example of your own")
+            held = _short(cache[key], 60) if value is None else _numbers(value)
             _fail(f"{fwd}: cache[{key!r}] should be {_CACHE_WHAT[key]}, but on {text}"
-                  f" it is {_short(cache[key], 60)}", hint, "cache_value")
+                  f" it is {held}", hint, "cache_value")
+
+
+def _one_list_twice(key, caches, fwd):
+    """Fail when cache[key] is the very list object another entry holds: two
+    names bound to one list (``k, h = [[]] * 2``) share every append."""
+    for other in ("x", "k", "h", "o", "y"):
+        if other != key and all(isinstance(c.get(key), list) and
+                                c.get(other) is c[key] for c in caches):
+            _fail(f"{fwd}: cache[{key!r}] and cache[{other!r}] are one and the same"
+                  " list, so each holds the entries of both", "a list made once and"
+                  " bound to two names ([[]] * 2, or a second name set to the"
+                  " first) is one list: make each list on its own", "one_list_twice")
+
+
+def _all_entries_equal(key, values, refs, fwd):
+    """Fail when every entry of cache[key] is one number on every case, where
+    the right entries differ: every unit computed from the same one (an index
+    that does not move inside the loop, left over from an earlier one)."""
+    if all(v is not None and np.size(v) > 1 and np.allclose(v, np.ravel(v)[0])
+           for v in values) and not all(np.allclose(r[key], np.ravel(r[key])[0])
+                                        for r in refs):
+        _fail(f"{fwd}: every entry of cache[{key!r}] is one and the same number, on"
+              " every case: each entry is computed from the same unit",
+              "the index the loop reads must be the one it walks: a name left over"
+              " from an earlier loop keeps that loop's last value", "all_entries_equal")
 
 
 # what one entry of each cached list stands for, and the size that counts them
