@@ -822,6 +822,6 @@ def test_a_backprop_that_runs_past_the_end_is_diagnosed_on_square_networks():
     wrong = variant(backprop, '"W": [[xi * d for d in dk] for xi in x]',
                     '"W": [[h[i] * d for d in dk] for i in range(len(x))]')
     result = exercises.check_backprop(wrong)
-    assert_named(result, "other_cached_value", "raises IndexError on networks whose"
+    assert_named(result, "other_cached_value", "raises IndexError on a network whose"
                  " sizes differ", "on 3-3-3 networks", "cache['h'] where it needs"
                  " cache['x']")

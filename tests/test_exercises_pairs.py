@@ -113,6 +113,14 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      lambda dh, h: dh * h, "sigma_as_h", ["written as h"]),
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: dh, "no_sigmoid_derivative", []),
+    (exercises.check_sigmoid_layer, sigmoid_forward,
+     lambda dh, h: dh * h * 1 - h, "slope_brackets_lost", ["bracket around"]),
+    # the pair returned in the other order; an output clipped away from 0 and 1
+    (exercises.check_linear_layer, lambda x, W, b: ((x, W), x @ W + b),
+     linear_backward, "pair_swapped", ["(cache, out), the pair in the other order"]),
+    (exercises.check_sigmoid_layer,
+     lambda k: (np.clip(1 / (1 + np.exp(-k)), 0.01, 0.99),) * 2,
+     sigmoid_backward, "output_clipped", ["stops at 0.01 and 0.99"]),
     (exercises.check_softmax_layer, softmax_forward,
      lambda dy, y: dy * y * (1 - y), "diagonal_only", ["elementwise"]),
     (exercises.check_softmax_layer, softmax_forward,
@@ -422,6 +430,18 @@ def run_backward_calls_forward(layers_, caches):
     return grads
 
 
+def run_backward_unpacks_by_length(layers_, caches):
+    grads, dout = {}, 1.0
+    for (_, backward, names), cache in zip(reversed(layers_), reversed(caches)):
+        result = backward(dout, cache)
+        if len(result) == 3:                     # the sigmoid's dx has 3 entries
+            dout, *dparams = result
+            grads.update(zip(names, dparams))
+        else:
+            dout = result
+    return grads
+
+
 def test_the_loop_passes():
     assert_passed(exercises.check_run_backward(run_backward))
 
@@ -436,6 +456,7 @@ def test_the_loop_passes():
     (run_backward_grads_remade, "grads_remade_per_layer"),
     (run_backward_names_as_key, "names_tuple_as_key"),
     (run_backward_calls_forward, "forward_in_backward"),
+    (run_backward_unpacks_by_length, "array_unpacked_as_results"),
 ])
 def test_loop_mistakes_are_named(fn, mistake):
     assert_named(exercises.check_run_backward(fn), mistake)

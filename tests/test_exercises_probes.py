@@ -234,6 +234,20 @@ def test_layers_or_caches_turned_round_before_run_backward_are_named(call, words
                  *words)
 
 
+def test_a_composition_computed_in_float32_is_named():
+    source = (
+        "def batched_backward(params, X, c):\n"
+        "    params = {k: v.astype(np.float32) for k, v in params.items()}\n"
+        "    layers = network(c)\n"
+        "    loss, caches = run_forward(layers, params, X)\n"
+        "    return loss, run_backward(layers, caches)\n")
+    space = nb05_student_namespace()
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False), "low_precision",
+                 "only to about", "float32")
+
+
 def nb05_student_namespace():
     """The worked solution's layers and loop, batch versions, as a student's
     kernel holds them."""

@@ -701,7 +701,7 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (exercises.check_sgd_step, sgd_step, "for j, g in enumerate(grads[name]):\n"
      "            params[name][j] -= lr * g", "for j in range(len(params[name])):\n"
      "            params[name][j] -= lr * grads['b'][j]", "another_parameters_step",
-     ["raises IndexError on networks whose sizes differ", "the step of c holds the"
+     ["raises IndexError on a network whose sizes differ", "the step of c holds the"
       " right step of b"]),
     (exercises.check_sgd_step, sgd_step, SGD_WEIGHT_LOOP,
      SGD_WEIGHT_LOOP_BY_INDEX.replace('("W", "V")', '("W", "b")'), "flat_as_rows",
@@ -731,6 +731,23 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (check_forward, forward, "h = [sigmoid(v) for v in k]",
      "h = [sigmoid(k[0]) for v in k]", "all_entries_equal",
      ["every entry of cache['h'] is one and the same number"]),
+    # round 11: the neighbour's probability at c, the log-sum-exp shift not put
+    # back, running sums, a bracket lost in the sigmoid's slope
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "g[c] = -1 / y[c - 1]", "neighbour_probability",
+     ["holds -1 over the probability of class c - 1"]),
+    (check_forward, forward, "return -math.log(y[target])",
+     "return -(o[target] - math.log(sum(e)))", "loss_shift_left",
+     ["the right one minus the largest logit"]),
+    (exercises.check_backprop, backprop,
+     "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+     "do, total = [], 0.0\n    for m in range(C):\n        for i in range(C):\n"
+     "            total += dl_dy[i] * J[i][m]\n        do.append(total)",
+     "running_sum", ["each dl/do_m is the sum of the right entries 0 to m"]),
+    (exercises.check_backprop, backprop,
+     "dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]",
+     "dk = [dh[j] * h[j] * 1 - h[j] for j in range(len(h))]", "slope_brackets_lost",
+     ["dl/dk is dl/dh · h - h"]),
     # a wrong shape read for its likely cause
     (exercises.check_loss_grad, loss_grad_01, "return g", "return g.sum()",
      "wrong_shape", ["one number where", "added up into one"]),
@@ -799,7 +816,7 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     # raises IndexError where V is not square; named on 3-3-3 networks
     (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
      "dh = [sum(V[m][j] * do[m]", "dh_V_transposed",
-     ["raises IndexError on networks whose sizes differ", "reads V transposed"]),
+     ["raises IndexError on a network whose sizes differ", "reads V transposed"]),
     (exercises.check_backprop, backprop, '"V": [[hj * d for d in do] for hj in h]',
      '"V": [[hj * d for d in dl_dy] for hj in h]', "dV_from_dl_dy",
      ["dV is built from dl/dy"]),

@@ -412,6 +412,10 @@ def slipped_loop(slip):
         N = len(X)
 
         def record():
+            nonlocal X, c
+            if slip == "eval_names_reused":   # round 11: the training names reused
+                for X, c in ((X, c), (Xv, cv)):
+                    mlp.evaluate(params, X, c)
             tl, ta = mlp.evaluate(params, X, c)
             if slip == "unpacked_swapped":
                 ta, tl = mlp.evaluate(params, X, c)
@@ -424,7 +428,11 @@ def slipped_loop(slip):
 
         if slip != "record_at_start":
             record()
+        if slip == "return_after_first_record":
+            return history
         for _ in range(epochs):
+            if slip == "eval_names_reused":   # the sizes follow the reused names
+                N = len(X)
             if slip == "record_at_start":
                 record()
             order = rng.permutation(N) if slip != "end_fixed_global" \
@@ -448,7 +456,8 @@ def slipped_loop(slip):
                     loss, grads = batched_backward(params, X[idx], c[idx])
                 for name in params:
                     params[name] -= lr * grads[name]
-                history.step_loss.append(loss)
+                history.step_loss.append(history.epoch_val_loss[-1]
+                                         if slip == "eval_loss_as_step" else loss)
             if slip != "record_at_start":
                 record()
             if slip == "return_in_loop":   # indented into the loop: the only return
@@ -490,6 +499,13 @@ MORE_MISTAKES = [
       "the two values evaluate returns were unpacked in the other order"]),
     (slipped_loop("shuffled_apart"), "changed_data",
      ["changed train_data in place", "rows and labels were shuffled separately"]),
+    # round 11
+    (slipped_loop("eval_names_reused"), "trained_on_validation",
+     ["on rows of the validation set", "(for X, c in ...)"]),
+    (slipped_loop("eval_loss_as_step"), "evaluation_as_step_loss",
+     ["holds losses of the whole-set evaluations"]),
+    (slipped_loop("return_after_first_record"), "returned_in_loop",
+     ["returned after the first evaluation, before any step"]),
 ]
 
 

@@ -310,3 +310,69 @@ def test_negative_probabilities_inside_dl_do_are_named():
 
     assert_failed(exercises.check_logit_grad(logit_grad), "negative_probabilities",
                   "have negative entries", "subtracted after the exponential")
+
+
+def test_a_name_set_from_an_in_place_call_that_returns_none_is_named():
+    import numpy as np
+
+    def softmax_jacobian(y):
+        J = np.fill_diagonal(-np.outer(y, y), y * (1 - y))
+        return J
+
+    assert_failed(exercises.check_softmax_jacobian(softmax_jacobian),
+                  "inplace_result_kept", "returns `J`, which held None",
+                  "fill_diagonal changes its argument in place")
+
+
+def test_a_function_with_no_return_still_says_the_return_is_missing():
+    def softmax_jacobian(y):
+        y * 2
+
+    assert_failed(exercises.check_softmax_jacobian(softmax_jacobian),
+                  "returned_none", "forget the `return`")
+
+
+def test_a_row_loop_bounded_by_the_row_count_is_named():
+    def sgd_step(params, grads, lr):
+        W = params["W"]
+        for i in range(len(W)):
+            for j in range(len(W)):              # the rows, not the row's length
+                W[i][j] -= lr * grads["W"][i][j]
+        for name in ("b", "c"):
+            for j in range(len(params[name])):
+                params[name][j] -= lr * grads[name][j]
+        for i, row in enumerate(params["V"]):
+            for j in range(len(row)):
+                row[j] -= lr * grads["V"][i][j]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "some_entries_unchanged",
+                  "as many as the parameter has rows")
+
+
+def test_an_index_made_of_floats_is_named_by_the_name_that_holds_them():
+    import numpy as np
+
+    from tests.test_exercises_pairs import ce_b
+
+    def cross_entropy_forward(Y, c):
+        c = c.astype(float)                       # "to be safe"
+        return -np.mean(np.log(Y[np.arange(len(c)), c])), (Y, c)
+
+    assert_failed(exercises.check_cross_entropy_batch(cross_entropy_forward, ce_b),
+                  "raised", "c holds float64 numbers", "integer positions")
+
+
+def test_a_table_broadcast_from_a_kept_axis_is_read_from_its_shape():
+    import numpy as np
+
+    from tests.test_exercises_pairs import fused_fwd
+
+    def fused_backward(dl, cache):
+        Y, c = cache
+        d = Y.copy()
+        d[np.arange(len(c)), c] -= 1
+        return dl * d / len(c) - np.zeros((len(c), 1, 1)) * Y.sum(axis=1)[:, None]
+
+    assert_failed(exercises.check_softmax_cross_entropy(fused_fwd, fused_backward),
+                  "wrong_shape", "is a square of the batch's",
+                  absent=("matmul",))

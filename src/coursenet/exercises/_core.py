@@ -429,6 +429,8 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
                 _TimeLimit(TIME_LIMIT):
             warnings.simplefilter("ignore")
             out = fn(*args)
+        global _RETURNED_NONE
+        _RETURNED_NONE = _none_reason(fn) if out is None else ""
     except KeyboardInterrupt:
         raise
     except _TooLong:
@@ -1006,6 +1008,45 @@ def _square_from_broadcast(exc, args):
     return ""
 
 
+def _index_names(code, lineno):
+    """The plain names line ``lineno`` of ``code`` uses as indices: the last
+    one loaded before a subscript, or the items of a tuple built for one."""
+    on_line, line = [], None
+    for ins in dis.get_instructions(code):
+        line = (ins.positions.lineno if getattr(ins, "positions", None)
+                else (ins.starts_line or line))
+        if line == lineno:
+            on_line.append(ins)
+    found = []
+    for k, ins in enumerate(on_line):
+        if ins.opname != "BINARY_SUBSCR" or not k:
+            continue
+        before = on_line[k - 1]
+        items = on_line[max(0, k - 1 - before.arg):k - 1] \
+            if before.opname == "BUILD_TUPLE" else [before]
+        found += [n for x in items if x.opname in _LOADS
+                  for n in (x.argval if isinstance(x.argval, tuple) else (x.argval,))]
+    return list(dict.fromkeys(found))
+
+
+def _float_index(exc):
+    """A hint for numpy's "arrays used as indices must be of integer type":
+    which name on the failing line holds floats where positions belong."""
+    last = _last_frame(exc)
+    if not isinstance(exc, IndexError) or "integer" not in _text(exc) \
+            or last is None:
+        return ""
+    held = last.tb_frame.f_locals
+    for read in _index_names(last.tb_frame.f_code, last.tb_lineno):
+        value = held.get(read)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return (f"{read} holds {value.dtype} numbers, shape {value.shape}, where"
+                    " an index needs integer positions: it was made of values"
+                    " (a conversion to float, or an array's entries where its"
+                    " positions belong)")
+    return ""
+
+
 def _raised_hint(exc, fn, args):
     """A hint that is true for the case the check used (not the student's own)."""
     if isinstance(exc, KeyError) and exc.args:
@@ -1032,7 +1073,8 @@ def _raised_hint(exc, fn, args):
         return ("diag of a 2-D array gives back that array's own diagonal, a"
                 " vector, not a diagonal matrix: on a batch of rows it reads the"
                 " batch's diagonal, not one matrix per row")
-    rows = _labels_as_rows(exc, args) or _square_from_broadcast(exc, args)
+    rows = _labels_as_rows(exc, args) or _square_from_broadcast(exc, args) \
+        or _float_index(exc)
     if rows:
         return rows
     if isinstance(exc, TypeError) and re.search(
@@ -1052,9 +1094,43 @@ def _raised_hint(exc, fn, args):
 # --------------------------------------------------------------------------
 
 
+# functions that change their argument in place and return None
+_IN_PLACE = ("fill_diagonal", "sort", "shuffle", "reverse", "append", "extend",
+             "update", "copyto", "fill", "put", "place", "insert")
+# why the student's last call returned None, when it says return <name>: set
+# by _call, read by _array (which knows what was expected, not which function)
+_RETURNED_NONE = ""
+
+
+def _none_reason(fn):
+    """Words for a function that ends ``return name`` and returned None: the
+    name held None, and which in-place call it was likely set from."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return ""
+    ins = list(dis.get_instructions(code))
+    returns = [(a, b) for a, b in zip(ins, ins[1:])
+               if b.opname in ("RETURN_VALUE", "RETURN_CONST")]
+    names = {a.argval for a, b in returns if b.opname == "RETURN_VALUE"
+             and a.opname in _LOADS - {"LOAD_GLOBAL"} and isinstance(a.argval, str)}
+    if len(names) != 1 or len(returns) != sum(     # every return: that one name
+            a.argval in names for a, b in returns if b.opname == "RETURN_VALUE"):
+        return ""
+    names = sorted(names)
+    used = [n for n in _IN_PLACE if n in _names_used(fn)]
+    source = (f": `{names[0]}` was set from what {used[0]} returned, and"
+              f" {used[0]} changes its argument in place and returns None"
+              if used else ", set from a call that returns None")
+    return f"{_name(fn, 'your function')} returns `{names[0]}`, which held None{source}"
+
+
 def _array(value, what):
     """``value`` as a float64 array, or a message naming what it is instead."""
     if value is None:
+        if _RETURNED_NONE:
+            _fail(f"{what} is None: {_RETURNED_NONE}", "a function that changes"
+                  " an array or a list in place returns None: keep using the"
+                  " object it changed", "inplace_result_kept")
         _fail(f"{what} is None", "did you forget the `return` statement?",
               "returned_none")
     if isinstance(value, (str, bytes, Mapping, set)) or callable(value):
@@ -1124,9 +1200,11 @@ def _shape_reading(got, want):
     words; '' when the shapes suggest none."""
     got, want = tuple(got), tuple(want)
     size = int(np.prod(want))
-    if got == () and len(want) == 1:
-        return (f"one number where {want[0]} entries belong, so the entries were"
-                " added up into one (a dot product, or a sum)")
+    if int(np.prod(got)) == 1 and len(want) == 1 and want[0] > 1:
+        kept = "" if got == () else ", kept in an axis of length 1"
+        return (f"one number where {want[0]} entries belong{kept}, so the entries"
+                " were added up into one (a dot product, or a sum over the only"
+                " axis)")
     if len(got) == 1 and len(want) == 1 and want[0] > 1 and got[0] == want[0] ** 2:
         return (f"{got[0]} = {want[0]}×{want[0]} entries, every entry paired with"
                 " every other (two loops, or two for clauses, where one index"
@@ -1134,6 +1212,10 @@ def _shape_reading(got, want):
     if int(np.prod(got)) == size and len(got) != len(want):
         return (f"the right count of entries, {size}, laid out in {len(got)}"
                 f" dimension(s), not {len(want)}: flattened or reshaped")
+    if len(got) == len(want) + 1 and got[0] == got[1] == want[0]:
+        return (f"{got[:2]} is a square of the batch's {got[0]} rows: one number"
+                " per row met the rows with an axis kept on one side (a keepdims,"
+                " or a [:, None]) and not on the other, and broadcast into a table")
     if len(got) == len(want) == 2 and got[0] == want[0] and got[1] < want[1]:
         return (f"each row stops at {got[1]} entries, not {want[1]}: the loop that"
                 " fills a row ran over a shorter list (zip stops at the shortest)")

@@ -56,7 +56,7 @@ def sizes_confused(right_on, who, stop, matrices=()):
     for (a, b), sizes in ((("D", "H"), (3, 3, 2)), (("H", "C"), (2, 3, 3)),
                           (("D", "C"), (3, 2, 3))):
         if right_on(*sizes):
-            _fail(f"{who} raises IndexError on networks whose sizes differ, and is"
+            _fail(f"{who} raises IndexError on a network whose sizes differ, and is"
                   f" right when the number of {_SIZE_NAMES[a]} equals the number of"
                   f" {_SIZE_NAMES[b]} ({'-'.join(map(str, sizes))}): one of the two"
                   " is counted where the other belongs", "W has one row per input"
@@ -64,7 +64,7 @@ def sizes_confused(right_on, who, stop, matrices=()):
                   " column per class: check which length each loop and each size"
                   " is taken from", "sizes_confused")
     if right_on(3, 3, 3):
-        _fail(f"{who} raises IndexError on networks whose sizes differ, and is"
+        _fail(f"{who} raises IndexError on a network whose sizes differ, and is"
               " right only when all the sizes are equal (3-3-3): a loop counts one"
               " size where it indexes along another (rows counted for columns?)",
               "in a list of rows, len(M) counts the rows and len(M[i]) the entries"
@@ -78,7 +78,7 @@ def sizes_confused(right_on, who, stop, matrices=()):
                               f" and one column per {_MATRIX_SIDES[n][1]}"
                               for n in names)
             are = "is" if len(names) == 1 else "are"
-            _fail(f"{who} raises IndexError on networks whose sizes differ, and on"
+            _fail(f"{who} raises IndexError on a network whose sizes differ, and on"
                   f" 3-3-3 networks it is right when {said} {are} handed to it"
                   f" transposed: it reads {said} transposed, the first index"
                   " taken along the columns and the second along the rows",

@@ -94,7 +94,8 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               f"return exactly {want}: a {got} result broadcasts against the"
               f" {want} arrays it meets later (an update b - lr * db turns a (C,)"
               " bias into a (C, C) matrix with a (C, 1) gradient)", "extra_axis")
-    if len(got) == 3 and len(want) == 2 and got[0] == got[1] == want[0]:
+    if len(got) == 3 and len(want) == 2 and got[0] == got[1] == want[0] \
+            and spec_title == "the softmax":      # the layer with a Jacobian
         _fail(f"{what} has shape {got}{on}, expected {want}: numpy's matmul paired"
               " every row of the upstream gradient with every instance's Jacobian",
               "each instance's row needs its own Jacobian only: make the instance"
@@ -118,10 +119,17 @@ def _forward_out(spec, fwd, inputs, who, text):
               "a forward function returns its output and what its backward needs",
               "not_a_pair")
     out, cache = value
+    ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
+    if isinstance(out, (tuple, list, dict)) and isinstance(
+            cache, (np.ndarray, float, np.floating)) and np.shape(cache) == ref.shape:
+        _fail(f"{who} returned a {type(out).__name__} first and an array of the"
+              f" output's shape {ref.shape} second (on {text}): (cache, out), the"
+              " pair in the other order", "a forward function returns its output"
+              " first and its cache second: the order the stubs' docstrings give",
+              "pair_swapped")
     _forward_keeps_state(fwd, args, who, text, cache)
     if not isinstance(out, (list, tuple)):  # a list is named by _exact_shape's
         plain_array(out, f"the output of {who}", text)
-    ref = np.asarray(spec.forward(**inputs), dtype=np.float64)
     arr = _array(out, f"the output of {who}")
     if ref.ndim == 0:
         first = np.asarray(inputs[spec.wrt[0]])
@@ -1094,6 +1102,11 @@ SIGMOID = Spec(
         Mistake("no_sigmoid_derivative", "dk = dout: the sigmoid's own derivative"
                 " is missing", "dk must include the sigmoid's derivative (at most"
                 " 0.25), so it cannot equal dout", lambda d: (d["dout"],)),
+        Mistake("slope_brackets_lost", "dk = dout · h - h: the bracket around"
+                " (1 - h) is lost, so h is subtracted after the product",
+                "multiplication binds before subtraction: a difference that is one"
+                " factor of a product needs its own brackets",
+                lambda d: (d["dout"] * _sig(d) - _sig(d),)),
         Mistake("tanh_derivative", "dk = dout · (1 - h²): that is the"
                 " derivative of tanh, not of the sigmoid", "the sigmoid's"
                 " derivative is at most 0.25 (at k = 0); tanh's reaches 1",
@@ -1261,6 +1274,12 @@ SOFTMAX = Spec(
                   " once was applied to every row", "each instance has its own"
                   " probabilities, so its own Jacobian: row n of dl/do depends on"
                   " row n of y alone", _soft_mistake(_summed_jacobian)),
+          Mistake("summed_jacobian", "each row's Jacobian kept its own diagonal,"
+                  " but its products of two probabilities were summed over all the"
+                  " rows (the batch index n left out of that product's result)",
+                  "each instance has its own probabilities, so its own Jacobian:"
+                  " every term of row n's Jacobian comes from row n of y alone",
+                  _soft_mistake(lambda Y, G: G * Y - G @ (Y.T @ Y))),
           Mistake("mean_jacobian", "one Jacobian, from the batch's mean row of"
                   " y, was applied to every row", "each instance has its own"
                   " probabilities, so its own Jacobian: row n of dl/do depends on"
@@ -2168,6 +2187,20 @@ def _many_rows(rng):
     return Y, c
 
 
+def _clipped(got, want, who, where):
+    """Fail when the output is the right one held inside [its smallest, its
+    largest] value: a clip the stub does not ask for."""
+    if not np.all(np.isfinite(got)):
+        return
+    lo, hi = float(got.min()), float(got.max())
+    if np.allclose(got, np.clip(want, lo, hi), rtol=1e-9, atol=1e-12):
+        _fail(f"{who} is right {where} except that its output stops at {lo:.4g}"
+              f" and {hi:.4g} (expected {_fmt(want)}): it is clipped",
+              "the layer returns its function's own value, however close to 0 or"
+              " 1: a clip changes the output and the gradient the check expects",
+              "output_clipped")
+
+
 def extreme_probes(spec, fwd, who, batch):
     """Fail if a softmax / loss forward goes wrong on a large logit spread
     or, for a batch loss, on many rows of small probabilities."""
@@ -2176,6 +2209,7 @@ def extreme_probes(spec, fwd, who, batch):
         o = rows if batch else rows[0]
         got, want = _extreme_out(fwd, (o.copy(),), who), _soft_ref(o)
         if got is not None and got.shape == want.shape and not _same(got, want):
+            _clipped(got, want, who, "on a large logit spread")
             _spread_fail(who, got, want, _SPREAD_TEXT[batch])
     elif spec.title == FUSED.title:
         _fused_extremes(fwd, who, batch, rows)
@@ -2184,6 +2218,7 @@ def extreme_probes(spec, fwd, who, batch):
         got = _extreme_out(fwd, (k.copy(),), who)
         want = np.array([0.0, 0.5, 1.0]).reshape(k.shape)
         if got is not None and got.shape == want.shape and not _same(got, want):
+            _clipped(got, want, who, "at k = [-800, 0, 800]")
             said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
             _fail(f"{who} {said} at k = [-800, 0, 800] (it returns {_fmt(got)},"
                   " expected 0, 0.5, 1): exp overflows above about 709",

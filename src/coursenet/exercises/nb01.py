@@ -334,6 +334,13 @@ _LOSS_GRAD_MISTAKES = [
             " when c = 0), not at c: the class index is off by one",
             "classes are numbered from 0, and c is already the position of the true"
             " class's entry: use it as it is", lambda d: -_before_c(d) / d["y"]),
+    *[Mistake("neighbour_probability", "the non-zero entry of dl/dy sits at c, but"
+              f" holds -1 over the probability of class c {sign} 1: the index of"
+              " y inside the division is off by one", "the entry at c divides by"
+              " the true class's own probability: one index for both",
+              lambda d, step=step: -_onehot(d["c"], len(d["y"]))
+              / np.roll(d["y"], -step))
+      for sign, step in (("-", -1), ("+", 1))],
     *[Mistake("wrong_class", f"the only non-zero entry of dl/dy is at class c {sign}"
               f" 1, and there is none when c = {edge}: the class index is off by"
               " one (a loop counting from 1, or an index moved by one?)",

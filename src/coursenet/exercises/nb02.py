@@ -207,6 +207,15 @@ _FORWARD_LOSS_MISTAKES = [
               " use it as it is", lambda d, step=step: losses.cross_entropy(
                   d["O"], (np.asarray(d["y"]) + step) % d["O"].shape[1]))
       for sign, where, step in (("-", "before", -1), ("+", "after", 1))],
+    *[Mistake("loss_shift_left", f"the loss is {how}: the shift taken out of"
+              " the logits for a stable log-sum-exp is not put back",
+              "a stable log-sum-exp subtracts the largest logit before the"
+              " exponentials and adds it back after the log, so the"
+              " loss is the same as without the shift",
+              lambda d, sign=sign: losses.cross_entropy(d["O"], d["y"])
+              + sign * float(np.max(d["O"])))
+      for how, sign in (("the right one plus the largest logit", 1.0),
+                        ("the right one minus the largest logit", -1.0))],
 ]
 
 
@@ -489,7 +498,7 @@ def _one_layer_for_the_other(forward, fwd):
     reads one layer's parameter where the other's belongs?"""
     for key, read, said in _READ_FOR:
         if _forward_right_on(forward, (3, 3, 3), read=(key, read)):
-            _fail(f"{fwd} raises IndexError on networks whose sizes differ, and on"
+            _fail(f"{fwd} raises IndexError on a network whose sizes differ, and on"
                   " 3-3-3 networks it computes the loss of a network in which"
                   f" {said}",
                   "W and b belong to the first layer (inputs to hidden units), V and"
@@ -778,12 +787,21 @@ _STAGE_MISTAKES = [
      " (a sum written with = where it adds up)", "dl/do_m collects a term from"
      " every output y_i, and every one of them adds to the total",
      lambda r, ref, p, g: g[-1] * (np.eye(len(r["y"]))[-1] - r["y"]) * r["y"][-1]),
+    ("do", "running_sum", "each dl/do_m is the sum of the right entries 0 to m:"
+     " the total that collects one entry's sum is not started afresh for the"
+     " next entry", "each entry's sum starts from 0: set the total inside the loop"
+     " over the entries, before its sum", lambda r, ref, p, g: np.cumsum(ref["do"])),
     ("do", "flipped_sign", "its dl/do has the wrong sign",
      "the softmax Jacobian's diagonal is positive and its other entries negative:"
      " check the signs of yours", lambda r, ref, p, g: -ref["do"]),
     ("dh", "dh_one_logit", "dl/do is right, dl/dh is wrong: it uses logit 0 only",
      "h_j feeds every logit: each one adds its own path to dl/dh_j",
      lambda r, ref, p, g: p["W2"][:, 0] * ref["do"][0]),
+    ("dh", "running_sum", "dl/do is right; each dl/dh_j is the sum of the right"
+     " entries 0 to j: the total that collects one entry's sum is not started"
+     " afresh for the next entry", "each entry's sum starts from 0: set the total"
+     " inside the loop over the entries, before its sum",
+     lambda r, ref, p, g: np.cumsum(ref["dh"])),
     ("dh", "dh_last_logit_only", "dl/do is right, dl/dh uses the last logit only:"
      " each logit's term replaced the one before (a sum written with = where it"
      " adds up)", "h_j feeds every logit: each one adds its own path to dl/dh_j",
@@ -812,6 +830,11 @@ _STAGE_MISTAKES = [
        _HIDDEN_RULES[hidden][1], lambda r, ref, p, g, hidden=hidden: ref["dh"]
        * _HIDDEN_RULES[hidden][2](r["k"][None], r["h"][None])[0])
       for hidden in ("sigmoid_from_k", "sigmoid_twice", "no_sigmoid_derivative")],
+    ("dk", "slope_brackets_lost", "dl/dh is right, dl/dk is dl/dh · h - h: the"
+     " bracket around (1 - h) is lost, so h is subtracted after the product",
+     "multiplication binds before subtraction: a difference that is one factor of"
+     " a product needs its own brackets",
+     lambda r, ref, p, g: ref["dh"] * np.asarray(r["h"]) - np.asarray(r["h"])),
     ("dk", "dk_slope_only", "dl/dh is right, dl/dk is the sigmoid's slope alone:"
      " dl/dh is not multiplied in", "the chain rule: how the loss changes with h,"
      " times how h changes with k", lambda r, ref, p, g: r["h"] * (1 - r["h"])),
@@ -1288,11 +1311,11 @@ def _on_square_networks(body, stop, who):
     except _Stop as inner:
         if inner.mistake in (None, "raised") or inner.status != "failed":
             raise stop from None
-        raise _Stop(f"✗ {who} raises IndexError on networks whose sizes differ;"
+        raise _Stop(f"✗ {who} raises IndexError on a network whose sizes differ;"
                     " on 3-3-3 networks, where it runs: "
                     + inner.message.removeprefix("✗ "), mistake=inner.mistake) \
             from None
-    _fail(f"{who} raises IndexError on networks whose sizes differ, and is right"
+    _fail(f"{who} raises IndexError on a network whose sizes differ, and is right"
           " on 3-3-3 networks: a size or an index is taken from the wrong side",
           "W has one row per input and one column per hidden unit, V one row per"
           " hidden unit and one column per class: check which length each loop"

@@ -261,7 +261,7 @@ def _index_past_end(fn, who, stop):
     whose sizes are all equal, where no index runs past an end."""
     keys = len(_SCALAR_KEYS)
     if _step_right_on(fn, (keys,) * 3) and not _step_right_on(fn, (3, 3, 3)):
-        _fail(f"{who} raises IndexError on networks whose sizes differ, and is"
+        _fail(f"{who} raises IndexError on a network whose sizes differ, and is"
               f" right only when every size is {keys}, the number of keys in the"
               " dicts (W, b, V and c): a loop runs over as many rows as the dict"
               " has keys, not as many as the parameter has", "count the rows of"
@@ -279,7 +279,7 @@ def _index_past_end(fn, who, stop):
     except _Stop as square:
         if square.mistake not in (None, "raised", "index_past_end", "unchanged"):
             square.message = square.message.replace(
-                "✗ ", f"✗ {who} raises IndexError on networks whose sizes differ;"
+                "✗ ", f"✗ {who} raises IndexError on a network whose sizes differ;"
                 " on networks whose sizes are all equal (3-3-3, 4-4-4) it runs,"
                 " and there ", 1)
             raise square from None
@@ -399,6 +399,14 @@ def _own_value_or_row_length(who, wrong, outs, refs, befores, lrs):
 def _skipped_where(wrong, outs, refs, befores):
     """(where, why) for the entries that did not step: the first or the last
     entry of each row, the first or last row, or elsewhere."""
+    shapes = [np.shape(b[k]) for b in befores for k in wrong]
+    cut = [_columns_stepped(o[k], r[k], b[k]) for o, r, b in zip(outs, refs, befores)
+           for k in wrong]
+    if all(len(s) == 2 and s[0] in n for n, s in zip(cut, shapes)) \
+            and any(s[0] < s[1] for s in shapes):
+        return (": in each row only the first entries stepped, as many as the"
+                " parameter has rows", "the loop over a row's entries runs as"
+                " many times as there are rows: a row's length is its own")
     places = {"the first entry of each row": (slice(None), 0),
               "the last entry of each row": (slice(None), -1),
               "the first row": (0,), "the last row": (-1,)}
@@ -411,6 +419,20 @@ def _skipped_where(wrong, outs, refs, befores):
                     " (range(1, ...))" if late else "a loop over them stops one"
                     " early (range(len(...) - 1))")
     return "", "a loop over the entries starts late or stops early"
+
+
+def _columns_stepped(out, ref, before):
+    """Every n for which the first n columns of a 2-D parameter stepped right
+    and the others did not move (several where a gradient entry is 0)."""
+    if np.ndim(before) != 2:
+        return []
+    found = []
+    for n in range(np.shape(before)[1] + 1):
+        mask = np.zeros(np.shape(before), dtype=bool)
+        mask[:, n:] = True
+        if _only_skipped(out, ref, before, mask):
+            found.append(n)
+    return found
 
 
 def _only_skipped(out, ref, before, mask):

@@ -637,6 +637,16 @@ def _douts_named(log, who, text):
             _dout_from_other_result(before.results, got,
                                     np.asarray(before.dout, dtype=np.float64), who,
                                     _LAYER_NAMES[i], text)
+            if sent.ndim == 1 and len(sent) and np.shape(got) == () \
+                    and np.isclose(float(got), sent[0]):
+                _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} one number, the"
+                      f" first entry of the array that {_LAYER_NAMES[before.layer]}"
+                      f" sent back (on {text}): that array was unpacked as if it"
+                      " were a tuple of results", "only a layer with parameters"
+                      " returns a tuple (its dx and its parameters' gradients);"
+                      " the others return dx alone: tell them apart by the"
+                      " layer's names, not by what came back",
+                      "array_unpacked_as_results")
             _fail(f"{who} gave the backward of {_LAYER_NAMES[i]} a dout that is not"
                   f" what the layer after it sent back (on {text})",
                   "each backward's first result is the upstream gradient of the"

@@ -18,6 +18,7 @@ from coursenet import layers, losses, mlp
 from coursenet.exercises._core import (
     Mistake,
     _array,
+    _as_promised,
     _call,
     _fail,
     _finite,
@@ -95,6 +96,7 @@ def check_batched_backward(fn=None, vectorised=True):
                       " call's X and c, unchanged)")
         outs = _batched_grads(values, refs, cases, who)
         if all(_same(o, r) for o, r in zip(outs, refs)):
+            _precision_kept(outs, refs, who)
             speed = ""
             if vectorised:
                 small, large = row_work(lambda n: _batched_call(fn, n), who,
@@ -223,9 +225,25 @@ def _batched_grads(values, refs, cases, who):
         if isinstance(raw, Mapping):
             for key in raw:
                 plain_array(raw[key], f"the gradient of {key} from {who}", text)
+                _as_promised(raw[key], f"the gradient of {key} from {who}", text)
         outs[i] = _grads(raw, refs[i], f"the grads from {who}", batch=len(d["y"]))
         _finite(outs[i], f"the grads from {who}", text)
     return outs
+
+
+def _precision_kept(outs, refs, who):
+    """Fail when gradients that pass the check's tolerance agree with float64
+    only to a float32's digits: a cast to float32 somewhere on the way (a sum
+    in another order costs about 1e-16 of the largest entry, not 1e-8)."""
+    worst = max(float(np.max(np.abs(o[k] - r[k]))) / max(float(np.max(np.abs(r[k]))),
+                                                         1e-300)
+                for o, r in zip(outs, refs) for k in r)
+    if worst > 1e-10:
+        _fail(f"the gradients from {who} agree with float64 arithmetic only to about"
+              f" {worst:.0e} of their size, where float64 reaches about 1e-15:"
+              " something on the way was computed in float32 (or float16)",
+              "keep every array in numpy's default float64: no dtype argument, no"
+              " cast to float32, even for speed", "low_precision")
 
 
 def _diagnose_batched(outs, refs, cases):

@@ -93,9 +93,12 @@ class _Spy:
     position, not by name, is seen (``reverse=False`` for the rerun that
     names it)."""
 
-    def __init__(self, X, reverse=True):
+    def __init__(self, X, reverse=True, Xv=None):
         self.reverse = reverse
         self.rows = {X[i].tobytes(): i for i in range(len(X))}
+        # validation rows, to tell a batch cut from the validation set
+        self.val = set() if Xv is None else {row.tobytes() for row in Xv}
+        self.from_val = 0   # calls whose rows are all validation rows
         self.calls = []  # (row indices or None, labels, loss)
         self.steps = []  # (params as they were at the call, the gradients given)
 
@@ -104,6 +107,9 @@ class _Spy:
         if Xb.ndim == 1:
             Xb = Xb[None]
         idx = [self.rows.get(np.ascontiguousarray(row).tobytes()) for row in Xb]
+        if len(Xb) and all(i is None for i in idx) and all(
+                np.ascontiguousarray(row).tobytes() in self.val for row in Xb):
+            self.from_val += 1
         if not len(Xb):   # noted, named by _check_calls once the loop has run
             self.calls.append(([], np.array(cb).reshape(-1), 0.0))
             return 0.0, {k: np.zeros_like(np.asarray(v, dtype=np.float64))
@@ -143,7 +149,7 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         X, c = train_data
         ref_params, ref_steps, ref_evals = _reference(
             params, train_data, val_data, _LR, _B, _EPOCHS, _SEED)
-        spy = _Spy(X)
+        spy = _Spy(X, Xv=val_data[0])
         mine = _copy_params(params)
         args = (mine, (X.copy(), c.copy()), (val_data[0].copy(), val_data[1].copy()),
                 _LR, _B, _EPOCHS, _SEED)
@@ -164,6 +170,11 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
                   f" longer in their original order{_pairs_broken(args[1], X, c)})",
                   "shuffle the positions of the rows, not the rows themselves;"
                   " leave train_data as it was passed", "changed_data")
+        if not spy.calls and len(getattr(history, "epoch_val_loss", None) or ()) == 1:
+            _fail(f"{who} returned after the first evaluation, before any step"
+                  f" (on {_case_text()}): a return inside the epoch loop",
+                  "return the history once, after the loop over the epochs",
+                  "returned_in_loop")
         _check_batches(spy, c, who, lambda epochs=_EPOCHS: _rerun(
             fn, space, uses, (params, train_data, val_data), who, epochs=epochs))
         _check_steps(history, spy, who)
@@ -272,6 +283,15 @@ def _check_calls(spy, c, who):
               "each step's loss and gradients come from your batched_backward,"
               " called on that batch's rows and labels", "no_backward")
     _empty_batches(spy, who)
+    if spy.from_val:
+        first = next(n for n, (idx, _, _) in enumerate(spy.calls)
+                     if idx and all(i is None for i in idx))
+        _fail(f"{who} called batched_backward on rows of the validation set, from"
+              f" step {first + 1} on ({spy.from_val} of {len(spy.calls)} calls):"
+              " the names of the training data were given the validation data's"
+              " values on the way", "keep the training data under names of its"
+              " own: a loop over the evaluation sets that reuses those names (for"
+              " X, c in ...) leaves them holding the last set", "trained_on_validation")
     if any(i is None for idx, _, _ in spy.calls for i in idx):
         _fail(f"{who} called batched_backward with rows that are not rows of the"
               " training X", "pass the batch's rows of X as they are (not scaled,"
@@ -545,6 +565,19 @@ def _check_steps(history, spy, who):
         _fail(f"history.step_loss from {who} holds the sum of each batch's losses",
               "record the batch's mean loss, as batched_backward returns it",
               "summed_loss")
+    evaluated = []
+    for name in ("epoch_train_loss", "epoch_val_loss"):
+        try:
+            evaluated += [float(v) for v in getattr(history, name, [])]
+        except (TypeError, ValueError):
+            pass
+    if len(steps) and evaluated and all(np.isclose(evaluated, v, rtol=1e-9).any()
+                                        for v in steps):
+        _fail(f"history.step_loss from {who} holds losses of the whole-set"
+              " evaluations (the epoch_* lists' numbers), not each batch's loss",
+              "step_loss records the loss batched_backward returned for the"
+              " step's batch: a copied line kept the evaluation's name",
+              "evaluation_as_step_loss")
     if not np.allclose(steps, returned, rtol=1e-9, atol=1e-12):
         _fail(f"history.step_loss from {who} is not the loss batched_backward"
               " returned for each batch", "append the loss of every batch as"
