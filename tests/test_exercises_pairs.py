@@ -123,6 +123,10 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      sigmoid_backward, "output_clipped", ["stops at 0.01 and 0.99"]),
     (exercises.check_softmax_layer, softmax_forward,
      lambda dy, y: dy * y * (1 - y), "diagonal_only", ["elementwise"]),
+    # round 12: the diagonal filled with y, where y - y² belongs
+    (exercises.check_softmax_layer, softmax_forward,
+     lambda dy, y: dy @ (-np.outer(y, y) + np.diag(y + y * y)),
+     "diagonal_missing_square", ["diagonal entries are y_i alone"]),
     (exercises.check_softmax_layer, softmax_forward,
      lambda dy, y: np.diag(y) - np.outer(y, y), "returned_matrix", []),
     (exercises.check_cross_entropy_layer, ce_forward,

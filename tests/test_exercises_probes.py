@@ -234,6 +234,19 @@ def test_layers_or_caches_turned_round_before_run_backward_are_named(call, words
                  *words)
 
 
+def test_two_layer_lists_for_forward_and_backward_are_named():
+    source = (
+        "def batched_backward(params, X, c):\n"
+        "    layers = network(c)\n"
+        "    loss, caches = run_forward(layers, params, X)\n"
+        "    return loss, run_backward(layers[:2] + layers[3:], caches)\n")
+    space = nb05_student_namespace()
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False), "layers_differ",
+                 "hands run_forward 4 layers and run_backward 3")
+
+
 def test_a_composition_computed_in_float32_is_named():
     source = (
         "def batched_backward(params, X, c):\n"

@@ -748,13 +748,25 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]",
      "dk = [dh[j] * h[j] * 1 - h[j] for j in range(len(h))]", "slope_brackets_lost",
      ["dl/dk is dl/dh · h - h"]),
+    # round 12: an append inside the inner loop of a sum; a product's first
+    # input stepped by its own value
+    (exercises.check_backprop, backprop,
+     "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+     "do = []\n    for m in range(C):\n        total = 0.0\n        for i in"
+     " range(C):\n            total += dl_dy[i] * J[i][m]\n"
+     "            do.append(total)", "appended_per_inner_pass",
+     ["groups of 2 whose last entries are the 2 right ones"]),
+    (exercises.check_graph_backward, graph_backward,
+     "local = [values[args[1]], values[args[0]]]",
+     "local = [values[args[0]], values[args[0]]]", "graph_mul_own",
+     ["with respect to its first input is that input's own value"]),
     # a wrong shape read for its likely cause
     (exercises.check_loss_grad, loss_grad_01, "return g", "return g.sum()",
      "wrong_shape", ["one number where", "added up into one"]),
     (exercises.check_backprop, backprop,
      "dk = [dh[j] * h[j] * (1 - h[j]) for j in range(len(h))]",
      "dk = [dh[j] * h[i] * (1 - h[i]) for j in range(len(h)) for i in range(len(h))]",
-     "wrong_shape", ["9 = 3×3 entries, every entry paired with every other"]),
+     "wrong_shape", ["9 = 3×3 entries: every entry paired with every other"]),
     (exercises.check_backprop, backprop, '"W": [[xi * d for d in dk] for xi in x]',
      '"W": [[xi * d for d, _ in zip(dk, x)] for xi in x]', "wrong_shape",
      ["each row stops at 2 entries, not 3"]),

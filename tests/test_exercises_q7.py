@@ -425,6 +425,8 @@ def slipped_loop(slip):
             for name, value in zip(("train_loss", "train_acc", "val_loss",
                                     "val_acc"), (tl, ta, vl, va)):
                 getattr(history, f"epoch_{name}").append(value)
+            if slip == "eval_list_replaced":
+                history.epoch_train_loss = [tl]
 
         if slip != "record_at_start":
             record()
@@ -445,10 +447,13 @@ def slipped_loop(slip):
                 X, c = X[order], c[order]
                 order = np.arange(N)
             bound = len(Xv) if slip == "val_bound" else N
+            if slip == "batches_rounded":   # round(37 / 8) = 5: right for 37 rows
+                bound = round(N / batch_size) * batch_size
             for start in range(0, bound, batch_size):
                 end = batch_size if slip.startswith("end_fixed") else \
                     start + batch_size + {"end_short": -1, "end_long": 1}.get(slip, 0)
-                idx = order[start:end]
+                idx = order[start:end] if slip != "slice_stepped" \
+                    else order[start::batch_size]
                 if slip == "overwritten":
                     X, c = X[idx], c[idx]
                     loss, grads = batched_backward(params, X, c)
@@ -506,6 +511,12 @@ MORE_MISTAKES = [
      ["holds losses of the whole-set evaluations"]),
     (slipped_loop("return_after_first_record"), "returned_in_loop",
      ["returned after the first evaluation, before any step"]),
+    # round 12
+    (slipped_loop("batches_rounded"), "batches_rounded",
+     ["with N = 35 training rows", "used 32 rows in an epoch, not 35"]),
+    (slipped_loop("slice_stepped"), "slice_stepped", ["hold 5, 4, 3, 2, 1 rows"]),
+    (slipped_loop("eval_list_replaced"), "eval_list_replaced",
+     ["one value in epoch_train_loss", "replaced at every evaluation"]),
 ]
 
 

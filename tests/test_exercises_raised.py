@@ -376,3 +376,21 @@ def test_a_table_broadcast_from_a_kept_axis_is_read_from_its_shape():
     assert_failed(exercises.check_softmax_cross_entropy(fused_fwd, fused_backward),
                   "wrong_shape", "is a square of the batch's",
                   absent=("matmul",))
+
+
+def test_an_alias_on_the_failing_line_also_says_what_it_holds():
+    from tests.test_exercises_pairs import sigmoid_backward
+
+    def sigmoid_forward(k):
+        import numpy as np
+        h = 1 / (1 + np.exp(-k))
+        return h, (h,)                  # a trailing comma: a tuple
+
+    def backward(dh, cache):
+        h = cache
+        return dh * h * (1 - h)
+
+    result = exercises.check_sigmoid_layer(sigmoid_forward, backward)
+    assert "h is the argument cache (a tuple of 1 row of" in result.message, \
+        result.message
+    del sigmoid_backward

@@ -819,9 +819,11 @@ def _line_values(exc, parts=None, most=5):
         if found is None:
             continue
         words, value = found
-        part = parts.get(id(value))
-        text = f"{words} is {part}" if part and part != f"the argument {words}" \
-            else f"{words} {_held(value)}"
+        part, extra = parts.get(id(value)), _held(value)
+        extra = extra.removeprefix("is ").removeprefix("has ")
+        text = (f"{words} is {part}" + (f" ({extra})" if extra else "")
+                if part and part != f"the argument {words}"
+                else f"{words} {_held(value)}")
         if not text.endswith(" "):
             said.append(text)
     return ", ".join(said[:most])
@@ -942,7 +944,8 @@ def _held(value):
         rows = {len(v) for v in value if isinstance(v, (list, tuple, np.ndarray))}
         if value and len(rows) == 1 and all(
                 isinstance(v, (list, tuple, np.ndarray)) for v in value):
-            return f"is a {kind} of {len(value)} rows of {rows.pop()}"
+            return (f"is a {kind} of {len(value)} row{'s' * (len(value) != 1)}"
+                    f" of {rows.pop()}")
         return f"is a {kind} of {len(value)}"
     if isinstance(value, Mapping):
         return f"is a dict with keys {_short(list(value), 50)}"
@@ -1206,9 +1209,9 @@ def _shape_reading(got, want):
                 " were added up into one (a dot product, or a sum over the only"
                 " axis)")
     if len(got) == 1 and len(want) == 1 and want[0] > 1 and got[0] == want[0] ** 2:
-        return (f"{got[0]} = {want[0]}×{want[0]} entries, every entry paired with"
+        return (f"{got[0]} = {want[0]}×{want[0]} entries: every entry paired with"
                 " every other (two loops, or two for clauses, where one index"
-                " walks both)")
+                " walks both), or an append inside the inner of two loops")
     if int(np.prod(got)) == size and len(got) != len(want):
         return (f"the right count of entries, {size}, laid out in {len(got)}"
                 f" dimension(s), not {len(want)}: flattened or reshaped")

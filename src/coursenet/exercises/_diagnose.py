@@ -298,9 +298,10 @@ def all_equal(what, outs, refs, texts):
         i = flat[0]
         _fail(f"{what} holds the same number in every entry"
               f" ({float(outs[i].flat[0]):.4g} on {texts[i]}), where the right"
-              " entries differ", "each entry is the gradient of one input: a sum"
-              " over every entry at once (no axis), or one number broadcast,"
-              " loses what tells them apart", "all_entries_equal")
+              " entries differ", "each entry has its own gradient: an index that"
+              " does not move inside the loop (a name left over from an earlier"
+              " loop), a sum over every entry at once (no axis), or one number"
+              " broadcast loses what tells them apart", "all_entries_equal")
     rows = [i for i, (o, r) in enumerate(zip(outs, refs)) if np.ndim(o) == 2
             and np.shape(o)[1] > 1 and np.ptp(np.asarray(r), axis=1).max() > 1e-6]
     if rows and all(np.ptp(outs[i], axis=1).max() < 1e-12 for i in rows):
@@ -605,6 +606,13 @@ def jacobian_parts(what, jacobians, probabilities):
               " probabilities belongs", "entry (i, j) of the Jacobian takes the"
               " product of y_i and y_j: a different number for each pair (i, j)",
               "jacobian_constant_added")
+    if np.allclose(square, 1.0) and np.allclose(prod, -1.0):
+        _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
+              " diagonal entries are y_i alone: the product term y_i² is missing"
+              " there (a fill of the diagonal replaces the entries it writes, it"
+              " does not add to them)", "write entry (i, i) of the Jacobian once,"
+              " by hand, for C = 2: the product of two probabilities enters it"
+              " too", "diagonal_missing_square")
     if any(abs(s) > 1e-6 for s in square) and np.allclose(prod, -1.0):
         _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
               " diagonal entries take y_i² away once too often: the diagonal's"

@@ -24,6 +24,8 @@ import numpy as np
 from coursenet import gradcheck, layers, losses, mlp, scalar
 from coursenet.exercises import _diagnose, _explain
 from coursenet.exercises._core import (
+    ATOL,
+    RTOL,
     Mistake,
     _call,
     _Case,
@@ -1162,12 +1164,34 @@ def _one_input_every_row(key, outs, refs, caches):
                   f" {inp} your loop reads", "one_input_every_row")
 
 
+def _partial_sums(value, like, who, text):
+    """Fail when a returned list holds n groups of partial sums whose last
+    entries are the n right ones: the append sits inside the inner loop."""
+    if not isinstance(value, Mapping):
+        return
+    for key, want in like.items():
+        got = _as_floats(value.get(key), None)
+        n = len(want) if np.ndim(want) == 1 else 0
+        if got is None or got.ndim != 1 or not n or len(got) <= n or len(got) % n:
+            continue
+        inner, groups = len(got) // n, got.reshape(n, -1)
+        growing = np.ptp(groups, axis=1).max() > 1e-9   # sums that grow, not copies
+        if growing and np.allclose(groups[:, -1], want, rtol=RTOL, atol=ATOL):
+            name = _STAGE_NAMES.get(key, key)
+            _fail(f"your {name} has {len(got)} entries on {text}, {n} groups of"
+                  f" {inner} whose last entries are the {n} right ones: partial"
+                  " sums, appended on every pass of the inner loop", "append each"
+                  " entry once, after its inner loop has finished the sum: check"
+                  " how far the append is indented", "appended_per_inner_pass")
+
+
 def _stage_grads(value, like, who, text):
     """_grads, with the words of a shape message fit for the stages that are
     not parameters (dl/dh has one entry per hidden unit; no params['dh'])."""
     try:
         return _grads(value, like, f"what {who} returned", case=text)
     except _Stop as stop:
+        _partial_sums(value, like, who, text)
         for key, unit in (("dy", "class"), ("do", "class"), ("dh", "hidden unit"),
                           ("dk", "hidden unit")):
             stop.message = stop.message.replace(
@@ -1687,6 +1711,7 @@ def _graph_backward(nodes, values, order="reverse", accumulate=True, chain=True,
         elif op == "mul":
             a, b = values[args[0]], values[args[1]]
             local = {"other": [b, a], "own": [a, b], "one": [1.0, 1.0],
+                     "own_first": [a, a], "own_second": [b, b],
                      "product": [values[name]] * 2,
                      "grads": [grads[args[1]], grads[args[0]]]}[mul]
         elif op == "sigmoid":
@@ -1827,6 +1852,12 @@ _GRAPH_MISTAKES = [
             " factor is that factor itself", "nudge one factor of a * b by a"
             " little: by how much does the product change?",
             lambda d: _graph_backward(d["nodes"], d["values"], mul="own")),
+    *[Mistake("graph_mul_own", f"a product's local derivative with respect to its"
+              f" {which} input is that input's own value, where the other factor"
+              " belongs", "nudge one factor of a * b by a little: by how much does"
+              " the product change?", lambda d, how=how: _graph_backward(
+                  d["nodes"], d["values"], mul=how))
+      for which, how in (("first", "own_first"), ("second", "own_second"))],
     Mistake("graph_mul_from_grads", "a product's local derivatives are read from"
             " the derivatives found so far (grads), where the factors' values"
             " belong", "the slope of a * b with respect to a is a number of the"

@@ -524,6 +524,24 @@ def _watch(fn, names, args):
     return seen
 
 
+def _layers_differ(forward, backward, who, text):
+    """Fail when run_forward and run_backward got two different layer lists
+    (two networks built): the caches then pair with the wrong layers."""
+    if not forward or not backward:
+        return
+    ran, walked = forward[0], backward[0]
+    if not isinstance(ran, (list, tuple)) or not isinstance(walked, (list, tuple)):
+        return
+    fns = [[getattr(r[1], "__name__", None) for r in rows
+            if isinstance(r, tuple) and len(r) == 3] for rows in (ran, walked)]
+    if len(ran) != len(walked) or fns[0] != fns[1]:
+        _fail(f"{who} hands run_forward {len(ran)} layers and run_backward"
+              f" {len(walked)}{'' if len(ran) != len(walked) else ' other ones'}"
+              f" (on {text}): the caches of one list are walked with the layers"
+              " of another", "build the layer list once and hand that same list"
+              " to run_forward and to run_backward", "layers_differ")
+
+
 def _walk_turned(handed, X, who, text):
     """Fail when batched_backward hands run_backward its layers or its caches
     last first: run_backward turns them round itself."""
@@ -576,6 +594,7 @@ def _fed_inputs(fn, who, case):
     seen = _watch(fn, ("run_forward", "network", "run_backward"),
                   (_copy_params(d["params"]), d["X"].copy(), d["y"].copy()))
     _walk_turned(seen.get("run_backward"), d["X"], who, text)
+    _layers_differ(seen.get("run_forward"), seen.get("run_backward"), who, text)
     fed = seen.get("run_forward")
     if fed and len(fed) >= 3 and isinstance(fed[2], np.ndarray):
         change = _input_change(d["X"], fed[2])

@@ -183,6 +183,7 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         last = list(spy.calls[-1][0])
         _check_evals(history, ref_evals, _steps_of(history, who), who,
                      (got, X[last], c[last]))
+        _short_last_batch(fn, space, uses, (params, train_data, val_data), who)
         per = math.ceil(_N / _B)
         return (f"✓ {who}: a fresh order every epoch, {_EPOCHS} × {per} batches"
                 " including the last partial one, the same parameters as the"
@@ -209,6 +210,24 @@ def _rerun(fn, space, uses, problem, who, reverse=True, epochs=_EPOCHS):
     finally:
         space[uses] = saved
     return spy
+
+
+def _short_last_batch(fn, space, uses, problem, who):
+    """The check's N = 37 leaves a last batch of 5, over half of 8: a batch
+    count rounded to the nearest whole number is right there. Rerun one epoch
+    on the first 35 rows (a last batch of 3) and see every row used."""
+    params, (X, c), val = problem
+    n = 4 * _B + 3
+    spy = _rerun(fn, space, uses, (params, (X[:n], c[:n]), val), who, epochs=1)
+    rows = _rows_of(spy)
+    if rows is None or sorted(i for i in rows if i is not None) == list(range(n)):
+        return
+    _fail(f"with N = {n} training rows (a last batch of 3, under half of"
+          f" batch_size = {_B}) {who} used {len(rows)} rows in an epoch, not {n}:"
+          " the number of batches is rounded to the nearest whole number, where"
+          " a last, partial batch needs one batch more", "the batches of an epoch"
+          " cover every row: a last batch of even one row counts",
+          "batches_rounded")
 
 
 def _by_position(fn, space, uses, problem, who):
@@ -314,11 +333,26 @@ def _check_calls(spy, c, who):
               f" {_N} rows were never used per epoch) on {case}",
               "let the batches run to the end of the epoch's order: the last one"
               " is simply shorter", "drop_last")
+    _slice_stepped(sizes, who)
     _slice_end_off(sizes, who)
     if any(s > _B for s in sizes):
         _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
               f" on {case}", "take at most batch_size rows per step",
               "batch_size")
+
+
+def _slice_stepped(sizes, who):
+    """Each batch of an epoch runs from its start to the end of the order in
+    steps of batch_size (order[start::batch_size]): sizes 5, 4, 3, 2, 1."""
+    per = math.ceil(_N / _B)
+    stepped = [math.ceil((_N - s) / _B) for s in range(0, _N, _B)]
+    if len(sizes) == per * _EPOCHS and sizes == stepped * _EPOCHS:
+        _fail(f"the batches of each epoch of {who} hold {', '.join(map(str, stepped))}"
+              f" rows, with batch_size = {_B} (on {_case_text()}): each slice takes"
+              " every batch_size-th position from its start to the end of the"
+              " order, a step where an end belongs", "a batch is the run of"
+              " batch_size positions from its start: the slice needs a start and"
+              " an end, no step", "slice_stepped")
 
 
 def _slice_end_off(sizes, who):
@@ -749,6 +783,14 @@ def _check_evals(history, ref_evals, steps, who, last_batch):
         _fail(f"{who} evaluates {_EPOCHS} times, after each epoch; expected {want}"
               " evaluations", "evaluate once before the first epoch too (epoch 0,"
               " the untrained network), then after every epoch", "no_epoch0")
+    short = [f for f, g in zip(_EVAL_FIELDS, got) if len(g) == 1]
+    if short and len(short) < len(got) and all(
+            len(g) in (1, want) for g in got):
+        _fail(f"the history of {who} holds one value in {', '.join(short)} and"
+              f" {want} in the other lists: {short[0]} is replaced at every"
+              " evaluation (an assignment), not added to", "each evaluation adds"
+              " its value to the end of the list it belongs to",
+              "eval_list_replaced")
     if lengths != {want}:
         counts = ", ".join(f"{f} {len(g)}" for f, g in zip(_EVAL_FIELDS, got))
         _fail(f"the history of {who} has {counts} entries; expected {want} each"
@@ -945,22 +987,25 @@ def per_image_loss(params, X, c):
     return -log_y[np.arange(len(c)), c]
 
 
-def stop_unless_right(history, start, who="minibatch_sgd"):
-    """Stop the cell (one line, through ``needs_your_code``) when the loop's own
-    check failed above (its History would go into the experiments below as if
-    it were right: "validation" figures from the training set, say), or when
-    the params the History holds are still ``start`` (the loop stepped arrays
-    of its own, so every number computed from ``history.params`` would be the
-    untrained network's)."""
+def stop_unless_right(history, start=None, who="minibatch_sgd"):
+    """``history``, unless the cell must stop (one line, through
+    ``needs_your_code``): when the loop's own check failed above (its History
+    would go into the experiments below as if it were right: "validation"
+    figures from the training set, a "before" that is the last evaluation), or
+    when the params the History holds are still ``start`` (the loop stepped
+    arrays of its own, so every number computed from ``history.params`` would
+    be the untrained network's)."""
     if any(who in names for names in failed_checks()):
         raise RunStopped(f"your `{who}` failed its own check above: the"
                          " experiments below would report what it records as if"
                          " it were right; fix it, re-run its check, then this cell")
-    if all(np.array_equal(np.asarray(history.params[k]), np.asarray(v))
-           for k, v in start.items() if k in history.params):
+    if start is not None and all(
+            np.array_equal(np.asarray(history.params[k]), np.asarray(v))
+            for k, v in start.items() if k in history.params):
         raise RunStopped(f"your `{who}` returned a History whose params never"
                          " changed: its steps went into arrays of its own, not"
                          " into the params it was given")
+    return history
 
 
 def loss_change(before, after, X, c):
