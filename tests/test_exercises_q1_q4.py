@@ -938,10 +938,10 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     # round 4: a loop over the values of y compared with the class
     (exercises.check_scalar_loss_grad, loss_grad, "for m in range(len(y))]",
      "for m in y]", "values_as_positions",
-     ["right only on y = [0, 1, 0] with target = 1", "runs over the probabilities"]),
+     ["right only on y = [0, 1, 0] with target = 1", "compares the probabilities in y, not"]),
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "for i, p in enumerate(y):\n        if p == c:\n            g[i] = -1 / y[c]",
-     "values_as_positions", ["with c = 1", "compares a probability with the class c"]),
+     "values_as_positions", ["with c = 1", "compares the probabilities in y, not their positions, with the class c"]),
     # round 3: grads paired with params by position (the check hands grads
     # with its keys in reverse order)
     (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):\n'

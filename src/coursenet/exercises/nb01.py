@@ -517,10 +517,11 @@ def _values_as_positions(fn, who, as_list, class_name):
     if right:
         _fail(f"your dl/dy is 0 in every entry on the check's cases, and right only"
               f" on y = [0, 1, 0] with {class_name} = 1, where each probability"
-              " equals its own position: your loop runs over the probabilities in"
-              f" y, not over their positions, so it compares a probability with"
-              f" the class {class_name}", f"{class_name} is a position in y, 0 to"
-              " C - 1: compare it with a position, not with a probability",
+              " equals its own position: it compares the probabilities in y, not"
+              f" their positions, with the class {class_name} (a loop over the"
+              " values of y, or a comparison of y itself)",
+              f"{class_name} is a position in y, 0 to C - 1: compare it with a"
+              " position, not with a probability",
               "values_as_positions")
 
 
