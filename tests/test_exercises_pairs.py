@@ -115,6 +115,10 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      lambda dh, h: dh, "no_sigmoid_derivative", []),
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: dh * h * 1 - h, "slope_brackets_lost", ["bracket around"]),
+    # round 13: the shift taken after the exponentials
+    (exercises.check_softmax_layer,
+     lambda o: ((np.exp(o) - o.max()) / (np.exp(o) - o.max()).sum(),) * 2,
+     softmax_backward, "shift_after_exp", ["subtracted after the exponentials"]),
     # the pair returned in the other order; an output clipped away from 0 and 1
     (exercises.check_linear_layer, lambda x, W, b: ((x, W), x @ W + b),
      linear_backward, "pair_swapped", ["(cache, out), the pair in the other order"]),

@@ -760,6 +760,28 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "local = [values[args[1]], values[args[0]]]",
      "local = [values[args[0]], values[args[0]]]", "graph_mul_own",
      ["with respect to its first input is that input's own value"]),
+    # round 13: dk computed right, dh returned under its key; an unweighted sum
+    # in dl/do; a return inside the loop over the names; b stepped twice, c
+    # never; the steps into arrays made from the lists
+    (exercises.check_backprop, backprop, '"dk": dk,', '"dk": dh,',
+     "returned_under_other_key", ["under 'dk' is wrong: it holds your dl/dh",
+                                  "dW and db, made from dl/dk, are right"]),
+    (exercises.check_backprop, backprop,
+     "do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]",
+     "do = [y[m] * (dl_dy[m] - sum(dl_dy)) for m in range(C)]", "unweighted_sum",
+     ["takes away the plain sum of dl/dy"]),
+    (lambda fn: exercises.check_backward(forward, fn), backward,
+     '    return {name: d[name] for name in ("W", "b", "V", "c")}',
+     '    out = {}\n    for name in ("W", "b", "V", "c"):\n        out[name] = d[name]'
+     '\n        return out', "wrong_keys", ["one key came back of the 4",
+                                           "a return inside the loop"]),
+    (exercises.check_sgd_step, sgd_step, 'for name in ("b", "c"):',
+     'for name in ("b", "b"):', "name_repeated",
+     ["b takes two steps and c none"]),
+    (exercises.check_sgd_step, sgd_step,
+     "            for j, g in enumerate(grad_row):\n                row[j] -= lr * g",
+     "            arr = np.asarray(row)\n            arr -= lr * np.asarray(grad_row)",
+     "skips_weights", ["a numpy array made from a list"]),
     # a wrong shape read for its likely cause
     (exercises.check_loss_grad, loss_grad_01, "return g", "return g.sum()",
      "wrong_shape", ["one number where", "added up into one"]),
@@ -938,10 +960,12 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     # round 4: a loop over the values of y compared with the class
     (exercises.check_scalar_loss_grad, loss_grad, "for m in range(len(y))]",
      "for m in y]", "values_as_positions",
-     ["right only on y = [0, 1, 0] with target = 1", "compares the probabilities in y, not"]),
+     ["right only on y = [0, 1, 0] with target = 1",
+      "compares the probabilities in y, not"]),
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "for i, p in enumerate(y):\n        if p == c:\n            g[i] = -1 / y[c]",
-     "values_as_positions", ["with c = 1", "compares the probabilities in y, not their positions, with the class c"]),
+     "values_as_positions",
+     ["with c = 1", "compares the probabilities in y, not their positions"]),
     # round 3: grads paired with params by position (the check hands grads
     # with its keys in reverse order)
     (exercises.check_sgd_step, sgd_step, 'for name in ("W", "V"):\n'

@@ -414,7 +414,7 @@ def slipped_loop(slip):
         def record():
             nonlocal X, c
             if slip == "eval_names_reused":   # round 11: the training names reused
-                for X, c in ((X, c), (Xv, cv)):
+                for X, c in ((X, c), (Xv, cv)):  # noqa: B020 - the slip under test
                     mlp.evaluate(params, X, c)
             tl, ta = mlp.evaluate(params, X, c)
             if slip == "unpacked_swapped":

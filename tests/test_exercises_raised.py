@@ -394,3 +394,37 @@ def test_an_alias_on_the_failing_line_also_says_what_it_holds():
     assert "h is the argument cache (a tuple of 1 row of" in result.message, \
         result.message
     del sigmoid_backward
+
+
+def test_a_raise_while_handling_an_input_node_is_named():
+    from tests.test_exercises_q1_q4 import graph_backward
+
+    def graph_backward_else(nodes, values):
+        grads = {name: 0.0 for name, _, _ in nodes}
+        grads[nodes[-1][0]] = 1.0
+        for name, op, args in reversed(nodes):
+            if op == "add":
+                local = [1.0] * len(args)
+            elif op == "mul":
+                local = [values[args[1]], values[args[0]]]
+            else:  # sigmoid (an input node lands here too)
+                local = [values[name] * (1 - values[name])]
+            for i, slope in enumerate(local):
+                grads[args[i]] += grads[name] * slope
+        return grads
+
+    assert_failed(exercises.check_graph_backward(graph_backward_else),
+                  "input_in_op_branch", "while it handled an input node")
+    del graph_backward
+
+
+def test_a_params_unchanged_by_steps_into_arrays_of_lists_is_named():
+    import numpy as np
+
+    def sgd_step(params, grads, lr):
+        for name in params:
+            arr = np.asarray(params[name], dtype=float)
+            arr -= lr * np.asarray(grads[name])
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "updates_a_copy",
+                  "arrays made from params' lists")

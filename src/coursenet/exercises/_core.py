@@ -1334,6 +1334,10 @@ def _grads(value, like, what, batch=None, case=None):
         if sorted(extra, key=str) == sorted(f"d{k}" for k in missing):
             hint = (f"name each gradient after its parameter: {{'{keys[0]}':"
                     f" d{keys[0]}, ...}}, not {{'d{keys[0]}': ...}}")
+        if len(value) == 1 and not extra and len(keys) > 2:
+            hint = ("one key came back of the " + str(len(keys)) + ": a return"
+                    " inside the loop over the names ends the function on its"
+                    " first pass (or the dict is made anew on each pass)")
         _fail(f"{what} has keys {list(value)}: missing {missing}, unexpected"
               f" {extra}{_misfiled(value, like, missing)}", hint, "wrong_keys")
     out = {}

@@ -1185,6 +1185,12 @@ _SOFTMAX_FORWARD_MISTAKES = [
             " (e^z - 1, the exp of z minus one), so the rows' shares are wrong",
             "the softmax is made of plain exponentials", lambda d: _rows_of_expm1(
                 np.asarray(d["o"], dtype=np.float64))),
+    Mistake("shift_after_exp", "the largest logit is subtracted after the"
+            " exponentials, not from the logits inside them: the shares change,"
+            " and entries can be negative",
+            "the shift that keeps exp from overflowing goes inside the exponential,"
+            " where it cancels in the division", lambda d: _shift_after_exp(
+                np.asarray(d["o"], dtype=np.float64))),
     Mistake("softmax_columns", "each column of y sums to 1, not each row: the"
             " softmax was normalised over the batch axis",
             "one row is one instance: each row of y is that instance's"
@@ -1202,6 +1208,12 @@ _SOFTMAX_FORWARD_MISTAKES = [
                                      - np.max(d["o"], axis=0))
             if np.ndim(d["o"]) == 2 else None),
 ]
+
+
+def _shift_after_exp(O):
+    with np.errstate(all="ignore"):
+        E = np.exp(O) - O.max(axis=-1, keepdims=True)
+        return E / E.sum(axis=-1, keepdims=True)
 
 
 def _rows_of_expm1(O):

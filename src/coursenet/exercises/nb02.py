@@ -33,6 +33,7 @@ from coursenet.exercises._core import (
     _finite,
     _floor_divides,
     _grads,
+    _last_frame,
     _match,
     _name,
     _need_function,
@@ -793,6 +794,11 @@ _STAGE_MISTAKES = [
      " the total that collects one entry's sum is not started afresh for the"
      " next entry", "each entry's sum starts from 0: set the total inside the loop"
      " over the entries, before its sum", lambda r, ref, p, g: np.cumsum(ref["do"])),
+    ("do", "unweighted_sum", "each dl/do_m takes away the plain sum of dl/dy:"
+     " the outputs' shares are not weighted by their probabilities",
+     "raising o_m moves each y_i in proportion to y_i itself: an output of tiny"
+     " probability barely moves, so its entry of dl/dy barely counts",
+     lambda r, ref, p, g: np.asarray(r["y"]) * (np.asarray(g) - np.sum(g))),
     ("do", "flipped_sign", "its dl/do has the wrong sign",
      "the softmax Jacobian's diagonal is positive and its other entries negative:"
      " check the signs of yours", lambda r, ref, p, g: -ref["do"]),
@@ -961,10 +967,36 @@ def _dh_plain_sum(outs, refs):
               " carries h_j to that class's logit", "dh_plain_sum")
 
 
+# the stages computed from each one: right there means it was right inside
+_MADE_FROM = {"do": ("V", "c"), "dh": ("dk",), "dk": ("W", "b")}
+
+
+def _returned_list_other(key, outs, refs):
+    """Fail when stage ``key`` is wrong but every stage computed from it is
+    right: the function computed it right and returned another list under its
+    key (``"dk": dh``, a copy-paste in the return line)."""
+    made = _MADE_FROM.get(key, ())
+    if not made or not all(_same(o[k], r[k]) for o, r in zip(outs, refs)
+                           for k in made):
+        return
+    other = [k for k in _STAGES if k != key and all(
+        np.shape(o[key]) == np.shape(r[k]) and _same(o[key], r[k])
+        for o, r in zip(outs, refs))]
+    if not other or _STAGES.index(other[0]) > _STAGES.index(key):
+        return   # a later stage's list is named where it is checked
+    held = f": it holds your {_STAGE_NAMES[other[0]]}"
+    _fail(f"what your backprop returns under {key!r} is wrong{held}, yet"
+          f" {' and '.join(_STAGE_NAMES[k] for k in made)}, made from"
+          f" {_STAGE_NAMES[key]}, are right: it was computed right and another"
+          " list was returned under its key", "read the return line: each key"
+          " takes the list of its own name", "returned_under_other_key")
+
+
 def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
     """The diagnosis of the first wrong stage ``key`` (the ones before are right);
     ``probe(datas)``: the student's backprop on designed dl/dy (for dl/do)."""
     caches = [_reference_cache(d) for d in datas]
+    _returned_list_other(key, outs, refs)
     for stage, mid, diagnosis, hint, answer in _STAGE_MISTAKES:
         if stage == key and all(
                 _same(o[key], answer(r, ref, d["params"], g))
@@ -2122,6 +2154,20 @@ def _walk_problem(fn, who, outs, cases):
                   " how far your return is indented", "graph_walk_stops")
 
 
+def _raised_at_input(stop, who, text):
+    """Fail when the student's walk raised while it handled an input node (a
+    local of that frame holds "input"): a branch for an operation caught it."""
+    last = _last_frame(stop.raised) if stop.raised is not None else None
+    held = last.tb_frame.f_locals if last is not None else {}
+    if any(isinstance(v, str) and v == "input" for v in held.values()):
+        _fail(f"{who} raised {type(stop.raised).__name__} on {text} while it handled"
+              " an input node: a branch meant for an operation ran for it, and an"
+              " input has no inputs of its own to pass anything to", "an input node"
+              " passes nothing on: let only the operations' own names pick their"
+              " branches (a bare else catches every other kind of node)",
+              "input_in_op_branch")
+
+
 def check_graph_backward(fn=None):
     """The bridge: ``fn(nodes, values)`` returns d(output)/d(node) for every node.
 
@@ -2140,7 +2186,11 @@ def check_graph_backward(fn=None):
         outs = []
         for (text, d), ref in zip(cases, refs):
             nodes = [(name, op, list(args)) for name, op, args in d["nodes"]]
-            value = _call(fn, (nodes, dict(d["values"])), who, text)
+            try:
+                value = _call(fn, (nodes, dict(d["values"])), who, text)
+            except _Stop as stop:
+                _raised_at_input(stop, who, text)
+                raise
             like = {name: np.asarray(v) for name, v in ref.items()}
             try:
                 outs.append(_grads(value, like, f"what {who} returned", case=text))

@@ -321,6 +321,12 @@ def _unchanged_problem(fn, who, returned, refs):
               " caller's params, which that name held until then, stays as it"
               " was", "update the lists inside the params the caller passed: a"
               " new value for the name does not reach the caller", "rebinds_params")
+    if _names_used(fn) & {"array", "asarray"} and _steps_in_place(fn):
+        _fail(f"params did not change after {who}: the steps went into arrays made"
+              " from params' lists", "a numpy array made from a list (array,"
+              " asarray) is a new object with its own numbers: changing it leaves"
+              " the list inside params as it was; write into params' own lists",
+              "updates_a_copy")
     _fail(f"params did not change after {who}",
           "a loop variable over a list of floats is a name for one number, not a"
           " place in the list: changing it leaves the list as it was; write into"
@@ -499,6 +505,14 @@ def _scaled_steps(wrong, outs, refs, befores):
     factors = {k: _factor([o[k] - b[k] for o, b in zip(outs, befores)],
                           [r[k] - b[k] for r, b in zip(refs, befores)])
                for k in wrong}
+    ints = {k: round(f) for k, f in factors.items()
+            if f is not None and np.isclose(f, round(f))}
+    if len(ints) == len(wrong) == 2 and sorted(ints.values()) == [0, 2]:
+        twice, never = sorted(ints, key=ints.get, reverse=True)
+        _fail(f"{twice} takes two steps and {never} none; the other parameters are"
+              f" right: the update visits {twice} twice and skips {never} (a name"
+              " repeated where the other belongs)", "each parameter takes its one"
+              " step: read the names the update walks over", "name_repeated")
     if len(wrong) < len(refs[0]) and None not in factors.values():
         said = ", ".join(f"{k} moves {f:.3g} times" for k, f in factors.items())
         twice = {round(f) for f in factors.values()}
@@ -687,6 +701,15 @@ def _judge(fn, who, cases, equal=False):
     _fail(f"after the step, {', '.join(wrong)} are off: {worst}",
           "every entry of every parameter takes one step against its own"
           " gradient, of the learning rate times that gradient")
+
+
+def _steps_in_place(fn):
+    """Whether ``fn``'s own code has an in-place operator (``-=``): 3.10 names
+    it INPLACE_*, 3.11+ gives it as BINARY_OP's text."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and any(
+        ins.opname.startswith("INPLACE_") or ins.argrepr in ("-=", "+=", "*=")
+        for ins in dis.get_instructions(code))
 
 
 def _copies(fn):

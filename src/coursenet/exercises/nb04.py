@@ -15,6 +15,7 @@ from coursenet.exercises._core import (
     NotFinite,
     _array,
     _call,
+    _calls,
     _fail,
     _finite,
     _grads,
@@ -807,7 +808,9 @@ def _first_not_finite(layers, params, x):
                               *(np.array(params[n], copy=True) for n in names))
         caches.append(cache)
         if not np.all(np.isfinite(_floats(out))):
-            return _name(forward, "forward"), ""
+            name, inner = _name(forward, "forward"), sorted(_calls(forward, 1))
+            return name, (f" (the layer's `{name}` calls `{'`, `'.join(inner)}`)"
+                          if inner and name == "forward" else "")
     dout = 1.0
     for (_, backward, names), cache in zip(reversed(layers), reversed(caches)):
         result = _quietly(backward, dout, cache)
