@@ -247,6 +247,33 @@ def test_two_layer_lists_for_forward_and_backward_are_named():
                  "hands run_forward 4 layers and run_backward 3")
 
 
+@pytest.mark.parametrize("body, mistake, words", [
+    # round 13: a loop over the rows whose rows replace each other
+    ("    grads = {}\n"
+     "    for n in range(len(X)):\n"
+     "        layers = network(c[n:n + 1])\n"
+     "        loss, caches = run_forward(layers, params, X[n:n + 1])\n"
+     "        for k, g in run_backward(layers, caches).items():\n"
+     "            grads[k] = g / len(X)\n"
+     "    return mlp_loss(params, X, c), grads\n",
+     "rows_overwritten", ["the last row's alone, divided by N"]),
+    # the keys split into their letters by unpacking
+    ("    loss, caches = run_forward(layers, params, X)\n"
+     "    grads = run_backward(layers, caches)\n"
+     "    return loss, {name: g for name, g in grads}\n",
+     "wrong_keys", ["the keys are the first letters of the names"]),
+])
+def test_a_composition_slip_of_round_13_is_named(body, mistake, words):
+    source = ("def batched_backward(params, X, c):\n"
+              "    layers = network(c)\n" + body)
+    space = nb05_student_namespace()
+    space["mlp_loss"] = lambda p, X, c: float(
+        __import__("coursenet").mlp.loss_and_grads(p, X, c)[0])
+    exec(source, space)
+    assert_named(exercises.check_batched_backward(space["batched_backward"],
+                                                  vectorised=False), mistake, *words)
+
+
 def test_a_composition_computed_in_float32_is_named():
     source = (
         "def batched_backward(params, X, c):\n"

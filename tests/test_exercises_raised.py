@@ -428,3 +428,27 @@ def test_a_params_unchanged_by_steps_into_arrays_of_lists_is_named():
 
     assert_failed(exercises.check_sgd_step(sgd_step), "updates_a_copy",
                   "arrays made from params' lists")
+
+
+def test_a_count_of_every_entry_where_the_rows_belong_is_shown():
+    import numpy as np
+
+    from tests.test_exercises_pairs import fused_fwd
+
+    def fused_backward(dl, cache):
+        Y, c = cache
+        N = Y.size                          # the entries, not the rows
+        d = Y.copy()
+        d[np.arange(N), c] -= 1
+        return dl * d / N
+
+    result = exercises.check_softmax_cross_entropy(fused_fwd, fused_backward)
+    assert "every entry of Y: the count of its entries, not of its rows" \
+        in result.message, result.message
+
+
+def test_a_stop_from_a_failed_check_does_not_send_the_student_elsewhere(capsys):
+    with exercises.needs_your_code():
+        raise exercises.RunStopped("your `minibatch_sgd` failed its own check above")
+    out = capsys.readouterr().out
+    assert "say which one is wrong" not in out and "The cells below" in out, out

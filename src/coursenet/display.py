@@ -205,8 +205,9 @@ def comparisons_answer(title, results, not_run, agree, extra=""):
         not_run = (f"Not run: the comparison stopped, and your {who} failed"
                    f" {'its' if len(failed[0]) == 1 else 'their'} own check above:"
                    " fix that, then re-run the cells from the comparison on.")
+    what = "gradients" if any("loss" not in name for name in bad) else "losses"
     text = (not_run if not results else
-            f"**Your gradients do not agree yet**: {', '.join(bad)}." if bad else
+            f"**Your {what} do not agree yet**: {', '.join(bad)}." if bad else
             agree.format(n=len(results)))
     answer(title, f"{text} {extra}".strip())
 

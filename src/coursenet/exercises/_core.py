@@ -814,6 +814,8 @@ def _line_values(exc, parts=None, most=5):
     if last is None:
         return ""
     held, parts, said = last.tb_frame.f_locals, parts or {}, []
+    tables = [(n, v) for n, v in held.items() if isinstance(v, np.ndarray)
+              and v.ndim == 2 and min(v.shape) > 1]
     for read in dict.fromkeys(_line_reads(last.tb_frame.f_code, last.tb_lineno)):
         found = _item(held, read)
         if found is None:
@@ -824,6 +826,12 @@ def _line_values(exc, parts=None, most=5):
         text = (f"{words} is {part}" + (f" ({extra})" if extra else "")
                 if part and part != f"the argument {words}"
                 else f"{words} {_held(value)}")
+        sized = [n for n, v in tables if isinstance(value, (int, np.integer))
+                 and not isinstance(value, bool) and value == v.size]
+        if sized:
+            rows, cols = held[sized[0]].shape
+            text += (f" (= {rows} × {cols}, every entry of {sized[0]}: the count"
+                     " of its entries, not of its rows)")
         if not text.endswith(" "):
             said.append(text)
     return ", ".join(said[:most])
@@ -1334,6 +1342,13 @@ def _grads(value, like, what, batch=None, case=None):
         if sorted(extra, key=str) == sorted(f"d{k}" for k in missing):
             hint = (f"name each gradient after its parameter: {{'{keys[0]}':"
                     f" d{keys[0]}, ...}}, not {{'d{keys[0]}': ...}}")
+        if extra and all(isinstance(k, str) and len(k) == 1 for k in value) and \
+                all(any(isinstance(w, str) and len(w) == 2 and w[0] == k for w in keys)
+                    for k in value):
+            hint = ("the keys are the first letters of the names: a loop over a dict"
+                    " gives its keys, and unpacking a two-letter key into two names"
+                    " splits it into its letters; take each name's gradient by the"
+                    " name itself")
         if len(value) == 1 and not extra and len(keys) > 2:
             hint = ("one key came back of the " + str(len(keys)) + ": a return"
                     " inside the loop over the names ends the function on its"
@@ -1554,9 +1569,11 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
             return False
         if issubclass(exc_type, RunStopped):
             self.skipped, self.stopped = str(exc), True
-            print(f"■ stopped: {exc}.{_start_there(str(exc))} The checks of the"
-                  " functions it runs say which one is wrong; the cells below that"
-                  " need it skip")
+            tail = (" The cells below that need it skip"
+                    if "failed its own check" in str(exc) else " The checks of the"
+                    " functions it runs say which one is wrong; the cells below"
+                    " that need it skip")
+            print(f"■ stopped: {exc}.{_start_there(str(exc))}{tail}")
             return True
         if issubclass(exc_type, Skipped):
             self.skipped, self.stopped = exc.name or str(exc), True

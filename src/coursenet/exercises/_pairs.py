@@ -1510,8 +1510,10 @@ def _fused_loss_mistakes():
         return np.log(losses.softmax(O))
 
     return [
-        Mistake("loss_summed", "the loss is summed over the batch, not averaged",
-                "the loss is the mean over the N rows",
+        Mistake("loss_summed", "the loss is N times the mean: summed over the"
+                " batch, not averaged (or a (N, 1) column met the (N,) true-class"
+                " entries and broadcast into an N×N table before the mean)",
+                "the loss is the mean over the N rows, of one number per row",
                 lambda d: -np.sum(picked(d, right(d)))),
         Mistake("shift_not_added_back", "the log of the softmax used the logits"
                 " where it needs the shifted ones: the largest logit subtracted"

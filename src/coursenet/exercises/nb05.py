@@ -60,6 +60,13 @@ def _first_row_grads(d):
     return mlp.loss_and_grads(d["params"], d["X"][:1], d["y"][:1])[1]
 
 
+def _last_row_grads(d, scale):
+    """The last row's gradients times ``scale(N)``: a loop over the rows whose
+    every row replaced the one before (``=`` where ``+=`` belongs)."""
+    grads = mlp.loss_and_grads(d["params"], d["X"][-1:], d["y"][-1:])[1]
+    return {k: v * scale(len(d["y"])) for k, v in grads.items()}
+
+
 def check_batched_backward(fn=None, vectorised=True):
     """Q6: ``fn(params, X, c)`` returns ``(mean loss, grads)`` for a batch.
 
@@ -253,9 +260,16 @@ def _diagnose_batched(outs, refs, cases):
         " those of the first row only", "a batch is X (N, D): every row"
         " contributes to the gradient of the mean loss, not X[0] alone",
         _first_row_grads)
+    last_row = [Mistake(
+        "rows_overwritten", f"the gradients are the last row's alone{said}: a loop"
+        " over the rows in which each row's gradient replaced the one before",
+        "every row adds its share to the batch's gradient (and Q6 asks for no"
+        " loop over the rows at all: the batch's products add them up)",
+        lambda d, scale=scale: _last_row_grads(d, scale))
+        for said, scale in ((", divided by N", lambda n: 1.0 / n), ("", lambda n: 1.0))]
     course_ok = _same(outs[0], refs[0])
-    _match(outs, datas, [first_row, *_network_mistakes(course_ok, batched=True,
-                                                       cls="c")])
+    _match(outs, datas, [first_row, *last_row,
+                         *_network_mistakes(course_ok, batched=True, cls="c")])
     _network_fallback(outs, refs, cases, list(mlp.PARAM_NAMES), course_ok,
                       batched=True, cls="c")
 
