@@ -115,6 +115,18 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      lambda dh, h: dh, "no_sigmoid_derivative", []),
     (exercises.check_sigmoid_layer, sigmoid_forward,
      lambda dh, h: dh * h * 1 - h, "slope_brackets_lost", ["bracket around"]),
+    # round 14: x multiplied into W entry by entry; a slope that overflows; a
+    # slice that leaves the entry before c
+    (exercises.check_linear_layer, lambda x, W, b: ((x * W).sum(axis=0) + b, (x, W)),
+     linear_backward, "linear_elementwise", ["output j is x_j times the sum"]),
+    (exercises.check_sigmoid_layer, lambda k: (1 / (1 + np.exp(-k)), k),
+     lambda dh, k: dh * np.exp(-k) / (1 + np.exp(-k)) ** 2, "backward_not_stable",
+     ["at k = [-800, 0, 800] with dout = 1"]),
+    (exercises.check_cross_entropy_layer, ce_forward,
+     lambda dl, cache: np.where(np.arange(len(cache[0])) >= cache[1] - 1,
+                                np.where(np.arange(len(cache[0])) <= cache[1],
+                                         -dl / cache[0], 0.0), 0.0),
+     "nonzero_elsewhere", ["an entry of a class that is not the true one"]),
     # round 13: the shift taken after the exponentials
     (exercises.check_softmax_layer,
      lambda o: ((np.exp(o) - o.max()) / (np.exp(o) - o.max()).sum(),) * 2,

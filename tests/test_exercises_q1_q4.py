@@ -760,6 +760,18 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "local = [values[args[1]], values[args[0]]]",
      "local = [values[args[0]], values[args[0]]]", "graph_mul_own",
      ["with respect to its first input is that input's own value"]),
+    # round 14: one class's bias in every logit; the zeroing loop stops at the
+    # target; the shift taken after the exponentials in the scalar forward
+    (check_forward, forward, "+ c[m] for m in range(len(c))]",
+     "+ c[target] for m in range(len(c))]", "bias_of_one_class",
+     ["every logit adds the same entry of c, the target's"]),
+    (check_backward, backward_fixed,
+     "dl_dy = [g if i == target else 0.0 for i, g in enumerate(dl_dy)]",
+     "for i in range(target):\n        dl_dy[i] = 0.0", "fix_one_side",
+     ["still holds -1/y at the classes after the target"]),
+    (check_forward, forward, "e = [math.exp(v - top) for v in o]",
+     "e = [math.exp(v) - top for v in o]", "log_domain",
+     ["entries at or below 0", "subtracted after the exponentials"]),
     # round 13: dk computed right, dh returned under its key; an unweighted sum
     # in dl/do; a return inside the loop over the names; b stepped twice, c
     # never; the steps into arrays made from the lists
@@ -775,6 +787,9 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      '    out = {}\n    for name in ("W", "b", "V", "c"):\n        out[name] = d[name]'
      '\n        return out', "wrong_keys", ["one key came back of the 4",
                                            "a return inside the loop"]),
+    (exercises.check_sgd_step, sgd_step, "                row[j] -= lr * g\n",
+     "                lr = lr * g\n                row[j] -= lr\n", "lr_rebound",
+     ["gives its argument `lr` a new value"]),
     (exercises.check_sgd_step, sgd_step, 'for name in ("b", "c"):',
      'for name in ("b", "b"):', "name_repeated",
      ["b takes two steps and c none"]),

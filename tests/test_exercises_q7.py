@@ -454,6 +454,9 @@ def slipped_loop(slip):
                     start + batch_size + {"end_short": -1, "end_long": 1}.get(slip, 0)
                 idx = order[start:end] if slip != "slice_stepped" \
                     else order[start::batch_size]
+                if slip == "batches_overlap":   # round 14: batch k starts at k
+                    k = start // batch_size
+                    idx = order[k:k + batch_size]
                 if slip == "overwritten":
                     X, c = X[idx], c[idx]
                     loss, grads = batched_backward(params, X, c)
@@ -515,6 +518,8 @@ MORE_MISTAKES = [
     (slipped_loop("batches_rounded"), "batches_rounded",
      ["with N = 35 training rows", "used 32 rows in an epoch, not 35"]),
     (slipped_loop("slice_stepped"), "slice_stepped", ["hold 5, 4, 3, 2, 1 rows"]),
+    (slipped_loop("batches_overlap"), "batches_overlap",
+     ["moved on by one row", "share 7 rows"]),
     (slipped_loop("eval_list_replaced"), "eval_list_replaced",
      ["one value in epoch_train_loss", "replaced at every evaluation"]),
 ]

@@ -452,3 +452,36 @@ def test_a_stop_from_a_failed_check_does_not_send_the_student_elsewhere(capsys):
         raise exercises.RunStopped("your `minibatch_sgd` failed its own check above")
     out = capsys.readouterr().out
     assert "say which one is wrong" not in out and "The cells below" in out, out
+
+
+def test_row_numbers_where_the_classes_belong_are_named():
+    import numpy as np
+
+    from tests.test_exercises_pairs import fused_b
+
+    def forward(O, c):
+        Z = O - O.max(axis=1, keepdims=True)
+        log_Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        return -np.mean(log_Y[c, np.arange(len(c))]), (np.exp(log_Y), c)
+
+    assert_failed(exercises.check_softmax_cross_entropy(forward, fused_b), "raised",
+                  "is a row number", "the (row, class) pair the other way round")
+
+
+def test_a_list_emptied_by_pop_is_named():
+    from tests.test_exercises_pairs import run_backward
+
+    def run_backward_pop(layers, caches):
+        grads, dout = {}, 1.0
+        for _, backward, names in reversed(layers):
+            cache = caches.pop()
+            if names:
+                dout, *dparams = backward(dout, cache)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    assert_failed(exercises.check_run_backward(run_backward_pop), "changed_input",
+                  "entries were taken out of the caller's list")
+    del run_backward

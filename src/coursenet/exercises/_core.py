@@ -467,7 +467,7 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             _fail(f"{who} changed its argument `{name}` in place on {case}: {change}",
                   "the caller still needs its list in its own order: walk it"
                   " backwards without turning it round" if "was reversed" in change
-                  else _mutation_hint(name, old), "changed_input")
+                  else _mutation_hint(name, old, change), "changed_input")
     return out
 
 
@@ -576,6 +576,10 @@ def _difference(old, new, where=""):
         b = np.asarray(new, dtype=np.float64)
     except Exception:  # noqa: BLE001 - not numbers: compare as objects
         if isinstance(old, (tuple, list)):  # a cache such as (y, c): item by item
+            if isinstance(new, list) and len(new) < len(old):
+                return (f"{where or 'it'} held {len(old)} entries, after the call"
+                        f" {len(new)}: entries were taken out of the caller's list"
+                        " (pop() or remove() shorten the list itself)")
             if not isinstance(new, (tuple, list)) or len(new) != len(old):
                 return f"{where or 'it'} was changed"
             for index, (was, now) in enumerate(zip(old, new)):
@@ -610,7 +614,10 @@ def _numbers(arr):
     return " ".join(text.split()).replace("[ ", "[")
 
 
-def _mutation_hint(name, old):
+def _mutation_hint(name, old, change=""):
+    if "taken out of the caller's list" in change:
+        return (f"the caller still needs {name} whole: walk it (by index, or with"
+                " reversed()) without taking its entries out")
     if isinstance(old, np.ndarray):
         return (f"writing into {name} (or into a second name for it, which is not a"
                 f" copy but the same array) changes the caller's {name}, and later"
@@ -982,6 +989,17 @@ def _labels_as_rows(exc, args):
     among them) and 3 the batch's rows: the labels indexed the rows."""
     found = re.search(r"index (\d+) is out of bounds for axis 0 with size (\d+)",
                       str(exc)) if isinstance(exc, IndexError) else None
+    swapped = re.search(r"index (\d+) is out of bounds for axis 1 with size (\d+)",
+                        _text(exc)) if isinstance(exc, IndexError) else None
+    if swapped:
+        index, size = int(swapped.group(1)), int(swapped.group(2))
+        tables = [a for a in args if isinstance(a, np.ndarray) and a.ndim == 2
+                  and a.shape[1] == size and a.shape[0] > index]
+        if tables:
+            return (f"{index} is a row number (the batch has {tables[0].shape[0]}"
+                    f" rows), and axis 1 holds the {size} classes: the row numbers"
+                    " went where the classes belong, the (row, class) pair the"
+                    " other way round")
     if not found:
         return ""
     index, size = int(found.group(1)), int(found.group(2))

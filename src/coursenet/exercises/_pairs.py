@@ -377,6 +377,8 @@ def check_pair(spec, fwd, bwd, batch, seed):
             _class_by_value(spec, (fwd, bwd), (fwho, bwho), batch)
         if spec.title == SIGMOID.title and not batch:
             _elementwise_any_shape(spec, (fwd, bwd), fwho, bwho, seed)
+        if spec.title == SIGMOID.title:
+            _sigmoid_backward_extremes(fwd, bwd, bwho, batch)
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
                 f" {len(cases)} cases ({cases[0][0]}, ...)")
@@ -1063,6 +1065,15 @@ LINEAR = Spec("the linear layer", ("dx", "dW", "db"), ("x", "W", "b"), (),
                        " output gets its own entry of b, the same in every row",
                        lambda d: d["x"] @ d["W"] + d["b"][:, None]
                        if np.ndim(d["x"]) == 2 and len(d["x"]) == len(d["b"])
+                       else np.nan),
+               Mistake("linear_elementwise", "output j is x_j times the sum of"
+                       " column j of W: x was multiplied into W entry by entry"
+                       " (lined up with its columns) and the rows summed, where"
+                       " output j takes every input i with the weight from i to j",
+                       "an entry-by-entry product lines x up with W's columns;"
+                       " the layer pairs input i with row i of W",
+                       lambda d: (d["x"] * d["W"]).sum(axis=0) + d["b"]
+                       if np.ndim(d["x"]) == 1 and d["W"].shape[0] == d["W"].shape[1]
                        else np.nan),
                Mistake("linear_order", "the output is W x: the row x multiplies W"
                        " from the left in this course (rows are instances)",
@@ -2048,6 +2059,8 @@ def _backward_probes(spec, runs, bwho, swap, late=False):
             if spec.title in (FUSED.title, CROSS_ENTROPY.title):
                 _outside_class(spec, outs, refs, datas, bwho)
                 _class_entries_shared(spec, outs, refs, datas, bwho)
+            if spec.title == CROSS_ENTROPY.title:
+                _nonzero_outside(outs, datas, texts, bwho)
             if spec.title == SIGMOID.title:
                 _diagnose.reciprocal(f"dk from {bwho}", [o["dk"] for o in outs],
                                      [r["dk"] for r in refs],
@@ -2091,6 +2104,23 @@ def _indices_swapped(spec, outs, datas, who):
           " index and the class index are swapped", "index the gradient as"
           " (row, class), the order of its axes: one row per instance, one column"
           " per class", "indices_swapped")
+
+
+def _nonzero_outside(outs, datas, texts, who):
+    """The loss layer's dy must be 0 outside the true class: name the first
+    case and entries where it is not."""
+    for o, d, text in zip(outs, datas, texts):
+        dy = np.atleast_2d(o["dy"])
+        off = np.argwhere((np.abs(dy) > 1e-12) & ~_class_entries(dy, np.atleast_1d(
+            d["c"])))
+        if len(off):
+            where = ", ".join(f"dy[{', '.join(map(str, i))}]" if dy.shape[0] > 1
+                              else f"dy[{i[1]}]" for i in off[:3])
+            _fail(f"dy from {who} is not 0 at {where} on {text}, an entry of a class"
+                  " that is not the true one: the loss reads only y_c, so every"
+                  " other entry is 0 (a slice or a condition that misses some"
+                  " entries?)", "keep the true class's entry and make sure every"
+                  " other one is 0, on both sides of c", "nonzero_elsewhere")
 
 
 def _outside_class(spec, outs, refs, datas, who):
@@ -2213,6 +2243,30 @@ def _clipped(got, want, who, where):
               "the layer returns its function's own value, however close to 0 or"
               " 1: a clip changes the output and the gradient the check expects",
               "output_clipped")
+
+
+def _sigmoid_backward_extremes(fwd, bwd, who, batch):
+    """The sigmoid's backward at k = -800, 0, 800 with dout = 1: 0, 0.25, 0.
+    A slope written with exp(-k) overflows there though it is right for
+    moderate k."""
+    k = _BIG_K[None, :] if batch else _BIG_K
+    with np.errstate(all="ignore"):
+        value = _quiet_call(fwd, (k.copy(),), who)
+        if not (isinstance(value, tuple) and len(value) == 2):
+            return
+        got = _quiet_call(bwd, (np.ones_like(k), value[1]), who)
+    try:
+        got = np.asarray(got, dtype=np.float64).reshape(k.shape)
+    except (TypeError, ValueError):
+        return
+    want = np.array([0.0, 0.25, 0.0]).reshape(k.shape)
+    if not _same(got, want):
+        said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
+        _fail(f"{who} {said} at k = [-800, 0, 800] with dout = 1 (it returns"
+              f" {_fmt(got)}, expected 0, 0.25, 0): its slope is right for"
+              " moderate k, but exp overflows above about 709",
+              "the sigmoid's slope can be written from h, the forward's output,"
+              " which is never out of range", "backward_not_stable")
 
 
 def extreme_probes(spec, fwd, who, batch):

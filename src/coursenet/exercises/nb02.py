@@ -114,6 +114,13 @@ def _large_logits_cases():
 # what the mistake stores there from the reference cache r and parameters p).
 # Each step is judged after the steps before it are right.
 _CACHE_MISTAKES = [
+    *[("o", "bias_of_one_class", f"every logit adds the same entry of c, {which},"
+       " where each class's logit adds its own c_m",
+       "each class's logit has its own bias: the index of c is the class's own",
+       lambda r, p, pick=pick: r["h"] @ p["W2"] + np.asarray(p["b2"])[pick(r)])
+      for which, pick in (("the target's (c[target])", lambda r: r["target"]),
+                          ("the first (c[0])", lambda r: 0),
+                          ("the last one", lambda r: -1))],
     ("k", "forward_no_b", "k misses the first layer's bias b",
      "each hidden unit adds its own bias after the weighted sum of the inputs",
      lambda r, p: r["x"] @ p["W1"]),
@@ -189,7 +196,7 @@ def _without(values, index):
 _LOSS_HINTS = {
     "loss_sign": "a probability is at most 1, so its log is at most 0: the"
                  " cross-entropy is never negative",
-    "loss_log_base": "the course's logarithm is the natural one (math.log), so"
+    "loss_log_base": "the course's logarithm is the natural one, of base e, so"
                      " ln 2 is the loss of a 50/50 guess",
     "loss_no_softmax": "the loss is computed from the probability the network"
                        " gives the target, after the softmax",
@@ -254,6 +261,17 @@ def _forward_raised_hint(exc):
                 " when the same number is taken from every logit, so choose one"
                 " that leaves no exponent positive")
     if isinstance(exc, ValueError) and "math domain" in str(exc):
+        last = _last_frame(exc)
+        y = last.tb_frame.f_locals.get("y") if last is not None else None
+        values = [v for v in (y if isinstance(y, (list, tuple)) else [])
+                  if isinstance(v, (int, float))]
+        below = [v for v in values if v <= 0]
+        if below and len(below) < len(values):    # mixed signs: not a division
+            return (f"your y holds {len(below)} entries at or below 0"
+                    f" ({_numbers(np.asarray(y, dtype=float))}): an exponential is"
+                    " never negative, so something was subtracted after the"
+                    " exponentials, where the shift belongs"
+                    " inside them")
         return ("math.log (or math.sqrt) got 0 or a negative number: the loss takes"
                 " the log of the target's probability, which is positive when y is"
                 " a softmax (positive entries that sum to 1): print your y")
@@ -1559,6 +1577,13 @@ _DL_DY_MISTAKES = [
      " last one included", lambda r: np.where(
          np.arange(len(r["y"])) == r["target"], -1.0 / r["y"],
          np.where(np.arange(len(r["y"])) == len(r["y"]) - 1, -1.0 / r["y"], 0.0))),
+    *[("fix_one_side", "the layers below dl/do are right, but the dl/dy that {bwd}"
+       f" hands to backprop still holds -1/y at the classes {side} the target:"
+       f" only the classes {done} it were zeroed", "every class but the target is"
+       " zeroed, on both sides of it", lambda r, keep=keep: np.where(
+           keep(np.arange(len(r["y"])), r["target"]), -1.0 / r["y"], 0.0))
+      for side, done, keep in (("after", "before", lambda i, t: i >= t),
+                               ("before", "after", lambda i, t: i <= t))],
 ]
 
 

@@ -678,6 +678,14 @@ def _judge(fn, who, cases, equal=False):
     _by_position(fn, who, cases, refs)
     if all(_same(o, b) for o, b in zip(outs, befores)):
         _unchanged_problem(fn, who, returned, refs)
+    if _rebinds_argument(fn, 2):     # a rate that changes step by step first
+        _implied_rates(outs, datas, befores, [t for t, _ in cases])
+        name = fn.__code__.co_varnames[2]
+        _fail(f"after {who} the parameters are off, and {who} gives its"
+              f" argument `{name}` a new value inside it: every step after"
+              f" that line uses the new {name}, not the learning rate it was given",
+              f"keep {name} as it came in; give a step of your own its own name",
+              "lr_rebound")
     try:
         _match(outs, datas, _SGD_MISTAKES)
     except _Stop as stop:

@@ -334,6 +334,7 @@ def _check_calls(spy, c, who):
               "let the batches run to the end of the epoch's order: the last one"
               " is simply shorter", "drop_last")
     _slice_stepped(sizes, who)
+    _batches_overlap(spy, who)
     _slice_end_off(sizes, who)
     if any(s > _B for s in sizes):
         _fail(f"{who} used batches of up to {max(sizes)} rows with batch_size = {_B}"
@@ -353,6 +354,19 @@ def _slice_stepped(sizes, who):
               " order, a step where an end belongs", "a batch is the run of"
               " batch_size positions from its start: the slice needs a start and"
               " an end, no step", "slice_stepped")
+
+
+def _batches_overlap(spy, who):
+    """Batch k starts at position k of the order, not k × batch_size: each
+    batch is the one before it moved on by one row."""
+    rows = [list(idx) for idx, _, _ in spy.calls[:3]]
+    if len(rows) == 3 and all(len(r) == _B for r in rows) \
+            and rows[1][:-1] == rows[0][1:] and rows[2][:-1] == rows[1][1:]:
+        _fail(f"each batch of {who} is the one before it moved on by one row (on"
+              f" {_case_text()}): batch k starts at position k of the epoch's"
+              f" order, not at k × batch_size, so neighbouring batches share"
+              f" {_B - 1} rows", "batch k starts where batch k - 1 ended: k times"
+              " batch_size positions into the order", "batches_overlap")
 
 
 def _slice_end_off(sizes, who):
