@@ -565,6 +565,24 @@ def rows_mixed(what, changed_row, moved_rows, source="its input"):
               " along one row, never over the whole batch", "rows_mixed")
 
 
+def _diagonal_square(what, square):
+    """Off the diagonal right; on it, the y_i² term (``square``: its extra
+    coefficient per case) missing (+1) or taken twice (-1)."""
+    if np.allclose(square, 1.0):
+        _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
+              " diagonal entries are y_i alone: the product term y_i² is missing"
+              " there (a fill of the diagonal replaces the entries it writes, it"
+              " does not add to them)", "write entry (i, i) of the Jacobian once,"
+              " by hand, for C = 2: the product of two probabilities enters it"
+              " too", "diagonal_missing_square")
+    if any(abs(s) > 1e-6 for s in square):
+        _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
+              " diagonal entries take y_i² away once too often: the diagonal's"
+              " product term is counted twice", "write entry (i, i) of the"
+              " Jacobian once, by hand, for C = 2: the product of two"
+              " probabilities enters it once", "jacobian_diagonal_twice")
+
+
 def jacobian_parts(what, jacobians, probabilities):
     """Name how the Jacobians a softmax backward applies (one per case, read
     back with unit upstream gradients) differ from the right one, part by part:
@@ -606,19 +624,8 @@ def jacobian_parts(what, jacobians, probabilities):
               " probabilities belongs", "entry (i, j) of the Jacobian takes the"
               " product of y_i and y_j: a different number for each pair (i, j)",
               "jacobian_constant_added")
-    if np.allclose(square, 1.0) and np.allclose(prod, -1.0):
-        _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
-              " diagonal entries are y_i alone: the product term y_i² is missing"
-              " there (a fill of the diagonal replaces the entries it writes, it"
-              " does not add to them)", "write entry (i, i) of the Jacobian once,"
-              " by hand, for C = 2: the product of two probabilities enters it"
-              " too", "diagonal_missing_square")
-    if any(abs(s) > 1e-6 for s in square) and np.allclose(prod, -1.0):
-        _fail(f"the Jacobian {what} applies is right off the diagonal, but its"
-              " diagonal entries take y_i² away once too often: the diagonal's"
-              " product term is counted twice", "write entry (i, i) of the"
-              " Jacobian once, by hand, for C = 2: the product of two"
-              " probabilities enters it once", "jacobian_diagonal_twice")
+    if np.allclose(prod, -1.0):
+        _diagonal_square(what, square)
     if np.allclose(diag, 1.0) and np.allclose([p * C for p, (_, C) in
                                                zip(prod, notes)], -1.0) \
             and len({C for _, C in notes}) > 1:

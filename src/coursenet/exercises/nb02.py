@@ -294,6 +294,25 @@ def _as_floats(value, shape):
     return arr if shape is None or arr.shape == shape else None
 
 
+def _y_not_normalised(values, cases, fwd, floor_divides):
+    """cache['y'] whose entries do not sum to 1: rounded to whole numbers by a
+    floor division, or not divided by the sum of the exponentials."""
+    sums = [float(np.sum(v)) for v in values]
+    worst = int(np.argmax(np.abs(np.array(sums) - 1.0)))
+    if not np.isclose(sums[worst], 1.0) and floor_divides \
+            and all(np.all(np.asarray(v) == np.round(v)) for v in values):
+        _fail(f"{fwd}: cache['y'] holds whole numbers (on {cases[worst].text}"
+              f" they sum to {sums[worst]:.4g}) and {fwd} divides with //: a"
+              " floor division rounds each probability down to a whole"
+              " number", "a division that keeps its fraction is the plain one",
+              "rounded_to_whole")
+    if not np.isclose(sums[worst], 1.0):
+        _fail(f"{fwd}: cache['y'] does not sum to 1 (on {cases[worst].text} it"
+              f" sums to {sums[worst]:.4g}): these are not the softmax's"
+              " probabilities", "the softmax divides each exponential by the sum"
+              " of all of them, so its outputs sum to 1", "y_not_normalised")
+
+
 def _cache_problem(key, caches, cases, fwd, floor_divides=False):
     """The first wrong step ``key`` of the cache (the steps before it are right);
     ``floor_divides``: the forward's code has a ``//``."""
@@ -309,20 +328,7 @@ def _cache_problem(key, caches, cases, fwd, floor_divides=False):
             _fail(f"{fwd}: {diagnosis}", hint, mid)
     _one_list_twice(key, caches, fwd)
     if key == "y" and all(v is not None for v in values):
-        sums = [float(np.sum(v)) for v in values]
-        worst = int(np.argmax(np.abs(np.array(sums) - 1.0)))
-        if not np.isclose(sums[worst], 1.0) and floor_divides \
-                and all(np.all(np.asarray(v) == np.round(v)) for v in values):
-            _fail(f"{fwd}: cache['y'] holds whole numbers (on {cases[worst].text}"
-                  f" they sum to {sums[worst]:.4g}) and {fwd} divides with //: a"
-                  " floor division rounds each probability down to a whole"
-                  " number", "a division that keeps its fraction is the plain one",
-                  "rounded_to_whole")
-        if not np.isclose(sums[worst], 1.0):
-            _fail(f"{fwd}: cache['y'] does not sum to 1 (on {cases[worst].text} it"
-                  f" sums to {sums[worst]:.4g}): these are not the softmax's"
-                  " probabilities", "the softmax divides each exponential by the sum"
-                  " of all of them, so its outputs sum to 1", "y_not_normalised")
+        _y_not_normalised(values, cases, fwd, floor_divides)
     _appended_per_inner_pass(key, caches, refs, cases, fwd)
     if all(v is not None for v in values) and key in ("k", "o"):
         bias, size, name = {"k": ("b1", "x", "once per input (D times)"),

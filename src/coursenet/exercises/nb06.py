@@ -342,6 +342,18 @@ def _check_calls(spy, c, who):
               "batch_size")
 
 
+def _eval_list_replaced(got, want, who):
+    """One history list holds one value where the others hold ``want``: it is
+    assigned a new one-item list at every evaluation."""
+    short = [f for f, g in zip(_EVAL_FIELDS, got) if len(g) == 1]
+    if short and len(short) < len(got) and all(len(g) in (1, want) for g in got):
+        _fail(f"the history of {who} holds one value in {', '.join(short)} and"
+              f" {want} in the other lists: {short[0]} is replaced at every"
+              " evaluation (an assignment), not added to", "each evaluation adds"
+              " its value to the end of the list it belongs to",
+              "eval_list_replaced")
+
+
 def _slice_stepped(sizes, who):
     """Each batch of an epoch runs from its start to the end of the order in
     steps of batch_size (order[start::batch_size]): sizes 5, 4, 3, 2, 1."""
@@ -797,14 +809,7 @@ def _check_evals(history, ref_evals, steps, who, last_batch):
         _fail(f"{who} evaluates {_EPOCHS} times, after each epoch; expected {want}"
               " evaluations", "evaluate once before the first epoch too (epoch 0,"
               " the untrained network), then after every epoch", "no_epoch0")
-    short = [f for f, g in zip(_EVAL_FIELDS, got) if len(g) == 1]
-    if short and len(short) < len(got) and all(
-            len(g) in (1, want) for g in got):
-        _fail(f"the history of {who} holds one value in {', '.join(short)} and"
-              f" {want} in the other lists: {short[0]} is replaced at every"
-              " evaluation (an assignment), not added to", "each evaluation adds"
-              " its value to the end of the list it belongs to",
-              "eval_list_replaced")
+    _eval_list_replaced(got, want, who)
     if lengths != {want}:
         counts = ", ".join(f"{f} {len(g)}" for f, g in zip(_EVAL_FIELDS, got))
         _fail(f"the history of {who} has {counts} entries; expected {want} each"
