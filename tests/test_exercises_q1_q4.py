@@ -760,6 +760,26 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "local = [values[args[1]], values[args[0]]]",
      "local = [values[args[0]], values[args[0]]]", "graph_mul_own",
      ["with respect to its first input is that input's own value"]),
+    # round 15: k from the last input alone (a sum with =); a fix that zeroes
+    # one class only; dc taken from dl/dy; an integer J; the 1 of dl/do taken
+    # at a class computed from o
+    (check_forward, forward, "sum(x[i] * W[i][j] for i in range(len(x))) + b[j]",
+     "x[-1] * W[-1][j] + b[j]", "sum_keeps_last_term",
+     ["k keeps only the last input's term of its sum (plus its bias)"]),
+    (check_backward, backward_fixed,
+     "dl_dy = [g if i == target else 0.0 for i, g in enumerate(dl_dy)]",
+     "dl_dy[target - 1] = 0.0", "fix_zeroes_few",
+     ["zeroes the class before the target only"]),
+    (check_backward, backward,
+     '    return {name: d[name] for name in ("W", "b", "V", "c")}',
+     '    return {"W": d["W"], "b": d["b"], "V": d["V"], "c": d["dy"]}',
+     "wrong_dc_key",
+     ["returns dW, db and dV right, but its dc is wrong: it holds dl/dy"]),
+    (check_jacobian, jacobian, "J = -np.outer(y, y)",
+     "J = (-np.outer(y, y)).astype(int)", "int_array", ["holds int64"]),
+    (exercises.check_logit_grad, logit_grad_01, "g[c] -= 1",
+     "g[int(np.argsort(o)[c])] -= 1", "one_at_other_class",
+     ["its 1 is taken away at class"]),
     # round 14: one class's bias in every logit; the zeroing loop stops at the
     # target; the shift taken after the exponentials in the scalar forward
     (check_forward, forward, "+ c[m] for m in range(len(c))]",
@@ -787,6 +807,9 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      '    out = {}\n    for name in ("W", "b", "V", "c"):\n        out[name] = d[name]'
      '\n        return out', "wrong_keys", ["one key came back of the 4",
                                            "a return inside the loop"]),
+    (exercises.check_sgd_step, sgd_step, "                row[j] -= lr * g\n",
+     "                row[j] -= g // (1 / lr)\n", "floor_division",
+     ["divides with //"]),
     (exercises.check_sgd_step, sgd_step, "                row[j] -= lr * g\n",
      "                lr = lr * g\n                row[j] -= lr\n", "lr_rebound",
      ["gives its argument `lr` a new value"]),

@@ -343,6 +343,18 @@ def test_a_loop_over_the_rows_is_not_vectorised():
                      "no Python loop over the rows")
 
 
+def test_slow_work_with_the_same_lines_is_not_called_a_loop(monkeypatch):
+    """Round 15's 05-fu-1: an (N, 1) + (N,) broadcast grows as N × N and made
+    the check slow with no loop. Here the CPU limit is set below anything, so
+    that a right answer's equal line counts choose the message (the time it
+    takes is the machine's, not the test's)."""
+    from coursenet.exercises import nb05
+    monkeypatch.setattr(nb05, "LOOP_CPU_SECONDS", -1.0)
+    assert_diagnosed(exercises.check_batched_backward(batched_vectorised),
+                     "not_vectorised", "no loop the line counter sees",
+                     "an array that grows as N × N")
+
+
 @pytest.mark.slow  # make check leaves it to make test (pyproject: markers)
 def test_a_row_function_given_to_numpy_is_a_loop_too():
     def one_row(row, params):                 # the student's per-row helper

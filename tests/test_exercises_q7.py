@@ -463,7 +463,8 @@ def slipped_loop(slip):
                 else:
                     loss, grads = batched_backward(params, X[idx], c[idx])
                 for name in params:
-                    params[name] -= lr * grads[name]
+                    params[name] -= lr * (params[name] if slip == "own_value"
+                                          else grads[name])
                 history.step_loss.append(history.epoch_val_loss[-1]
                                          if slip == "eval_loss_as_step" else loss)
             if slip != "record_at_start":
@@ -518,6 +519,8 @@ MORE_MISTAKES = [
     (slipped_loop("batches_rounded"), "batches_rounded",
      ["with N = 35 training rows", "used 32 rows in an epoch, not 35"]),
     (slipped_loop("slice_stepped"), "slice_stepped", ["hold 5, 4, 3, 2, 1 rows"]),
+    (slipped_loop("own_value"), "steps_by_own_value",
+     ["by lr times the parameter itself", "(1 - lr)^15"]),
     (slipped_loop("batches_overlap"), "batches_overlap",
      ["moved on by one row", "share 7 rows"]),
     (slipped_loop("eval_list_replaced"), "eval_list_replaced",

@@ -2183,7 +2183,9 @@ def _class_entries_shared(spec, outs, refs, datas, who):
     _fail(f"the N true-class entries of {name} from {who} all hold one number"
           " (on every case): each row's entry must depend on its own row",
           "row n's entry at its class comes from row n's own probability alone:"
-          " nothing is shared or averaged across the rows", "class_entries_shared")
+          " nothing is shared or averaged across the rows, and a number assigned"
+          " there (= where the entry is to change) replaces what the row had",
+          "class_entries_shared")
 
 
 # --------------------------------------------------------------------------

@@ -461,6 +461,18 @@ def _loss_grad_wrong(fn, who, runs, as_list, class_name, make_args):
 _CLASS_SYMBOL = re.compile(r"(?<![A-Za-z0-9])c(?![A-Za-z0-9])")
 
 
+def _integer_result(raws, what, texts):
+    """Fail when a wrong result is an integer array: every entry was cut to a
+    whole number (entries between -1 and 1 to 0)."""
+    for raw, text in zip(raws, texts):
+        if isinstance(raw, np.ndarray) and raw.dtype.kind in "iub":
+            _fail(f"{what} holds {raw.dtype} on {text}: the array was made of"
+                  " integers (dtype=int, or from whole numbers), so every entry"
+                  " was cut to a whole number and each one between -1 and 1 to 0",
+                  "an array made from integers (or with dtype=int) keeps integers;"
+                  " start from an array of floats", "int_array")
+
+
 def _promises_kept(values, cases, what, uses):
     """Right numbers: now they must also come as the stub promises (a float64
     numpy array), judged after the numbers so that a wrong answer hears about
@@ -794,6 +806,7 @@ def check_softmax_jacobian(fn=None):
             return (f"✓ {who}: the Jacobian is right on {len(cases)} cases"
                     " (C = 2 to 6)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
+        _integer_result(raws, f"what {who} returned", texts)
         _match(outs, datas, _JACOBIAN_MISTAKES, texts)
         _jacobian_ties(fn, who, outs, datas)
         _diagonal_moved(outs, datas, texts)
@@ -967,6 +980,26 @@ def _logit_alternatives(datas):
              " probability at c", hint, "one_from_logit", each(lowered))]
 
 
+def _one_at_other_class(outs, datas, texts):
+    """dl/do is the softmax minus a 1 at another class than c (on some case):
+    the probabilities are right, the class is not."""
+    found = []
+    for o, d in zip(outs, datas):
+        y = _softmax(d["o"])
+        at = [k for k in range(len(o)) if np.allclose(o, y - _onehot(k, len(o)),
+                                                      rtol=RTOL, atol=ATOL)]
+        if not at:
+            return
+        found.append(at[0])
+    wrong = [(k, d, t) for k, d, t in zip(found, datas, texts) if k != int(d["c"])]
+    if wrong:
+        k, d, text = wrong[0]
+        _fail(f"the softmax part of your dl/do is right, but its 1 is taken away at"
+              f" class {k}, not at c = {int(d['c'])} (on {text}): the class index"
+              " is computed, where c is given", "c is already the position of the"
+              " true class: use it as it is", "one_at_other_class")
+
+
 def _normalisation_problem(outs, datas, texts):
     """The probabilities inside dl/do (dl/do with the 1 at c given back) must be
     positive and sum to 1: name how the student's are not (divided by the
@@ -974,6 +1007,7 @@ def _normalisation_problem(outs, datas, texts):
     wrong division)."""
     probs = [o + _onehot(d["c"], len(o)) for o, d in zip(outs, datas)]
     sums = np.array([p.sum() for p in probs])
+    _one_at_other_class(outs, datas, texts)
     below = [i for i, p in enumerate(probs) if np.any(p < -1e-12)]
     if below and np.allclose(sums, 1.0):    # normalised, but not exponentials
         p = probs[below[0]]

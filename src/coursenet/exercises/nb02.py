@@ -114,6 +114,16 @@ def _large_logits_cases():
 # what the mistake stores there from the reference cache r and parameters p).
 # Each step is judged after the steps before it are right.
 _CACHE_MISTAKES = [
+    # a sum written with = where it adds up: the last term alone
+    *[(key, "sum_keeps_last_term", f"{key} keeps only the last {unit}'s term of"
+       f" its sum{plus}: each term replaced the one before (a sum written with ="
+       " where it adds up)", f"every {unit} adds its term to the sum",
+       lambda r, p, inp=inp, w=w, b=b, keep=keep: r[inp][-1]
+       * np.asarray(p[w])[-1] + keep * np.asarray(p[b]))
+      for key, inp, w, b, unit in (("k", "x", "W1", "b1", "input"),
+                                   ("o", "h", "W2", "b2", "hidden unit"))
+      for plus, keep in ((" (plus its bias)", 1.0),
+                         (", and its bias is gone too", 0.0))],
     *[("o", "bias_of_one_class", f"every logit adds the same entry of c, {which},"
        " where each class's logit adds its own c_m",
        "each class's logit has its own bias: the index of c is the class's own",
@@ -1544,6 +1554,20 @@ def _right_dl_dy(r):
     return g
 
 
+def _zeroes_neighbours(r):
+    """Only the classes next to the target zeroed (target - 1 and + 1)."""
+    g = -1.0 / np.asarray(r["y"], dtype=float)
+    t = r["target"]
+    g[[i for i in (t - 1, t + 1) if 0 <= i < len(g)]] = 0.0
+    return g
+
+
+def _zeroes_one_before(r):
+    g = -1.0 / np.asarray(r["y"], dtype=float)
+    g[r["target"] - 1] = 0.0     # Python's -1 for target 0: the last class
+    return g
+
+
 def _binary_fix(r):
     """The report's fix for two classes, ``dl_dy[1 - target] = 0``, on C classes
     (Python's negative indices included)."""
@@ -1583,6 +1607,12 @@ _DL_DY_MISTAKES = [
      " last one included", lambda r: np.where(
          np.arange(len(r["y"])) == r["target"], -1.0 / r["y"],
          np.where(np.arange(len(r["y"])) == len(r["y"]) - 1, -1.0 / r["y"], 0.0))),
+    *[("fix_zeroes_few", "the layers below dl/do are right, but the dl/dy that"
+       " {bwd} hands to backprop zeroes " + said + " only: with three classes or"
+       " more, other classes keep -1/y", "with C classes, every entry but the"
+       " target's must be zeroed; the check's networks have up to 5 classes", rule)
+      for said, rule in (("the class before the target", _zeroes_one_before),
+                         ("the classes next to the target", _zeroes_neighbours))],
     *[("fix_one_side", "the layers below dl/do are right, but the dl/dy that {bwd}"
        f" hands to backprop still holds -1/y at the classes {side} the target:"
        f" only the classes {done} it were zeroed", "every class but the target is"
@@ -1678,6 +1708,19 @@ def _target_value_problem(outs, caches, bwd):
           "dl_dy_target_value")
 
 
+def _dc_alone_wrong(outs, datas, caches, bwd):
+    """dV, dW and db right, dc wrong: the list returned under 'c' is not the
+    dl/do the others were made from (backprop's dl/dy, say)."""
+    rights = [_backprop_reference(d, _right_dl_dy(r)) for d, r in zip(datas, caches)]
+    if not all(_same(o[k], m[k]) for o, m in zip(outs, rights) for k in "WbV"):
+        return
+    said = ": it holds dl/dy" if all(_same(o["c"], m["dy"])
+                                     for o, m in zip(outs, rights)) else ""
+    _fail(f"{bwd} returns dW, db and dV right, but its dc is wrong{said}: the list"
+          " under 'c' is not the dl/do the others were made from", "dc is dl/do"
+          " itself: take it from backprop's result under its own key", "wrong_dc_key")
+
+
 def _backward_step(outs, datas, bwd, general=False):
     """Name the step of backward that is wrong: the layers below dl/do are judged
     from the student's own dc (which is dl/do), so a wrong dl/dy handed to
@@ -1706,6 +1749,7 @@ def _backward_step(outs, datas, bwd, general=False):
                   " classes: step 1's dl/dy is 0 at every class but the target",
                   "wrong_dl_dy")
         return
+    _dc_alone_wrong(outs, datas, caches, bwd)
     seen = [{"V": o["V"], "dk": o["b"], "W": o["W"], "b": o["b"]} for o in outs]
     for key in ("V", "dk", "W"):
         if all(_same(s[key], m[key]) for s, m in zip(seen, mine)):

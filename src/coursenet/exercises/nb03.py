@@ -19,6 +19,7 @@ from coursenet.exercises._core import (
     _call,
     _Case,
     _fail,
+    _floor_divides,
     _match,
     _name,
     _names_used,
@@ -678,6 +679,12 @@ def _judge(fn, who, cases, equal=False):
     _by_position(fn, who, cases, refs)
     if all(_same(o, b) for o, b in zip(outs, befores)):
         _unchanged_problem(fn, who, returned, refs)
+    if _floor_divides(fn):
+        _fail(f"after {who} the parameters are off, and {who} divides with //: a"
+              " floor division rounds each result down to a whole number, so the"
+              " steps come out whole", "a division that keeps its fraction is the"
+              " plain one; the step is the rate times the gradient",
+              "floor_division")
     if _rebinds_argument(fn, 2):     # a rate that changes step by step first
         _implied_rates(outs, datas, befores, [t for t, _ in cases])
         name = fn.__code__.co_varnames[2]

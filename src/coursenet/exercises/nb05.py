@@ -412,6 +412,18 @@ def row_work(make, who, what, large_n=LARGE_N, functions=()):
         _fail(f"right numbers, but not vectorised: {what} ran {small} lines of"
               f" your Python on a batch of {SMALL_N} rows and over {limit} on a"
               f" batch of {large_n}: {loop}", hint, "not_vectorised")
+    if here and spent > LOOP_CPU_SECONDS and large <= small:
+        # as many lines for 16,384 rows as for 8: no loop the counter sees; an
+        # array that grows faster than N does this (an (N, 1) and an (N,)
+        # broadcast to N × N), or a loop in code the counter cannot see
+        _fail(f"right numbers, but {what} took {spent:.2f} s of CPU on {large_n}"
+              f" rows of a tiny network, more than the {LOOP_CPU_SECONDS} s a"
+              " whole-batch version needs, with as many lines of your Python as"
+              f" on {SMALL_N} rows: no loop the line counter sees, so an array"
+              " that grows as N × N (an (N, 1) array and an (N,) one broadcast"
+              " into a table?) or work hidden from it", "keep every array of the"
+              " batch N rows long: one number per row stays (N,) or (N, 1) on"
+              " both sides of each operation", "not_vectorised")
     if here and spent > LOOP_CPU_SECONDS:
         _fail(f"right numbers, but not vectorised: {what} took {spent:.2f} s of CPU"
               f" on {large_n} rows of a tiny network, more than the"

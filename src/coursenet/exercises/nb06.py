@@ -705,6 +705,14 @@ def _check_params(got, start, ref_params, run, who):
                                   _SEED, scale=scale)
         if same(got, scaled):
             _fail(f"the batches are right, but {who} takes {text}", hint, mistake)
+    steps = len(spy.calls)
+    if steps and same(got, {k: np.asarray(v) * (1 - _LR) ** steps
+                            for k, v in start.items()}):
+        _fail(f"the batches are right, but each step of {who} moved every"
+              f" parameter by lr times the parameter itself: after {steps} steps"
+              f" each one is its start times (1 - lr)^{steps}", "each parameter"
+              " moves against its own gradient, the one batched_backward returned"
+              " under its name", "steps_by_own_value")
     worst = max((float(np.max(np.abs(got[k] - ref_params[k]))), k)
                 for k in ref_params)
     still = [k for k in start if np.array_equal(got[k], start[k])]
