@@ -217,37 +217,21 @@ def test_what_batched_backward_feeds_its_layers_is_named(body, mistake, words):
                                                   vectorised=False), mistake, *words)
 
 
-@pytest.mark.parametrize("call, words", [
-    ("run_backward(layers[::-1], caches)", ["its layers last first"]),
-    ("run_backward(layers, caches[::-1])", ["its caches last first"]),
-])
-def test_layers_or_caches_turned_round_before_run_backward_are_named(call, words):
-    source = (
-        "def batched_backward(params, X, c):\n"
-        "    layers = network(c)\n"
-        "    loss, caches = run_forward(layers, params, X)\n"
-        f"    return loss, {call}\n")
-    space = nb05_student_namespace()
-    exec(source, space)
-    assert_named(exercises.check_batched_backward(space["batched_backward"],
-                                                  vectorised=False), "walk_turned",
-                 *words)
-
-
-def test_two_layer_lists_for_forward_and_backward_are_named():
-    source = (
-        "def batched_backward(params, X, c):\n"
-        "    layers = network(c)\n"
-        "    loss, caches = run_forward(layers, params, X)\n"
-        "    return loss, run_backward(layers[:2] + layers[3:], caches)\n")
-    space = nb05_student_namespace()
-    exec(source, space)
-    assert_named(exercises.check_batched_backward(space["batched_backward"],
-                                                  vectorised=False), "layers_differ",
-                 "hands run_forward 4 layers and run_backward 3")
+_FORWARD_THEN = ("    layers = network(c)\n"
+                 "    loss, caches = run_forward(layers, params, X)\n")
 
 
 @pytest.mark.parametrize("body, mistake, words", [
+    # rounds 10 and 11: the layers or the caches turned round before the walk
+    (_FORWARD_THEN + "    return loss, run_backward(layers[::-1], caches)\n",
+     "walk_turned", ["its layers last first"]),
+    (_FORWARD_THEN + "    return loss, run_backward(layers, caches[::-1])\n",
+     "walk_turned", ["its caches last first"]),
+    (_FORWARD_THEN + "    return loss, run_backward(layers[:2] + layers[3:], caches)\n",
+     "layers_differ", ["hands run_forward 4 layers and run_backward 3"]),
+    ("    params = {k: v.astype(np.float32) for k, v in params.items()}\n"
+     + _FORWARD_THEN + "    return loss, run_backward(layers, caches)\n",
+     "low_precision", ["only to about", "float32"]),
     # round 13: a loop over the rows whose rows replace each other
     ("    grads = {}\n"
      "    for n in range(len(X)):\n"
@@ -258,34 +242,17 @@ def test_two_layer_lists_for_forward_and_backward_are_named():
      "    return mlp_loss(params, X, c), grads\n",
      "rows_overwritten", ["the last row's alone, divided by N"]),
     # the keys split into their letters by unpacking
-    ("    loss, caches = run_forward(layers, params, X)\n"
-     "    grads = run_backward(layers, caches)\n"
+    (_FORWARD_THEN + "    grads = run_backward(layers, caches)\n"
      "    return loss, {name: g for name, g in grads}\n",
      "wrong_keys", ["the keys are the first letters of the names"]),
 ])
-def test_a_composition_slip_of_round_13_is_named(body, mistake, words):
-    source = ("def batched_backward(params, X, c):\n"
-              "    layers = network(c)\n" + body)
+def test_a_composition_slip_is_named(body, mistake, words):
     space = nb05_student_namespace()
     space["mlp_loss"] = lambda p, X, c: float(
         __import__("coursenet").mlp.loss_and_grads(p, X, c)[0])
-    exec(source, space)
+    exec("def batched_backward(params, X, c):\n" + body, space)
     assert_named(exercises.check_batched_backward(space["batched_backward"],
                                                   vectorised=False), mistake, *words)
-
-
-def test_a_composition_computed_in_float32_is_named():
-    source = (
-        "def batched_backward(params, X, c):\n"
-        "    params = {k: v.astype(np.float32) for k, v in params.items()}\n"
-        "    layers = network(c)\n"
-        "    loss, caches = run_forward(layers, params, X)\n"
-        "    return loss, run_backward(layers, caches)\n")
-    space = nb05_student_namespace()
-    exec(source, space)
-    assert_named(exercises.check_batched_backward(space["batched_backward"],
-                                                  vectorised=False), "low_precision",
-                 "only to about", "float32")
 
 
 def nb05_student_namespace():
