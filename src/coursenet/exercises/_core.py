@@ -773,17 +773,22 @@ def _last_frame(exc):
     return last
 
 
-def _line_reads(code, lineno):
-    """What line ``lineno`` of ``code`` reads, in order: plain names, and
-    ``(name, key)`` for a subscript by a constant (``grads['b1']``, ``W[0]``),
-    read from the bytecode (3.10 to 3.13)."""
+def _line_instructions(code, lineno):
+    """The bytecode instructions of line ``lineno`` of ``code``."""
     on_line, line = [], None
     for ins in dis.get_instructions(code):
         line = (ins.positions.lineno if getattr(ins, "positions", None)
                 else (ins.starts_line or line))      # 3.10: no positions
         if line == lineno:
             on_line.append(ins)
-    reads = []
+    return on_line
+
+
+def _line_reads(code, lineno):
+    """What line ``lineno`` of ``code`` reads, in order: plain names, and
+    ``(name, key)`` for a subscript by a constant (``grads['b1']``, ``W[0]``),
+    read from the bytecode (3.10 to 3.13)."""
+    on_line, reads = _line_instructions(code, lineno), []
     for k, ins in enumerate(on_line):
         if ins.opname in _LOADS - {"LOAD_GLOBAL"}:
             for name in ins.argval if isinstance(ins.argval, tuple) else (ins.argval,):
@@ -1040,13 +1045,7 @@ def _square_from_broadcast(exc, args):
 def _index_names(code, lineno):
     """The plain names line ``lineno`` of ``code`` uses as indices: the last
     one loaded before a subscript, or the items of a tuple built for one."""
-    on_line, line = [], None
-    for ins in dis.get_instructions(code):
-        line = (ins.positions.lineno if getattr(ins, "positions", None)
-                else (ins.starts_line or line))
-        if line == lineno:
-            on_line.append(ins)
-    found = []
+    on_line, found = _line_instructions(code, lineno), []
     for k, ins in enumerate(on_line):
         if ins.opname != "BINARY_SUBSCR" or not k:
             continue
