@@ -222,14 +222,9 @@ _LOOKALIKES = {"expm1": "eˣ − 1, not eˣ", "log1p": "log(1 + x), not log x",
 
 
 def _compares_equal(fn):
-    """Whether ``fn``'s own code (comprehensions included) has an ``==``."""
-    def compares(code):
-        return any(ins.opname == "COMPARE_OP" and "==" in ins.argrepr
-                   for ins in dis.get_instructions(code)) \
-            or any(compares(c) for c in code.co_consts if hasattr(c, "co_code"))
-
-    code = getattr(fn, "__code__", None)
-    return code is not None and compares(code)
+    """Whether ``fn``'s code has an ``==``."""
+    return _code_has(fn, lambda ins: ins.opname == "COMPARE_OP"
+                     and "==" in ins.argrepr)
 
 
 def _lookalike_aside(result, group):
@@ -423,13 +418,14 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
     argument changed in place fails the check (naming it and what changed),
     except the positions in ``may_change``.
     """
+    global _RETURNED_NONE
+    _RETURNED_NONE = ""      # about this call only: never a stale reason
     before = [_snapshot(a) for a in args]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"), \
                 _TimeLimit(TIME_LIMIT):
             warnings.simplefilter("ignore")
             out = fn(*args)
-        global _RETURNED_NONE
         _RETURNED_NONE = _none_reason(fn) if out is None else ""
     except KeyboardInterrupt:
         raise
@@ -975,17 +971,23 @@ def _held(value):
     return ""
 
 
-def _floor_divides(fn):
-    """Whether ``fn``'s own code (its comprehensions and inner functions
-    included) has a floor division, read from its bytecode (3.10 names the
-    operation, 3.11+ gives it as BINARY_OP's text)."""
-    def floors(code):
-        return any("FLOOR_DIVIDE" in ins.opname or ins.argrepr in ("//", "//=")
-                   for ins in dis.get_instructions(code)) \
-            or any(floors(c) for c in code.co_consts if hasattr(c, "co_code"))
+def _code_has(fn, test):
+    """Whether an instruction of ``fn``'s own code (its comprehensions and
+    inner functions included) passes ``test``; False for anything but a
+    plain function (a builtin, a grader's proxy)."""
+    def has(code):
+        return any(test(ins) for ins in dis.get_instructions(code)) \
+            or any(has(c) for c in code.co_consts if hasattr(c, "co_code"))
 
     code = getattr(fn, "__code__", None)
-    return code is not None and floors(code)
+    return code is not None and has(code)
+
+
+def _floor_divides(fn):
+    """Whether ``fn``'s code has a floor division (3.10 names the operation,
+    3.11+ gives it as BINARY_OP's text)."""
+    return _code_has(fn, lambda ins: "FLOOR_DIVIDE" in ins.opname
+                     or ins.argrepr in ("//", "//="))
 
 
 def _labels_as_rows(exc, args):

@@ -18,6 +18,7 @@ from coursenet.exercises._core import (
     _array,
     _call,
     _Case,
+    _code_has,
     _fail,
     _floor_divides,
     _match,
@@ -433,13 +434,9 @@ def _columns_stepped(out, ref, before):
     and the others did not move (several where a gradient entry is 0)."""
     if np.ndim(before) != 2:
         return []
-    found = []
-    for n in range(np.shape(before)[1] + 1):
-        mask = np.zeros(np.shape(before), dtype=bool)
-        mask[:, n:] = True
-        if _only_skipped(out, ref, before, mask):
-            found.append(n)
-    return found
+    return [n for n in range(np.shape(before)[1] + 1)
+            if _only_skipped(out, ref, before, _mask(before, (slice(None),
+                                                              slice(n, None))))]
 
 
 def _only_skipped(out, ref, before, mask):
@@ -719,12 +716,10 @@ def _judge(fn, who, cases, equal=False):
 
 
 def _steps_in_place(fn):
-    """Whether ``fn``'s own code has an in-place operator (``-=``): 3.10 names
-    it INPLACE_*, 3.11+ gives it as BINARY_OP's text."""
-    code = getattr(fn, "__code__", None)
-    return code is not None and any(
-        ins.opname.startswith("INPLACE_") or ins.argrepr in ("-=", "+=", "*=")
-        for ins in dis.get_instructions(code))
+    """Whether ``fn``'s code has an in-place operator (``-=``): 3.10 names it
+    INPLACE_*, 3.11+ gives it as BINARY_OP's text."""
+    return _code_has(fn, lambda ins: ins.opname.startswith("INPLACE_")
+                     or ins.argrepr in ("-=", "+=", "*="))
 
 
 def _copies(fn):
