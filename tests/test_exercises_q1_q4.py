@@ -720,6 +720,12 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "extra_axis", ["(1, 2, 2)", "extra axis"]),
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[c - 1] = -1 / y[c - 1]", "wrong_class", ["class c - 1"]),
+    # round 15: a minus sign inside the index; a loop bound from another size
+    (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
+     "g[-c] = -1 / y[c]", "index_from_end", ["entry -c", "counted from the end"]),
+    (check_forward, forward, "for i in range(len(x))) + b[j]",
+     "for i in range(min(len(x), len(b)) - 1)) + b[j]", "sum_cut_short",
+     ["sums only the first", "stops early"]),
     # an index moved by one with no wrap-around: nothing set at the edge class
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[c - 1] = -1 / y[c - 1] if c else 0.0", "wrong_class",

@@ -2,6 +2,8 @@
 (exercises/_core.py: ``_call``): an error that has a definite cause in the
 student's own code is named by that cause, not by the error's raw text."""
 
+import numpy as np
+
 from coursenet import exercises
 from tests.test_exercises_q1_q4 import assert_failed, backprop, forward, loss_grad
 
@@ -485,3 +487,36 @@ def test_a_list_emptied_by_pop_is_named():
     assert_failed(exercises.check_run_backward(run_backward_pop), "changed_input",
                   "entries were taken out of the caller's list")
     del run_backward
+
+
+def test_a_zip_whose_pairs_are_named_the_other_way_round_is_named():
+    def run_backward(layers_, caches):
+        grads, dout = {}, 1.0
+        for cache, (_, backward, names) in zip(reversed(layers_), reversed(caches)):
+            if names:
+                dout, *dparams = backward(dout, cache)
+                grads.update(zip(names, dparams))
+            else:
+                dout = backward(dout, cache)
+        return grads
+
+    assert_failed(exercises.check_run_backward(run_backward), "zip_unpacked_swapped",
+                  "unpacks each item of zip(layers_, caches) as cache, (_, backward,"
+                  " names)", "first from layers_")
+
+
+def test_a_tuple_one_name_took_whole_from_a_call_is_named():
+    from tests.test_exercises_pairs import softmax_forward
+
+    def softmax_backward(dy, o):
+        y = softmax_forward(o)
+        J = -y[:, None] * y[None, :]
+        return dy @ (J + np.diag(y))
+
+    def forward(o):
+        y, _ = softmax_forward(o)
+        return y, o
+
+    assert_failed(exercises.check_softmax_layer(forward, softmax_backward),
+                  "tuple_kept_whole", "reads `y`, which holds the whole tuple of 2"
+                  " that softmax_forward returned")

@@ -442,7 +442,8 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: never escape
         named = _swapped_call(exc) or _renamed_argument(exc) \
             or _keys_crossed(exc) or _name_from_outside(exc) \
-            or _read_only(exc) or _keys_unpacked(exc)
+            or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
+            or _pair_kept_whole(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -945,6 +946,94 @@ def _keys_unpacked(exc):
                     f" dict `{owner[0]}`, not the value stored under it:"
                     " unpacking a dict (or looping over it) gives its keys",
                     "look each value up in the dict by its key", "dict_keys_unpacked")
+    return None
+
+
+def _store_targets(on_line, k):
+    """(target, next index) for the assignment target whose first store is
+    ``on_line[k]``: a name, or a tuple of targets for an unpacking, read from
+    the bytecode (3.13 fuses two plain stores into one instruction)."""
+    ins = on_line[k]
+    if ins.opname == "UNPACK_SEQUENCE":
+        parts, k = [], k + 1
+        while len(parts) < ins.arg and k < len(on_line):
+            if isinstance(on_line[k].argval, tuple) \
+                    and on_line[k].opname.startswith("STORE"):
+                parts.extend(on_line[k].argval)
+                k += 1
+                continue
+            part, k = _store_targets(on_line, k)
+            parts.append(part)
+        return tuple(parts), k
+    return (ins.argval if ins.opname.startswith("STORE") else None), k + 1
+
+
+def _zip_unpacked(exc):
+    """(diagnosis, hint, mistake) for "values to unpack" on a ``for`` line over
+    ``zip(a, b)`` whose target names the parts of each pair in the other
+    order (``for cache, (forward, backward, names) in zip(layers, caches)``):
+    the nested target fits the items of the other list; else None."""
+    last = _last_frame(exc)
+    if not isinstance(exc, ValueError) or "to unpack" not in _text(exc) \
+            or last is None:
+        return None
+    code, held = last.tb_frame.f_code, last.tb_frame.f_locals
+    on_line = _line_instructions(code, last.tb_lineno)
+    at = next((k for k, x in enumerate(on_line) if x.opname == "FOR_ITER"), None)
+    if at is None or at + 1 >= len(on_line) or "zip" not in code.co_names:
+        return None
+    target, _ = _store_targets(on_line, at + 1)
+    lists = [r for r in _line_reads(code, last.tb_lineno)
+             if isinstance(r, str) and isinstance(held.get(r), (list, tuple))]
+    if not isinstance(target, tuple) or len(target) != len(lists) != 1:
+        return None
+
+    def fits(part, items):
+        return all(not isinstance(part, tuple) or (
+            isinstance(i, (list, tuple)) and len(i) == len(part)) for i in items)
+
+    pieces = [held[n] for n in lists]
+    if all(fits(p, i) for p, i in zip(target, pieces)) \
+            or not all(fits(p, i) for p, i in zip(target, reversed(pieces))):
+        return None
+    shown = ", ".join(f"({', '.join(p)})" if isinstance(p, tuple) else str(p)
+                      for p in target)
+    return (f"{_who(exc, last)} unpacks each item of zip({', '.join(lists)}) as"
+            f" {shown}, but zip hands over its items in the order of its"
+            f" arguments, first from {lists[0]}: the parts are named the other"
+            " way round", "name the parts of each item in the order zip's"
+            " arguments come", "zip_unpacked_swapped")
+
+
+def _pair_kept_whole(exc):
+    """(diagnosis, hint, mistake) when a name on the line the student's code
+    stopped at holds a tuple that one name took whole from a call (``y =
+    softmax_forward(o)``, which returns ``(y, cache)``), else None."""
+    last = _last_frame(exc)
+    if last is None:
+        return None
+    code, held = last.tb_frame.f_code, last.tb_frame.f_locals
+    for read in _line_reads(code, last.tb_lineno):
+        if not isinstance(read, str) or not isinstance(held.get(read), tuple) \
+                or read in code.co_varnames[:code.co_argcount]:
+            continue
+        ins = list(dis.get_instructions(code))
+        for k, x in enumerate(ins[1:], 1):
+            if x.opname.startswith("STORE") and x.argval == read \
+                    and ins[k - 1].opname in ("CALL", "CALL_FUNCTION"):
+                line = (x.positions.lineno if getattr(x, "positions", None)
+                        else None) or last.tb_lineno
+                scope = {**last.tb_frame.f_globals, **held}
+                called = [i.argval for i in _line_instructions(code, line)
+                          if i.opname in _LOADS and isinstance(i.argval, str)
+                          and callable(scope.get(i.argval))]
+                what = f"{called[0]} " if called else "a call "
+                return (f"{_who(exc, last)} reads `{read}`, which holds the"
+                        f" whole tuple of {len(held[read])} that {what}returned"
+                        f" (line {line}): a function that returns several"
+                        " things hands back a tuple, and one name took all of it",
+                        "unpack the tuple into one name per item, or keep only"
+                        " the item you need", "tuple_kept_whole")
     return None
 
 

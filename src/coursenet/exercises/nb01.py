@@ -348,6 +348,12 @@ _LOSS_GRAD_MISTAKES = [
               " true class's entry: use it as it is",
               lambda d, step=step: _shifted_class(d, step))
       for sign, edge, step in (("-", "0", -1), ("+", "C - 1", 1))],
+    Mistake("index_from_end", "the only non-zero entry of dl/dy is at entry -c,"
+            " counted from the end (entry C - c), not at c: a minus sign inside the"
+            " index (right only for class 0)", "classes are numbered from 0, and c"
+            " is already the position of the true class's entry: use it as it is",
+            lambda d: -_onehot(-int(d["c"]) % len(d["y"]), len(d["y"]))
+            / d["y"][int(d["c"])]),
     Mistake("predicted_class",
             "the only non-zero entry of dl/dy is at the most probable class, not"
             " at the true class c", "the loss is about the class the instance"

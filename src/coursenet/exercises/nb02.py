@@ -360,6 +360,7 @@ def _cache_problem(key, caches, cases, fwd, floor_divides=False):
                                   for _, d in cases])
     if all(v is not None for v in values) and key in ("k", "o"):
         _one_unit_for_all(key, values, refs, cases, fwd)
+        _sum_cut_short(key, values, refs, cases, fwd)
     raw = [_as_floats(cache[key], None) for cache in caches]   # any shape
     if all(v is not None for v in raw):
         _explain.explain(f"cache[{key!r}] from {fwd}", raw, [r[key] for r in refs],
@@ -496,6 +497,32 @@ def _one_unit_for_all(key, values, refs, cases, fwd):
                   " input", f"each input of the layer has its own row of {layer}:"
                   " check which index your loop reads there", "one_row_for_all")
     _diagnose.rearranged(f"{fwd}: cache[{key!r}] without its bias", sums, rights)
+
+
+def _sum_cut_short(key, values, refs, cases, fwd):
+    """A layer's output that sums only the first n of its inputs, n short of
+    all of them by a different count on different networks: the loop over the
+    inputs is bounded by something other than their number (``range(H)``,
+    ``range(min(D, H) - 1)``). One short everywhere is _CACHE_MISTAKES's."""
+    inp, weight, bias, unit = {"k": ("x", "W1", "b1", "input"),
+                               "o": ("h", "W2", "b2", "hidden unit")}[key]
+    counts = []
+    for v, r, (_, d) in zip(values, refs, cases):
+        W, b = np.asarray(d["params"][weight]), np.asarray(d["params"][bias])
+        n = len(r[inp])
+        used = [m for m in range(n) if _same(v, r[inp][:m] @ W[:m] + b)]
+        if not used or _same(v, r[key]):
+            return
+        counts.append((used[-1], n))
+    at = next((i for i, (m, _) in enumerate(counts) if m), None)
+    if at is None or len({n - m for m, n in counts}) < 2:
+        return
+    m, n = counts[at]
+    _fail(f"{fwd}: cache[{key!r}] sums only the first {m} of the {n} {unit}s on"
+          f" {cases[at].text} (and a different number short on other networks):"
+          f" the loop over the {unit}s stops early, so its bound is not the"
+          f" number of {unit}s", f"the loop over the {unit}s runs once for each"
+          f" {unit}: check what the number in its range counts", "sum_cut_short")
 
 
 def _forward_right_on(forward, sizes, transposed=(), read=None):
