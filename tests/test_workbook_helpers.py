@@ -422,3 +422,52 @@ def test_the_start_there_sentence_names_only_the_functions_that_call():
                                    "backward_report": namespace["backward_report"]})
     assert said == ("Your `backprop` failed its own check above, and"
                     " backward_report calls it: start there"), said
+
+
+def test_a_cell_that_ran_a_function_whose_check_failed_says_so(capsys):
+    """A training cell that runs to its end on wrong code: one line says its
+    outputs are the student's code's, not what the text describes; a cell that
+    does not run that function, or runs it after it passed, says nothing."""
+    namespace = {"exercises": exercises, "np": np}
+    exec("def sgd_step(params, grads, lr):\n"           # lr applied twice
+         "    for name in params:\n"
+         "        p, g = params[name], grads[name]\n"
+         "        if isinstance(p[0], list):\n"
+         "            for row, grow in zip(p, g):\n"
+         "                for j in range(len(row)):\n"
+         "                    row[j] -= lr * lr * grow[j]\n"
+         "        else:\n"
+         "            for j in range(len(p)):\n"
+         "                p[j] -= lr * lr * g[j]\n"
+         "def train(params, grads):\n"
+         "    sgd_step(params, grads, 0.1)\n", namespace)
+    assert not exercises.check_sgd_step(namespace["sgd_step"]).passed
+    capsys.readouterr()
+    cells = {"direct": "sgd_step({'b': [1.0]}, {'b': [1.0]}, 0.1)",
+             "through a helper": "train({'b': [1.0]}, {'b': [1.0]})",
+             "not at all": "x = np.zeros(2)"}
+    said = {}
+    for what, line in cells.items():
+        exec(compile(f"with exercises.needs_your_code():\n    {line}\n",
+                     "/tmp/ipykernel_1/7.py", "exec"), namespace)
+        said[what] = capsys.readouterr().out
+    assert said["direct"] == said["through a helper"] == (
+        "⚠ this cell ran your `sgd_step`, whose own check failed above: what it"
+        " shows is what your code does, which the text around it does not"
+        " describe\n")
+    assert said["not at all"] == ""
+    exec("def sgd_step(params, grads, lr):\n"
+         "    for name in params:\n"
+         "        p, g = params[name], grads[name]\n"
+         "        if isinstance(p[0], list):\n"
+         "            for row, grow in zip(p, g):\n"
+         "                for j in range(len(row)):\n"
+         "                    row[j] -= lr * grow[j]\n"
+         "        else:\n"
+         "            for j in range(len(p)):\n"
+         "                p[j] -= lr * g[j]\n", namespace)
+    assert exercises.check_sgd_step(namespace["sgd_step"]).passed
+    capsys.readouterr()
+    exec(compile("with exercises.needs_your_code():\n    train({'b': [1.0]},"
+                 " {'b': [1.0]})\n", "/tmp/ipykernel_1/8.py", "exec"), namespace)
+    assert capsys.readouterr().out == ""

@@ -637,16 +637,18 @@ def _names_used(fn):
     in it) reads: ``np.diag(Y)`` gives ``{"np", "diag"}``; empty for anything
     but a plain Python function."""
 
-    def names(code):
-        found = set(code.co_names)
-        for const in code.co_consts:
-            if hasattr(const, "co_names"):
-                found |= names(const)
-        return found
-
     if not isinstance(fn, types.FunctionType):   # a builtin, or a grader's proxy
         return set()
-    return names(fn.__code__)
+    return _code_names(fn.__code__)
+
+
+def _code_names(code):
+    """The global and attribute names ``code`` and the code defined in it read."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            found |= _code_names(const)
+    return found
 
 
 # the instructions that put one plain name on the stack (3.10 to 3.13)
@@ -1668,12 +1670,16 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     def __init__(self):
         self.skipped = None
         self.stopped = False   # skipped because it failed, not because unfinished
+        self._cell = None
 
     def __enter__(self):
+        self._cell = sys._getframe(1)   # the cell: which functions it runs
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        cell, self._cell = self._cell, None
         if exc_type is None:
+            _ran_failed(cell)
             return False
         if issubclass(exc_type, RunStopped):
             self.skipped, self.stopped = str(exc), True
@@ -1711,6 +1717,27 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
               " The checks above say which function is wrong; the cells below"
               " that need this one skip")
         return True
+
+
+def _ran_failed(cell):
+    """After a block that ran to its end: one line when the cell ran one of
+    the student's functions (by name, or through one it calls) whose own check
+    failed, since the text around the cell describes what right code does."""
+    if cell is None or _grading():
+        return
+    space, used = cell.f_globals, _code_names(cell.f_code)
+    reached = set(used)
+    for name in used:
+        if isinstance(space.get(name), types.FunctionType):
+            reached |= _calls(space[name])
+    for names in failed_checks():
+        ran = [n for n in names if n in reached]
+        if ran:
+            who = " and ".join(f"`{n}`" for n in ran)
+            print(f"⚠ this cell ran your {who}, whose own check failed above: what"
+                  " it shows is what your code does, which the text around it does"
+                  " not describe")
+            return
 
 
 def _start_there(said):
