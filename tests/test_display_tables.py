@@ -71,6 +71,13 @@ def test_comparisons_answer_after_a_failed_check_says_so(monkeypatch):
     assert "Not run: the comparison stopped, and your `run_backward` failed its own" \
         " check above" in shown[0].data
     assert "finish Q5" not in shown[0].data
+    # round 16: every comparison agrees while a check still fails (05's loss
+    # divided by C, whose gradients are right): the ✓ summary says so
+    good = compare("dW", np.ones(3), np.ones(3), show=False)
+    display.comparisons_answer("R", [good], "-", "All {n} comparisons ✓.")
+    assert shown[1].data.strip().endswith(
+        "All 1 comparisons ✓. Your `run_backward` still fails its own check above:"
+        " these comparisons do not reach what it gets wrong.")
 
 
 def test_first_below_counts_full_windows_only():

@@ -145,6 +145,10 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      "diagonal_missing_square", ["diagonal entries are y_i alone"]),
     (exercises.check_softmax_layer, softmax_forward,
      lambda dy, y: np.diag(y) - np.outer(y, y), "returned_matrix", []),
+    # round 16: the bias reshaped into a column, broadcast into a table
+    (exercises.check_linear_layer,
+     lambda x, W, b: (x @ W + b.reshape(-1, 1), (x, W)), linear_backward,
+     "row_plus_column", ["one entry of a row plus one of a column"]),
     (exercises.check_cross_entropy_layer, ce_forward,
      lambda dl, cache: np.where(np.arange(len(cache[0])) == cache[1],
                                 -1 / cache[0], 0.0), "ignores_dout", ["dloss"]),
@@ -1162,3 +1166,34 @@ def test_a_weight_gradient_passed_on_as_dout_is_named():
 
     assert_named(exercises.check_run_backward(passes_dW_on), "dout_from_other_result",
                  "the linear layer's dW (its result number 2)")
+
+
+# --- a value kept outside the cache (round 16) ------------------------------
+
+def _kept_outside(forward):
+    """A pair whose backward reads what ``forward`` stored on itself: right
+    when each backward follows its own forward, wrong after another forward."""
+    def fwd(*args):
+        out, cache = forward(*args)
+        fwd.saved = cache
+        return out, None
+    return fwd
+
+
+@pytest.mark.parametrize("check, forward, backward, batched", [
+    (exercises.check_linear_layer, linear_forward, linear_backward, False),
+    (exercises.check_sigmoid_layer, sigmoid_forward, sigmoid_backward, False),
+    (exercises.check_softmax_layer, softmax_forward, softmax_backward, False),
+    (exercises.check_cross_entropy_layer, ce_forward, ce_backward, False),
+    (exercises.check_linear_layer_batch, linear_forward, lin_b, True),
+])
+def test_a_backward_that_reads_outside_its_cache_is_named(check, forward, backward,
+                                                          batched):
+    fwd = _kept_outside(forward)
+
+    def bwd(dout, cache):
+        return backward(dout, fwd.saved)
+
+    assert check(forward, backward).passed
+    assert_named(check(fwd, bwd), "kept_outside_cache", "is right when it runs"
+                 " just after its own forward", "kept outside the cache")

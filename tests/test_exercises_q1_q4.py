@@ -720,6 +720,16 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "extra_axis", ["(1, 2, 2)", "extra axis"]),
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[c - 1] = -1 / y[c - 1]", "wrong_class", ["class c - 1"]),
+    # round 16: an array made without values
+    (exercises.check_loss_grad, loss_grad_01, "g = np.zeros(len(y))",
+     "g = np.empty_like(y)", "entries_never_set", ["entries of what loss_grad_01"
+                                                   " returned were never set"]),
+    (check_forward, forward, "y = [v / sum(e) for v in e]",
+     "y = [v / e[-1] for v in e]", "sum_keeps_last_term",
+     ["divided by the last exponential alone"]),
+    (check_forward, forward, "y = [v / sum(e) for v in e]",
+     "y = [round(v / sum(e), 4) for v in e]", "rounded",
+     ["cache['y'] is the right one rounded to 4 decimal"]),
     # round 15: a minus sign inside the index; a loop bound from another size
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[-c] = -1 / y[c]", "index_from_end", ["entry -c", "counted from the end"]),

@@ -179,3 +179,27 @@ def test_confusion_plot_writes_every_count():
     assert texts == {(i, j): str(cm[i, j]) for i in range(3) for j in range(3)}
     assert np.array_equal(ax.images[0].get_array(), cm)
     plt.close("all")
+
+
+@pytest.mark.parametrize("level, line, said", [
+    (None, True, None),
+    (0.3, False, "no black line: P(class 1) is below 0.5 everywhere here"),
+    (0.9, False, "no black line: P(class 1) is above 0.5 everywhere here"),
+])
+def test_decision_boundary_draws_the_half_line_only_where_there_is_one(level, line,
+                                                                       said):
+    """Round 16: a network that predicts class 0 everywhere (03 with a wrong
+    sgd_step) had a figure whose key promised a black line that was not there."""
+    X = RNG.normal(size=(40, 2))
+    labels = (X[:, 0] > 0).astype(int)
+
+    def prob(g):
+        return 1 / (1 + np.exp(-g[:, 0])) if level is None else np.full(len(g), level)
+
+    ax = plots.decision_boundary(prob, X, labels)
+    texts = [t.get_text() for t in ax.texts]
+    lines = [c for c in ax.collections
+             if isinstance(c, matplotlib.contour.ContourSet) and not c.filled]
+    assert len(lines) == line
+    assert texts == ([said] if said else [])
+    plt.close(ax.figure)

@@ -199,8 +199,13 @@ def comparisons_answer(title, results, not_run, agree, extra=""):
     it becomes the number of comparisons); then ``extra``, a sentence of more
     computed numbers. Returns nothing (a notebook's last line shows no value)."""
     bad = [r.name for r in results if not r.approx]
-    failed = failed_checks() if not results else []
-    if failed:   # "finish Q5" would be false: the comparison ran and stopped
+    failed = failed_checks()
+    if results and not bad and failed:   # agreeing is not the whole story
+        who, one = " and ".join(f"`{name}`" for name in failed[0]), len(failed[0]) == 1
+        extra = (f"{extra} Your {who} still {'fails its' if one else 'fail their'}"
+                 " own check above: these comparisons do not reach what"
+                 f" {'it gets' if one else 'they get'} wrong.").strip()
+    if failed and not results:   # "finish Q5" would be false: it ran and stopped
         who = " and ".join(f"`{name}`" for name in failed[0])
         not_run = (f"Not run: the comparison stopped, and your {who} failed"
                    f" {'its' if len(failed[0]) == 1 else 'their'} own check above:"

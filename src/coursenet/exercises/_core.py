@@ -245,10 +245,14 @@ def _lookalike_aside(result, group):
         result.mistake = "comparison_never_true"
     if used:
         name, n = sorted(used)[0]
-        result.message += (f". Note: {name} calls {n}, which computes"
-                           f" {_LOOKALIKES[n]}")
+        said = f"{name} calls {n}, which computes {_LOOKALIKES[n]}"
         if result.mistake in (None, "raised", "not_finite", "forward_wrong", "wrong"):
+            # the check found no cause of its own: the look-alike leads
+            result.message = f"✗ {said}. What the check saw: " \
+                + result.message.removeprefix("✗ ")
             result.mistake = "lookalike_function"
+        else:
+            result.message += f". Note: {said}"
 
 
 def _upstream_failed(group):
@@ -603,6 +607,40 @@ def _difference(old, new, where=""):
                 f" {_numbers(b)}")
     return (f"{int(changed.sum())} of the {a.size} entries of {where or 'it'}"
             " were overwritten")
+
+
+_LEFT_IN_MEMORY = 777.25   # what _entries_never_set leaves in freed memory
+
+
+def _entries_never_set(fn, args, who, shapes, names=None):
+    """Fail when entries of what ``fn(*args)`` returns hold what memory held
+    before the call: an array made without setting its values (np.empty,
+    empty_like) keeps it. numpy hands a small array's freed memory to the next
+    array of that size, so arrays of the results' ``shapes`` are filled with a
+    marker and freed just before the call; a result that shows the marker never
+    set those entries (a right one cannot hold it). ``names``: one per item of
+    a returned tuple (None: one result)."""
+    marked = [np.full(shape, _LEFT_IN_MEMORY) for shape in shapes for _ in range(8)]
+    del marked
+    try:
+        value = _call(fn, args, who, "a probe")
+    except _Stop:      # raised here only: the check's own cases say why
+        return
+    values = value if names and isinstance(value, (tuple, list)) else (value,)
+    for name, v in zip(names or (None,), values):
+        what = f"{name} from {who}" if name else f"what {who} returned"
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if np.any(arr == _LEFT_IN_MEMORY):
+            _fail(f"{int(np.sum(arr == _LEFT_IN_MEMORY))} entries of {what} were"
+                  f" never set: they hold {_LEFT_IN_MEMORY}, a number"
+                  " the check left in memory just before the call, so they hold"
+                  " whatever memory held, a different number from run to run",
+                  "an array made without values (empty) keeps what the memory"
+                  " held: start from an array whose every entry is set",
+                  "entries_never_set")
 
 
 def _numbers(arr):

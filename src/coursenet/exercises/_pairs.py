@@ -30,6 +30,7 @@ from coursenet.exercises._core import (
     _array,
     _call,
     _difference,
+    _entries_never_set,
     _fail,
     _floor_divides,
     _match,
@@ -71,10 +72,17 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               "a gradient has the shape of what it is the gradient of: one row per"
               " input of the layer, one column per output", "transposed")
     if not batch and len(want) == 1 and got == (want[0], want[0]):
+        sums = np.asarray(arr, dtype=np.float64)
+        if np.allclose(sums - sums[:1] - sums[:, :1] + sums[0, 0], 0.0):
+            _fail(f"{what} is a {got[0]}×{got[0]} matrix on {case}, expected the"
+                  f" row {want}, and its every entry is one entry of a row plus one"
+                  " of a column: a flat vector met a column of shape"
+                  f" ({got[0]}, 1), and numpy broadcast the two into a table",
+                  "keep every term of the sum flat, with the shape it was given",
+                  "row_plus_column")
         _fail(f"{what} is a {got[0]}×{got[0]} matrix on {case}; expected the row"
-              f" {want}", "the result is a vector, one entry per input of the"
-              " layer: the matrix is a step on the way to it, not the answer",
-              "returned_matrix")
+              f" {want}", f"the result is a vector of {want[0]} entries: the matrix"
+              " is a step on the way to it, not the answer", "returned_matrix")
     if batch and len(want) == 1 and len(got) == 2 and got[1:] == want and got[0] > 1:
         _fail(f"{what} has shape {got}{on}, expected {want}: one row per instance,"
               " not summed over the batch",
@@ -326,6 +334,37 @@ def _numeric(spec, inputs, dout):
     return tuple(grads)
 
 
+def _cache_carries_all(spec, pair, names, two, right):
+    """Fail when the backward's result depends on the last forward call, not on
+    the cache it is handed: forward on case 1, forward on case 2, backward with
+    case 1's cache. The check's own order (each backward right after its
+    forward) cannot see a value kept outside the cache (a global, an attribute
+    of the function), which the next forward overwrites."""
+    (fwd, bwd), (fwho, bwho) = pair, names
+    (text, inputs, dout), (_, later, _) = two
+    args = [tuple(_copy(d[k]) for k in (*spec.wrt, *spec.extra))
+            for d in (inputs, later)]
+    try:
+        _, cache = _call(fwd, args[0], fwho, text)
+        _call(fwd, args[1], fwho, text)
+    except (_Stop, TypeError, ValueError):
+        return
+    try:
+        value = _call(bwd, (_copy(dout), cache), bwho, text)
+        got = _backward_grads(spec, value, inputs, bwho, text)
+        wrong = "gives another case's gradient"
+        if all(_same(g, right[name]) for g, name in zip(got, spec.grad_names)):
+            return
+    except _Stop as stop:   # only in this order: the order is the finding
+        wrong = f"raises ({stop.message.split(' on ')[0].removeprefix('✗ ')})"
+    _fail(f"{bwho} is right when it runs just after its own forward, and wrong"
+          f" when another {fwho} call comes between them: handed the cache of"
+          f" {text}, it {wrong}. Something it reads is kept outside the cache"
+          " (a global, or an attribute), and the later forward overwrote it",
+          "everything the backward needs travels in the cache that its forward"
+          " returns", "kept_outside_cache")
+
+
 def _passing_probes(spec, pair, names, first, how):
     """A pair right on the check's cases, tried where those cases cannot see:
     a one-row batch, ties, other shapes, extreme inputs."""
@@ -385,6 +424,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
     outs = [dict(zip(spec.grad_names, o)) for o in outs]
     refs = [dict(zip(spec.grad_names, r)) for r in refs]
     if all(_same(o, r) for o, r in zip(outs, refs)):
+        _cache_carries_all(spec, (fwd, bwd), (fwho, bwho), cases[:2], refs[0])
         _passing_probes(spec, (fwd, bwd), (fwho, bwho), cases[0], (batch, seed))
         return (f"✓ {fwho}/{bwho}: the output agrees with the package and"
                 f" {', '.join(spec.grad_names)} with finite differences on"
@@ -396,32 +436,12 @@ def check_pair(spec, fwd, bwd, batch, seed):
                       (bwd, fwho, caches, fwd))
 
 
-_LEFT_IN_MEMORY = 777.25   # what _unset_entries leaves in freed memory
-
-
 def _unset_entries(spec, bwd, who, d, cache):
-    """Fail when entries of the backward's results hold what memory held
-    before the call: an array made without setting its values (np.empty)
-    keeps it. numpy hands a small array's freed memory to the next array of
-    that size, so arrays of the results' shapes are filled with a marker and
-    freed just before the call; a result that shows the marker never set
-    those entries (a right one cannot hold it)."""
+    """Fail when entries of the backward's results were never set (an array
+    made with np.empty keeps what memory held): :func:`_entries_never_set`."""
     shapes = {np.shape(d[k]) for k in spec.wrt} | {np.shape(d["dout"])}
-    marked = [np.full(shape, _LEFT_IN_MEMORY) for shape in shapes for _ in range(8)]
-    del marked
-    value = _quiet_call(bwd, (_copy(d["dout"]), cache), who)
-    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
-        else (value,)
-    for name, v in zip(spec.grad_names, values):
-        arr = _floats_or_none(v)
-        if arr is not None and np.any(arr == _LEFT_IN_MEMORY):
-            _fail(f"{int(np.sum(arr == _LEFT_IN_MEMORY))} entries of {name} from"
-                  f" {who} were never set: they hold {_LEFT_IN_MEMORY}, a number"
-                  " the check left in memory just before the call, so they hold"
-                  " whatever memory held, a different number from run to run",
-                  "an array made without values (empty) keeps what the memory"
-                  " held: start from an array whose every entry is set",
-                  "entries_never_set")
+    _entries_never_set(bwd, (_copy(d["dout"]), cache), who, shapes,
+                  spec.grad_names if len(spec.grad_names) > 1 else None)
 
 
 def _linear_in_dout(spec, bwd, who, datas, caches):

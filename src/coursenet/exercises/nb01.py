@@ -19,6 +19,7 @@ from coursenet.exercises._core import (
     _call,
     _Case,
     _difference,
+    _entries_never_set,
     _fail,
     _finite,
     _match,
@@ -90,6 +91,7 @@ def _keeps_state(fn, who, first, second, right_so_far=False):
     them.) Quiet when a call raises or changes its argument: the main cases
     say why."""
     (text_a, make_a, right_a), (text_b, make_b, right_b) = first, second
+    _entries_never_set(fn, make_a(), who, {np.shape(right_a)})
     try:
         answer = _call(fn, make_a(), who, text_a)
         kept = _snapshot(answer)

@@ -182,6 +182,11 @@ _CACHE_MISTAKES = [
      " over the hidden units stops one short", "every hidden unit, the last one"
      " included, feeds every logit",
      lambda r, p: _without(r["h"], -1) @ p["W2"] + p["b2"]),
+    ("y", "sum_keeps_last_term", "y is divided by the last exponential alone (its"
+     " last entry is exactly 1): the softmax's total keeps only its last term,"
+     " each term replaced the one before (a sum written with = where it adds"
+     " up)", "every exponential adds its term to the total",
+     lambda r, p: np.exp(np.asarray(r["o"]) - r["o"][-1])),
     ("y", "cache_y_is_o", "cache['y'] holds the logits o, not the softmax outputs",
      "store the probabilities: they are positive and sum to 1", lambda r, p: r["o"]),
     ("y", "forward_not_normalised", "y holds exponentials that do not sum to 1:"
@@ -337,6 +342,8 @@ def _cache_problem(key, caches, cases, fwd, floor_divides=False):
                for v, w in zip(values, wants)):
             _fail(f"{fwd}: {diagnosis}", hint, mid)
     _one_list_twice(key, caches, fwd)
+    if all(v is not None for v in values):
+        _diagnose.rounded(f"{fwd}: cache[{key!r}]", values, [r[key] for r in refs])
     if key == "y" and all(v is not None for v in values):
         _y_not_normalised(values, cases, fwd, floor_divides)
     _appended_per_inner_pass(key, caches, refs, cases, fwd)
