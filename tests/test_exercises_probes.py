@@ -366,9 +366,23 @@ def _run_backward_returns_in_loop(layers_, caches):
         return grads
 
 
+def _run_backward_stops_short(layers_, caches):
+    grads, dout = {}, 1.0
+    for i in range(len(layers_) - 1, 0, -1):      # never reaches 0
+        _, backward, names = layers_[i]
+        if names:
+            dout, *dparams = backward(dout, caches[i])
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, caches[i])
+    return grads
+
+
 @pytest.mark.parametrize("fn, mistake, words", [
     (_run_backward_returns_in_loop, "loop_stopped_early", ["only, then stopped",
                                                            "`return` inside"]),
+    (_run_backward_stops_short, "loop_stopped_early", ["at index 0, never ran",
+                                                       "stops one short"]),
     (_run_backward_module_dict, "keeps_state", ["called twice", "earlier call"]),
     (_run_backward_params_only, "skipped_layer", ["never runs the backward of",
                                                   "without parameters"]),

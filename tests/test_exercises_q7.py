@@ -55,7 +55,7 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
         if epoch0:
             record_epoch([])
         for epoch in range(epochs):
-            if shuffle == "fresh":
+            if shuffle in ("fresh", "per_batch"):
                 order = rng.permutation(N)
             elif shuffle == "none":
                 order = np.arange(N)
@@ -80,6 +80,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             for start in range(0, stop, batch_size):
                 idx = order[:batch_size] if last == "same" \
                     else order[start:start + batch_size]
+                if shuffle == "per_batch":   # a new order for every batch
+                    idx = rng.permutation(N)[start:start + batch_size]
                 loss, grads = batched_backward(params, X[idx], c[idx])
                 factor = {"sum": len(idx), "lr_twice": lr, "ascent": -1,
                           "double": 2, "over_B": 1 / batch_size,
@@ -204,6 +206,8 @@ LOOP_MISTAKES = [
     (make_loop(shuffle="once"), "same_permutation", ["same shuffled order"]),
     (make_loop(shuffle="reseeded"), "same_permutation", ["re-made from the seed"]),
     (make_loop(shuffle="replacement"), "with_replacement", ["with replacement"]),
+    (make_loop(shuffle="per_batch"), "order_per_batch", ["a new order of the rows"
+                                                         " for every batch"]),
     (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),
     (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
     (make_loop(scale="over_B"), "divided_twice", ["divided by the batch size once"

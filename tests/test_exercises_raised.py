@@ -520,3 +520,24 @@ def test_a_tuple_one_name_took_whole_from_a_call_is_named():
     assert_failed(exercises.check_softmax_layer(forward, softmax_backward),
                   "tuple_kept_whole", "reads `y`, which holds the whole tuple of 2"
                   " that softmax_forward returned")
+
+
+def test_a_list_whose_length_is_written_into_the_code_is_named():
+    def loss_grad(y, c):
+        g = [0.0, 0.0]            # the course's example has two classes
+        g[c] = -1 / y[c]
+        return g
+
+    assert_failed(exercises.check_scalar_loss_grad(loss_grad), "list_too_short",
+                  "of `g`, which has 2 entries, while the argument `y` has",
+                  "a length written into the code")
+
+
+def test_a_list_made_from_a_size_is_not_called_written_into_the_code():
+    def loss_grad(y, c):
+        g = [0.0] * (len(y) - 1)
+        g[c] = -1 / y[c]
+        return g
+
+    assert_failed(exercises.check_scalar_loss_grad(loss_grad), "raised",
+                  absent=("written into the code",))

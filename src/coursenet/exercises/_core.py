@@ -447,7 +447,7 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
         named = _swapped_call(exc) or _renamed_argument(exc) \
             or _keys_crossed(exc) or _name_from_outside(exc) \
             or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
-            or _pair_kept_whole(exc)
+            or _pair_kept_whole(exc) or _list_too_short(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -663,8 +663,10 @@ def _mutation_hint(name, old, change=""):
                 " compute new lists instead of changing the ones in it")
     if isinstance(old, (tuple, list)) and any(isinstance(v, np.ndarray) for v in old):
         return (f"an array inside {name} is the caller's own array: writing into it"
-                " changes what the caller holds. Start from a new array (a copy,"
-                " or zeros of the same length)")
+                " changes what the caller holds, and so does writing through a"
+                " second name for it (a plain `=`, or a slice `[:]`, which for a"
+                " numpy array is a view, not a copy). Start from a new array (a"
+                " copy, or zeros of the same length)")
     return (f"writing into {name} (or into a second name for it, which is not a"
             f" copy but the same list) changes the caller's {name}: build a new"
             " list")
@@ -810,15 +812,18 @@ def _last_frame(exc):
     return last
 
 
-def _line_instructions(code, lineno):
-    """The bytecode instructions of line ``lineno`` of ``code``."""
-    on_line, line = [], None
+def _with_lines(code):
+    """``(line number, instruction)`` for each bytecode instruction of ``code``."""
+    line = None
     for ins in dis.get_instructions(code):
         line = (ins.positions.lineno if getattr(ins, "positions", None)
                 else (ins.starts_line or line))      # 3.10: no positions
-        if line == lineno:
-            on_line.append(ins)
-    return on_line
+        yield line, ins
+
+
+def _line_instructions(code, lineno):
+    """The bytecode instructions of line ``lineno`` of ``code``."""
+    return [ins for line, ins in _with_lines(code) if line == lineno]
 
 
 def _line_reads(code, lineno):
@@ -1057,12 +1062,10 @@ def _pair_kept_whole(exc):
         if not isinstance(read, str) or not isinstance(held.get(read), tuple) \
                 or read in code.co_varnames[:code.co_argcount]:
             continue
-        ins = list(dis.get_instructions(code))
-        for k, x in enumerate(ins[1:], 1):
+        ins = list(_with_lines(code))
+        for k, (line, x) in enumerate(ins[1:], 1):
             if x.opname.startswith("STORE") and x.argval == read \
-                    and ins[k - 1].opname in ("CALL", "CALL_FUNCTION"):
-                line = (x.positions.lineno if getattr(x, "positions", None)
-                        else None) or last.tb_lineno
+                    and ins[k - 1][1].opname in ("CALL", "CALL_FUNCTION"):
                 scope = {**last.tb_frame.f_globals, **held}
                 called = [i.argval for i in _line_instructions(code, line)
                           if i.opname in _LOADS and isinstance(i.argval, str)
@@ -1074,6 +1077,45 @@ def _pair_kept_whole(exc):
                         " things hands back a tuple, and one name took all of it",
                         "unpack the tuple into one name per item, or keep only"
                         " the item you need", "tuple_kept_whole")
+    return None
+
+
+def _list_too_short(exc):
+    """(diagnosis, hint, mistake) for a list index out of range where the
+    list on the line is shorter than an argument of the function that the
+    index fits (``g = [0.0, 0.0]`` beside a y of 3 classes), else None."""
+    last = _last_frame(exc)
+    if not isinstance(exc, IndexError) or "list" not in _text(exc) or last is None:
+        return None
+    code, held = last.tb_frame.f_code, last.tb_frame.f_locals
+    reads = [r for r in _line_reads(code, last.tb_lineno) if isinstance(r, str)]
+    args = [a for a in code.co_varnames[:code.co_argcount]
+            if isinstance(held.get(a), (list, tuple, np.ndarray))]
+    def literal(name):   # set once, on a line that reads no name: [0.0, 0.0]
+        lines = {line for line, i in _with_lines(code)
+                 if i.opname.startswith("STORE") and i.argval == name}
+        return len(lines) == 1 and not any(
+            i.opname in _LOADS for i in _line_instructions(code, lines.pop()))
+
+    for name in reads:
+        short = held.get(name)
+        if not isinstance(short, list) or name in args or not literal(name):
+            continue
+        for index in reads:
+            at = held.get(index)
+            if not isinstance(at, (int, np.integer)) or isinstance(at, bool) \
+                    or not len(short) <= at:
+                continue
+            fits = [a for a in args if len(held[a]) > at]
+            if fits:
+                other = fits[0]
+                return (f"{_who(exc, last)} reaches entry {at} ({index} = {at}) of"
+                        f" `{name}`, which has {len(short)} entries, while the"
+                        f" argument `{other}` has {len(held[other])}: `{name}`"
+                        " has a length written into the code, not made as long as"
+                        f" `{other}`", f"make `{name}` from the length of what"
+                        " it stands beside, so that it fits every case",
+                        "list_too_short")
     return None
 
 

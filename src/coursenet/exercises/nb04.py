@@ -588,13 +588,17 @@ def _order_named(order, want, who, text, partial):
     missing = [i for i in want if i not in order]
     if missing and not partial and order and order == want[:len(order)]:
         ran = " and ".join(_LAYER_NAMES[i] for i in order)
+        short = len(want) - len(order) == 1   # a range whose end is 0 stops at 1
         _fail(f"{who} ran the backward of {ran} only, then stopped, on {text}: the"
               f" loop ended after {len(order)} of the {len(want)} layers"
               + (" (a `return` inside the loop ends it on its first pass)"
-                 if len(order) == 1 else ""),
-              "every layer on the way from the loss back to the input takes part:"
-              " the function returns once the loop has run to the end",
-              "loop_stopped_early")
+                 if len(order) == 1 else f": only {_LAYER_NAMES[want[-1]]}, at"
+                 " index 0, never ran (a walk back that stops one short: a range"
+                 " never reaches its end value)" if short else ""),
+              "every layer on the way from the loss back to the input takes part,"
+              " the one at index 0 too" if short else "every layer on the way from"
+              " the loss back to the input takes part: the function returns once"
+              " the loop has run to the end", "loop_stopped_early")
     if missing and not partial:
         _fail(f"{who} never ran the backward of {_LAYER_NAMES[missing[0]]} on {text}",
               "every layer on the way from the loss back to the input takes part",

@@ -499,6 +499,7 @@ def _check_order(spy, who, again=None):
     epochs = seen.reshape(_EPOCHS, _N)
     for e, order in enumerate(epochs):
         if not np.array_equal(np.sort(order), np.arange(_N)):
+            _order_per_batch([idx for idx, _, _ in spy.calls], who)
             _fail(f"epoch {e + 1} of {who} visits some rows twice and misses others:"
                   " the batches were drawn with replacement",
                   "draw one ordering of all N rows per epoch (each row exactly"
@@ -570,6 +571,32 @@ def _reshuffled(epochs, expected, who):
                   " original rows: take each batch from the arrays the loop was"
                   " given, not from the ones shuffled last epoch",
                   "reshuffled_shuffled")
+
+
+def _order_per_batch(batches, who):
+    """Fail when each batch is cut from an order of its own: the seeded
+    generator's permutations, one drawn per batch (in the loop over the
+    batches) where one per epoch belongs, give exactly these rows."""
+    def cut_from_own_orders(epoch_draw):   # the epoch's order drawn, unused?
+        rng, start = np.random.default_rng(_SEED), _N
+        for idx in batches:
+            if start >= _N:
+                start = 0
+                if epoch_draw:
+                    rng.permutation(_N)
+            if not np.array_equal(np.asarray(idx),
+                                  rng.permutation(_N)[start:start + len(idx)]):
+                return False
+            start += len(idx)
+        return True
+
+    if not (cut_from_own_orders(False) or cut_from_own_orders(True)):
+        return
+    _fail(f"{who} draws a new order of the rows for every batch and cuts each"
+          " batch from its own order, so an epoch visits some rows twice and"
+          " misses others", "draw the order once per epoch, before the loop over"
+          " the batches, and cut every batch of that epoch from it",
+          "order_per_batch")
 
 
 def _loop_bound(spy, total, who):
