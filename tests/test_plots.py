@@ -183,8 +183,8 @@ def test_confusion_plot_writes_every_count():
 
 @pytest.mark.parametrize("level, line, said", [
     (None, True, None),
-    (0.3, False, "no black line: P(class 1) is below 0.5 everywhere here"),
-    (0.9, False, "no black line: P(class 1) is above 0.5 everywhere here"),
+    (0.3, False, "no black line: P(class 1) ≤ 0.5 everywhere"),
+    (0.9, False, "no black line: P(class 1) ≥ 0.5 everywhere"),
 ])
 def test_decision_boundary_draws_the_half_line_only_where_there_is_one(level, line,
                                                                        said):

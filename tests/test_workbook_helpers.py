@@ -456,6 +456,14 @@ def test_a_cell_that_ran_a_function_whose_check_failed_says_so(capsys):
         " shows is what your code does, which the text around it does not"
         " describe\n")
     assert said["not at all"] == ""
+    # a later cell that only uses what such a block made says so too
+    exec(compile("with exercises.needs_your_code() as run:\n    train({'b': [1.0]},"
+                 " {'b': [1.0]})\n", "/tmp/ipykernel_1/7.py", "exec"), namespace)
+    capsys.readouterr()
+    exec(compile("with exercises.needs_your_code():\n    exercises.requires(run)\n",
+                 "/tmp/ipykernel_1/8.py", "exec"), namespace)
+    assert capsys.readouterr().out.startswith("⚠ this cell shows what an earlier"
+                                              " cell made with your `sgd_step`")
     exec("def sgd_step(params, grads, lr):\n"
          "    for name in params:\n"
          "        p, g = params[name], grads[name]\n"
@@ -471,3 +479,28 @@ def test_a_cell_that_ran_a_function_whose_check_failed_says_so(capsys):
     exec(compile("with exercises.needs_your_code():\n    train({'b': [1.0]},"
                  " {'b': [1.0]})\n", "/tmp/ipykernel_1/8.py", "exec"), namespace)
     assert capsys.readouterr().out == ""
+
+
+def test_a_stop_that_names_half_of_a_failed_pair_names_the_pair(capsys):
+    """Round 16: 04's training stopped at nan 'in `cross_entropy_forward`' when
+    the pair's backward was the wrong one: the line names the pair's check."""
+    from coursenet.exercises import _core
+    namespace = {}
+    exec("def cross_entropy_forward(y, c):\n    return 0.0, y\n"
+         "def cross_entropy_backward(d, y):\n    return y\n", namespace)
+    pair = ("cross_entropy_forward", "cross_entropy_backward")
+    _core._VERDICTS[pair] = (False, tuple(namespace[n] for n in pair))
+    try:
+        with exercises.needs_your_code():
+            exercises.stop_if_not_finite(np.array([np.nan]), "forward",
+                                         "at step 5 (`cross_entropy_forward`)")
+        said = capsys.readouterr().out
+        assert "Your `cross_entropy_forward` and `cross_entropy_backward` failed" \
+            " their own check above: start there." in said, said
+        with exercises.needs_your_code():   # the whole pair named: nothing more
+            exercises.stop_if_not_finite(np.array([np.nan]), "forward", "in"
+                                         " `cross_entropy_forward` and"
+                                         " `cross_entropy_backward`")
+        assert "start there" not in capsys.readouterr().out
+    finally:
+        del _core._VERDICTS[pair]

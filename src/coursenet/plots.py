@@ -407,10 +407,10 @@ def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=20
     if p.min() < 0.5 < p.max():
         ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1.5)
     else:   # a network that predicts one class everywhere has no boundary
-        side = "below" if p.max() <= 0.5 else "above"
-        ax.text(0.5, 0.5, f"no black line: P(class 1) is {side} 0.5 everywhere"
-                " here", transform=ax.transAxes, ha="center", va="center",
-                fontsize=9, bbox={"facecolor": "white", "alpha": 0.85})
+        side = "≤" if p.max() <= 0.5 else "≥"
+        ax.text(0.5, 0.97, f"no black line: P(class 1) {side} 0.5 everywhere",
+                transform=ax.transAxes, ha="center", va="top", fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.85, "pad": 2})
     Xs, cs = X[:max_points], labels[:max_points]
     for cls, style in CLASS_STYLE.items():
         pts = Xs[cs == cls]

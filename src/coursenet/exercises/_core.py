@@ -1750,6 +1750,7 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     def __init__(self):
         self.skipped = None
         self.stopped = False   # skipped because it failed, not because unfinished
+        self.ran_failed = ()   # the functions it ran whose own check had failed
         self._cell = None
 
     def __enter__(self):
@@ -1759,7 +1760,7 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
     def __exit__(self, exc_type, exc, tb):
         cell, self._cell = self._cell, None
         if exc_type is None:
-            _ran_failed(cell)
+            self.ran_failed = _ran_failed(cell)
             return False
         if issubclass(exc_type, RunStopped):
             self.skipped, self.stopped = str(exc), True
@@ -1802,32 +1803,48 @@ class needs_your_code:  # noqa: N801 - used as ``with exercises.needs_your_code(
 def _ran_failed(cell):
     """After a block that ran to its end: one line when the cell ran one of
     the student's functions (by name, or through one it calls) whose own check
-    failed, since the text around the cell describes what right code does."""
+    failed, or uses what an earlier block that did so made (``requires``), since
+    the text around the cell describes what right code does. Returns the names
+    of those functions (empty when none)."""
     if cell is None or _grading():
-        return
+        return ()
     space, used = cell.f_globals, _code_names(cell.f_code)
     reached = set(used)
     for name in used:
         if isinstance(space.get(name), types.FunctionType):
             reached |= _calls(space[name])
     for names in failed_checks():
-        ran = [n for n in names if n in reached]
+        ran = tuple(n for n in names if n in reached)
         if ran:
             who = " and ".join(f"`{n}`" for n in ran)
             print(f"⚠ this cell ran your {who}, whose own check failed above: what"
                   " it shows is what your code does, which the text around it does"
                   " not describe")
-            return
+            return ran
+    still = {n for names in failed_checks() for n in names}   # not fixed since
+    made = [b.ran_failed for b in (space.get(n) for n in used)
+            if isinstance(b, needs_your_code) and set(b.ran_failed) & still]
+    if made:
+        who = " and ".join(f"`{n}`" for n in made[0])
+        print(f"⚠ this cell shows what an earlier cell made with your {who}, whose"
+              " own check failed above: what it shows is what your code does,"
+              " which the text around it does not describe")
+        return made[0]
+    return ()
 
 
 def _start_there(said):
     """A sentence naming the functions whose check failed, when the stopped line
-    ``said`` names none of them (nan met in a right function, say, because a
-    wrong one upstream made it), else ''."""
+    ``said`` does not name them all (nan met in a right function, say, because
+    a wrong one upstream made it; a pair's forward named where its backward is
+    the wrong one), else ''."""
     failed = failed_checks()
-    if not failed or any(f"`{name}`" in said for names in failed for name in names):
+    named = [[f"`{name}`" in said for name in names] for names in failed]
+    part = [names for names, seen in zip(failed, named) if any(seen) and not all(seen)]
+    names = part[0] if part else None if any(map(any, named)) or not failed \
+        else failed[0]
+    if names is None:
         return ""
-    names = failed[0]
     who = " and ".join(f"`{name}`" for name in names)
     return (f" Your {who} failed {'its' if len(names) == 1 else 'their'} own"
             " check above: start there.")
