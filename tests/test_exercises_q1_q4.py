@@ -730,6 +730,11 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (check_forward, forward, "y = [v / sum(e) for v in e]",
      "y = [round(v / sum(e), 4) for v in e]", "rounded",
      ["cache['y'] is the right one rounded to 4 decimal"]),
+    # round 17: a walk back over the classes that never reaches 0 (its hint
+    # was empty)
+    (exercises.check_backprop, backprop, "for i in range(C)) for m",
+     "for i in range(C - 1, 0, -1)) for m", None,
+     ["first row, which is left at 0", "Hint: a loop over the classes visits"]),
     # round 15: a minus sign inside the index; a loop bound from another size
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[-c] = -1 / y[c]", "index_from_end", ["entry -c", "counted from the end"]),

@@ -504,3 +504,31 @@ def test_a_stop_that_names_half_of_a_failed_pair_names_the_pair(capsys):
         assert "start there" not in capsys.readouterr().out
     finally:
         del _core._VERDICTS[pair]
+
+
+def test_a_function_that_passed_its_own_check_is_not_blamed_for_a_pair(capsys):
+    """Round 17: check_backward(forward, backward) failed on backward alone,
+    and cells that ran only forward (whose own check passed) said 'ran your
+    `forward`, whose own check failed above'."""
+    from coursenet.exercises import _core
+    namespace = {"exercises": exercises}
+    exec("def forward(x):\n    return x\n"
+         "def backward(x):\n    return -x\n", namespace)
+    fwd, bwd = namespace["forward"], namespace["backward"]
+    saved = dict(_core._VERDICTS)
+    _core._VERDICTS.clear()
+    try:
+        _core._VERDICTS[("forward",)] = (True, (fwd,))
+        _core._VERDICTS[("forward", "backward")] = (False, (fwd, bwd))
+        assert _core.failed_checks() == [("backward",)]
+        for line, said in (("forward(1.0)", ""), ("backward(1.0)", "⚠ this cell ran"
+                                                   " your `backward`, whose own")):
+            exec(compile(f"with exercises.needs_your_code():\n    {line}\n",
+                         "/tmp/ipykernel_1/9.py", "exec"), namespace)
+            assert capsys.readouterr().out.startswith(said)
+        # both failed on their own too: the pair's verdict names both
+        _core._VERDICTS[("forward",)] = (False, (fwd,))
+        assert ("forward", "backward") in _core.failed_checks()
+    finally:
+        _core._VERDICTS.clear()
+        _core._VERDICTS.update(saved)

@@ -155,7 +155,8 @@ class _Stop(Exception):
 
 
 def _fail(diagnosis, hint, mistake=None):
-    raise _Stop(f"✗ {diagnosis.rstrip('.')}. Hint: {hint}", mistake=mistake)
+    said = f"✗ {diagnosis.rstrip('.')}" + (f". Hint: {hint}" if hint.strip() else "")
+    raise _Stop(said, mistake=mistake)
 
 
 # The student's functions each check was given (_need_function notes them), and
@@ -169,10 +170,19 @@ def failed_checks():
     """The groups of the student's functions whose last check failed in this
     kernel, oldest first (a spot-the-bug demonstration's aside); a group whose
     function has been redefined since (its name now holds another object) is
-    left out: its verdict is about code that is gone."""
-    return [names for names, (fine, fns) in _VERDICTS.items()
-            if not fine and all(_still_defined(name, fn)
-                                  for name, fn in zip(names, fns))]
+    left out: its verdict is about code that is gone; a function of a failed
+    group that passed a check of its own is left out of that group."""
+    passed = {(name, id(fn)) for names, (fine, fns) in _VERDICTS.items() if fine
+              for name, fn in zip(names, fns)}
+    failed = []
+    for names, (fine, fns) in _VERDICTS.items():
+        if fine or not all(_still_defined(n, fn) for n, fn in zip(names, fns)):
+            continue
+        # a check of two functions together (forward and backward) does not
+        # blame the one that passed a check of its own
+        suspects = tuple(n for n, fn in zip(names, fns) if (n, id(fn)) not in passed)
+        failed.append(suspects or names)
+    return failed
 
 
 def _still_defined(name, fn):
@@ -237,6 +247,14 @@ def _lookalike_aside(result, group):
     used = {(name, n) for name, fn in fns.items() for n in _names_used(fn)
             if n in _LOOKALIKES and n not in result.message}
     equal = [name for name, fn in fns.items() if _compares_equal(fn)]
+    floors = [name for name, fn in fns.items() if _floor_divides(fn)]
+    if result.mistake == "zero" and floors:
+        result.message = (f"✗ {floors[0]} divides with //, a floor division: it"
+                          " rounds down to a whole number, so a number below 1"
+                          " (dloss over the row count, say) becomes 0. What the"
+                          f" check saw: {result.message.removeprefix('✗ ')}")
+        result.mistake = "floor_division"
+        return
     if result.mistake == "zero" and equal:
         result.message += (f". Note: {equal[0]} has a comparison with ==: if it is"
                            " never true here, nothing is kept (does it compare"

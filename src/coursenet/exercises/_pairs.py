@@ -2197,7 +2197,8 @@ def _class_entries_shared(spec, outs, refs, datas, who):
         if mine.ndim != 2 or len(c) < 2:
             return
         mask = _class_entries(mine, c)
-        if not np.allclose(mine[mask], mine[mask][0], rtol=1e-9, atol=1e-12) \
+        if not np.any(mine) or \
+                not np.allclose(mine[mask], mine[mask][0], rtol=1e-9, atol=1e-12) \
                 or np.allclose(right[mask], right[mask][0], rtol=1e-6):
             return
     _fail(f"the N true-class entries of {name} from {who} all hold one number"

@@ -1230,7 +1230,9 @@ def _jacobian_inside(probe, outs, caches, gs):
     texts = [f"case {i + 1}" for i in range(len(datas))]
     try:
         _match(found, datas, nb01._JACOBIAN_MISTAKES, texts)
-        nb01._structural(found, refs, texts, "J", "", offset=False)
+        nb01._structural(found, refs, texts, "J", "a loop over the classes visits"
+                         " every class, 0 and C - 1 included (a range stops"
+                         " before its end value)", offset=False)
         _diagnose.one_triangle("your J", found, refs)
         nb01._where_wrong(found, refs, datas, "J", "compare it with notebook 01's"
                           " softmax_jacobian, entry by entry")
