@@ -91,6 +91,24 @@ def test_right_pairs_in_other_styles_pass():
                                                 softmax_jacobian_loops))
 
 
+def _dx_last_term(dout, cache):
+    x, W = cache
+    dx = np.zeros(len(x))
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            dx[i] = W[i, j] * dout[j]          # = where += belongs
+    return dx, np.outer(x, dout), dout
+
+
+def _rows_one_list(dy, y):
+    C = len(y)
+    J = [[0.0] * C] * C                        # one row, C names
+    for i in range(C):
+        for j in range(C):
+            J[i][j] = y[i] * ((i == j) - y[j])
+    return dy @ np.array(J)
+
+
 WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1].T, np.outer(d, cache[0]), d), "transposed",
@@ -145,6 +163,14 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      "diagonal_missing_square", ["diagonal entries are y_i alone"]),
     (exercises.check_softmax_layer, softmax_forward,
      lambda dy, y: np.diag(y) - np.outer(y, y), "returned_matrix", []),
+    # round 17: a loop's sum written with =, a Jacobian's rows one list
+    (exercises.check_linear_layer, linear_forward, _dx_last_term,
+     "sum_keeps_last_term", ["each entry of dx holds only its last output's term"]),
+    (exercises.check_softmax_layer, softmax_forward, _rows_one_list,
+     "rows_one_list", ["every row of your Jacobian is its last row"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda dout, cache: (np.zeros_like(dout) + dout.sum(), np.outer(cache[0], dout),
+                          dout), "wrong_shape", ["the shape of b and of dout"]),
     # round 16: the bias reshaped into a column, broadcast into a table
     (exercises.check_linear_layer,
      lambda x, W, b: (x @ W + b.reshape(-1, 1), (x, W)), linear_backward,
@@ -1197,3 +1223,16 @@ def test_a_backward_that_reads_outside_its_cache_is_named(check, forward, backwa
     assert check(forward, backward).passed
     assert_named(check(fwd, bwd), "kept_outside_cache", "is right when it runs"
                  " just after its own forward", "kept outside the cache")
+
+
+def test_a_loss_shifted_by_the_whole_batchs_maximum_is_named():
+    """Round 17: the fused loss shifted by np.max(O) underflows on a row far
+    below the batch's largest logit (its hint spoke of an overflow)."""
+    def forward(O, c):
+        Z = O - np.max(O)
+        log_Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
+
+    assert_named(exercises.check_softmax_cross_entropy(forward, fused_b),
+                 "batch_shared_shift", "each of its rows alone comes out right",
+                 "underflow")

@@ -735,6 +735,14 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (exercises.check_backprop, backprop, "for i in range(C)) for m",
      "for i in range(C - 1, 0, -1)) for m", None,
      ["first row, which is left at 0", "Hint: a loop over the classes visits"]),
+    (exercises.check_graph_backward, graph_backward, 'if op == "add":',
+     'if op == "Add":', "op_misspelled", ["compares an op with 'Add', which no node"
+                                          " has", "spells it 'add'"]),
+    (check_backward, backward_fixed,
+     "    dl_dy = [g if i == target else 0.0 for i, g in enumerate(dl_dy)]\n",
+     "    for i in range(len(dl_dy)):\n        if i != target:\n"
+     "            dl_dy[i] = 0.0\n            break\n", "fix_stops_after_first",
+     ["zeroes the first class other than the target and no more"]),
     # round 15: a minus sign inside the index; a loop bound from another size
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[-c] = -1 / y[c]", "index_from_end", ["entry -c", "counted from the end"]),
@@ -1074,7 +1082,10 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "divided_by_max", ["largest entry of exactly 1", "not by the sum"]),
     (exercises.check_logit_grad, logit_grad_01, "g = e / e.sum()",
      "g = np.exp(o) / e.sum()", "shift_in_denominator_only",
-     ["grows with the largest logit", "denominator's sum but not"]),
+     ["times e to the largest logit", "denominator's sum but not"]),
+    (exercises.check_logit_grad, logit_grad_01, "g = e / e.sum()",
+     "g = e / np.exp(o).sum()", "shift_in_numerator_only",
+     ["divided by e to the largest logit", "numerator's exponent but not"]),
     (exercises.check_logit_grad, logit_grad_01, "g = e / e.sum()",
      "g = e / (e.sum() + 1)", "not_normalised", ["the right ones times a number"]),
     (exercises.check_logit_grad, logit_grad_01, "g = e / e.sum()",
@@ -1516,3 +1527,39 @@ def test_a_forward_shift_by_another_number_is_named(new, mistake, words):
     with np.errstate(all="ignore"):
         result = check_forward(variant(forward, "top = max(o)", new))
     assert_failed(result, mistake, *words, absent=("Hint: None",))
+
+
+def test_a_step_from_another_gradient_cut_by_zip_is_named():
+    """Round 17: W stepped with grads['V'] through a zip of their rows (the
+    zip stops at the shorter list, the inner guard at the shorter row)."""
+    def sgd_step(params, grads, lr):
+        for prow, grow in zip(params["W"], grads["V"]):
+            for j in range(len(prow)):
+                if j < len(grow):
+                    prow[j] -= lr * grow[j]
+        for name in ("b", "V", "c"):
+            p, g = params[name], grads[name]
+            for i in range(len(p)):
+                if isinstance(p[i], list):
+                    for j in range(len(p[i])):
+                        p[i][j] -= lr * g[i][j]
+                else:
+                    p[i] -= lr * g[i]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "another_parameters_step",
+                  "the step of W holds the right step of V where the two overlap")
+
+
+def test_a_parameter_left_after_a_return_in_a_loop_is_named():
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for prow, grow in zip(params[name], grads[name]):
+                for j in range(len(prow)):
+                    prow[j] -= lr * grow[j]
+        for name in ("b", "c"):
+            for i in range(len(params[name])):
+                params[name][i] -= lr * grads[name][i]
+            return None
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "skips_some",
+                  "c did not change", "a return or a break inside a loop")

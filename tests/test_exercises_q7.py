@@ -107,7 +107,9 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 history.step_loss.append(loss * len(idx) if record == "sum"
                                          else loss)
                 epoch_losses.append(loss)
-            if evals != "start":
+                if evals == "per_batch":   # indented one level too far
+                    record_epoch(epoch_losses, idx)
+            if evals not in ("start", "per_batch"):
                 record_epoch(epoch_losses, idx)
         return history
 
@@ -206,6 +208,8 @@ LOOP_MISTAKES = [
     (make_loop(shuffle="once"), "same_permutation", ["same shuffled order"]),
     (make_loop(shuffle="reseeded"), "same_permutation", ["re-made from the seed"]),
     (make_loop(shuffle="replacement"), "with_replacement", ["with replacement"]),
+    (make_loop(evals="per_batch"), "eval_per_batch", ["3 epochs × 5 batches",
+                                                     "after every batch"]),
     (make_loop(shuffle="per_batch"), "order_per_batch", ["a new order of the rows"
                                                          " for every batch"]),
     (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),

@@ -541,3 +541,19 @@ def test_a_list_made_from_a_size_is_not_called_written_into_the_code():
 
     assert_failed(exercises.check_scalar_loss_grad(loss_grad), "raised",
                   absent=("written into the code",))
+
+
+def test_a_number_indexed_as_an_array_is_named():
+    """Round 17: a log-sum-exp summed without an axis, then indexed per row."""
+    from tests.test_exercises_pairs import fused_b
+
+    def forward(O, c):
+        shifted = O - O.max(axis=1, keepdims=True)
+        log_sum = np.log(np.sum(np.exp(shifted)))
+        rows = np.arange(len(c))
+        Y = np.exp(shifted - log_sum)
+        return float(np.mean(log_sum[rows] - shifted[rows, c])), (Y, c)
+
+    assert_failed(exercises.check_softmax_cross_entropy(forward, fused_b),
+                  "scalar_indexed", "indexes `log_sum`, which holds one number",
+                  "without an axis")

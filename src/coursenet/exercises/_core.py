@@ -265,9 +265,12 @@ def _lookalike_aside(result, group):
         name, n = sorted(used)[0]
         said = f"{name} calls {n}, which computes {_LOOKALIKES[n]}"
         if result.mistake in (None, "raised", "not_finite", "forward_wrong", "wrong"):
-            # the check found no cause of its own: the look-alike leads
-            result.message = f"✗ {said}. What the check saw: " \
-                + result.message.removeprefix("✗ ")
+            # the check found no cause of its own: the look-alike leads, and
+            # its hint replaces the check's guess (an overflow, say)
+            seen = result.message.removeprefix("✗ ").split(". Hint: ")[0]
+            result.message = (f"✗ {said}. What the check saw: {seen}. Hint: call"
+                              " the function that computes what the text writes,"
+                              f" where {n} stands")
             result.mistake = "lookalike_function"
         else:
             result.message += f". Note: {said}"
@@ -465,7 +468,8 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
         named = _swapped_call(exc) or _renamed_argument(exc) \
             or _keys_crossed(exc) or _name_from_outside(exc) \
             or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
-            or _pair_kept_whole(exc) or _list_too_short(exc)
+            or _pair_kept_whole(exc) or _list_too_short(exc) \
+            or _scalar_indexed(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -1095,6 +1099,30 @@ def _pair_kept_whole(exc):
                         " things hands back a tuple, and one name took all of it",
                         "unpack the tuple into one name per item, or keep only"
                         " the item you need", "tuple_kept_whole")
+    return None
+
+
+def _scalar_indexed(exc):
+    """(diagnosis, hint, mistake) when the line the student's code stopped at
+    indexes a name that holds one number where an array belongs (``log_sum[:,
+    None]`` after a sum without an axis), else None."""
+    last = _last_frame(exc)
+    text = _text(exc)
+    if last is None or not isinstance(exc, (IndexError, TypeError)) or not (
+            "scalar variable" in text or "not subscriptable" in text):
+        return None
+    held = last.tb_frame.f_locals
+    for read in _line_reads(last.tb_frame.f_code, last.tb_lineno):
+        value = held.get(read) if isinstance(read, str) else None
+        # numpy's scalars only: a reduction's result (a float from a list
+        # indexed once too often has its own diagnoses)
+        if isinstance(value, np.generic) or (
+                isinstance(value, np.ndarray) and value.ndim == 0):
+            return (f"{_who(exc, last)} indexes `{read}`, which holds one number"
+                    f" ({float(value):.4g}) where an array belongs: a sum,"
+                    " mean or maximum taken without an axis reduces a whole array"
+                    " to one number", "for one result per row, reduce along the"
+                    " axis of each row's entries", "scalar_indexed")
     return None
 
 

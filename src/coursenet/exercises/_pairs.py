@@ -61,8 +61,9 @@ def _copy(value):
     return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
-def _exact_shape(arr, want, what, case, spec_title, batch=False):
-    """``arr`` must have exactly ``want``; say why another shape is a mistake."""
+def _exact_shape(arr, want, what, case, spec_title, batch=False, others=None):
+    """``arr`` must have exactly ``want``; say why another shape is a mistake.
+    ``others``: {name: array} of the case, to say whose shape it has instead."""
     got = arr.shape
     if got == want:
         return arr
@@ -110,6 +111,9 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False):
               " axis shared by both factors of the product (the stack of 16"
               " products in the example above)", "batch_matmul_nnc")
     reading = _shape_reading(got, want)
+    alike = [k for k, v in (others or {}).items() if np.shape(v) == got]
+    if alike and not reading:   # made from the wrong array's shape
+        reading = f"the shape of {' and of '.join(alike)}"
     _fail(f"{what} has shape {got}{on}, expected {want}"
           f"{': ' + reading if reading else ''}",
           f"{spec_title}: every gradient has the shape of the input it belongs to",
@@ -245,8 +249,9 @@ def _preview(value):
     return text if len(text) < 50 else text[:47] + "..."
 
 
-def _backward_grads(spec, value, inputs, who, text, batch=False):
-    """What backward returned, as a tuple of arrays of exactly the inputs' shapes."""
+def _backward_grads(spec, value, inputs, who, text, batch=False, dout=None):
+    """What backward returned, as a tuple of arrays of exactly the inputs' shapes
+    (``dout``: the upstream gradient it was given, to name a shape taken from it)."""
     many = len(spec.grad_names) > 1
     if many:
         right_kind = isinstance(value, (tuple, list)) \
@@ -266,8 +271,10 @@ def _backward_grads(spec, value, inputs, who, text, batch=False):
         plain_array(v, f"{name} from {who}", text)
         arr = _array(v, f"{name} from {who}")
         want = np.shape(inputs[key])
+        others = {k: v for k, v in {**inputs, "dout": dout}.items()
+                  if k != key and v is not None}
         out.append(_exact_shape(arr, want, f"{name} from {who}", text, spec.title,
-                                batch))
+                                batch, others))
     return tuple(out)
 
 
@@ -393,7 +400,7 @@ def check_pair(spec, fwd, bwd, batch, seed):
         value = None
         try:
             value = _call(bwd, (_copy(dout), cache), bwho, text)
-            grads = _backward_grads(spec, value, inputs, bwho, text, batch)
+            grads = _backward_grads(spec, value, inputs, bwho, text, batch, dout)
         except _Stop as stop:
             _cache_order(spec, (bwd, bwho, fwho, batch),
                          [(inputs, dout, cache, text)])
@@ -645,21 +652,24 @@ def _elementwise_any_shape(spec, pair, fwho, bwho, seed):
                  else "other numbers") + ")", hint, "not_elementwise")
 
 
-def _rows_alone(fwd, fwho, inputs, text):
-    """A batch forward of one input that is not finite on a batch: is each row
-    alone finite and right? Then one shift serves the whole batch, and a row
-    far below its largest logit underflows."""
-    (name, X), = inputs.items() if len(inputs) == 1 else ((None, None),)
-    X = np.asarray(X, dtype=np.float64) if name else None
-    if X is None or X.ndim != 2 or len(X) < 2:
+def _rows_alone(spec, fwd, fwho, inputs, text):
+    """A batch forward that is not finite on a batch: is each row alone (with
+    its own class, for a loss) finite and right? Then one shift serves the
+    whole batch, and a row far below its largest logit underflows."""
+    keys = (*spec.wrt, *spec.extra)
+    X = np.asarray(inputs[keys[0]], dtype=np.float64)
+    if X.ndim != 2 or len(X) < 2:
         return
-    for row in X:
+    for i in range(len(X)):
+        row = {k: np.asarray(v)[i:i + 1].copy() if np.ndim(v) and len(v) == len(X)
+               else v for k, v in inputs.items()}
         try:
-            alone = _floats_or_none(_call(fwd, (row[None].copy(),), fwho, text)[0])
+            alone = _floats_or_none(_call(fwd, tuple(row[k] for k in keys), fwho,
+                                          text)[0])
         except (_Stop, TypeError, IndexError):
             return
         if alone is None or not np.all(np.isfinite(alone)) or not _same(
-                alone, losses.softmax(row[None])):
+                alone, spec.forward(**row)):
             return
     _fail(f"{fwho} gives nan or inf on {text}, though each of its rows alone"
           " comes out right: one number shifts the whole batch, and the exps of"
@@ -672,7 +682,7 @@ def _check_forward(spec, fwd, fwho, case, cases, batch):
     `out` of one case differs from the package's `ref`."""
     out, ref, inputs, dout, text = case
     if not np.all(np.isfinite(out)):
-        _rows_alone(fwd, fwho, inputs, text)
+        _rows_alone(spec, fwd, fwho, inputs, text)
         _fail(f"{fwho} gives nan or inf on {text}",
               "exp of a large number overflows: the softmax is unchanged when"
               " the same number is subtracted from every logit, and that number"
@@ -1054,6 +1064,12 @@ def _lin_mistakes(batch):
                 " output's share of dout by the weight that leads to it",
                 _lin_variant(dx=lambda d, r: np.broadcast_to(
                     d["W"].sum(axis=1), np.shape(d["x"])))),
+        Mistake("sum_keeps_last_term", "each entry of dx holds only its last"
+                " output's term, the last weight of its row times the last entry"
+                " of dout: each term of its sum replaced the one before (= where"
+                " the sum adds up)", "every output of the layer adds its term to"
+                " each entry of dx", _lin_variant(dx=lambda d, r: d["W"][:, -1]
+                                                 * np.asarray(d["dout"])[..., -1:])),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -1302,9 +1318,15 @@ SOFTMAX = Spec(
                 " sums to 0, so a product that gives every entry of a row (or of a"
                 " column) the same weight returns 0: dl/dy met the Jacobian along"
                 " the wrong axis",
-                "entry j of dl/do weights each dl/dy_i by the Jacobian's entry"
-                " (i, j): the upstream gradient's entry i must meet row i of the"
-                " Jacobian", lambda d: (np.zeros(np.shape(d["o"])),)),
+                "write out one entry of dl/do on a 2-class case by the chain"
+                " rule, then check which axis of the Jacobian your product sums"
+                " over", lambda d: (np.zeros(np.shape(d["o"])),)),
+        Mistake("rows_one_list", "every row of your Jacobian is its last row: the"
+                " rows are one list, repeated (a list of lists made by multiplying"
+                " a list of one row holds that one row C times, so writing a row"
+                " writes them all)", "make each row of the Jacobian a list of its"
+                " own", _soft_mistake(lambda Y, G: G.sum(axis=1, keepdims=True)
+                                      * Y[:, -1:] * (np.eye(Y.shape[1])[-1] - Y))),
         Mistake("squared_on_diagonal", "the Jacobian's entry (i, j) was built"
                 " with y_i twice (its second factor broadcast on the wrong axis):"
                 " the off-diagonal part uses y_i, not y_j", _soft_hint,

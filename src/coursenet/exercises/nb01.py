@@ -1039,12 +1039,21 @@ def _normalisation_problem(outs, datas, texts):
     ratios = [p / d["y"] for p, d in zip(probs, datas)]
     if all(np.allclose(r, r[0], rtol=1e-6) for r in ratios):
         if all(np.isclose(r[0], np.exp(d["o"].max())) for r, d in zip(ratios, datas)):
-            _fail("the probabilities inside your dl/do are too large by a factor"
-                  f" that grows with the largest logit ({where}): the largest logit"
+            _fail("the probabilities inside your dl/do are the right ones times"
+                  " e to the largest logit, a factor that grows with it"
+                  f" ({where}): the largest logit"
                   " is taken from the exponents in the denominator's sum but not"
                   " from the numerator's", "the shift must be the same number in"
                   " the numerator and in every term of the denominator: that is why"
                   " it cancels", "shift_in_denominator_only")
+        if all(np.isclose(r[0], np.exp(-d["o"].max())) for r, d in zip(ratios, datas)):
+            _fail("the probabilities inside your dl/do are the right ones"
+                  " divided by e to the largest logit, a factor that grows with it"
+                  f" ({where}): the largest"
+                  " logit is taken from the numerator's exponent but not from the"
+                  " exponents in the denominator's sum", "the shift must be the"
+                  " same number in the numerator and in every term of the"
+                  " denominator: that is why it cancels", "shift_in_numerator_only")
         _fail("the probabilities inside your dl/do (dl/do with the 1 at c given"
               f" back) are the right ones times a number, and {where}: the division"
               " that makes them sum to 1 is wrong", hint, "not_normalised")

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Mapping
 
 import numpy as np
@@ -1604,6 +1605,13 @@ def _zeroes_one_before(r):
     return g
 
 
+def _first_zeroed_only(r):
+    """The loop that zeroes the other classes stops after its first one."""
+    g = -1.0 / np.asarray(r["y"], dtype=float)
+    g[next(i for i in range(len(g)) if i != r["target"])] = 0.0
+    return g
+
+
 def _binary_fix(r):
     """The report's fix for two classes, ``dl_dy[1 - target] = 0``, on C classes
     (Python's negative indices included)."""
@@ -1649,6 +1657,11 @@ _DL_DY_MISTAKES = [
        " target's must be zeroed; the check's networks have up to 5 classes", rule)
       for said, rule in (("the class before the target", _zeroes_one_before),
                          ("the classes next to the target", _zeroes_neighbours))],
+    ("fix_stops_after_first", "the layers below dl/do are right, but the dl/dy"
+     " that {bwd} hands to backprop zeroes the first class other than the target"
+     " and no more: the loop that zeroes them ends after its first one (a"
+     " `break` or a `return` inside it?)", "every class but the target is"
+     " zeroed: the loop runs over all of them", _first_zeroed_only),
     *[("fix_one_side", "the layers below dl/do are right, but the dl/dy that {bwd}"
        f" hands to backprop still holds -1/y at the classes {side} the target:"
        f" only the classes {done} it were zeroed", "every class but the target is"
@@ -2279,6 +2292,31 @@ def _raised_at_input(stop, who, text):
               "input_in_op_branch")
 
 
+def _op_misspelled(fn, who):
+    """Fail when the student's code compares with a string that is almost one
+    of the graph's ops (``"Add"``, ``"sigmod"``): no node has that op, so the
+    branch it guards never runs, without any error."""
+    def strings(code):
+        for const in code.co_consts:
+            if isinstance(const, str):
+                yield const
+            elif hasattr(const, "co_consts"):
+                yield from strings(const)
+            elif isinstance(const, (tuple, frozenset)):   # op in ("add", "mul")
+                yield from (c for c in const if isinstance(c, str))
+
+    code = getattr(fn, "__code__", None)
+    said = list(dict.fromkeys(strings(code))) if code else []
+    for text in said:
+        near = difflib.get_close_matches(text.lower(), _OPS, n=1, cutoff=0.75)
+        if text not in _OPS and near and near[0] not in said:
+            _fail(f"{who} compares an op with {text!r}, which no node has: the"
+                  f" graph spells it {near[0]!r}, so the branch for {near[0]!r}"
+                  " nodes never runs (a string that matches nothing raises no"
+                  " error)", "spell each op exactly as the nodes do",
+                  "op_misspelled")
+
+
 def check_graph_backward(fn=None):
     """The bridge: ``fn(nodes, values)`` returns d(output)/d(node) for every node.
 
@@ -2315,6 +2353,7 @@ def check_graph_backward(fn=None):
             return (f"✓ {who}: every node's derivative is right on {len(cases)}"
                     " graphs (fan-out and a node used twice included)")
         datas, texts = [d for _, d in cases], [t for t, _ in cases]
+        _op_misspelled(fn, who)
         _walk_problem(fn, who, outs, cases)
         _match(outs, datas, _GRAPH_MISTAKES, texts)
         _graph_whole_pass(outs, refs, cases)

@@ -463,7 +463,9 @@ def _partial_problem(who, outs, refs, befores, lrs):
         _fail(f"{', '.join(still)} did not change after {who}; the other"
               " parameters are right" + (f": the update stops after {first}, the"
               " first parameter (a return or a break inside the loop?)" if stops
-              else ""), "update every parameter: W, b, V and c", "skips_some")
+              else ": forgotten, or a return or a break inside a loop ended the"
+              " update before it"), "update every parameter: W, b, V and c",
+              "skips_some")
     if all(_same(o[k], r[k] - b[k]) for o, r, b in zip(outs, refs, befores)
            for k in wrong):
         _fail(f"{', '.join(wrong)} are set to the step itself, lr times the"
@@ -552,6 +554,18 @@ def _only_diagonal(who, wrong, outs, befores):
               "one_index_for_both")
 
 
+def _corner(step, like):
+    """``step`` laid on an array of ``like``'s shape where the two overlap, 0
+    elsewhere; None for arrays of one shape (named as a whole) or of other
+    ranks."""
+    if np.ndim(step) != np.ndim(like) or np.shape(step) == np.shape(like):
+        return None
+    out = np.zeros(np.shape(like))
+    both = tuple(slice(min(m, n)) for m, n in zip(np.shape(step), np.shape(like)))
+    out[both] = np.asarray(step)[both]
+    return out
+
+
 def _misplaced_steps(wrong, outs, refs, befores):
     """Round two: the steps of a wrong parameter are right steps in the wrong
     places (another parameter's, a neighbour's, one row's for all), rounded,
@@ -562,6 +576,13 @@ def _misplaced_steps(wrong, outs, refs, befores):
         others = [(f"the right step of {j}", "another_parameters_step",
                    [r[j] - b[j] if np.shape(r[j]) == np.shape(r[k]) else None
                     for r, b in zip(refs, befores)]) for j in refs[0] if j != k]
+        # a zip of two lists of rows stops at the shorter: a larger gradient's
+        # corner steps a smaller parameter
+        others += [(f"the right step of {j} where the two overlap, and none"
+                    " elsewhere (a zip stops at the shorter of its lists)",
+                    "another_parameters_step", [_corner(r[j] - b[j], r[k])
+                                                for r, b in zip(refs, befores)])
+                   for j in refs[0] if j != k]
         _diagnose.rearranged(f"the step of {k}", steps, rights, others)
         _diagnose.plus_constant(f"the step of {k}", steps, rights)
         _diagnose.rounded(f"{k} after the step", [o[k] for o in outs],

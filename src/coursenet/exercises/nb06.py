@@ -845,6 +845,15 @@ def _check_evals(history, ref_evals, steps, who, last_batch):
               " evaluations", "evaluate once before the first epoch too (epoch 0,"
               " the untrained network), then after every epoch", "no_epoch0")
     _eval_list_replaced(got, want, who)
+    per_epoch = -(-_N // _B)
+    for extra, where in ((1, "before training and "), (0, "")):
+        if lengths == {extra + _EPOCHS * per_epoch}:
+            _fail(f"the history of {who} has {extra + _EPOCHS * per_epoch} entries"
+                  f" in each list, {where}{_EPOCHS} epochs × {per_epoch} batches:"
+                  " it evaluates after every batch, not after every epoch (the"
+                  " evaluation sits inside the loop over the batches)", "evaluate"
+                  " once per epoch, after its last batch: one level out of the"
+                  " batch loop", "eval_per_batch")
     if lengths != {want}:
         counts = ", ".join(f"{f} {len(g)}" for f, g in zip(_EVAL_FIELDS, got))
         _fail(f"the history of {who} has {counts} entries; expected {want} each"
