@@ -1236,3 +1236,30 @@ def test_a_loss_shifted_by_the_whole_batchs_maximum_is_named():
     assert_named(exercises.check_softmax_cross_entropy(forward, fused_b),
                  "batch_shared_shift", "each of its rows alone comes out right",
                  "underflow")
+
+
+def test_a_right_pair_written_with_loops_passes_with_a_note_on_its_time():
+    """Round 17: a loop-written linear layer passes, and 04's training cell then
+    ran for 18 minutes with nothing said. The check says so (a time, no verdict),
+    and a vectorised pair gets no note."""
+    def forward(x, W, b):
+        out = np.array(b, dtype=float)
+        for j in range(W.shape[1]):
+            for i in range(W.shape[0]):
+                out[j] += x[i] * W[i, j]
+        return out, (x, W)
+
+    def backward(dout, cache):
+        x, W = cache
+        dx, dW = np.zeros(len(x)), np.zeros(W.shape)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dx[i] += W[i, j] * dout[j]
+                dW[i, j] = x[i] * dout[j]
+        return dx, dW, np.array(dout, dtype=float)
+
+    slow = exercises.check_linear_layer(forward, backward)
+    assert slow.passed and "Note: one forward and backward through MNIST's first" \
+        " layer (784 × 300) took" in slow.message, slow.message
+    fast = exercises.check_linear_layer(linear_forward, linear_backward)
+    assert fast.passed and "Note" not in fast.message
