@@ -378,7 +378,21 @@ def _run_backward_stops_short(layers_, caches):
     return grads
 
 
+def _run_backward_reverses_in_place(layers_, caches):
+    grads, dout = {}, 1.0
+    layers_.reverse()                              # the caller's list turned round
+    for (_, backward, names), cache in zip(layers_, caches[::-1]):
+        if names:
+            dout, *dparams = backward(dout, cache)
+            grads.update(zip(names, dparams))
+        else:
+            dout = backward(dout, cache)
+    return grads
+
+
 @pytest.mark.parametrize("fn, mistake, words", [
+    (_run_backward_reverses_in_place, "changed_input", ["the caller's list was"
+                                                        " reversed"]),
     (_run_backward_returns_in_loop, "loop_stopped_early", ["only, then stopped",
                                                            "`return` inside"]),
     (_run_backward_stops_short, "loop_stopped_early", ["at index 0, never ran",

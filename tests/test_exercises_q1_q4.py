@@ -369,7 +369,9 @@ def test_q1_q2_hints_describe_properties_not_the_formulas(check, wrong):
 
 
 def test_a_jacobian_hint_quotes_the_students_row_sum():
-    result = exercises.check_softmax_jacobian(lambda y: np.diag(y) * 0.9)
+    # (a J with nothing off its diagonal is named as such since round 18)
+    result = exercises.check_softmax_jacobian(
+        lambda y: np.diag(y) * 0.9 - 0.01 * np.outer(y, y[::-1]))
     assert_failed(result, None, "row 0 sums to")
 
 
@@ -1563,3 +1565,60 @@ def test_a_parameter_left_after_a_return_in_a_loop_is_named():
 
     assert_failed(exercises.check_sgd_step(sgd_step), "skips_some",
                   "c did not change", "a return or a break inside a loop")
+
+
+def _loop_jacobian(inner, store):
+    """A loop-written Jacobian with its inner range and its store given."""
+    def softmax_jacobian(y):
+        C = len(y)
+        J = np.zeros((C, C))
+        for i in range(C):
+            for j in inner(i, C):
+                value = y[i] * (1 - y[i]) if i == j else -y[i] * y[j]
+                J[store(i, j)] = value
+        return J
+    return softmax_jacobian
+
+
+@pytest.mark.parametrize("fn, mistake, words", [
+    # round 18: an inner loop over range(i); the else branch writing J[i, i]
+    (_loop_jacobian(lambda i, C: range(i), lambda i, j: (i, j)), "one_triangle",
+     ["right below the diagonal and 0 on and above it"]),
+    (_loop_jacobian(lambda i, C: range(C), lambda i, j: (i, i) if i != j else (i, j)),
+     "off_diagonal_empty", ["every entry of your J off its diagonal is 0"]),
+])
+def test_a_jacobian_loop_slip_is_named(fn, mistake, words):
+    assert_failed(check_jacobian(fn), mistake, *words)
+
+
+def test_backprop_slips_of_round_18_are_named():
+    def crossed(params, cache, dl_dy):        # h and y unpacked into each other
+        return backprop(params, {**cache, "h": cache["y"], "y": cache["h"]}, dl_dy)
+
+    def one_slope(params, cache, dl_dy):      # dk with a j left over
+        d = backprop(params, cache, dl_dy)
+        h = cache["h"]
+        d["dk"] = [d["dh"][i] * h[-1] * (1 - h[-1]) for i in range(len(h))]
+        d["W"] = [[xi * dk for dk in d["dk"]] for xi in cache["x"]]
+        d["b"] = list(d["dk"])
+        return d
+
+    assert_failed(exercises.check_backprop(crossed), "cache_names_crossed",
+                  "your h holds cache['y'] and your y holds cache['h']")
+    assert_failed(exercises.check_backprop(one_slope), "one_slope_for_all",
+                  "slope of the last hidden unit")
+
+
+def test_a_node_unpacked_in_another_order_is_named():
+    def graph_backward(nodes, values):
+        grads = {name: 0.0 for name, _, _ in nodes}
+        grads[nodes[-1][0]] = 1.0
+        for op, name, args in reversed(nodes):            # the order misread
+            g = grads[name]
+            if op == "add":
+                for a in args:
+                    grads[a] += g
+        return grads
+
+    assert_failed(exercises.check_graph_backward(graph_backward),
+                  "node_unpacked_in_order", "an op, where a node's name belongs")

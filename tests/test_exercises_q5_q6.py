@@ -701,3 +701,13 @@ def test_rounding_noise_in_a_gradient_that_is_zero_is_not_called_float32():
                       for k, v in grads.items()}
 
     assert_passed(exercises.check_batched_backward(batched_noisy, vectorised=False))
+
+
+def test_a_rounded_batch_loss_is_named_though_within_tolerance():
+    """Round 18: round(loss, 4) passed the loss's tolerance."""
+    def rounded(params, X, c):
+        loss, grads = batched_vectorised(params, X, c)
+        return round(float(loss), 4), grads
+
+    assert_diagnosed(exercises.check_batched_backward(rounded), "rounded",
+                     "rounded to 4 decimal")

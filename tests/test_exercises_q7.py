@@ -45,7 +45,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 tl = float(np.mean(epoch_losses))
             on_train = evals == "val_on_train" or (evals == "val_on_train_in_loop"
                                                    and epoch_losses)
-            vl, va = (tl, ta) if on_train else mlp.evaluate(params, Xv, cv)
+            vl, va = (tl, ta) if on_train else mlp.evaluate(
+                params, Xv, c[:len(Xv)] if evals == "train_labels" else cv)
             history.epoch_train_loss.append(tl)
             history.epoch_train_acc.append(ta)
             history.epoch_val_loss.append(vl)
@@ -75,7 +76,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 rng.shuffle(X)
                 rng.shuffle(c)
                 order = np.arange(N)
-            stop = N - batch_size + 1 if last == "drop" else N
+            stop = N - batch_size + 1 if last == "drop" else \
+                N - 1 if last == "end_early" else N
             epoch_losses = []
             for start in range(0, stop, batch_size):
                 idx = order[:batch_size] if last == "same" \
@@ -213,6 +215,11 @@ LOOP_MISTAKES = [
     (make_loop(shuffle="per_batch"), "order_per_batch", ["a new order of the rows"
                                                          " for every batch"]),
     (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),
+    (make_loop(evals="train_labels"), "val_with_train_labels", ["scored against"
+                                                                " the first 11"]),
+    (make_loop(last="end_early"), "last_row_skipped", ["the last row of the epoch's"
+                                                       " order is never used",
+                                                       "ends one row short"]),
     (make_loop(scale="sum"), "summed", ["too large", "(8 here)", "summed"]),
     (make_loop(scale="over_B"), "divided_twice", ["divided by the batch size once"
                                                    " more", "(8 here)"]),

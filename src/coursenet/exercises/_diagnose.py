@@ -235,6 +235,14 @@ def one_triangle(what, outs, refs):
                   " half is never filled", "a symmetric matrix still has both"
                   " halves: fill every entry, or copy each one to its mirror"
                   " entry", "one_triangle")
+    for keep, half, empty in ((lambda r: np.tril(r, -1), "below", "on and above"),
+                              (lambda r: np.triu(r, 1), "above", "on and below")):
+        if all(_same(o, keep(r)) for o, r in zip(outs, refs)):
+            _fail(f"{what} is right {half} the diagonal and 0 {empty} it: the"
+                  " inner loop stops at (or starts after) the row's own index,"
+                  " so the diagonal and one half are never filled", "every"
+                  " entry of a row is filled, its column running over every"
+                  " index", "one_triangle")
 
 
 def truncated(what, outs, refs):
@@ -716,7 +724,9 @@ def rounded(what, outs, refs):
         return
     for places in range(0, 9):
         unit = 10.0 ** -places
-        grid = all(np.allclose(o / unit, np.round(o / unit), atol=1e-6) for o in outs)
+        # rtol=0: a relative tolerance would call any number on a fine grid
+        grid = all(np.allclose(o / unit, np.round(o / unit), rtol=0.0, atol=1e-6)
+                   for o in outs)
         near = all(np.all(np.abs(o - r) <= unit / 2 + 1e-12)
                    for o, r in zip(outs, refs))
         if grid and near:

@@ -1556,6 +1556,17 @@ def _fused_ref(o, c):
     return losses.cross_entropy(o, c)
 
 
+def _flat_picked(d, shift):
+    """The fused loss with each row's true-class logit read from the array
+    flattened (``np.take(O, c)``: entry c of the first row), each row's own
+    log-sum-exp kept; ``shift``: both from the logits less each row's largest."""
+    O = np.asarray(d["o"], dtype=np.float64)
+    Z = O - O.max(axis=1, keepdims=True) if shift else O
+    top = Z.max(axis=1)
+    lse = top + np.log(np.exp(Z - top[:, None]).sum(axis=1))
+    return float(np.mean(lse - np.ravel(Z)[np.asarray(d["c"])]))
+
+
 def _fused_loss_mistakes():
     def log_softmax_unshifted(d):
         O = np.asarray(d["o"], dtype=np.float64)
@@ -1581,6 +1592,14 @@ def _fused_loss_mistakes():
                 "the shift must cancel: the same number is subtracted from every"
                 " logit everywhere it appears, so the loss does not depend on it",
                 lambda d: -np.mean(picked(d, log_softmax_unshifted(d)))),
+        *[Mistake("flat_index", "every row's true-class logit is read from the"
+                  " array flattened, counted as one long row, so it comes from"
+                  " the first row (the row number is never used): numpy's take"
+                  " without an axis, or an index without the row, does that",
+                  "each row n has its own true-class entry: index by the row"
+                  " and by its class",
+                lambda d, shift=shift: _flat_picked(d, shift))
+        for shift in (False, True)],
         Mistake("loss_sign", "the loss has the wrong sign", "a loss is at least"
                 " 0: small when the true class's probability is close to 1",
                 lambda d: np.mean(picked(d, right(d)))),

@@ -827,6 +827,12 @@ def check_softmax_jacobian(fn=None):
                                      [np.diag(r) for r in refs],
                                      [{"y": d["y"]} for d in datas])
         _diagnose.one_triangle("your J", outs, refs)
+        if all(not np.any(o - np.diag(np.diag(o))) for o in outs):
+            _fail("every entry of your J off its diagonal is 0: nothing was written"
+                  " there (an index that points at the diagonal, the row's own"
+                  " number twice, where the column's belongs?)", "each y_i"
+                  " depends on every logit, so every entry of J has a value of its"
+                  " own", "off_diagonal_empty")
         for inside, part in ((False, "the entries off the diagonal"),
                              (True, "the diagonal")):
             masks = [np.eye(len(o), dtype=bool) == inside for o in outs]

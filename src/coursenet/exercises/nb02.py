@@ -812,8 +812,9 @@ def _backprop_reference(d, g, hidden="right", do=None, swap=None, weights=None):
     cache's value b read where a belongs (a mistake); ``weights``: these
     arrays in the place of the parameters they are named after (a mistake)."""
     r = _reference_cache(d)
-    if swap:
-        r = {**r, swap[0]: r[swap[1]]}
+    for a, b in (swap if swap and isinstance(swap[0], tuple) else
+                 [swap] if swap else []):   # one read, or two names crossed
+        r = {**r, a: _reference_cache(d)[b]}
     p = {**d["params"], **(weights or {})}
     if do is None:
         do = losses.softmax_backward(g[None], r["y"][None])[0]   # dl/dy J
@@ -912,6 +913,12 @@ _STAGE_MISTAKES = [
      "multiplication binds before subtraction: a difference that is one factor of"
      " a product needs its own brackets",
      lambda r, ref, p, g: ref["dh"] * np.asarray(r["h"]) - np.asarray(r["h"])),
+    *[("dk", "one_slope_for_all", f"dl/dh is right, dl/dk is wrong: every entry"
+       f" uses the sigmoid's slope of the {which} hidden unit, where each needs its"
+       " own: the index of h is not the loop's own (a name left over from an"
+       " earlier loop?)", "each hidden unit's entry uses that unit's own h",
+       lambda r, ref, p, g, at=at: ref["dh"] * np.asarray(r["h"])[at]
+       * (1 - np.asarray(r["h"])[at])) for which, at in (("last", -1), ("first", 0))],
     ("dk", "dk_slope_only", "dl/dh is right, dl/dk is the sigmoid's slope alone:"
      " dl/dh is not multiplied in", "the chain rule: how the loss changes with h,"
      " times how h changes with k", lambda r, ref, p, g: r["h"] * (1 - r["h"])),
@@ -1018,7 +1025,20 @@ def _swapped_caches(key, datas, gs):
                     f" your {_STAGE_NAMES[key]} reads: {a} and {b} have the"
                     " same length here",
                     "other_cached_value", answers))
+    for a, b in _CROSSED:
+        answers = [_backprop_reference(d, g, swap=((a, b), (b, a)))[key]
+                   if np.shape(_reference_cache(d)[a])
+                   == np.shape(_reference_cache(d)[b]) else None
+                   for d, g in zip(datas, gs)]
+        out.append((f"the right rule with {a} and {b} crossed: your {a} holds"
+                    f" cache[{b!r}] and your {b} holds cache[{a!r}]", "check the"
+                    f" line that takes {a} and {b} from the cache: names unpacked"
+                    " in another order than the values", "cache_names_crossed",
+                    answers))
     return out
+
+
+_CROSSED = (("h", "y"), ("k", "h"), ("x", "h"))   # two cached names exchanged
 
 
 def _dh_plain_sum(outs, refs):
@@ -2278,6 +2298,19 @@ def _walk_problem(fn, who, outs, cases):
                   " how far your return is indented", "graph_walk_stops")
 
 
+def _node_unpacked(stop, who, text):
+    """Fail when the student's walk looked up an op ("mul") or an op's inputs
+    as a node's name: a node ``(name, op, inputs)`` unpacked in another order."""
+    exc = stop.raised
+    key = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+    if isinstance(key, str) and key in _OPS:
+        _fail(f"{who} raised KeyError on {text}: it looked up {key!r}, an op, where"
+              " a node's name belongs: each node is (name, op, inputs), and the"
+              " name your code uses as the node's name holds its op (unpacked in"
+              " another order)", "unpack each node in the order its parts come:"
+              " name, op, inputs", "node_unpacked_in_order")
+
+
 def _raised_at_input(stop, who, text):
     """Fail when the student's walk raised while it handled an input node (a
     local of that frame holds "input"): a branch for an operation caught it."""
@@ -2339,6 +2372,7 @@ def check_graph_backward(fn=None):
                 value = _call(fn, (nodes, dict(d["values"])), who, text)
             except _Stop as stop:
                 _raised_at_input(stop, who, text)
+                _node_unpacked(stop, who, text)
                 raise
             like = {name: np.asarray(v) for name, v in ref.items()}
             try:

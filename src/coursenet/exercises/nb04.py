@@ -499,6 +499,20 @@ def check_run_backward(fn=None):
     return _run(_run_backward_body(fn))
 
 
+def _rows_kept(given, rows, who, text):
+    """Fail when the call changed the caller's list of layers itself: turned
+    round in place (``layers.reverse()``), emptied, or its rows replaced."""
+    if [id(r) for r in rows] == [id(r) for r in given]:
+        return
+    turned = [id(r) for r in rows] == [id(r) for r in reversed(given)]
+    _fail(f"{who} changed its argument `layers` in place on {text}: "
+          + ("the caller's list was reversed, so after the call the loss is its"
+             " first layer" if turned else f"it held {len(given)} layers and now"
+             f" holds {len(rows)}, or others"), "the caller still needs its list"
+          " in its own order: walk it backwards without turning it round",
+          "changed_input")
+
+
 def _run_backward_body(fn):
     """The body of :func:`check_run_backward`, to run printed or quiet."""
 
@@ -513,8 +527,10 @@ def _run_backward_body(fn):
             rows = reference_layers(params, c, log)
             _, caches = _reference_forward(rows, params, d["X"][0].copy())
             _give_caches(rows, caches)
-            try:
+            given = list(rows)   # the rows themselves log their calls: only
+            try:                 # the list's own order is compared below
                 value = _call(fn, (rows, caches), who, text, may_change=(0,))
+                _rows_kept(given, rows, who, text)
             except _Stop as stop:
                 if stop.mistake == "changed_input":   # caches reversed in place:
                     raise                             # the pairing then misleads

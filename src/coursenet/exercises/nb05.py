@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from coursenet import layers, losses, mlp
+from coursenet.exercises import _diagnose
 from coursenet.exercises._core import (
     Mistake,
     _array,
@@ -92,6 +93,9 @@ def check_batched_backward(fn=None, vectorised=True):
         got = [_batch_loss(value, len(d["y"]), who) for value, (_, d)
                in zip(values, cases)]
         _labels_used(fn, got, cases, who)
+        _diagnose.rounded(f"the loss from {who}", got,   # within tolerance too
+                          [mlp.loss_and_grads(d["params"], d["X"], d["y"])[0]
+                           for _, d in cases])
         if not all(_same(np.float64(g), mlp.loss_and_grads(d["params"], d["X"],
                                                            d["y"])[0])
                    for g, (_, d) in zip(got, cases)):

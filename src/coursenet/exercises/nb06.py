@@ -181,6 +181,7 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
         _check_params(got, params, ref_params, (train_data, val_data, spy), who)
         last = list(spy.calls[-1][0])
+        _check_evals_labels(history, ref_evals, (params, c, val_data), who)
         _check_evals(history, ref_evals, _steps_of(history, who), who,
                      (got, X[last], c[last]))
         _short_last_batch(fn, space, uses, (params, train_data, val_data), who)
@@ -215,19 +216,30 @@ def _rerun(fn, space, uses, problem, who, reverse=True, epochs=_EPOCHS):
 def _short_last_batch(fn, space, uses, problem, who):
     """The check's N = 37 leaves a last batch of 5, over half of 8: a batch
     count rounded to the nearest whole number is right there. Rerun one epoch
-    on the first 35 rows (a last batch of 3) and see every row used."""
+    on the first 35 rows (a last batch of 3), then on 33 (a last batch of one
+    row, which a range of starts that ends early misses) and see every row
+    used."""
     params, (X, c), val = problem
     n = 4 * _B + 3
     spy = _rerun(fn, space, uses, (params, (X[:n], c[:n]), val), who, epochs=1)
     rows = _rows_of(spy)
-    if rows is None or sorted(i for i in rows if i is not None) == list(range(n)):
-        return
-    _fail(f"with N = {n} training rows (a last batch of 3, under half of"
-          f" batch_size = {_B}) {who} used {len(rows)} rows in an epoch, not {n}:"
-          " the number of batches is rounded to the nearest whole number, where"
-          " a last, partial batch needs one batch more", "the batches of an epoch"
-          " cover every row: a last batch of even one row counts",
-          "batches_rounded")
+    if rows is not None and sorted(rows) != list(range(n)):
+        _fail(f"with N = {n} training rows (a last batch of 3, under half of"
+              f" batch_size = {_B}) {who} used {len(rows)} rows in an epoch, not"
+              f" {n}: the number of batches is rounded to the nearest whole"
+              " number, where a last, partial batch needs one batch more", "the"
+              " batches of an epoch cover every row: a last batch of even one row"
+              " counts", "batches_rounded")
+    n = 4 * _B + 1    # a last batch of one row: a range of starts ending early
+    spy = _rerun(fn, space, uses, (params, (X[:n], c[:n]), val), who, epochs=1)
+    rows = _rows_of(spy)
+    if rows is not None and len(rows) == len(set(rows)) == n - 1:
+        _fail(f"with N = {n} training rows (a last batch of one row) {who} used"
+              f" {n - 1} of them in an epoch: the last row of the epoch's order is"
+              " never used, because the batches' starts stop before it (a range of"
+              " starts that ends one row short of N)", "the batches"
+              " of an epoch cover every row: a last batch of even one row counts",
+              "last_row_skipped")
 
 
 def _by_position(fn, space, uses, problem, who):
@@ -824,6 +836,25 @@ def _implied_rates(spy, got, who):
 
 _EVAL_FIELDS = ("epoch_train_loss", "epoch_train_acc", "epoch_val_loss",
                 "epoch_val_acc")
+
+
+def _check_evals_labels(history, ref_evals, problem, who):
+    """Before training, the validation entries equal the untrained network's
+    numbers on the validation images scored with the training labels (the
+    first ones, as many as there are images): the images met the wrong
+    labels."""
+    params, c, (Xv, cv) = problem
+    loss, acc = mlp.evaluate(params, Xv, c[:len(Xv)])
+    try:
+        got = (float(history.epoch_val_loss[0]), float(history.epoch_val_acc[0]))
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return      # what the history holds gets its own message
+    if np.allclose(got, (loss, acc)) and not np.allclose(got, ref_evals[0, 2:]):
+        _fail(f"{who}'s validation numbers before training are the untrained"
+              f" network's on the validation images scored against the first"
+              f" {len(Xv)} training labels: the validation images met the"
+              " training set's labels", "each set's images go with that set's"
+              " own labels", "val_with_train_labels")
 
 
 def _check_evals(history, ref_evals, steps, who, last_batch):
