@@ -46,6 +46,7 @@ from coursenet.exercises._pairs import (
     FUSED,
     LINEAR,
     SOFTMAX,
+    _copy,
     _numeric,
     check_pair,
     plain_array,
@@ -536,7 +537,7 @@ def _watch(fn, names, args):
 
     def recorder(name, inner):
         def wrapped(*a, **k):
-            seen.setdefault(name, [_copy_arg(v) for v in a])
+            seen.setdefault(name, [_copy(v) for v in a])
             return inner(*a, **k)
         return wrapped
 
@@ -591,10 +592,6 @@ def _walk_turned(handed, X, who, text):
               " list turned round before the call is walked from the first layer",
               "hand run_backward the layers and the caches in the order"
               " run_forward used and made them", "walk_turned")
-
-
-def _copy_arg(value):
-    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
 def _input_change(given, fed):
@@ -699,15 +696,11 @@ def _size_run(spec, kind, fns, n, classes):
         value = _call(fwd, args, fwd_name, "a probe")
         if isinstance(value, tuple) and len(value) == 2:
             out = _floats(value[0])
-            grad = _floats(_call(bwd, (_copy_dout(dout), value[1]), bwd_name,
+            grad = _floats(_call(bwd, (_copy(dout), value[1]), bwd_name,
                                  "a probe"))
     except _Stop as stop:
         raised = (fwd_name if out is None else bwd_name, stop.raised)
     return _SizeRun(inputs, out, right_out, grad, right_grad, raised)
-
-
-def _copy_dout(dout):
-    return np.array(dout, copy=True) if isinstance(dout, np.ndarray) else dout
 
 
 def _floats(value):
