@@ -396,6 +396,13 @@ def check_pair(spec, fwd, bwd, batch, seed):
                       (bwd, fwho, caches, fwd))
 
 
+def _grad_values(spec, value):
+    """What a probe's backward call returned, one value per gradient name (a
+    tuple of them for a layer with several, the value itself for one)."""
+    many = len(spec.grad_names) > 1 and isinstance(value, (tuple, list))
+    return value if many else (value,)
+
+
 _LEFT_IN_MEMORY = 777.25   # what _unset_entries leaves in freed memory
 
 
@@ -410,9 +417,7 @@ def _unset_entries(spec, bwd, who, d, cache):
     marked = [np.full(shape, _LEFT_IN_MEMORY) for shape in shapes for _ in range(8)]
     del marked
     value = _quiet_call(bwd, (_copy(d["dout"]), cache), who)
-    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
-        else (value,)
-    for name, v in zip(spec.grad_names, values):
+    for name, v in zip(spec.grad_names, _grad_values(spec, value)):
         arr = _floats_or_none(v)
         if arr is not None and np.any(arr == _LEFT_IN_MEMORY):
             _fail(f"{int(np.sum(arr == _LEFT_IN_MEMORY))} entries of {name} from"
@@ -516,9 +521,7 @@ def _one_row_batch(spec, pair, names, case):
         value = _call(bwd, (_copy(dout), cache), bwho, "a batch of one row")
     except _Stop:
         return
-    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
-        else (value,)
-    for (what, want), got in zip(wants, (out, *values)):
+    for (what, want), got in zip(wants, (out, *_grad_values(spec, value))):
         if np.shape(got) != want:
             _fail(f"on a batch of one row (N = 1) {what} has shape {np.shape(got)},"
                   f" expected {want}: an axis of length 1 was dropped (a squeeze, or"
@@ -1933,9 +1936,7 @@ def _zero_upstream(spec, bwd, who, datas, caches):
     d, cache = datas[0], caches[0]
     zero = 0.0 if np.ndim(d["dout"]) == 0 else np.zeros_like(d["dout"])
     value = _quiet_call(bwd, (zero, cache), who)
-    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
-        else (value,)
-    for name, v in zip(spec.grad_names, values):
+    for name, v in zip(spec.grad_names, _grad_values(spec, value)):
         arr = _floats_or_none(v)
         if arr is not None and np.abs(arr).max(initial=0.0) > 1e-9:
             _fail(f"with dout = 0 (nothing comes from above) {name} from {who} is not"
