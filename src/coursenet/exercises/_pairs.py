@@ -1733,8 +1733,7 @@ def _probe_softmax(fwd, who, inputs, batch):
                   f" {_fmt(sums)}, not 1", "each row of y is a probability"
                   " distribution: positive entries that sum to 1",
                   "softmax_not_normalised")
-    right = np.exp(O - O.max(axis=1, keepdims=True))
-    right /= right.sum(axis=1, keepdims=True)
+    right = losses.softmax(O)
     if not np.allclose(sums, 1.0, atol=1e-6) and _same(Y, right * sums[:, None]):
         _fail(f"the rows of the output of {who} are the right probabilities times"
               f" one number per row ({_fmt(sums)}): what it divides by is not the"

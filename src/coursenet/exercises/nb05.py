@@ -125,10 +125,8 @@ def _stack(d, *steps):
     can get wrong."""
     p, Z = d["params"], d["X"]
     for step in steps:
-        if step == "lin1":
-            Z = Z @ p["W1"] + p["b1"]
-        elif step == "lin2":
-            Z = Z @ p["W2"] + p["b2"]
+        if step in ("lin1", "lin2"):   # the layer's number names its parameters
+            Z = layers.linear_forward(Z, p["W" + step[-1]], p["b" + step[-1]])[0]
         else:
             Z = layers.sigmoid(Z) if step == "sig" else losses.softmax(Z)
     return losses.cross_entropy(Z, d["y"])
