@@ -554,11 +554,8 @@ def _explain_shape(spec, value, d, who, text):
     right = dict(zip(spec.grad_names, _numeric(spec, inputs, d["dout"])))
     vocab, sizes = _vocabulary(spec, d, right)
     for name, key, v in zip(spec.grad_names, spec.wrt, values):
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            continue
-        if arr.shape != np.shape(d[key]):
+        arr = _floats(v)
+        if arr is not None and arr.shape != np.shape(d[key]):
             _explain.explain(f"{name} from {who}", [arr], [right[name]], [vocab],
                              [sizes], "a gradient has the shape of what it is the"
                              " gradient of, and each entry says how the loss moves"
@@ -1627,12 +1624,17 @@ def _quiet_call(fn, args, who):
         return None
 
 
-def _floats_or_none(value):
+def _floats(value):
+    """``value`` as a float64 array, or None when it holds no numbers."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    return arr if np.all(np.isfinite(arr)) else None
+
+
+def _floats_or_none(value):
+    arr = _floats(value)
+    return arr if arr is not None and np.all(np.isfinite(arr)) else None
 
 
 def _probe_out(spec, fwd, who, inputs, with_cache=False):
@@ -2208,10 +2210,7 @@ def _extreme_out(fwd, args, who):
         value = _quiet_call(fwd, args, who)
     if not (isinstance(value, tuple) and len(value) == 2):
         return None
-    try:
-        return np.asarray(value[0], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
+    return _floats(value[0])
 
 
 def _spread_fail(who, got, want, text):

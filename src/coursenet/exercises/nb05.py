@@ -47,6 +47,7 @@ from coursenet.exercises._pairs import (
     LINEAR,
     SOFTMAX,
     _copy,
+    _floats,
     _numeric,
     check_pair,
     plain_array,
@@ -699,13 +700,6 @@ def _size_run(spec, kind, fns, n, classes):
     except _Stop as stop:
         raised = (fwd_name if out is None else bwd_name, stop.raised)
     return _SizeRun(inputs, out, right_out, grad, right_grad, raised)
-
-
-def _floats(value):
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
 
 
 def _agrees(got, right):
