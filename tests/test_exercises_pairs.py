@@ -1162,3 +1162,33 @@ def test_a_weight_gradient_passed_on_as_dout_is_named():
 
     assert_named(exercises.check_run_backward(passes_dW_on), "dout_from_other_result",
                  "the linear layer's dW (its result number 2)")
+
+
+# --- ids of _pairs that no test named (found by the prune pass, issue 24) ----
+
+def _fused_b_shifted(dl, cache):
+    return fused_b(dl, cache) + 0.1 * dl
+
+
+def _soft_b_first_row_jacobian(dY, Y):
+    return dY @ (np.diag(Y[0]) - np.outer(Y[0], Y[0]))
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", [
+    (exercises.check_linear_layer, lambda x, W, b: (x @ W, (x, W)), linear_backward,
+     "linear_no_bias", ["the bias b is missing"]),
+    (exercises.check_linear_layer, lambda x, W, b: (W @ x + b, (x, W)),
+     linear_backward, "linear_order", ["the output is W x"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda dout, cache: [dout @ cache[1].T, np.outer(cache[0], dout)],
+     "not_a_tuple", ["expected (dx, dW, db)"]),
+    (exercises.check_sigmoid_layer, lambda k: (1 / (1 + np.exp(-1.1 * k)),) * 2,
+     sigmoid_backward, "forward_wrong", ["the output of", "is wrong (max abs diff"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b, _soft_b_first_row_jacobian,
+     "one_jacobian", ["the Jacobian of the first row"]),
+    (exercises.check_softmax_cross_entropy, fused_fwd, _fused_b_shifted,
+     "outside_class_shifted", ["off by one shared amount (0.1"]),
+], ids=["linear_no_bias", "linear_order", "not_a_tuple", "forward_wrong",
+        "one_jacobian", "outside_class_shifted"])
+def test_a_pair_mistake_no_other_test_names(check, forward, backward, mistake, words):
+    assert_named(check(forward, backward), mistake, *words)
