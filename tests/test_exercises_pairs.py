@@ -1164,10 +1164,14 @@ def test_a_weight_gradient_passed_on_as_dout_is_named():
                  "the linear layer's dW (its result number 2)")
 
 
-# --- ids of _pairs that no test named (found by the prune pass, issue 24) ----
+# --- ids of _pairs that no test named (found by the prune pass, issue 24) ---
 
 def _fused_b_shifted(dl, cache):
     return fused_b(dl, cache) + 0.1 * dl
+
+
+def _soft_b_rows_off(dy, y):   # linear in dy, but each entry scaled by its own y
+    return softmax_backward(dy, y) * (1 + 0.1 * np.sin(5 * y))
 
 
 def _soft_b_first_row_jacobian(dY, Y):
@@ -1188,7 +1192,9 @@ def _soft_b_first_row_jacobian(dY, Y):
      "one_jacobian", ["the Jacobian of the first row"]),
     (exercises.check_softmax_cross_entropy, fused_fwd, _fused_b_shifted,
      "outside_class_shifted", ["off by one shared amount (0.1"]),
+    (exercises.check_softmax_layer, softmax_forward, _soft_b_rows_off,
+     "rows_do_not_sum_to_zero", ["should sum to 0 but sum to up to"]),
 ], ids=["linear_no_bias", "linear_order", "not_a_tuple", "forward_wrong",
-        "one_jacobian", "outside_class_shifted"])
+        "one_jacobian", "outside_class_shifted", "rows_do_not_sum_to_zero"])
 def test_a_pair_mistake_no_other_test_names(check, forward, backward, mistake, words):
     assert_named(check(forward, backward), mistake, *words)
