@@ -2211,9 +2211,13 @@ def _extreme_out(fwd, args, who):
     return _floats(value[0])
 
 
+def _went_wrong(who, got):
+    """'<who> gives nan/inf' or '<who> is wrong', whichever ``got`` shows."""
+    return f"{who} {'gives nan/inf' if not np.all(np.isfinite(got)) else 'is wrong'}"
+
+
 def _spread_fail(who, got, want, text):
-    said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-    _fail(f"{who} {said} on logits with a large spread: {text} (it returns"
+    _fail(f"{_went_wrong(who, got)} on logits with a large spread: {text} (it returns"
           f" {_fmt(got)}, expected {_fmt(want)})", "exp overflows above about"
           " 709: whatever you subtract from a row before exp must leave no"
           " exponent above 0 (a position, an index, a mean or a fixed number"
@@ -2267,8 +2271,7 @@ def _sigmoid_backward_extremes(fwd, bwd, who, batch):
         return
     want = np.array([0.0, 0.25, 0.0]).reshape(k.shape)
     if not _same(got, want):
-        said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-        _fail(f"{who} {said} at k = [-800, 0, 800] with dout = 1 (it returns"
+        _fail(f"{_went_wrong(who, got)} at k = [-800, 0, 800] with dout = 1 (it returns"
               f" {_fmt(got)}, expected 0, 0.25, 0): its slope is right for"
               " moderate k, but exp overflows above about 709",
               "the sigmoid's slope can be written from h, the forward's output,"
@@ -2293,9 +2296,8 @@ def extreme_probes(spec, fwd, who, batch):
         want = np.array([0.0, 0.5, 1.0]).reshape(k.shape)
         if got is not None and got.shape == want.shape and not _same(got, want):
             _clipped(got, want, who, "at k = [-800, 0, 800]")
-            said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-            _fail(f"{who} {said} at k = [-800, 0, 800] (it returns {_fmt(got)},"
-                  " expected 0, 0.5, 1): exp overflows above about 709",
+            _fail(f"{_went_wrong(who, got)} at k = [-800, 0, 800] (it returns"
+                  f" {_fmt(got)}, expected 0, 0.5, 1): exp overflows above about 709",
                   "for a large |k| only one of exp(k) and exp(-k) is safe to"
                   " compute: the sigmoid can be written with either",
                   "not_stable_on_spread")
@@ -2326,8 +2328,7 @@ def _fused_extremes(fwd, who, batch, rows):
     got, want = _extreme_out(fwd, (rows.copy(), c.copy()), who), _fused_ref(rows, c)
     if got is not None and got.size == 1 and not np.isclose(
             float(got.ravel()[0]), want, rtol=1e-6):
-        said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-        _fail(f"{who} {said} on logits with a large spread: "
+        _fail(f"{_went_wrong(who, got)} on logits with a large spread: "
               + _SPREAD_TEXT[batch] + (", classes [1, 0]" if batch else ", class 1")
               + f" (it returns {_fmt(got)}, expected {_fmt(want)}): the true"
               " class's probability, e to the -2000, is 0 in floating point,"
