@@ -1275,3 +1275,39 @@ def test_a_loss_read_from_the_flattened_logits_is_named():
 
     assert_named(exercises.check_softmax_cross_entropy(forward, fused_b),
                  "flat_index", "read from the array flattened")
+
+
+# --- ids of _pairs that no test named (found by the prune pass, issue 24) ---
+
+def _fused_b_shifted(dl, cache):
+    return fused_b(dl, cache) + 0.1 * dl
+
+
+def _soft_b_rows_off(dy, y):   # linear in dy, but each entry scaled by its own y
+    return softmax_backward(dy, y) * (1 + 0.1 * np.sin(5 * y))
+
+
+def _soft_b_first_row_jacobian(dY, Y):
+    return dY @ (np.diag(Y[0]) - np.outer(Y[0], Y[0]))
+
+
+@pytest.mark.parametrize("check, forward, backward, mistake, words", [
+    (exercises.check_linear_layer, lambda x, W, b: (x @ W, (x, W)), linear_backward,
+     "linear_no_bias", ["the bias b is missing"]),
+    (exercises.check_linear_layer, lambda x, W, b: (W @ x + b, (x, W)),
+     linear_backward, "linear_order", ["the output is W x"]),
+    (exercises.check_linear_layer, linear_forward,
+     lambda dout, cache: [dout @ cache[1].T, np.outer(cache[0], dout)],
+     "not_a_tuple", ["expected (dx, dW, db)"]),
+    (exercises.check_sigmoid_layer, lambda k: (1 / (1 + np.exp(-1.1 * k)),) * 2,
+     sigmoid_backward, "forward_wrong", ["the output of", "is wrong (max abs diff"]),
+    (exercises.check_softmax_layer_batch, soft_fwd_b, _soft_b_first_row_jacobian,
+     "one_jacobian", ["the Jacobian of the first row"]),
+    (exercises.check_softmax_cross_entropy, fused_fwd, _fused_b_shifted,
+     "outside_class_shifted", ["off by one shared amount (0.1"]),
+    (exercises.check_softmax_layer, softmax_forward, _soft_b_rows_off,
+     "rows_do_not_sum_to_zero", ["should sum to 0 but sum to up to"]),
+], ids=["linear_no_bias", "linear_order", "not_a_tuple", "forward_wrong",
+        "one_jacobian", "outside_class_shifted", "rows_do_not_sum_to_zero"])
+def test_a_pair_mistake_no_other_test_names(check, forward, backward, mistake, words):
+    assert_named(check(forward, backward), mistake, *words)

@@ -13,6 +13,7 @@ from coursenet.exercises._core import (
     _Case,
     _fail,
     _match,
+    _onehot,
     _referee,
     _same,
     _worst,
@@ -143,10 +144,6 @@ def _referee_network(d, ref):
                  f"gradient of {key}")
 
 
-def _onehots(y, num_classes):
-    return np.eye(num_classes)[y]
-
-
 def _every_class(O, P, y):
     # dl/dy_i = -1/y_i for all i, through the softmax's VJP (the package's)
     return losses.softmax_backward(-1.0 / P, P)
@@ -172,7 +169,7 @@ def _cache_overwritten(O, P, y):
     same array, so the softmax's backward ran with dl/dy in place of y (its
     vector-Jacobian product, written out: the package's refuses a y that is not
     probabilities)."""
-    g = -_onehots(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]
+    g = -_onehot(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]
     return g * (g - (g * g).sum(axis=1, keepdims=True))
 
 
@@ -199,14 +196,14 @@ _OUTPUT_RULES = {
         "dl/do has the wrong sign in every entry, so every gradient points uphill",
         "raising {the_c}'s logit must lower the loss: dl/do must be negative at"
         " {the_c} and positive elsewhere",
-        lambda O, P, y: _onehots(y, P.shape[1]) - P),
+        lambda O, P, y: _onehot(y, P.shape[1]) - P),
     "if_target": (
         "the gradients are wrong exactly when {the_c} is class 0: looks like a"
         " branch `if {c}:` that is false for class 0, so class 0 never gets"
         " its -1",
         "compare each entry's index with {c} (not {c} with 0): class 0 is a"
         " class, not 'no class'",
-        lambda O, P, y: P - _onehots(y, P.shape[1]) * (y != 0)[:, None]),
+        lambda O, P, y: P - _onehot(y, P.shape[1]) * (y != 0)[:, None]),
     "every_class": (
         "looks like dl/dy_i = -1/y_i for every class, not only {the_c}, pushed"
         " through the softmax Jacobian",
@@ -229,7 +226,7 @@ _OUTPUT_RULES = {
     "no_softmax": (
         "dl/do = o - onehot({c}): the softmax is missing",
         "dl/do comes from the probabilities y = softmax(o), not from the logits o",
-        lambda O, P, y: O - _onehots(y, P.shape[1])),
+        lambda O, P, y: O - _onehot(y, P.shape[1])),
     "no_onehot": (
         "dl/do = y: the -1 at {the_c} is missing",
         "the entries of dl/do must sum to 0 (each row of J sums to 0); yours sum"
@@ -245,7 +242,7 @@ _OUTPUT_RULES = {
         " on unchanged, as if the softmax were the identity",
         "the entries of dl/do must sum to 0 (each row of J sums to 0), whatever"
         " dl/dy is",
-        lambda O, P, y: -_onehots(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]),
+        lambda O, P, y: -_onehot(y, P.shape[1]) / P[np.arange(len(y)), y][:, None]),
     "diagonal_only": (
         "only {the_c}'s entry of dl/do is non-zero: the softmax derivative was"
         " taken elementwise, y(1 - y), where the whole Jacobian J of notebook 01"
@@ -253,7 +250,7 @@ _OUTPUT_RULES = {
         "every y_i depends on every o_j, so dl/do has a non-zero entry at every"
         " class: the whole C×C Jacobian of notebook 01 takes part, not only its"
         " diagonal",
-        lambda O, P, y: (P - 1) * _onehots(y, P.shape[1])),
+        lambda O, P, y: (P - 1) * _onehot(y, P.shape[1])),
 }
 _COLUMNS_RULE = {"label_columns": (
     "the 1 was subtracted in every row at every class of the batch (at all the"
@@ -366,14 +363,14 @@ def _network_vocabulary(d, ref, names):
     p, X, P = d["params"], d["X"], d["P"]
     K = X @ p["W1"] + p["b1"]
     H = layers.sigmoid(K)
-    dO = (P - _onehots(d["y"], P.shape[1])) / len(X)
+    dO = (P - _onehot(d["y"], P.shape[1])) / len(X)
     dH = dO @ p["W2"].T
     words = ["the weights", "the bias", "the weights", "the bias"]
     vocab = [("the input x", X), *[(f"{w} {n}", p[k]) for w, n, k in
                                    zip(words, names, mlp.PARAM_NAMES)],
              ("the pre-activations k", K), ("the hidden values h", H),
              ("the logits o", d["O"]), ("the probabilities y", P),
-             (_explain.NAMES["onehot"], _onehots(d["y"], P.shape[1])),
+             (_explain.NAMES["onehot"], _onehot(d["y"], P.shape[1])),
              ("the right dl/do", dO), ("the right dl/dh", dH),
              ("the right dl/dk", dH * H * (1 - H)),
              *[(f"the right d{n}", np.asarray(ref[n])) for n in names]]
@@ -456,10 +453,10 @@ def _wrong_class(outs, cases, bias, cls="target"):
         P, y = d["P"], d["y"]
         if len(y) != 1:
             return None
-        if _same(out[bias], P[0] - _onehots(y, P.shape[1])[0]):
+        if _same(out[bias], P[0] - _onehot(y, P.shape[1])[0]):
             continue
         others = [j for j in range(P.shape[1]) if j != y[0]
-                  and _same(out[bias], P[0] - _onehots([j], P.shape[1])[0])]
+                  and _same(out[bias], P[0] - _onehot([j], P.shape[1])[0])]
         if not others:
             return None
         found.append(f"class {others[0]} instead of"

@@ -443,12 +443,19 @@ def check_pair(spec, fwd, bwd, batch, seed):
                       (bwd, fwho, caches, fwd))
 
 
+def _grad_values(spec, value):
+    """What a probe's backward call returned, one value per gradient name (a
+    tuple of them for a layer with several, the value itself for one)."""
+    many = len(spec.grad_names) > 1 and isinstance(value, (tuple, list))
+    return value if many else (value,)
+
+
 def _unset_entries(spec, bwd, who, d, cache):
     """Fail when entries of the backward's results were never set (an array
     made with np.empty keeps what memory held): :func:`_entries_never_set`."""
     shapes = {np.shape(d[k]) for k in spec.wrt} | {np.shape(d["dout"])}
     _entries_never_set(bwd, (_copy(d["dout"]), cache), who, shapes,
-                  spec.grad_names if len(spec.grad_names) > 1 else None)
+                       spec.grad_names if len(spec.grad_names) > 1 else None)
 
 
 def _linear_in_dout(spec, bwd, who, datas, caches):
@@ -543,9 +550,7 @@ def _one_row_batch(spec, pair, names, case):
         value = _call(bwd, (_copy(dout), cache), bwho, "a batch of one row")
     except _Stop:
         return
-    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
-        else (value,)
-    for (what, want), got in zip(wants, (out, *values)):
+    for (what, want), got in zip(wants, (out, *_grad_values(spec, value))):
         if np.shape(got) != want:
             _fail(f"on a batch of one row (N = 1) {what} has shape {np.shape(got)},"
                   f" expected {want}: an axis of length 1 was dropped (a squeeze, or"
@@ -578,11 +583,8 @@ def _explain_shape(spec, value, d, who, text):
     right = dict(zip(spec.grad_names, _numeric(spec, inputs, d["dout"])))
     vocab, sizes = _vocabulary(spec, d, right)
     for name, key, v in zip(spec.grad_names, spec.wrt, values):
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            continue
-        if arr.shape != np.shape(d[key]):
+        arr = _floats(v)
+        if arr is not None and arr.shape != np.shape(d[key]):
             _explain.explain(f"{name} from {who}", [arr], [right[name]], [vocab],
                              [sizes], "a gradient has the shape of what it is the"
                              " gradient of, and each entry says how the loss moves"
@@ -727,9 +729,7 @@ def _cache_candidates(spec, inputs):
     if "y" in inputs and not out.ndim:
         found.append(("the probabilities y", np.asarray(inputs["y"], dtype=np.float64)))
     if "o" in inputs and not out.ndim:
-        found.append(("the probabilities (the softmax of o)",
-                      losses.softmax(np.atleast_2d(inputs["o"])).reshape(
-                          np.shape(inputs["o"]))))
+        found.append(("the probabilities (the softmax of o)", _soft_ref(inputs["o"])))
     return found
 
 
@@ -1685,12 +1685,17 @@ def _quiet_call(fn, args, who):
         return None
 
 
-def _floats_or_none(value):
+def _floats(value):
+    """``value`` as a float64 array, or None when it holds no numbers."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    return arr if np.all(np.isfinite(arr)) else None
+
+
+def _floats_or_none(value):
+    arr = _floats(value)
+    return arr if arr is not None and np.all(np.isfinite(arr)) else None
 
 
 def _probe_out(spec, fwd, who, inputs, with_cache=False):
@@ -1791,8 +1796,7 @@ def _probe_softmax(fwd, who, inputs, batch):
                   f" {_fmt(sums)}, not 1", "each row of y is a probability"
                   " distribution: positive entries that sum to 1",
                   "softmax_not_normalised")
-    right = np.exp(O - O.max(axis=1, keepdims=True))
-    right /= right.sum(axis=1, keepdims=True)
+    right = losses.softmax(O)
     if not np.allclose(sums, 1.0, atol=1e-6) and _same(Y, right * sums[:, None]):
         _fail(f"the rows of the output of {who} are the right probabilities times"
               f" one number per row ({_fmt(sums)}): what it divides by is not the"
@@ -1994,9 +1998,7 @@ def _zero_upstream(spec, bwd, who, datas, caches):
     d, cache = datas[0], caches[0]
     zero = 0.0 if np.ndim(d["dout"]) == 0 else np.zeros_like(d["dout"])
     value = _quiet_call(bwd, (zero, cache), who)
-    values = value if len(spec.grad_names) > 1 and isinstance(value, (tuple, list)) \
-        else (value,)
-    for name, v in zip(spec.grad_names, values):
+    for name, v in zip(spec.grad_names, _grad_values(spec, value)):
         arr = _floats_or_none(v)
         if arr is not None and np.abs(arr).max(initial=0.0) > 1e-9:
             _fail(f"with dout = 0 (nothing comes from above) {name} from {who} is not"
@@ -2270,15 +2272,16 @@ def _extreme_out(fwd, args, who):
         value = _quiet_call(fwd, args, who)
     if not (isinstance(value, tuple) and len(value) == 2):
         return None
-    try:
-        return np.asarray(value[0], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
+    return _floats(value[0])
+
+
+def _went_wrong(who, got):
+    """'<who> gives nan/inf' or '<who> is wrong', whichever ``got`` shows."""
+    return f"{who} {'gives nan/inf' if not np.all(np.isfinite(got)) else 'is wrong'}"
 
 
 def _spread_fail(who, got, want, text):
-    said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-    _fail(f"{who} {said} on logits with a large spread: {text} (it returns"
+    _fail(f"{_went_wrong(who, got)} on logits with a large spread: {text} (it returns"
           f" {_fmt(got)}, expected {_fmt(want)})", "exp overflows above about"
           " 709: whatever you subtract from a row before exp must leave no"
           " exponent above 0 (a position, an index, a mean or a fixed number"
@@ -2332,8 +2335,7 @@ def _sigmoid_backward_extremes(fwd, bwd, who, batch):
         return
     want = np.array([0.0, 0.25, 0.0]).reshape(k.shape)
     if not _same(got, want):
-        said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-        _fail(f"{who} {said} at k = [-800, 0, 800] with dout = 1 (it returns"
+        _fail(f"{_went_wrong(who, got)} at k = [-800, 0, 800] with dout = 1 (it returns"
               f" {_fmt(got)}, expected 0, 0.25, 0): its slope is right for"
               " moderate k, but exp overflows above about 709",
               "the sigmoid's slope can be written from h, the forward's output,"
@@ -2358,9 +2360,8 @@ def extreme_probes(spec, fwd, who, batch):
         want = np.array([0.0, 0.5, 1.0]).reshape(k.shape)
         if got is not None and got.shape == want.shape and not _same(got, want):
             _clipped(got, want, who, "at k = [-800, 0, 800]")
-            said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-            _fail(f"{who} {said} at k = [-800, 0, 800] (it returns {_fmt(got)},"
-                  " expected 0, 0.5, 1): exp overflows above about 709",
+            _fail(f"{_went_wrong(who, got)} at k = [-800, 0, 800] (it returns"
+                  f" {_fmt(got)}, expected 0, 0.5, 1): exp overflows above about 709",
                   "for a large |k| only one of exp(k) and exp(-k) is safe to"
                   " compute: the sigmoid can be written with either",
                   "not_stable_on_spread")
@@ -2391,8 +2392,7 @@ def _fused_extremes(fwd, who, batch, rows):
     got, want = _extreme_out(fwd, (rows.copy(), c.copy()), who), _fused_ref(rows, c)
     if got is not None and got.size == 1 and not np.isclose(
             float(got.ravel()[0]), want, rtol=1e-6):
-        said = "gives nan/inf" if not np.all(np.isfinite(got)) else "is wrong"
-        _fail(f"{who} {said} on logits with a large spread: "
+        _fail(f"{_went_wrong(who, got)} on logits with a large spread: "
               + _SPREAD_TEXT[batch] + (", classes [1, 0]" if batch else ", class 1")
               + f" (it returns {_fmt(got)}, expected {_fmt(want)}): the true"
               " class's probability, e to the -2000, is 0 in floating point,"

@@ -47,6 +47,8 @@ from coursenet.exercises._pairs import (
     FUSED,
     LINEAR,
     SOFTMAX,
+    _copy,
+    _floats,
     _numeric,
     check_pair,
     plain_array,
@@ -128,10 +130,8 @@ def _stack(d, *steps):
     can get wrong."""
     p, Z = d["params"], d["X"]
     for step in steps:
-        if step == "lin1":
-            Z = Z @ p["W1"] + p["b1"]
-        elif step == "lin2":
-            Z = Z @ p["W2"] + p["b2"]
+        if step in ("lin1", "lin2"):   # the layer's number names its parameters
+            Z = layers.linear_forward(Z, p["W" + step[-1]], p["b" + step[-1]])[0]
         else:
             Z = layers.sigmoid(Z) if step == "sig" else losses.softmax(Z)
     return losses.cross_entropy(Z, d["y"])
@@ -540,7 +540,7 @@ def _watch(fn, names, args):
 
     def recorder(name, inner):
         def wrapped(*a, **k):
-            seen.setdefault(name, [_copy_arg(v) for v in a])
+            seen.setdefault(name, [_copy(v) for v in a])
             return inner(*a, **k)
         return wrapped
 
@@ -595,10 +595,6 @@ def _walk_turned(handed, X, who, text):
               " list turned round before the call is walked from the first layer",
               "hand run_backward the layers and the caches in the order"
               " run_forward used and made them", "walk_turned")
-
-
-def _copy_arg(value):
-    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
 def _input_change(given, fed):
@@ -703,22 +699,11 @@ def _size_run(spec, kind, fns, n, classes):
         value = _call(fwd, args, fwd_name, "a probe")
         if isinstance(value, tuple) and len(value) == 2:
             out = _floats(value[0])
-            grad = _floats(_call(bwd, (_copy_dout(dout), value[1]), bwd_name,
+            grad = _floats(_call(bwd, (_copy(dout), value[1]), bwd_name,
                                  "a probe"))
     except _Stop as stop:
         raised = (fwd_name if out is None else bwd_name, stop.raised)
     return _SizeRun(inputs, out, right_out, grad, right_grad, raised)
-
-
-def _copy_dout(dout):
-    return np.array(dout, copy=True) if isinstance(dout, np.ndarray) else dout
-
-
-def _floats(value):
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
 
 
 def _agrees(got, right):
