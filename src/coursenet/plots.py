@@ -363,6 +363,18 @@ def mean_std_band(curves, ax=None, label="mean", color="C0", window=1,
     return ax
 
 
+def _half_line(ax, g0, g1, p):
+    """The black P = 0.5 line, or a note that there is none: a network that
+    predicts one class everywhere has no boundary to draw."""
+    if p.min() < 0.5 < p.max():
+        ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1.5)
+        return
+    side = "≤" if p.max() <= 0.5 else "≥"
+    ax.text(0.5, 0.97, f"no black line: P(class 1) {side} 0.5 everywhere",
+            transform=ax.transAxes, ha="center", va="top", fontsize=8,
+            bbox={"facecolor": "white", "alpha": 0.85, "pad": 2})
+
+
 def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=2000,
                       colorbar=True, legend=True):
     """Shade ``prob_fn(grid) -> P(class 1)`` over the plane, with the data on top.
@@ -404,13 +416,7 @@ def decision_boundary(prob_fn, X, labels, ax=None, resolution=200, max_points=20
     p = p.reshape(g0.shape)
     shade = ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r",
                         alpha=0.45)
-    if p.min() < 0.5 < p.max():
-        ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1.5)
-    else:   # a network that predicts one class everywhere has no boundary
-        side = "≤" if p.max() <= 0.5 else "≥"
-        ax.text(0.5, 0.97, f"no black line: P(class 1) {side} 0.5 everywhere",
-                transform=ax.transAxes, ha="center", va="top", fontsize=8,
-                bbox={"facecolor": "white", "alpha": 0.85, "pad": 2})
+    _half_line(ax, g0, g1, p)
     Xs, cs = X[:max_points], labels[:max_points]
     for cls, style in CLASS_STYLE.items():
         pts = Xs[cs == cls]

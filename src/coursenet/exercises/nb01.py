@@ -787,6 +787,16 @@ def _jacobian_output(fn, who, text, d):
     return value, out
 
 
+def _off_diagonal_empty(outs):
+    """Fail when nothing was written off the diagonal of any J."""
+    if all(not np.any(o - np.diag(np.diag(o))) for o in outs):
+        _fail("every entry of your J off its diagonal is 0: nothing was written"
+              " there (an index that points at the diagonal, the row's own"
+              " number twice, where the column's belongs?)", "each y_i"
+              " depends on every logit, so every entry of J has a value of its"
+              " own", "off_diagonal_empty")
+
+
 def check_softmax_jacobian(fn=None):
     """Q1: ``fn(y)`` returns the ``(C, C)`` Jacobian ``J[i, j] = dy_i/do_j``.
 
@@ -827,12 +837,7 @@ def check_softmax_jacobian(fn=None):
                                      [np.diag(r) for r in refs],
                                      [{"y": d["y"]} for d in datas])
         _diagnose.one_triangle("your J", outs, refs)
-        if all(not np.any(o - np.diag(np.diag(o))) for o in outs):
-            _fail("every entry of your J off its diagonal is 0: nothing was written"
-                  " there (an index that points at the diagonal, the row's own"
-                  " number twice, where the column's belongs?)", "each y_i"
-                  " depends on every logit, so every entry of J has a value of its"
-                  " own", "off_diagonal_empty")
+        _off_diagonal_empty(outs)
         for inside, part in ((False, "the entries off the diagonal"),
                              (True, "the diagonal")):
             masks = [np.eye(len(o), dtype=bool) == inside for o in outs]

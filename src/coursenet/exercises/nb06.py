@@ -181,9 +181,8 @@ def check_minibatch_loop(fn=None, uses="batched_backward"):
         got = {k: np.asarray(v, dtype=np.float64) for k, v in mine.items()}
         _check_params(got, params, ref_params, (train_data, val_data, spy), who)
         last = list(spy.calls[-1][0])
-        _check_evals_labels(history, ref_evals, (params, c, val_data), who)
         _check_evals(history, ref_evals, _steps_of(history, who), who,
-                     (got, X[last], c[last]))
+                     (got, X[last], c[last]), (params, c, val_data))
         _short_last_batch(fn, space, uses, (params, train_data, val_data), who)
         per = math.ceil(_N / _B)
         return (f"✓ {who}: a fresh order every epoch, {_EPOCHS} × {per} batches"
@@ -857,7 +856,29 @@ def _check_evals_labels(history, ref_evals, problem, who):
               " own labels", "val_with_train_labels")
 
 
-def _check_evals(history, ref_evals, steps, who, last_batch):
+def _evals_per_batch(lengths, who):
+    """Fail when the evaluation lists have no entry before training, or one
+    entry per batch: the evaluation sits inside the loop over the batches."""
+    if lengths == {_EPOCHS}:
+        _fail(f"{who} evaluates {_EPOCHS} times, after each epoch; expected"
+              f" {_EPOCHS + 1} evaluations", "evaluate once before the first epoch"
+              " too (epoch 0, the untrained network), then after every epoch",
+              "no_epoch0")
+    per_epoch = -(-_N // _B)
+    for extra, where in ((1, "before training and "), (0, "")):
+        if lengths == {extra + _EPOCHS * per_epoch}:
+            _fail(f"the history of {who} has {extra + _EPOCHS * per_epoch} entries"
+                  f" in each list, {where}{_EPOCHS} epochs × {per_epoch} batches:"
+                  " it evaluates after every batch, not after every epoch (the"
+                  " evaluation sits inside the loop over the batches)", "evaluate"
+                  " once per epoch, after its last batch: one level out of the"
+                  " batch loop", "eval_per_batch")
+
+
+def _check_evals(history, ref_evals, steps, who, last_batch, start):
+    """The evaluation lists against the reference's ``ref_evals``; ``start`` =
+    (the untrained params, the training labels, the validation set)."""
+    _check_evals_labels(history, ref_evals, start, who)
     got = []
     for field in _EVAL_FIELDS:
         value = getattr(history, field, None)
@@ -871,20 +892,8 @@ def _check_evals(history, ref_evals, steps, who, last_batch):
     want = _EPOCHS + 1
     if len(lengths) == 1 and lengths != {want}:
         _moments_recorded(got[0], ref_evals[:, 0], who)
-    if lengths == {_EPOCHS}:
-        _fail(f"{who} evaluates {_EPOCHS} times, after each epoch; expected {want}"
-              " evaluations", "evaluate once before the first epoch too (epoch 0,"
-              " the untrained network), then after every epoch", "no_epoch0")
+    _evals_per_batch(lengths, who)
     _eval_list_replaced(got, want, who)
-    per_epoch = -(-_N // _B)
-    for extra, where in ((1, "before training and "), (0, "")):
-        if lengths == {extra + _EPOCHS * per_epoch}:
-            _fail(f"the history of {who} has {extra + _EPOCHS * per_epoch} entries"
-                  f" in each list, {where}{_EPOCHS} epochs × {per_epoch} batches:"
-                  " it evaluates after every batch, not after every epoch (the"
-                  " evaluation sits inside the loop over the batches)", "evaluate"
-                  " once per epoch, after its last batch: one level out of the"
-                  " batch loop", "eval_per_batch")
     if lengths != {want}:
         counts = ", ".join(f"{f} {len(g)}" for f, g in zip(_EVAL_FIELDS, got))
         _fail(f"the history of {who} has {counts} entries; expected {want} each"
