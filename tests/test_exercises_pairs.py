@@ -171,6 +171,10 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
     (exercises.check_linear_layer, linear_forward,
      lambda dout, cache: (np.zeros_like(dout) + dout.sum(), np.outer(cache[0], dout),
                           dout), "wrong_shape", ["the shape of b and of dout"]),
+    # round 19: a forward output made the size of its input
+    (exercises.check_linear_layer,
+     lambda x, W, b: ((x @ W + b)[:len(x)], (x, W)), linear_backward,
+     "wrong_shape", ["the shape of x", "its output has the shape"]),
     # round 16: the bias reshaped into a column, broadcast into a table
     (exercises.check_linear_layer,
      lambda x, W, b: (x @ W + b.reshape(-1, 1), (x, W)), linear_backward,

@@ -43,6 +43,8 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
             tl, ta = mlp.evaluate(params, X[on], c[on])
             if evals == "batch_mean" and epoch_losses:
                 tl = float(np.mean(epoch_losses))
+            if evals == "last_step" and history.step_loss:
+                tl = history.step_loss[-1]
             on_train = evals == "val_on_train" or (evals == "val_on_train_in_loop"
                                                    and epoch_losses)
             vl, va = (tl, ta) if on_train else mlp.evaluate(
@@ -97,6 +99,9 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 if in_place == "rebind":   # each new array only renames p
                     for name, p in params.items():
                         p = p - lr * factor * grads[name]
+                elif in_place and skip == "letters":   # a dict looped as pairs
+                    for name, g in grads:
+                        params[name] -= lr * factor * grads[name]
                 elif in_place and skip == "by_position":   # relies on the dicts' order
                     for p, g in zip(params.values(), grads.values()):
                         p -= lr * factor * g
@@ -215,6 +220,10 @@ LOOP_MISTAKES = [
     (make_loop(shuffle="per_batch"), "order_per_batch", ["a new order of the rows"
                                                          " for every batch"]),
     (make_loop(last="drop"), "drop_last", ["dropped the last, partial batch"]),
+    (make_loop(skip="letters"), "raised", ["the first letter of the key",
+                                           "from the dict's items"]),
+    (make_loop(evals="last_step"), "last_batch_loss", ["each epoch's last batch"
+                                                       " loss"]),
     (make_loop(evals="train_labels"), "val_with_train_labels", ["scored against"
                                                                 " the first 11"]),
     (make_loop(last="end_early"), "last_row_skipped", ["the last row of the epoch's"

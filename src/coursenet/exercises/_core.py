@@ -1301,6 +1301,15 @@ def _raised_hint(exc, fn, args):
         dicts = [(_parameter(fn, i), a) for i, a in enumerate(args)
                  if isinstance(a, Mapping)]
         known = "; ".join(f"`{name}` has keys {list(d)}" for name, d in dicts)
+        split = [k for _, d in dicts for k in d if isinstance(key, str)
+                 and isinstance(k, str) and len(key) == 1 and len(k) == 2
+                 and k[0] == key]
+        if split:   # for name, g in grads: each key unpacked into two letters
+            return (f"it looked up the key {key!r}, the first letter of the key"
+                    f" {split[0]!r}: looping over a dict gives its keys alone, and"
+                    " two names unpacked from a two-letter key split it into its"
+                    " letters; each key with its value comes from the dict's"
+                    " items")
         if known:
             return (f"it looked up the key {key!r}; the check gave it {known}")
         return f"it looked up the key {key!r} in a dict that has no such key"

@@ -116,6 +116,8 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False, others=None):
         reading = f"the shape of {' and of '.join(alike)}"
     _fail(f"{what} has shape {got}{on}, expected {want}"
           f"{': ' + reading if reading else ''}",
+          f"{spec_title}: its output has the shape the stub's docstring gives"
+          if what.startswith("the output") else
           f"{spec_title}: every gradient has the shape of the input it belongs to",
           "wrong_shape")
 
@@ -164,7 +166,7 @@ def _forward_out(spec, fwd, inputs, who, text):
         arr = arr.reshape(())
     else:
         arr = _exact_shape(arr, ref.shape, f"the output of {who}", text, spec.title,
-                           np.ndim(ref) == 2)
+                           np.ndim(ref) == 2, inputs)
     return arr, ref, cache
 
 

@@ -310,28 +310,35 @@ def check_linear_layer(forward=None, backward=None):
 
 
 _STEPS = 1500            # the training cell's steps, each through this layer
-_SLOW = 0.02             # seconds per step above which that cell drags
+_SLOW = 0.1              # seconds per step above which that cell takes minutes
 
 
 def _on_mnist_size(line, forward, backward):
     """The ✓ ``line``, with a note when one forward and backward through
     MNIST's first layer (784 x 300) is slow enough that the notebook's
-    training cell would take minutes: a right pair written with Python loops
-    over the entries (a time, not a verdict: the check passes either way)."""
+    training cell would take minutes (over 0.1 s: 2.5 min; a right pair
+    written with Python loops over the entries took 0.4 s, a vectorised one
+    0.4 ms). A time, not a verdict: the check passes either way."""
     rng = np.random.default_rng(0)
     x, W, b = rng.random(784), rng.normal(0.0, 0.05, (784, 300)), np.zeros(300)
-    start = time.perf_counter()
-    try:
-        _, cache = _call(forward, (x, W, b), "linear_forward", "a 784 x 300 layer")
-        _call(backward, (np.ones(300), cache), "linear_backward", "a 784 x 300 layer")
-    except _Stop as stop:   # stopped at the time limit: slower still
-        if stop.mistake != "too_slow":
+    took = float("inf")
+    for _ in range(2):       # the faster of two: a busy machine only adds time
+        start = time.perf_counter()
+        try:
+            _, cache = _call(forward, (x, W, b), "linear_forward", "a 784 x 300"
+                             " layer")
+            _call(backward, (np.ones(300), cache), "linear_backward", "a 784 x 300"
+                  " layer")
+        except _Stop as stop:   # stopped at the time limit: no second try
+            if stop.mistake != "too_slow":
+                return line
+            took = time.perf_counter() - start
+            break
+        except (TypeError, ValueError):
             return line
-    except (TypeError, ValueError):
-        return line
-    took = time.perf_counter() - start
-    if took < _SLOW:
-        return line
+        took = min(took, time.perf_counter() - start)
+        if took < _SLOW:
+            return line
     return (f"{line}. Note: one forward and backward through MNIST's first layer"
             f" (784 × 300) took {took:.2f} s here, and the training cell below"
             f" runs {_STEPS:,} of them (about {took * _STEPS / 60:.0f} min): loops"

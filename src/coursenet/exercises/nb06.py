@@ -927,6 +927,12 @@ def _check_evals(history, ref_evals, steps, who, last_batch, start):
               "after each epoch evaluate the whole training set with the weights of"
               " that moment (not the mean of the epoch's batch losses)",
               "mean_of_batches")
+    lasts = [steps[(e + 1) * per - 1] for e in range(_EPOCHS)]
+    if np.allclose(train_loss[1:], lasts) and not np.allclose(ref[0][1:], lasts):
+        _fail(f"epoch_train_loss from {who} is each epoch's last batch loss, the"
+              " loss of a few rows measured before their step", "after each epoch"
+              " evaluate the whole training set with the weights of that moment",
+              "last_batch_loss")
     _epoch_moments(train_loss, ref[0], last_batch, who)
     for vals, refs, field in zip(got, ref, _EVAL_FIELDS):
         if not np.allclose(vals, refs, rtol=1e-7, atol=1e-9):
