@@ -101,7 +101,7 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                         p = p - lr * factor * grads[name]
                 elif in_place and skip == "letters":   # a dict looped as pairs
                     for name, g in grads:
-                        params[name] -= lr * factor * grads[name]
+                        params[name] -= lr * factor * g
                 elif in_place and skip == "by_position":   # relies on the dicts' order
                     for p, g in zip(params.values(), grads.values()):
                         p -= lr * factor * g
