@@ -557,3 +557,33 @@ def test_a_number_indexed_as_an_array_is_named():
     assert_failed(exercises.check_softmax_cross_entropy(forward, fused_b),
                   "scalar_indexed", "indexes `log_sum`, which holds one number",
                   "without an axis")
+
+
+def test_an_array_made_like_an_argument_and_indexed_twice_is_named():
+    """Round 19: J = np.zeros_like(y), then J[i, j] = ..."""
+    def softmax_jacobian(y):
+        J = np.zeros_like(y)
+        for i in range(len(y)):
+            for j in range(len(y)):
+                J[i, j] = y[i] * ((i == j) - y[j])
+        return J
+
+    assert_failed(exercises.check_softmax_jacobian(softmax_jacobian),
+                  "made_like_input", "indexes `J` with 2 indices",
+                  "the shape of the argument `y`")
+
+
+def test_an_integer_array_behind_a_failed_check_is_noted():
+    """Round 19: a batch Jacobian made with dtype=int cuts y to 0."""
+    from tests.test_exercises_pairs import soft_fwd_b
+
+    def softmax_backward(dY, Y):
+        N, C = Y.shape
+        J = np.zeros((N, C, C), dtype=int)
+        J[:, np.arange(C), np.arange(C)] = Y
+        J = J - Y[:, :, None] * Y[:, None, :]
+        return np.einsum("ni,nij->nj", dY, J)
+
+    result = exercises.check_softmax_layer_batch(soft_fwd_b, softmax_backward)
+    assert_failed(result, None, "softmax_backward makes an array with an integer"
+                  " dtype")

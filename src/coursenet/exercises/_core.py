@@ -231,6 +231,26 @@ _LOOKALIKES = {"expm1": "eˣ − 1, not eˣ", "log1p": "log(1 + x), not log x",
                "log10": "the logarithm to base 10, not e"}
 
 
+def _makes_int_array(fn):
+    """Whether ``fn``'s code passes ``dtype=`` an integer type (``int``,
+    ``np.int64``...): an array that cuts every value written into it."""
+    kinds = {"int", "int8", "int16", "int32", "int64", "intp", "uint8"}
+
+    def keywords(code):   # 3.11's dis leaves KW_NAMES's tuple unresolved
+        for ins in dis.get_instructions(code):
+            if ins.opname == "KW_NAMES":
+                yield from code.co_consts[ins.arg]
+            elif isinstance(ins.argval, tuple):
+                yield from ins.argval
+        for const in code.co_consts:
+            if hasattr(const, "co_code"):
+                yield from keywords(const)
+
+    code = getattr(fn, "__code__", None)
+    return code is not None and bool(kinds & _names_used(fn)) \
+        and "dtype" in keywords(code)
+
+
 def _compares_equal(fn):
     """Whether ``fn``'s code has an ``==``."""
     return _code_has(fn, lambda ins: ins.opname == "COMPARE_OP"
@@ -261,6 +281,12 @@ def _lookalike_aside(result, group):
                            " things of two kinds, a value with a position? == is"
                            " worked out after the arithmetic around it)")
         result.mistake = "comparison_never_true"
+    ints = [name for name, fn in fns.items() if _makes_int_array(fn)]
+    if ints and result.status == "failed" and not used \
+            and "integer" not in result.message:
+        result.message += (f". Note: {ints[0]} makes an array with an integer"
+                           " dtype: every fraction written into it is cut to a"
+                           " whole number (a probability becomes 0)")
     if used:
         name, n = sorted(used)[0]
         said = f"{name} calls {n}, which computes {_LOOKALIKES[n]}"
@@ -469,7 +495,7 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             or _keys_crossed(exc) or _name_from_outside(exc) \
             or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
             or _pair_kept_whole(exc) or _list_too_short(exc) \
-            or _scalar_indexed(exc)
+            or _scalar_indexed(exc) or _too_many_indices(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -1123,6 +1149,32 @@ def _scalar_indexed(exc):
                     " mean or maximum taken without an axis reduces a whole array"
                     " to one number", "for one result per row, reduce along the"
                     " axis of each row's entries", "scalar_indexed")
+    return None
+
+
+def _too_many_indices(exc):
+    """(diagnosis, hint, mistake) for numpy's "too many indices" where the
+    array on the line has the shape of one of the function's arguments (``J =
+    np.zeros_like(y)`` indexed ``J[i, j]``), else None."""
+    last = _last_frame(exc)
+    found = re.search(r"array is (\d)-dimensional, but (\d) were indexed", _text(exc))
+    if last is None or not isinstance(exc, IndexError) or not found:
+        return None
+    code, held = last.tb_frame.f_code, last.tb_frame.f_locals
+    args = [a for a in code.co_varnames[:code.co_argcount]
+            if isinstance(held.get(a), np.ndarray)]
+    for read in _line_reads(code, last.tb_lineno):
+        arr = held.get(read) if isinstance(read, str) else None
+        if not isinstance(arr, np.ndarray) or read in args \
+                or arr.ndim != int(found.group(1)):
+            continue
+        like = [a for a in args if held[a].shape == arr.shape]
+        if like:
+            return (f"{_who(exc, last)} indexes `{read}` with {found.group(2)}"
+                    f" indices, but it has shape {arr.shape}, the shape of the"
+                    f" argument `{like[0]}`: it was made like `{like[0]}`, with"
+                    f" {arr.ndim} axis where {found.group(2)} belong", "make it"
+                    " with the shape it needs, one axis per index", "made_like_input")
     return None
 
 
