@@ -21,6 +21,7 @@ from tests.test_exercises_pairs import (
     lin_b,
     linear_backward,
     linear_forward,
+    run_backward,
     sigmoid_backward,
     sigmoid_forward,
     soft_b,
@@ -28,6 +29,7 @@ from tests.test_exercises_pairs import (
     softmax_backward,
     softmax_forward,
 )
+from tests.test_exercises_q1_q4 import variant
 
 
 def _sig(k):
@@ -378,21 +380,12 @@ def _run_backward_stops_short(layers_, caches):
     return grads
 
 
-def _run_backward_reverses_in_place(layers_, caches):
-    grads, dout = {}, 1.0
-    layers_.reverse()                              # the caller's list turned round
-    for (_, backward, names), cache in zip(layers_, caches[::-1]):
-        if names:
-            dout, *dparams = backward(dout, cache)
-            grads.update(zip(names, dparams))
-        else:
-            dout = backward(dout, cache)
-    return grads
-
-
 @pytest.mark.parametrize("fn, mistake, words", [
-    (_run_backward_reverses_in_place, "changed_input", ["the caller's list was"
-                                                        " reversed"]),
+    (variant(run_backward, "    for (_, backward, names), cache in zip(reversed("
+             "layers_), reversed(caches)):", "    layers_.reverse()   # the caller's"
+             " list turned round\n    for (_, backward, names), cache in zip("
+             "layers_, caches[::-1]):"), "changed_input", ["the caller's list was"
+                                                           " reversed"]),
     (_run_backward_returns_in_loop, "loop_stopped_early", ["only, then stopped",
                                                            "`return` inside"]),
     (_run_backward_stops_short, "loop_stopped_early", ["at index 0, never ran",

@@ -745,6 +745,18 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
      "    for i in range(len(dl_dy)):\n        if i != target:\n"
      "            dl_dy[i] = 0.0\n            break\n", "fix_stops_after_first",
      ["zeroes the first class other than the target and no more"]),
+    # round 17: W stepped with V's gradient through a zip that stops at the
+    # shorter list; a return after the first bias
+    (exercises.check_sgd_step, sgd_step, SGD_WEIGHT_LOOP,
+     SGD_WEIGHT_LOOP.replace("grads[name]):", 'grads["V"]):').replace(
+         "            for j, g in enumerate(grad_row):\n"
+         "                row[j] -= lr * g",
+         "            for j in range(min(len(row), len(grad_row))):\n"
+         "                row[j] -= lr * grad_row[j]"), "another_parameters_step",
+     ["the step of W holds the right step of V where the two overlap"]),
+    (exercises.check_sgd_step, sgd_step, "            params[name][j] -= lr * g\n",
+     "            params[name][j] -= lr * g\n        return None\n", "skips_some",
+     ["c did not change", "a return or a break inside a loop"]),
     # round 15: a minus sign inside the index; a loop bound from another size
     (exercises.check_loss_grad, loss_grad_01, "g[c] = -1 / y[c]",
      "g[-c] = -1 / y[c]", "index_from_end", ["entry -c", "counted from the end"]),
@@ -1529,42 +1541,6 @@ def test_a_forward_shift_by_another_number_is_named(new, mistake, words):
     with np.errstate(all="ignore"):
         result = check_forward(variant(forward, "top = max(o)", new))
     assert_failed(result, mistake, *words, absent=("Hint: None",))
-
-
-def test_a_step_from_another_gradient_cut_by_zip_is_named():
-    """Round 17: W stepped with grads['V'] through a zip of their rows (the
-    zip stops at the shorter list, the inner guard at the shorter row)."""
-    def sgd_step(params, grads, lr):
-        for prow, grow in zip(params["W"], grads["V"]):
-            for j in range(len(prow)):
-                if j < len(grow):
-                    prow[j] -= lr * grow[j]
-        for name in ("b", "V", "c"):
-            p, g = params[name], grads[name]
-            for i in range(len(p)):
-                if isinstance(p[i], list):
-                    for j in range(len(p[i])):
-                        p[i][j] -= lr * g[i][j]
-                else:
-                    p[i] -= lr * g[i]
-
-    assert_failed(exercises.check_sgd_step(sgd_step), "another_parameters_step",
-                  "the step of W holds the right step of V where the two overlap")
-
-
-def test_a_parameter_left_after_a_return_in_a_loop_is_named():
-    def sgd_step(params, grads, lr):
-        for name in ("W", "V"):
-            for prow, grow in zip(params[name], grads[name]):
-                for j in range(len(prow)):
-                    prow[j] -= lr * grow[j]
-        for name in ("b", "c"):
-            for i in range(len(params[name])):
-                params[name][i] -= lr * grads[name][i]
-            return None
-
-    assert_failed(exercises.check_sgd_step(sgd_step), "skips_some",
-                  "c did not change", "a return or a break inside a loop")
 
 
 def _loop_jacobian(inner, store):

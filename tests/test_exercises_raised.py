@@ -5,7 +5,13 @@ student's own code is named by that cause, not by the error's raw text."""
 import numpy as np
 
 from coursenet import exercises
-from tests.test_exercises_q1_q4 import assert_failed, backprop, forward, loss_grad
+from tests.test_exercises_q1_q4 import (
+    assert_failed,
+    backprop,
+    forward,
+    loss_grad,
+    variant,
+)
 
 
 def test_a_call_with_its_arguments_swapped_is_named_at_the_call():
@@ -490,16 +496,9 @@ def test_a_list_emptied_by_pop_is_named():
 
 
 def test_a_zip_whose_pairs_are_named_the_other_way_round_is_named():
-    def run_backward(layers_, caches):
-        grads, dout = {}, 1.0
-        for cache, (_, backward, names) in zip(reversed(layers_), reversed(caches)):
-            if names:
-                dout, *dparams = backward(dout, cache)
-                grads.update(zip(names, dparams))
-            else:
-                dout = backward(dout, cache)
-        return grads
-
+    from tests.test_exercises_pairs import run_backward as right
+    run_backward = variant(right, "for (_, backward, names), cache in zip(",
+                           "for cache, (_, backward, names) in zip(")
     assert_failed(exercises.check_run_backward(run_backward), "zip_unpacked_swapped",
                   "unpacks each item of zip(layers_, caches) as cache, (_, backward,"
                   " names)", "first from layers_")
