@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import types
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -319,6 +320,8 @@ def _on_mnist_size(line, forward, backward):
     training cell would take minutes (over 0.1 s: 2.5 min; a right pair
     written with Python loops over the entries took 0.4 s, a vectorised one
     0.4 ms). A time, not a verdict: the check passes either way."""
+    if not all(isinstance(f, types.FunctionType) for f in (forward, backward)):
+        return line   # the grader's proxies: their time is the sandbox's, not yours
     rng = np.random.default_rng(0)
     x, W, b = rng.random(784), rng.normal(0.0, 0.05, (784, 300)), np.zeros(300)
     took = float("inf")
