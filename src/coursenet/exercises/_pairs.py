@@ -874,6 +874,30 @@ _ROWS_SQUARED = ("is N times N too large on every batch of N rows: multiplied by
 
 
 
+def _class_term_not_averaged(what, outs, refs, masks, rows, douts):
+    """A loss layer's gradient on batches of N rows, right off the true class's
+    entries and off at them by (N - 1)/N times dloss on every case: the term
+    only the true class gets missed the mean's 1/N (a division made before
+    that term was subtracted). Needs two batch sizes to tell N apart."""
+    ratios = []
+    for o, r, m, n, g in zip(outs, refs, masks, rows, douts):
+        if not n or n < 2 or np.ndim(g) or not float(g) or np.shape(o) != m.shape \
+                or not _same(np.asarray(o)[~m], np.asarray(r)[~m]):
+            return
+        gap = (np.asarray(o, dtype=np.float64)[m] - np.asarray(r)[m]) / float(g)
+        if not np.allclose(gap, gap[0], rtol=1e-6, atol=1e-9):
+            return
+        ratios.append(gap[0] * n / (n - 1))
+    if len(set(rows)) > 1 and (np.allclose(ratios, 1.0, rtol=1e-5)
+                               or np.allclose(ratios, -1.0, rtol=1e-5)):
+        _fail(f"{what} is right in every other entry and off in the true class's"
+              " entries by (N - 1)/N times dloss on every batch of N rows: the"
+              " term only the true class gets is not divided by N like the rest",
+              "the mean's 1/N reaches every term of a row's gradient, the true"
+              " class's own included: check what your division is applied to",
+              "class_term_not_averaged")
+
+
 def _at_output(spec, d, wrt):
     """Gradient ``wrt`` of the case ``d`` with the forward's output in the
     place of its first input (None when their shapes differ)."""
@@ -922,6 +946,8 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
          [_loss_in_place(d) for d in datas])])
     if "c" in datas[0]:
         masks = [_class_entries(o, d["c"]) for o, d in zip(outs, datas)]
+        _class_term_not_averaged(what, outs, refs, masks, _rows_of(datas, batch),
+                                 [d["dout"] for d in datas])
         _diagnose.part_off(what, outs, refs, masks, "the true class's entries",
                            "wrong_at_class")
         for part, keep in (("off", lambda m: ~m), ("at", lambda m: m)):
