@@ -586,3 +586,26 @@ def test_an_integer_array_behind_a_failed_check_is_noted():
     result = exercises.check_softmax_layer_batch(soft_fwd_b, softmax_backward)
     assert_failed(result, None, "softmax_backward makes an array with an integer"
                   " dtype")
+
+
+def test_two_results_taken_in_the_other_order_are_named():
+    from coursenet import mlp
+
+    def batched_backward(params, X, c):          # loss_and_grads returns (loss, grads)
+        grads, loss = mlp.loss_and_grads(params, X, c)
+        return loss, {k: grads[k] for k in params}
+
+    assert_failed(exercises.check_batched_backward(batched_backward),
+                  "unpacked_swapped", "unpacks a call's two results as grads, loss",
+                  "`loss` is a dict", "look swapped")
+
+
+def test_a_loss_that_is_one_number_is_not_called_swapped():
+    from coursenet import mlp
+
+    def batched_backward(params, X, c):
+        loss, grads = mlp.loss_and_grads(params, X, c)
+        return loss, {k: grads[k + "x"] for k in params}   # KeyError, names right
+
+    result = exercises.check_batched_backward(batched_backward)
+    assert not result.passed and result.mistake != "unpacked_swapped", result.message

@@ -495,7 +495,8 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             or _keys_crossed(exc) or _name_from_outside(exc) \
             or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
             or _pair_kept_whole(exc) or _list_too_short(exc) \
-            or _scalar_indexed(exc) or _too_many_indices(exc)
+            or _scalar_indexed(exc) or _too_many_indices(exc) \
+            or _unpacked_swapped(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -1096,6 +1097,49 @@ def _zip_unpacked(exc):
             f" arguments, first from {lists[0]}: the parts are named the other"
             " way round", "name the parts of each item in the order zip's"
             " arguments come", "zip_unpacked_swapped")
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+        or isinstance(value, np.ndarray) and value.ndim == 0
+
+
+def _unpacked_swapped(exc):
+    """(diagnosis, hint, mistake) when the student's code took a call's two
+    results in the other order: of the two names one unpacking set, the one
+    called a loss holds a list, dict, tuple or array and the other one number
+    (``caches, loss = run_forward(...)``, ``grads, loss = batched_backward(...)``),
+    else None. Read from every frame of the student's, since the names can be
+    set in one function and fail in the next it calls."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code, held = tb.tb_frame.f_code, tb.tb_frame.f_locals
+        tb = tb.tb_next
+        if code.co_filename.startswith(_LIBRARIES):
+            continue
+        ins = list(_with_lines(code))
+        for k, (line, x) in enumerate(ins):
+            if x.opname != "UNPACK_SEQUENCE" or x.arg != 2 or k == 0 \
+                    or not ins[k - 1][1].opname.startswith("CALL"):
+                continue
+            target, _ = _store_targets([i for _, i in ins], k)
+            if not all(isinstance(t, str) and t in held for t in target):
+                continue
+            loss = [t for t in target if "loss" in t.lower()]
+            other = [t for t in target if t not in loss]
+            if len(loss) == 1 and len(other) == 1 and _is_number(held[other[0]]) \
+                    and isinstance(held[loss[0]], (list, tuple, dict, np.ndarray)) \
+                    and not _is_number(held[loss[0]]):
+                where = "this cell" if code.co_name == "<module>" else code.co_name
+                return (f"line {line} of {where}"
+                        f" unpacks a call's two results as {', '.join(target)}, but"
+                        f" then `{loss[0]}` {_held(held[loss[0]])} and"
+                        f" `{other[0]}` is one number ({float(held[other[0]]):.4g}):"
+                        " the two names look swapped", "name a function's results"
+                        " in the order it returns them: its docstring says which"
+                        " comes first",
+                        "unpacked_swapped")
+    return None
 
 
 def _pair_kept_whole(exc):
