@@ -582,6 +582,19 @@ def test_backward_handing_loss_grad_one_number_is_named_at_the_caller():
                  "malformed_y", ["hands to loss_grad", "is one number (a float)"])
 
 
+def test_backward_handing_loss_grad_a_list_as_the_target_is_named_at_the_caller():
+    # a blind student's answer: "c is the class" (notebook 01) read as params["c"]
+    namespace = {"backprop": _right_backprop(),
+                 "loss_grad": lambda y, target: [-1 / y[m] if m == target else 0.0
+                                                 for m in range(len(y))]}
+    exec("def backward(params, cache):\n"
+         "    d = backprop(params, cache, loss_grad(cache['y'], params['c']))\n"
+         "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
+    assert_named(exercises.check_backward(forward_with(), namespace["backward"]),
+                 "malformed_target", ["the target that backward hands to loss_grad",
+                                      "is a list of 2 numbers"])
+
+
 def test_backward_fixed_handing_a_long_dl_dy_is_named_though_nothing_raised():
     namespace = {"backprop": _right_backprop()}
     exec("def backward_fixed(params, cache):\n"

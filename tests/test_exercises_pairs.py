@@ -516,6 +516,18 @@ def test_loop_mistakes_are_named(fn, mistake):
     assert_named(exercises.check_run_backward(fn), mistake)
 
 
+def test_gradients_changed_after_the_loop_get_the_loops_fallback():
+    """Every call in order, every name right, the numbers changed after the
+    loop: no probe of run_backward's explains it, and the fallback says which
+    gradients differ (the machinery's own id, wrong_grads)."""
+    def halved(layers_, caches):
+        return {k: g / 2 for k, g in run_backward(layers_, caches).items()}
+
+    result = exercises.check_run_backward(halved)
+    assert_named(result, "wrong_grads")
+    assert "differ from the package's" in result.message
+
+
 def test_loop_that_runs_a_layer_twice_is_named():
     def twice(layers_, caches):
         layers_[-1][1](1.0, caches[-1])
@@ -730,7 +742,39 @@ def _fused_b_divided_first(dl, cache):  # the 1/N taken before the -1 (blind rou
     return dl * dO
 
 
+def _fused_b_dloss_for_one(dl, cache):  # blind round 20: dloss where the 1 belongs
+    Y, c = cache
+    d = Y.copy()
+    d[np.arange(len(c)), c] -= dl
+    return dl * d / len(c)
+
+
+def _fused_fwd_log_before_sum(O, c):  # blind round 20: a bracket closed early
+    Z = O - O.max(axis=1, keepdims=True)
+    log_Y = Z - np.log(np.exp(Z)).sum(axis=1, keepdims=True)
+    return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
+
+
+def _fused_fwd_column_max(O, c):  # blind round 20: each column's largest logit
+    Z = O - O.max(axis=0, keepdims=True)
+    log_Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return -np.mean(log_Y[np.arange(len(c)), c]), (np.exp(log_Y), c)
+
+
 NEW_WRONG = [  # (check, forward, backward written wrong, mistake, words)
+    (exercises.check_softmax_cross_entropy, fused_fwd, _fused_b_dloss_for_one,
+     "upstream_where_one_belongs", ["right on every case with dloss = 1",
+                                    "wrong on the case with dloss = 2"]),
+    (exercises.check_softmax_cross_entropy, _fused_fwd_log_before_sum, fused_b,
+     "log_before_sum", ["the log was taken of each exponential before the sum"]),
+    (exercises.check_softmax_cross_entropy, _fused_fwd_column_max, fused_b,
+     "shift_by_column_max", ["largest entries of the columns"]),
+    (exercises.check_linear_layer_batch, linear_forward,
+     lambda d, cache: (d @ np.linalg.pinv(cache[1]), cache[0].T @ d, d.sum(0)),
+     "dx_through_inverse", ["W's (pseudo-)inverse"]),
+    (exercises.check_cross_entropy_layer,
+     lambda y, c: (-(c * np.log(y)).sum(), (y, c)), ce_backward,
+     "loss_class_as_weight", ["by the class number c", "0 whenever c = 0"]),
     (exercises.check_softmax_cross_entropy, fused_fwd, _fused_b_divided_first,
      "class_term_not_averaged", ["(N - 1)/N times dloss", "not divided by N"]),
     (exercises.check_linear_layer, linear_forward,

@@ -1532,6 +1532,20 @@ def test_a_shift_by_another_number_than_the_largest_logit_is_named(shift, mistak
     assert_failed(result, mistake, *words)
 
 
+def test_the_largest_logit_divided_out_after_the_exponential_is_among_the_causes():
+    """Blind round 20 (01-lo-6): exp(o) / exp(max(o)) is the shift in algebra,
+    but exp(1000) overflows before the division."""
+    def logit_grad(o, c):
+        e = np.exp(o) / np.exp(o.max())
+        g = e / e.sum()
+        g[c] -= 1
+        return g
+    with np.errstate(all="ignore"):
+        result = exercises.check_logit_grad(logit_grad)
+    assert_failed(result, "overflow", "stays put while the logits move",
+                  "one divided out after the exponential")
+
+
 @pytest.mark.parametrize("new, mistake, words", [
     ("top = max(k)", "overflow", ["stays put while the logits move",
                                   "a number that does not come from the logits"]),

@@ -609,3 +609,17 @@ def test_a_loss_that_is_one_number_is_not_called_swapped():
 
     result = exercises.check_batched_backward(batched_backward)
     assert not result.passed and result.mistake != "unpacked_swapped", result.message
+
+
+def test_indices_counted_by_enumerate_from_one_are_named():
+    def sgd_step(params, grads, lr):      # blind round 20 (03-sgd-5)
+        for name in ("W", "V"):
+            for i, row in enumerate(params[name]):
+                for j, g in enumerate(grads[name][i], 1):
+                    row[j] -= lr * g
+        for name in ("b", "c"):
+            for j, g in enumerate(grads[name]):
+                params[name][j] -= lr * g
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "enumerate_from_one",
+                  "counts with enumerate(…, 1)", "the last runs off the end")

@@ -496,7 +496,7 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
             or _pair_kept_whole(exc) or _list_too_short(exc) \
             or _scalar_indexed(exc) or _too_many_indices(exc) \
-            or _unpacked_swapped(exc)
+            or _unpacked_swapped(exc) or _enumerate_from(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -1097,6 +1097,34 @@ def _zip_unpacked(exc):
             f" arguments, first from {lists[0]}: the parts are named the other"
             " way round", "name the parts of each item in the order zip's"
             " arguments come", "zip_unpacked_swapped")
+
+
+def _enumerate_from(exc):
+    """(diagnosis, hint, mistake) for an IndexError in code that counts with
+    ``enumerate(..., start)``, start not 0: its numbers are positions shifted
+    by start, and the last runs off the end; else None."""
+    last = _last_frame(exc)
+    if not isinstance(exc, IndexError) or last is None:
+        return None
+    ins = list(_with_lines(last.tb_frame.f_code))
+    for k, (line, x) in enumerate(ins):
+        if x.opname in _LOADS and x.argval == "enumerate":
+            calls = [(j, i) for j, (_, i) in enumerate(ins[k + 1:], k + 1)
+                     if i.opname.startswith("CALL")]
+            if not calls:
+                continue
+            j, call = calls[0]
+            start = next(i for _, i in reversed(ins[:j])
+                         if i.opname not in ("PRECALL", "KW_NAMES"))   # 3.11
+            if call.arg == 2 and start.opname == "LOAD_CONST" \
+                    and isinstance(start.argval, int) and start.argval:
+                return (f"line {line} counts with enumerate(…, {start.argval}),"
+                        f" whose numbers start at {start.argval}: used as indices,"
+                        " they are the positions shifted, and the last runs off the"
+                        " end", "enumerate's second argument is the first number it"
+                        " hands out, not a shift you need: print what it gives on a"
+                        " short list", "enumerate_from_one")
+    return None
 
 
 def _is_number(value):

@@ -629,9 +629,9 @@ def jacobian_parts(what, jacobians, probabilities):
     if any(abs(k) > 1e-6 for k in const):
         _fail(f"the Jacobian {what} applies has one number added to every entry,"
               f" on the diagonal and off it ({const[0]:.3g} on the first case):"
-              " one number stands where a matrix of products of two"
-              " probabilities belongs", "entry (i, j) of the Jacobian takes the"
-              " product of y_i and y_j: a different number for each pair (i, j)",
+              " one number stands where a C × C table belongs", "print what your"
+              " product of the probabilities with themselves gives for a vector"
+              " of 3: one number, or a 3 × 3 table?",
               "jacobian_constant_added")
     if np.allclose(prod, -1.0):
         _diagonal_square(what, square)
@@ -786,8 +786,8 @@ def softmax_parts(what, outs, rows):
     if lost_own:
         _fail(f"{what}: the subtracted part is right, but the first part is the"
               " upstream gradient alone: it lost its factor y, that entry's own"
-              " probability", "the diagonal of the Jacobian holds each output's"
-              " own probability: write entry (i, i) by hand for C = 2",
+              " probability", "write entry (i, i) of the Jacobian by hand for"
+              " C = 2, from the quotient rule, and compare it with yours",
               "own_part_unweighted")
 
 

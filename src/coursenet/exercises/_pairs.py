@@ -898,6 +898,23 @@ def _class_term_not_averaged(what, outs, refs, masks, rows, douts):
               "class_term_not_averaged")
 
 
+def _right_only_at_unit_upstream(what, outs, refs, douts):
+    """A loss layer's gradient right on every case with dloss = 1 and wrong on
+    those with another dloss: dloss stands where a plain number belongs, or
+    counts twice."""
+    if not all(np.ndim(g) == 0 for g in douts):
+        return
+    unit = [_same(o, r) for o, r, g in zip(outs, refs, douts) if float(g) == 1.0]
+    other = [(float(g), _same(o, r)) for o, r, g in zip(outs, refs, douts)
+             if float(g) != 1.0]
+    if unit and all(unit) and other and not any(ok for _, ok in other):
+        _fail(f"{what} is right on every case with dloss = 1 and wrong on the"
+              f" case with dloss = {other[0][0]:g}: dloss stands where a plain"
+              " number belongs, or is applied twice", "dloss scales the whole"
+              " gradient once: follow it through your lines on a case with"
+              " dloss = 2", "upstream_where_one_belongs")
+
+
 def _at_output(spec, d, wrt):
     """Gradient ``wrt`` of the case ``d`` with the forward's output in the
     place of its first input (None when their shapes differ)."""
@@ -948,6 +965,7 @@ def _structure(spec, name, outs, refs, datas, texts, who, batch):
         masks = [_class_entries(o, d["c"]) for o, d in zip(outs, datas)]
         _class_term_not_averaged(what, outs, refs, masks, _rows_of(datas, batch),
                                  [d["dout"] for d in datas])
+        _right_only_at_unit_upstream(what, outs, refs, [d["dout"] for d in datas])
         _diagnose.part_off(what, outs, refs, masks, "the true class's entries",
                            "wrong_at_class")
         for part, keep in (("off", lambda m: ~m), ("at", lambda m: m)):
@@ -1098,6 +1116,12 @@ def _lin_mistakes(batch):
                 " the sum adds up)", "every output of the layer adds its term to"
                 " each entry of dx", _lin_variant(dx=lambda d, r: d["W"][:, -1]
                                                  * np.asarray(d["dout"])[..., -1:])),
+        Mistake("dx_through_inverse", "dx sends dout back through W's (pseudo-)"
+                "inverse: backpropagation does not undo the layer (recover x from"
+                " the output), it asks how much the loss changes per unit change"
+                " of each input", "nudge one input a little: which outputs move,"
+                " by how much, and how much does each move the loss?",
+                _lin_variant(dx=lambda d, r: d["dout"] @ np.linalg.pinv(d["W"]))),
         Mistake("db_ones", "db is all ones: the local derivative 1, without the"
                 " upstream gradient", "multiply every local derivative by the"
                 " upstream gradient dout (the chain rule)",
@@ -1556,6 +1580,12 @@ CROSS_ENTROPY = Spec(
                       " the last)", "classes count from 0: the true class's entry"
                       " is at its own number", lambda Y, C: -np.mean(np.log(
                           _pick(Y, C - 1)))),
+     _ce_loss_mistake("loss_class_as_weight", "the loss multiplies the log of"
+                      " every probability by the class number c, as if c were a"
+                      " one-hot vector: it is 0 whenever c = 0, whatever y is", "c"
+                      " is a position (which class is true), not a vector of"
+                      " weights: the loss reads one entry of y", lambda Y, C:
+                      -np.mean(np.asarray(C) * np.log(Y).sum(1))),
      _ce_loss_mistake("loss_predicted_class", "the loss uses the largest"
                       " probability (the predicted class), not the true class"
                       " c's", "the loss measures how sure the model is of the"
@@ -1628,6 +1658,20 @@ def _fused_loss_mistakes():
                   " and by its class",
                 lambda d, shift=shift: _flat_picked(d, shift))
         for shift in (False, True)],
+        Mistake("shift_by_column_max", "each row's logits were shifted by the"
+                " largest entries of the columns (the max taken down the batch"
+                " axis), so a row's logits lose different numbers and its"
+                " probabilities change", "the shift cancels only when the whole"
+                " row moves by one number: take each row's own largest logit",
+                lambda d: -np.mean(picked(d, np.log(losses.softmax(
+                    np.asarray(d["o"], float) - np.max(d["o"], axis=0)))))),
+        Mistake("log_before_sum", "the log was taken of each exponential before"
+                " the sum, and log(exp(z)) is z: the normaliser became the sum of"
+                " the row's logits, not the log of the sum of their exponentials",
+                "mind where each bracket closes: the log is of one number per row",
+                lambda d: -np.mean(picked(d, (lambda Z: Z - Z.sum(
+                    axis=1, keepdims=True))(np.asarray(d["o"], float) - np.max(
+                        d["o"], axis=1, keepdims=True))))),
         Mistake("loss_sign", "the loss has the wrong sign", "a loss is at least"
                 " 0: small when the true class's probability is close to 1",
                 lambda d: np.mean(picked(d, right(d)))),

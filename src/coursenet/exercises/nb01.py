@@ -1127,8 +1127,9 @@ def _shift_words(right):
         return (f". With three logits close together near one level your answer is"
                 f" {span}: the number you take away stays put while the logits"
                 " move (a fixed number, a number that does not come from the"
-                " logits, nothing, or the position of the largest logit rather"
-                " than its value)")
+                " logits, nothing, the position of the largest logit rather"
+                " than its value, or one divided out after the exponential, once"
+                " exp has overflowed)")
     side = "below" if not right[0] else "above"
     return (f". With three logits close together near one level your answer is"
             f" {span}: the number you take away follows the logits only when they"

@@ -1361,11 +1361,12 @@ def _call_watched(backward, args, bwd, text, num_classes, handed=None):
     if not isinstance(space, dict) or num_classes is None:
         return _call(backward, args, bwd, text)
     handed, inners = [] if handed is None else handed, {}
-    for helper, slot in (("backprop", 2), ("loss_grad", 0)):
+    for helper, slots in (("backprop", {2: "backprop"}),
+                          ("loss_grad", {0: "loss_grad", 1: "target"})):
         inner = space.get(helper)
         if callable(inner) and inner is not backward:
             inners[helper] = inner
-            space[helper] = _watching(inner, helper, slot, handed)
+            space[helper] = _watching(inner, helper, slots, handed)
     try:
         value = _call(backward, args, bwd, text)
     except _Stop as stop:
@@ -1378,10 +1379,10 @@ def _call_watched(backward, args, bwd, text, num_classes, handed=None):
     return value
 
 
-def _watching(inner, helper, slot, handed):
+def _watching(inner, helper, slots, handed):
     def watched(*given, **named):
-        if len(given) > slot:
-            handed.append((helper, given[slot]))
+        handed.extend((kind, given[slot]) for slot, kind in slots.items()
+                      if len(given) > slot)
         return inner(*given, **named)
     watched.__name__ = getattr(inner, "__name__", helper)
     return watched
@@ -1395,6 +1396,16 @@ def _malformed_handed(handed, bwd, text, num_classes):
              "loss_grad": ("the y", "loss_grad needs the whole list y, one"
                            " probability per class: it returns one entry for each")}
     for helper, arg in handed:
+        if helper == "target":
+            whole = isinstance(arg, (int, float, np.integer, np.floating)) \
+                and not isinstance(arg, bool) and float(arg).is_integer()
+            if not whole or not 0 <= arg < num_classes:
+                _fail(f"the target that {bwd} hands to loss_grad on {text} is"
+                      f" {_what_it_is(arg)}, where the class index belongs (a"
+                      f" whole number from 0 to {num_classes - 1})", "loss_grad's"
+                      " second argument is which class is true: pass the one the"
+                      " cache keeps", "malformed_target")
+            continue
         size = len(arg) if hasattr(arg, "__len__") else None
         if size == num_classes:
             continue
@@ -1435,6 +1446,15 @@ def _zeros_handed(handed, bwd):
               " is never true (does it compare a probability, not a position,"
               " with the target?)", "the target's entry is the one to keep:"
               " compare positions with the target", "dl_dy_all_zeroed")
+
+
+def _what_it_is(value):
+    """``a list of 2 numbers``, ``2.0 (a float)``, ``5``: a handed value in words."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return f"a {type(value).__name__} of {len(value)} numbers" \
+            if np.ndim(value) else f"{value!r}"
+    return f"{value!r}" + ("" if isinstance(value, (int, np.integer))
+                           else f" (a {type(value).__name__})")
 
 
 def _same_numbers(value, right):
