@@ -1231,7 +1231,7 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (exercises.check_backprop, backprop, "dh = [sum(V[j][m] * do[m]",
      "dh = [sum(h[j] * do[m]", "dh_plain_sum",
      ["dl/dh is 0 in every entry", "a sum of dl/do over the classes is always 0",
-      "its own weight"]),
+      "nudge h_j a little"]),
     (exercises.check_graph_backward, graph_backward_loops, "reversed(nodes)",
      "sorted(nodes, reverse=True)", "graph_walk_order",
      ["order of their names", "Z to A"]),
@@ -1544,6 +1544,18 @@ def test_the_largest_logit_divided_out_after_the_exponential_is_among_the_causes
         result = exercises.check_logit_grad(logit_grad)
     assert_failed(result, "overflow", "stays put while the logits move",
                   "one divided out after the exponential")
+
+
+def test_a_shift_in_the_numerators_or_the_sum_alone_is_named():
+    """Blind round 21 (02-fwd-5): the numerators from the raw logits over the
+    sum of the shifted ones, and the other way round."""
+    for new, words in (("y = [math.exp(v) / sum(e) for v in o]",
+                        "numerators are built from the logits"),
+                       ("y = [math.exp(v - top) / sum(math.exp(u) for u in o)"
+                        " for v in o]", "numerators are built from the shifted")):
+        result = check_forward(variant(forward, "y = [v / sum(e) for v in e]", new))
+        assert_failed(result, "shift_in_one_place", "times one number per case",
+                      words)
 
 
 @pytest.mark.parametrize("new, mistake, words", [

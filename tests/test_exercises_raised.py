@@ -623,3 +623,26 @@ def test_indices_counted_by_enumerate_from_one_are_named():
 
     assert_failed(exercises.check_sgd_step(sgd_step), "enumerate_from_one",
                   "counts with enumerate(…, 1)", "the last runs off the end")
+
+
+def test_a_shape_passed_as_two_numbers_is_named():
+    def softmax_jacobian(y):           # blind round 21 (01-jac-1)
+        C = len(y)
+        J = np.empty(C, C)
+        for i in range(C):
+            for j in range(C):
+                J[i, j] = y[i] * ((i == j) - y[j])
+        return J
+
+    assert_failed(exercises.check_softmax_jacobian(softmax_jacobian),
+                  "shape_as_two_arguments", "passes an array's shape as separate"
+                  " numbers", "read a second number as the dtype")
+
+
+def test_a_key_missing_from_a_dict_the_function_got_back_lists_its_keys():
+    def backward(params, cache):       # blind round 21 (02-bw-2): 'dW' for 'W'
+        d = backprop(params, cache, loss_grad(cache["y"], cache["target"]))
+        return {name: d["d" + name] for name in ("W", "b", "V", "c")}
+
+    assert_failed(exercises.check_backward(forward, backward), "raised",
+                  "it looked up the key 'dW'; on that line `d` has keys ['dy',")

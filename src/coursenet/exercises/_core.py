@@ -496,7 +496,8 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             or _read_only(exc) or _keys_unpacked(exc) or _zip_unpacked(exc) \
             or _pair_kept_whole(exc) or _list_too_short(exc) \
             or _scalar_indexed(exc) or _too_many_indices(exc) \
-            or _unpacked_swapped(exc) or _enumerate_from(exc)
+            or _unpacked_swapped(exc) or _enumerate_from(exc) \
+            or _shape_as_two_arguments(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -1099,6 +1100,22 @@ def _zip_unpacked(exc):
             " arguments come", "zip_unpacked_swapped")
 
 
+def _shape_as_two_arguments(exc):
+    """(diagnosis, hint, mistake) for ``np.zeros(C, C)``: numpy's array makers
+    read a second number as the dtype ("Cannot interpret '3' as a data
+    type"); else None."""
+    last = _last_frame(exc)
+    if not isinstance(exc, TypeError) or last is None or not re.search(
+            r"Cannot interpret '-?\d+' as a data type", _text(exc)):
+        return None
+    return (f"line {last.tb_lineno} passes an array's shape as separate numbers:"
+            " numpy's zeros, ones and empty take the shape as one argument (a"
+            " tuple of sizes) and read a second number as the dtype",
+            "make a 2 × 3 array of zeros in a cell of your own, print its shape,"
+            " and compare that call with yours",
+            "shape_as_two_arguments")
+
+
 def _enumerate_from(exc):
     """(diagnosis, hint, mistake) for an IndexError in code that counts with
     ``enumerate(..., start)``, start not 0: its numbers are positions shifted
@@ -1418,6 +1435,20 @@ def _float_index(exc):
     return ""
 
 
+def _dicts_on_line(exc, given):
+    """(name, dict) for each dict the failing line of the student's code reads
+    that is not one of ``given`` (the arguments): one the function made or
+    got back from a call, whose keys the lookup missed."""
+    last = _last_frame(exc)
+    if last is None:
+        return []
+    held = last.tb_frame.f_locals
+    return [(r, held[r]) for r in dict.fromkeys(
+                _line_reads(last.tb_frame.f_code, last.tb_lineno))
+            if isinstance(r, str) and isinstance(held.get(r), Mapping)
+            and not any(held[r] is g for g in given)][:3]
+
+
 def _raised_hint(exc, fn, args):
     """A hint that is true for the case the check used (not the student's own)."""
     if isinstance(exc, KeyError) and exc.args:
@@ -1425,6 +1456,11 @@ def _raised_hint(exc, fn, args):
         dicts = [(_parameter(fn, i), a) for i, a in enumerate(args)
                  if isinstance(a, Mapping)]
         known = "; ".join(f"`{name}` has keys {list(d)}" for name, d in dicts)
+        mine = _dicts_on_line(exc, [d for _, d in dicts])
+        if mine:    # a dict the function made, read on the failing line
+            known = "; ".join(f"`{n}` has keys {list(d)}" for n, d in mine) \
+                + (f"; the check gave it {known}" if known else "")
+            return f"it looked up the key {key!r}; on that line {known}"
         split = [k for _, d in dicts for k in d if isinstance(key, str)
                  and isinstance(k, str) and len(key) == 1 and len(k) == 2
                  and k[0] == key]

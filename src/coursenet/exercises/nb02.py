@@ -323,10 +323,31 @@ def _y_not_normalised(values, cases, fwd, floor_divides):
               " number", "a division that keeps its fraction is the plain one",
               "rounded_to_whole")
     if not np.isclose(sums[worst], 1.0):
+        _shift_in_one_place(values, sums, cases, fwd)
         _fail(f"{fwd}: cache['y'] does not sum to 1 (on {cases[worst].text} it"
               f" sums to {sums[worst]:.4g}): these are not the softmax's"
               " probabilities", "the softmax divides each exponential by the sum"
               " of all of them, so its outputs sum to 1", "y_not_normalised")
+
+
+def _shift_in_one_place(values, sums, cases, fwd):
+    """y the right probabilities times e to the largest logit (or its inverse),
+    case by case: the numerators and the denominator were built from
+    differently shifted logits."""
+    refs = [_reference_cache(d) for _, d in cases]
+    tops = [max(r["o"]) for r in refs]
+    for sign, where, other in ((1.0, "the logits", "the shifted ones"),
+                               (-1.0, "the shifted logits", "the logits")):
+        if len(set(np.round(tops, 6))) > 1 and all(
+                _same(np.asarray(v, dtype=np.float64) / t, r["y"])
+                and np.isclose(t, np.exp(sign * top))
+                for v, t, r, top in zip(values, sums, refs, tops)):
+            _fail(f"{fwd}: cache['y'] is the right probabilities times one number"
+                  f" per case, e to the power {'' if sign > 0 else 'minus '}the"
+                  f" largest logit: the numerators are built from {where} and the"
+                  f" sum they are divided by from {other}", "the shift cancels"
+                  " only when the very same shifted logits make the numerators"
+                  " and the sum", "shift_in_one_place")
 
 
 def _cache_problem(key, caches, cases, fwd, floor_divides=False):
@@ -942,8 +963,9 @@ _STAGE_MISTAKES = [
      " of W: how much the change does depends on the x it meets, not on W",
      lambda r, ref, p, g: np.asarray(p["W1"], dtype=float) * ref["dk"]),
     ("c", "dc_is_dl_dy", "dl/do is right, dc is dl/dy: the output bias's gradient"
-     " is taken above the softmax", "c is added to the logits, below the softmax:"
-     " its gradient is the logits' gradient", lambda r, ref, p, g: g),
+     " is taken above the softmax", "where in the forward pass is c added? Its"
+     " gradient is read at that point of the backward pass, not above it",
+     lambda r, ref, p, g: g),
     ("W", "dW_missing_input", "every row of dW is dl/dk: the value x that W"
      " multiplies in the forward pass is missing", "nudge one entry of W: how much"
      " the change does depends on the x it meets",
@@ -1051,9 +1073,9 @@ def _dh_plain_sum(outs, refs):
         _fail("dl/do is right; your dl/dh is 0 in every entry, on every network: a"
               " sum of dl/do over the classes is always 0 (the softmax's outputs do"
               " not move when every logit moves by the same amount), so an entry"
-              " that multiplies that plain sum is 0", "inside the sum over the"
-              " classes, each class's term needs its own weight: the one that"
-              " carries h_j to that class's logit", "dh_plain_sum")
+              " that multiplies that plain sum is 0", "nudge h_j a little: by how"
+              " much does each logit move? Compare that with what your sum"
+              " multiplies each class's dl/do by", "dh_plain_sum")
 
 
 # the stages computed from each one: right there means it was right inside
@@ -1109,8 +1131,9 @@ def _stage_problem(key, outs, refs, datas, gs, texts, probe=None):
     if key == "do" and all(np.allclose(o["do"], 0.0) for o in outs):
         _fail("your dl/do is 0 in every entry, whatever dl/dy is: each column of the"
               " softmax Jacobian sums to 0, so a column's sum times one entry of"
-              " dl/dy gives 0", "dl/do_m collects, for every output y_i, how much"
-              " o_m moves y_i weighed by that output's own dl/dy_i", "do_zero")
+              " dl/dy gives 0", "write dl/do_m for C = 2 by the chain rule, one term"
+              " per output, and check which of your indices follows the output and"
+              " which the logit", "do_zero")
     if key == "do" and probe is not None:
         _diagnose.rounded("your dl/do", [o["do"] for o in outs],
                           [r["do"] for r in refs])
