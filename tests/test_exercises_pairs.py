@@ -123,7 +123,7 @@ WRONG_04 = [  # (check, forward, backward written wrong, mistake, words)
      ["without transposing"]),
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d), d[:, None]),
-     "extra_axis", ["(C, C)"]),
+     "extra_axis", ["turns a (3,) parameter into a (3, 3) array"]),
     (exercises.check_linear_layer, linear_forward,
      lambda d, cache: (d @ cache[1].T, np.outer(cache[0], d), np.ones_like(d)),
      "db_ones", ["db"]),

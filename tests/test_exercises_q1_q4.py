@@ -343,7 +343,8 @@ def test_the_reports_q1_slip_is_named():
 
     result = exercises.check_softmax_jacobian(jacobian_slip)
     assert_failed(result, "offdiag_yi_squared", "same in every column of row i",
-                  "sum to 0")
+                  "finite differences give", absent=("sum to 0",))
+    # (the property the slip breaks is what 01's spot-the-error question asks)
     # the diagnosis describes the slip's effect, never the numerator Q1 asks for
     assert "e^{o_j}" not in result.message and "y_j" not in result.message
 
@@ -368,11 +369,13 @@ def test_q1_q2_hints_describe_properties_not_the_formulas(check, wrong):
         assert formula not in hint, (formula, result.message)
 
 
-def test_a_jacobian_hint_quotes_the_students_row_sum():
-    # (a J with nothing off its diagonal is named as such since round 18)
+def test_a_jacobian_hint_quotes_a_finite_difference_not_a_property_of_j():
+    # 01 asks, after this check, which property of J the report's slip breaks:
+    # no hint may name one (rows summing to 0, the signs)
     result = exercises.check_softmax_jacobian(
         lambda y: np.diag(y) * 0.9 - 0.01 * np.outer(y, y[::-1]))
-    assert_failed(result, None, "row 0 sums to")
+    assert_failed(result, None, "finite differences give",
+                  absent=("sum to 0", "sums to", "negative"))
 
 
 def test_demonstration_checks_never_raise_under_nbgrader(monkeypatch):
@@ -1107,7 +1110,7 @@ NEW_MISTAKES = [  # (check, right function, old, new, mistake id, words)
     (check_jacobian, jacobian,
      "J = -np.outer(y, y)\n    np.fill_diagonal(J, y * (1 - y))",
      "J = np.diag(y) - np.outer(y, 1 - y)", "product_one_minus",
-     ["one minus y_j", "take away y_i times y_j"]),
+     ["one minus y_j"]),
     (check_forward, forward, "for j in range(len(h))) + c[m]",
      "for j in range(1, len(h))) + c[m]", "sum_skips_first",
      ["leave out hidden unit 0", "starts at 1"]),

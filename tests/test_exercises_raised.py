@@ -646,3 +646,27 @@ def test_a_key_missing_from_a_dict_the_function_got_back_lists_its_keys():
 
     assert_failed(exercises.check_backward(forward, backward), "raised",
                   "it looked up the key 'dW'; on that line `d` has keys ['dy',")
+
+
+def test_zip_lists_swapped_in_one_loop_of_a_step_are_named():
+    def sgd_step(params, grads, lr):   # blind round 21 (03-sgd-7): W and V only
+        for name in ("W", "V"):
+            for g_row, p_row in zip(params[name], grads[name]):
+                for j in range(len(p_row)):
+                    p_row[j] -= lr * g_row[j]
+        for name in ("b", "c"):
+            for j in range(len(params[name])):
+                params[name][j] -= lr * grads[name][j]
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "params_grads_swapped",
+                  "left W, V of params as they were", "a zip's two lists")
+
+
+def test_an_argument_handed_on_transposed_is_named():
+    from coursenet import mlp
+
+    def batched_backward(params, X, c):   # blind round 21 (05-bb-2)
+        return mlp.loss_and_grads(params, X.T, c)
+
+    assert_failed(exercises.check_batched_backward(batched_backward),
+                  "argument_transposed", "hands on X turned round")

@@ -497,7 +497,7 @@ def _call(fn, args, who, case, said="raised", hint=None, may_change=()):
             or _pair_kept_whole(exc) or _list_too_short(exc) \
             or _scalar_indexed(exc) or _too_many_indices(exc) \
             or _unpacked_swapped(exc) or _enumerate_from(exc) \
-            or _shape_as_two_arguments(exc)
+            or _shape_as_two_arguments(exc) or _argument_turned_round(exc)
         if named:     # a definite cause: no check's own reading of the error
             raise _Stop(f"✗ {who} {said} {type(exc).__name__}: {_text(exc)}"
                         f"{_where(exc)} on {case}: {named[0]}. Hint: {named[1]}",
@@ -1098,6 +1098,38 @@ def _zip_unpacked(exc):
             f" arguments, first from {lists[0]}: the parts are named the other"
             " way round", "name the parts of each item in the order zip's"
             " arguments come", "zip_unpacked_swapped")
+
+
+def _argument_turned_round(exc):
+    """(diagnosis, hint, mistake) when a matrix product fails below a line of
+    the student's that hands on one of its arguments transposed (``X.T``, the
+    maths' column-per-instance habit), else None."""
+    inner = exc
+    while isinstance(inner, CarriedCodeFailed) and inner.__cause__ is not None:
+        inner = inner.__cause__      # a layer raised below a carried function
+    text = _text(inner)
+    if not isinstance(inner, ValueError) or not any(
+            w in text for w in ("matmul", "align", "shape", "broadcast")):
+        return None
+    tb = exc.__traceback__
+    while tb is not None:
+        code, held, line = tb.tb_frame.f_code, tb.tb_frame.f_locals, tb.tb_lineno
+        tb = tb.tb_next
+        if code.co_filename.startswith(_LIBRARIES) or tb is None:
+            continue
+        on_line = _line_instructions(code, line)
+        arguments = code.co_varnames[:code.co_argcount]
+        for k, x in enumerate(on_line[1:], 1):
+            name = on_line[k - 1].argval
+            if x.opname == "LOAD_ATTR" and x.argval == "T" and name in arguments \
+                    and np.ndim(held.get(name)) == 2:
+                shape = np.shape(held[name])
+                return (f"line {line} of {code.co_name} hands on {name} turned"
+                        f" round (transposed: shape {shape[::-1]}, where {name} is"
+                        f" {shape}), and the code below it fails on that shape",
+                        f"each row of {name} is one instance: the layers take it"
+                        " as it comes", "argument_transposed")
+    return None
 
 
 def _shape_as_two_arguments(exc):

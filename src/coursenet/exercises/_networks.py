@@ -201,8 +201,8 @@ _OUTPUT_RULES = {
         "the gradients are wrong exactly when {the_c} is class 0: looks like a"
         " branch `if {c}:` that is false for class 0, so class 0 never gets"
         " its -1",
-        "compare each entry's index with {c} (not {c} with 0): class 0 is a"
-        " class, not 'no class'",
+        "`if {c}:` asks whether {c} is non-zero, not which entry is the true"
+        " class: class 0 is a class, not 'no class'",
         lambda O, P, y: P - _onehot(y, P.shape[1]) * (y != 0)[:, None]),
     "every_class": (
         "looks like dl/dy_i = -1/y_i for every class, not only {the_c}, pushed"

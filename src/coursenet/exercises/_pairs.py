@@ -101,8 +101,8 @@ def _exact_shape(arr, want, what, case, spec_title, batch=False, others=None):
         _fail(f"{what} has shape {got}{on}; the stub says {want}: an extra or"
               " missing axis of length 1",
               f"return exactly {want}: a {got} result broadcasts against the"
-              f" {want} arrays it meets later (an update b - lr * db turns a (C,)"
-              " bias into a (C, C) matrix with a (C, 1) gradient)", "extra_axis")
+              f" {want} arrays it meets later ({_broadcast_example(got, want)})",
+              "extra_axis")
     if len(got) == 3 and len(want) == 2 and got[0] == got[1] == want[0] \
             and spec_title == "the softmax":      # the layer with a Jacobian
         _fail(f"{what} has shape {got}{on}, expected {want}: numpy's matmul paired"
@@ -915,6 +915,19 @@ def _right_only_at_unit_upstream(what, outs, refs, douts):
               " dloss = 2", "upstream_where_one_belongs")
 
 
+def _broadcast_example(got, want):
+    """What an update with a gradient of shape ``got`` does to a parameter of
+    shape ``want``, in words (the example fits the student's own shape)."""
+    with np.errstate(all="ignore"):
+        try:
+            made = np.broadcast_shapes(tuple(want), tuple(got))
+        except ValueError:
+            return "where an update of the parameter fails on it"
+    return (f"an update p - lr * dp with a {got} gradient turns a {want}"
+            f" parameter into a {made} array, and the next step's shapes no"
+            " longer fit")
+
+
 def _at_output(spec, d, wrt):
     """Gradient ``wrt`` of the case ``d`` with the forward's output in the
     place of its first input (None when their shapes differ)."""
@@ -1485,13 +1498,13 @@ def _ce_mistakes(batch):
     rows = [
         Mistake("if_target", "the gradient is 0 exactly when the true class c is 0:"
                 " looks like a branch `if c:` that is false for class 0",
-                "compare each entry's index with c (not c with 0): class 0 is a"
-                " class, not 'no class'",
+                "`if c:` asks whether c is non-zero, not which entry is the true"
+                " class: class 0 is a class, not 'no class'",
                 _ce_rule(lambda Y, C, T, n: -(T * (C != 0)[:, None]) / Y / n)),
         Mistake("every_class_if_c", "dl/dy_i = -1/y_i for every class, and all 0"
                 " when the true class is 0: a branch `if c:` inside a loop over the"
-                " classes", "dl/dy has a single non-zero entry, at the true class c:"
-                " compare each entry's index with c (class 0 is a class)",
+                " classes", "`if c:` asks whether c is non-zero, not which entry is"
+                " the true class: class 0 is a class, not 'no class'",
                 _ce_rule(lambda Y, C, T, n: -(C != 0).astype(float)[:, None] / Y / n)),
         Mistake("every_class", "dl/dy has the true class's rule at every class,"
                 " not only at the true class c", "nudge one y_i with i ≠ c and"
@@ -1714,8 +1727,10 @@ FUSED = Spec(
         Mistake("flipped_sign", "dl/do has the wrong sign in every entry",
                 "raising the true class's logit must lower the loss",
                 _fused_rule(lambda O, Y, T, n: (T - Y) / n)),
-        Mistake("no_onehot", "dl/do = y/N: the -1 at the true class is missing",
-                "each row of dl/do sums to 0", _fused_rule(lambda O, Y, T, n: Y / n)),
+        Mistake("no_onehot", "your dl/do is the probabilities over N in every"
+                " entry, the true class's included: the term the loss itself adds"
+                " at the true class is missing", "each row of dl/do sums to 0",
+                _fused_rule(lambda O, Y, T, n: Y / n)),
         Mistake("ignores_dout", "the upstream gradient dloss is ignored",
                 "the chain rule multiplies by the upstream gradient, even for the"
                 " loss", lambda d: ((losses.softmax(d["o"])

@@ -234,9 +234,9 @@ def _loss_grad_hint(outs, datas, texts=None):
         c = int(d["c"])
         others = [i for i in range(len(out)) if i != c and out[i] != 0]
         if others:
-            return (f"the loss -log y_c does not change when another y_i changes,"
-                    f" so dl/dy_i for i ≠ c is the slope of a flat line; on {text}"
-                    f" your entry {others[0]} is {_num(out[others[0]])}")
+            return (f"nudge y_{others[0]} a little (not y_c) and watch -log y_c: by"
+                    f" how much does it change? On {text} your entry {others[0]}"
+                    f" is {_num(out[others[0]])}")
     for out, d, text in zip(outs, datas, texts):
         c = int(d["c"])
         slope = gradcheck.numerical_gradient(
@@ -284,14 +284,14 @@ _LOSS_GRAD_MISTAKES = [
             "dl/dy is all zeros when the true class is 0 and right otherwise:"
             " looks like a branch `if c:`, which is false for class 0",
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
-            " compare each entry's index with c; class 0 is a class",
+            " class 0 is a class",
             lambda d: _if_c(d)),
     Mistake("every_class_if_target",
             "dl/dy is all zeros when the true class is 0, and -1/y_i in every entry"
             " otherwise: looks like a branch `if c:` (false for class 0, true for"
             " every i otherwise)",
             "`if c:` asks whether c is non-zero, not whether i is the true class:"
-            " compare each entry's index with c; class 0 is a class",
+            " class 0 is a class",
             lambda d: _if_c(d, every_class=True)),
     Mistake("report_if_target",
             "dl/dy is -1/y_i in every entry except one that a branch on c zeroes:"
@@ -591,31 +591,11 @@ def _jacobian(y):
 
 
 def _jacobian_hint(outs, datas, texts=None):
-    """The first property of the softmax Jacobian the student's answers break."""
+    """A finite difference of the softmax at the entry of J that is most wrong.
+
+    Not a property of J (its rows sum to 0, its signs): notebook 01 asks which
+    property the report's slip breaks, after this check, so no hint may say."""
     texts = texts or [f"case {i + 1}" for i in range(len(datas))]
-    tol = 1e-6
-    for out, text in zip(outs, texts):
-        rows = out.sum(axis=1)
-        i = int(np.argmax(np.abs(rows)))
-        if abs(rows[i]) > tol:
-            return (f"every row of J must sum to 0 (adding one number to every logit"
-                    f" leaves each y_i unchanged); on {text} your row {i} sums to"
-                    f" {_num(rows[i])}")
-    for out, text in zip(outs, texts):
-        cols = out.sum(axis=0)
-        j = int(np.argmax(np.abs(cols)))
-        if abs(cols[j]) > tol:
-            return (f"every column of J must sum to 0 (the y_i always add up to 1,"
-                    f" so their changes cancel); on {text} your column {j} sums to"
-                    f" {_num(cols[j])}")
-    for out, text in zip(outs, texts):
-        off = out - np.diag(np.diag(out))
-        if np.any(off > tol) or np.any(np.diag(out) < -tol):
-            i, j = np.unravel_index(int(np.argmax(off)), off.shape) \
-                if np.any(off > tol) else (int(np.argmin(np.diag(out))),) * 2
-            return (f"raising o_j raises y_j and takes probability from every other"
-                    f" class: the diagonal of J is positive, every other entry"
-                    f" negative; on {text} your J[{i}, {j}] is {_num(out[i, j])}")
     for out, d, text in zip(outs, datas, texts):
         o = d["o"]
         numeric = np.stack([gradcheck.numerical_gradient(
@@ -707,13 +687,11 @@ _JACOBIAN_MISTAKES = [
             lambda d: _jacobian(d["y"]) + np.diag(d["y"] ** 2)),
     Mistake("diagonal_twice",
             "off the diagonal your J is right; on it the product term is taken"
-            " away twice (y_i - 2 y_i²)", "the diagonal entry counts the product"
-            " term once, like every other entry of J: at y_i = 0.5 it is 0.25",
+            " away twice (y_i - 2 y_i²)", _jacobian_hint,
             lambda d: _jacobian(d["y"]) - np.diag(d["y"] ** 2)),
     Mistake("product_one_minus",
             "every entry of your J takes away y_i times one minus y_j: the term"
-            " that belongs on the diagonal only is used for every entry, where the"
-            " entries off the diagonal take away y_i times y_j",
+            " that belongs on the diagonal only is used for every entry",
             "J[i, j] for i ≠ j: nudging o_j changes y_i only through the sum in"
             " its denominator", lambda d: np.diag(d["y"])
             - d["y"][:, None] * (1 - d["y"])[None, :]),
@@ -932,7 +910,7 @@ _LOGIT_GRAD_MISTAKES = [
     Mistake("minus_one_everywhere", "dl/do takes 1 away from every entry, not only"
             " at the true class c", _logit_grad_hint, lambda d: d["y"] - 1.0),
     Mistake("zeroes_c", "dl/do is softmax(o) with the true class's entry set to"
-            " 0: the entry at c takes away y_c, where it takes away 1",
+            " 0: the entry at c takes away the whole of y_c",
             _logit_grad_hint, lambda d: d["y"] * (1 - _onehot(d["c"], len(d["y"])))),
     Mistake("int_logits", "your dl/do is the right one for the logits cut to whole"
             " numbers: o became an integer array (an int cast) before the softmax",
@@ -953,15 +931,16 @@ _LOGIT_GRAD_MISTAKES = [
               "dl/do has the 1 at the true class divided by the softmax's sum too:"
               " the 1 is subtracted before the division, where it belongs after"
               " it (the softmax itself is right)",
-              "dl/do is the finished probabilities with 1 taken from the true"
-              " class's: divide first, then subtract",
+              "print your softmax alone, then your dl/do, on a case of your own:"
+              " which entry differs, and by how much?",
               lambda d, shift=shift: d["y"] - _onehot(d["c"], len(d["y"]))
               / np.exp(d["o"] - shift * np.max(d["o"])).sum())
       for shift in (1, 0)),
     Mistake("if_target",
             "dl/do is wrong exactly when the true class is 0: looks like a branch"
             " `if c:` that is false for class 0",
-            "compare each entry's index with c; class 0 is a class",
+            "`if c:` asks whether c is non-zero, not which entry is the true"
+            " class: class 0 is a class",
             lambda d: d["y"] - _onehot(d["c"], len(d["y"])) * (d["c"] != 0)),
 ]
 

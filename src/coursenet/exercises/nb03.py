@@ -232,8 +232,9 @@ def _run_steps(fn, who, cases, by_name=True):
 
 
 def _roles_swapped(fn, who, d):
-    """The step changed grads: fail when it left params as they were and moved
-    grads by lr times params, the two dicts' roles swapped."""
+    """The step changed grads: fail when it left parameters as they were and
+    moved their gradients by lr times them, the two dicts' roles swapped (for
+    every key, or for the keys of one loop: a zip's lists in the other order)."""
     params, grads = _as_lists(d["params"]), _as_lists(d["grads"])
     try:
         _call(fn, (params, grads, d["lr"]), who, "a probe", may_change=(0, 1))
@@ -243,18 +244,23 @@ def _roles_swapped(fn, who, d):
     moved = {k: _renamed(d["grads"], _SCALAR_KEYS)[k] - d["lr"] * before[k]
              for k in before}
     try:
+        given = _renamed(d["grads"], _SCALAR_KEYS)
+        swapped = [k for k in before   # (a key whose move is 0 tells nothing)
+                   if _same(np.asarray(grads[k], dtype=np.float64), moved[k])
+                   and not _same(moved[k], given[k])
+                   and _same(np.asarray(params[k], dtype=np.float64), before[k])]
         still = all(_same(np.asarray(params[k], dtype=np.float64), before[k])
                     for k in before)
-        swapped = [k for k in before
-                   if _same(np.asarray(grads[k], dtype=np.float64), moved[k])]
     except (TypeError, ValueError):
         return
-    if still and swapped:
-        _fail(f"{who} left params as they were and moved {', '.join(swapped)} of"
+    if swapped:
+        which = "params" if still else f"{', '.join(swapped)} of params"
+        _fail(f"{who} left {which} as they were and moved {', '.join(swapped)} of"
               " grads by lr times the parameters: the two dicts' roles are swapped"
-              " (the names given to params' and grads' lists exchanged?)", "the"
-              " parameters take the step, against their gradients; grads stays as"
-              " it was", "params_grads_swapped")
+              " there (the names given to params' and grads' lists exchanged, or a"
+              " zip's two lists in the other order?)", "the parameters take the"
+              " step, against their gradients; grads stays as it was",
+              "params_grads_swapped")
 
 
 def _index_past_end(fn, who, stop):

@@ -483,6 +483,21 @@ def _same_batch(spy, who):
               "same_batch")
 
 
+def _one_row_short(seen, who, case):
+    """Every epoch used N - 1 distinct rows: a slice or a range that ends one
+    row short of N leaves a row out of every epoch."""
+    if len(seen) != (_N - 1) * _EPOCHS:
+        return
+    epochs = seen.reshape(_EPOCHS, _N - 1)
+    if all(len(set(e.tolist())) == _N - 1 for e in epochs):
+        _fail(f"{who} used {_N - 1} different rows in each epoch, where there are"
+              f" {_N}: one row is left out of every epoch, on {case}. A slice or a"
+              " range that ends one row short of N (N - 1 as its end, or a bound"
+              " clamped below N) does that", "a slice's end is not included:"
+              " print the positions of the last batch of an epoch",
+              "one_row_short")
+
+
 def _check_order(spy, who, again=None):
     """The rows visited, epoch by epoch: each once, in the seed's order."""
     case = _case_text()
@@ -502,6 +517,7 @@ def _check_order(spy, who, again=None):
               " passes your loop makes", "epoch_count")
     if len(seen) != _N * _EPOCHS:
         _loop_bound(spy, len(seen), who)
+        _one_row_short(seen, who, case)
         _fail(f"{who} passed {len(seen)} rows to batched_backward in total; expected"
               f" each of the {_N} rows once per epoch, {_N * _EPOCHS} for {_EPOCHS}"
               f" epochs, on {case}",
