@@ -68,6 +68,12 @@ def make_loop(shuffle="fresh", last="keep", scale="mean", record="mean",
                 order = np.random.default_rng(seed).permutation(N)
             elif shuffle == "global":   # numpy's global generator: not the seed's
                 order = np.random.permutation(N)
+            elif shuffle == "legacy_seeded":   # blind round 21: seeded, old API
+                if epoch == 0:
+                    np.random.seed(seed)
+                order = np.random.permutation(N)
+            elif shuffle == "choice":   # a draw without replacement
+                order = rng.choice(N, N, replace=False)
             elif shuffle == "replacement":
                 order = rng.integers(0, N, N)
             elif shuffle == "short":  # a permutation of the batch size
@@ -227,6 +233,10 @@ LOOP_MISTAKES = [
                                                        " loss"]),
     (make_loop(evals="train_labels"), "val_with_train_labels", ["scored against"
                                                                 " the first 11"]),
+    # blind round 21: the orders from the seed, drawn through other calls
+    (make_loop(shuffle="legacy_seeded"), "other_generator",
+     ["numpy's older global functions"]),
+    (make_loop(shuffle="choice"), "other_generator", ["without replacement"]),
     # blind round 21: the slice's end clamped to N - 1
     (make_loop(last="clamped"), "one_row_short", ["one row is left out of every"
                                                    " epoch"]),

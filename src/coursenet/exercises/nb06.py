@@ -551,12 +551,33 @@ def _check_order(spy, who, again=None):
               " Python's random module, is not set by it)", "make one generator"
               " from the seed before the epochs and draw each epoch's order from"
               " it (the exercise's fold names the calls)", "global_generator")
+    _other_generator(epochs, who, case)
     if not all(np.array_equal(o, r) for o, r in zip(epochs, expected)):
         _fail(f"{who} shuffles every epoch, but not in the order the seed gives on"
               f" {case}",
               "make one generator from the seed before the epochs and draw each"
               " epoch's order from it, with the calls the exercise's fold names"
               " (so that a run can be repeated exactly)", "other_order")
+
+
+def _other_generator(epochs, who, case):
+    """Orders from the seed, but drawn another way than the fold's calls: numpy's
+    older global functions seeded with it, or a draw without replacement."""
+    legacy = np.random.RandomState(_SEED)
+    drawn = np.random.default_rng(_SEED)
+    for way, orders in (
+            ("numpy's older global functions (seeded with random.seed, drawn with"
+             " random.permutation), a generator of another kind",
+             [legacy.permutation(_N) for _ in range(_EPOCHS)]),
+            ("a draw of N rows without replacement (choice), which takes other"
+             " numbers from the generator than a permutation does",
+             [drawn.choice(_N, _N, replace=False) for _ in range(_EPOCHS)])):
+        if all(np.array_equal(o, r) for o, r in zip(epochs, orders)):
+            _fail(f"{who} draws its orders from the seed, but through {way}: the"
+                  f" run repeats, yet its orders are not the course's on {case}",
+                  "make the generator and draw each epoch's order with the calls"
+                  " the exercise's fold names, so that your run and the course's"
+                  " can be compared step by step", "other_generator")
 
 
 def _first_epoch_only(ran, again, who):
