@@ -198,7 +198,7 @@ def load_fashion_mnist(final=False, flatten=True, cache_dir=None, *, data_dir=No
 class Dataset(NamedTuple):
     """What :func:`load_dataset` returns: the course's tuple plus what it holds.
 
-    ``train`` and ``val`` are ``(X, y)`` pairs (``val`` is the test set when
+    ``train`` and ``val`` are ``(X, c)`` pairs (``val`` is the test set when
     ``final=True``); ``source`` is ``"full"`` or ``"sample"`` (the bundled
     MNIST sample stood in); ``name`` is ``"mnist"`` or ``"fashion-mnist"``;
     ``classes`` the class names, label order, for figures.
