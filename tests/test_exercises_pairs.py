@@ -1368,3 +1368,13 @@ def _soft_b_first_row_jacobian(dY, Y):
         "one_jacobian", "outside_class_shifted", "rows_do_not_sum_to_zero"])
 def test_a_pair_mistake_no_other_test_names(check, forward, backward, mistake, words):
     assert_named(check(forward, backward), mistake, *words)
+
+
+def test_an_elementwise_layers_fallback_hint_does_not_ask_for_a_sum():
+    """The teacher's read: each entry of k reaches one output only, so 'sum the
+    upstream gradient over those outputs' misleads for the sigmoid."""
+    result = exercises.check_sigmoid_layer(sigmoid_forward,
+                                           lambda dh, h: dh * (1 - h))
+    assert not result.passed
+    assert "its own output alone" in result.message
+    assert "Sum the upstream gradient" not in result.message

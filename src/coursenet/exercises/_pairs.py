@@ -798,6 +798,14 @@ def _cache_slot_fixes(spec, who, refs, datas, texts, slot):
 
 _ONE_ENTRY = ("take one entry: which outputs does it change, and by how much? Sum"
               " the upstream gradient over those outputs")
+_ONE_ENTRY_ELEMENTWISE = ("take one entry of the input: it changes its own output"
+                          " alone; by how much per unit, at that input? Compare"
+                          " with a finite difference there")
+
+
+def _one_entry(spec):
+    """The fallback hint: an elementwise layer's entry reaches one output only."""
+    return _ONE_ENTRY_ELEMENTWISE if spec is SIGMOID else _ONE_ENTRY
 
 
 def _vocabulary(spec, d, right=None):
@@ -831,7 +839,7 @@ def _explain_backward(spec, runs, bwho, batch, swap):
     for name in wrong:
         _explain.explain(f"{name} from {bwho}", [o[name] for o in outs],
                          [r[name] for r in refs], [v for v, _ in vocabs],
-                         [z for _, z in vocabs], _ONE_ENTRY)
+                         [z for _, z in vocabs], _one_entry(spec))
     _backward_probes(spec, runs, bwho, swap, late=True)
     _softmax_rows_sum(spec, outs, texts, bwho)
     _sigmoid_slope(spec, outs, datas, texts, bwho)
@@ -839,7 +847,7 @@ def _explain_backward(spec, runs, bwho, batch, swap):
         _diagnose.all_equal(f"{name} from {bwho}", [o[name] for o in outs],
                             [r[name] for r in refs], texts)
     _fail(f"{', '.join(wrong)} from {bwho} differ from finite differences"
-          f" ({_worst(outs, refs, texts)})", _ONE_ENTRY, "wrong")
+          f" ({_worst(outs, refs, texts)})", _one_entry(spec), "wrong")
 
 
 def _rows_of(datas, batch):
