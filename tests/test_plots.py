@@ -139,6 +139,23 @@ def test_scatter_classes_draws_every_class():
     plt.close("all")
 
 
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_scatter_classes_puts_its_legend_outside_the_points(num_classes):
+    """The legend sat in the upper right of the axes, on the point cloud of
+    notebook 03's data; it goes under the axes (as decision_boundary's)."""
+    X = RNG.normal(size=(3000, 2))
+    ax = plots.scatter_classes(X, np.arange(3000) % num_classes)
+    ax.set(title="synthetic data")             # as notebook 03 calls it
+    ax.figure.canvas.draw()
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.y1 < axes.y0, (legend, axes)     # below: it covers no point
+    labels = ax.xaxis.label.get_window_extent()
+    assert legend.y1 < labels.y0                   # and below the x label
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        [f"class {k}" for k in range(num_classes)]
+    plt.close("all")
+
+
 def test_smooth_takes_a_generator_and_numpy_scalars():
     assert plots.smooth((float(i) for i in range(4)), 2).tolist() == \
         [0.0, 0.5, 1.5, 2.5]

@@ -281,7 +281,7 @@ def test_learning_curve_draws_epoch_losses_as_markers_only_and_raw_loss_visibly(
 
 def test_learning_curve_uses_a_log_axis_with_plain_ticks_when_losses_span_decades(
         history):
-    ax = plots.learning_curve(_synth_history(), window=50)  # losses 1e-4 .. 5
+    ax = plots.learning_curve(_synth_history(), window=50)  # losses 0.003 .. 3.4
     assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
     form = ax.yaxis.get_major_formatter()
     assert [form(v, 0) for v in (0.001, 0.1, 1, 10)] == ["0.001", "0.1", "1", "10"]
@@ -412,6 +412,48 @@ def test_the_automatic_log_scale_starts_at_one_decade_and_keeps_small_losses():
     # losses down to 0.002 stay on the axis (no clip at 0.1 or 0.01)
     ax = plots.learning_curve(run(np.geomspace(2.0, 0.002, 10)), window=1)
     assert ax.get_ylim()[0] <= 0.002
+    plt.close("all")
+
+
+def _instances(losses):
+    """A History of single instances (the scalar network's) with ``losses``."""
+    h = History(lr=0.03, batch_size=1, epochs=1, seed=0, steps_per_epoch=len(losses),
+                params={})
+    h.step_loss.extend(losses)
+    h.epoch_train_loss.extend([0.7, 0.08])
+    return h
+
+
+def test_the_log_axis_shows_every_positive_loss_and_says_how_many_it_cannot():
+    """Notebook 03's run: a tenth of its 180,000 instance losses lie below 1e-4,
+    down to 7.6e-10; a floor at 1e-4 left them off the axis without a word.
+    Every positive loss is on the axis; a loss of 0 (a log axis has no 0) is
+    counted in the figure's own text."""
+    rng = np.random.default_rng(3)
+    losses = np.exp(rng.uniform(np.log(7.6e-10), np.log(5.0), 2000))
+    ax = plots.learning_curve(_instances(losses), window=100, yscale="log")
+    low, high = ax.get_ylim()
+    assert low <= losses.min() and high >= losses.max()
+    assert not ax.texts                        # nothing left out, nothing to say
+    # ticks of small losses read as numbers in the course's notation
+    assert ax.yaxis.get_major_formatter()(1e-6, 0) == "1e-6"
+    plt.close("all")
+    losses[[5, 700, 1500]] = 0.0               # e.g. exp(-40) lost in 1 + ...
+    ax = plots.learning_curve(_instances(losses), window=100, yscale="log")
+    assert ax.get_ylim()[0] <= losses[losses > 0].min()
+    notes = [t.get_text() for t in ax.texts]
+    assert len(notes) == 1 and "3 losses ≤ 0 not drawn" in notes[0] \
+        and "log axis" in notes[0], notes
+    assert ax.texts[0].get_fontsize() >= 9
+    plt.close("all")
+
+
+def test_the_scalar_explorer_draws_losses_below_1e_4():
+    (X, y), _, _ = load_synth(num_train=300, num_val=0)
+    ex = widgets.scalar_explorer(X, y, subset=300, lr=3.0, epochs=1)
+    losses = np.asarray(ex.result.step_loss)
+    assert losses.min() < 1e-4                 # the case the floor hid
+    assert ex.figure.axes[0].get_ylim()[0] <= losses.min()
     plt.close("all")
 
 

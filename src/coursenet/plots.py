@@ -83,29 +83,52 @@ def _choice(value, name, options):
     return value
 
 
-def _log_scale(ax, values, minor_labels=True):
+def _log_scale(ax, values, minor_labels=True, what=("value", "values")):
     """Log y axis over ``values`` with plain-number tick labels (0.01, 0.1, 1).
 
-    Ticks read as numbers, never ``2×10⁰``; when the axis spans less than two
-    decades the 2 and 5 minor ticks are labelled too.
+    The axis reaches the smallest positive value and the largest (no floor: a
+    loss of 1e-9 is drawn where it lies), over a decade at least. A log axis
+    has no place for 0 or a negative number: if ``values`` hold any, a line in
+    the axes says how many were not drawn (``what``: the noun, singular and
+    plural). Ticks read as numbers, never ``2×10⁰`` (``1e-6`` below 0.0001);
+    when the axis spans less than two decades the 2 and 5 minor ticks are
+    labelled too.
     """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    values = values[np.isfinite(values) & (values > 0)]
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    left_out = int(np.count_nonzero(values <= 0))
+    values = values[values > 0]
     ax.set_yscale("log")
+    if left_out:
+        ax.text(0.01, 0.015, f"{left_out:,} {what[left_out != 1]} ≤ 0 not drawn"
+                " (a log axis has no 0)", transform=ax.transAxes, ha="left",
+                va="bottom", fontsize=9, zorder=10,
+                bbox={"facecolor": "white", "alpha": 0.85, "pad": 2, "lw": 0})
     if values.size == 0:
         return
-    low, high = max(values.min(), 1e-4), values.max()
+    low, high = values.min(), values.max()
     low = min(low, high / 10)
     ax.set_ylim(low / 1.5, high * 1.5)
-    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    plain = FuncFormatter(lambda v, _: _plain_number(v))
     ax.yaxis.set_major_formatter(plain)
     if minor_labels and np.log10(high / low) < 2:
         ax.yaxis.set_minor_formatter(FuncFormatter(
-            lambda v, _: f"{v:g}" if round(v / 10 ** np.floor(np.log10(v)))
+            lambda v, _: _plain_number(v) if round(v / 10 ** np.floor(np.log10(v)))
             in (2, 5) else ""))
     else:
         ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _plain_number(v):
+    """0.001, 0.5, 20 as written; below 0.0001 (or from a million) the course's
+    code notation, 1e-6 (Python's ``g`` would write 1e-06)."""
+    text = f"{v:g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
 
 
 def _spans_decades(values, decades=1.0):
@@ -197,7 +220,7 @@ def learning_curve(history, ax=None, window=None, label=None, color=None,
     shown = np.concatenate(shown)
     log = yscale == "log" or (yscale == "auto" and _spans_decades(shown))
     if log:
-        _log_scale(ax, shown)
+        _log_scale(ax, shown, what=("loss", "losses"))
     ax.set_xlabel("instance (one SGD update each)" if one
                   else "step (one minibatch update)")
     ax.set_ylabel("cross-entropy loss" + (" (log scale)" if log else ""))
@@ -449,7 +472,8 @@ def scatter_classes(X, labels, ax=None, max_points=3000):
     """2-D rows of ``X`` coloured by class index, one colour per class present.
 
     Classes 0 and 1 get the course's colours (:data:`CLASS_STYLE`, navy and
-    gold); any other set of classes the default colour cycle.
+    gold); any other set of classes the default colour cycle. The legend sits
+    under the axes, where it covers no point.
     """
     if np.asarray(labels).dtype.kind not in "iu":
         raise TypeError("labels must hold integer class indices, got dtype"
@@ -470,7 +494,9 @@ def scatter_classes(X, labels, ax=None, max_points=3000):
     ax.set_aspect("equal")
     ax.set_xlabel("$x_0$")
     ax.set_ylabel("$x_1$")
-    ax.legend(loc="upper right", markerscale=2)
+    # under the axes, as decision_boundary's: no point is hidden
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=min(len(classes), 5), markerscale=2)
     return ax
 
 
@@ -1052,8 +1078,8 @@ def rate_curves(runs, window=2000, ax=None):
 
     ``runs``: ``{learning rate: History}``. Each rate gets its own colour *and*
     line style (two rates whose curves lie close stay distinguishable), the
-    y axis is logarithmic and says so, and a dotted line marks ln 2, the
-    plateau of two classes.
+    y axis is logarithmic and says so, and a grey dashed line beneath the
+    curves marks ln 2, the plateau of two classes (a curve on it stays whole).
     """
     from matplotlib.ticker import EngFormatter
 
@@ -1074,8 +1100,11 @@ def rate_curves(runs, window=2000, ax=None):
                 markevery=(i * every // len(runs), every), ms=6,
                 label=f"lr = {rate:g}")
         shown.append(loss)
-    ax.axhline(np.log(2), color="k", ls=":", lw=1, zorder=5, label="ln 2")
-    _log_scale(ax, np.concatenate(shown), minor_labels=False)
+    # beneath the curves (zorder 1 < 2): lr = 0.001 lies exactly on ln 2, and
+    # a line on top would leave only its markers to see
+    ax.axhline(np.log(2), color="0.5", ls="--", lw=1.2, zorder=1, label="ln 2")
+    _log_scale(ax, np.concatenate(shown), minor_labels=False,
+               what=("moving average", "moving averages"))
     ax.xaxis.set_major_formatter(EngFormatter())          # 50k, not 50000
     ax.set_xlabel("instances seen (one SGD update each)")
     ax.set_ylabel(f"loss, moving average of {window:,} (log scale)")
