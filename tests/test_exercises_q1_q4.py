@@ -1549,6 +1549,43 @@ def test_the_largest_logit_divided_out_after_the_exponential_is_among_the_causes
                   "one divided out after the exponential")
 
 
+def test_a_hidden_gradient_built_from_the_first_layer_says_so():
+    """Blind round 22 (02-bp-2): V = params["W"] copied: dl/dh has D entries."""
+    def backprop_w(params, cache, dl_dy):      # the notebook's own style
+        V = params["W"]
+        x, h, y = cache["x"], cache["h"], cache["y"]
+        C = len(y)
+        J = [[y[i] * ((1.0 if i == m else 0.0) - y[m]) for m in range(C)]
+             for i in range(C)]
+        do = [sum(dl_dy[i] * J[i][m] for i in range(C)) for m in range(C)]
+        dV = [[h_j * do_m for do_m in do] for h_j in h]
+        dh = [sum(V_j[m] * do[m] for m in range(C)) for V_j in V]
+        dk = [dh_j * h_j * (1 - h_j) for dh_j, h_j in zip(dh, h)]
+        dW = [[x_i * dk_j for dk_j in dk] for x_i in x]
+        return {"dy": list(dl_dy), "do": do, "dh": dh, "dk": dk,
+                "W": dW, "b": list(dk), "V": dV, "c": list(do)}
+
+    result = exercises.check_backprop(backprop_w)
+    assert_failed(result, None, "2 is D, the number of inputs",
+                  "W read where V belongs")
+
+
+def test_a_step_whose_entry_loop_is_dedented_names_the_last_row():
+    """Blind round 22 (03-sgd-10): the entry loop after the row loop."""
+    def sgd_step(params, grads, lr):
+        for name in ("W", "V"):
+            for row, g_row in zip(params[name], grads[name]):  # noqa: B007 - the slip: the loop ends here
+                pass
+            for j, g in enumerate(g_row):
+                row[j] -= lr * g
+        for name in ("b", "c"):
+            for j, g in enumerate(grads[name]):
+                params[name][j] -= lr * g
+
+    assert_failed(exercises.check_sgd_step(sgd_step), "some_entries_unchanged",
+                  "only the last row of each took its step", "indented")
+
+
 def test_a_shift_in_the_numerators_or_the_sum_alone_is_named():
     """Blind round 21 (02-fwd-5): the numerators from the raw logits over the
     sum of the shifted ones, and the other way round."""

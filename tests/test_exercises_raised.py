@@ -670,3 +670,31 @@ def test_an_argument_handed_on_transposed_is_named():
 
     assert_failed(exercises.check_batched_backward(batched_backward),
                   "argument_transposed", "hands on X turned round")
+
+
+def test_an_array_made_like_a_number_and_then_indexed_is_named():
+    from tests.test_exercises_pairs import ce_forward
+
+    def cross_entropy_backward(dloss, cache):     # blind round 22 (04-ce-1)
+        y, c = cache
+        dy = np.zeros_like(c)
+        dy[c] = -dloss / y[c]
+        return dy
+
+    assert_failed(exercises.check_cross_entropy_layer(ce_forward,
+                                                      cross_entropy_backward),
+                  "made_like_input", "it was made like `c`, which is one number")
+
+
+def test_a_bias_line_copied_with_its_name_is_named_as_a_parameter_that_never_moves():
+    def sgd_step(params, grads, lr):     # blind round 22 (03-sgd-4): "b" kept
+        for name in ("W", "V"):
+            for row, g_row in zip(params[name], grads[name]):
+                for j, g in enumerate(g_row):
+                    row[j] -= lr * g
+        for name in ("b", "c"):
+            for j, g in enumerate(grads[name]):
+                params["b"][j] -= lr * g
+
+    assert_failed(exercises.check_sgd_step(sgd_step), None,
+                  "the step of c is 0 in every entry", "nothing reaches it")

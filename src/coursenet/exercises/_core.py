@@ -1296,7 +1296,26 @@ def _too_many_indices(exc):
                     f" argument `{like[0]}`: it was made like `{like[0]}`, with"
                     f" {arr.ndim} axis where {found.group(2)} belong", "make it"
                     " with the shape it needs, one axis per index", "made_like_input")
+        made = _made_from(code, read)      # dy = np.zeros_like(c), c one number
+        source = [n for n in made if n in held and np.shape(held[n]) == arr.shape]
+        if source:
+            value = held[source[0]]
+            holds = (f"is one number ({value!r})" if _is_number(value)
+                     else _held(value))
+            return (f"{_who(exc, last)} indexes `{read}` with {found.group(2)}"
+                    f" indices, but `{read}` has shape {arr.shape}: it was made"
+                    f" like `{source[0]}`, which {holds}", "make it with the shape it"
+                    " needs, like the array whose"
+                    " entries it stands for", "made_like_input")
     return None
+
+
+def _made_from(code, name):
+    """The names read on the line(s) that set ``name`` in ``code``."""
+    lines = {line for line, i in _with_lines(code)
+             if i.opname.startswith("STORE") and i.argval == name}
+    return [r for line in sorted(lines) for r in _line_reads(code, line)
+            if isinstance(r, str) and r != name]
 
 
 def _list_too_short(exc):

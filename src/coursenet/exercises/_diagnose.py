@@ -303,6 +303,11 @@ def all_equal(what, outs, refs, texts):
     entries differ: a sum over everything, or one number broadcast."""
     flat = [i for i, (o, r) in enumerate(zip(outs, refs))
             if o.size > 1 and np.ptp(np.asarray(r)) > 1e-6]
+    if flat and all(not np.any(outs[i]) for i in flat):
+        _fail(f"{what} is 0 in every entry (on {texts[flat[0]]} and every other"
+              " case): nothing reaches it", "follow where each line of your code"
+              " writes: a line copied from another name's may still write there",
+              "zero")
     if flat and all(np.ptp(outs[i]) < 1e-12 for i in flat):
         i = flat[0]
         _fail(f"{what} holds the same number in every entry"

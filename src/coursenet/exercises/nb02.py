@@ -1347,7 +1347,26 @@ def _stage_grads(value, like, who, text):
             "every gradient has the shape of its parameter", "every derivative has"
             " the shape of what it is the derivative of") \
             if "your dl/d" in stop.message else stop.message
+        stop.message = _inputs_for_hidden(value, like, stop.message)
         raise
+
+
+def _inputs_for_hidden(value, like, message):
+    """A hidden stage (dl/dh, dl/dk) with D entries, D the number of inputs:
+    a first-layer size where the hidden size belongs, as when W is read where
+    V belongs (a copied line). The message with that said, or as it was."""
+    if not isinstance(value, Mapping) or np.ndim(like.get("W")) != 2:
+        return message
+    inputs, hidden = np.shape(like["W"])
+    for key in ("dh", "dk"):
+        got = _as_floats(value.get(key), None)
+        if inputs != hidden and got is not None and got.shape == (inputs,) \
+                and f"your {_STAGE_NAMES[key]} has shape" in message:
+            return message.replace(". Hint:", f": {inputs} is D, the number of"
+                                   " inputs, a first-layer size where the hidden"
+                                   " size belongs (the first layer's weights W"
+                                   " read where V belongs?). Hint:", 1)
+    return message
 
 
 def _misnamed(value, like, who):

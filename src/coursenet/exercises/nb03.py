@@ -421,6 +421,17 @@ def _skipped_where(wrong, outs, refs, befores):
         return (": in each row only the first entries stepped, as many as the"
                 " parameter has rows", "the loop over a row's entries runs as"
                 " many times as there are rows: a row's length is its own")
+    for said, index, why in (
+            ("the last", (slice(None, -1),), "the loop over a row's entries runs"
+             " once, after the loop over the rows has ended: check how far it is"
+             " indented"),
+            ("the first", (slice(1, None),), "the loop over the rows ends after"
+             " its first pass (a return or a break inside it?)")):
+        if all(np.ndim(b[k]) == 2 and np.shape(b[k])[0] > 1
+               for b in befores for k in wrong) and all(
+                _only_skipped(o[k], r[k], b[k], _mask(b[k], index))
+                for o, r, b in zip(outs, refs, befores) for k in wrong):
+            return f": only {said} row of each took its step", why
     places = {"the first entry of each row": (slice(None), 0),
               "the last entry of each row": (slice(None), -1),
               "the first row": (0,), "the last row": (-1,)}
