@@ -476,13 +476,15 @@ def test_notebook_06_figures_draw_their_data():
     assert left.get_yscale() == "log" and "log scale" in left.get_ylabel()
     panels = [{line.get_label(): line for line in ax.lines} for ax in fig.axes]
     # the smaller rates on the left, the larger (the bursting one) on the right,
-    # so the bursting curve cannot hide the slow ones; ln 10 on top in both
+    # so the bursting curve cannot hide the slow ones; ln 10 beneath the curves
+    # in both (a slow rate's curve starts on it), dashed grey
     assert set(panels[0]) == {"lr = 0.01", "lr = 0.3", "ln 10"}
     assert set(panels[1]) == {"lr = 3: diverged", "lr = 30", "ln 10"}
     for lines in panels:
         curves = [line for label, line in lines.items() if label != "ln 10"]
         assert len({line.get_color() for line in curves}) == len(curves)
-        assert max(line.get_zorder() for line in curves) < lines["ln 10"].get_zorder()
+        assert min(line.get_zorder() for line in curves) > lines["ln 10"].get_zorder()
+        assert lines["ln 10"].get_linestyle() == "--"
     assert "mean of" in left.get_ylabel() or "each step" in left.get_ylabel()
     acc = {lr: np.array([0.5, 0.6]) + lr / 100 for lr in (0.1, 1.0)}
     loss = {lr: np.array([0.9, 0.7]) - lr / 10 for lr in (0.1, 1.0)}

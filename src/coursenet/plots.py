@@ -755,12 +755,13 @@ def _histories(runs, name):
 
 def batch_loss_figure(history, title, chance=None):
     """One run: the loss of every batch, its moving average and the whole-set
-    losses per epoch; ``chance`` (e.g. ln 10) a dotted reference line. The
-    legend sits under the axes, so it hides no line."""
+    losses per epoch; ``chance`` (e.g. ln 10) a dashed grey reference line
+    beneath the data (a loss that sits on it stays visible). The legend sits
+    under the axes, so it hides no line."""
     _text(title, "title")
     fig, ax = _figure(height=4.6)
     if chance is not None:
-        ax.axhline(chance, color="black", ls=":", lw=1.2, zorder=5,
+        ax.axhline(chance, color="0.5", ls="--", lw=1.2, zorder=1,
                    label=f"ln 10 = {chance:.3f} (a uniform guess)")
     learning_curve(history, ax=ax, legend="below")
     ax.set_title(title)
@@ -848,7 +849,9 @@ def rate_curves_figure(first_runs, chance=None):
                     lw=1.8, zorder=2 + k, label=f"lr = {rate:g}")
             drawn.append(curve)
         if chance is not None:
-            ax.axhline(chance, color="black", ls=":", lw=1.6, zorder=20,
+            # beneath the curves, as in 03's rate figure: a slow rate's curve
+            # starts on ln 10 and must not be hidden by it
+            ax.axhline(chance, color="0.5", ls="--", lw=1.2, zorder=1,
                        label="ln 10")
         ax.set_xlabel("step (one minibatch update)")
         ax.set_title(f"seed 0, {name}" if len(halves) > 1 else "seed 0 of each rate")
