@@ -32,8 +32,8 @@ M = [
  # notebook 03's figure defects: a floor on the log axis, ln 2 over the curve on it, a legend on the points
  ("log axis floored at 1e-4 again", "src/coursenet/plots.py", "    low, high = values.min(), values.max()\n", "    low, high = max(values.min(), 1e-4), values.max()\n", "every_positive_loss or losses_below_1e_4", ["tests/test_plots_widgets.py"]),
  ("losses of 0 left out without a word", "src/coursenet/plots.py", "    if left_out:\n", "    if False:\n", "every_positive_loss", ["tests/test_plots_widgets.py"]),
- ("ln 2 drawn over the curves", "src/coursenet/plots.py", 'lw=1.2, zorder=1, label="ln 2"', 'lw=1.2, zorder=5, label="ln 2"', "", ["tests/test_plots_rate_curves.py"]),
- ("ln 10 drawn over 06's rate curves", "src/coursenet/plots.py", 'ls="--", lw=1.2, zorder=1,\n                       label="ln 10")', 'ls="--", lw=1.2, zorder=25,\n                       label="ln 10")', "", ["tests/test_plots_widgets.py"]),
+ ("ln 2 drawn over the curves", "src/coursenet/plots.py", 'lw=0.9, zorder=1, label="ln 2"', 'lw=0.9, zorder=5, label="ln 2"', "", ["tests/test_plots_rate_curves.py"]),
+ ("ln 10 drawn over 06's rate curves", "src/coursenet/plots.py", 'ls="--", lw=0.9, zorder=1,\n                       label="ln 10")', 'ls="--", lw=0.9, zorder=25,\n                       label="ln 10")', "", ["tests/test_plots_widgets.py"]),
  ("scatter legend on the points", "src/coursenet/plots.py", 'ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16),\n              ncol=min(len(classes), 5), markerscale=2)', 'ax.legend(loc="upper right", markerscale=2)', "legend_outside", ["tests/test_plots.py"]),
  ("confusion plot without numbers", "src/coursenet/plots.py", '        ax.text(j, i, text(v), ha="center", va="center", fontsize=fontsize,\n                color="white" if norm(v) > 0.6 else "black")\n', "        pass\n", "confusion_plot"),
 ]

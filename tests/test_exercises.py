@@ -159,7 +159,8 @@ LOSS_GRAD_MISTAKES = [
     (lambda y, c: -onehot(c, y) * y[c], "minus_y", ["-y_c", "a rate of -2"]),
     (lambda y, c: [-v for v in y], "minus_y", ["-y_i for every class"]),
     (lambda y, c: -onehot(c, y) * np.log(y[c]), "loss_value", ["the loss itself"]),
-    (lambda y, c: y - onehot(c, y), "logit_grad", ["logits", "Q2"]),
+    (lambda y, c: y - onehot(c, y), "logit_grad",
+     ["not how the loss changes with each probability"]),
     (lambda y, c: loss_grad_vectorised(y, c) + 0.1 * (1 - onehot(c, y)),
      "nonzero_elsewhere", ["non-zero for some i ≠ c"]),
     (lambda y, c: loss_grad_vectorised(y, c) * 1.5, "scaled",
@@ -1001,3 +1002,21 @@ def test_an_answer_half_a_percent_off_does_not_pass(scale):
 
     assert not exercises.check_logit_grad(logit_grad).passed
     assert not exercises.check_loss_grad(loss_grad).passed
+
+
+def test_a_q1_answer_that_is_q2s_result_does_not_hear_so():
+    """Teacher's read: Q1's check must not confirm Q2's result (the gradient
+    with respect to the logits) before Q2 is asked."""
+    result = exercises.check_loss_grad(lambda y, c: y - onehot(c, y))
+    assert not result.passed
+    for word in ("Q2", "logit"):
+        assert word not in result.message, result.message
+
+
+def test_a_first_layer_hint_does_not_answer_q3s_written_question():
+    """Teacher's read: why the course's example hides first-layer bugs (its
+    two equal columns of V) is what 02's Q3 asks; the hint does not say."""
+    result = exercises.check_backward(scalar.forward, make_backward(zero_first=True))
+    assert result.mistake == "first_layer", result.message
+    for word in ("equal columns", "exactly 0"):
+        assert word not in result.message, result.message

@@ -761,7 +761,7 @@ def batch_loss_figure(history, title, chance=None):
     _text(title, "title")
     fig, ax = _figure(height=4.6)
     if chance is not None:
-        ax.axhline(chance, color="0.5", ls="--", lw=1.2, zorder=1,
+        ax.axhline(chance, color="0.6", ls="--", lw=0.9, zorder=1,
                    label=f"ln 10 = {chance:.3f} (a uniform guess)")
     learning_curve(history, ax=ax, legend="below")
     ax.set_title(title)
@@ -851,7 +851,7 @@ def rate_curves_figure(first_runs, chance=None):
         if chance is not None:
             # beneath the curves, as in 03's rate figure: a slow rate's curve
             # starts on ln 10 and must not be hidden by it
-            ax.axhline(chance, color="0.5", ls="--", lw=1.2, zorder=1,
+            ax.axhline(chance, color="0.6", ls="--", lw=0.9, zorder=1,
                        label="ln 10")
         ax.set_xlabel("step (one minibatch update)")
         ax.set_title(f"seed 0, {name}" if len(halves) > 1 else "seed 0 of each rate")
@@ -1105,7 +1105,7 @@ def rate_curves(runs, window=2000, ax=None):
         shown.append(loss)
     # beneath the curves (zorder 1 < 2): lr = 0.001 lies exactly on ln 2, and
     # a line on top would leave only its markers to see
-    ax.axhline(np.log(2), color="0.5", ls="--", lw=1.2, zorder=1, label="ln 2")
+    ax.axhline(np.log(2), color="0.6", ls="--", lw=0.9, zorder=1, label="ln 2")
     _log_scale(ax, np.concatenate(shown), minor_labels=False,
                what=("moving average", "moving averages"))
     ax.xaxis.set_major_formatter(EngFormatter())          # 50k, not 50000

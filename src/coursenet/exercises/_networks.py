@@ -426,10 +426,9 @@ def _network_fallback(outs, refs, cases, names, course_ok, batched=False,
         diagnosis = (_FIRST_LAYER_NOTE if course_ok
                      else "the first-layer gradients are wrong")
         _fail(f"{diagnosis} ({', '.join(wrong)}): {worst}",
-              "the course's network has two equal columns in its second-layer"
-              " weights, so its first-layer gradients are exactly 0 and hide bugs"
-              " there: compare each first-layer gradient with finite differences"
-              " (coursenet.gradcheck.numerical_gradient) on a random network",
+              "compare each first-layer gradient with finite differences"
+              " (coursenet.gradcheck.numerical_gradient) on a random network: the"
+              " course's own example alone does not show this part",
               "first_layer")
     wrong_class = _wrong_class(outs, cases, second[1], cls)
     if wrong_class:

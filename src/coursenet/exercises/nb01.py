@@ -370,14 +370,14 @@ _LOSS_GRAD_MISTAKES = [
             " not of -log y_c", _loss_grad_hint,
             lambda d: -_onehot(d["c"], len(d["y"])) / (1 - d["y"])),
     Mistake("logit_grad",
-            "dl/dy_c is -(1 - y_c): this looks like the gradient with respect to"
-            " the logit o_c (Q2's question), not the probability y_c",
+            "dl/dy_c is -(1 - y_c), which is not how -log y_c changes with the"
+            " probability y_c",
             "Q1 asks how the loss changes with each probability y_i; the loss"
             " -log y_c contains y_c alone",
             lambda d: -_onehot(d["c"], len(d["y"])) * (1 - d["y"])),
     Mistake("logit_grad",
-            "this looks like the gradient with respect to the logits o (Q2's"
-            " question), not the probabilities y",
+            "this is not how the loss changes with each probability y_i (nudge"
+            " one y_i and watch -log y_c)",
             "Q1 asks how the loss changes with each probability y_i; the loss"
             " -log y_c contains y_c alone",
             lambda d: d["y"] - _onehot(d["c"], len(d["y"]))),
@@ -1099,8 +1099,10 @@ def _shift_words(right):
     if all(right):
         return ("; the number you take away does move with the logits (with three"
                 " logits close together your answer is right near -1500 and near"
-                " 1500), but it is not the largest logit: where the logits lie far"
-                " apart an exponent stays far from 0")
+                " 1500), but either it is not the largest logit (where the logits"
+                " lie far apart, an exponent then stays far from 0), or a"
+                " probability that rounds to 0 is divided by (a -1/y_c on the"
+                " way)")
     span = f"right from {min(good)} to {max(good)}, wrong at {_and(bad)}"
     if not right[0] and not right[-1]:
         return (f". With three logits close together near one level your answer is"
