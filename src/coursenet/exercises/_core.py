@@ -1120,7 +1120,8 @@ def _argument_turned_round(exc):
         on_line = _line_instructions(code, line)
         arguments = code.co_varnames[:code.co_argcount]
         for k, x in enumerate(on_line[1:], 1):
-            name = on_line[k - 1].argval
+            name = on_line[k - 1].argval    # 3.13: (params, X) loaded as a pair
+            name = name[-1] if isinstance(name, tuple) and name else name
             if x.opname == "LOAD_ATTR" and x.argval == "T" and name in arguments \
                     and np.ndim(held.get(name)) == 2:
                 shape = np.shape(held[name])
