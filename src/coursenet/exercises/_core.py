@@ -1101,8 +1101,9 @@ def _zip_unpacked(exc):
 
 
 def _argument_turned_round(exc):
-    """(diagnosis, hint, mistake) when a matrix product fails below a line of
-    the student's that hands on one of its arguments transposed (``X.T``, the
+    """(diagnosis, hint, mistake) when a shape error (a matrix product, a
+    broadcast, a layer's own shape check) is raised below a line of the
+    student's that hands on one of its arguments transposed (``X.T``, the
     maths' column-per-instance habit), else None."""
     inner = exc
     while isinstance(inner, CarriedCodeFailed) and inner.__cause__ is not None:
@@ -1292,8 +1293,8 @@ def _too_many_indices(exc):
             continue
         like = [a for a in args if held[a].shape == arr.shape]
         if like:
-            return (f"{_who(exc, last)} indexes `{read}` with {found.group(2)}"
-                    f" indices, but it has shape {arr.shape}, the shape of the"
+            return (f"{_who(exc, last)} indexes `{read}` with {_indices(found)},"
+                    f" but it has shape {arr.shape}, the shape of the"
                     f" argument `{like[0]}`: it was made like `{like[0]}`, with"
                     f" {arr.ndim} axis where {found.group(2)} belong", "make it"
                     " with the shape it needs, one axis per index", "made_like_input")
@@ -1303,12 +1304,18 @@ def _too_many_indices(exc):
             value = held[source[0]]
             holds = (f"is one number ({value!r})" if _is_number(value)
                      else _held(value))
-            return (f"{_who(exc, last)} indexes `{read}` with {found.group(2)}"
-                    f" indices, but `{read}` has shape {arr.shape}: it was made"
+            return (f"{_who(exc, last)} indexes `{read}` with {_indices(found)},"
+                    f" but `{read}` has shape {arr.shape}: it was made"
                     f" like `{source[0]}`, which {holds}", "make it with the shape it"
                     " needs, like the array whose"
                     " entries it stands for", "made_like_input")
     return None
+
+
+def _indices(found):
+    """``1 index``, ``2 indices``: the count numpy's message gave, in words."""
+    n = found.group(2)
+    return f"{n} index" if n == "1" else f"{n} indices"
 
 
 def _made_from(code, name):
