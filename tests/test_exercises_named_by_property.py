@@ -592,7 +592,7 @@ def test_backward_handing_loss_grad_a_list_as_the_target_is_named_at_the_caller(
          "    return {name: d[name] for name in ('W', 'b', 'V', 'c')}\n", namespace)
     assert_named(exercises.check_backward(forward_with(), namespace["backward"]),
                  "malformed_target", ["the target that backward hands to loss_grad",
-                                      "is a list of 2 numbers"])
+                                      "is a list of 2 entries"])
 
 
 def test_backward_fixed_handing_a_long_dl_dy_is_named_though_nothing_raised():

@@ -1492,9 +1492,11 @@ def _zeros_handed(handed, bwd):
 
 def _what_it_is(value):
     """``a list of 2 numbers``, ``2.0 (a float)``, ``5``: a handed value in words."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return f"a {type(value).__name__} of {len(value)} numbers" \
-            if np.ndim(value) else f"{value!r}"
+    if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) \
+            and value.ndim:
+        return f"a {type(value).__name__} of {len(value)} entries"
+    if isinstance(value, np.ndarray):
+        return f"{value!r}"
     return f"{value!r}" + ("" if isinstance(value, (int, np.integer))
                            else f" (a {type(value).__name__})")
 
