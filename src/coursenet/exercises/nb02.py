@@ -1494,7 +1494,9 @@ def _what_it_is(value):
     """``a list of 2 numbers``, ``2.0 (a float)``, ``5``: a handed value in words."""
     if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) \
             and value.ndim:
-        return f"a {type(value).__name__} of {len(value)} entries"
+        kind = "an array" if isinstance(value, np.ndarray) \
+            else f"a {type(value).__name__}"
+        return f"{kind} of {len(value)} entr{'y' if len(value) == 1 else 'ies'}"
     if isinstance(value, np.ndarray):
         return f"{value!r}"
     return f"{value!r}" + ("" if isinstance(value, (int, np.integer))
