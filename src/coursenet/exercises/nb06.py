@@ -912,6 +912,25 @@ def _evals_per_batch(lengths, who):
                   " batch loop", "eval_per_batch")
 
 
+def _train_loss_from_steps(train_loss, ref_train, steps, who):
+    """An epoch's training loss taken from its batch losses (their mean, or
+    the last one) where the whole training set belongs."""
+    per = math.ceil(_N / _B)
+    means = [np.mean(steps[e * per:(e + 1) * per]) for e in range(_EPOCHS)]
+    if np.allclose(train_loss[1:], means) and not np.allclose(ref_train[1:], means):
+        _fail(f"epoch_train_loss from {who} is the mean of each epoch's batch losses,"
+              " measured while the weights were still changing",
+              "after each epoch evaluate the whole training set with the weights of"
+              " that moment (not the mean of the epoch's batch losses)",
+              "mean_of_batches")
+    lasts = [steps[(e + 1) * per - 1] for e in range(_EPOCHS)]
+    if np.allclose(train_loss[1:], lasts) and not np.allclose(ref_train[1:], lasts):
+        _fail(f"epoch_train_loss from {who} is each epoch's last batch loss, the"
+              " loss of a few rows measured before their step", "after each epoch"
+              " evaluate the whole training set with the weights of that moment",
+              "last_batch_loss")
+
+
 def _check_evals(history, ref_evals, steps, who, last_batch, start):
     """The evaluation lists against the reference's ``ref_evals``; ``start`` =
     (the untrained params, the training labels, the validation set)."""
@@ -956,20 +975,7 @@ def _check_evals(history, ref_evals, steps, who, last_batch, start):
               "epoch_train_* are computed on train_data, epoch_val_* on val_data",
               "swapped_evals")
     _fields_swapped(got, ref, who)
-    per = math.ceil(_N / _B)
-    means = [np.mean(steps[e * per:(e + 1) * per]) for e in range(_EPOCHS)]
-    if np.allclose(train_loss[1:], means) and not np.allclose(ref[0][1:], means):
-        _fail(f"epoch_train_loss from {who} is the mean of each epoch's batch losses,"
-              " measured while the weights were still changing",
-              "after each epoch evaluate the whole training set with the weights of"
-              " that moment (not the mean of the epoch's batch losses)",
-              "mean_of_batches")
-    lasts = [steps[(e + 1) * per - 1] for e in range(_EPOCHS)]
-    if np.allclose(train_loss[1:], lasts) and not np.allclose(ref[0][1:], lasts):
-        _fail(f"epoch_train_loss from {who} is each epoch's last batch loss, the"
-              " loss of a few rows measured before their step", "after each epoch"
-              " evaluate the whole training set with the weights of that moment",
-              "last_batch_loss")
+    _train_loss_from_steps(train_loss, ref[0], steps, who)
     _epoch_moments(train_loss, ref[0], last_batch, who)
     for vals, refs, field in zip(got, ref, _EVAL_FIELDS):
         if not np.allclose(vals, refs, rtol=1e-7, atol=1e-9):
